@@ -1,0 +1,18 @@
+//! The engine under faultline: virtual time, the event scheduler, named random streams, samplers,
+//! streaming statistics and parallel replications. It knows nothing about LLMs; `models` builds
+//! the simulated world on top of it.
+
+pub mod random;
+pub mod replications;
+pub mod samplers;
+pub mod scheduler;
+pub mod slab;
+pub mod stats;
+pub mod summary;
+pub mod time;
+
+pub use random::{RandomStream, Streams};
+pub use samplers::Sampler;
+pub use scheduler::Scheduler;
+pub use slab::{Key, Slab};
+pub use time::{Rate, Time};

@@ -1,0 +1,128 @@
+//! Storage for in-flight things (requests, attempts) with free-list reuse and generations.
+//!
+//! A slab keeps the steady state allocation-free: a finished request's slot is reused by the next
+//! one. Every slot carries a generation that changes on reuse, so an event that refers to a slot
+//! (a timeout for an attempt, say) can tell whether the thing it was scheduled for still lives
+//! there; that is how events are cancelled without searching the heap. Keys carry 16 bits of the
+//! generation to keep events at 8 bytes; handlers that need certainty also compare the time the
+//! event was scheduled for with the time the live occupant expects (see `models`).
+
+/// A reference to a slab slot as it was when the key was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub index: u32,
+    pub generation: u16,
+}
+
+struct Slot<T> {
+    generation: u16,
+    value: Option<T>,
+}
+
+pub struct Slab<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Slab<T> {
+    pub fn new() -> Self {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+        }
+    }
+
+    pub fn insert(&mut self, value: T) -> Key {
+        self.live += 1;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.value = Some(value);
+            Key {
+                index,
+                generation: slot.generation,
+            }
+        } else {
+            let index = u32::try_from(self.slots.len()).expect("more than 2^32 live entries");
+            self.slots.push(Slot {
+                generation: 0,
+                value: Some(value),
+            });
+            Key {
+                index,
+                generation: 0,
+            }
+        }
+    }
+
+    /// The value if `key` still refers to it.
+    pub fn get(&self, key: Key) -> Option<&T> {
+        let slot = self.slots.get(key.index as usize)?;
+        if slot.generation == key.generation {
+            slot.value.as_ref()
+        } else {
+            None
+        }
+    }
+
+    pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+        let slot = self.slots.get_mut(key.index as usize)?;
+        if slot.generation == key.generation {
+            slot.value.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Removes and returns the value if `key` still refers to it.
+    pub fn remove(&mut self, key: Key) -> Option<T> {
+        let slot = self.slots.get_mut(key.index as usize)?;
+        if slot.generation != key.generation {
+            return None;
+        }
+        let value = slot.value.take()?;
+        self.free.push(key.index);
+        self.live -= 1;
+        Some(value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Slots ever allocated: the high-water mark of live entries.
+    pub fn capacity_used(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_keys_do_not_reach_a_reused_slot() {
+        let mut slab = Slab::new();
+        let a = slab.insert("a");
+        assert_eq!(slab.remove(a), Some("a"));
+        let b = slab.insert("b");
+        assert_eq!(a.index, b.index, "the freed slot is reused");
+        assert_eq!(slab.get(a), None);
+        assert_eq!(slab.remove(a), None);
+        assert_eq!(slab.get(b), Some(&"b"));
+        assert_eq!(slab.len(), 1);
+        assert_eq!(slab.capacity_used(), 1);
+    }
+}

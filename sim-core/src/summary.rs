@@ -1,0 +1,151 @@
+//! Metrics across replications: each replication reports one value per metric, and the summary
+//! is the mean with Student-t confidence intervals. Percentiles are computed per replication and
+//! then summarised across replications, which is the statistically sound way to put an interval
+//! on a percentile from independent runs.
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// The values one replication produced, in a fixed order, with units in the names
+/// (`time_in_system_mean_s`, `throughput_per_s`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricSet {
+    entries: Vec<(String, f64)>,
+}
+
+impl MetricSet {
+    pub fn new() -> MetricSet {
+        MetricSet::default()
+    }
+
+    pub fn push(&mut self, name: impl Into<String>, value: f64) {
+        self.entries.push((name.into(), value));
+    }
+
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    pub fn entries(&self) -> &[(String, f64)] {
+        &self.entries
+    }
+}
+
+/// A confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Interval {
+    pub fn contains(&self, x: f64) -> bool {
+        self.low <= x && x <= self.high
+    }
+
+    pub fn half_width(&self) -> f64 {
+        0.5 * (self.high - self.low)
+    }
+}
+
+/// One metric summarised across replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSummary {
+    pub name: String,
+    /// Mean over the replications that produced a finite value (NaN if none did).
+    pub mean: f64,
+    pub ci95: Option<Interval>,
+    pub ci99: Option<Interval>,
+    pub per_replication: Vec<f64>,
+}
+
+/// The Student-t interval for the mean of `values` at `level` (e.g. 0.95), or `None` with fewer
+/// than two finite values.
+pub fn t_interval(values: &[f64], level: f64) -> Option<Interval> {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let n = finite.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = finite.iter().sum::<f64>() / n as f64;
+    let var = finite.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .ok()?
+        .inverse_cdf(0.5 + level / 2.0);
+    let half = t * (var / n as f64).sqrt();
+    Some(Interval {
+        low: mean - half,
+        high: mean + half,
+    })
+}
+
+fn finite_mean(values: &[f64]) -> f64 {
+    let (sum, n) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
+/// Summarises replications in order. Every set must have the same metric names in the same
+/// order (the world produces them that way); a mismatch is a programming error.
+pub fn summarize(replications: &[MetricSet]) -> Vec<MetricSummary> {
+    let Some(first) = replications.first() else {
+        return Vec::new();
+    };
+    first
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let per_replication: Vec<f64> = replications
+                .iter()
+                .map(|set| {
+                    let (n, v) = &set.entries[i];
+                    assert_eq!(n, name, "replications report different metrics");
+                    *v
+                })
+                .collect();
+            MetricSummary {
+                name: name.clone(),
+                mean: finite_mean(&per_replication),
+                ci95: t_interval(&per_replication, 0.95),
+                ci99: t_interval(&per_replication, 0.99),
+                per_replication,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_interval_matches_tables() {
+        // n = 5, mean 3, s = sqrt(2.5); t(0.975, 4) = 2.776445.
+        let ci = t_interval(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.95).unwrap();
+        let half = 2.776_445 * (2.5f64 / 5.0).sqrt();
+        assert!((ci.low - (3.0 - half)).abs() < 1e-5);
+        assert!((ci.high - (3.0 + half)).abs() < 1e-5);
+        // t(0.995, 4) = 4.604095.
+        let ci99 = t_interval(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.99).unwrap();
+        assert!((ci99.half_width() - 4.604_095 * (0.5f64).sqrt()).abs() < 1e-5);
+        assert!(t_interval(&[1.0], 0.95).is_none());
+    }
+
+    #[test]
+    fn summary_keeps_order_and_skips_nan_in_mean() {
+        let mut a = MetricSet::new();
+        a.push("x", 1.0);
+        a.push("y", f64::NAN);
+        let mut b = MetricSet::new();
+        b.push("x", 3.0);
+        b.push("y", 4.0);
+        let s = summarize(&[a, b]);
+        assert_eq!(s[0].name, "x");
+        assert_eq!(s[0].mean, 2.0);
+        assert_eq!(s[1].mean, 4.0);
+        assert!(s[1].ci95.is_none());
+    }
+}
