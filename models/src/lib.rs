@@ -1,1 +1,13 @@
+//! The simulated world: tenants and their traffic, the gateway and its policies, backends, and
+//! the event loop that ties them together. `models` owns the event enum and its dispatch; the
+//! engine underneath (`sim-core`) knows nothing of any of this.
 
+pub mod config;
+pub mod event;
+pub mod metrics;
+pub mod world;
+
+pub use config::{
+    ArrivalProcess, BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig,
+};
+pub use world::{RunOutput, World, run_replication};

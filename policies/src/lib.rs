@@ -1,1 +1,10 @@
+//! Resilience decisions as small pure state machines. Each policy takes `now` (and a random
+//! stream where it jitters) and answers with a decision; none holds references into the world or
+//! schedules anything itself, so each can be tested on its own. `policies` never depends on
+//! `models`: it speaks its own vocabulary of attempts, delays and outcomes.
 
+pub mod backoff;
+pub mod retry;
+
+pub use backoff::Backoff;
+pub use retry::{RetryDecision, RetryPolicy};

@@ -1,1 +1,16 @@
+//! The scenario file format: serde types, loading TOML and JSON with precise error positions,
+//! `--set` overrides, validation, built-in examples, and building a `models` world.
 
+pub mod build;
+pub mod error;
+pub mod examples;
+pub mod load;
+pub mod locate;
+pub mod overrides;
+pub mod schema;
+pub mod values;
+
+pub use error::ScenarioError;
+pub use load::{Format, Loaded, Source, canonical_json, load};
+pub use overrides::Override;
+pub use schema::Scenario;

@@ -1,0 +1,47 @@
+//! The events of the world. Each is at most 8 bytes (a tag, a 16-bit generation and a 32-bit
+//! index) so heap entries stay at 24 bytes.
+
+use sim_core::Key;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The next arrival of a tenant's arrival process.
+    Arrival { tenant: u16 },
+    /// An attempt's service finished (its backend slot frees).
+    ServiceDone { attempt: u32, generation: u16 },
+    /// An attempt ran past its timeout; the caller stops waiting for it.
+    AttemptTimeout { attempt: u32, generation: u16 },
+    /// A request's backoff elapsed; it tries again.
+    RetryDue { request: u32, generation: u16 },
+    /// The warm-up is over: statistics restart.
+    WarmupEnd,
+}
+
+impl Event {
+    pub fn service_done(key: Key) -> Event {
+        Event::ServiceDone {
+            attempt: key.index,
+            generation: key.generation,
+        }
+    }
+
+    pub fn attempt_timeout(key: Key) -> Event {
+        Event::AttemptTimeout {
+            attempt: key.index,
+            generation: key.generation,
+        }
+    }
+
+    pub fn retry_due(key: Key) -> Event {
+        Event::RetryDue {
+            request: key.index,
+            generation: key.generation,
+        }
+    }
+}
+
+pub(crate) fn key(index: u32, generation: u16) -> Key {
+    Key { index, generation }
+}
+
+const _: () = assert!(std::mem::size_of::<Event>() <= 8, "events must stay at 8 bytes");

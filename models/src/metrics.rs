@@ -1,0 +1,270 @@
+//! What one replication measures, recorded as it happens and turned into a [`MetricSet`] at the
+//! end. Every statistic restarts at the end of the warm-up; levels (queue length, requests in
+//! system) carry over so time averages stay exact.
+
+use crate::config::WorldConfig;
+use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};
+use sim_core::summary::MetricSet;
+use sim_core::time::{Time, as_secs_f64};
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// Every attempt allowed by the retry policy failed or timed out.
+    Failed,
+    /// A retry found the queue full.
+    Blocked,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TenantStats {
+    arrivals: u64,
+    completions: u64,
+    successes: u64,
+    blocked: u64,
+    time_in_system: Tally,
+    latency: LatencyHistogram,
+}
+
+impl TenantStats {
+    fn new() -> TenantStats {
+        TenantStats {
+            arrivals: 0,
+            completions: 0,
+            successes: 0,
+            blocked: 0,
+            time_in_system: Tally::new(),
+            latency: LatencyHistogram::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BackendStats {
+    busy: TimeWeighted,
+    attempts_started: u64,
+    concurrency: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Stats {
+    start: Time,
+    arrivals: u64,
+    blocked_on_arrival: u64,
+    blocked_on_retry: u64,
+    completions: u64,
+    successes: u64,
+    attempts_failed: u64,
+    timeouts: u64,
+    retries: u64,
+    attempts_per_request: Tally,
+    queue_wait: Tally,
+    waited: u64,
+    time_in_system: Tally,
+    latency: LatencyHistogram,
+    in_system: TimeWeighted,
+    queued: TimeWeighted,
+    tenants: Vec<TenantStats>,
+    backends: Vec<BackendStats>,
+}
+
+impl Stats {
+    pub(crate) fn new(config: &WorldConfig) -> Stats {
+        Stats {
+            start: 0,
+            arrivals: 0,
+            blocked_on_arrival: 0,
+            blocked_on_retry: 0,
+            completions: 0,
+            successes: 0,
+            attempts_failed: 0,
+            timeouts: 0,
+            retries: 0,
+            attempts_per_request: Tally::new(),
+            queue_wait: Tally::new(),
+            waited: 0,
+            time_in_system: Tally::new(),
+            latency: LatencyHistogram::new(),
+            in_system: TimeWeighted::new(0),
+            queued: TimeWeighted::new(0),
+            tenants: config.tenants.iter().map(|_| TenantStats::new()).collect(),
+            backends: config
+                .backends
+                .iter()
+                .map(|b| BackendStats {
+                    busy: TimeWeighted::new(0),
+                    attempts_started: 0,
+                    concurrency: b.concurrency,
+                })
+                .collect(),
+        }
+    }
+
+    /// Forgets everything measured before `now`, keeping current levels.
+    pub(crate) fn restart(&mut self, now: Time, config: &WorldConfig) {
+        let mut fresh = Stats::new(config);
+        fresh.start = now;
+        fresh.in_system = self.in_system.clone();
+        fresh.in_system.restart(now);
+        fresh.queued = self.queued.clone();
+        fresh.queued.restart(now);
+        for (new, old) in fresh.backends.iter_mut().zip(&self.backends) {
+            new.busy = old.busy.clone();
+            new.busy.restart(now);
+        }
+        *self = fresh;
+    }
+
+    #[inline]
+    pub(crate) fn arrival(&mut self, now: Time, tenant: usize) {
+        self.arrivals += 1;
+        self.tenants[tenant].arrivals += 1;
+        self.in_system.add(now, 1);
+    }
+
+    #[inline]
+    pub(crate) fn blocked_on_arrival(&mut self, now: Time, tenant: usize) {
+        self.blocked_on_arrival += 1;
+        self.tenants[tenant].blocked += 1;
+        self.in_system.add(now, -1);
+    }
+
+    #[inline]
+    pub(crate) fn enqueued(&mut self, now: Time) {
+        self.queued.add(now, 1);
+    }
+
+    #[inline]
+    pub(crate) fn service_started(&mut self, now: Time, backend: usize, waited: Time, from_queue: bool) {
+        if from_queue {
+            self.queued.add(now, -1);
+        }
+        self.queue_wait.record(as_secs_f64(waited));
+        if waited > 0 {
+            self.waited += 1;
+        }
+        let b = &mut self.backends[backend];
+        b.busy.add(now, 1);
+        b.attempts_started += 1;
+    }
+
+    #[inline]
+    pub(crate) fn service_ended(&mut self, now: Time, backend: usize) {
+        self.backends[backend].busy.add(now, -1);
+    }
+
+    #[inline]
+    pub(crate) fn attempt_failed(&mut self, timed_out: bool) {
+        self.attempts_failed += 1;
+        if timed_out {
+            self.timeouts += 1;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn retry(&mut self) {
+        self.retries += 1;
+    }
+
+    #[inline]
+    pub(crate) fn completed(
+        &mut self,
+        now: Time,
+        tenant: usize,
+        arrived: Time,
+        attempts: u32,
+        outcome: Outcome,
+    ) {
+        let t = now - arrived;
+        self.in_system.add(now, -1);
+        self.completions += 1;
+        self.attempts_per_request.record(attempts as f64);
+        self.time_in_system.record(as_secs_f64(t));
+        self.latency.record(t);
+        let ts = &mut self.tenants[tenant];
+        ts.completions += 1;
+        ts.time_in_system.record(as_secs_f64(t));
+        ts.latency.record(t);
+        match outcome {
+            Outcome::Succeeded => {
+                self.successes += 1;
+                ts.successes += 1;
+            }
+            Outcome::Blocked => {
+                self.blocked_on_retry += 1;
+            }
+            Outcome::Failed => {}
+        }
+    }
+
+    /// The replication's metrics, in a fixed order, with units in their names.
+    pub(crate) fn finish(mut self, now: Time, config: &WorldConfig) -> MetricSet {
+        let secs = as_secs_f64(now.saturating_sub(self.start)).max(f64::MIN_POSITIVE);
+        let ratio = |num: u64, den: u64| {
+            if den == 0 {
+                f64::NAN
+            } else {
+                num as f64 / den as f64
+            }
+        };
+        let mut m = MetricSet::new();
+        let admitted = self.arrivals - self.blocked_on_arrival;
+        m.push("arrivals", self.arrivals as f64);
+        m.push("arrival_rate_per_s", self.arrivals as f64 / secs);
+        m.push("admitted_rate_per_s", admitted as f64 / secs);
+        m.push("blocked", (self.blocked_on_arrival + self.blocked_on_retry) as f64);
+        m.push("block_probability", ratio(self.blocked_on_arrival, self.arrivals));
+        m.push("completions", self.completions as f64);
+        m.push("throughput_per_s", self.completions as f64 / secs);
+        m.push("goodput_per_s", self.successes as f64 / secs);
+        m.push("success_ratio", ratio(self.successes, self.completions));
+        m.push("attempts_per_request", self.attempts_per_request.mean());
+        m.push("retries", self.retries as f64);
+        m.push("attempt_failures", self.attempts_failed as f64);
+        m.push("timeouts", self.timeouts as f64);
+        m.push("queue_wait_mean_s", self.queue_wait.mean());
+        m.push(
+            "queue_wait_probability",
+            ratio(self.waited, self.queue_wait.count()),
+        );
+        m.push("queue_length_mean", self.queued.mean(now));
+        m.push("time_in_system_mean_s", self.time_in_system.mean());
+        m.push("number_in_system_mean", self.in_system.mean(now));
+        m.push("latency_p50_s", self.latency.quantile_secs(0.50));
+        m.push("latency_p95_s", self.latency.quantile_secs(0.95));
+        m.push("latency_p99_s", self.latency.quantile_secs(0.99));
+        for (b, cfg) in self.backends.iter_mut().zip(&config.backends) {
+            let name = &cfg.name;
+            let busy = b.busy.mean(now);
+            let utilisation = if b.concurrency == u32::MAX {
+                f64::NAN
+            } else {
+                busy / b.concurrency as f64
+            };
+            m.push(format!("backend.{name}.busy_mean"), busy);
+            m.push(format!("backend.{name}.utilisation"), utilisation);
+            m.push(format!("backend.{name}.attempts"), b.attempts_started as f64);
+        }
+        if self.tenants.len() > 1 {
+            for (t, cfg) in self.tenants.iter().zip(&config.tenants) {
+                let name = &cfg.name;
+                m.push(format!("tenant.{name}.arrivals"), t.arrivals as f64);
+                m.push(format!("tenant.{name}.blocked"), t.blocked as f64);
+                m.push(
+                    format!("tenant.{name}.success_ratio"),
+                    ratio(t.successes, t.completions),
+                );
+                m.push(
+                    format!("tenant.{name}.time_in_system_mean_s"),
+                    t.time_in_system.mean(),
+                );
+                m.push(
+                    format!("tenant.{name}.latency_p99_s"),
+                    t.latency.quantile_secs(0.99),
+                );
+            }
+        }
+        m
+    }
+}

@@ -1,0 +1,145 @@
+//! How long to wait before a retry. The jittered variants follow the AWS Architecture Blog's
+//! "Exponential Backoff and Jitter" (Brooker, 2015), which is what most client libraries copy.
+
+use sim_core::{RandomStream, Time};
+
+/// A backoff schedule. `base` and `cap` are nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// Retry at once: the failed call re-joins the queue immediately.
+    None,
+    /// Always wait `base` (capped by `cap`).
+    Constant { base: Time, cap: Time },
+    /// `min(cap, base · 2^(n−1))` before retry n.
+    Exponential { base: Time, cap: Time },
+    /// Uniform on `[0, min(cap, base · 2^(n−1))]`.
+    FullJitter { base: Time, cap: Time },
+    /// Half the exponential delay plus a uniform draw on the other half.
+    EqualJitter { base: Time, cap: Time },
+    /// `min(cap, uniform[base, 3 · previous])`, starting from `previous = base`.
+    DecorrelatedJitter { base: Time, cap: Time },
+}
+
+/// `min(cap, base · 2^(retry − 1))` without overflow.
+fn capped_exponential(base: Time, cap: Time, retry: u32) -> Time {
+    let shift = retry.saturating_sub(1).min(63);
+    let grown = base.checked_mul(1u64 << shift).unwrap_or(Time::MAX);
+    grown.min(cap)
+}
+
+fn uniform_time(rng: &mut RandomStream, low: Time, high: Time) -> Time {
+    if high <= low {
+        return low;
+    }
+    let span = high - low;
+    low + (rng.next_f64() * span as f64) as Time
+}
+
+impl Backoff {
+    /// The delay before retry number `retry` (1 for the first retry). `previous` is the delay
+    /// used before the previous retry (0 before the first), which only decorrelated jitter reads.
+    /// Draws from `rng` only for the jittered variants.
+    pub fn delay(&self, retry: u32, previous: Time, rng: &mut RandomStream) -> Time {
+        match *self {
+            Backoff::None => 0,
+            Backoff::Constant { base, cap } => base.min(cap),
+            Backoff::Exponential { base, cap } => capped_exponential(base, cap, retry),
+            Backoff::FullJitter { base, cap } => {
+                uniform_time(rng, 0, capped_exponential(base, cap, retry))
+            }
+            Backoff::EqualJitter { base, cap } => {
+                let full = capped_exponential(base, cap, retry);
+                let half = full / 2;
+                half + uniform_time(rng, 0, full - half)
+            }
+            Backoff::DecorrelatedJitter { base, cap } => {
+                let previous = previous.max(base);
+                uniform_time(rng, base, previous.saturating_mul(3)).min(cap)
+            }
+        }
+    }
+
+    /// The largest delay this schedule can produce.
+    pub fn cap(&self) -> Time {
+        match *self {
+            Backoff::None => 0,
+            Backoff::Constant { base, cap } => base.min(cap),
+            Backoff::Exponential { cap, .. }
+            | Backoff::FullJitter { cap, .. }
+            | Backoff::EqualJitter { cap, .. }
+            | Backoff::DecorrelatedJitter { cap, .. } => cap,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MS: Time = 1_000_000;
+
+    #[test]
+    fn exponential_doubles_until_the_cap() {
+        let b = Backoff::Exponential {
+            base: 100 * MS,
+            cap: 1_000 * MS,
+        };
+        let mut rng = RandomStream::from_seed(1);
+        let delays: Vec<Time> = (1..=6).map(|n| b.delay(n, 0, &mut rng) / MS).collect();
+        assert_eq!(delays, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(b.delay(200, 0, &mut rng), 1_000 * MS, "no overflow far out");
+    }
+
+    #[test]
+    fn equal_jitter_keeps_at_least_half() {
+        let b = Backoff::EqualJitter {
+            base: 100 * MS,
+            cap: 10_000 * MS,
+        };
+        let mut rng = RandomStream::from_seed(2);
+        for _ in 0..1000 {
+            let d = b.delay(3, 0, &mut rng);
+            assert!((200 * MS..=400 * MS).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn full_jitter_mean_is_half_the_exponential() {
+        let b = Backoff::FullJitter {
+            base: 100 * MS,
+            cap: 10_000 * MS,
+        };
+        let mut rng = RandomStream::from_seed(3);
+        let n = 100_000;
+        let mean = (0..n).map(|_| b.delay(2, 0, &mut rng) as f64).sum::<f64>() / n as f64;
+        // Uniform on [0, 200 ms]: mean 100 ms, standard error 0.18 ms at this n.
+        assert!((mean / MS as f64 - 100.0).abs() < 1.0, "{mean}");
+    }
+
+    fn any_backoff() -> impl Strategy<Value = Backoff> {
+        (0u64..10_000_000_000, 0u64..100_000_000_000, 0usize..6).prop_map(|(base, cap, kind)| {
+            match kind {
+                0 => Backoff::None,
+                1 => Backoff::Constant { base, cap },
+                2 => Backoff::Exponential { base, cap },
+                3 => Backoff::FullJitter { base, cap },
+                4 => Backoff::EqualJitter { base, cap },
+                _ => Backoff::DecorrelatedJitter { base, cap },
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn backoff_never_exceeds_its_cap(b in any_backoff(), seed in any::<u64>(), retries in 1u32..80) {
+            let mut rng = RandomStream::from_seed(seed);
+            let mut previous = 0;
+            for n in 1..=retries {
+                let d = b.delay(n, previous, &mut rng);
+                prop_assert!(d <= b.cap(), "{b:?} retry {n}: {d} > {}", b.cap());
+                previous = d;
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Errors that point at the exact place in a scenario: file, line, column, key path, and what
+//! was expected.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// Where the text came from: a file path, `example:NAME`, or a report.
+    pub origin: String,
+    /// 1-based line and column, when the place is known.
+    pub position: Option<(usize, usize)>,
+    /// Dotted key path of the offending value (`gateway.retry.max_attempts`), empty for errors
+    /// about the text as a whole.
+    pub key_path: String,
+    pub message: String,
+    /// The source line, to print under the message.
+    pub source_line: Option<String>,
+    /// The `--set` argument that introduced the value, if it came from one.
+    pub from_override: Option<String>,
+}
+
+impl ScenarioError {
+    pub fn new(origin: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            origin: origin.to_string(),
+            position: None,
+            key_path: String::new(),
+            message: message.into(),
+            source_line: None,
+            from_override: None,
+        }
+    }
+
+    pub(crate) fn at_offset(mut self, text: &str, offset: usize) -> ScenarioError {
+        let (line, column, source_line) = line_column(text, offset);
+        self.position = Some((line, column));
+        self.source_line = Some(source_line);
+        self
+    }
+
+    pub(crate) fn at_line_column(mut self, text: &str, line: usize, column: usize) -> ScenarioError {
+        self.position = Some((line.max(1), column.max(1)));
+        self.source_line = text.lines().nth(line.max(1) - 1).map(str::to_string);
+        self
+    }
+
+    pub(crate) fn with_path(mut self, path: impl Into<String>) -> ScenarioError {
+        self.key_path = path.into();
+        self
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset, and the text of that line.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize, String) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    (
+        line,
+        column,
+        text[line_start..line_end].trim_end_matches('\r').to_string(),
+    )
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.from_override {
+            Some(arg) => write!(f, "--set {arg}")?,
+            None => {
+                write!(f, "{}", self.origin)?;
+                if let Some((line, column)) = self.position {
+                    write!(f, ":{line}:{column}")?;
+                }
+            }
+        }
+        if !self.key_path.is_empty() {
+            write!(f, ": at `{}`", self.key_path)?;
+        }
+        write!(f, ": {}", self.message)?;
+        if self.from_override.is_none()
+            && let (Some((line, column)), Some(src)) = (self.position, &self.source_line)
+        {
+            let gutter = line.to_string().len();
+            let shown: String = src.chars().take(160).collect();
+            write!(f, "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {:>column$}", "", "", "^")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_lines_and_characters() {
+        let text = "a = 1\nbé = \"x\"\n";
+        assert_eq!(line_column(text, 0), (1, 1, "a = 1".into()));
+        let off = text.find('"').unwrap();
+        assert_eq!(line_column(text, off), (2, 6, "bé = \"x\"".into()));
+    }
+
+    #[test]
+    fn display_shows_the_line_and_a_caret() {
+        let e = ScenarioError::new("s.toml", "expected a probability between 0 and 1, found 1.5")
+            .with_path("backends[0].failure_probability")
+            .at_offset("x = 1\nfailure_probability = 1.5\n", 28);
+        let shown = e.to_string();
+        assert!(shown.starts_with("s.toml:2:23: at `backends[0].failure_probability`"), "{shown}");
+        assert!(shown.contains("2 | failure_probability = 1.5"), "{shown}");
+    }
+}

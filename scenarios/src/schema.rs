@@ -1,0 +1,206 @@
+//! The scenario file format: one schema for TOML and JSON. Unknown keys are rejected everywhere.
+//! Defaults are stated on each field; `faultline examples NAME` prints complete examples.
+
+use crate::values::{Duration, Limit, Positive, Probability, RateValue};
+use serde::{Deserialize, Serialize};
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_replications() -> u32 {
+    10
+}
+fn default_concurrency() -> Limit<1> {
+    Limit::finite(1)
+}
+
+/// A whole scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario is for, in a sentence or two (shown by `faultline examples`).
+    #[serde(default)]
+    pub description: String,
+    /// Master seed of every random stream (default 1; `--seed` overrides).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Independent replications, each with its own streams (default 10; `--replications`).
+    #[serde(default = "default_replications")]
+    pub replications: u32,
+    /// Virtual time simulated per replication.
+    pub horizon: Duration,
+    /// Initial period excluded from every statistic (default "0s").
+    #[serde(default)]
+    pub warmup: Duration,
+    pub tenants: Vec<Tenant>,
+    pub backends: Vec<Backend>,
+    #[serde(default)]
+    pub gateway: Gateway,
+}
+
+/// A source of traffic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    /// Unique; also keys the tenant's random streams, so renaming a tenant changes its traffic.
+    pub name: String,
+    /// Name of the backend that serves this tenant's calls.
+    pub backend: String,
+    pub arrivals: Arrivals,
+}
+
+/// An arrival process, chosen by `process`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "process", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Arrivals {
+    /// Exponential inter-arrival times at `rate` ("20/s").
+    Poisson { rate: RateValue },
+}
+
+/// Something that serves calls: `concurrency` slots, a service time, a failure probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    pub name: String,
+    /// Calls served at once (default 1; "unlimited" for an infinite-server system).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: Limit<1>,
+    /// Service time of one attempt.
+    pub service: DurationDist,
+    /// Probability that a finished attempt fails, independently (default 0).
+    #[serde(default)]
+    pub failure_probability: Probability,
+}
+
+/// A distribution of durations, chosen by `dist`; every parameter with a unit is a duration
+/// string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DurationDist {
+    Deterministic {
+        value: Duration,
+    },
+    Exponential {
+        mean: Duration,
+    },
+    Uniform {
+        low: Duration,
+        high: Duration,
+    },
+    /// Lognormal given by its median and 99th percentile (how latency is usually described).
+    Lognormal {
+        median: Duration,
+        p99: Duration,
+    },
+    /// Lognormal given by the mean `mu` and standard deviation `sigma` of ln(seconds).
+    LognormalParams {
+        mu: f64,
+        sigma: f64,
+    },
+    Gamma {
+        shape: Positive,
+        mean: Duration,
+    },
+    Weibull {
+        shape: Positive,
+        scale: Duration,
+    },
+    /// Pareto type I: minimum `scale`, tail index `shape`.
+    Pareto {
+        shape: Positive,
+        scale: Duration,
+    },
+    /// Two-phase hyperexponential with balanced means: `mean` and squared coefficient of
+    /// variation `scv` (≥ 1).
+    Hyperexponential {
+        mean: Duration,
+        scv: Positive,
+    },
+    /// Each listed value equally likely.
+    Empirical {
+        values: Vec<Duration>,
+    },
+}
+
+/// The gateway in front of the backends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    /// Calls that may wait for each backend (default "unlimited"; 0 makes a loss system:
+    /// arrivals that find every slot busy are blocked).
+    #[serde(default = "Limit::<0>::default_unlimited")]
+    pub queue_capacity: Limit<0>,
+    /// Per-attempt timeout from the start of service (default: none). A timed-out attempt is
+    /// abandoned by the caller but keeps its backend slot until its service ends.
+    #[serde(default)]
+    pub attempt_timeout: Option<Duration>,
+    #[serde(default)]
+    pub retry: Retry,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Gateway {
+            queue_capacity: Limit::UNLIMITED,
+            attempt_timeout: None,
+            retry: Retry::default(),
+        }
+    }
+}
+
+impl Limit<0> {
+    fn default_unlimited() -> Limit<0> {
+        Limit::UNLIMITED
+    }
+}
+
+/// How failed attempts are retried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// Attempts in all, the first included (default 1: no retries; "unlimited" retries forever).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: Limit<1>,
+    /// Default "none": a failed call re-joins the queue at once.
+    #[serde(default)]
+    pub backoff: BackoffKind,
+    /// Base delay of the backoff (default "100ms").
+    #[serde(default = "default_base")]
+    pub base: Duration,
+    /// Largest delay (default "10s").
+    #[serde(default = "default_cap")]
+    pub cap: Duration,
+}
+
+fn default_max_attempts() -> Limit<1> {
+    Limit::finite(1)
+}
+fn default_base() -> Duration {
+    Duration(100_000_000)
+}
+fn default_cap() -> Duration {
+    Duration(10_000_000_000)
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max_attempts: default_max_attempts(),
+            backoff: BackoffKind::None,
+            base: default_base(),
+            cap: default_cap(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackoffKind {
+    #[default]
+    None,
+    Constant,
+    Exponential,
+    FullJitter,
+    EqualJitter,
+    DecorrelatedJitter,
+}
