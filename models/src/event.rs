@@ -44,4 +44,7 @@ pub(crate) fn key(index: u32, generation: u16) -> Key {
     Key { index, generation }
 }
 
-const _: () = assert!(std::mem::size_of::<Event>() <= 8, "events must stay at 8 bytes");
+const _: () = assert!(
+    std::mem::size_of::<Event>() <= 8,
+    "events must stay at 8 bytes"
+);

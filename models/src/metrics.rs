@@ -136,7 +136,13 @@ impl Stats {
     }
 
     #[inline]
-    pub(crate) fn service_started(&mut self, now: Time, backend: usize, waited: Time, from_queue: bool) {
+    pub(crate) fn service_started(
+        &mut self,
+        now: Time,
+        backend: usize,
+        waited: Time,
+        from_queue: bool,
+    ) {
         if from_queue {
             self.queued.add(now, -1);
         }
@@ -213,8 +219,14 @@ impl Stats {
         m.push("arrivals", self.arrivals as f64);
         m.push("arrival_rate_per_s", self.arrivals as f64 / secs);
         m.push("admitted_rate_per_s", admitted as f64 / secs);
-        m.push("blocked", (self.blocked_on_arrival + self.blocked_on_retry) as f64);
-        m.push("block_probability", ratio(self.blocked_on_arrival, self.arrivals));
+        m.push(
+            "blocked",
+            (self.blocked_on_arrival + self.blocked_on_retry) as f64,
+        );
+        m.push(
+            "block_probability",
+            ratio(self.blocked_on_arrival, self.arrivals),
+        );
         m.push("completions", self.completions as f64);
         m.push("throughput_per_s", self.completions as f64 / secs);
         m.push("goodput_per_s", self.successes as f64 / secs);
@@ -244,7 +256,10 @@ impl Stats {
             };
             m.push(format!("backend.{name}.busy_mean"), busy);
             m.push(format!("backend.{name}.utilisation"), utilisation);
-            m.push(format!("backend.{name}.attempts"), b.attempts_started as f64);
+            m.push(
+                format!("backend.{name}.attempts"),
+                b.attempts_started as f64,
+            );
         }
         if self.tenants.len() > 1 {
             for (t, cfg) in self.tenants.iter().zip(&config.tenants) {

@@ -224,7 +224,9 @@ impl<'c> World<'c> {
         if can_start {
             self.start_service(now, attempt, false);
         } else {
-            self.backends[backend_index as usize].queue.push_back(attempt);
+            self.backends[backend_index as usize]
+                .queue
+                .push_back(attempt);
             self.stats.enqueued(now);
         }
         true

@@ -56,7 +56,10 @@ mod tests {
         assert_eq!(p.on_failure(1, 0, &mut rng), RetryDecision::RetryAfter(5));
         assert_eq!(p.on_failure(2, 5, &mut rng), RetryDecision::RetryAfter(5));
         assert_eq!(p.on_failure(3, 5, &mut rng), RetryDecision::GiveUp);
-        assert_eq!(RetryPolicy::NONE.on_failure(1, 0, &mut rng), RetryDecision::GiveUp);
+        assert_eq!(
+            RetryPolicy::NONE.on_failure(1, 0, &mut rng),
+            RetryDecision::GiveUp
+        );
     }
 
     #[test]
@@ -66,7 +69,10 @@ mod tests {
             backoff: Backoff::None,
         };
         let mut rng = RandomStream::from_seed(1);
-        assert_eq!(p.on_failure(1_000_000, 0, &mut rng), RetryDecision::RetryAfter(0));
+        assert_eq!(
+            p.on_failure(1_000_000, 0, &mut rng),
+            RetryDecision::RetryAfter(0)
+        );
     }
 
     proptest! {

@@ -235,7 +235,9 @@ pub fn first_difference(stored: &StoredReport, fresh: &[MetricSummary]) -> Optio
         .keys()
         .find(|k| !fresh.iter().any(|m| &m.name == *k))
     {
-        return Some(format!("`{name}` is in the stored report but not in the rerun"));
+        return Some(format!(
+            "`{name}` is in the stored report but not in the rerun"
+        ));
     }
     None
 }

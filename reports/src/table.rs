@@ -69,7 +69,10 @@ mod tests {
         let m = MetricSummary {
             name: "tenant.a-very-long-tenant-name-indeed.time_in_system_mean_s".to_string(),
             mean: 1.745541,
-            ci95: Some(Interval { low: 1.70001, high: 1.79999 }),
+            ci95: Some(Interval {
+                low: 1.70001,
+                high: 1.79999,
+            }),
             ci99: None,
             per_replication: vec![],
         };

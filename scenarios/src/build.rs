@@ -2,9 +2,7 @@
 //! rules checked, units converted. Errors carry the key path of the value at fault.
 
 use crate::schema::{Arrivals, BackoffKind, DurationDist, Scenario};
-use models::{
-    ArrivalProcess, BackendConfig, BackendId, GatewayConfig, TenantConfig, WorldConfig,
-};
+use models::{ArrivalProcess, BackendConfig, BackendId, GatewayConfig, TenantConfig, WorldConfig};
 use policies::{Backoff, RetryPolicy};
 use sim_core::Sampler;
 use std::collections::BTreeMap;
@@ -60,8 +58,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         backends.push(BackendConfig {
             name: b.name.clone(),
             concurrency: b.concurrency.0.unwrap_or(u32::MAX),
-            service: duration_sampler(&b.service)
-                .map_err(|m| err(format!("{path}.service"), m))?,
+            service: duration_sampler(&b.service).map_err(|m| err(format!("{path}.service"), m))?,
             failure_probability: b.failure_probability.0,
         });
     }
@@ -120,7 +117,10 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
     if let Some(t) = s.gateway.attempt_timeout
         && t.0 == 0
     {
-        return Err(err("gateway.attempt_timeout", "a timeout must be longer than 0s"));
+        return Err(err(
+            "gateway.attempt_timeout",
+            "a timeout must be longer than 0s",
+        ));
     }
 
     Ok(WorldConfig {
@@ -154,12 +154,43 @@ fn check_name(name: &str, path: &str) -> Result<(), BuildError> {
 
 /// A sampler of nanoseconds.
 fn duration_sampler(d: &DurationDist) -> Result<Sampler, String> {
+    use sim_core::time::format_duration as show;
     let ns = |d: &crate::values::Duration| d.0 as f64;
+    // Rules between duration parameters, stated in durations rather than nanoseconds.
+    match d {
+        DurationDist::Exponential { mean: v }
+        | DurationDist::Gamma { mean: v, .. }
+        | DurationDist::Hyperexponential { mean: v, .. }
+        | DurationDist::Weibull { scale: v, .. }
+        | DurationDist::Pareto { scale: v, .. }
+        | DurationDist::Lognormal { median: v, .. }
+            if v.0 == 0 =>
+        {
+            return Err("this distribution's mean, median or scale must be longer than 0s".into());
+        }
+        DurationDist::Lognormal { median, p99 } if p99 <= median => {
+            return Err(format!(
+                "p99 ({}) must be greater than the median ({})",
+                show(p99.0),
+                show(median.0)
+            ));
+        }
+        DurationDist::Uniform { low, high } if low > high => {
+            return Err(format!(
+                "low ({}) must not exceed high ({})",
+                show(low.0),
+                show(high.0)
+            ));
+        }
+        _ => {}
+    }
     let sampler = match d {
         DurationDist::Deterministic { value } => Sampler::deterministic(ns(value)),
         DurationDist::Exponential { mean } => Sampler::exponential(ns(mean)),
         DurationDist::Uniform { low, high } => Sampler::uniform(ns(low), ns(high)),
-        DurationDist::Lognormal { median, p99 } => Sampler::lognormal_median_p99(ns(median), ns(p99)),
+        DurationDist::Lognormal { median, p99 } => {
+            Sampler::lognormal_median_p99(ns(median), ns(p99))
+        }
         DurationDist::LognormalParams { mu, sigma } => {
             // mu and sigma describe ln(seconds); shift to ln(nanoseconds).
             Sampler::lognormal(mu + libm::log(1e9), *sigma)

@@ -38,7 +38,12 @@ impl ScenarioError {
         self
     }
 
-    pub(crate) fn at_line_column(mut self, text: &str, line: usize, column: usize) -> ScenarioError {
+    pub(crate) fn at_line_column(
+        mut self,
+        text: &str,
+        line: usize,
+        column: usize,
+    ) -> ScenarioError {
         self.position = Some((line.max(1), column.max(1)));
         self.source_line = text.lines().nth(line.max(1) - 1).map(str::to_string);
         self
@@ -66,7 +71,9 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize, String) {
     (
         line,
         column,
-        text[line_start..line_end].trim_end_matches('\r').to_string(),
+        text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string(),
     )
 }
 
@@ -90,7 +97,11 @@ impl fmt::Display for ScenarioError {
         {
             let gutter = line.to_string().len();
             let shown: String = src.chars().take(160).collect();
-            write!(f, "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {:>column$}", "", "", "^")?;
+            write!(
+                f,
+                "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {:>column$}",
+                "", "", "^"
+            )?;
         }
         Ok(())
     }
@@ -112,11 +123,17 @@ mod tests {
 
     #[test]
     fn display_shows_the_line_and_a_caret() {
-        let e = ScenarioError::new("s.toml", "expected a probability between 0 and 1, found 1.5")
-            .with_path("backends[0].failure_probability")
-            .at_offset("x = 1\nfailure_probability = 1.5\n", 28);
+        let e = ScenarioError::new(
+            "s.toml",
+            "expected a probability between 0 and 1, found 1.5",
+        )
+        .with_path("backends[0].failure_probability")
+        .at_offset("x = 1\nfailure_probability = 1.5\n", 28);
         let shown = e.to_string();
-        assert!(shown.starts_with("s.toml:2:23: at `backends[0].failure_probability`"), "{shown}");
+        assert!(
+            shown.starts_with("s.toml:2:23: at `backends[0].failure_probability`"),
+            "{shown}"
+        );
         assert!(shown.contains("2 | failure_probability = 1.5"), "{shown}");
     }
 }

@@ -174,7 +174,8 @@ fn read_typed(source: &Source) -> Result<Scenario, ScenarioError> {
     let origin = &source.origin;
     match source.format {
         Format::Toml => {
-            let de = toml::Deserializer::parse(&source.text).map_err(|e| toml_error(source, &e, ""))?;
+            let de =
+                toml::Deserializer::parse(&source.text).map_err(|e| toml_error(source, &e, ""))?;
             serde_path_to_error::deserialize(de).map_err(|e| {
                 let path = e.path().to_string();
                 toml_error(source, e.inner(), &normalize_root(&path))
@@ -195,7 +196,11 @@ fn read_typed(source: &Source) -> Result<Scenario, ScenarioError> {
 }
 
 fn normalize_root(path: &str) -> String {
-    if path == "." { String::new() } else { path.to_string() }
+    if path == "." {
+        String::new()
+    } else {
+        path.to_string()
+    }
 }
 
 fn toml_error(source: &Source, e: &toml::de::Error, path: &str) -> ScenarioError {
@@ -223,7 +228,8 @@ fn read_tree(source: &Source) -> Result<serde_json::Value, ScenarioError> {
         Format::Toml => {
             let table: toml::Table =
                 toml::from_str(&source.text).map_err(|e| toml_error(source, &e, ""))?;
-            serde_json::to_value(table).map_err(|e| ScenarioError::new(&source.origin, e.to_string()))
+            serde_json::to_value(table)
+                .map_err(|e| ScenarioError::new(&source.origin, e.to_string()))
         }
         Format::Json => serde_json::from_str(&source.text).map_err(|e| json_error(source, &e, "")),
     }
@@ -242,7 +248,11 @@ fn locate(source: &Source, err: ScenarioError, path: &str) -> ScenarioError {
     err.at_line_column(&source.text, 1, 1)
 }
 
-fn locate_segments(source: &Source, err: &ScenarioError, path: &[Segment]) -> Option<ScenarioError> {
+fn locate_segments(
+    source: &Source,
+    err: &ScenarioError,
+    path: &[Segment],
+) -> Option<ScenarioError> {
     if path.is_empty() {
         return Some(err.clone().at_line_column(&source.text, 1, 1));
     }
@@ -261,9 +271,11 @@ fn locate_segments(source: &Source, err: &ScenarioError, path: &[Segment]) -> Op
         Format::Json => {
             let mut de = serde_json::Deserializer::from_str(&source.text);
             match seed.deserialize(&mut de) {
-                Err(e) if e.to_string().starts_with(FOUND) => {
-                    Some(err.clone().at_line_column(&source.text, e.line(), e.column()))
-                }
+                Err(e) if e.to_string().starts_with(FOUND) => Some(err.clone().at_line_column(
+                    &source.text,
+                    e.line(),
+                    e.column(),
+                )),
                 _ => None,
             }
         }

@@ -22,7 +22,11 @@ impl Override {
         let (path, raw) = arg.split_once('=').ok_or_else(|| {
             format!("`{arg}` is not an override; expected KEY.PATH=VALUE, like gateway.retry.max_attempts=3")
         })?;
-        let path: Vec<String> = path.trim().split('.').map(|s| s.trim().to_string()).collect();
+        let path: Vec<String> = path
+            .trim()
+            .split('.')
+            .map(|s| s.trim().to_string())
+            .collect();
         if path.iter().any(String::is_empty) {
             return Err(format!(
                 "`{arg}` has an empty key in its path; expected KEY.PATH=VALUE, like backends.api.concurrency=8"
@@ -129,11 +133,19 @@ mod tests {
     fn values_are_read_as_toml_or_else_as_strings() {
         assert_eq!(Override::parse("a=5").unwrap().value, json!(5));
         assert_eq!(Override::parse("a=0.5").unwrap().value, json!(0.5));
-        assert_eq!(Override::parse("a=\"250ms\"").unwrap().value, json!("250ms"));
-        assert_eq!(Override::parse("a=250ms").unwrap().value, json!("250ms"));
-        assert_eq!(Override::parse("a=exponential").unwrap().value, json!("exponential"));
         assert_eq!(
-            Override::parse("a={ dist = \"exponential\", mean = \"1s\" }").unwrap().value,
+            Override::parse("a=\"250ms\"").unwrap().value,
+            json!("250ms")
+        );
+        assert_eq!(Override::parse("a=250ms").unwrap().value, json!("250ms"));
+        assert_eq!(
+            Override::parse("a=exponential").unwrap().value,
+            json!("exponential")
+        );
+        assert_eq!(
+            Override::parse("a={ dist = \"exponential\", mean = \"1s\" }")
+                .unwrap()
+                .value,
             json!({"dist": "exponential", "mean": "1s"})
         );
         assert!(Override::parse("novalue").is_err());
@@ -157,11 +169,23 @@ mod tests {
         assert_eq!(tree["backends"][0]["name"], json!("gpu"));
         assert_eq!(
             resolved[0],
-            vec![Segment::Key("backends".into()), Segment::Index(0), Segment::Key("concurrency".into())]
+            vec![
+                Segment::Key("backends".into()),
+                Segment::Index(0),
+                Segment::Key("concurrency".into())
+            ]
         );
-        let err = apply_overrides(&mut tree, &[Override::parse("backends.nope.x=1").unwrap()], "t")
-            .unwrap_err();
-        assert!(err.message.contains("no element named `nope`"), "{}", err.message);
+        let err = apply_overrides(
+            &mut tree,
+            &[Override::parse("backends.nope.x=1").unwrap()],
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("no element named `nope`"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.from_override.as_deref(), Some("backends.nope.x=1"));
     }
 }

@@ -16,7 +16,11 @@ pub const Z_99: f64 = 2.326_347_874_040_840_8;
 pub struct SamplerError(pub String);
 
 fn require(ok: bool, message: impl FnOnce() -> String) -> Result<(), SamplerError> {
-    if ok { Ok(()) } else { Err(SamplerError(message())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(SamplerError(message()))
+    }
 }
 
 fn positive(name: &str, value: f64) -> Result<(), SamplerError> {
@@ -28,19 +32,44 @@ fn positive(name: &str, value: f64) -> Result<(), SamplerError> {
 /// A probability distribution on the real line (mostly the non-negative half).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sampler {
-    Deterministic { value: f64 },
-    Exponential { mean: f64 },
-    Uniform { low: f64, high: f64 },
+    Deterministic {
+        value: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
     /// `exp(N(mu, sigma²))`.
-    LogNormal { mu: f64, sigma: f64 },
-    Gamma { shape: f64, scale: f64 },
-    Weibull { shape: f64, scale: f64 },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
+    Gamma {
+        shape: f64,
+        scale: f64,
+    },
+    Weibull {
+        shape: f64,
+        scale: f64,
+    },
     /// Pareto type I: `P(X > x) = (scale / x)^shape` for `x ≥ scale`.
-    Pareto { scale: f64, shape: f64 },
+    Pareto {
+        scale: f64,
+        shape: f64,
+    },
     /// Two-phase hyperexponential: with probability `p` exponential with `mean1`, else `mean2`.
-    HyperExponential { p: f64, mean1: f64, mean2: f64 },
+    HyperExponential {
+        p: f64,
+        mean1: f64,
+        mean2: f64,
+    },
     /// Resampling of observed values, each equally likely.
-    Empirical { values: Box<[f64]> },
+    Empirical {
+        values: Box<[f64]>,
+    },
 }
 
 impl Sampler {
@@ -57,9 +86,10 @@ impl Sampler {
     }
 
     pub fn uniform(low: f64, high: f64) -> Result<Sampler, SamplerError> {
-        require(low.is_finite() && high.is_finite() && low >= 0.0 && low <= high, || {
-            format!("uniform needs 0 ≤ low ≤ high, found low = {low}, high = {high}")
-        })?;
+        require(
+            low.is_finite() && high.is_finite() && low >= 0.0 && low <= high,
+            || format!("uniform needs 0 ≤ low ≤ high, found low = {low}, high = {high}"),
+        )?;
         Ok(Sampler::Uniform { low, high })
     }
 
@@ -114,7 +144,9 @@ impl Sampler {
     }
 
     pub fn empirical(values: Vec<f64>) -> Result<Sampler, SamplerError> {
-        require(!values.is_empty(), || "empirical needs at least one value".to_string())?;
+        require(!values.is_empty(), || {
+            "empirical needs at least one value".to_string()
+        })?;
         if let Some(bad) = values.iter().find(|v| !v.is_finite() || **v < 0.0) {
             return Err(SamplerError(format!(
                 "empirical values must be non-negative finite numbers, found {bad}"
@@ -134,9 +166,7 @@ impl Sampler {
             Sampler::Uniform { low, high } => rng.uniform(*low, *high),
             Sampler::LogNormal { mu, sigma } => exp(mu + sigma * standard_normal(rng)),
             Sampler::Gamma { shape, scale } => scale * standard_gamma(*shape, rng),
-            Sampler::Weibull { shape, scale } => {
-                scale * pow(-log(rng.next_open01()), 1.0 / shape)
-            }
+            Sampler::Weibull { shape, scale } => scale * pow(-log(rng.next_open01()), 1.0 / shape),
             Sampler::Pareto { scale, shape } => scale / pow(rng.next_open01(), 1.0 / shape),
             Sampler::HyperExponential { p, mean1, mean2 } => {
                 let mean = if rng.bernoulli(*p) { mean1 } else { mean2 };
@@ -330,7 +360,10 @@ mod tests {
         assert!((h.variance() - 4.0).abs() < 1e-9, "scv 4 with mean 1");
         check_moments(&h, N, 0.04);
         let e = Sampler::hyperexponential(2.0, 1.0).unwrap();
-        assert!((e.variance() - 4.0).abs() < 1e-9, "scv 1 is the exponential");
+        assert!(
+            (e.variance() - 4.0).abs() < 1e-9,
+            "scv 1 is the exponential"
+        );
     }
 
     #[test]

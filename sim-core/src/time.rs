@@ -120,7 +120,9 @@ pub fn parse_duration(text: &str) -> Result<Time, TimeParseError> {
                 if scaled % denominator != 0 {
                     return Err(TimeParseError::SubNanosecond(text.to_string()));
                 }
-                part = part.checked_add(scaled / denominator).ok_or_else(overflow)?;
+                part = part
+                    .checked_add(scaled / denominator)
+                    .ok_or_else(overflow)?;
             }
         }
         total = total.checked_add(part).ok_or_else(overflow)?;
@@ -226,12 +228,30 @@ mod tests {
     #[test]
     fn rejects_bad_durations() {
         assert_eq!(parse_duration(""), Err(TimeParseError::Empty));
-        assert!(matches!(parse_duration("250"), Err(TimeParseError::Syntax(_))));
-        assert!(matches!(parse_duration("-5s"), Err(TimeParseError::Syntax(_))));
-        assert!(matches!(parse_duration("5 parsecs"), Err(TimeParseError::Unit { .. })));
-        assert!(matches!(parse_duration("0.5ns"), Err(TimeParseError::SubNanosecond(_))));
-        assert!(matches!(parse_duration("600y"), Err(TimeParseError::Unit { .. })));
-        assert!(matches!(parse_duration("300000d"), Err(TimeParseError::Overflow(_))));
+        assert!(matches!(
+            parse_duration("250"),
+            Err(TimeParseError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_duration("-5s"),
+            Err(TimeParseError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_duration("5 parsecs"),
+            Err(TimeParseError::Unit { .. })
+        ));
+        assert!(matches!(
+            parse_duration("0.5ns"),
+            Err(TimeParseError::SubNanosecond(_))
+        ));
+        assert!(matches!(
+            parse_duration("600y"),
+            Err(TimeParseError::Unit { .. })
+        ));
+        assert!(matches!(
+            parse_duration("300000d"),
+            Err(TimeParseError::Overflow(_))
+        ));
         assert!(matches!(
             parse_duration("99999999999999999999999999999999999999999d"),
             Err(TimeParseError::Overflow(_))
@@ -240,7 +260,15 @@ mod tests {
 
     #[test]
     fn durations_print_exactly_and_round_trip() {
-        for ns in [0, 1, 999, 250_000_000, 1_500_000_000, 5_400 * NANOS_PER_SEC, u64::MAX] {
+        for ns in [
+            0,
+            1,
+            999,
+            250_000_000,
+            1_500_000_000,
+            5_400 * NANOS_PER_SEC,
+            u64::MAX,
+        ] {
             assert_eq!(parse_duration(&format_duration(ns)), Ok(ns), "{ns}");
         }
         assert_eq!(format_duration(250_000_000), "250ms");
@@ -253,11 +281,26 @@ mod tests {
         assert_eq!(Rate::parse("1200/min").unwrap().as_per_second(), 20.0);
         assert_eq!(Rate::parse("3600/h").unwrap().as_per_second(), 1.0);
         assert_eq!(Rate::parse("10/2s").unwrap().as_per_second(), 5.0);
-        assert!(matches!(Rate::parse("-1/s"), Err(TimeParseError::RateNotPositive(_))));
-        assert!(matches!(Rate::parse("0/s"), Err(TimeParseError::RateNotPositive(_))));
-        assert!(matches!(Rate::parse("20"), Err(TimeParseError::RateSyntax(_))));
-        assert!(matches!(Rate::parse("x/s"), Err(TimeParseError::RateSyntax(_))));
-        assert!(matches!(Rate::parse("5/fortnight"), Err(TimeParseError::RateSyntax(_))));
+        assert!(matches!(
+            Rate::parse("-1/s"),
+            Err(TimeParseError::RateNotPositive(_))
+        ));
+        assert!(matches!(
+            Rate::parse("0/s"),
+            Err(TimeParseError::RateNotPositive(_))
+        ));
+        assert!(matches!(
+            Rate::parse("20"),
+            Err(TimeParseError::RateSyntax(_))
+        ));
+        assert!(matches!(
+            Rate::parse("x/s"),
+            Err(TimeParseError::RateSyntax(_))
+        ));
+        assert!(matches!(
+            Rate::parse("5/fortnight"),
+            Err(TimeParseError::RateSyntax(_))
+        ));
     }
 
     #[test]

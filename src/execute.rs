@@ -1,0 +1,158 @@
+//! The commands: load, run replications in parallel, summarise, write and print.
+
+use crate::Failure;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reports::{Report, StoredReport, first_difference, render_table, write_atomic};
+use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
+use sim_core::replications::run_replications;
+use sim_core::summary::{MetricSummary, summarize};
+use sim_core::time::format_duration;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn parse_overrides(args: &[String]) -> Result<Vec<Override>, Failure> {
+    args.iter()
+        .map(|a| Override::parse(a).map_err(Failure::Input))
+        .collect()
+}
+
+fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loaded), Failure> {
+    let overrides = parse_overrides(overrides)?;
+    let source = Source::open(spec).map_err(|e| Failure::Input(e.to_string()))?;
+    let loaded = load(&source, &overrides).map_err(|e| Failure::Input(e.to_string()))?;
+    Ok((source, loaded))
+}
+
+/// Runs every replication of `loaded` and summarises them in replication order.
+fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<(Vec<MetricSummary>, u64), Failure> {
+    if threads == Some(0) {
+        return Err(Failure::Input("--threads must be at least 1".to_string()));
+    }
+    let reps = loaded.scenario.replications;
+    let seed = loaded.scenario.seed;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(Some(reps as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} replications  eta {eta}")
+                .expect("static template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let outputs = run_replications(reps, threads, |i| {
+        let out = models::run_replication(&loaded.world, seed, i);
+        bar.inc(1);
+        (out.metrics, out.events)
+    })
+    .map_err(|e| Failure::Runtime(e.to_string()))?;
+    bar.finish_and_clear();
+    let events = outputs.iter().map(|(_, e)| e).sum();
+    let sets: Vec<_> = outputs.into_iter().map(|(m, _)| m).collect();
+    Ok((summarize(&sets), events))
+}
+
+pub fn run(
+    spec: &str,
+    overrides: &[String],
+    threads: Option<usize>,
+    out: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    let (source, loaded) = load_spec(spec, overrides)?;
+    let started = Instant::now();
+    let (metrics, events) = simulate(&loaded, threads)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let s = &loaded.scenario;
+    let report = Report::new(
+        &source.name,
+        s.seed,
+        s.replications,
+        canonical_json(s),
+        metrics,
+    );
+    let dir = out.unwrap_or_else(|| Path::new("faultline-out").join(&source.name));
+    let path = dir.join("report.json");
+    write_atomic(&path, report.to_json().as_bytes())
+        .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
+    println!(
+        "{}: {} replications × {} (warm-up {}), seed {}",
+        source.origin,
+        s.replications,
+        format_duration(s.horizon.0),
+        format_duration(s.warmup.0),
+        s.seed
+    );
+    println!();
+    print!("{}", render_table(&report.metrics));
+    println!();
+    println!("report: {}", path.display());
+    println!("rerun:  faultline rerun {}", path.display());
+    eprintln!(
+        "simulated {events} events in {elapsed:.2} s ({:.1} M events/s)",
+        events as f64 / elapsed.max(1e-9) / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rerun(path: &Path, threads: Option<usize>) -> Result<ExitCode, Failure> {
+    let stored = StoredReport::read(path).map_err(|e| Failure::Input(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&stored.scenario).expect("JSON values serialize");
+    let origin = format!("{} (embedded scenario)", path.display());
+    let source = Source::from_text(&origin, &stored.name, text, Format::Json);
+    let loaded = load(&source, &[]).map_err(|e| Failure::Input(e.to_string()))?;
+    if loaded.scenario.seed != stored.seed || loaded.scenario.replications != stored.replications {
+        return Err(Failure::Input(format!(
+            "{}: the embedded scenario's seed or replications disagree with the report's",
+            path.display()
+        )));
+    }
+    let (metrics, _) = simulate(&loaded, threads)?;
+    let digest = reports::results_digest(&metrics);
+    // Both must agree: the digest, and the stored values themselves (a report whose numbers
+    // were edited after the fact does not reproduce, even though its digest still would).
+    let difference = first_difference(&stored, &metrics);
+    if digest == stored.results_digest && difference.is_none() {
+        println!("reproduced {digest}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let why = difference
+        .unwrap_or_else(|| "the metrics match but the digest does not (report edited?)".into());
+    println!("differs: {why}");
+    println!("stored {}, rerun {digest}", stored.results_digest);
+    Ok(ExitCode::from(1))
+}
+
+pub fn validate(spec: &str, overrides: &[String]) -> Result<ExitCode, Failure> {
+    let (source, loaded) = load_spec(spec, overrides)?;
+    let s = &loaded.scenario;
+    println!(
+        "{}: valid ({} tenants, {} backends, {} replications × {})",
+        source.origin,
+        s.tenants.len(),
+        s.backends.len(),
+        s.replications,
+        format_duration(s.horizon.0)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn examples(name: Option<&str>) -> Result<ExitCode, Failure> {
+    match name {
+        None => {
+            for e in scenarios::examples::ALL {
+                println!("{:<22} {}", e.name, e.summary);
+            }
+            println!();
+            println!(
+                "Run one with `faultline run example:NAME`; print it with `faultline examples NAME`."
+            );
+        }
+        Some(name) => {
+            let source = Source::example(name).map_err(|e| Failure::Input(e.to_string()))?;
+            print!("{}", source.text);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,77 @@
+//! Running the `faultline` binary the way a user does, and reading what it wrote.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .expect("the faultline binary runs")
+}
+
+/// A fresh, empty directory under the target directory for one test's outputs.
+pub fn scratch_dir(label: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{label}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// Runs `faultline run SCENARIO ARGS... --out DIR`, asserts success, returns the report.
+pub fn run_report(scenario: &str, args: &[&str]) -> (Value, PathBuf) {
+    let dir = scratch_dir(&scenario.replace([':', '/', '.'], "_"));
+    let out = dir.to_str().unwrap();
+    let mut all = vec!["run", scenario, "--out", out];
+    all.extend_from_slice(args);
+    let result = faultline(&all);
+    assert!(
+        result.status.success(),
+        "faultline {all:?} failed:\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let path = dir.join("report.json");
+    let text = std::fs::read_to_string(&path).expect("report.json written");
+    (serde_json::from_str(&text).expect("report is JSON"), path)
+}
+
+/// One metric's summary from a report.
+pub struct Metric {
+    pub mean: f64,
+    pub ci99: (f64, f64),
+}
+
+pub fn metric(report: &Value, name: &str) -> Metric {
+    let m = &report["metrics"][name];
+    assert!(m.is_object(), "the report has no metric `{name}`");
+    Metric {
+        mean: m["mean"].as_f64().unwrap(),
+        ci99: (
+            m["ci99_low"].as_f64().unwrap(),
+            m["ci99_high"].as_f64().unwrap(),
+        ),
+    }
+}
+
+/// Asserts that `exact` lies in the metric's 99% confidence interval and that the interval's
+/// half-width is at most `max_half_width` (so that containing the value means something).
+pub fn assert_in_ci99(report: &Value, name: &str, exact: f64, max_half_width: f64) {
+    let m = metric(report, name);
+    let (low, high) = m.ci99;
+    let half = (high - low) / 2.0;
+    assert!(
+        low <= exact && exact <= high,
+        "{name}: theory {exact} outside the 99% CI [{low}, {high}] (mean {})",
+        m.mean
+    );
+    assert!(
+        half <= max_half_width,
+        "{name}: 99% CI half-width {half} exceeds the required {max_half_width}"
+    );
+}
