@@ -117,7 +117,7 @@ pub fn parse_duration(text: &str) -> Result<Time, TimeParseError> {
                 let numerator: u128 = digits.parse().map_err(|_| overflow())?;
                 let denominator = 10u128.pow(digits.len() as u32);
                 let scaled = numerator.checked_mul(per).ok_or_else(overflow)?;
-                if scaled % denominator != 0 {
+                if !scaled.is_multiple_of(denominator) {
                     return Err(TimeParseError::SubNanosecond(text.to_string()));
                 }
                 part = part
@@ -140,7 +140,7 @@ pub fn format_duration(ns: Time) -> String {
         return "0s".to_string();
     }
     for (name, per) in DURATION_UNITS {
-        if ns % per == 0 {
+        if ns.is_multiple_of(*per) {
             return format!("{}{}", ns / per, name);
         }
     }
