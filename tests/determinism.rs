@@ -16,25 +16,32 @@ fn rerun_reproduces_the_digest() {
     assert!(stdout.starts_with("reproduced sha256:"), "{stdout}");
 }
 
-#[test]
-fn rerun_names_the_first_metric_that_differs() {
-    let (mut report, path) = run_report(
-        "example:mm1",
-        &[
-            "--replications",
-            "2",
-            "--set",
-            "horizon=2000s",
-            "--set",
-            "warmup=0s",
-        ],
-    );
-    // Tamper with one stored value.
-    report["metrics"]["completions"]["per_replication"][1] = serde_json::json!(12345.0);
+/// Runs a short mm1, applies `edit` to its report, reruns it; returns (exit code, stdout).
+fn rerun_after_editing(edit: impl FnOnce(&mut serde_json::Value)) -> (Option<i32>, String) {
+    let short = [
+        "--replications",
+        "2",
+        "--set",
+        "horizon=2000s",
+        "--set",
+        "warmup=0s",
+    ];
+    let (mut report, path) = run_report("example:mm1", &short);
+    edit(&mut report);
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     let out = faultline(&["rerun", path.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn rerun_names_the_first_metric_that_differs() {
+    let (code, stdout) = rerun_after_editing(|r| {
+        r["metrics"]["completions"]["per_replication"][1] = serde_json::json!(12345.0);
+    });
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("`completions` differs in replication 1"),
         "{stdout}"
@@ -43,22 +50,10 @@ fn rerun_names_the_first_metric_that_differs() {
 
 #[test]
 fn rerun_of_a_changed_scenario_fails_and_says_where() {
-    let (mut report, path) = run_report(
-        "example:mm1",
-        &[
-            "--replications",
-            "2",
-            "--set",
-            "horizon=2000s",
-            "--set",
-            "warmup=0s",
-        ],
-    );
-    report["scenario"]["horizon"] = serde_json::json!("2001s");
-    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
-    let out = faultline(&["rerun", path.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = rerun_after_editing(|r| {
+        r["scenario"]["horizon"] = serde_json::json!("2001s");
+    });
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.starts_with("differs: `"), "{stdout}");
 }
 
