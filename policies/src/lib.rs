@@ -5,6 +5,10 @@
 
 pub mod backoff;
 pub mod retry;
+pub mod retry_budget;
+pub mod window;
 
 pub use backoff::Backoff;
 pub use retry::{RetryDecision, RetryPolicy};
+pub use retry_budget::{AdaptiveThrottle, FinagleBudget, GrpcThrottle};
+pub use window::SlidingWindow;

@@ -15,4 +15,4 @@ pub use random::{RandomStream, Streams};
 pub use samplers::Sampler;
 pub use scheduler::Scheduler;
 pub use slab::{Key, Slab};
-pub use time::{Rate, Time};
+pub use time::{NANOS_PER_SEC, Rate, Time};

@@ -1,0 +1,246 @@
+//! Retry budgets: limits on how much retrying may add to the load, so that retries help with
+//! sporadic failures but cannot multiply traffic during an outage (the cause of metastable
+//! retry storms). Three designs people use:
+//!
+//! - [`GrpcThrottle`]: gRPC's retry throttling (gRFC A6). Tokens start full; every failed attempt
+//!   takes one, every success gives back `token_ratio`; retries are allowed only while more than
+//!   half the tokens remain. Kept in thousandths of a token, as the spec's three decimal places
+//!   allow, so it is exact.
+//! - [`FinagleBudget`]: Finagle's `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`. Each
+//!   request deposits `percent` of a retry into a window of length `ttl`; each retry withdraws
+//!   one; a reserve of `min_retries_per_sec` (refilled continuously, holding at most
+//!   `min_retries_per_sec · ttl`) covers low traffic.
+//! - [`AdaptiveThrottle`]: client-side adaptive throttling (Google SRE book, ch. 21). Over a
+//!   window, a request is rejected locally with probability
+//!   `max(0, (requests − K·accepts) / (requests + 1))`.
+//!
+//! Each is a pure state machine: the caller reports events with `now` and asks for decisions.
+
+use crate::window::SlidingWindow;
+use sim_core::{NANOS_PER_SEC, RandomStream, Time};
+
+/// gRPC retry throttling.
+#[derive(Debug, Clone)]
+pub struct GrpcThrottle {
+    max_milli: i64,
+    ratio_milli: i64,
+    milli: i64,
+}
+
+impl GrpcThrottle {
+    /// `max_tokens` in (0, 1000]; `token_ratio` > 0 with at most three decimals (rounded).
+    pub fn new(max_tokens: f64, token_ratio: f64) -> GrpcThrottle {
+        let max_milli = (max_tokens * 1000.0).round() as i64;
+        GrpcThrottle {
+            max_milli,
+            ratio_milli: (token_ratio * 1000.0).round() as i64,
+            milli: max_milli,
+        }
+    }
+
+    pub fn on_success(&mut self) {
+        self.milli = (self.milli + self.ratio_milli).min(self.max_milli);
+    }
+
+    pub fn on_failure(&mut self) {
+        self.milli = (self.milli - 1000).max(0);
+    }
+
+    /// Whether a retry may be sent now.
+    pub fn allows_retry(&self) -> bool {
+        2 * self.milli > self.max_milli
+    }
+
+    pub fn tokens(&self) -> f64 {
+        self.milli as f64 / 1000.0
+    }
+}
+
+/// Finagle's retry budget.
+#[derive(Debug, Clone)]
+pub struct FinagleBudget {
+    /// Deposits and withdrawals in the window, in thousandths of a retry.
+    window: SlidingWindow,
+    percent_milli: i64,
+    reserve_capacity_milli: i64,
+    reserve_milli: i64,
+    reserve_rate_milli_per_sec: i64,
+    reserve_updated: Time,
+}
+
+impl FinagleBudget {
+    /// `percent_can_retry` in [0, 10] (1.0 = one retry per request), `ttl` the window.
+    pub fn new(ttl: Time, min_retries_per_sec: u32, percent_can_retry: f64) -> FinagleBudget {
+        let ttl_secs_milli = (ttl / 1_000_000) as i64; // ttl in milliseconds
+        let capacity = i64::from(min_retries_per_sec) * ttl_secs_milli;
+        FinagleBudget {
+            window: SlidingWindow::new(ttl, 10),
+            percent_milli: (percent_can_retry * 1000.0).round() as i64,
+            reserve_capacity_milli: capacity,
+            reserve_milli: capacity,
+            reserve_rate_milli_per_sec: i64::from(min_retries_per_sec) * 1000,
+            reserve_updated: 0,
+        }
+    }
+
+    fn refill_reserve(&mut self, now: Time) {
+        if now <= self.reserve_updated {
+            return;
+        }
+        let elapsed = (now - self.reserve_updated) as i128;
+        let gained = elapsed * self.reserve_rate_milli_per_sec as i128 / NANOS_PER_SEC as i128;
+        if gained > 0 {
+            self.reserve_milli = (self.reserve_milli as i128 + gained)
+                .min(self.reserve_capacity_milli as i128) as i64;
+            // Advance only by the time that produced whole milli-tokens, so nothing is lost.
+            let used =
+                gained * NANOS_PER_SEC as i128 / self.reserve_rate_milli_per_sec.max(1) as i128;
+            self.reserve_updated += used as Time;
+        }
+        if self.reserve_milli >= self.reserve_capacity_milli {
+            self.reserve_updated = now;
+        }
+    }
+
+    /// Every request (first attempts) deposits.
+    pub fn deposit(&mut self, now: Time) {
+        self.window.add(now, self.percent_milli);
+    }
+
+    /// Takes one retry from the window, else from the reserve; `false` if neither has one.
+    pub fn try_withdraw(&mut self, now: Time) -> bool {
+        if self.window.total(now) >= 1000 {
+            self.window.add(now, -1000);
+            return true;
+        }
+        self.refill_reserve(now);
+        if self.reserve_milli >= 1000 {
+            self.reserve_milli -= 1000;
+            return true;
+        }
+        false
+    }
+}
+
+/// Client-side adaptive throttling.
+#[derive(Debug, Clone)]
+pub struct AdaptiveThrottle {
+    k: f64,
+    requests: SlidingWindow,
+    accepts: SlidingWindow,
+}
+
+impl AdaptiveThrottle {
+    /// `k` is the multiplier (2 in the SRE book); `window` how far back to count (2 minutes).
+    pub fn new(k: f64, window: Time) -> AdaptiveThrottle {
+        AdaptiveThrottle {
+            k,
+            requests: SlidingWindow::new(window, 12),
+            accepts: SlidingWindow::new(window, 12),
+        }
+    }
+
+    /// The probability that a request is rejected locally now.
+    pub fn reject_probability(&mut self, now: Time) -> f64 {
+        let requests = self.requests.total(now) as f64;
+        let accepts = self.accepts.total(now) as f64;
+        ((requests - self.k * accepts) / (requests + 1.0)).max(0.0)
+    }
+
+    /// Decides a request: `true` to send it, `false` to reject it locally. Every decision
+    /// counts as a request (as in the book: local rejections count too).
+    pub fn admit(&mut self, now: Time, rng: &mut RandomStream) -> bool {
+        let p = self.reject_probability(now);
+        self.requests.add(now, 1);
+        !rng.bernoulli(p)
+    }
+
+    /// The backend accepted a request (anything but overload or throttling).
+    pub fn on_accept(&mut self, now: Time) {
+        self.accepts.add(now, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const S: Time = NANOS_PER_SEC;
+
+    #[test]
+    fn grpc_throttle_stops_retries_after_half_the_tokens_fail() {
+        let mut t = GrpcThrottle::new(10.0, 0.1);
+        assert!(t.allows_retry());
+        for _ in 0..5 {
+            t.on_failure();
+        }
+        assert_eq!(t.tokens(), 5.0);
+        assert!(!t.allows_retry(), "exactly half is not more than half");
+        t.on_success();
+        assert!(t.allows_retry());
+    }
+
+    #[test]
+    fn adaptive_throttle_rejects_when_accepts_fall() {
+        let mut a = AdaptiveThrottle::new(2.0, 120 * S);
+        let mut rng = RandomStream::from_seed(1);
+        for i in 0..100 {
+            a.admit(i * S / 10, &mut rng);
+            a.on_accept(i * S / 10);
+        }
+        assert_eq!(
+            a.reject_probability(10 * S),
+            0.0,
+            "healthy backend: nothing rejected"
+        );
+        for i in 0..300 {
+            a.admit(10 * S + i * S / 10, &mut rng);
+        }
+        // 400 requests, 100 accepts: (400 − 200) / 401.
+        let p = a.reject_probability(40 * S);
+        assert!((p - 200.0 / 401.0).abs() < 1e-12, "{p}");
+    }
+
+    proptest! {
+        /// Under 100% failures, gRPC throttling allows at most max_tokens / 2 retries in all.
+        #[test]
+        fn grpc_throttle_bounds_retries_in_an_outage(max in 2u32..100, ratio in 1u32..1000, requests in 1usize..500) {
+            let mut t = GrpcThrottle::new(max as f64, ratio as f64 / 1000.0);
+            let mut retries = 0;
+            for _ in 0..requests {
+                t.on_failure();
+                while t.allows_retry() {
+                    retries += 1;
+                    t.on_failure();
+                }
+            }
+            prop_assert!(retries as f64 <= max as f64 / 2.0, "{retries} retries, max tokens {max}");
+        }
+
+        /// A Finagle budget never allows more retries than percent × requests plus its reserve.
+        #[test]
+        fn finagle_budget_bounds_the_retry_ratio(
+            percent in 0u32..100,
+            min_per_sec in 0u32..5,
+            requests in 1u64..2000,
+            gap_ms in 1u64..50,
+        ) {
+            let ttl = 10 * S;
+            let mut b = FinagleBudget::new(ttl, min_per_sec, percent as f64 / 100.0);
+            let mut retries = 0u64;
+            let mut now = 0;
+            for _ in 0..requests {
+                b.deposit(now);
+                while b.try_withdraw(now) {
+                    retries += 1;
+                }
+                now += gap_ms * 1_000_000;
+            }
+            let elapsed_s = now as f64 / S as f64;
+            let bound = percent as f64 / 100.0 * requests as f64
+                + f64::from(min_per_sec) * (10.0 + elapsed_s);
+            prop_assert!(retries as f64 <= bound + 1e-9, "{retries} > {bound}");
+        }
+    }
+}
