@@ -80,32 +80,20 @@ fn thread_count_does_not_change_a_single_byte() {
 
 #[test]
 fn a_different_seed_gives_different_results() {
-    let (a, _) = run_report(
-        "example:mmc",
-        &[
+    let short_mmc = |seed: &str| {
+        let args = [
             "--seed",
-            "1",
+            seed,
             "--replications",
             "2",
             "--set",
             "horizon=1000s",
             "--set",
             "warmup=0s",
-        ],
-    );
-    let (b, _) = run_report(
-        "example:mmc",
-        &[
-            "--seed",
-            "2",
-            "--replications",
-            "2",
-            "--set",
-            "horizon=1000s",
-            "--set",
-            "warmup=0s",
-        ],
-    );
+        ];
+        run_report("example:mmc", &args).0
+    };
+    let (a, b) = (short_mmc("1"), short_mmc("2"));
     assert_ne!(a["results_digest"], b["results_digest"]);
     assert_ne!(
         a["metrics"]["arrivals"]["per_replication"],
