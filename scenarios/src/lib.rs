@@ -8,6 +8,7 @@ pub mod load;
 pub mod locate;
 pub mod overrides;
 pub mod schema;
+pub mod sweep;
 pub mod values;
 
 pub use error::ScenarioError;
