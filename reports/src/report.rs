@@ -20,6 +20,16 @@ pub struct Tool {
     pub version: String,
 }
 
+impl Tool {
+    /// This build of faultline.
+    pub fn current() -> Tool {
+        Tool {
+            name: "faultline".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
 /// A finished run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -93,10 +103,7 @@ impl Report {
         let results_digest = results_digest(&metrics);
         Report {
             format_version: FORMAT_VERSION,
-            tool: Tool {
-                name: "faultline".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-            },
+            tool: Tool::current(),
             name: name.to_string(),
             seed,
             replications,
@@ -124,7 +131,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("output");
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    // Unique per process, thread and call: shards on several machines may share a directory,
+    // and the points of one sweep are written from several threads.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = path.with_file_name(format!(
+        ".{file_name}.tmp-{}-{call}-{nanos}",
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
