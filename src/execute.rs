@@ -4,7 +4,6 @@ use crate::Failure;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::{Report, StoredReport, first_difference, render_table, write_atomic};
 use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
-use sim_core::replications::run_replications;
 use sim_core::summary::{MetricSummary, summarize};
 use sim_core::time::format_duration;
 use std::io::IsTerminal;
@@ -12,46 +11,75 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-fn parse_overrides(args: &[String]) -> Result<Vec<Override>, Failure> {
+pub(crate) fn parse_overrides(args: &[String]) -> Result<Vec<Override>, Failure> {
     args.iter()
         .map(|a| Override::parse(a).map_err(Failure::Input))
         .collect()
 }
 
-fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loaded), Failure> {
+pub(crate) fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loaded), Failure> {
     let overrides = parse_overrides(overrides)?;
     let source = Source::open(spec).map_err(|e| Failure::Input(e.to_string()))?;
     let loaded = load(&source, &overrides).map_err(|e| Failure::Input(e.to_string()))?;
     Ok((source, loaded))
 }
 
-/// Runs every replication of `loaded` and summarises them in replication order.
+/// Runs every replication of `loaded` on a pool of `threads` workers, with a progress bar.
 fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<(Vec<MetricSummary>, u64), Failure> {
+    let pool = thread_pool(threads)?;
+    let reps = loaded.scenario.replications;
+    let bar = progress_bar(reps as u64, "replications");
+    let result = pool.install(|| replicate(loaded, || bar.inc(1)));
+    bar.finish_and_clear();
+    Ok(result)
+}
+
+/// A worker pool; results never depend on its size.
+pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
     if threads == Some(0) {
         return Err(Failure::Input("--threads must be at least 1".to_string()));
     }
-    let reps = loaded.scenario.replications;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        builder = builder.num_threads(t);
+    }
+    builder
+        .build()
+        .map_err(|e| Failure::Runtime(format!("could not start worker threads: {e}")))
+}
+
+/// Runs every replication of `loaded` in the current pool and summarises them in replication
+/// order; returns the summaries and the number of events simulated.
+pub(crate) fn replicate(
+    loaded: &Loaded,
+    on_replication: impl Fn() + Sync,
+) -> (Vec<MetricSummary>, u64) {
+    use rayon::prelude::*;
     let seed = loaded.scenario.seed;
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::with_draw_target(Some(reps as u64), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} replications  eta {eta}")
-                .expect("static template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let outputs = run_replications(reps, threads, |i| {
-        let out = models::run_replication(&loaded.world, seed, i);
-        bar.inc(1);
-        (out.metrics, out.events)
-    })
-    .map_err(|e| Failure::Runtime(e.to_string()))?;
-    bar.finish_and_clear();
+    let outputs: Vec<_> = (0..loaded.scenario.replications)
+        .into_par_iter()
+        .map(|i| {
+            let out = models::run_replication(&loaded.world, seed, i);
+            on_replication();
+            (out.metrics, out.events)
+        })
+        .collect();
     let events = outputs.iter().map(|(_, e)| e).sum();
     let sets: Vec<_> = outputs.into_iter().map(|(m, _)| m).collect();
-    Ok((summarize(&sets), events))
+    (summarize(&sets), events)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise, so logs stay clean.
+pub(crate) fn progress_bar(len: u64, unit: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit}  eta {{eta}}"))
+            .expect("static template"),
+    );
+    bar
 }
 
 pub fn run(

@@ -1,7 +1,9 @@
 //! The `faultline` command line. Library crates do the work; this file parses arguments, renders
 //! errors and maps them to exit codes: 0 success, 1 run-time failure, 2 bad input or usage.
 
+mod compare;
 mod execute;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -57,6 +59,96 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Run a scenario at every point of a parameter grid; each point gets its own report.
+    #[command(
+        after_help = "SPEC is a list (a,b,c), a range (1..5, 0.1..0.5:0.1, 100ms..1s:100ms) \
+        or a log range (log:1..1000:4). A --set with a single value applies to every point.\n\n\
+        Examples:\n  faultline sweep example:retry-amplification --set gateway.retry.max_attempts=1..5\n  \
+        faultline sweep my.toml --set backends.api.concurrency=4,8,16 --set gateway.attempt_timeout=1s..3s \\\n      \
+        --objective min:time_in_system_p99_s --constraint 'success_probability>=0.99'\n  \
+        faultline sweep my.toml --set ... --shard 0/4 --out shared/sweep   # then: faultline merge shared/sweep"
+    )]
+    Sweep {
+        /// A scenario file (.toml or .json) or example:NAME.
+        scenario: String,
+        /// KEY.PATH=SPEC (repeatable): the values a field takes across the sweep.
+        #[arg(long = "set", value_name = "KEY=SPEC")]
+        set: Vec<String>,
+        /// Pair the i-th values of every --set instead of taking every combination.
+        #[arg(long)]
+        zip: bool,
+        /// Master seed for every point (default: the scenario's).
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Replications per point (default: the scenario's).
+        #[arg(long, value_name = "R")]
+        replications: Option<u32>,
+        /// Output directory (default: faultline-out/NAME-sweep).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Skip points whose report is already in DIR.
+        #[arg(long)]
+        resume: bool,
+        /// Run only the points whose index is I modulo N (default: from SLURM_ARRAY_TASK_ID
+        /// and SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX and FAULTLINE_SHARDS, when set).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+        /// Choose points: min:METRIC, max:METRIC or pareto:min:METRIC,max:METRIC.
+        #[arg(long, value_name = "GOAL")]
+        objective: Option<String>,
+        /// Only consider points where METRIC>=VALUE (or <=, >, <; METRIC@ci95_low for a bound).
+        #[arg(long = "constraint", value_name = "COND")]
+        constraints: Vec<String>,
+    },
+    /// Combine the directories of a sharded sweep into the tables one machine would write.
+    #[command(after_help = "Examples:\n  faultline merge out/sweep\n  \
+        faultline merge shard0 shard1 shard2 --out merged")]
+    Merge {
+        /// Sweep directories holding shards of one sweep.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the merged sweep (default: the first directory).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Choose points, as for `sweep`.
+        #[arg(long, value_name = "GOAL")]
+        objective: Option<String>,
+        #[arg(long = "constraint", value_name = "COND")]
+        constraints: Vec<String>,
+    },
+    /// Compare architectures on common random numbers: paired differences with 95% CIs.
+    #[command(after_help = "Examples:\n  faultline compare a.toml b.toml\n  \
+        faultline compare example:retry-amplification --variant gateway.retry.max_attempts=1 \\\n      \
+        --variant gateway.retry.max_attempts=5,gateway.retry.backoff=full_jitter")]
+    Compare {
+        /// Scenario files (the first is the baseline), or one scenario with --variant.
+        #[arg(required = true)]
+        scenarios: Vec<String>,
+        /// KEY=VALUE,KEY=VALUE (repeatable): a variant of the single scenario given.
+        #[arg(long = "variant", value_name = "SETS")]
+        variants: Vec<String>,
+        /// Override a field in every arm (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Master seed shared by every arm (default: the first scenario's).
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Replications per arm (default: the first scenario's).
+        #[arg(long, value_name = "R")]
+        replications: Option<u32>,
+        /// Give each arm its own seed, to see what common random numbers save.
+        #[arg(long)]
+        independent: bool,
+        /// Output directory (default: faultline-out/NAME-compare).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+    },
     /// List the built-in examples, or print one as TOML.
     #[command(after_help = "Examples:\n  faultline examples\n  faultline examples mmc > mmc.toml")]
     Examples {
@@ -101,6 +193,61 @@ fn main() -> ExitCode {
             execute::validate(&scenario, &settings.overrides())
         }
         Command::Examples { name } => execute::examples(name.as_deref()),
+        Command::Sweep {
+            scenario,
+            set,
+            zip,
+            seed,
+            replications,
+            out,
+            resume,
+            shard,
+            threads,
+            objective,
+            constraints,
+        } => sweep::sweep(sweep::SweepArgs {
+            scenario,
+            sets: set,
+            zip,
+            seed,
+            replications,
+            out,
+            resume,
+            shard,
+            threads,
+            objective,
+            constraints,
+        }),
+        Command::Merge {
+            dirs,
+            out,
+            objective,
+            constraints,
+        } => sweep::merge(sweep::MergeArgs {
+            dirs,
+            out,
+            objective,
+            constraints,
+        }),
+        Command::Compare {
+            scenarios,
+            variants,
+            set,
+            seed,
+            replications,
+            independent,
+            out,
+            threads,
+        } => compare::compare(compare::CompareArgs {
+            scenarios,
+            variants,
+            sets: set,
+            seed,
+            replications,
+            independent,
+            out,
+            threads,
+        }),
     };
     match result {
         Ok(code) => code,

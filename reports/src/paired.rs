@@ -98,6 +98,54 @@ pub fn independent_interval(a: &[f64], b: &[f64]) -> Option<Interval> {
     })
 }
 
+/// The terminal table of one comparison, at most 100 columns wide.
+pub fn render_comparison(diffs: &[PairedDifference]) -> String {
+    use crate::table::format_number;
+    use std::fmt::Write;
+    const NAME: usize = 31;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<NAME$} {:>11} {:>11} {:>11}  {:<24} {:>6}",
+        "metric", "baseline", "variant", "difference", "95% CI of difference", "VR"
+    );
+    let _ = writeln!(out, "{}", "─".repeat(NAME + 12 * 3 + 2 + 24 + 7));
+    for d in diffs {
+        let name = if d.name.chars().count() > NAME {
+            let cut: String = d.name.chars().take(NAME - 1).collect();
+            format!("{cut}…")
+        } else {
+            d.name.clone()
+        };
+        let ci = match d.ci95 {
+            Some(c) => format!("[{}, {}]", format_number(c.low), format_number(c.high)),
+            None => "—".to_string(),
+        };
+        let vr = d
+            .variance_reduction
+            .map_or("—".to_string(), |v| format!("{}×", short(v)));
+        let _ = writeln!(
+            out,
+            "{name:<NAME$} {:>11} {:>11} {:>11}  {ci:<24} {vr:>6}",
+            format_number(d.baseline_mean),
+            format_number(d.variant_mean),
+            format_number(d.difference),
+        );
+    }
+    out
+}
+
+/// A ratio in at most five characters.
+fn short(v: f64) -> String {
+    if v >= 9999.5 {
+        ">9999".to_string()
+    } else if v >= 99.95 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +185,33 @@ mod tests {
         assert!(d.variance_reduction.unwrap() > 1000.0);
         let wide = independent_interval(&base, &var).unwrap();
         assert!(wide.half_width() > 20.0 * ci.half_width());
+    }
+
+    #[test]
+    fn comparison_table_fits_100_columns() {
+        let d = PairedDifference {
+            name: "tenant.a-rather-long-tenant-name.time_in_system_p99_s".to_string(),
+            baseline_mean: 123456.789,
+            variant_mean: -0.000123456,
+            difference: -123456.789123,
+            ci95: Some(Interval {
+                low: -123999.12345,
+                high: -122999.98765,
+            }),
+            variance_reduction: Some(123456.0),
+        };
+        let table = render_comparison(&[d]);
+        for line in table.lines() {
+            assert!(line.chars().count() <= 100, "{line:?} is too wide");
+        }
+        assert!(table.contains(">9999×"), "{table}");
+        assert!(
+            table
+                .lines()
+                .nth(2)
+                .unwrap()
+                .starts_with("tenant.a-rather-long-tenant-na…")
+        );
     }
 
     #[test]

@@ -41,6 +41,10 @@ impl Override {
 }
 
 fn parse_value(raw: &str) -> Value {
+    // TOML integers stop at i64::MAX, but seeds are u64: `--seed` accepts the whole range.
+    if let Ok(n) = raw.parse::<u64>() {
+        return Value::from(n);
+    }
     let doc = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&doc) {
         Ok(mut table) => match table.remove("v") {
@@ -128,6 +132,12 @@ fn apply_one(tree: &mut Value, o: &Override) -> Result<Vec<Segment>, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn seeds_beyond_toml_integers_are_numbers() {
+        let o = Override::parse("seed=18446744073709551615").unwrap();
+        assert_eq!(o.value, json!(u64::MAX));
+    }
 
     #[test]
     fn values_are_read_as_toml_or_else_as_strings() {

@@ -142,7 +142,7 @@ pub fn points(axes: &[Axis], combine: Combine) -> Result<Vec<Point>, String> {
 }
 
 /// Splits on commas that are not inside brackets, braces or quotes.
-fn split_list(spec: &str) -> Result<Vec<String>, String> {
+pub fn split_list(spec: &str) -> Result<Vec<String>, String> {
     let mut items = Vec::new();
     let mut depth = 0i32;
     let mut quote: Option<char> = None;

@@ -1,0 +1,283 @@
+//! `faultline compare`: two or more architectures on common random numbers, with the paired
+//! difference of every metric.
+
+use crate::Failure;
+use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
+use reports::paired::{PairedDifference, paired_differences, render_comparison};
+use reports::report::{FORMAT_VERSION, Tool};
+use reports::{Report, write_atomic};
+use scenarios::canonical_json;
+use scenarios::sweep::split_list;
+use serde::Serialize;
+use sim_core::summary::MetricSummary;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub struct CompareArgs {
+    pub scenarios: Vec<String>,
+    pub variants: Vec<String>,
+    pub sets: Vec<String>,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    pub independent: bool,
+    pub out: Option<PathBuf>,
+    pub threads: Option<usize>,
+}
+
+/// One side of the comparison: a scenario and the settings that make it this variant.
+struct Arm {
+    label: String,
+    scenario: String,
+    settings: Vec<String>,
+}
+
+/// The seed of arm `k` when seeds are deliberately independent: far apart in seed space (the
+/// golden-ratio increment), so no two arms share a stream, and below 2^63 so the seed can be
+/// written in a TOML scenario file.
+fn independent_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_add((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) & (i64::MAX as u64)
+}
+
+fn arms(args: &CompareArgs) -> Result<Vec<Arm>, Failure> {
+    match (args.scenarios.len(), args.variants.is_empty()) {
+        (0, _) => Err(Failure::Input(
+            "compare needs at least one scenario".to_string(),
+        )),
+        (1, true) => Err(Failure::Input(
+            "compare needs two scenarios, or one scenario and --variant settings, e.g. \
+             faultline compare a.toml --variant gateway.retry.max_attempts=3"
+                .to_string(),
+        )),
+        (1, false) => {
+            let mut arms = vec![Arm {
+                label: "base".to_string(),
+                scenario: args.scenarios[0].clone(),
+                settings: Vec::new(),
+            }];
+            for v in &args.variants {
+                let settings =
+                    split_list(v).map_err(|e| Failure::Input(format!("--variant `{v}`: {e}")))?;
+                arms.push(Arm {
+                    label: v.clone(),
+                    scenario: args.scenarios[0].clone(),
+                    settings,
+                });
+            }
+            Ok(arms)
+        }
+        (_, true) => Ok(args
+            .scenarios
+            .iter()
+            .map(|s| Arm {
+                label: s.clone(),
+                scenario: s.clone(),
+                settings: Vec::new(),
+            })
+            .collect()),
+        (_, false) => Err(Failure::Input(
+            "give either several scenarios or one scenario with --variant settings, not both"
+                .to_string(),
+        )),
+    }
+}
+
+#[derive(Serialize)]
+struct CompareJson<'a> {
+    format_version: u32,
+    tool: Tool,
+    /// `common` (the same seed for every arm) or `independent`.
+    random_numbers: &'a str,
+    replications: u32,
+    baseline: ArmJson,
+    variants: Vec<VariantJson>,
+}
+
+#[derive(Serialize)]
+struct ArmJson {
+    label: String,
+    seed: u64,
+    report: String,
+}
+
+#[derive(Serialize)]
+struct VariantJson {
+    #[serde(flatten)]
+    arm: ArmJson,
+    differences: Vec<DifferenceJson>,
+    only_in_baseline: Vec<String>,
+    only_in_variant: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct DifferenceJson {
+    metric: String,
+    baseline_mean: f64,
+    variant_mean: f64,
+    difference: f64,
+    ci95_low: Option<f64>,
+    ci95_high: Option<f64>,
+    variance_reduction: Option<f64>,
+}
+
+impl From<&PairedDifference> for DifferenceJson {
+    fn from(d: &PairedDifference) -> Self {
+        DifferenceJson {
+            metric: d.name.clone(),
+            baseline_mean: d.baseline_mean,
+            variant_mean: d.variant_mean,
+            difference: d.difference,
+            ci95_low: d.ci95.map(|c| c.low),
+            ci95_high: d.ci95.map(|c| c.high),
+            variance_reduction: d.variance_reduction,
+        }
+    }
+}
+
+fn names_missing(from: &[MetricSummary], other: &[MetricSummary]) -> Vec<String> {
+    from.iter()
+        .filter(|m| !other.iter().any(|o| o.name == m.name))
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
+    let arms = arms(&args)?;
+    // Every arm runs with the first arm's seed and replication count unless told otherwise:
+    // common random numbers need the same seed, and pairing needs the same count.
+    let (first_source, first) = load_spec(&arms[0].scenario, &args.sets)?;
+    let seed = args.seed.unwrap_or(first.scenario.seed);
+    let replications = args.replications.unwrap_or(first.scenario.replications);
+    let pool = thread_pool(args.threads)?;
+    let dir = args.out.clone().unwrap_or_else(|| {
+        Path::new("faultline-out").join(format!("{}-compare", first_source.name))
+    });
+
+    let mut results = Vec::with_capacity(arms.len());
+    let bar = progress_bar(replications as u64 * arms.len() as u64, "replications");
+    for (k, arm) in arms.iter().enumerate() {
+        let arm_seed = if args.independent && k > 0 {
+            independent_seed(seed, k)
+        } else {
+            seed
+        };
+        let mut settings = args.sets.clone();
+        settings.extend(arm.settings.iter().cloned());
+        settings.push(format!("seed={arm_seed}"));
+        settings.push(format!("replications={replications}"));
+        let (source, loaded) = load_spec(&arm.scenario, &settings).map_err(|f| match f {
+            Failure::Input(m) => Failure::Input(format!("variant `{}`: {m}", arm.label)),
+            other => other,
+        })?;
+        let (metrics, _) = pool.install(|| replicate(&loaded, || bar.inc(1)));
+        let s = &loaded.scenario;
+        let report = Report::new(
+            &source.name,
+            s.seed,
+            s.replications,
+            canonical_json(s),
+            metrics.clone(),
+        );
+        let rel = Path::new("variants")
+            .join(k.to_string())
+            .join("report.json");
+        let path = dir.join(&rel);
+        write_atomic(&path, report.to_json().as_bytes())
+            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
+        results.push((
+            ArmJson {
+                label: arm.label.clone(),
+                seed: arm_seed,
+                report: rel.to_string_lossy().replace('\\', "/"),
+            },
+            metrics,
+        ));
+    }
+    bar.finish_and_clear();
+
+    let mut results = results.into_iter();
+    let (baseline, base_metrics) = results.next().expect("at least two arms");
+    let mut variants = Vec::new();
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "variant",
+        "metric",
+        "baseline_mean",
+        "variant_mean",
+        "difference",
+        "ci95_low",
+        "ci95_high",
+        "variance_reduction",
+    ])
+    .expect("writing to memory");
+    let cell = |v: Option<f64>| {
+        v.filter(|x| x.is_finite())
+            .map(|x| x.to_string())
+            .unwrap_or_default()
+    };
+
+    println!(
+        "{} arms, {replications} replications each, {} random numbers (seed {seed})",
+        arms.len(),
+        if args.independent {
+            "independent"
+        } else {
+            "common"
+        }
+    );
+    println!("SLOs: none defined in these scenarios");
+    for (arm, metrics) in results {
+        let diffs = paired_differences(&base_metrics, &metrics);
+        println!();
+        println!("{}  vs  baseline {}", arm.label, baseline.label);
+        print!("{}", render_comparison(&diffs));
+        for d in &diffs {
+            csv.write_record([
+                arm.label.clone(),
+                d.name.clone(),
+                cell(Some(d.baseline_mean)),
+                cell(Some(d.variant_mean)),
+                cell(Some(d.difference)),
+                cell(d.ci95.map(|c| c.low)),
+                cell(d.ci95.map(|c| c.high)),
+                cell(d.variance_reduction),
+            ])
+            .expect("writing to memory");
+        }
+        variants.push(VariantJson {
+            differences: diffs.iter().map(DifferenceJson::from).collect(),
+            only_in_baseline: names_missing(&base_metrics, &metrics),
+            only_in_variant: names_missing(&metrics, &base_metrics),
+            arm,
+        });
+    }
+    let json = CompareJson {
+        format_version: FORMAT_VERSION,
+        tool: Tool::current(),
+        random_numbers: if args.independent {
+            "independent"
+        } else {
+            "common"
+        },
+        replications,
+        baseline,
+        variants,
+    };
+    let mut text = serde_json::to_string_pretty(&json).expect("comparisons serialize");
+    text.push('\n');
+    for (file, bytes) in [
+        ("compare.json", text.into_bytes()),
+        ("compare.csv", csv.into_inner().expect("writing to memory")),
+    ] {
+        let path = dir.join(file);
+        write_atomic(&path, &bytes)
+            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
+    println!();
+    println!("VR: variance reduction from common random numbers, (Var A + Var B) / Var(B − A).");
+    println!("comparison: {}", dir.join("compare.json").display());
+    println!(
+        "rerun an arm: faultline rerun {}",
+        dir.join("variants/0/report.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
