@@ -179,7 +179,18 @@ pub enum Failure {
     Runtime(String),
 }
 
+/// `faultline ... | head` must end quietly when `head` stops reading, like any Unix tool, rather
+/// than panic on the failed write: restore the default SIGPIPE action Rust's runtime replaces.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run {

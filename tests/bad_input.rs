@@ -252,3 +252,20 @@ fn a_report_that_is_not_a_report_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("report.json:1:"), "{stderr}");
 }
+
+#[test]
+fn a_closed_stdout_ends_the_process_quietly() {
+    use std::process::{Command, Stdio};
+    let dir = scratch_dir("closed-pipe");
+    // The run simulates before it prints, so the pipe is closed by the time it writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["run", "example:quickstart", "--out", dir.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -51,7 +51,11 @@ fn a_slurm_job_array_sweep_merges_to_the_local_result() {
     let mut args = sweep_args.to_vec();
     args.extend(["--out", local.to_str().unwrap()]);
     let out = faultline(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The shard comes from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT: no --shard flag.
     let command = format!(
@@ -81,8 +85,12 @@ fn a_slurm_job_array_sweep_merges_to_the_local_result() {
         .filter_map(|e| {
             let p = e.ok()?.path();
             let name = p.file_name()?.to_string_lossy().to_string();
-            name.starts_with("slurm-")
-                .then(|| format!("{name}:\n{}", std::fs::read_to_string(&p).unwrap_or_default()))
+            name.starts_with("slurm-").then(|| {
+                format!(
+                    "{name}:\n{}",
+                    std::fs::read_to_string(&p).unwrap_or_default()
+                )
+            })
         })
         .collect();
     assert!(
@@ -95,11 +103,18 @@ fn a_slurm_job_array_sweep_merges_to_the_local_result() {
     assert!(shard_lines >= 4, "expected four shards to report:\n{logs}");
 
     let merged = faultline(&["merge", shared.to_str().unwrap()]);
-    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
     let (a, b) = (files(&local), files(&shared));
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&a), names(&b));
     for ((name, x), (_, y)) in a.iter().zip(&b) {
-        assert!(x == y, "{name} differs between the local and the Slurm sweep");
+        assert!(
+            x == y,
+            "{name} differs between the local and the Slurm sweep"
+        );
     }
 }
