@@ -31,6 +31,11 @@ pub struct TenantConfig {
     pub arrivals: ArrivalProcess,
     /// The backend every call of this tenant goes to.
     pub backend: BackendId,
+    /// Token counts per call; `None` means calls carry no token counts (0).
+    pub prompt_tokens: Option<Sampler>,
+    pub output_tokens: Option<Sampler>,
+    /// The `max_tokens` a call asks for; `None` means its output tokens.
+    pub max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,10 +48,38 @@ pub struct BackendConfig {
     pub name: String,
     /// Calls served at once; more wait in the gateway queue.
     pub concurrency: u32,
-    /// Service time of one attempt, in nanoseconds.
-    pub service: Sampler,
+    pub service: ServiceModel,
     /// Probability that a finished attempt fails, independently of everything else.
     pub failure_probability: f64,
+    /// Largest prompt + max_tokens accepted; beyond it a call fails with a context overflow.
+    pub context_window: Option<u32>,
+    pub price: Price,
+}
+
+/// How long an attempt holds its backend slot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceModel {
+    /// One draw per attempt, in nanoseconds, whatever the call.
+    Duration(Sampler),
+    /// Time to first token plus one per-token draw times the call's output tokens (both in
+    /// nanoseconds): latency grows with the length of the answer.
+    Tokens {
+        ttft: Sampler,
+        per_output_token: Sampler,
+    },
+}
+
+/// USD per token (a scenario gives USD per million tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Price {
+    pub input_per_token: f64,
+    pub output_per_token: f64,
+}
+
+impl Price {
+    pub fn is_free(&self) -> bool {
+        self.input_per_token == 0.0 && self.output_per_token == 0.0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,7 @@
 //! end. Every statistic restarts at the end of the warm-up; levels (queue length, requests in
 //! system) carry over so time averages stay exact.
 
-use crate::config::WorldConfig;
+use crate::config::{ServiceModel, WorldConfig};
 use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};
 use sim_core::summary::MetricSet;
 use sim_core::time::{Time, as_secs_f64};
@@ -25,6 +25,7 @@ pub(crate) struct TenantStats {
     blocked: u64,
     time_in_system: Tally,
     latency: LatencyHistogram,
+    cost: f64,
 }
 
 impl TenantStats {
@@ -36,6 +37,7 @@ impl TenantStats {
             blocked: 0,
             time_in_system: Tally::new(),
             latency: LatencyHistogram::new(),
+            cost: 0.0,
         }
     }
 }
@@ -45,6 +47,36 @@ pub(crate) struct BackendStats {
     busy: TimeWeighted,
     attempts_started: u64,
     concurrency: u32,
+    cost: f64,
+}
+
+/// Which families of metrics a world has: a scenario without tokens gets none of the token,
+/// cost or time-to-first-token metrics, so queueing reports stay as they were.
+#[derive(Debug, Clone, Copy)]
+struct Families {
+    /// Calls carry tokens, or something counts them (prices, context windows).
+    llm: bool,
+    /// Some backend has a time-to-first-token model.
+    ttft: bool,
+}
+
+impl Families {
+    fn of(config: &WorldConfig) -> Families {
+        let ttft = config
+            .backends
+            .iter()
+            .any(|b| matches!(b.service, ServiceModel::Tokens { .. }));
+        let llm = ttft
+            || config
+                .tenants
+                .iter()
+                .any(|t| t.prompt_tokens.is_some() || t.output_tokens.is_some())
+            || config
+                .backends
+                .iter()
+                .any(|b| !b.price.is_free() || b.context_window.is_some());
+        Families { llm, ttft }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +99,12 @@ pub(crate) struct Stats {
     queued: TimeWeighted,
     tenants: Vec<TenantStats>,
     backends: Vec<BackendStats>,
+    families: Families,
+    context_overflows: u64,
+    ttft: LatencyHistogram,
+    cost: f64,
+    input_tokens_billed: u64,
+    output_tokens_billed: u64,
 }
 
 impl Stats {
@@ -96,8 +134,15 @@ impl Stats {
                     busy: TimeWeighted::new(0),
                     attempts_started: 0,
                     concurrency: b.concurrency,
+                    cost: 0.0,
                 })
                 .collect(),
+            families: Families::of(config),
+            context_overflows: 0,
+            ttft: LatencyHistogram::new(),
+            cost: 0.0,
+            input_tokens_billed: 0,
+            output_tokens_billed: 0,
         }
     }
 
@@ -166,6 +211,33 @@ impl Stats {
         if timed_out {
             self.timeouts += 1;
         }
+    }
+
+    #[inline]
+    pub(crate) fn context_overflow(&mut self) {
+        self.context_overflows += 1;
+    }
+
+    /// Time from a request's arrival to the first token of the attempt that answered it.
+    #[inline]
+    pub(crate) fn first_token(&mut self, ttft: Time) {
+        self.ttft.record(ttft);
+    }
+
+    #[inline]
+    pub(crate) fn billed(
+        &mut self,
+        backend: usize,
+        tenant: usize,
+        input_tokens: u32,
+        output_tokens: u32,
+        cost: f64,
+    ) {
+        self.cost += cost;
+        self.backends[backend].cost += cost;
+        self.tenants[tenant].cost += cost;
+        self.input_tokens_billed += input_tokens as u64;
+        self.output_tokens_billed += output_tokens as u64;
     }
 
     #[inline]
@@ -246,6 +318,27 @@ impl Stats {
         m.push("latency_p50_s", self.latency.quantile_secs(0.50));
         m.push("latency_p95_s", self.latency.quantile_secs(0.95));
         m.push("latency_p99_s", self.latency.quantile_secs(0.99));
+        if self.families.ttft {
+            m.push("ttft_p50_s", self.ttft.quantile_secs(0.50));
+            m.push("ttft_p95_s", self.ttft.quantile_secs(0.95));
+            m.push("ttft_p99_s", self.ttft.quantile_secs(0.99));
+        }
+        if self.families.llm {
+            let hours = secs / 3600.0;
+            m.push("context_overflows", self.context_overflows as f64);
+            m.push("input_tokens_billed", self.input_tokens_billed as f64);
+            m.push("output_tokens_billed", self.output_tokens_billed as f64);
+            m.push("cost_usd", self.cost);
+            m.push("cost_per_hour_usd", self.cost / hours);
+            m.push(
+                "cost_per_success_usd",
+                if self.successes == 0 {
+                    f64::NAN
+                } else {
+                    self.cost / self.successes as f64
+                },
+            );
+        }
         for (b, cfg) in self.backends.iter_mut().zip(&config.backends) {
             let name = &cfg.name;
             let busy = b.busy.mean(now);
@@ -260,6 +353,9 @@ impl Stats {
                 format!("backend.{name}.attempts"),
                 b.attempts_started as f64,
             );
+            if self.families.llm {
+                m.push(format!("backend.{name}.cost_usd"), b.cost);
+            }
         }
         if self.tenants.len() > 1 {
             for (t, cfg) in self.tenants.iter().zip(&config.tenants) {
@@ -278,6 +374,9 @@ impl Stats {
                     format!("tenant.{name}.latency_p99_s"),
                     t.latency.quantile_secs(0.99),
                 );
+                if self.families.llm {
+                    m.push(format!("tenant.{name}.cost_usd"), t.cost);
+                }
             }
         }
         m

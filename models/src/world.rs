@@ -6,7 +6,7 @@
 //! backend's queue (blocked when full), service when a slot frees, the per-attempt timeout, and
 //! on failure the retry policy, which either gives up or re-enqueues after a backoff.
 
-use crate::config::{ArrivalProcess, WorldConfig};
+use crate::config::{ArrivalProcess, Price, ServiceModel, WorldConfig};
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
 use policies::RetryDecision;
@@ -18,14 +18,21 @@ struct Tenant {
     interarrival: Sampler,
     arrivals_rng: RandomStream,
     backend: u16,
+    prompt_tokens: Option<Sampler>,
+    output_tokens: Option<Sampler>,
+    /// Token draws have their own stream: the traffic is the same whatever the policies.
+    tokens_rng: RandomStream,
+    max_tokens: Option<u32>,
 }
 
 struct Backend {
     concurrency: u32,
     busy: u32,
     queue: VecDeque<Key>,
-    service: Sampler,
+    service: ServiceModel,
     failure_probability: f64,
+    context_window: Option<u32>,
+    price: Price,
     service_rng: RandomStream,
     errors_rng: RandomStream,
 }
@@ -37,12 +44,21 @@ struct Request {
     attempts: u32,
     last_delay: Time,
     retry_at: Time,
+    prompt_tokens: u32,
+    output_tokens: u32,
 }
 
 struct Attempt {
     request: Key,
     backend: u16,
+    /// Copied from the request: an abandoned attempt is billed after its request may be gone.
+    tenant: u16,
+    prompt_tokens: u32,
+    output_tokens: u32,
     enqueued: Time,
+    /// When service started and how long until its first token (0 without a token model).
+    started: Time,
+    ttft: Time,
     done_at: Time,
     timeout_at: Time,
     /// The caller stopped waiting (timeout); the backend still works until `done_at`.
@@ -89,6 +105,10 @@ impl<'c> World<'c> {
                     interarrival,
                     arrivals_rng: streams.stream(&entity, "arrivals"),
                     backend: t.backend.0,
+                    prompt_tokens: t.prompt_tokens.clone(),
+                    output_tokens: t.output_tokens.clone(),
+                    tokens_rng: streams.stream(&entity, "tokens"),
+                    max_tokens: t.max_tokens,
                 }
             })
             .collect();
@@ -103,6 +123,8 @@ impl<'c> World<'c> {
                     queue: VecDeque::new(),
                     service: b.service.clone(),
                     failure_probability: b.failure_probability,
+                    context_window: b.context_window,
+                    price: b.price,
                     service_rng: streams.stream(&entity, "service"),
                     errors_rng: streams.stream(&entity, "errors"),
                 }
@@ -180,7 +202,11 @@ impl<'c> World<'c> {
             log.push((now, tenant));
         }
         self.stats.arrival(now, tenant as usize);
-        let backend = self.tenants[tenant as usize].backend;
+        let t = &mut self.tenants[tenant as usize];
+        let backend = t.backend;
+        let prompt_tokens = draw_tokens(t.prompt_tokens.as_ref(), &mut t.tokens_rng);
+        let output_tokens = draw_tokens(t.output_tokens.as_ref(), &mut t.tokens_rng);
+        let asked = t.max_tokens.unwrap_or(output_tokens);
         let request = self.requests.insert(Request {
             tenant,
             backend,
@@ -188,7 +214,17 @@ impl<'c> World<'c> {
             attempts: 0,
             last_delay: 0,
             retry_at: 0,
+            prompt_tokens,
+            output_tokens,
         });
+        // A prompt that cannot fit fails at once and is never retried: every attempt would too.
+        if let Some(window) = self.backends[backend as usize].context_window
+            && prompt_tokens as u64 + asked as u64 > window as u64
+        {
+            self.stats.context_overflow();
+            self.complete(now, request, Outcome::Failed);
+            return;
+        }
         if !self.try_attempt(now, request) {
             self.requests.remove(request);
             self.stats.blocked_on_arrival(now, tenant as usize);
@@ -202,6 +238,7 @@ impl<'c> World<'c> {
             return false;
         };
         let backend_index = r.backend;
+        let (tenant, prompt_tokens, output_tokens) = (r.tenant, r.prompt_tokens, r.output_tokens);
         let b = &self.backends[backend_index as usize];
         let can_start = b.busy < b.concurrency;
         let room = self
@@ -216,7 +253,12 @@ impl<'c> World<'c> {
         let attempt = self.attempts.insert(Attempt {
             request,
             backend: backend_index,
+            tenant,
+            prompt_tokens,
+            output_tokens,
             enqueued: now,
+            started: 0,
+            ttft: 0,
             done_at: 0,
             timeout_at: 0,
             abandoned: false,
@@ -235,9 +277,23 @@ impl<'c> World<'c> {
     fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
         let a = self.attempts.get_mut(attempt).expect("live attempt");
         let backend = a.backend as usize;
+        let output_tokens = a.output_tokens;
         let b = &mut self.backends[backend];
         b.busy += 1;
-        let service = to_time(b.service.sample(&mut b.service_rng));
+        let (ttft, service) = match &b.service {
+            ServiceModel::Duration(d) => (0, to_time(d.sample(&mut b.service_rng))),
+            ServiceModel::Tokens {
+                ttft,
+                per_output_token,
+            } => {
+                let first = to_time(ttft.sample(&mut b.service_rng));
+                let per = per_output_token.sample(&mut b.service_rng);
+                let rest = to_time(per * output_tokens.saturating_sub(1) as f64);
+                (first, first.saturating_add(rest))
+            }
+        };
+        a.started = now;
+        a.ttft = ttft;
         a.done_at = now.saturating_add(service);
         self.sched.schedule(a.done_at, Event::service_done(attempt));
         // The timeout is scheduled only if it would fire first, so neither event goes stale.
@@ -267,15 +323,31 @@ impl<'c> World<'c> {
         if let Some(next) = b.queue.pop_front() {
             self.start_service(now, next, true);
         }
+        let b = &mut self.backends[backend];
+        // An abandoned attempt draws no outcome: nobody reads it. It is still billed below.
+        let failed = !a.abandoned && b.errors_rng.bernoulli(b.failure_probability);
+        if !failed {
+            let cost = a.prompt_tokens as f64 * b.price.input_per_token
+                + a.output_tokens as f64 * b.price.output_per_token;
+            self.stats.billed(
+                backend,
+                a.tenant as usize,
+                a.prompt_tokens,
+                a.output_tokens,
+                cost,
+            );
+        }
         if a.abandoned {
             return; // the caller already gave up on this attempt; the work was wasted
         }
-        let b = &mut self.backends[backend];
-        let failed = b.errors_rng.bernoulli(b.failure_probability);
         if failed {
             self.stats.attempt_failed(false);
             self.after_failure(now, a.request);
         } else {
+            if let Some(r) = self.requests.get(a.request) {
+                let ttft = (a.started + a.ttft).saturating_sub(r.arrived);
+                self.stats.first_token(ttft);
+            }
             self.complete(now, a.request, Outcome::Succeeded);
         }
     }
@@ -336,6 +408,24 @@ impl<'c> World<'c> {
         let r = self.requests.remove(request).expect("live request");
         self.stats
             .completed(now, r.tenant as usize, r.arrived, r.attempts, outcome);
+    }
+}
+
+/// A token count: rounded, at least 1; no sampler means the call carries no tokens.
+#[inline]
+fn draw_tokens(sampler: Option<&Sampler>, rng: &mut RandomStream) -> u32 {
+    match sampler {
+        None => 0,
+        Some(s) => {
+            let x = s.sample(rng);
+            if x.is_nan() || x < 1.5 {
+                1
+            } else if x >= u32::MAX as f64 {
+                u32::MAX
+            } else {
+                (x + 0.5) as u32
+            }
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! From a scenario that reads correctly to a world that makes sense: names resolved, cross-field
 //! rules checked, units converted. Errors carry the key path of the value at fault.
 
-use crate::schema::{Arrivals, BackoffKind, DurationDist, Scenario};
+use crate::schema::{Arrivals, BackoffKind, DurationDist, Scenario, TokenDist};
+use models::config::{Price, ServiceModel};
 use models::{ArrivalProcess, BackendConfig, BackendId, GatewayConfig, TenantConfig, WorldConfig};
 use policies::{Backoff, RetryPolicy};
 use sim_core::Sampler;
@@ -55,11 +56,57 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 format!("another backend is already named `{}`", b.name),
             ));
         }
+        let service = match (&b.service, &b.ttft, &b.per_output_token) {
+            (Some(d), None, None) => ServiceModel::Duration(
+                duration_sampler(d).map_err(|m| err(format!("{path}.service"), m))?,
+            ),
+            (None, Some(ttft), Some(per)) => ServiceModel::Tokens {
+                ttft: duration_sampler(ttft).map_err(|m| err(format!("{path}.ttft"), m))?,
+                per_output_token: duration_sampler(per)
+                    .map_err(|m| err(format!("{path}.per_output_token"), m))?,
+            },
+            (Some(_), _, _) => {
+                return Err(err(
+                    format!("{path}.service"),
+                    "give either `service` or `ttft` with `per_output_token`, not both",
+                ));
+            }
+            (None, Some(_), None) => {
+                return Err(err(
+                    path,
+                    "`ttft` needs `per_output_token` too (the time per generated token)",
+                ));
+            }
+            (None, None, Some(_)) => {
+                return Err(err(
+                    path,
+                    "`per_output_token` needs `ttft` too (the time to the first token)",
+                ));
+            }
+            (None, None, None) => {
+                return Err(err(
+                    path,
+                    "a backend needs a latency model: `service` (one duration per attempt), or `ttft` and `per_output_token`",
+                ));
+            }
+        };
+        if b.context_window == Some(0) {
+            return Err(err(
+                format!("{path}.context_window"),
+                "a context window must hold at least one token",
+            ));
+        }
+        let price = b.price.as_ref().map_or(Price::default(), |p| Price {
+            input_per_token: p.input_per_mtok.0 / 1e6,
+            output_per_token: p.output_per_mtok.0 / 1e6,
+        });
         backends.push(BackendConfig {
             name: b.name.clone(),
             concurrency: b.concurrency.0.unwrap_or(u32::MAX),
-            service: duration_sampler(&b.service).map_err(|m| err(format!("{path}.service"), m))?,
+            service,
             failure_probability: b.failure_probability.0,
+            context_window: b.context_window,
+            price,
         });
     }
 
@@ -87,10 +134,35 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         let arrivals = match &t.arrivals {
             Arrivals::Poisson { rate } => ArrivalProcess::Poisson { rate: rate.0 },
         };
+        let tokens = |d: &Option<TokenDist>, key: &str| {
+            d.as_ref()
+                .map(|d| token_sampler(d).map_err(|m| err(format!("{path}.{key}"), m)))
+                .transpose()
+        };
+        let prompt_tokens = tokens(&t.prompt_tokens, "prompt_tokens")?;
+        let output_tokens = tokens(&t.output_tokens, "output_tokens")?;
+        if matches!(s.backends[backend].ttft, Some(_)) && output_tokens.is_none() {
+            return Err(err(
+                format!("{path}.output_tokens"),
+                format!(
+                    "backend `{}` times calls per output token, so this tenant needs `output_tokens`",
+                    t.backend
+                ),
+            ));
+        }
+        if t.max_tokens == Some(0) {
+            return Err(err(
+                format!("{path}.max_tokens"),
+                "max_tokens must be at least 1",
+            ));
+        }
         tenants.push(TenantConfig {
             name: t.name.clone(),
             arrivals,
             backend: BackendId(backend as u16),
+            prompt_tokens,
+            output_tokens,
+            max_tokens: t.max_tokens,
         });
     }
 
@@ -150,6 +222,33 @@ fn check_name(name: &str, path: &str) -> Result<(), BuildError> {
         ));
     }
     Ok(())
+}
+
+/// A sampler of token counts (the world rounds draws and keeps them at 1 or more).
+fn token_sampler(d: &TokenDist) -> Result<Sampler, String> {
+    let sampler = match d {
+        TokenDist::Fixed { value } => Sampler::deterministic(*value as f64),
+        TokenDist::Uniform { low, high } if low > high => {
+            return Err(format!("low ({low}) must not exceed high ({high})"));
+        }
+        // Every whole count from low to high equally likely once the world rounds the draw.
+        TokenDist::Uniform { low, high } => {
+            Sampler::uniform((*low as f64 - 0.5).max(0.0), *high as f64 + 0.5)
+        }
+        TokenDist::Exponential { mean } => Sampler::exponential(mean.0),
+        TokenDist::Lognormal { median, p99 } if p99.0 <= median.0 => {
+            return Err(format!(
+                "p99 ({}) must be greater than the median ({})",
+                p99.0, median.0
+            ));
+        }
+        TokenDist::Lognormal { median, p99 } => Sampler::lognormal_median_p99(median.0, p99.0),
+        TokenDist::Gamma { shape, mean } => Sampler::gamma(shape.0, mean.0 / shape.0),
+        TokenDist::Empirical { values } => {
+            Sampler::empirical(values.iter().map(|&v| v as f64).collect())
+        }
+    };
+    sampler.map_err(|e| e.0)
 }
 
 /// A sampler of nanoseconds.

@@ -1,7 +1,7 @@
 //! The scenario file format: one schema for TOML and JSON. Unknown keys are rejected everywhere.
 //! Defaults are stated on each field; `faultline examples NAME` prints complete examples.
 
-use crate::values::{Duration, Limit, Positive, Probability, RateValue};
+use crate::values::{Duration, Limit, NonNegative, Positive, Probability, RateValue};
 use serde::{Deserialize, Serialize};
 
 fn default_seed() -> u64 {
@@ -47,6 +47,46 @@ pub struct Tenant {
     /// Name of the backend that serves this tenant's calls.
     pub backend: String,
     pub arrivals: Arrivals,
+    /// Prompt (input) tokens per call (default: none; needed by token prices and context windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens: Option<TokenDist>,
+    /// Output tokens a call generates (default: none; needed by per-token latency and prices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<TokenDist>,
+    /// The `max_tokens` a call asks for (default: its output tokens). Checked against the
+    /// backend's context window together with the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+/// A distribution of token counts, chosen by `dist`. Draws are rounded to whole tokens, at
+/// least 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TokenDist {
+    Fixed {
+        value: u32,
+    },
+    Uniform {
+        low: u32,
+        high: u32,
+    },
+    Exponential {
+        mean: Positive,
+    },
+    /// Lognormal given by its median and 99th percentile, as token lengths are usually described.
+    Lognormal {
+        median: Positive,
+        p99: Positive,
+    },
+    Gamma {
+        shape: Positive,
+        mean: Positive,
+    },
+    /// Each listed value equally likely.
+    Empirical {
+        values: Vec<u32>,
+    },
 }
 
 /// An arrival process, chosen by `process`.
@@ -65,11 +105,38 @@ pub struct Backend {
     /// Calls served at once (default 1; "unlimited" for an infinite-server system).
     #[serde(default = "default_concurrency")]
     pub concurrency: Limit<1>,
-    /// Service time of one attempt.
-    pub service: DurationDist,
+    /// Service time of one attempt, whatever the call: give either this, or `ttft` and
+    /// `per_output_token` for latency that grows with the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<DurationDist>,
+    /// Time to first token of an attempt (an LLM API's latency model, with `per_output_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft: Option<DurationDist>,
+    /// Time per output token after the first; one draw per attempt, times its output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_output_token: Option<DurationDist>,
     /// Probability that a finished attempt fails, independently (default 0).
     #[serde(default)]
     pub failure_probability: Probability,
+    /// Largest prompt + max_tokens the model accepts (default: no limit). A call beyond it
+    /// fails with `context_overflow`, which is never retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u32>,
+    /// Token prices in USD (default: free).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+}
+
+/// What a provider charges, in USD per million tokens. Every attempt that reached the provider
+/// and was served is billed, including attempts the caller abandoned at its timeout (the
+/// provider finishes them); attempts that ended in an error are not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    #[serde(default)]
+    pub input_per_mtok: NonNegative,
+    #[serde(default)]
+    pub output_per_mtok: NonNegative,
 }
 
 /// A distribution of durations, chosen by `dist`; every parameter with a unit is a duration

@@ -92,6 +92,23 @@ impl<'de> Deserialize<'de> for Positive {
     }
 }
 
+/// A finite number of zero or more (prices).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize)]
+pub struct NonNegative(pub f64);
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = f64::deserialize(d)?;
+        if x.is_finite() && x >= 0.0 {
+            Ok(NonNegative(x))
+        } else {
+            Err(de::Error::custom(format!(
+                "expected a number of zero or more, found {x}"
+            )))
+        }
+    }
+}
+
 /// A count with a lower bound `MIN`, or the string `"unlimited"` (stored as `None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit<const MIN: u32>(pub Option<u32>);
