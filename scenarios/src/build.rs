@@ -141,7 +141,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         };
         let prompt_tokens = tokens(&t.prompt_tokens, "prompt_tokens")?;
         let output_tokens = tokens(&t.output_tokens, "output_tokens")?;
-        if matches!(s.backends[backend].ttft, Some(_)) && output_tokens.is_none() {
+        if s.backends[backend].ttft.is_some() && output_tokens.is_none() {
             return Err(err(
                 format!("{path}.output_tokens"),
                 format!(
