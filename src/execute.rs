@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::{Report, StoredReport, first_difference, render_table, write_atomic};
 use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
 use sim_core::replications::run_replications;
+use sim_core::series::{CdfSummary, SeriesSummary, summarize_cdf, summarize_series};
 use sim_core::summary::{MetricSummary, summarize};
 use sim_core::time::format_duration;
 use std::io::IsTerminal;
@@ -25,8 +26,16 @@ fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loaded), Failu
     Ok((source, loaded))
 }
 
+/// What a run produced, reduced across replications in replication order.
+struct Simulated {
+    metrics: Vec<MetricSummary>,
+    series: Option<SeriesSummary>,
+    latency_cdf: CdfSummary,
+    events: u64,
+}
+
 /// Runs every replication of `loaded` and summarises them in replication order.
-fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<(Vec<MetricSummary>, u64), Failure> {
+fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failure> {
     if threads == Some(0) {
         return Err(Failure::Input("--threads must be at least 1".to_string()));
     }
@@ -45,13 +54,25 @@ fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<(Vec<MetricSummar
     let outputs = run_replications(reps, threads, |i| {
         let out = models::run_replication(&loaded.world, seed, i);
         bar.inc(1);
-        (out.metrics, out.events)
+        out
     })
     .map_err(|e| Failure::Runtime(e.to_string()))?;
     bar.finish_and_clear();
-    let events = outputs.iter().map(|(_, e)| e).sum();
-    let sets: Vec<_> = outputs.into_iter().map(|(m, _)| m).collect();
-    Ok((summarize(&sets), events))
+    let events = outputs.iter().map(|o| o.events).sum();
+    let mut metrics = Vec::with_capacity(outputs.len());
+    let mut series = Vec::with_capacity(outputs.len());
+    let mut cdfs = Vec::with_capacity(outputs.len());
+    for o in outputs {
+        metrics.push(o.metrics);
+        series.push(o.series);
+        cdfs.push(o.latency_cdf);
+    }
+    Ok(Simulated {
+        metrics: summarize(&metrics),
+        series: summarize_series(&series).filter(|s| !s.grid.is_empty()),
+        latency_cdf: summarize_cdf(&cdfs),
+        events,
+    })
 }
 
 pub fn run(
@@ -62,7 +83,12 @@ pub fn run(
 ) -> Result<ExitCode, Failure> {
     let (source, loaded) = load_spec(spec, overrides)?;
     let started = Instant::now();
-    let (metrics, events) = simulate(&loaded, threads)?;
+    let Simulated {
+        metrics,
+        series,
+        latency_cdf,
+        events,
+    } = simulate(&loaded, threads)?;
     let elapsed = started.elapsed().as_secs_f64();
     let s = &loaded.scenario;
     let report = Report::new(
@@ -71,7 +97,8 @@ pub fn run(
         s.replications,
         canonical_json(s),
         metrics,
-    );
+    )
+    .with_series(series, Some(latency_cdf));
     let dir = out.unwrap_or_else(|| Path::new("faultline-out").join(&source.name));
     let path = dir.join("report.json");
     write_atomic(&path, report.to_json().as_bytes())
@@ -108,7 +135,7 @@ pub fn rerun(path: &Path, threads: Option<usize>) -> Result<ExitCode, Failure> {
             path.display()
         )));
     }
-    let (metrics, _) = simulate(&loaded, threads)?;
+    let metrics = simulate(&loaded, threads)?.metrics;
     let digest = reports::results_digest(&metrics);
     // Both must agree: the digest, and the stored values themselves (a report whose numbers
     // were edited after the fact does not reproduce, even though its digest still would).

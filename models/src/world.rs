@@ -10,6 +10,7 @@ use crate::config::{ArrivalProcess, WorldConfig};
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
 use policies::RetryDecision;
+use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Sampler, Scheduler, Slab, Streams, Time};
 use std::collections::VecDeque;
@@ -52,6 +53,10 @@ struct Attempt {
 /// What a replication produced.
 pub struct RunOutput {
     pub metrics: MetricSet,
+    /// Per-bucket series over the measured window.
+    pub series: SeriesSet,
+    /// Latency quantiles per tenant (and `all`, with several tenants).
+    pub latency_cdf: CdfSet,
     /// Events processed, for throughput measurements.
     pub events: u64,
     /// Arrival times per tenant, when recording was requested.
@@ -158,8 +163,11 @@ impl<'c> World<'c> {
                 Event::WarmupEnd => self.stats.restart(now, self.config),
             }
         }
+        let (metrics, series, latency_cdf) = self.stats.finish(horizon, self.config);
         RunOutput {
-            metrics: self.stats.finish(horizon, self.config),
+            metrics,
+            series,
+            latency_cdf,
             events: self.events,
             arrivals: self.arrival_log,
         }
@@ -273,7 +281,7 @@ impl<'c> World<'c> {
         let b = &mut self.backends[backend];
         let failed = b.errors_rng.bernoulli(b.failure_probability);
         if failed {
-            self.stats.attempt_failed(false);
+            self.stats.attempt_failed(now, false);
             self.after_failure(now, a.request);
         } else {
             self.complete(now, a.request, Outcome::Succeeded);
@@ -289,7 +297,7 @@ impl<'c> World<'c> {
         }
         a.abandoned = true;
         let request = a.request;
-        self.stats.attempt_failed(true);
+        self.stats.attempt_failed(now, true);
         self.after_failure(now, request);
     }
 
