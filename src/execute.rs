@@ -1,8 +1,12 @@
 //! The commands: load, run replications in parallel, summarise, write and print.
 
-use crate::Failure;
+use crate::{Failure, OutputFormat};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reports::{Report, StoredReport, first_difference, render_table, write_atomic};
+use reports::html::shell_quote;
+use reports::{
+    Report, StoredReport, first_difference, render_csv, render_summary, write_atomic,
+    write_run_outputs,
+};
 use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
 use sim_core::replications::run_replications;
 use sim_core::series::{CdfSummary, SeriesSummary, summarize_cdf, summarize_series};
@@ -80,6 +84,7 @@ pub fn run(
     overrides: &[String],
     threads: Option<usize>,
     out: Option<PathBuf>,
+    format: OutputFormat,
 ) -> Result<ExitCode, Failure> {
     let (source, loaded) = load_spec(spec, overrides)?;
     let started = Instant::now();
@@ -101,24 +106,65 @@ pub fn run(
     .with_series(series, Some(latency_cdf));
     let dir = out.unwrap_or_else(|| Path::new("faultline-out").join(&source.name));
     let path = dir.join("report.json");
-    write_atomic(&path, report.to_json().as_bytes())
+    let json = report.to_json();
+    write_atomic(&path, json.as_bytes())
         .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "{}: {} replications × {} (warm-up {}), seed {}",
-        source.origin,
-        s.replications,
-        format_duration(s.horizon.0),
-        format_duration(s.warmup.0),
-        s.seed
-    );
-    println!();
-    print!("{}", render_table(&report.metrics));
-    println!();
-    println!("report: {}", path.display());
-    println!("rerun:  faultline rerun {}", path.display());
+    let rerun = rerun_command(&path);
+    let written =
+        write_run_outputs(&report, &dir, &rerun).map_err(|e| Failure::Runtime(e.to_string()))?;
+    match format {
+        OutputFormat::Json => print!("{json}"),
+        OutputFormat::Csv => print!("{}", render_csv(&report.metrics)),
+        OutputFormat::Table => {
+            print!("{}", render_summary(&report.metrics));
+            println!();
+            println!(
+                "{}: {} replications × {} (warm-up {}), seed {}",
+                source.origin,
+                s.replications,
+                format_duration(s.horizon.0),
+                format_duration(s.warmup.0),
+                s.seed
+            );
+            println!("report: {}", path.display());
+            println!("html:   {}", written.html.display());
+            println!("plots:  {}", dir.join("plots").display());
+            println!("rerun:  {rerun}");
+        }
+    }
     eprintln!(
         "simulated {events} events in {elapsed:.2} s ({:.1} M events/s)",
         events as f64 / elapsed.max(1e-9) / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command that reproduces a report, quoted for a POSIX shell.
+fn rerun_command(report: &Path) -> String {
+    format!(
+        "faultline rerun {}",
+        shell_quote(&report.display().to_string())
+    )
+}
+
+/// Redraws plots and report.html from a stored report: no simulation, the stored numbers as
+/// they are.
+pub fn plot(path: &Path, out: Option<PathBuf>) -> Result<ExitCode, Failure> {
+    let stored = StoredReport::read(path).map_err(|e| Failure::Input(e.to_string()))?;
+    let report = Report::from_stored(stored);
+    let dir = out.unwrap_or_else(|| {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    });
+    let written = write_run_outputs(&report, &dir, &rerun_command(path))
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    println!("html:  {}", written.html.display());
+    println!(
+        "plots: {} files in {}",
+        written.plots.len(),
+        dir.join("plots").display()
     );
     Ok(ExitCode::SUCCESS)
 }
