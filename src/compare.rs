@@ -5,8 +5,7 @@ use crate::Failure;
 use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
 use reports::paired::{PairedDifference, paired_differences, render_comparison};
 use reports::report::{FORMAT_VERSION, Tool};
-use reports::{Report, write_atomic};
-use scenarios::canonical_json;
+use reports::write_atomic;
 use scenarios::sweep::split_list;
 use serde::Serialize;
 use sim_core::summary::MetricSummary;
@@ -168,15 +167,9 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
             Failure::Input(m) => Failure::Input(format!("variant `{}`: {m}", arm.label)),
             other => other,
         })?;
-        let (metrics, _) = pool.install(|| replicate(&loaded, || bar.inc(1)));
-        let s = &loaded.scenario;
-        let report = Report::new(
-            &source.name,
-            s.seed,
-            s.replications,
-            canonical_json(s),
-            metrics.clone(),
-        );
+        let simulated = pool.install(|| replicate(&loaded, || bar.inc(1)));
+        let metrics = simulated.metrics.clone();
+        let report = simulated.report(&source.name, &loaded.scenario);
         let rel = Path::new("variants")
             .join(k.to_string())
             .join("report.json");

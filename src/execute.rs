@@ -1,9 +1,15 @@
 //! The commands: load, run replications in parallel, summarise, write and print.
 
-use crate::Failure;
+use crate::{Failure, OutputFormat};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reports::{Report, StoredReport, first_difference, render_table, write_atomic};
+use reports::html::shell_quote;
+use reports::{
+    Report, StoredReport, first_difference, render_csv, render_summary, write_atomic,
+    write_run_outputs,
+};
+use scenarios::Scenario;
 use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
+use sim_core::series::{CdfSummary, SeriesSummary, summarize_cdf, summarize_series};
 use sim_core::summary::{MetricSummary, summarize};
 use sim_core::time::format_duration;
 use std::io::IsTerminal;
@@ -24,8 +30,31 @@ pub(crate) fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loa
     Ok((source, loaded))
 }
 
+/// What a run produced, reduced across replications in replication order.
+pub(crate) struct Simulated {
+    pub metrics: Vec<MetricSummary>,
+    pub series: Option<SeriesSummary>,
+    pub latency_cdf: CdfSummary,
+    pub events: u64,
+}
+
+impl Simulated {
+    /// The report of this run: the same bytes whether it came from `run`, a sweep point or a
+    /// comparison arm.
+    pub(crate) fn report(self, name: &str, scenario: &Scenario) -> Report {
+        Report::new(
+            name,
+            scenario.seed,
+            scenario.replications,
+            canonical_json(scenario),
+            self.metrics,
+        )
+        .with_series(self.series, Some(self.latency_cdf))
+    }
+}
+
 /// Runs every replication of `loaded` on a pool of `threads` workers, with a progress bar.
-fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<(Vec<MetricSummary>, u64), Failure> {
+fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failure> {
     let pool = thread_pool(threads)?;
     let reps = loaded.scenario.replications;
     let bar = progress_bar(reps as u64, "replications");
@@ -48,12 +77,8 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, F
         .map_err(|e| Failure::Runtime(format!("could not start worker threads: {e}")))
 }
 
-/// Runs every replication of `loaded` in the current pool and summarises them in replication
-/// order; returns the summaries and the number of events simulated.
-pub(crate) fn replicate(
-    loaded: &Loaded,
-    on_replication: impl Fn() + Sync,
-) -> (Vec<MetricSummary>, u64) {
+/// Runs every replication of `loaded` in the current pool and reduces them in replication order.
+pub(crate) fn replicate(loaded: &Loaded, on_replication: impl Fn() + Sync) -> Simulated {
     use rayon::prelude::*;
     let seed = loaded.scenario.seed;
     let outputs: Vec<_> = (0..loaded.scenario.replications)
@@ -61,12 +86,24 @@ pub(crate) fn replicate(
         .map(|i| {
             let out = models::run_replication(&loaded.world, seed, i);
             on_replication();
-            (out.metrics, out.events)
+            out
         })
         .collect();
-    let events = outputs.iter().map(|(_, e)| e).sum();
-    let sets: Vec<_> = outputs.into_iter().map(|(m, _)| m).collect();
-    (summarize(&sets), events)
+    let events = outputs.iter().map(|o| o.events).sum();
+    let mut metrics = Vec::with_capacity(outputs.len());
+    let mut series = Vec::with_capacity(outputs.len());
+    let mut cdfs = Vec::with_capacity(outputs.len());
+    for o in outputs {
+        metrics.push(o.metrics);
+        series.push(o.series);
+        cdfs.push(o.latency_cdf);
+    }
+    Simulated {
+        metrics: summarize(&metrics),
+        series: summarize_series(&series).filter(|s| !s.grid.is_empty()),
+        latency_cdf: summarize_cdf(&cdfs),
+        events,
+    }
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise, so logs stay clean.
@@ -87,39 +124,76 @@ pub fn run(
     overrides: &[String],
     threads: Option<usize>,
     out: Option<PathBuf>,
+    format: OutputFormat,
 ) -> Result<ExitCode, Failure> {
     let (source, loaded) = load_spec(spec, overrides)?;
     let started = Instant::now();
-    let (metrics, events) = simulate(&loaded, threads)?;
+    let simulated = simulate(&loaded, threads)?;
+    let events = simulated.events;
     let elapsed = started.elapsed().as_secs_f64();
     let s = &loaded.scenario;
-    let report = Report::new(
-        &source.name,
-        s.seed,
-        s.replications,
-        canonical_json(s),
-        metrics,
-    );
+    let report = simulated.report(&source.name, s);
     let dir = out.unwrap_or_else(|| Path::new("faultline-out").join(&source.name));
     let path = dir.join("report.json");
-    write_atomic(&path, report.to_json().as_bytes())
+    let json = report.to_json();
+    write_atomic(&path, json.as_bytes())
         .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "{}: {} replications × {} (warm-up {}), seed {}",
-        source.origin,
-        s.replications,
-        format_duration(s.horizon.0),
-        format_duration(s.warmup.0),
-        s.seed
-    );
-    println!();
-    print!("{}", render_table(&report.metrics));
-    println!();
-    println!("report: {}", path.display());
-    println!("rerun:  faultline rerun {}", path.display());
+    let rerun = rerun_command(&path);
+    let written =
+        write_run_outputs(&report, &dir, &rerun).map_err(|e| Failure::Runtime(e.to_string()))?;
+    match format {
+        OutputFormat::Json => print!("{json}"),
+        OutputFormat::Csv => print!("{}", render_csv(&report.metrics)),
+        OutputFormat::Table => {
+            print!("{}", render_summary(&report.metrics));
+            println!();
+            println!(
+                "{}: {} replications × {} (warm-up {}), seed {}",
+                source.origin,
+                s.replications,
+                format_duration(s.horizon.0),
+                format_duration(s.warmup.0),
+                s.seed
+            );
+            println!("report: {}", path.display());
+            println!("html:   {}", written.html.display());
+            println!("plots:  {}", dir.join("plots").display());
+            println!("rerun:  {rerun}");
+        }
+    }
     eprintln!(
         "simulated {events} events in {elapsed:.2} s ({:.1} M events/s)",
         events as f64 / elapsed.max(1e-9) / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command that reproduces a report, quoted for a POSIX shell.
+fn rerun_command(report: &Path) -> String {
+    format!(
+        "faultline rerun {}",
+        shell_quote(&report.display().to_string())
+    )
+}
+
+/// Redraws plots and report.html from a stored report: no simulation, the stored numbers as
+/// they are.
+pub fn plot(path: &Path, out: Option<PathBuf>) -> Result<ExitCode, Failure> {
+    let stored = StoredReport::read(path).map_err(|e| Failure::Input(e.to_string()))?;
+    let report = Report::from_stored(stored);
+    let dir = out.unwrap_or_else(|| {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    });
+    let written = write_run_outputs(&report, &dir, &rerun_command(path))
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    println!("html:  {}", written.html.display());
+    println!(
+        "plots: {} files in {}",
+        written.plots.len(),
+        dir.join("plots").display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -136,7 +210,7 @@ pub fn rerun(path: &Path, threads: Option<usize>) -> Result<ExitCode, Failure> {
             path.display()
         )));
     }
-    let (metrics, _) = simulate(&loaded, threads)?;
+    let metrics = simulate(&loaded, threads)?.metrics;
     let digest = reports::results_digest(&metrics);
     // Both must agree: the digest, and the stored values themselves (a report whose numbers
     // were edited after the fact does not reproduce, even though its digest still would).

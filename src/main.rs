@@ -5,7 +5,7 @@ mod compare;
 mod execute;
 mod sweep;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,10 +26,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write DIR/report.json.
+    /// Run a scenario; write DIR/report.json, DIR/report.html and DIR/plots/.
     #[command(after_help = "Examples:\n  faultline run example:mm1\n  \
         faultline run my.toml --seed 7 --replications 30 --set gateway.retry.max_attempts=3\n  \
-        faultline run example:quickstart --set backends.llm-api.concurrency=12 --out out/q12")]
+        faultline run example:quickstart --set backends.llm-api.concurrency=12 --out out/q12\n  \
+        faultline run example:mmc --format csv > mmc.csv")]
     Run {
         /// A scenario file (.toml or .json) or example:NAME.
         scenario: String,
@@ -39,6 +40,20 @@ enum Command {
         #[arg(long, value_name = "T")]
         threads: Option<usize>,
         /// Output directory (default: faultline-out/NAME).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// What to print on stdout: a summary table, the report JSON, or one CSV row per metric.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Redraw a report's plots and report.html from its JSON, without rerunning.
+    #[command(
+        after_help = "Examples:\n  faultline plot faultline-out/quickstart/report.json\n  \
+        faultline plot faultline-out/quickstart/report.json --out /tmp/pictures"
+    )]
+    Plot {
+        report: PathBuf,
+        /// Where to write plots/ and report.html (default: the report's directory).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
@@ -157,6 +172,17 @@ enum Command {
     },
 }
 
+/// What `run` prints on stdout (files are written the same way whatever is chosen).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// SLO verdicts, then metrics with 95% confidence intervals, 100 columns wide.
+    Table,
+    /// The report JSON, byte for byte what report.json holds.
+    Json,
+    /// name,mean,ci95_low,ci95_high,ci99_low,ci99_high per metric.
+    Csv,
+}
+
 /// Changes to the scenario, applied before validation.
 #[derive(clap::Args)]
 struct Settings {
@@ -198,7 +224,9 @@ fn main() -> ExitCode {
             settings,
             threads,
             out,
-        } => execute::run(&scenario, &settings.overrides(), threads, out),
+            format,
+        } => execute::run(&scenario, &settings.overrides(), threads, out, format),
+        Command::Plot { report, out } => execute::plot(&report, out),
         Command::Rerun { report, threads } => execute::rerun(&report, threads),
         Command::Validate { scenario, settings } => {
             execute::validate(&scenario, &settings.overrides())

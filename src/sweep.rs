@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use reports::objective::{Constraint, Objective, column_value, select};
 use reports::sweep::{PLAN_FILE, PointReport, SweepPlan, SweepPoint, finalize, point_report_path};
 use reports::table::format_number;
-use reports::{Report, write_atomic};
+use reports::write_atomic;
 use scenarios::sweep::{Combine, Point, parse_axis, parse_shard, points};
 use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
 use std::path::{Path, PathBuf};
@@ -205,9 +205,7 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
             if failure.lock().expect("no panics while held").is_some() {
                 return;
             }
-            let (metrics, _) = replicate(&p.loaded, || {});
-            let s = &p.loaded.scenario;
-            let report = Report::new(&name, s.seed, s.replications, p.canonical.clone(), metrics);
+            let report = replicate(&p.loaded, || {}).report(&name, &p.loaded.scenario);
             let path = dir.join(point_report_path(&p.id));
             if let Err(e) = write_atomic(&path, report.to_json().as_bytes()) {
                 let mut f = failure.lock().expect("no panics while held");

@@ -3,6 +3,7 @@
 //! system) carry over so time averages stay exact.
 
 use crate::config::{ServiceModel, WorldConfig};
+use sim_core::series::{BucketGrid, CdfSet, CountSeries, LevelSeries, SeriesSet};
 use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};
 use sim_core::summary::MetricSet;
 use sim_core::time::{Time, as_secs_f64};
@@ -79,6 +80,83 @@ impl Families {
     }
 }
 
+/// Per-bucket series over `[warm-up, horizon]`. A series exists only when the configuration can
+/// produce it (no blocked series without a finite queue, no timeout series without a timeout),
+/// so reports and plots show only what the scenario has.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    grid: BucketGrid,
+    completions: CountSeries,
+    successes: CountSeries,
+    blocked: Option<CountSeries>,
+    failed: Option<CountSeries>,
+    timeouts: Option<CountSeries>,
+    queued: Option<LevelSeries>,
+    /// Busy servers per backend; `None` for infinite-server backends (no utilisation).
+    busy: Vec<Option<LevelSeries>>,
+}
+
+impl Series {
+    fn new(config: &WorldConfig) -> Series {
+        let grid = BucketGrid::for_window(config.warmup, config.horizon);
+        let finite = config.backends.iter().any(|b| b.concurrency != u32::MAX);
+        let gw = &config.gateway;
+        let can_fail = gw.attempt_timeout.is_some()
+            || config.backends.iter().any(|b| b.failure_probability > 0.0);
+        Series {
+            grid,
+            completions: CountSeries::new(grid),
+            successes: CountSeries::new(grid),
+            blocked: (finite && gw.queue_capacity.is_some()).then(|| CountSeries::new(grid)),
+            failed: can_fail.then(|| CountSeries::new(grid)),
+            timeouts: gw.attempt_timeout.map(|_| CountSeries::new(grid)),
+            queued: (finite && gw.queue_capacity != Some(0)).then(|| LevelSeries::new(grid)),
+            busy: config
+                .backends
+                .iter()
+                .map(|b| (b.concurrency != u32::MAX).then(|| LevelSeries::new(grid)))
+                .collect(),
+        }
+    }
+
+    fn finish(mut self, config: &WorldConfig) -> SeriesSet {
+        let mut series = vec![
+            (
+                "throughput_per_s".to_string(),
+                self.completions.rates_per_second(),
+            ),
+            (
+                "goodput_per_s".to_string(),
+                self.successes.rates_per_second(),
+            ),
+        ];
+        let errors = [
+            ("errors.blocked_per_s", &self.blocked),
+            ("errors.failed_per_s", &self.failed),
+            ("errors.attempt_timeouts_per_s", &self.timeouts),
+        ];
+        for (name, s) in errors {
+            if let Some(s) = s {
+                series.push((name.to_string(), s.rates_per_second()));
+            }
+        }
+        if let Some(q) = &mut self.queued {
+            series.push(("queue_length_mean".to_string(), q.means()));
+        }
+        for (busy, cfg) in self.busy.iter_mut().zip(&config.backends) {
+            if let Some(busy) = busy {
+                let c = cfg.concurrency as f64;
+                let u = busy.means().into_iter().map(|b| b / c).collect();
+                series.push((format!("backend.{}.utilisation", cfg.name), u));
+            }
+        }
+        SeriesSet {
+            grid: self.grid,
+            series,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Stats {
     start: Time,
@@ -105,6 +183,7 @@ pub(crate) struct Stats {
     cost: f64,
     input_tokens_billed: u64,
     output_tokens_billed: u64,
+    series: Series,
 }
 
 impl Stats {
@@ -143,6 +222,7 @@ impl Stats {
             cost: 0.0,
             input_tokens_billed: 0,
             output_tokens_billed: 0,
+            series: Series::new(config),
         }
     }
 
@@ -158,6 +238,8 @@ impl Stats {
             new.busy = old.busy.clone();
             new.busy.restart(now);
         }
+        // Series ignore the warm-up by construction and follow levels from time 0: keep them.
+        std::mem::swap(&mut fresh.series, &mut self.series);
         *self = fresh;
     }
 
@@ -173,11 +255,17 @@ impl Stats {
         self.blocked_on_arrival += 1;
         self.tenants[tenant].blocked += 1;
         self.in_system.add(now, -1);
+        if let Some(s) = &mut self.series.blocked {
+            s.add(now, 1);
+        }
     }
 
     #[inline]
     pub(crate) fn enqueued(&mut self, now: Time) {
         self.queued.add(now, 1);
+        if let Some(q) = &mut self.series.queued {
+            q.add(now, 1);
+        }
     }
 
     #[inline]
@@ -190,6 +278,12 @@ impl Stats {
     ) {
         if from_queue {
             self.queued.add(now, -1);
+            if let Some(q) = &mut self.series.queued {
+                q.add(now, -1);
+            }
+        }
+        if let Some(busy) = &mut self.series.busy[backend] {
+            busy.add(now, 1);
         }
         self.queue_wait.record(as_secs_f64(waited));
         if waited > 0 {
@@ -203,13 +297,19 @@ impl Stats {
     #[inline]
     pub(crate) fn service_ended(&mut self, now: Time, backend: usize) {
         self.backends[backend].busy.add(now, -1);
+        if let Some(busy) = &mut self.series.busy[backend] {
+            busy.add(now, -1);
+        }
     }
 
     #[inline]
-    pub(crate) fn attempt_failed(&mut self, timed_out: bool) {
+    pub(crate) fn attempt_failed(&mut self, now: Time, timed_out: bool) {
         self.attempts_failed += 1;
         if timed_out {
             self.timeouts += 1;
+            if let Some(s) = &mut self.series.timeouts {
+                s.add(now, 1);
+            }
         }
     }
 
@@ -264,20 +364,35 @@ impl Stats {
         ts.completions += 1;
         ts.time_in_system.record(as_secs_f64(t));
         ts.latency.record(t);
-        match outcome {
+        self.series.completions.add(now, 1);
+        let class = match outcome {
             Outcome::Succeeded => {
                 self.successes += 1;
                 ts.successes += 1;
+                &mut self.series.successes
             }
             Outcome::Blocked => {
                 self.blocked_on_retry += 1;
+                match &mut self.series.blocked {
+                    Some(s) => s,
+                    None => return,
+                }
             }
-            Outcome::Failed => {}
-        }
+            Outcome::Failed => match &mut self.series.failed {
+                Some(s) => s,
+                None => return,
+            },
+        };
+        class.add(now, 1);
     }
 
-    /// The replication's metrics, in a fixed order, with units in their names.
-    pub(crate) fn finish(mut self, now: Time, config: &WorldConfig) -> MetricSet {
+    /// The replication's scalar metrics (in a fixed order, with units in their names), its time
+    /// series, and its latency distributions per tenant (and overall, with several tenants).
+    pub(crate) fn finish(
+        mut self,
+        now: Time,
+        config: &WorldConfig,
+    ) -> (MetricSet, SeriesSet, CdfSet) {
         let secs = as_secs_f64(now.saturating_sub(self.start)).max(f64::MIN_POSITIVE);
         let ratio = |num: u64, den: u64| {
             if den == 0 {
@@ -379,6 +494,13 @@ impl Stats {
                 }
             }
         }
-        m
+        let mut cdf = CdfSet::default();
+        if self.tenants.len() > 1 {
+            cdf.push("all", &self.latency);
+        }
+        for (t, cfg) in self.tenants.iter().zip(&config.tenants) {
+            cdf.push(format!("tenant.{}", cfg.name), &t.latency);
+        }
+        (m, self.series.finish(config), cdf)
     }
 }

@@ -10,6 +10,7 @@ use crate::config::{ArrivalProcess, Price, ServiceModel, WorldConfig};
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
 use policies::RetryDecision;
+use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Sampler, Scheduler, Slab, Streams, Time};
 use std::collections::VecDeque;
@@ -68,6 +69,10 @@ struct Attempt {
 /// What a replication produced.
 pub struct RunOutput {
     pub metrics: MetricSet,
+    /// Per-bucket series over the measured window.
+    pub series: SeriesSet,
+    /// Latency quantiles per tenant (and `all`, with several tenants).
+    pub latency_cdf: CdfSet,
     /// Events processed, for throughput measurements.
     pub events: u64,
     /// Arrival times per tenant, when recording was requested.
@@ -180,8 +185,11 @@ impl<'c> World<'c> {
                 Event::WarmupEnd => self.stats.restart(now, self.config),
             }
         }
+        let (metrics, series, latency_cdf) = self.stats.finish(horizon, self.config);
         RunOutput {
-            metrics: self.stats.finish(horizon, self.config),
+            metrics,
+            series,
+            latency_cdf,
             events: self.events,
             arrivals: self.arrival_log,
         }
@@ -341,7 +349,7 @@ impl<'c> World<'c> {
             return; // the caller already gave up on this attempt; the work was wasted
         }
         if failed {
-            self.stats.attempt_failed(false);
+            self.stats.attempt_failed(now, false);
             self.after_failure(now, a.request);
         } else {
             if let Some(r) = self.requests.get(a.request) {
@@ -361,7 +369,7 @@ impl<'c> World<'c> {
         }
         a.abandoned = true;
         let request = a.request;
-        self.stats.attempt_failed(true);
+        self.stats.attempt_failed(now, true);
         self.after_failure(now, request);
     }
 

@@ -1,11 +1,16 @@
-//! Run outputs: the report JSON that makes every result rerunnable, digests, and the terminal
-//! summary. Reads results through `sim-core`'s metric types only, never `models` internals.
+//! Run outputs: the report JSON that makes every result rerunnable, digests, the terminal
+//! summary, CSV, plots and the HTML page. Reads results through `sim-core`'s metric and series
+//! types and the report JSON only, never `models` internals.
 
+pub mod html;
 pub mod objective;
+pub mod output;
 pub mod paired;
+pub mod plot;
 pub mod report;
 pub mod sweep;
 pub mod table;
 
+pub use output::{OutputError, Written, write_run_outputs};
 pub use report::{Report, StoredReport, first_difference, results_digest, write_atomic};
-pub use table::render_table;
+pub use table::{render_csv, render_summary, render_table};

@@ -3,12 +3,15 @@
 //! The report holds no timestamps, host names or thread counts, so the same scenario and seed
 //! give byte-identical reports anywhere.
 
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sim_core::summary::MetricSummary;
-use std::collections::BTreeMap;
+use sim_core::series::{BucketGrid, CdfSummary, SeriesStat, SeriesSummary};
+use sim_core::summary::{Interval, MetricSummary};
+use std::fmt;
 use std::io::Write;
+use std::marker::PhantomData;
 use std::path::Path;
 
 /// Bumped when the report's layout changes incompatibly.
@@ -45,6 +48,130 @@ pub struct Report {
     pub metrics: Vec<MetricSummary>,
     /// `sha256:` and the hex digest of the canonical metrics JSON.
     pub results_digest: String,
+    /// Per-bucket time series over the measured window (not part of the digest: they are
+    /// pictures of the same run, and the scalar metrics already pin it down).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_series"
+    )]
+    pub series: Option<SeriesSummary>,
+    /// Latency quantiles per tenant, for CDF plots.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_cdf"
+    )]
+    pub latency_cdf: Option<CdfSummary>,
+}
+
+/// One series as it appears in the report: values per bucket, `null` where undefined.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SeriesJson {
+    mean: Vec<Option<f64>>,
+    ci95_half_width: Vec<Option<f64>>,
+}
+
+fn finite(v: &[f64]) -> Vec<Option<f64>> {
+    v.iter().map(|x| x.is_finite().then_some(*x)).collect()
+}
+
+fn nan_for_null(v: &[Option<f64>]) -> Vec<f64> {
+    v.iter().map(|x| x.unwrap_or(f64::NAN)).collect()
+}
+
+struct SeriesMap<'a>(&'a [SeriesStat]);
+
+impl Serialize for SeriesMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for stat in self.0 {
+            map.serialize_entry(
+                &stat.name,
+                &SeriesJson {
+                    mean: finite(&stat.mean),
+                    ci95_half_width: finite(&stat.ci95_half_width),
+                },
+            )?;
+        }
+        map.end()
+    }
+}
+
+fn series_stats(rows: Ordered<SeriesJson>) -> Vec<SeriesStat> {
+    rows.0
+        .into_iter()
+        .map(|(name, j)| SeriesStat {
+            name,
+            mean: nan_for_null(&j.mean),
+            ci95_half_width: nan_for_null(&j.ci95_half_width),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct SeriesSummaryJson<'a> {
+    start_ns: u64,
+    end_ns: u64,
+    bucket_width_ns: u64,
+    values: SeriesMap<'a>,
+}
+
+fn serialize_series<S: Serializer>(v: &Option<SeriesSummary>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        None => s.serialize_none(),
+        Some(v) => s.serialize_some(&SeriesSummaryJson {
+            start_ns: v.grid.start,
+            end_ns: v.grid.end,
+            bucket_width_ns: v.grid.width,
+            values: SeriesMap(&v.series),
+        }),
+    }
+}
+
+#[derive(Serialize)]
+struct CdfJson<'a> {
+    levels: &'a [f64],
+    latency_s: SeriesMap<'a>,
+}
+
+fn serialize_cdf<S: Serializer>(v: &Option<CdfSummary>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        None => s.serialize_none(),
+        Some(v) => s.serialize_some(&CdfJson {
+            levels: &v.levels,
+            latency_s: SeriesMap(&v.distributions),
+        }),
+    }
+}
+
+/// A JSON object read back in file order (serde_json's own map sorts its keys, and the order
+/// of metrics and series is part of how a report reads).
+#[derive(Debug, Clone)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T> Ordered<T> {
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, T>()? {
+                    entries.push((k, v));
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
 }
 
 /// How one metric appears in the report.
@@ -110,6 +237,65 @@ impl Report {
             scenario,
             metrics,
             results_digest,
+            series: None,
+            latency_cdf: None,
+        }
+    }
+
+    /// Adds the time series and latency distributions of the run.
+    pub fn with_series(
+        mut self,
+        series: Option<SeriesSummary>,
+        latency_cdf: Option<CdfSummary>,
+    ) -> Report {
+        self.series = series;
+        self.latency_cdf = latency_cdf;
+        self
+    }
+
+    /// The report as it was written, for regenerating plots and pages without rerunning. The
+    /// stored means and intervals are used as they are (not recomputed), so the page shows the
+    /// numbers of the JSON file.
+    pub fn from_stored(stored: StoredReport) -> Report {
+        let interval = |low: Option<f64>, high: Option<f64>| match (low, high) {
+            (Some(low), Some(high)) => Some(Interval { low, high }),
+            _ => None,
+        };
+        let metrics = stored
+            .metrics
+            .0
+            .into_iter()
+            .map(|(name, m)| MetricSummary {
+                name,
+                mean: m.mean.unwrap_or(f64::NAN),
+                ci95: interval(m.ci95_low, m.ci95_high),
+                ci99: interval(m.ci99_low, m.ci99_high),
+                per_replication: nan_for_null(&m.per_replication),
+            })
+            .collect();
+        let series = stored.series.map(|s| SeriesSummary {
+            grid: BucketGrid {
+                start: s.start_ns,
+                end: s.end_ns,
+                width: s.bucket_width_ns.max(1),
+            },
+            series: series_stats(s.values),
+        });
+        let latency_cdf = stored.latency_cdf.map(|c| CdfSummary {
+            levels: c.levels,
+            distributions: series_stats(c.latency_s),
+        });
+        Report {
+            format_version: stored.format_version,
+            tool: stored.tool,
+            name: stored.name,
+            seed: stored.seed,
+            replications: stored.replications,
+            scenario: stored.scenario,
+            metrics,
+            results_digest: stored.results_digest,
+            series,
+            latency_cdf,
         }
     }
 
@@ -163,13 +349,41 @@ pub struct StoredReport {
     pub seed: u64,
     pub replications: u32,
     pub scenario: serde_json::Value,
-    pub metrics: BTreeMap<String, StoredMetric>,
+    pub metrics: Ordered<StoredMetric>,
     pub results_digest: String,
+    #[serde(default)]
+    series: Option<StoredSeries>,
+    #[serde(default)]
+    latency_cdf: Option<StoredCdf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct StoredMetric {
+    #[serde(default)]
+    pub mean: Option<f64>,
+    #[serde(default)]
+    pub ci95_low: Option<f64>,
+    #[serde(default)]
+    pub ci95_high: Option<f64>,
+    #[serde(default)]
+    pub ci99_low: Option<f64>,
+    #[serde(default)]
+    pub ci99_high: Option<f64>,
     pub per_replication: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct StoredSeries {
+    start_ns: u64,
+    end_ns: u64,
+    bucket_width_ns: u64,
+    values: Ordered<SeriesJson>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct StoredCdf {
+    levels: Vec<f64>,
+    latency_s: Ordered<SeriesJson>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -249,7 +463,9 @@ pub fn first_difference(stored: &StoredReport, fresh: &[MetricSummary]) -> Optio
     }
     if let Some(name) = stored
         .metrics
-        .keys()
+        .0
+        .iter()
+        .map(|(k, _)| k)
         .find(|k| !fresh.iter().any(|m| &m.name == *k))
     {
         return Some(format!(

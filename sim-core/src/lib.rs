@@ -6,6 +6,7 @@ pub mod random;
 pub mod replications;
 pub mod samplers;
 pub mod scheduler;
+pub mod series;
 pub mod slab;
 pub mod stats;
 pub mod summary;

@@ -1,0 +1,272 @@
+//! `report.html`: one self-contained page per run. No scripts, no external assets (plots are
+//! inline SVG), readable offline and in a mail attachment. The markup is also well-formed XML, so
+//! a strict parser can check it. Every string that came from a scenario file (names,
+//! descriptions, tenant and backend names inside metric names) passes through [`escape`].
+
+use crate::plot::run::RunFigure;
+use crate::report::Report;
+use crate::table::format_number;
+use sim_core::summary::Interval;
+use std::fmt::Write;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Quotes a path for a POSIX shell when it needs it, so the rerun command can be pasted as is.
+pub fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=+@%,".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+const STYLE: &str = "\
+body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:2em auto;max-width:1000px;\
+padding:0 1em;color:#222;background:#fff;line-height:1.4}\
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;\
+margin-top:1.6em}table{border-collapse:collapse;font-size:.9em}\
+th,td{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left}\
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+th{background:#f3f3f3}figure{margin:1.2em 0}figure svg{max-width:100%;height:auto;\
+border:1px solid #eee}figcaption{color:#555;font-size:.9em}\
+pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}\
+.meta{color:#555}.none{color:#555;font-style:italic}";
+
+fn ci(c: Option<Interval>) -> String {
+    match c {
+        Some(c) => format!("[{}, {}]", format_number(c.low), format_number(c.high)),
+        None => "—".to_string(),
+    }
+}
+
+/// A scenario field shown in the header, if the canonical scenario has it as a string/number.
+fn field(report: &Report, key: &str) -> Option<String> {
+    match report.scenario.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The page for `report`, with `figures` (and their SVG text) and the command that reruns it.
+pub fn render_html(
+    report: &Report,
+    figures: &[(RunFigure, String)],
+    rerun_command: &str,
+) -> String {
+    let mut h = String::new();
+    let name = escape(&report.name);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
+         <title>faultline report: {name}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <h1>faultline report: {name}</h1>\n"
+    );
+    if let Some(d) = field(report, "description") {
+        let _ = writeln!(h, "<p>{}</p>", escape(&d));
+    }
+    let horizon = field(report, "horizon").unwrap_or_else(|| "?".into());
+    let warmup = field(report, "warmup").unwrap_or_else(|| "0s".into());
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">{} replications × {} (warm-up {}), seed {}; {} {}; results digest \
+         <code>{}</code></p>",
+        report.replications,
+        escape(&horizon),
+        escape(&warmup),
+        report.seed,
+        escape(&report.tool.name),
+        escape(&report.tool.version),
+        escape(&report.results_digest)
+    );
+
+    h.push_str("<section id=\"slos\">\n<h2>SLO verdicts</h2>\n");
+    h.push_str("<p class=\"none\">No SLOs defined.</p>\n</section>\n");
+
+    h.push_str("<section id=\"metrics\">\n<h2>Metrics</h2>\n");
+    h.push_str(
+        "<p class=\"meta\">Mean across replications with Student-t confidence intervals; \
+         measured after the warm-up. — marks a value that does not exist.</p>\n",
+    );
+    h.push_str(
+        "<table>\n<thead><tr><th>metric</th><th>mean</th><th>95% CI</th><th>99% CI</th>\
+         </tr></thead>\n<tbody>\n",
+    );
+    for m in &report.metrics {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            escape(&m.name),
+            escape(&format_number(m.mean)),
+            escape(&ci(m.ci95)),
+            escape(&ci(m.ci99))
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+
+    h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
+    if figures.is_empty() {
+        h.push_str("<p class=\"none\">This run has no data to plot.</p>\n");
+    }
+    for (f, svg) in figures {
+        // plotters escapes every text and attribute it writes, so the SVG is safe to inline.
+        let _ = writeln!(
+            h,
+            "<figure id=\"plot-{}\">\n{}<figcaption>{}</figcaption>\n</figure>",
+            f.stem,
+            svg.trim_start(),
+            escape(&f.caption)
+        );
+    }
+    h.push_str("</section>\n");
+
+    let scenario =
+        serde_json::to_string_pretty(&report.scenario).unwrap_or_else(|_| "null".to_string());
+    let _ = write!(
+        h,
+        "<section id=\"scenario\">\n<h2>Scenario</h2>\n<p class=\"meta\">Canonical: every \
+         default filled in, every override applied.</p>\n<pre>{}</pre>\n</section>\n",
+        escape(&scenario)
+    );
+    let _ = write!(
+        h,
+        "<section id=\"rerun\">\n<h2>Rerun</h2>\n<p class=\"meta\">Reproduces these results \
+         exactly (same digest) on any machine and thread count:</p>\n<pre>{}</pre>\n</section>\n",
+        escape(rerun_command)
+    );
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::run_figures;
+    use sim_core::series::{BucketGrid, CdfSummary, SeriesStat, SeriesSummary, cdf_levels};
+    use sim_core::summary::MetricSummary;
+
+    const EVIL: &str = "<script>alert(1)</script>";
+
+    fn evil_report() -> Report {
+        let scenario = serde_json::json!({
+            "description": format!("desc {EVIL} & 'quotes' \"double\""),
+            "horizon": "1h",
+            "tenants": [{"name": EVIL}],
+        });
+        let metrics = vec![MetricSummary {
+            name: format!("tenant.{EVIL}.latency_p99_s"),
+            mean: 1.5,
+            ci95: Some(Interval {
+                low: 1.0,
+                high: 2.0,
+            }),
+            ci99: None,
+            per_replication: vec![1.0, 2.0],
+        }];
+        let grid = BucketGrid::for_window(0, 3_600_000_000_000);
+        let n = grid.len();
+        let series = SeriesSummary {
+            grid,
+            series: vec![SeriesStat {
+                name: format!("backend.{EVIL}.utilisation"),
+                mean: vec![0.5; n],
+                ci95_half_width: vec![0.1; n],
+            }],
+        };
+        let levels = cdf_levels();
+        let cdf = CdfSummary {
+            distributions: vec![SeriesStat {
+                name: format!("tenant.{EVIL}"),
+                mean: levels.iter().map(|q| q * 2.0).collect(),
+                ci95_half_width: vec![f64::NAN; levels.len()],
+            }],
+            levels,
+        };
+        Report::new(EVIL, 1, 2, scenario, metrics).with_series(Some(series), Some(cdf))
+    }
+
+    fn page() -> String {
+        let report = evil_report();
+        let figures: Vec<_> = run_figures(&report)
+            .into_iter()
+            .map(|f| {
+                let svg = crate::plot::render_svg(&f.figure).unwrap();
+                (f, svg)
+            })
+            .collect();
+        assert_eq!(figures.len(), 2, "a CDF and a utilisation chart");
+        render_html(
+            &report,
+            &figures,
+            &format!("faultline rerun {}", shell_quote(EVIL)),
+        )
+    }
+
+    /// Text of every node, for looking at what a reader would see.
+    fn all_text(doc: &roxmltree::Document) -> String {
+        doc.descendants()
+            .filter_map(|n| n.text())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn page_is_well_formed_and_escapes_scenario_strings() {
+        let html = page();
+        assert!(html.starts_with("<!DOCTYPE html>\n"));
+        // The page is XML-well-formed after the doctype: a strict parser accepts it whole.
+        let body = html.trim_start_matches("<!DOCTYPE html>\n");
+        let doc = roxmltree::Document::parse(body).expect("report.html is well-formed");
+        assert_eq!(doc.root_element().tag_name().name(), "html");
+        // No element named script anywhere, inline SVG included, and no raw occurrence.
+        assert!(doc.descendants().all(|n| n.tag_name().name() != "script"));
+        assert!(!html.contains("<script"), "unescaped tag in the page");
+        // The string is still there for the reader, as text: in the title, the table, the
+        // legend of the plots, the scenario and the rerun command.
+        let text = all_text(&doc);
+        assert!(text.matches(EVIL).count() >= 5, "{text}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        // Order: SLO verdicts before metrics before plots before scenario before rerun.
+        let pos = |id: &str| html.find(&format!("<section id=\"{id}\">")).unwrap();
+        assert!(pos("slos") < pos("metrics"));
+        assert!(pos("metrics") < pos("plots"));
+        assert!(pos("plots") < pos("scenario"));
+        assert!(pos("scenario") < pos("rerun"));
+        assert!(html.contains("No SLOs defined."));
+        // Self-contained: nothing is fetched.
+        for needle in ["src=", "href=", "url(", "@import"] {
+            assert!(!html.contains(needle), "external reference `{needle}`");
+        }
+        assert_eq!(page(), html, "deterministic bytes");
+    }
+
+    #[test]
+    fn escape_and_quote() {
+        assert_eq!(
+            escape(r#"a<b>&"c"'d'"#),
+            "a&lt;b&gt;&amp;&quot;c&quot;&#39;d&#39;"
+        );
+        assert_eq!(shell_quote("out/x/report.json"), "out/x/report.json");
+        assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
+    }
+}

@@ -1,0 +1,505 @@
+//! Drawing code shared by the PNG and SVG backends: one generic function per figure kind.
+//! Degenerate input (no points, all NaN, a single value) draws a labelled empty frame rather
+//! than failing, so a run with nothing to show in one chart still gets its other charts.
+
+use super::{Bars, Chart, FAMILY, Figure, Heatmap, Scale, Scatter};
+use crate::table::format_number;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use std::error::Error;
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// Tableau 10: distinguishable, colour-blind friendlier than plotters' primaries.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+const GRID: RGBColor = RGBColor(230, 230, 230);
+
+fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn font(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&BLACK)
+}
+
+pub(super) fn figure<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    match fig {
+        Figure::Chart(c) => chart(root, c),
+        Figure::Heatmap(h) => heatmap(root, h),
+        Figure::Scatter(s) => scatter(root, s),
+        Figure::Bars(b) => bars(root, b),
+    }
+}
+
+/// `[min, max]` of the finite values, widened by 5% (and made non-empty) so lines do not sit
+/// on the frame.
+fn padded(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    if from_zero {
+        lo = lo.min(0.0);
+        hi = hi.max(0.0);
+    }
+    if hi - lo < 1e-12 * hi.abs().max(1.0) {
+        let d = if hi == 0.0 { 1.0 } else { hi.abs() * 0.5 };
+        return (lo - d, hi + d);
+    }
+    let pad = (hi - lo) * 0.05;
+    let lo = if from_zero && lo >= 0.0 { lo } else { lo - pad };
+    (lo, hi + pad)
+}
+
+/// Splits a polyline at non-finite points.
+fn segments(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    let mut out = vec![Vec::new()];
+    for &(x, y) in points {
+        if x.is_finite() && y.is_finite() {
+            out.last_mut().expect("never empty").push((x, y));
+        } else if !out.last().expect("never empty").is_empty() {
+            out.push(Vec::new());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+fn tick(v: f64) -> String {
+    format_number(if v.abs() < 1e-12 { 0.0 } else { v })
+}
+
+fn chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let log = c.x_scale == Scale::Log;
+    let tx = |x: f64| {
+        if !log {
+            x
+        } else if x > 0.0 {
+            x.log10()
+        } else {
+            f64::NAN
+        }
+    };
+    let xs = c
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| tx(p.0)))
+        .chain(c.shaded.iter().flat_map(|s| [tx(s.from), tx(s.to)]))
+        .chain(c.markers.iter().map(|m| tx(m.at)));
+    let (mut x0, mut x1) = padded(xs, false);
+    if !log {
+        // Time and parameter axes read best starting where the data starts.
+        let first = c
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.0))
+            .filter(|x| x.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        if first.is_finite() && first >= x0 && first < x1 {
+            x0 = first;
+        }
+        if x1 <= x0 {
+            x1 = x0 + 1.0;
+        }
+    }
+    let ys = c.lines.iter().flat_map(|l| {
+        let floor = if c.y_from_zero {
+            0.0
+        } else {
+            f64::NEG_INFINITY
+        };
+        let band = l
+            .band
+            .iter()
+            .flatten()
+            .flat_map(move |b| [b.0.max(floor), b.1]);
+        l.points.iter().map(|p| p.1).chain(band)
+    });
+    let (y0, y1) = padded(ys, c.y_from_zero);
+    let mut ch = ChartBuilder::on(root)
+        .caption(&c.title, font(22))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    let x_fmt = |v: &f64| {
+        if log {
+            // Ticks fall at arbitrary exponents; two significant digits read as latencies.
+            let x = 10f64.powf(*v);
+            let digits = (1 - x.log10().floor() as i32).max(0) as usize;
+            tick(format!("{x:.digits$}").parse().unwrap_or(x))
+        } else {
+            tick(*v)
+        }
+    };
+    let y_fmt = |v: &f64| tick(*v);
+    ch.configure_mesh()
+        .x_desc(&c.x_label)
+        .y_desc(&c.y_label)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .draw()?;
+    for s in &c.shaded {
+        let (a, b) = (tx(s.from).max(x0), tx(s.to).min(x1));
+        if a.is_finite() && b.is_finite() && a < b {
+            let grey = RGBColor(120, 120, 120);
+            ch.draw_series(std::iter::once(Rectangle::new(
+                [(a, y0), (b, y1)],
+                grey.mix(0.15).filled(),
+            )))?;
+            ch.draw_series(std::iter::once(Text::new(
+                s.label.clone(),
+                (a, y1),
+                font(12).pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Top,
+                )),
+            )))?;
+        }
+    }
+    for (i, l) in c.lines.iter().enumerate() {
+        let col = colour(i);
+        if let Some(band) = &l.band {
+            let pts: Vec<(f64, f64, f64)> = l
+                .points
+                .iter()
+                .zip(band)
+                // Rates and depths cannot be negative, whatever a symmetric interval says.
+                .map(|(p, b)| (tx(p.0), if c.y_from_zero { b.0.max(0.0) } else { b.0 }, b.1))
+                .collect();
+            // One polygon per finite run, so a gap in the data is a gap in the band.
+            let mut run: Vec<(f64, f64, f64)> = Vec::new();
+            let mut flush = |run: &mut Vec<(f64, f64, f64)>| -> Result<()> {
+                if run.len() >= 2 {
+                    let mut poly: Vec<(f64, f64)> = run.iter().map(|p| (p.0, p.2)).collect();
+                    poly.extend(run.iter().rev().map(|p| (p.0, p.1)));
+                    ch.draw_series(std::iter::once(Polygon::new(poly, col.mix(0.18))))?;
+                }
+                run.clear();
+                Ok(())
+            };
+            for p in pts {
+                if p.0.is_finite() && p.1.is_finite() && p.2.is_finite() {
+                    run.push(p);
+                } else {
+                    flush(&mut run)?;
+                }
+            }
+            flush(&mut run)?;
+        }
+        let pts: Vec<(f64, f64)> = l.points.iter().map(|p| (tx(p.0), p.1)).collect();
+        let segs = segments(&pts);
+        let mut first = true;
+        for seg in segs {
+            let single = seg.len() == 1;
+            let drawn = ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(2)))?;
+            if first {
+                drawn.label(l.label.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                });
+                first = false;
+            }
+            if single {
+                ch.draw_series(seg.iter().map(|p| Circle::new(*p, 3, col.filled())))?;
+            }
+        }
+    }
+    for m in &c.markers {
+        let x = tx(m.at);
+        if x.is_finite() && x >= x0 && x <= x1 {
+            let red = RGBColor(200, 30, 30);
+            ch.draw_series(std::iter::once(PathElement::new(
+                vec![(x, y0), (x, y1)],
+                red.stroke_width(1),
+            )))?;
+            ch.draw_series(std::iter::once(Text::new(
+                m.label.clone(),
+                (x, y1 - (y1 - y0) * 0.06),
+                font(12).color(&red),
+            )))?;
+        }
+    }
+    if c.lines.len() > 1 {
+        ch.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(font(13))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// Viridis, by linear interpolation between five of its stops.
+fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let pos = t * 4.0;
+    let i = (pos.floor() as usize).min(3);
+    let f = pos - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+fn heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, h: &Heatmap) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let nx = h.x_ticks.len().max(1) as u32;
+    let ny = h.y_ticks.len().max(1) as u32;
+    let (lo, hi) = h
+        .values
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, u), &v| {
+            (l.min(v), u.max(v))
+        });
+    let caption = if lo <= hi {
+        format!("{}  (colour: {} → {})", h.title, tick(lo), tick(hi))
+    } else {
+        h.title.clone()
+    };
+    let mut ch = ChartBuilder::on(root)
+        .caption(caption, font(20))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(90)
+        .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())?;
+    let label = |ticks: &[String], v: &SegmentValue<u32>| match v {
+        SegmentValue::CenterOf(i) => ticks.get(*i as usize).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let xl = |v: &SegmentValue<u32>| label(&h.x_ticks, v);
+    let yl = |v: &SegmentValue<u32>| label(&h.y_ticks, v);
+    ch.configure_mesh()
+        .disable_mesh()
+        .x_desc(&h.x_label)
+        .y_desc(&h.y_label)
+        .x_labels(nx as usize)
+        .y_labels(ny as usize)
+        .x_label_formatter(&xl)
+        .y_label_formatter(&yl)
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .draw()?;
+    let cells = (h.x_ticks.len() * h.y_ticks.len()) as u32;
+    let show_text = cells > 0 && cells <= 400;
+    for (row, values) in h.values.iter().enumerate().take(h.y_ticks.len()) {
+        for (col, v) in values.iter().enumerate().take(h.x_ticks.len()) {
+            let (r, c) = (row as u32, col as u32);
+            let v = v.filter(|v| v.is_finite());
+            let t = match v {
+                Some(v) if hi > lo => (v - lo) / (hi - lo),
+                Some(_) => 0.5,
+                None => f64::NAN,
+            };
+            let fill = match v {
+                Some(_) => viridis(t),
+                None => RGBColor(210, 210, 210),
+            };
+            ch.draw_series(std::iter::once(Rectangle::new(
+                [
+                    (SegmentValue::Exact(c), SegmentValue::Exact(r)),
+                    (SegmentValue::Exact(c + 1), SegmentValue::Exact(r + 1)),
+                ],
+                fill.filled(),
+            )))?;
+            if show_text {
+                let text = v.map(tick).unwrap_or_else(|| "n/a".to_string());
+                let ink = if v.is_some() && t < 0.6 { WHITE } else { BLACK };
+                let style = font(12)
+                    .color(&ink)
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ));
+                ch.draw_series(std::iter::once(Text::new(
+                    text,
+                    (SegmentValue::CenterOf(c), SegmentValue::CenterOf(r)),
+                    style,
+                )))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Scatter) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let finite: Vec<_> = s
+        .points
+        .iter()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    let (x0, x1) = padded(finite.iter().map(|p| p.0), false);
+    let (y0, y1) = padded(finite.iter().map(|p| p.1), false);
+    let mut ch = ChartBuilder::on(root)
+        .caption(&s.title, font(22))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    let fmt = |v: &f64| tick(*v);
+    ch.configure_mesh()
+        .x_desc(&s.x_label)
+        .y_desc(&s.y_label)
+        .x_label_formatter(&fmt)
+        .y_label_formatter(&fmt)
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .draw()?;
+    let grey = RGBColor(160, 160, 160);
+    ch.draw_series(
+        finite
+            .iter()
+            .filter(|p| !p.2)
+            .map(|p| Circle::new((p.0, p.1), 4, grey.filled())),
+    )?;
+    let mut front: Vec<_> = finite.iter().filter(|p| p.2).collect();
+    front.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let col = colour(0);
+    if front.len() > 1 {
+        ch.draw_series(LineSeries::new(
+            front.iter().map(|p| (p.0, p.1)),
+            col.stroke_width(2),
+        ))?;
+    }
+    ch.draw_series(
+        front
+            .iter()
+            .map(|p| Circle::new((p.0, p.1), 5, col.filled())),
+    )?;
+    ch.draw_series(
+        front
+            .iter()
+            .map(|p| Text::new(format!(" {}", p.3), (p.0, p.1), font(12))),
+    )?;
+    Ok(())
+}
+
+fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let n = b.rows.len().max(1) as u32;
+    let xs = b
+        .rows
+        .iter()
+        .flat_map(|r| [r.1, r.2, r.3])
+        .chain(std::iter::once(0.0));
+    let (x0, x1) = padded(xs, false);
+    let longest = b
+        .rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_area = (longest as u32 * 8 + 16).clamp(60, 320);
+    let mut ch = ChartBuilder::on(root)
+        .caption(&b.title, font(22))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(label_area)
+        .build_cartesian_2d(x0..x1, (0..n - 1).into_segmented())?;
+    let xf = |v: &f64| tick(*v);
+    let yf = |v: &SegmentValue<u32>| match v {
+        SegmentValue::CenterOf(i) => b
+            .rows
+            .get(*i as usize)
+            .map(|r| r.0.clone())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    ch.configure_mesh()
+        .x_desc(&b.x_label)
+        .y_labels(n as usize)
+        .x_label_formatter(&xf)
+        .y_label_formatter(&yf)
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .draw()?;
+    for (i, r) in b.rows.iter().enumerate() {
+        let i = i as u32;
+        if !r.1.is_finite() {
+            continue;
+        }
+        // Blue when the whole interval is above zero, red below, grey when it crosses zero.
+        let col = if r.2 > 0.0 {
+            colour(0)
+        } else if r.3 < 0.0 {
+            colour(3)
+        } else {
+            RGBColor(150, 150, 150)
+        };
+        let mut bar = Rectangle::new(
+            [
+                (0.0_f64.min(r.1), SegmentValue::Exact(i)),
+                (0.0_f64.max(r.1), SegmentValue::Exact(i + 1)),
+            ],
+            col.mix(0.7).filled(),
+        );
+        bar.set_margin(8, 8, 0, 0);
+        ch.draw_series(std::iter::once(bar))?;
+        if r.2.is_finite() && r.3.is_finite() {
+            ch.draw_series(std::iter::once(PathElement::new(
+                vec![
+                    (r.2, SegmentValue::CenterOf(i)),
+                    (r.3, SegmentValue::CenterOf(i)),
+                ],
+                BLACK.stroke_width(2),
+            )))?;
+        }
+    }
+    ch.draw_series(std::iter::once(PathElement::new(
+        vec![(0.0, SegmentValue::Exact(0)), (0.0, SegmentValue::Exact(n))],
+        BLACK.stroke_width(1),
+    )))?;
+    Ok(())
+}

@@ -1,0 +1,465 @@
+//! Plots as PNG and SVG, from descriptions rather than drawing code.
+//!
+//! A [`Figure`] says *what* to show (lines with confidence bands, shaded intervals, markers, a
+//! heatmap, a Pareto front, paired differences); [`write_figure`] renders it to both formats with
+//! the embedded DejaVu Sans font, so rendering needs no system fonts and gives the same bytes on
+//! every machine. Later outputs slot in as data: a breaker-state or burn-rate chart is a [`Chart`]
+//! whose `shaded` holds the fault windows and whose `markers` hold the alert firings.
+//!
+//! The chart functions the sweep and compare commands use ([`line_with_band`], [`heatmap`],
+//! [`pareto_scatter`], [`paired_bars`]) each write `STEM.png` and `STEM.svg`.
+
+mod draw;
+pub mod run;
+
+use crate::report::write_atomic;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub use run::run_figures;
+
+/// Pixel size of every figure (PNG and SVG alike).
+pub const SIZE: (u32, u32) = (900, 500);
+
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// The font family every text element asks for; the embedded font is registered under it.
+const FAMILY: &str = "sans-serif";
+
+/// Registers the embedded font once per process. plotters keeps fonts in a global table, and
+/// with its `ttf` feature off that table is the only place text comes from.
+fn ensure_font() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font(FAMILY, plotters::style::FontStyle::Normal, FONT).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(PlotError::new("the embedded font could not be loaded"))
+    }
+}
+
+/// Why a figure could not be drawn or written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct PlotError(String);
+
+impl PlotError {
+    fn new(message: impl Into<String>) -> PlotError {
+        PlotError(message.into())
+    }
+}
+
+/// How the x axis maps values to positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Linear,
+    /// Base-10 logarithmic: for latency distributions whose tails span decades. Non-positive
+    /// values are left out.
+    Log,
+}
+
+/// One line of a [`Chart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Legend entry (may come from a scenario file; renderers escape it).
+    pub label: String,
+    /// `(x, y)` points; non-finite values break the line instead of bending it to zero.
+    pub points: Vec<(f64, f64)>,
+    /// Optional `(low, high)` band per point (same length as `points`), drawn translucent under
+    /// the line: confidence intervals across replications.
+    pub band: Option<Vec<(f64, f64)>>,
+}
+
+/// An x interval drawn as a translucent background: an outage, a chaos experiment, a fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shade {
+    pub from: f64,
+    pub to: f64,
+    pub label: String,
+}
+
+/// A vertical line at an x value with a short label: an alert firing, a breaker opening.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub at: f64,
+    pub label: String,
+}
+
+/// A line chart: time series, CDFs, one-parameter sweeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_scale: Scale,
+    /// Start the y axis at zero (rates, depths, utilisation) rather than at the data's minimum.
+    pub y_from_zero: bool,
+    pub lines: Vec<Line>,
+    pub shaded: Vec<Shade>,
+    pub markers: Vec<Marker>,
+}
+
+impl Chart {
+    pub fn new(title: &str, x_label: &str, y_label: &str) -> Chart {
+        Chart {
+            title: title.to_string(),
+            x_label: x_label.to_string(),
+            y_label: y_label.to_string(),
+            x_scale: Scale::Linear,
+            y_from_zero: true,
+            lines: Vec::new(),
+            shaded: Vec::new(),
+            markers: Vec::new(),
+        }
+    }
+}
+
+/// A grid of values over two categorical axes; `values[row][column]`, rows along y.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_ticks: Vec<String>,
+    pub y_ticks: Vec<String>,
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+/// Points of a two-objective trade-off; those on the Pareto front are highlighted and labelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scatter {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub points: Vec<(f64, f64, bool, String)>,
+}
+
+/// Paired differences with their confidence intervals, one horizontal bar per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bars {
+    pub title: String,
+    pub x_label: String,
+    pub rows: Vec<(String, f64, f64, f64)>,
+}
+
+/// Anything [`write_figure`] can render.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Figure {
+    Chart(Chart),
+    Heatmap(Heatmap),
+    Scatter(Scatter),
+    Bars(Bars),
+}
+
+/// The figure as an SVG document (what `report.html` inlines).
+pub fn render_svg(figure: &Figure) -> Result<String, PlotError> {
+    ensure_font()?;
+    let mut svg = String::new();
+    {
+        use plotters::prelude::*;
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw::figure(&root, figure).map_err(|e| PlotError::new(format!("drawing SVG: {e}")))?;
+        root.present()
+            .map_err(|e| PlotError::new(format!("drawing SVG: {e}")))?;
+    }
+    Ok(svg)
+}
+
+/// Renders `figure` to `STEM.png` and `STEM.svg` (each written to a temporary name and renamed)
+/// and returns the SVG text.
+pub fn write_figure(figure: &Figure, stem: &Path) -> Result<String, PlotError> {
+    use plotters::prelude::*;
+    let svg = render_svg(figure)?;
+    let svg_path = with_extension(stem, "svg");
+    write_atomic(&svg_path, svg.as_bytes())
+        .map_err(|e| PlotError::new(format!("cannot write {}: {e}", svg_path.display())))?;
+    let png_path = with_extension(stem, "png");
+    // The image encoder picks the format from the extension, so the temporary name keeps it.
+    let name = stem.file_name().and_then(|n| n.to_str()).unwrap_or("plot");
+    let tmp = stem.with_file_name(format!(".{name}.tmp-{}.png", std::process::id()));
+    let result = (|| {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        draw::figure(&root, figure).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+        drop(root);
+        std::fs::rename(&tmp, &png_path).map_err(|e| e.to_string())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(PlotError::new(format!(
+            "cannot write {}: {e}",
+            png_path.display()
+        )));
+    }
+    Ok(svg)
+}
+
+fn with_extension(stem: &Path, ext: &str) -> PathBuf {
+    let mut name = stem.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(ext);
+    stem.with_file_name(name)
+}
+
+/// One-parameter sweep: the mean of a metric at each parameter value `x` with its confidence
+/// band. `points` are `(x, mean, low, high)`, in any order (they are drawn sorted by x); rows
+/// with a non-finite mean are skipped. Writes `STEM.png` and `STEM.svg`.
+pub fn line_with_band(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64, f64, f64)],
+) -> Result<(), PlotError> {
+    let mut sorted: Vec<_> = points.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut chart = Chart::new(title, x_label, y_label);
+    chart.y_from_zero = false;
+    chart.lines.push(Line {
+        label: y_label.to_string(),
+        points: sorted.iter().map(|p| (p.0, p.1)).collect(),
+        band: Some(sorted.iter().map(|p| (p.2, p.3)).collect()),
+    });
+    write_figure(&Figure::Chart(chart), stem).map(|_| ())
+}
+
+/// Two-parameter sweep: one coloured cell per grid point with its value written in it (when the
+/// grid is small enough to read). `values[row][column]`: rows follow `y_ticks` (bottom to top),
+/// columns follow `x_ticks`; `None` marks a point without a value (drawn grey, "n/a"). Writes
+/// `STEM.png` and `STEM.svg`.
+pub fn heatmap(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x_ticks: &[String],
+    y_ticks: &[String],
+    values: &[Vec<Option<f64>>],
+) -> Result<(), PlotError> {
+    let figure = Figure::Heatmap(Heatmap {
+        title: title.to_string(),
+        x_label: x_label.to_string(),
+        y_label: y_label.to_string(),
+        x_ticks: x_ticks.to_vec(),
+        y_ticks: y_ticks.to_vec(),
+        values: values.to_vec(),
+    });
+    write_figure(&figure, stem).map(|_| ())
+}
+
+/// Trade-off between two objectives: `points` are `(x, y, on_front, label)`; points on the
+/// Pareto front are coloured, joined in x order and labelled, the others drawn grey. Which
+/// points are on the front is the caller's decision (it knows which direction is better).
+/// Writes `STEM.png` and `STEM.svg`.
+pub fn pareto_scatter(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64, bool, String)],
+) -> Result<(), PlotError> {
+    let figure = Figure::Scatter(Scatter {
+        title: title.to_string(),
+        x_label: x_label.to_string(),
+        y_label: y_label.to_string(),
+        points: points.to_vec(),
+    });
+    write_figure(&figure, stem).map(|_| ())
+}
+
+/// Paired comparison: one horizontal bar per `(metric, difference, ci_low, ci_high)` row, with
+/// the confidence interval as a whisker and a line at zero, so "does the interval cross zero"
+/// is visible at a glance. Rows share one x axis: pass relative differences (e.g. percent) when
+/// the metrics' units differ. Writes `STEM.png` and `STEM.svg`.
+pub fn paired_bars(
+    stem: &Path,
+    title: &str,
+    rows: &[(String, f64, f64, f64)],
+) -> Result<(), PlotError> {
+    let figure = Figure::Bars(Bars {
+        title: title.to_string(),
+        x_label: "difference (B − A)".to_string(),
+        rows: rows.to_vec(),
+    });
+    write_figure(&figure, stem).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("faultline-plot-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn sample_chart() -> Chart {
+        let mut c = Chart::new("Throughput <&> goodput", "time (s)", "per s");
+        c.lines.push(Line {
+            label: "<script>alert(1)</script>".into(),
+            points: (0..50)
+                .map(|i| (i as f64, (i as f64 / 5.0).sin() + 2.0))
+                .collect(),
+            band: Some(
+                (0..50)
+                    .map(|i| {
+                        let y = (i as f64 / 5.0).sin() + 2.0;
+                        (y - 0.2, y + 0.2)
+                    })
+                    .collect(),
+            ),
+        });
+        c.lines.push(Line {
+            label: "with a gap".into(),
+            points: vec![(0.0, 1.0), (10.0, f64::NAN), (20.0, 1.5), (30.0, 1.2)],
+            band: None,
+        });
+        c.shaded.push(Shade {
+            from: 10.0,
+            to: 20.0,
+            label: "outage".into(),
+        });
+        c.markers.push(Marker {
+            at: 25.0,
+            label: "alert".into(),
+        });
+        c
+    }
+
+    /// Decodes a PNG into (width, height, RGB(A) bytes, channels).
+    fn decode(path: &Path) -> (u32, u32, Vec<u8>, usize) {
+        let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf, info.color_type.samples())
+    }
+
+    #[test]
+    fn svg_is_deterministic_and_escapes_labels() {
+        let fig = Figure::Chart(sample_chart());
+        let a = render_svg(&fig).unwrap();
+        let b = render_svg(&fig).unwrap();
+        assert_eq!(a, b);
+        assert!(a.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!a.contains("<script"));
+        assert!(a.contains("Throughput &lt;&amp;&gt; goodput"));
+    }
+
+    /// The title is drawn with the embedded font: with plotters' system-font lookup compiled
+    /// out, dark pixels in the title band can only come from it.
+    #[test]
+    fn png_has_title_text_without_system_fonts() {
+        let dir = scratch("png");
+        let stem = dir.join("chart");
+        let svg = write_figure(&Figure::Chart(sample_chart()), &stem).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("chart.svg")).unwrap(), svg);
+        let (w, h, px, ch) = decode(&dir.join("chart.png"));
+        assert_eq!((w, h), SIZE);
+        let dark_in_title = (0..30usize)
+            .flat_map(|y| (0..w as usize).map(move |x| (y, x)))
+            .filter(|&(y, x)| {
+                let i = (y * w as usize + x) * ch;
+                px[i] < 100 && px[i + 1] < 100 && px[i + 2] < 100
+            })
+            .count();
+        assert!(
+            dark_in_title > 200,
+            "only {dark_in_title} dark pixels in the title band"
+        );
+        // Same input, same PNG bytes.
+        let first = std::fs::read(dir.join("chart.png")).unwrap();
+        write_figure(&Figure::Chart(sample_chart()), &stem).unwrap();
+        assert_eq!(first, std::fs::read(dir.join("chart.png")).unwrap());
+        // No temporary files left behind.
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn sweep_and_compare_charts_render() {
+        let dir = scratch("generic");
+        line_with_band(
+            &dir.join("band"),
+            "p99 vs concurrency",
+            "concurrency",
+            "p99 (s)",
+            &[
+                (8.0, 3.0, 2.5, 3.5),
+                (4.0, 9.0, 8.0, 10.0),
+                (16.0, 1.0, 0.9, 1.1),
+            ],
+        )
+        .unwrap();
+        let ticks = |n: usize| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>();
+        heatmap(
+            &dir.join("heat"),
+            "success",
+            "timeout",
+            "attempts",
+            &ticks(3),
+            &ticks(2),
+            &[
+                vec![Some(0.9), None, Some(0.99)],
+                vec![Some(0.5), Some(0.7), Some(1.0)],
+            ],
+        )
+        .unwrap();
+        pareto_scatter(
+            &dir.join("pareto"),
+            "cost vs p99",
+            "cost (USD)",
+            "p99 (s)",
+            &[
+                (1.0, 5.0, true, "a".into()),
+                (2.0, 2.0, true, "b".into()),
+                (3.0, 4.0, false, "c".into()),
+            ],
+        )
+        .unwrap();
+        paired_bars(
+            &dir.join("bars"),
+            "B vs A",
+            &[
+                ("success_ratio".into(), 0.01, 0.005, 0.015),
+                ("latency_p99_s".into(), -0.4, -0.9, 0.1),
+            ],
+        )
+        .unwrap();
+        for stem in ["band", "heat", "pareto", "bars"] {
+            for ext in ["png", "svg"] {
+                let p = dir.join(format!("{stem}.{ext}"));
+                assert!(
+                    std::fs::metadata(&p).unwrap().len() > 1000,
+                    "{}",
+                    p.display()
+                );
+            }
+        }
+        let svg = std::fs::read_to_string(dir.join("heat.svg")).unwrap();
+        assert!(
+            svg.contains("n/a") && svg.contains("0.99"),
+            "heatmap cells are labelled"
+        );
+        // Degenerate input draws an empty frame instead of failing.
+        heatmap(&dir.join("empty"), "t", "x", "y", &[], &[], &[]).unwrap();
+        paired_bars(&dir.join("none"), "t", &[]).unwrap();
+        line_with_band(
+            &dir.join("nan"),
+            "t",
+            "x",
+            "y",
+            &[(1.0, f64::NAN, 0.0, 0.0)],
+        )
+        .unwrap();
+    }
+}

@@ -1,0 +1,457 @@
+//! Time series and latency distributions as a run reports them: fixed buckets over the measured
+//! window `[warm-up, horizon]`, sized once before the run so that recording never allocates and
+//! memory does not grow with the horizon (the bucket *width* grows instead).
+//!
+//! Each replication produces a [`SeriesSet`] and a [`CdfSet`]; [`summarize_series`] and
+//! [`summarize_cdf`] reduce them in replication order to a mean and a 95% confidence half-width
+//! per point, so the reduced values are the same bytes for any thread count.
+
+use crate::stats::LatencyHistogram;
+use crate::time::{NANOS_PER_SEC, Time};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// The most buckets a series may have. 500 points is more than a chart's width in useful detail
+/// and keeps a report's JSON small.
+pub const MAX_BUCKETS: usize = 500;
+
+const MS: Time = 1_000_000;
+const S: Time = NANOS_PER_SEC;
+const MIN: Time = 60 * S;
+const H: Time = 60 * MIN;
+const DAY: Time = 24 * H;
+
+/// Widths a person reads at a glance on a time axis, smallest first.
+const NICE_WIDTHS: &[Time] = &[
+    MS,
+    2 * MS,
+    5 * MS,
+    10 * MS,
+    20 * MS,
+    50 * MS,
+    100 * MS,
+    200 * MS,
+    500 * MS,
+    S,
+    2 * S,
+    5 * S,
+    10 * S,
+    15 * S,
+    30 * S,
+    MIN,
+    2 * MIN,
+    5 * MIN,
+    10 * MIN,
+    15 * MIN,
+    30 * MIN,
+    H,
+    2 * H,
+    3 * H,
+    6 * H,
+    12 * H,
+    DAY,
+    2 * DAY,
+    7 * DAY,
+];
+
+/// The fixed bucket layout of a measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketGrid {
+    /// Start of the first bucket (the end of the warm-up).
+    pub start: Time,
+    /// End of the window (the horizon); the last bucket may be shorter than `width`.
+    pub end: Time,
+    pub width: Time,
+}
+
+impl BucketGrid {
+    /// The smallest "nice" width that covers `[start, end]` in at most [`MAX_BUCKETS`] buckets
+    /// (whole weeks beyond the table). An empty window gets one zero-length bucket's grid with
+    /// no buckets.
+    pub fn for_window(start: Time, end: Time) -> BucketGrid {
+        let span = end.saturating_sub(start);
+        let fits = |w: Time| span.div_ceil(w) <= MAX_BUCKETS as u64;
+        let width = NICE_WIDTHS
+            .iter()
+            .copied()
+            .find(|&w| fits(w))
+            .unwrap_or_else(|| {
+                let week = 7 * DAY;
+                span.div_ceil(MAX_BUCKETS as u64).div_ceil(week) * week
+            });
+        BucketGrid { start, end, width }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start).div_ceil(self.width) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bucket holding `now`, or `None` before the window. Times at or past the end fall in
+    /// the last bucket (the horizon itself is measured).
+    #[inline]
+    pub fn index(&self, now: Time) -> Option<usize> {
+        if now < self.start || self.end <= self.start {
+            return None;
+        }
+        let i = ((now - self.start) / self.width) as usize;
+        Some(i.min(self.len() - 1))
+    }
+
+    /// Start of bucket `i`.
+    pub fn bucket_start(&self, i: usize) -> Time {
+        self.start
+            .saturating_add(self.width.saturating_mul(i as u64))
+    }
+
+    /// Length of bucket `i` (shorter for a partial last bucket).
+    pub fn bucket_len(&self, i: usize) -> Time {
+        let from = self.bucket_start(i).min(self.end);
+        from.saturating_add(self.width).min(self.end) - from
+    }
+}
+
+/// Integer event counts per bucket (completions, successes, errors of one class).
+#[derive(Debug, Clone)]
+pub struct CountSeries {
+    grid: BucketGrid,
+    counts: Vec<u64>,
+}
+
+impl CountSeries {
+    pub fn new(grid: BucketGrid) -> CountSeries {
+        CountSeries {
+            grid,
+            counts: vec![0; grid.len()],
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, now: Time, n: u64) {
+        if let Some(i) = self.grid.index(now) {
+            self.counts[i] += n;
+        }
+    }
+
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Events per second of each bucket's own length.
+    pub fn rates_per_second(&self) -> Vec<f64> {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let secs = self.grid.bucket_len(i) as f64 / NANOS_PER_SEC as f64;
+                if secs > 0.0 {
+                    c as f64 / secs
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    }
+}
+
+/// The time average of an integer level within each bucket (queue depth, busy servers). The
+/// level is followed from time 0, but only the part inside the window is integrated, so the
+/// warm-up needs no special handling.
+#[derive(Debug, Clone)]
+pub struct LevelSeries {
+    grid: BucketGrid,
+    level: i64,
+    since: Time,
+    area: Vec<i128>,
+}
+
+impl LevelSeries {
+    pub fn new(grid: BucketGrid) -> LevelSeries {
+        LevelSeries {
+            grid,
+            level: 0,
+            since: 0,
+            area: vec![0; grid.len()],
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self, now: Time) {
+        let from = self.since.max(self.grid.start);
+        let to = now.min(self.grid.end);
+        if self.level != 0 && to > from {
+            let mut t = from;
+            while t < to {
+                let Some(i) = self.grid.index(t) else { break };
+                let bucket_end = self.grid.bucket_start(i).saturating_add(self.grid.width);
+                let until = bucket_end.min(to);
+                self.area[i] += self.level as i128 * (until - t) as i128;
+                t = until;
+            }
+        }
+        self.since = self.since.max(now);
+    }
+
+    /// Changes the level by `delta` at `now` (times must not decrease).
+    #[inline]
+    pub fn add(&mut self, now: Time, delta: i64) {
+        self.advance(now);
+        self.level += delta;
+    }
+
+    /// The mean level in each bucket, integrating up to the window's end.
+    pub fn means(&mut self) -> Vec<f64> {
+        self.advance(self.grid.end);
+        self.area
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                let len = self.grid.bucket_len(i);
+                if len > 0 {
+                    a as f64 / len as f64
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    }
+}
+
+/// The series one replication produced, each with one value per bucket of `grid`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSet {
+    pub grid: BucketGrid,
+    /// Name (with its unit, as metric names carry) and values, in a fixed order.
+    pub series: Vec<(String, Vec<f64>)>,
+}
+
+/// One series reduced across replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesStat {
+    pub name: String,
+    /// Mean over replications per bucket (NaN where no replication had a finite value).
+    pub mean: Vec<f64>,
+    /// Student-t 95% half-width per bucket (NaN with fewer than two finite values).
+    pub ci95_half_width: Vec<f64>,
+}
+
+/// Every series of a run, reduced across replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSummary {
+    pub grid: BucketGrid,
+    pub series: Vec<SeriesStat>,
+}
+
+/// Quantile levels kept for each latency distribution, in per mille: dense in the tails, where
+/// reliability questions live, and every 2.5% in between. Integers keep them exact.
+const CDF_PER_MILLE: &[u32] = &[
+    1, 2, 5, 10, 20, 30, 40, 50, 75, 100, 125, 150, 175, 200, 225, 250, 275, 300, 325, 350, 375,
+    400, 425, 450, 475, 500, 525, 550, 575, 600, 625, 650, 675, 700, 725, 750, 775, 800, 825, 850,
+    875, 900, 925, 950, 960, 970, 980, 990, 995, 998, 999,
+];
+
+/// The quantile levels of every [`CdfSet`], ascending in (0, 1).
+pub fn cdf_levels() -> Vec<f64> {
+    CDF_PER_MILLE.iter().map(|&k| k as f64 / 1000.0).collect()
+}
+
+/// Latency distributions of one replication: for each named population (a tenant, or `all`),
+/// the latency in seconds at each of [`cdf_levels`] (NaN if it had no completions).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CdfSet {
+    pub distributions: Vec<(String, Vec<f64>)>,
+}
+
+impl CdfSet {
+    pub fn push(&mut self, name: impl Into<String>, hist: &LatencyHistogram) {
+        let values = CDF_PER_MILLE
+            .iter()
+            .map(|&k| hist.quantile_secs(k as f64 / 1000.0))
+            .collect();
+        self.distributions.push((name.into(), values));
+    }
+}
+
+/// Latency distributions reduced across replications: the mean latency at each level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdfSummary {
+    pub levels: Vec<f64>,
+    pub distributions: Vec<SeriesStat>,
+}
+
+/// Mean and 95% half-width of the finite values in `column`, with `t95[n]` the t quantile for
+/// n finite values (precomputed: one per replication count, not one per point).
+fn reduce(column: impl Iterator<Item = f64>, t95: &[f64]) -> (f64, f64) {
+    let (mut n, mut sum) = (0usize, 0.0);
+    let values: Vec<f64> = column.filter(|v| v.is_finite()).collect();
+    for v in &values {
+        n += 1;
+        sum += v;
+    }
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = sum / n as f64;
+    if n < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
+    (mean, t95[n] * (var / n as f64).sqrt())
+}
+
+/// `t[n]`: the two-sided 95% Student-t quantile for a mean of n values (NaN for n < 2).
+fn t95_table(max_n: usize) -> Vec<f64> {
+    (0..=max_n)
+        .map(|n| {
+            if n < 2 {
+                return f64::NAN;
+            }
+            StudentsT::new(0.0, 1.0, (n - 1) as f64)
+                .map(|t| t.inverse_cdf(0.975))
+                .unwrap_or(f64::NAN)
+        })
+        .collect()
+}
+
+/// Reduces `sets[i][k]` over `i` for every named row `k`, in order. Every replication must
+/// report the same rows in the same order (the world produces them that way).
+fn reduce_rows(sets: &[&[(String, Vec<f64>)]]) -> Vec<SeriesStat> {
+    let Some(first) = sets.first() else {
+        return Vec::new();
+    };
+    let t95 = t95_table(sets.len());
+    first
+        .iter()
+        .enumerate()
+        .map(|(k, (name, values))| {
+            let (mean, ci95_half_width) = (0..values.len())
+                .map(|b| {
+                    reduce(
+                        sets.iter().map(|rows| {
+                            let (n, v) = &rows[k];
+                            assert_eq!(n, name, "replications report different series");
+                            v.get(b).copied().unwrap_or(f64::NAN)
+                        }),
+                        &t95,
+                    )
+                })
+                .unzip();
+            SeriesStat {
+                name: name.clone(),
+                mean,
+                ci95_half_width,
+            }
+        })
+        .collect()
+}
+
+/// Reduces per-replication series in replication order; `None` with no replications.
+pub fn summarize_series(sets: &[SeriesSet]) -> Option<SeriesSummary> {
+    let grid = sets.first()?.grid;
+    let rows: Vec<&[(String, Vec<f64>)]> = sets.iter().map(|s| s.series.as_slice()).collect();
+    Some(SeriesSummary {
+        grid,
+        series: reduce_rows(&rows),
+    })
+}
+
+/// Reduces per-replication latency distributions in replication order.
+pub fn summarize_cdf(sets: &[CdfSet]) -> CdfSummary {
+    let rows: Vec<&[(String, Vec<f64>)]> =
+        sets.iter().map(|s| s.distributions.as_slice()).collect();
+    CdfSummary {
+        levels: cdf_levels(),
+        distributions: reduce_rows(&rows),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_are_nice_and_bounded() {
+        let g = BucketGrid::for_window(0, 100 * S);
+        assert_eq!((g.width, g.len()), (200 * MS, 500));
+        let g = BucketGrid::for_window(5 * MIN, 2 * H + 5 * MIN);
+        assert_eq!((g.width, g.len()), (15 * S, 480));
+        let g = BucketGrid::for_window(0, 1000 * H);
+        assert_eq!(g.width, 2 * H);
+        assert!(g.len() <= MAX_BUCKETS);
+        // Far beyond the table: whole weeks, still bounded.
+        let g = BucketGrid::for_window(0, 100 * 365 * DAY);
+        assert_eq!(g.width % (7 * DAY), 0);
+        assert!(g.len() <= MAX_BUCKETS, "{}", g.len());
+        assert!(BucketGrid::for_window(7, 7).is_empty());
+    }
+
+    #[test]
+    fn counts_ignore_the_warmup_and_keep_the_horizon() {
+        let grid = BucketGrid {
+            start: 10 * S,
+            end: 25 * S,
+            width: 10 * S,
+        };
+        assert_eq!(grid.len(), 2);
+        let mut c = CountSeries::new(grid);
+        c.add(5 * S, 1); // warm-up: not counted
+        c.add(10 * S, 1);
+        c.add(19 * S, 2);
+        c.add(20 * S, 1);
+        c.add(25 * S, 4); // the horizon itself falls in the last bucket
+        assert_eq!(c.counts(), &[3, 5]);
+        // The last bucket is 5 s long.
+        assert_eq!(c.rates_per_second(), vec![0.3, 1.0]);
+    }
+
+    #[test]
+    fn levels_are_time_weighted_within_each_bucket() {
+        let grid = BucketGrid {
+            start: 10,
+            end: 40,
+            width: 10,
+        };
+        let mut l = LevelSeries::new(grid);
+        l.add(0, 2); // level 2 from 0; only [10, 15) counts in bucket 0
+        l.add(15, -1); // level 1 over [15, 35)
+        l.add(35, 2); // level 3 over [35, 40]
+        let m = l.means();
+        assert_eq!(
+            m,
+            vec![(2.0 * 5.0 + 5.0) / 10.0, 1.0, (5.0 + 3.0 * 5.0) / 10.0]
+        );
+    }
+
+    #[test]
+    fn reduction_is_mean_and_t_half_width() {
+        let grid = BucketGrid::for_window(0, 2 * S);
+        let set = |a: f64, b: f64| SeriesSet {
+            grid,
+            series: vec![("x".into(), vec![a, b])],
+        };
+        let s = summarize_series(&[set(1.0, f64::NAN), set(3.0, 4.0)]).unwrap();
+        assert_eq!(s.series[0].mean, vec![2.0, 4.0]);
+        // n = 2, s = sqrt(2): half-width t(0.975, 1) · 1 = 12.7062.
+        assert!((s.series[0].ci95_half_width[0] - 12.706_2).abs() < 1e-3);
+        assert!(s.series[0].ci95_half_width[1].is_nan());
+        assert!(summarize_series(&[]).is_none());
+    }
+
+    #[test]
+    fn cdf_levels_are_ascending_and_exact() {
+        let levels = cdf_levels();
+        assert!(levels.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!((levels[0], *levels.last().unwrap()), (0.001, 0.999));
+        let mut h = LatencyHistogram::new();
+        for ms in 1..=1000u64 {
+            h.record(ms * MS);
+        }
+        let mut set = CdfSet::default();
+        set.push("all", &h);
+        let at = |q: f64| set.distributions[0].1[levels.iter().position(|&l| l == q).unwrap()];
+        assert!((at(0.5) - 0.5).abs() < 1e-3);
+        assert!((at(0.99) - 0.99).abs() < 2e-3);
+    }
+}
