@@ -5,6 +5,7 @@ use crate::Failure;
 use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
 use reports::paired::{PairedDifference, paired_differences, render_comparison};
 use reports::report::{FORMAT_VERSION, Tool};
+use reports::sweep_plots::write_comparison_plot;
 use reports::write_atomic;
 use scenarios::sweep::split_list;
 use serde::Serialize;
@@ -218,8 +219,10 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
         }
     );
     println!("SLOs: none defined in these scenarios");
-    for (arm, metrics) in results {
+    for (k, (arm, metrics)) in results.enumerate() {
         let diffs = paired_differences(&base_metrics, &metrics);
+        write_comparison_plot(&dir, k + 1, &arm.label, &diffs)
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
         println!();
         println!("{}  vs  baseline {}", arm.label, baseline.label);
         print!("{}", render_comparison(&diffs));
@@ -268,6 +271,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
     println!();
     println!("VR: variance reduction from common random numbers, (Var A + Var B) / Var(B − A).");
     println!("comparison: {}", dir.join("compare.json").display());
+    println!("plots:      {}", dir.join("plots").display());
     println!(
         "rerun an arm: faultline rerun {}",
         dir.join("variants/0/report.json").display()

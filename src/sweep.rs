@@ -479,6 +479,23 @@ fn print_selection(
         points.len(),
         s.chosen.len()
     );
+    if let Objective::Pareto(parts) = objective
+        && let [(_, x), (_, y)] = parts.as_slice()
+    {
+        let shown: Vec<(f64, f64, bool, String)> = points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let vx = column_value(p, &x.name)?;
+                let vy = column_value(p, &y.name)?;
+                Some((vx, vy, s.chosen.contains(&i), p.id.clone()))
+            })
+            .collect();
+        let stem = dir.join("plots").join("pareto");
+        reports::plot::pareto_scatter(&stem, "Pareto front", &x.name, &y.name, &shown)
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        println!("plot: {}.png", stem.display());
+    }
     for &i in &s.chosen {
         let p = &points[i];
         let values: Vec<String> = s

@@ -84,6 +84,16 @@ fn each_point_of_a_2x3_grid_is_the_run_of_its_settings() {
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7, "a header and one row per point");
     assert!(csv.starts_with("id,backends.api.concurrency,gateway.retry.max_attempts,"));
+    for stem in ["success_ratio", "latency_p99_s"] {
+        for ext in ["png", "svg"] {
+            let plot = out.join("plots").join(format!("{stem}.{ext}"));
+            assert!(
+                plot.exists(),
+                "a two-parameter grid draws heatmaps: {} is missing",
+                plot.display()
+            );
+        }
+    }
 
     // The grid varies the last axis fastest: point 4 is the second concurrency with the second
     // attempt count.

@@ -9,6 +9,7 @@ pub mod paired;
 pub mod plot;
 pub mod report;
 pub mod sweep;
+pub mod sweep_plots;
 pub mod table;
 
 pub use output::{OutputError, Written, write_run_outputs};

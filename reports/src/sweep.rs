@@ -298,9 +298,11 @@ pub fn sweep_csv(plan: &SweepPlan, points: &[SweepPoint]) -> String {
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 is UTF-8")
 }
 
-/// Writes `sweep.json` and `sweep.csv` into `dir` from the plan and the point reports there.
+/// Writes `sweep.json`, `sweep.csv` and the plots into `dir` from the plan and the point reports
+/// there.
 pub fn finalize(dir: &Path, plan: &SweepPlan) -> Result<Vec<SweepPoint>, String> {
     let points = read_points(dir, plan)?;
+    crate::sweep_plots::write_sweep_plots(dir, plan, &points).map_err(|e| e.to_string())?;
     for (file, text) in [
         ("sweep.json", sweep_json(plan, &points)),
         ("sweep.csv", sweep_csv(plan, &points)),
