@@ -1,14 +1,16 @@
 //! Resilience decisions as small pure state machines. Each policy takes `now` (and a random
 //! stream where it jitters) and answers with a decision; none holds references into the world or
 //! schedules anything itself, so each can be tested on its own. `policies` never depends on
-//! `models`: it speaks its own vocabulary of attempts, delays and outcomes.
+//! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
 
 pub mod backoff;
+pub mod outcome;
 pub mod retry;
 pub mod retry_budget;
 pub mod window;
 
 pub use backoff::Backoff;
-pub use retry::{RetryDecision, RetryPolicy};
+pub use outcome::{ErrorClass, RetryableClasses};
+pub use retry::{AttemptFailure, GiveUpReason, RetryDecision, RetryPolicy, RetryRules};
 pub use retry_budget::{AdaptiveThrottle, FinagleBudget, GrpcThrottle};
 pub use window::SlidingWindow;
