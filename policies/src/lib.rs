@@ -4,12 +4,16 @@
 //! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
 
 pub mod backoff;
+pub mod deadline;
+pub mod hedge;
 pub mod outcome;
 pub mod retry;
 pub mod retry_budget;
 pub mod window;
 
 pub use backoff::Backoff;
+pub use deadline::{Deadline, check_timeouts};
+pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
 pub use outcome::{ErrorClass, RetryableClasses};
 pub use retry::{AttemptFailure, GiveUpReason, RetryDecision, RetryPolicy, RetryRules};
 pub use retry_budget::{AdaptiveThrottle, FinagleBudget, GrpcThrottle};
