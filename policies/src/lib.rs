@@ -4,6 +4,7 @@
 //! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
 
 pub mod backoff;
+pub mod breaker;
 pub mod deadline;
 pub mod hedge;
 pub mod outcome;
@@ -12,6 +13,10 @@ pub mod retry_budget;
 pub mod window;
 
 pub use backoff::Backoff;
+pub use breaker::{
+    BreakerConfig, BreakerState, BreakerStats, CallResult, CircuitBreaker, OpenDuration, Permit,
+    SoftCategoryThresholds, WindowKind,
+};
 pub use deadline::{Deadline, check_timeouts};
 pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
 pub use outcome::{ErrorClass, RetryableClasses};
