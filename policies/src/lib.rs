@@ -5,6 +5,7 @@
 
 pub mod backoff;
 pub mod breaker;
+pub mod cooldown;
 pub mod deadline;
 pub mod hedge;
 pub mod outcome;
@@ -17,6 +18,7 @@ pub use breaker::{
     BreakerConfig, BreakerState, BreakerStats, CallResult, CircuitBreaker, OpenDuration, Permit,
     SoftCategoryThresholds, WindowKind,
 };
+pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
 pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
 pub use outcome::{ErrorClass, RetryableClasses};
