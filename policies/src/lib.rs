@@ -9,6 +9,7 @@ pub mod cooldown;
 pub mod deadline;
 pub mod hedge;
 pub mod outcome;
+pub mod rate_limit;
 pub mod retry;
 pub mod retry_budget;
 pub mod window;
@@ -22,6 +23,9 @@ pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
 pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
 pub use outcome::{ErrorClass, RetryableClasses};
+pub use rate_limit::{
+    Gcra, RateDecision, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+};
 pub use retry::{AttemptFailure, GiveUpReason, RetryDecision, RetryPolicy, RetryRules};
 pub use retry_budget::{AdaptiveThrottle, FinagleBudget, GrpcThrottle};
 pub use window::SlidingWindow;
