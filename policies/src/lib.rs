@@ -3,6 +3,7 @@
 //! schedules anything itself, so each can be tested on its own. `policies` never depends on
 //! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
 
+pub mod admission;
 pub mod backoff;
 pub mod breaker;
 pub mod cooldown;
@@ -14,6 +15,7 @@ pub mod retry;
 pub mod retry_budget;
 pub mod window;
 
+pub use admission::{Admission, PriorityShedding, ShedReason, estimated_wait, queue_timed_out};
 pub use backoff::Backoff;
 pub use breaker::{
     BreakerConfig, BreakerState, BreakerStats, CallResult, CircuitBreaker, OpenDuration, Permit,
