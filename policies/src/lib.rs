@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod breaker;
 pub mod cooldown;
 pub mod deadline;
+pub mod fair_queue;
 pub mod hedge;
 pub mod outcome;
 pub mod rate_limit;
@@ -23,6 +24,7 @@ pub use breaker::{
 };
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
+pub use fair_queue::{Discipline, FairQueue};
 pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
 pub use outcome::{ErrorClass, RetryableClasses};
 pub use rate_limit::{
