@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod cooldown;
 pub mod deadline;
 pub mod fair_queue;
+pub mod fallback;
 pub mod hedge;
 pub mod outcome;
 pub mod rate_limit;
@@ -25,6 +26,7 @@ pub use breaker::{
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
 pub use fair_queue::{Discipline, FairQueue};
+pub use fallback::{FallbackChain, FallbackStep, FallbackTrigger, FallbackTriggers};
 pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
 pub use outcome::{ErrorClass, RetryableClasses};
 pub use rate_limit::{
