@@ -99,9 +99,9 @@ impl Admission {
         let over = depth - p.from_depth;
         let bar = match self.max_depth {
             Some(max) if max > p.from_depth => {
-                1 + over * top.saturating_sub(1) / (max - p.from_depth).max(1)
+                1 + over.saturating_mul(top.saturating_sub(1)) / (max - p.from_depth)
             }
-            _ => 1 + over / p.from_depth.max(1),
+            _ => over / p.from_depth.max(1) + 1,
         };
         bar.min(top) as u8
     }

@@ -224,7 +224,7 @@ impl BreakerConfig {
                 if grown >= cap as f64 {
                     cap
                 } else {
-                    (grown as Time).clamp(previous, cap)
+                    (grown as Time).max(previous).min(cap)
                 }
             }
         }
@@ -302,18 +302,18 @@ pub struct BreakerStats {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Tally {
-    calls: u32,
-    failures: u32,
-    slow: u32,
-    soft_any: u32,
-    soft: [u32; MAX_SOFT_CATEGORIES],
+    calls: u64,
+    failures: u64,
+    slow: u64,
+    soft_any: u64,
+    soft: [u64; MAX_SOFT_CATEGORIES],
 }
 
 impl Tally {
     fn add(&mut self, r: CallResult) {
         self.calls += 1;
-        self.failures += u32::from(r.failed);
-        self.slow += u32::from(r.slow);
+        self.failures += u64::from(r.failed);
+        self.slow += u64::from(r.slow);
         if let Some(c) = r.soft_category {
             self.soft_any += 1;
             if let Some(n) = self.soft.get_mut(usize::from(c)) {
@@ -324,8 +324,8 @@ impl Tally {
 
     fn sub(&mut self, r: CallResult) {
         self.calls -= 1;
-        self.failures -= u32::from(r.failed);
-        self.slow -= u32::from(r.slow);
+        self.failures -= u64::from(r.failed);
+        self.slow -= u64::from(r.slow);
         if let Some(c) = r.soft_category {
             self.soft_any -= 1;
             if let Some(n) = self.soft.get_mut(usize::from(c)) {
@@ -345,9 +345,10 @@ impl Tally {
     }
 }
 
-fn reaches(bad: u32, calls: u32, threshold_ppm: Option<u32>) -> bool {
-    threshold_ppm
-        .is_some_and(|t| calls > 0 && u64::from(bad) * 1_000_000 >= u64::from(t) * u64::from(calls))
+fn reaches(bad: u64, calls: u64, threshold_ppm: Option<u32>) -> bool {
+    threshold_ppm.is_some_and(|t| {
+        calls > 0 && u128::from(bad) * 1_000_000 >= u128::from(t) * u128::from(calls)
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -594,7 +595,7 @@ impl CircuitBreaker {
     }
 
     fn trips(&self, t: &Tally, minimum_calls: u32) -> bool {
-        if t.calls < minimum_calls.max(1) {
+        if t.calls < u64::from(minimum_calls.max(1)) {
             return false;
         }
         let soft = &self.cfg.soft;
@@ -646,10 +647,10 @@ impl CircuitBreaker {
                 let trial_failed_fast =
                     result.failed && self.cfg.failure_rate_threshold_ppm.is_none();
                 if trial_failed_fast
-                    || (results.calls >= permitted && self.trips(&results, permitted))
+                    || (results.calls >= u64::from(permitted) && self.trips(&results, permitted))
                 {
                     self.open(now);
-                } else if results.calls >= permitted {
+                } else if results.calls >= u64::from(permitted) {
                     self.transition(Inner::Closed, now);
                 } else {
                     self.state = Inner::HalfOpen { issued, results };

@@ -347,13 +347,13 @@ impl SlidingWindowCounter {
         if n > self.limit {
             return None;
         }
-        let elapsed = now - self.start;
+        let elapsed = now.saturating_sub(self.start);
         if let Some(e) = self.earliest(self.previous, self.current, n) {
             return Some(e.saturating_sub(elapsed));
         }
         // Not in this window: in the next one, this window's count becomes the previous one.
         let e = self.earliest(self.current, 0, n).unwrap_or(0);
-        Some(self.window - elapsed + e)
+        Some((self.window - elapsed).saturating_add(e))
     }
 
     pub fn try_take(&mut self, now: Time, n: u64) -> RateDecision {
