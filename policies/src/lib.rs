@@ -1,14 +1,37 @@
 //! Resilience decisions as small pure state machines. Each policy takes `now` (and a random
 //! stream where it jitters) and answers with a decision; none holds references into the world or
 //! schedules anything itself, so each can be tested on its own. `policies` never depends on
-//! `models`: it speaks its own vocabulary of attempts, delays and outcomes.
+//! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
 
+pub mod admission;
 pub mod backoff;
+pub mod breaker;
+pub mod cooldown;
+pub mod deadline;
+pub mod fair_queue;
+pub mod fallback;
+pub mod hedge;
+pub mod outcome;
+pub mod rate_limit;
 pub mod retry;
 pub mod retry_budget;
 pub mod window;
 
+pub use admission::{Admission, PriorityShedding, ShedReason, estimated_wait, queue_timed_out};
 pub use backoff::Backoff;
-pub use retry::{RetryDecision, RetryPolicy};
+pub use breaker::{
+    BreakerConfig, BreakerState, BreakerStats, CallResult, CircuitBreaker, OpenDuration, Permit,
+    SoftCategoryThresholds, WindowKind,
+};
+pub use cooldown::{Cooldown, CooldownConfig};
+pub use deadline::{Deadline, check_timeouts};
+pub use fair_queue::{Discipline, FairQueue};
+pub use fallback::{FallbackChain, FallbackStep, FallbackTrigger, FallbackTriggers};
+pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
+pub use outcome::{ErrorClass, RetryableClasses};
+pub use rate_limit::{
+    Gcra, RateDecision, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+};
+pub use retry::{AttemptFailure, GiveUpReason, RetryDecision, RetryPolicy, RetryRules};
 pub use retry_budget::{AdaptiveThrottle, FinagleBudget, GrpcThrottle};
 pub use window::SlidingWindow;

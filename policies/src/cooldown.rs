@@ -1,0 +1,146 @@
+//! LiteLLM-style deployment cooldown: a backend that fails more than `allowed_fails` times within
+//! a minute is skipped by routing for `cooldown` and then simply used again (no half-open trial,
+//! unlike a [`CircuitBreaker`](crate::CircuitBreaker)).
+//!
+//! Defaults follow LiteLLM's `litellm/constants.py`: `DEFAULT_ALLOWED_FAILS = 3` and
+//! `DEFAULT_COOLDOWN_TIME_SECONDS = 5`; the router cools a deployment down when a new failure
+//! would make the count exceed `allowed_fails` (`updated_fails > allowed_fails`). LiteLLM keeps
+//! that count in a cache entry with a TTL; here it is a sliding window of `window` (default one
+//! minute, the "fails per minute" of LiteLLM's docs) at one-second resolution, which is what the
+//! docs describe and does not depend on cache expiry details. The count is cleared when a
+//! cooldown starts, so a backend returns with its full allowance; failures reported while it is
+//! cooling down (calls sent before it started) are ignored.
+//!
+//! LiteLLM also cools down at once on errors that cannot be retried (401, 404) and, without an
+//! allowed-fails policy, on a failure rate over 50% in the minute; callers wanting those call
+//! [`Cooldown::cool_down`] themselves.
+
+use crate::window::SlidingWindow;
+use sim_core::{NANOS_PER_SEC, Time};
+
+/// Cooldown settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CooldownConfig {
+    /// Failures tolerated within `window`; one more starts a cooldown.
+    pub allowed_fails: u32,
+    /// How long the backend is skipped.
+    pub cooldown: Time,
+    /// The span failures are counted over.
+    pub window: Time,
+}
+
+impl Default for CooldownConfig {
+    /// LiteLLM's defaults: 3 allowed fails per minute, 5 s cooldown.
+    fn default() -> CooldownConfig {
+        CooldownConfig {
+            allowed_fails: 3,
+            cooldown: 5 * NANOS_PER_SEC,
+            window: 60 * NANOS_PER_SEC,
+        }
+    }
+}
+
+/// One-second slices (at most an hour's worth: longer windows get coarser slices).
+fn failure_window(cfg: &CooldownConfig) -> SlidingWindow {
+    SlidingWindow::new(cfg.window, (cfg.window / NANOS_PER_SEC).min(3_600) as usize)
+}
+
+/// One backend's cooldown state.
+#[derive(Debug, Clone)]
+pub struct Cooldown {
+    cfg: CooldownConfig,
+    fails: SlidingWindow,
+    until: Option<Time>,
+    cooldowns: u64,
+}
+
+impl Cooldown {
+    pub fn new(cfg: CooldownConfig) -> Result<Cooldown, String> {
+        if cfg.window < NANOS_PER_SEC {
+            return Err("cooldown failure window must be at least 1 second".to_string());
+        }
+        Ok(Cooldown {
+            cfg,
+            fails: failure_window(&cfg),
+            until: None,
+            cooldowns: 0,
+        })
+    }
+
+    /// Whether the backend may be picked at `now`.
+    pub fn is_available(&self, now: Time) -> bool {
+        self.cooling_until(now).is_none()
+    }
+
+    /// The end of the current cooldown, if the backend is cooling down at `now`.
+    pub fn cooling_until(&self, now: Time) -> Option<Time> {
+        self.until.filter(|&until| now < until)
+    }
+
+    /// Records a failure at `now`; returns `true` if it started a cooldown.
+    pub fn on_failure(&mut self, now: Time) -> bool {
+        if !self.is_available(now) {
+            return false;
+        }
+        self.fails.add(now, 1);
+        if self.fails.total(now) > i64::from(self.cfg.allowed_fails) {
+            self.cool_down(now);
+            return true;
+        }
+        false
+    }
+
+    /// Starts a cooldown at `now` regardless of the count (for errors that warrant one at
+    /// once). Extends, never shortens, a running one.
+    pub fn cool_down(&mut self, now: Time) {
+        let until = now.saturating_add(self.cfg.cooldown);
+        if self.cooling_until(now).is_none() {
+            self.cooldowns += 1;
+        }
+        self.until = Some(self.until.map_or(until, |u| u.max(until)));
+        self.fails = failure_window(&self.cfg);
+    }
+
+    /// Cooldowns started so far (for reports).
+    pub fn cooldowns(&self) -> u64 {
+        self.cooldowns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Time = NANOS_PER_SEC;
+
+    #[test]
+    fn the_fourth_failure_in_a_minute_cools_down_for_five_seconds() {
+        let mut c = Cooldown::new(CooldownConfig::default()).unwrap();
+        assert!(!c.on_failure(S));
+        assert!(!c.on_failure(2 * S));
+        assert!(!c.on_failure(3 * S));
+        assert!(c.is_available(3 * S));
+        assert!(c.on_failure(4 * S));
+        assert_eq!(c.cooling_until(4 * S), Some(9 * S));
+        assert!(!c.is_available(9 * S - 1));
+        assert!(!c.on_failure(5 * S), "ignored while cooling down");
+        assert!(c.is_available(9 * S));
+        assert!(!c.on_failure(10 * S), "allowance restored");
+        assert_eq!(c.cooldowns(), 1);
+    }
+
+    #[test]
+    fn failures_spread_over_more_than_a_minute_do_not_cool_down() {
+        let mut c = Cooldown::new(CooldownConfig::default()).unwrap();
+        for i in 0..20 {
+            assert!(!c.on_failure(i * 30 * S), "failure {i}");
+        }
+        assert!(
+            Cooldown::new(CooldownConfig {
+                window: 0,
+                ..Default::default()
+            })
+            .is_err()
+        );
+    }
+}
