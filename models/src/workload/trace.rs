@@ -221,8 +221,12 @@ impl Trace {
             .flexible(true)
             .from_reader(bytes);
         let mut record = csv::ByteRecord::new();
+        // Line numbers are counted here from byte offsets: the csv crate's own line count
+        // comes out one short after a CRLF line end (the Azure traces use CRLF).
         let csv_error = |e: csv::Error| {
-            let line = e.position().map(|p| p.line());
+            let line = e
+                .position()
+                .map(|p| LineCounter::new(bytes).line_at(p.byte()));
             fail(
                 line,
                 TraceErrorKind::Syntax {
@@ -239,7 +243,8 @@ impl Trace {
                 },
             ));
         }
-        let header_line = record.position().map_or(1, |p| p.line());
+        let mut lines = LineCounter::new(bytes);
+        let header_line = record.position().map_or(1, |p| lines.line_at(p.byte()));
         let mut columns = [0usize; 3];
         for (slot, name) in
             columns
@@ -269,7 +274,7 @@ impl Trace {
         let needed = columns.iter().max().map_or(0, |m| m + 1);
         let mut rows = Rows::default();
         while reader.read_byte_record(&mut record).map_err(csv_error)? {
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
             if record.len() < needed {
                 return Err(fail(
                     Some(line),
@@ -396,6 +401,42 @@ impl Trace {
             .iter()
             .map(|a| u64::from(a.output_tokens))
             .sum()
+    }
+}
+
+/// Line numbers from byte offsets, counted incrementally (offsets only grow while reading).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record the reader reported at `byte`: the reader's offset may point at
+    /// the line end it has just passed (the `\n` of a CRLF, or blank lines), so skip those.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let len = self.bytes.len();
+        let mut target = usize::try_from(byte).map_or(len, |b| b.min(len));
+        while target < len && matches!(self.bytes[target], b'\r' | b'\n') {
+            target += 1;
+        }
+        if target < self.pos {
+            (self.pos, self.line) = (0, 1);
+        }
+        self.line += self.bytes[self.pos..target]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.pos = target;
+        self.line
     }
 }
 
@@ -959,6 +1000,20 @@ mod tests {
     }
 
     #[test]
+    fn line_numbers_count_crlf_and_blank_lines() {
+        let good = "2023-11-16 18:17:03.9799600,4808,10";
+        for sep in ["\n", "\r\n"] {
+            let text = format!(
+                "TIMESTAMP,ContextTokens,GeneratedTokens{sep}{good}{sep}{sep}{good}{sep}2023-11-16 18:17:04.0,1,x{sep}"
+            );
+            let e = azure(&text).unwrap_err();
+            assert_eq!(e.line, Some(5), "{sep:?}: {e}");
+            let text = format!("{sep}TIMESTAMP,ContextTokens{sep}{good}");
+            assert_eq!(azure(&text).unwrap_err().line, Some(2), "{sep:?}");
+        }
+    }
+
+    #[test]
     fn parses_mooncake_rows() {
         let t = mooncake(
             "{\"timestamp\": 0, \"input_length\": 40160, \"output_length\": 6, \"hash_ids\": [0, 1]}\n\
@@ -1213,7 +1268,11 @@ mod tests {
                         prop_assert_eq!(t.arrivals[0].offset, 0);
                         prop_assert!(t.arrivals.windows(2).all(|w| w[0].offset <= w[1].offset));
                     }
-                    Err(e) => prop_assert!(e.to_string().starts_with("p.csv")),
+                    Err(e) => {
+                        prop_assert!(e.to_string().starts_with("p.csv"));
+                        let lines = text.split('\n').count() as u64;
+                        prop_assert!(e.line.is_none_or(|l| (1..=lines).contains(&l)), "{e}");
+                    }
                 }
                 let text = json.join(sep);
                 match Trace::parse_mooncake_jsonl("p.jsonl", text.as_bytes()) {
