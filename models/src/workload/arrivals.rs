@@ -543,6 +543,7 @@ mod tests {
         let times = arrivals(&spec, 7, 20_000 * SEC);
         let idc = dispersion(&window_counts(&times, 10 * SEC, 20_000 * SEC));
         // 2,000 windows: the dispersion index's standard error is ≈ √(2/1999) ≈ 0.032.
+        eprintln!("Poisson IDC(10 s) {idc:.4}, gap CV {:.4}", gaps_cv(&times));
         assert!(
             (idc - 1.0).abs() < 0.12,
             "Poisson counts have IDC ≈ 1, got {idc}"
