@@ -1,0 +1,1318 @@
+//! Recorded request traces and their replay.
+//!
+//! A trace file is parsed once into a [`Trace`]: one 16-byte [`TraceArrival`] per request (the
+//! offset from the trace's first request in integer nanoseconds, and the prompt and output token
+//! counts). Put it in an `Arc` and share it read-only across replications; each replication
+//! replays it with its own small [`ReplayState`].
+//!
+//! Formats (see `../shared/data/README.md`):
+//! - **Azure LLM inference CSV** (`TIMESTAMP,ContextTokens,GeneratedTokens`): `TIMESTAMP` is an
+//!   absolute date and time such as `2023-11-16 18:17:03.9799600`; it is converted to integer
+//!   nanoseconds exactly (no floating point). Columns are found by name (any order, extra columns
+//!   ignored, names compared without regard to case); CRLF line ends and a UTF-8 byte order mark
+//!   are accepted.
+//! - **Mooncake JSONL**: one JSON object per line with `timestamp` (whole milliseconds since the
+//!   start), `input_length` and `output_length`; other fields (`hash_ids`) are ignored. Blank
+//!   lines are skipped.
+//!
+//! Offsets are measured from the first request, which is therefore at offset 0.
+//!
+//! **Order.** Requests must be in non-decreasing time order (ties are fine); a row earlier than
+//! the one before it is an error naming both lines. The published traces are sorted, so an
+//! out-of-order row means a damaged or hand-concatenated file, and silently sorting it would
+//! replay something other than what the user pointed at. Sort the file first if that is meant.
+//!
+//! **Errors** name the file and line and what was wrong, e.g.
+//! `AzureLLMInferenceTrace_code.csv:17: GeneratedTokens: expected a whole number of tokens (0 to
+//! 4294967295), found "x"`. No input makes the parsers panic (property-tested).
+//!
+//! **Replay** ([`ReplayOptions`]):
+//! - `start_offset` (trace time, before scaling): requests before it are skipped, and replay
+//!   time 0 is that point of the trace; a request at trace offset `o` arrives at
+//!   `scale(o − start_offset)`.
+//! - `speedup`, an exact fraction ([`TimeScale`]): `scale(d) = round(d / speedup)` to the nearest
+//!   nanosecond (halves up), in integer arithmetic. `2` replays twice as fast.
+//! - `looping`: after the last request the replayed part (from the start offset on) plays
+//!   again, and again. **Rule:** the next loop's first request arrives one mean inter-arrival
+//!   after the previous loop's last one, where the mean inter-arrival is the replayed part's
+//!   span divided by its number of gaps, `g = round(span / (n − 1))` (at least 1 ns). So the
+//!   loop period is `P = span + g` and loop `k` replays every request `k·P` later; the looped
+//!   process has exactly `n` requests per `P`. A replayed part that spans no time (one request,
+//!   or all at one instant) cannot loop: that is an error, not an infinite burst.
+
+use super::WorkloadError;
+use super::arrivals::TraceTokens;
+use sim_core::{NANOS_PER_SEC, Time};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The trace file formats faultline reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// Azure LLM inference trace: CSV `TIMESTAMP,ContextTokens,GeneratedTokens`.
+    AzureCsv,
+    /// Mooncake trace: JSON lines with `timestamp` (ms), `input_length`, `output_length`.
+    MooncakeJsonl,
+}
+
+impl TraceFormat {
+    /// The format a file name suggests: `.csv` or `.jsonl`.
+    pub fn from_path(path: &Path) -> Option<TraceFormat> {
+        let ext = path.extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("csv") {
+            Some(TraceFormat::AzureCsv)
+        } else if ext.eq_ignore_ascii_case("jsonl") {
+            Some(TraceFormat::MooncakeJsonl)
+        } else {
+            None
+        }
+    }
+
+    /// `"azure-csv"` or `"mooncake-jsonl"`, as scenario files spell them.
+    pub fn from_name(name: &str) -> Option<TraceFormat> {
+        match name {
+            "azure-csv" => Some(TraceFormat::AzureCsv),
+            "mooncake-jsonl" => Some(TraceFormat::MooncakeJsonl),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::AzureCsv => "azure-csv",
+            TraceFormat::MooncakeJsonl => "mooncake-jsonl",
+        }
+    }
+}
+
+/// One recorded request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceArrival {
+    /// Time since the trace's first request, ns.
+    pub offset: Time,
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+}
+
+/// A parsed trace: requests in time order, the first at offset 0.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// Where it came from (the path as given), for messages.
+    pub source: String,
+    pub arrivals: Vec<TraceArrival>,
+}
+
+impl fmt::Debug for Trace {
+    /// A summary: a trace may hold millions of rows.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trace")
+            .field("source", &self.source)
+            .field("requests", &self.arrivals.len())
+            .field("span_ns", &self.span())
+            .finish()
+    }
+}
+
+/// A trace that could not be read: the file, the line (when one is to blame) and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct TraceError {
+    pub file: String,
+    pub line: Option<u64>,
+    pub kind: TraceErrorKind,
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.kind),
+            None => write!(f, "{}: {}", self.file, self.kind),
+        }
+    }
+}
+
+/// What was wrong with a trace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceErrorKind {
+    #[error("cannot read the trace: {0}")]
+    Io(String),
+    #[error(
+        "cannot tell the trace format from the file name; expected a .csv (Azure LLM inference) or .jsonl (Mooncake) file"
+    )]
+    UnknownFormat,
+    #[error("the file is empty; expected a header line `{expected}`")]
+    NoHeader { expected: &'static str },
+    #[error("missing column `{column}` (the header has: {header})")]
+    MissingColumn {
+        column: &'static str,
+        header: String,
+    },
+    #[error("expected at least {expected} fields, found {found}")]
+    FieldCount { expected: usize, found: usize },
+    #[error("missing field `{field}`")]
+    MissingField { field: &'static str },
+    #[error("{field}: expected {expected}, found {found}")]
+    BadField {
+        field: &'static str,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("not valid {format}: {message}")]
+    Syntax {
+        format: &'static str,
+        message: String,
+    },
+    #[error(
+        "timestamp {found} is earlier than the previous request's (line {previous_line}); requests must be in time order (sort the file by timestamp first)"
+    )]
+    OutOfOrder { previous_line: u64, found: String },
+    #[error("{field}: more than 584 years after the first request")]
+    TooLate { field: &'static str },
+    #[error("the trace holds no requests")]
+    Empty,
+}
+
+const AZURE_HEADER: &str = "TIMESTAMP,ContextTokens,GeneratedTokens";
+const TOKENS_EXPECTED: &str = "a whole number of tokens (0 to 4294967295)";
+const DATETIME_EXPECTED: &str = "a date and time like 2023-11-16 18:17:03.9799600";
+
+impl Trace {
+    /// Reads and parses a trace file.
+    pub fn load(path: impl AsRef<Path>, format: TraceFormat) -> Result<Trace, TraceError> {
+        let path = path.as_ref();
+        let source = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| TraceError {
+            file: source.clone(),
+            line: None,
+            kind: TraceErrorKind::Io(e.to_string()),
+        })?;
+        Trace::parse(&source, &bytes, format)
+    }
+
+    /// Reads a trace file whose format is given by its extension (`.csv`, `.jsonl`).
+    pub fn load_by_extension(path: impl AsRef<Path>) -> Result<Trace, TraceError> {
+        let path = path.as_ref();
+        let format = TraceFormat::from_path(path).ok_or_else(|| TraceError {
+            file: path.display().to_string(),
+            line: None,
+            kind: TraceErrorKind::UnknownFormat,
+        })?;
+        Trace::load(path, format)
+    }
+
+    /// Parses a trace held in memory; `source` names it in errors.
+    pub fn parse(source: &str, bytes: &[u8], format: TraceFormat) -> Result<Trace, TraceError> {
+        match format {
+            TraceFormat::AzureCsv => Trace::parse_azure_csv(source, bytes),
+            TraceFormat::MooncakeJsonl => Trace::parse_mooncake_jsonl(source, bytes),
+        }
+    }
+
+    /// Parses the Azure LLM inference CSV format.
+    pub fn parse_azure_csv(source: &str, bytes: &[u8]) -> Result<Trace, TraceError> {
+        let fail = |line: Option<u64>, kind| TraceError {
+            file: source.to_string(),
+            line,
+            kind,
+        };
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut record = csv::ByteRecord::new();
+        // Line numbers are counted here from byte offsets: the csv crate's own line count
+        // comes out one short after a CRLF line end (the Azure traces use CRLF).
+        let csv_error = |e: csv::Error| {
+            let line = e
+                .position()
+                .map(|p| LineCounter::new(bytes).line_at(p.byte()));
+            fail(
+                line,
+                TraceErrorKind::Syntax {
+                    format: "CSV",
+                    message: e.to_string(),
+                },
+            )
+        };
+        if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+            return Err(fail(
+                None,
+                TraceErrorKind::NoHeader {
+                    expected: AZURE_HEADER,
+                },
+            ));
+        }
+        let mut lines = LineCounter::new(bytes);
+        let header_line = record.position().map_or(1, |p| lines.line_at(p.byte()));
+        let mut columns = [0usize; 3];
+        for (slot, name) in
+            columns
+                .iter_mut()
+                .zip(["TIMESTAMP", "ContextTokens", "GeneratedTokens"])
+        {
+            *slot = record
+                .iter()
+                .position(|f| {
+                    std::str::from_utf8(f).is_ok_and(|f| f.trim().eq_ignore_ascii_case(name))
+                })
+                .ok_or_else(|| {
+                    let header = record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    fail(
+                        Some(header_line),
+                        TraceErrorKind::MissingColumn {
+                            column: name,
+                            header: shown_text(&header),
+                        },
+                    )
+                })?;
+        }
+        let needed = columns.iter().max().map_or(0, |m| m + 1);
+        let mut rows = Rows::default();
+        while reader.read_byte_record(&mut record).map_err(csv_error)? {
+            let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
+            if record.len() < needed {
+                return Err(fail(
+                    Some(line),
+                    TraceErrorKind::FieldCount {
+                        expected: needed,
+                        found: record.len(),
+                    },
+                ));
+            }
+            let field = |i: usize| record.get(columns[i]).unwrap_or(b"");
+            let bad = |name, expected, raw: &[u8]| {
+                fail(
+                    Some(line),
+                    TraceErrorKind::BadField {
+                        field: name,
+                        expected,
+                        found: shown(raw),
+                    },
+                )
+            };
+            let at = parse_datetime(field(0))
+                .ok_or_else(|| bad("TIMESTAMP", DATETIME_EXPECTED, field(0)))?;
+            let prompt = parse_tokens(field(1))
+                .ok_or_else(|| bad("ContextTokens", TOKENS_EXPECTED, field(1)))?;
+            let output = parse_tokens(field(2))
+                .ok_or_else(|| bad("GeneratedTokens", TOKENS_EXPECTED, field(2)))?;
+            rows.push(at, prompt, output, line, "TIMESTAMP", || shown(field(0)))
+                .map_err(|kind| fail(Some(line), kind))?;
+        }
+        rows.finish(source)
+    }
+
+    /// Parses the Mooncake JSONL format.
+    pub fn parse_mooncake_jsonl(source: &str, bytes: &[u8]) -> Result<Trace, TraceError> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            timestamp: Option<serde_json::Value>,
+            input_length: Option<serde_json::Value>,
+            output_length: Option<serde_json::Value>,
+        }
+        let fail = |line: u64, kind| TraceError {
+            file: source.to_string(),
+            line: Some(line),
+            kind,
+        };
+        let mut rows = Rows::default();
+        for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+            let line = i as u64 + 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let row: Row = serde_json::from_slice(raw).map_err(|e| {
+                fail(
+                    line,
+                    TraceErrorKind::Syntax {
+                        format: "JSON",
+                        message: e.to_string(),
+                    },
+                )
+            })?;
+            let whole = |name: &'static str, expected, value: Option<serde_json::Value>| {
+                let value = value
+                    .ok_or_else(|| fail(line, TraceErrorKind::MissingField { field: name }))?;
+                value.as_u64().ok_or_else(|| {
+                    fail(
+                        line,
+                        TraceErrorKind::BadField {
+                            field: name,
+                            expected,
+                            found: shown_json(&value),
+                        },
+                    )
+                })
+            };
+            let ms = whole("timestamp", "a whole number of milliseconds", row.timestamp)?;
+            let prompt = whole("input_length", TOKENS_EXPECTED, row.input_length)?;
+            let output = whole("output_length", TOKENS_EXPECTED, row.output_length)?;
+            let tokens = |name, n: u64| {
+                u32::try_from(n).map_err(|_| {
+                    fail(
+                        line,
+                        TraceErrorKind::BadField {
+                            field: name,
+                            expected: TOKENS_EXPECTED,
+                            found: n.to_string(),
+                        },
+                    )
+                })
+            };
+            let (prompt, output) = (
+                tokens("input_length", prompt)?,
+                tokens("output_length", output)?,
+            );
+            let at = i128::from(ms) * 1_000_000;
+            rows.push(at, prompt, output, line, "timestamp", || format!("{ms} ms"))
+                .map_err(|kind| fail(line, kind))?;
+        }
+        rows.finish(source)
+    }
+
+    pub fn len(&self) -> usize {
+        self.arrivals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.arrivals.is_empty()
+    }
+
+    /// Time from the first request to the last, ns.
+    pub fn span(&self) -> Time {
+        self.arrivals.last().map_or(0, |a| a.offset)
+    }
+
+    pub fn total_prompt_tokens(&self) -> u64 {
+        self.arrivals
+            .iter()
+            .map(|a| u64::from(a.prompt_tokens))
+            .sum()
+    }
+
+    pub fn total_output_tokens(&self) -> u64 {
+        self.arrivals
+            .iter()
+            .map(|a| u64::from(a.output_tokens))
+            .sum()
+    }
+}
+
+/// Line numbers from byte offsets, counted incrementally (offsets only grow while reading).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record the reader reported at `byte`: the reader's offset may point at
+    /// the line end it has just passed (the `\n` of a CRLF, or blank lines), so skip those.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let len = self.bytes.len();
+        let mut target = usize::try_from(byte).map_or(len, |b| b.min(len));
+        while target < len && matches!(self.bytes[target], b'\r' | b'\n') {
+            target += 1;
+        }
+        if target < self.pos {
+            (self.pos, self.line) = (0, 1);
+        }
+        self.line += self.bytes[self.pos..target]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.pos = target;
+        self.line
+    }
+}
+
+/// Rows as they are parsed: checks order and converts absolute times to offsets.
+#[derive(Default)]
+struct Rows {
+    arrivals: Vec<TraceArrival>,
+    /// Absolute time of the first row and of the previous row (ns, any epoch), and its line.
+    first: i128,
+    previous: (i128, u64),
+}
+
+impl Rows {
+    fn push(
+        &mut self,
+        at: i128,
+        prompt_tokens: u32,
+        output_tokens: u32,
+        line: u64,
+        field: &'static str,
+        found: impl FnOnce() -> String,
+    ) -> Result<(), TraceErrorKind> {
+        if self.arrivals.is_empty() {
+            self.first = at;
+        } else if at < self.previous.0 {
+            return Err(TraceErrorKind::OutOfOrder {
+                previous_line: self.previous.1,
+                found: found(),
+            });
+        }
+        let offset =
+            Time::try_from(at - self.first).map_err(|_| TraceErrorKind::TooLate { field })?;
+        self.previous = (at, line);
+        self.arrivals.push(TraceArrival {
+            offset,
+            prompt_tokens,
+            output_tokens,
+        });
+        Ok(())
+    }
+
+    fn finish(mut self, source: &str) -> Result<Trace, TraceError> {
+        if self.arrivals.is_empty() {
+            return Err(TraceError {
+                file: source.to_string(),
+                line: None,
+                kind: TraceErrorKind::Empty,
+            });
+        }
+        self.arrivals.shrink_to_fit();
+        Ok(Trace {
+            source: source.to_string(),
+            arrivals: self.arrivals,
+        })
+    }
+}
+
+/// A field as it appears in a message: quoted, escaped, cut to 60 characters.
+fn shown(raw: &[u8]) -> String {
+    shown_text(&String::from_utf8_lossy(raw))
+}
+
+/// A JSON value as it appears in a message: its JSON text, cut to 60 characters.
+fn shown_json(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+fn shown_text(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut:?}…")
+    }
+}
+
+/// A token count: a whole number in `u32`, surrounding spaces allowed.
+fn parse_tokens(raw: &[u8]) -> Option<u32> {
+    let text = std::str::from_utf8(raw).ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.fffffffff]` (or with `T` between date and time) as nanoseconds since
+/// 1970-01-01 00:00:00 in the same (unstated) time zone, exactly. At most nine fractional digits.
+fn parse_datetime(raw: &[u8]) -> Option<i128> {
+    let text = std::str::from_utf8(raw).ok()?.trim().as_bytes();
+    if text.len() < 19 {
+        return None;
+    }
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    let sep = |i: usize, allowed: &[u8]| allowed.contains(&text[i]);
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b" T") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let mut nanos: i128 = 0;
+    match &text[19..] {
+        [] => {}
+        [b'.', frac @ ..] if !frac.is_empty() && frac.len() <= 9 => {
+            if !frac.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let value: i128 = std::str::from_utf8(frac).ok()?.parse().ok()?;
+            nanos = value * 10i128.pow(9 - frac.len() as u32);
+        }
+        _ => return None,
+    }
+    let days = i128::from(days_from_civil(year, month, day));
+    let seconds = days * 86_400 + i128::from(hour * 3_600 + minute * 60 + second);
+    Some(seconds * i128::from(NANOS_PER_SEC) + nanos)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A replay speed-up as an exact fraction `numer / denom` (2 = twice as fast, 1/2 = half speed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeScale {
+    numer: u64,
+    denom: u64,
+}
+
+impl Default for TimeScale {
+    fn default() -> TimeScale {
+        TimeScale::REAL_TIME
+    }
+}
+
+impl fmt::Display for TimeScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.denom == 1 {
+            write!(f, "{}", self.numer)
+        } else {
+            write!(f, "{}/{}", self.numer, self.denom)
+        }
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+impl TimeScale {
+    pub const REAL_TIME: TimeScale = TimeScale { numer: 1, denom: 1 };
+
+    /// The speed-up `numer / denom` (both positive), kept in lowest terms.
+    pub fn new(numer: u64, denom: u64) -> Result<TimeScale, WorkloadError> {
+        if numer == 0 || denom == 0 {
+            return Err(WorkloadError::new(
+                "speedup",
+                format!("must be a positive fraction, found {numer}/{denom}"),
+            ));
+        }
+        let g = gcd(numer, denom);
+        Ok(TimeScale {
+            numer: numer / g,
+            denom: denom / g,
+        })
+    }
+
+    /// Parses `"2"`, `"0.5"`, `"1.25"`, `"3/2"` (an optional trailing `x`, as in `"2x"`) exactly.
+    pub fn parse(text: &str) -> Result<TimeScale, WorkloadError> {
+        let bad = || {
+            WorkloadError::new(
+                "speedup",
+                format!(
+                    "expected a positive number or fraction such as \"2\", \"0.5\" or \"3/2\", found {text:?}"
+                ),
+            )
+        };
+        let s = text.trim();
+        let s = s.strip_suffix(['x', 'X']).unwrap_or(s).trim();
+        let decimal = |s: &str| -> Option<(u64, u64)> {
+            let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+            if (int.is_empty() && frac.is_empty())
+                || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            let frac = frac.trim_end_matches('0');
+            let denom = 10u64.checked_pow(frac.len() as u32)?;
+            let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+            let frac_value: u64 = if frac.is_empty() {
+                0
+            } else {
+                frac.parse().ok()?
+            };
+            Some((int.checked_mul(denom)?.checked_add(frac_value)?, denom))
+        };
+        let (numer, denom) = match s.split_once('/') {
+            Some((n, d)) => {
+                let (n1, d1) = decimal(n.trim()).ok_or_else(bad)?;
+                let (n2, d2) = decimal(d.trim()).ok_or_else(bad)?;
+                (
+                    n1.checked_mul(d2).ok_or_else(bad)?,
+                    d1.checked_mul(n2).ok_or_else(bad)?,
+                )
+            }
+            None => decimal(s).ok_or_else(bad)?,
+        };
+        TimeScale::new(numer, denom).map_err(|_| bad())
+    }
+
+    /// The speed-up written as the shortest decimal that reads back as `speedup` (so `2.5`
+    /// is exactly 5/2, not the binary fraction nearest to it).
+    pub fn from_f64(speedup: f64) -> Result<TimeScale, WorkloadError> {
+        if !(speedup.is_finite() && speedup > 0.0) {
+            return Err(WorkloadError::new(
+                "speedup",
+                format!("must be a positive finite number, found {speedup}"),
+            ));
+        }
+        TimeScale::parse(&format!("{speedup}"))
+    }
+
+    pub fn numer(self) -> u64 {
+        self.numer
+    }
+
+    pub fn denom(self) -> u64 {
+        self.denom
+    }
+
+    pub fn as_f64(self) -> f64 {
+        self.numer as f64 / self.denom as f64
+    }
+
+    /// A trace duration replayed at this speed: `round(d · denom / numer)`, halves rounded up,
+    /// saturating at `u64::MAX`.
+    pub fn apply(self, d: Time) -> Time {
+        let scaled = u128::from(d) * u128::from(self.denom);
+        let numer = u128::from(self.numer);
+        let (q, r) = (scaled / numer, scaled % numer);
+        let rounded = if 2 * r >= numer { q + 1 } else { q };
+        Time::try_from(rounded).unwrap_or(Time::MAX)
+    }
+}
+
+/// How a trace is replayed (see the module documentation for the exact rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplayOptions {
+    /// Replay speed-up (2 = twice as fast).
+    pub speedup: TimeScale,
+    /// Trace time to skip (before scaling): requests before it are not replayed.
+    pub start_offset: Time,
+    /// Play the trace again after its end, forever.
+    pub looping: bool,
+}
+
+/// One replication's position in a trace.
+#[derive(Debug, Clone)]
+pub struct ReplayState {
+    trace: Arc<Trace>,
+    scale: TimeScale,
+    start_offset: Time,
+    /// Index of the first replayed request.
+    first: usize,
+    /// Index of the next request to hand out.
+    next: usize,
+    /// Virtual time added to the current loop (`k · period`).
+    loop_base: Time,
+    /// Loop period, when looping.
+    period: Option<Time>,
+    /// Virtual times of the first and last replayed request of loop 0.
+    first_at: Time,
+    last_at: Time,
+}
+
+impl ReplayState {
+    pub fn new(trace: Arc<Trace>, options: &ReplayOptions) -> Result<ReplayState, WorkloadError> {
+        let n = trace.arrivals.len();
+        let first = trace
+            .arrivals
+            .partition_point(|a| a.offset < options.start_offset);
+        if first == n {
+            return Err(WorkloadError::new(
+                "start_offset",
+                format!(
+                    "{} skips all of {} (its last request is {} after its first)",
+                    sim_core::time::format_duration(options.start_offset),
+                    trace.source,
+                    sim_core::time::format_duration(trace.span())
+                ),
+            ));
+        }
+        let scale = options.speedup;
+        let at = |i: usize| scale.apply(trace.arrivals[i].offset - options.start_offset);
+        let (first_at, last_at) = (at(first), at(n - 1));
+        let period = if options.looping {
+            let span = last_at - first_at;
+            if span == 0 {
+                return Err(WorkloadError::new(
+                    "loop",
+                    format!(
+                        "cannot loop {}: the replayed part ({} requests) spans no time",
+                        trace.source,
+                        n - first
+                    ),
+                ));
+            }
+            let gaps = (n - first - 1) as u64;
+            let mean_gap = ((span + gaps / 2) / gaps).max(1);
+            Some(span.checked_add(mean_gap).ok_or_else(|| {
+                WorkloadError::new("loop", "the loop period passes the end of time")
+            })?)
+        } else {
+            None
+        };
+        Ok(ReplayState {
+            trace,
+            scale,
+            start_offset: options.start_offset,
+            first,
+            next: first,
+            loop_base: 0,
+            period,
+            first_at,
+            last_at,
+        })
+    }
+
+    /// The next request's arrival time and recorded token counts; `None` at the end of a trace
+    /// that does not loop.
+    #[inline]
+    pub fn next_request(&mut self) -> Option<(Time, TraceTokens)> {
+        if self.next == self.trace.arrivals.len() {
+            self.loop_base = self.loop_base.checked_add(self.period?)?;
+            self.next = self.first;
+        }
+        let a = self.trace.arrivals[self.next];
+        self.next += 1;
+        let at = self
+            .loop_base
+            .checked_add(self.scale.apply(a.offset - self.start_offset))?;
+        Some((
+            at,
+            TraceTokens {
+                prompt: a.prompt_tokens,
+                output: a.output_tokens,
+            },
+        ))
+    }
+
+    /// The same interface as the synthetic generators; `now` and `rng` are not used.
+    #[inline]
+    pub fn next_arrival(&mut self, _now: Time, _rng: &mut sim_core::RandomStream) -> Option<Time> {
+        self.next_request().map(|(at, _)| at)
+    }
+
+    /// Requests replayed per pass over the trace.
+    pub fn requests_per_loop(&self) -> usize {
+        self.trace.arrivals.len() - self.first
+    }
+
+    /// The loop period in virtual time, when looping.
+    pub fn period(&self) -> Option<Time> {
+        self.period
+    }
+
+    /// Virtual times of the first and last request of the first pass.
+    pub fn first_and_last(&self) -> (Time, Time) {
+        (self.first_at, self.last_at)
+    }
+
+    /// Requests per second: `n / period` when looping, else `(n − 1) / span` while the trace
+    /// plays (NaN for a single request).
+    pub fn mean_rate_per_s(&self) -> f64 {
+        let n = self.requests_per_loop() as f64;
+        match self.period {
+            Some(p) => n * NANOS_PER_SEC as f64 / p as f64,
+            None => (n - 1.0) * NANOS_PER_SEC as f64 / (self.last_at - self.first_at) as f64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn azure(text: &str) -> Result<Trace, TraceError> {
+        Trace::parse_azure_csv("t.csv", text.as_bytes())
+    }
+
+    fn mooncake(text: &str) -> Result<Trace, TraceError> {
+        Trace::parse_mooncake_jsonl("t.jsonl", text.as_bytes())
+    }
+
+    #[test]
+    fn datetimes_convert_exactly() {
+        assert_eq!(parse_datetime(b"1970-01-01 00:00:00"), Some(0));
+        assert_eq!(parse_datetime(b"1970-01-01 00:00:00.000000001"), Some(1));
+        assert_eq!(
+            parse_datetime(b"2023-11-16 18:17:03.9799600"),
+            // 1700158623 s since the epoch (date -u -d '2023-11-16 18:17:03' +%s).
+            Some(1_700_158_623_979_960_000)
+        );
+        assert_eq!(
+            parse_datetime(b"2024-02-29T00:00:00.5"),
+            Some(1_709_164_800_500_000_000)
+        );
+        assert_eq!(parse_datetime(b"1969-12-31 23:59:59"), Some(-1_000_000_000));
+        for bad in [
+            &b"2023-02-29 00:00:00"[..],
+            b"2023-13-01 00:00:00",
+            b"2023-11-16 24:00:00",
+            b"2023-11-16 18:17:03.",
+            b"2023-11-16 18:17:03.1234567890",
+            b"2023-11-16 18:17:03.12a",
+            b"2023-11-16",
+            b"2023/11/16 18:17:03",
+            b"+023-11-16 18:17:03",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(
+                parse_datetime(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn parses_azure_rows() {
+        let t = azure(
+            "\u{feff}TIMESTAMP,ContextTokens,GeneratedTokens\r\n\
+             2023-11-16 18:17:03.9799600,4808,10\r\n\
+             2023-11-16 18:17:04.0319600,3180,8\r\n\
+             2023-11-16 18:17:04.0319600,110,27",
+        )
+        .unwrap();
+        assert_eq!(
+            t.arrivals,
+            vec![
+                TraceArrival {
+                    offset: 0,
+                    prompt_tokens: 4808,
+                    output_tokens: 10
+                },
+                TraceArrival {
+                    offset: 52_000_000,
+                    prompt_tokens: 3180,
+                    output_tokens: 8
+                },
+                TraceArrival {
+                    offset: 52_000_000,
+                    prompt_tokens: 110,
+                    output_tokens: 27
+                },
+            ]
+        );
+        // Columns by name, in any order, extra columns ignored.
+        let t = azure("GeneratedTokens,x,timestamp,ContextTokens\n5,?,2023-01-01 00:00:01,7\n")
+            .unwrap();
+        assert_eq!(t.arrivals[0].prompt_tokens, 7);
+        assert_eq!(t.arrivals[0].output_tokens, 5);
+    }
+
+    #[test]
+    fn azure_errors_name_file_line_and_problem() {
+        let header = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+        let good = "2023-11-16 18:17:03.9799600,4808,10\n";
+        let e = azure(&format!("{header}{good}{good}2023-11-16 18:17:04.0,1,x\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:4: GeneratedTokens: expected a whole number of tokens (0 to 4294967295), found \"x\""
+        );
+        let e = azure(&format!("{header}{good}2023-11-16 18:17:04.0,-1,3\n")).unwrap_err();
+        assert_eq!(
+            (e.line, e.to_string().contains("ContextTokens")),
+            (Some(3), true)
+        );
+        let e = azure(&format!("{header}yesterday,1,3\n")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.csv:2: TIMESTAMP: expected a date"),
+            "{e}"
+        );
+        let e = azure(&format!("{header}{good}2023-11-16 18:17:04.0,1\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:3: expected at least 3 fields, found 2"
+        );
+        let e = azure("TIMESTAMP,ContextTokens\n2023-11-16 18:17:04.0,1\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:1: missing column `GeneratedTokens` (the header has: \"TIMESTAMP, ContextTokens\")"
+        );
+        assert_eq!(
+            azure("").unwrap_err().kind,
+            TraceErrorKind::NoHeader {
+                expected: AZURE_HEADER
+            }
+        );
+        assert_eq!(
+            azure(header).unwrap_err().to_string(),
+            "t.csv: the trace holds no requests"
+        );
+        let e = azure(&format!("{header}2023-11-16 18:17:05.0,1,1\n{good}")).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(
+            matches!(
+                e.kind,
+                TraceErrorKind::OutOfOrder {
+                    previous_line: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = azure(&format!(
+            "{header}{good}2023-11-16 18:17:04.0,99999999999,3\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn line_numbers_count_crlf_and_blank_lines() {
+        let good = "2023-11-16 18:17:03.9799600,4808,10";
+        for sep in ["\n", "\r\n"] {
+            let text = format!(
+                "TIMESTAMP,ContextTokens,GeneratedTokens{sep}{good}{sep}{sep}{good}{sep}2023-11-16 18:17:04.0,1,x{sep}"
+            );
+            let e = azure(&text).unwrap_err();
+            assert_eq!(e.line, Some(5), "{sep:?}: {e}");
+            let text = format!("{sep}TIMESTAMP,ContextTokens{sep}{good}");
+            assert_eq!(azure(&text).unwrap_err().line, Some(2), "{sep:?}");
+        }
+    }
+
+    #[test]
+    fn parses_mooncake_rows() {
+        let t = mooncake(
+            "{\"timestamp\": 0, \"input_length\": 40160, \"output_length\": 6, \"hash_ids\": [0, 1]}\n\
+             \n\
+             {\"timestamp\": 27, \"input_length\": 9, \"output_length\": 1, \"hash_ids\": []}\r\n",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.arrivals[1].offset, 27_000_000);
+        assert_eq!(t.total_prompt_tokens(), 40169);
+    }
+
+    #[test]
+    fn mooncake_errors_name_file_line_and_problem() {
+        let good = "{\"timestamp\": 5, \"input_length\": 1, \"output_length\": 2}\n";
+        let e = mooncake(&format!(
+            "{good}{{\"timestamp\": 6, \"input_length\": 1}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.to_string(), "t.jsonl:2: missing field `output_length`");
+        let e = mooncake(&format!(
+            "{good}{good}{{\"timestamp\": 6.5, \"input_length\": 1, \"output_length\": 2}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.jsonl:3: timestamp: expected a whole number of milliseconds, found 6.5"
+        );
+        let e = mooncake(&format!(
+            "{good}{{\"timestamp\": 6, \"input_length\": \"x\", \"output_length\": 2}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.jsonl:2: input_length: expected a whole number"),
+            "{e}"
+        );
+        let e = mooncake(&format!("{good}[1, 2]\n")).unwrap_err();
+        assert!(
+            e.to_string().starts_with("t.jsonl:2: not valid JSON"),
+            "{e}"
+        );
+        let e = mooncake(&format!(
+            "{good}{{\"timestamp\": 4, \"input_length\": 1, \"output_length\": 2}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                e.kind,
+                TraceErrorKind::OutOfOrder {
+                    previous_line: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(mooncake("\n \n").unwrap_err().kind, TraceErrorKind::Empty);
+    }
+
+    #[test]
+    fn load_names_the_missing_file() {
+        let e = Trace::load("/nonexistent/trace.csv", TraceFormat::AzureCsv).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/trace.csv: cannot read"),
+            "{e}"
+        );
+        let e = Trace::load_by_extension("trace.parquet").unwrap_err();
+        assert_eq!(e.kind, TraceErrorKind::UnknownFormat);
+    }
+
+    #[test]
+    fn time_scales_are_exact_fractions() {
+        assert_eq!(
+            TimeScale::parse("2").unwrap(),
+            TimeScale::new(2, 1).unwrap()
+        );
+        assert_eq!(
+            TimeScale::parse("0.5").unwrap(),
+            TimeScale::new(1, 2).unwrap()
+        );
+        assert_eq!(
+            TimeScale::parse("2.50x").unwrap(),
+            TimeScale::new(5, 2).unwrap()
+        );
+        assert_eq!(
+            TimeScale::parse("3/2").unwrap(),
+            TimeScale::new(3, 2).unwrap()
+        );
+        assert_eq!(
+            TimeScale::parse("1.5/0.5").unwrap(),
+            TimeScale::new(3, 1).unwrap()
+        );
+        assert_eq!(
+            TimeScale::from_f64(0.1).unwrap(),
+            TimeScale::new(1, 10).unwrap()
+        );
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "x",
+            "1/0",
+            "1e3",
+            ".",
+            "99999999999999999999",
+        ] {
+            assert!(TimeScale::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(TimeScale::from_f64(f64::NAN).is_err());
+        let s = TimeScale::new(3, 1).unwrap();
+        assert_eq!(s.apply(10), 3); // 3.33 → 3
+        assert_eq!(s.apply(11), 4); // 3.67 → 4
+        assert_eq!(TimeScale::new(2, 1).unwrap().apply(5), 3); // 2.5 → 3 (halves up)
+        assert_eq!(TimeScale::new(1, 3).unwrap().apply(u64::MAX), u64::MAX);
+    }
+
+    fn tiny() -> Arc<Trace> {
+        // Requests at 0, 10, 20, 60 s with distinct token counts.
+        Arc::new(Trace {
+            source: "tiny".into(),
+            arrivals: [0u64, 10, 20, 60]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| TraceArrival {
+                    offset: s * NANOS_PER_SEC,
+                    prompt_tokens: i as u32 + 1,
+                    output_tokens: 10 * (i as u32 + 1),
+                })
+                .collect(),
+        })
+    }
+
+    fn replay(options: ReplayOptions, count: usize) -> Vec<(Time, TraceTokens)> {
+        let mut r = ReplayState::new(tiny(), &options).unwrap();
+        std::iter::from_fn(|| r.next_request())
+            .take(count)
+            .collect()
+    }
+
+    #[test]
+    fn replays_with_offset_scale_and_loops() {
+        let s = NANOS_PER_SEC;
+        let plain = replay(ReplayOptions::default(), 10);
+        assert_eq!(
+            plain.iter().map(|x| x.0).collect::<Vec<_>>(),
+            [0, 10 * s, 20 * s, 60 * s]
+        );
+        let fast = ReplayOptions {
+            speedup: TimeScale::new(2, 1).unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            replay(fast, 10).iter().map(|x| x.0).collect::<Vec<_>>(),
+            [0, 5 * s, 10 * s, 30 * s]
+        );
+        // Start at trace time 5 s: the first request is skipped and replay time 0 is trace 5 s.
+        let skip = ReplayOptions {
+            start_offset: 5 * s,
+            ..Default::default()
+        };
+        let skipped = replay(skip, 10);
+        assert_eq!(
+            skipped.iter().map(|x| x.0).collect::<Vec<_>>(),
+            [5 * s, 15 * s, 55 * s]
+        );
+        assert_eq!(skipped[0].1.prompt, 2);
+        // Looping the part from 5 s on: span 50 s over 2 gaps → mean gap 25 s, period 75 s.
+        let looped = ReplayOptions {
+            start_offset: 5 * s,
+            looping: true,
+            ..Default::default()
+        };
+        let times: Vec<Time> = replay(looped, 7).iter().map(|x| x.0).collect();
+        assert_eq!(
+            times,
+            [5 * s, 15 * s, 55 * s, 80 * s, 90 * s, 130 * s, 155 * s]
+        );
+        let r = ReplayState::new(tiny(), &looped).unwrap();
+        assert_eq!(r.period(), Some(75 * s));
+        assert!((r.mean_rate_per_s() - 3.0 / 75.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn replay_rejects_impossible_options() {
+        let e = ReplayState::new(
+            tiny(),
+            &ReplayOptions {
+                start_offset: 61 * NANOS_PER_SEC,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "start_offset");
+        assert!(e.message.contains("tiny"), "{e}");
+        let e = ReplayState::new(
+            tiny(),
+            &ReplayOptions {
+                start_offset: 30 * NANOS_PER_SEC,
+                looping: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "loop");
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines that are nearly valid, to get past the header and reach the row checks.
+        fn csv_line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("2023-11-16 18:17:03.9799600,4808,10".to_string()),
+                Just("TIMESTAMP,ContextTokens,GeneratedTokens".to_string()),
+                "[0-9 :.T-]{0,30},[0-9x-]{0,12},[0-9]{0,12}",
+                "\\PC{0,40}",
+                Just("\"quoted,\"\",field\",1,2".to_string()),
+                Just("2023-11-16 18:17:03,1,2,3,4".to_string()),
+            ]
+        }
+
+        fn json_line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 2}".to_string()),
+                "\\{\"timestamp\": -?[0-9.e]{0,25}, \"input_length\": [0-9\"x]{0,12}, \"output_length\": [0-9]{0,11}\\}",
+                "\\PC{0,40}",
+                Just("{\"timestamp\": 18446744073709551615, \"input_length\": 1, \"output_length\": 1}".to_string()),
+                Just("null".to_string()),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn parsers_never_panic_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                let _ = Trace::parse_azure_csv("p.csv", &bytes);
+                let _ = Trace::parse_mooncake_jsonl("p.jsonl", &bytes);
+            }
+
+            #[test]
+            fn parsers_never_panic_on_lines(
+                csv in proptest::collection::vec(csv_line(), 0..12),
+                json in proptest::collection::vec(json_line(), 0..12),
+                crlf in any::<bool>(),
+            ) {
+                let sep = if crlf { "\r\n" } else { "\n" };
+                let text = format!("TIMESTAMP,ContextTokens,GeneratedTokens{sep}{}", csv.join(sep));
+                match Trace::parse_azure_csv("p.csv", text.as_bytes()) {
+                    Ok(t) => {
+                        prop_assert!(!t.is_empty());
+                        prop_assert_eq!(t.arrivals[0].offset, 0);
+                        prop_assert!(t.arrivals.windows(2).all(|w| w[0].offset <= w[1].offset));
+                    }
+                    Err(e) => {
+                        prop_assert!(e.to_string().starts_with("p.csv"));
+                        let lines = text.split('\n').count() as u64;
+                        prop_assert!(e.line.is_none_or(|l| (1..=lines).contains(&l)), "{e}");
+                    }
+                }
+                let text = json.join(sep);
+                match Trace::parse_mooncake_jsonl("p.jsonl", text.as_bytes()) {
+                    Ok(t) => prop_assert!(t.arrivals.windows(2).all(|w| w[0].offset <= w[1].offset)),
+                    Err(e) => prop_assert!(e.to_string().starts_with("p.jsonl")),
+                }
+            }
+
+            #[test]
+            fn replay_is_monotone_and_scaling_is_exact(
+                gaps in proptest::collection::vec(0u64..5_000_000_000, 1..40),
+                numer in 1u64..10, denom in 1u64..10,
+                start in 0u64..20_000_000_000,
+                looping in any::<bool>(),
+            ) {
+                let mut offset = 0;
+                let arrivals: Vec<TraceArrival> = gaps.iter().map(|g| {
+                    offset += g;
+                    TraceArrival { offset: offset - gaps[0], prompt_tokens: 1, output_tokens: 1 }
+                }).collect();
+                let trace = Arc::new(Trace { source: "p".into(), arrivals });
+                let speedup = TimeScale::new(numer, denom).unwrap();
+                let options = ReplayOptions { speedup, start_offset: start, looping };
+                let Ok(mut r) = ReplayState::new(trace.clone(), &options) else { return Ok(()) };
+                let n = r.requests_per_loop();
+                let mut previous = 0;
+                for i in 0..3 * n {
+                    match r.next_request() {
+                        Some((at, _)) => {
+                            prop_assert!(at >= previous);
+                            let k = (i / n) as u64;
+                            let a = trace.arrivals[trace.len() - n + i % n];
+                            let expected = k * r.period().unwrap_or(0) + speedup.apply(a.offset - start);
+                            prop_assert_eq!(at, expected);
+                            previous = at;
+                        }
+                        None => { prop_assert!(!looping); prop_assert_eq!(i, n); break; }
+                    }
+                }
+            }
+        }
+    }
+}
