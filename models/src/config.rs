@@ -2,8 +2,9 @@
 //! validated. `scenarios` builds this from a scenario file; tests and benchmarks may build it
 //! directly.
 
+use crate::workload::{ArrivalSpec, TokenSource};
 use policies::RetryPolicy;
-use sim_core::{Rate, Sampler, Time};
+use sim_core::{Sampler, Time};
 
 /// Index of a tenant in [`WorldConfig::tenants`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -28,19 +29,14 @@ pub struct WorldConfig {
 pub struct TenantConfig {
     /// The tenant's name in the scenario: it keys the tenant's random streams.
     pub name: String,
-    pub arrivals: ArrivalProcess,
+    pub arrivals: ArrivalSpec,
     /// The backend every call of this tenant goes to.
     pub backend: BackendId,
     /// Token counts per call; `None` means calls carry no token counts (0).
-    pub prompt_tokens: Option<Sampler>,
-    pub output_tokens: Option<Sampler>,
+    pub prompt_tokens: Option<TokenSource>,
+    pub output_tokens: Option<TokenSource>,
     /// The `max_tokens` a call asks for; `None` means its output tokens.
     pub max_tokens: Option<u32>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ArrivalProcess {
-    Poisson { rate: Rate },
 }
 
 #[derive(Debug, Clone, PartialEq)]

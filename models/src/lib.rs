@@ -8,7 +8,5 @@ pub mod metrics;
 pub mod workload;
 pub mod world;
 
-pub use config::{
-    ArrivalProcess, BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig,
-};
+pub use config::{BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig};
 pub use world::{RunOutput, World, run_replication};

@@ -6,21 +6,24 @@
 //! backend's queue (blocked when full), service when a slot frees, the per-attempt timeout, and
 //! on failure the retry policy, which either gives up or re-enqueues after a backoff.
 
-use crate::config::{ArrivalProcess, Price, ServiceModel, WorldConfig};
+use crate::config::{Price, ServiceModel, WorldConfig};
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
+use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
 use policies::RetryDecision;
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
-use sim_core::{Key, RandomStream, Sampler, Scheduler, Slab, Streams, Time};
+use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
 use std::collections::VecDeque;
 
 struct Tenant {
-    interarrival: Sampler,
+    arrivals: ArrivalState,
+    /// The arrival scheduled next; it carries a replayed trace's token counts.
+    pending: Option<Arrival>,
     arrivals_rng: RandomStream,
     backend: u16,
-    prompt_tokens: Option<Sampler>,
-    output_tokens: Option<Sampler>,
+    prompt_tokens: Option<TokenSource>,
+    output_tokens: Option<TokenSource>,
     /// Token draws have their own stream: the traffic is the same whatever the policies.
     tokens_rng: RandomStream,
     max_tokens: Option<u32>,
@@ -101,13 +104,10 @@ impl<'c> World<'c> {
             .iter()
             .map(|t| {
                 let entity = format!("tenants.{}", t.name);
-                let interarrival = match &t.arrivals {
-                    ArrivalProcess::Poisson { rate } => Sampler::Exponential {
-                        mean: rate.mean_interval_ns(),
-                    },
-                };
                 Tenant {
-                    interarrival,
+                    arrivals: ArrivalState::new(&t.arrivals)
+                        .expect("arrival specs are validated when the world is built"),
+                    pending: None,
                     arrivals_rng: streams.stream(&entity, "arrivals"),
                     backend: t.backend.0,
                     prompt_tokens: t.prompt_tokens.clone(),
@@ -197,14 +197,17 @@ impl<'c> World<'c> {
 
     fn schedule_next_arrival(&mut self, tenant: u16, now: Time) {
         let t = &mut self.tenants[tenant as usize];
-        let gap = t.interarrival.sample(&mut t.arrivals_rng);
-        let at = now.saturating_add(to_time(gap));
-        if at <= self.config.horizon {
-            self.sched.schedule(at, Event::Arrival { tenant });
+        t.pending = t
+            .arrivals
+            .next(now, &mut t.arrivals_rng)
+            .filter(|a| a.at <= self.config.horizon);
+        if let Some(a) = t.pending {
+            self.sched.schedule(a.at, Event::Arrival { tenant });
         }
     }
 
     fn on_arrival(&mut self, now: Time, tenant: u16) {
+        let arrival = self.tenants[tenant as usize].pending;
         self.schedule_next_arrival(tenant, now);
         if let Some(log) = &mut self.arrival_log {
             log.push((now, tenant));
@@ -212,8 +215,17 @@ impl<'c> World<'c> {
         self.stats.arrival(now, tenant as usize);
         let t = &mut self.tenants[tenant as usize];
         let backend = t.backend;
-        let prompt_tokens = draw_tokens(t.prompt_tokens.as_ref(), &mut t.tokens_rng);
-        let output_tokens = draw_tokens(t.output_tokens.as_ref(), &mut t.tokens_rng);
+        let recorded = arrival.and_then(|a| a.tokens);
+        let prompt_tokens = draw_tokens(
+            t.prompt_tokens.as_ref(),
+            recorded.map(|r| r.prompt),
+            &mut t.tokens_rng,
+        );
+        let output_tokens = draw_tokens(
+            t.output_tokens.as_ref(),
+            recorded.map(|r| r.output),
+            &mut t.tokens_rng,
+        );
         let asked = t.max_tokens.unwrap_or(output_tokens);
         let request = self.requests.insert(Request {
             tenant,
@@ -419,21 +431,14 @@ impl<'c> World<'c> {
     }
 }
 
-/// A token count: rounded, at least 1; no sampler means the call carries no tokens.
+/// A call's token count: drawn, or the replayed trace's; no source means the call carries no
+/// tokens.
 #[inline]
-fn draw_tokens(sampler: Option<&Sampler>, rng: &mut RandomStream) -> u32 {
-    match sampler {
+fn draw_tokens(source: Option<&TokenSource>, recorded: Option<u32>, rng: &mut RandomStream) -> u32 {
+    match source {
         None => 0,
-        Some(s) => {
-            let x = s.sample(rng);
-            if x.is_nan() || x < 1.5 {
-                1
-            } else if x >= u32::MAX as f64 {
-                u32::MAX
-            } else {
-                (x + 0.5) as u32
-            }
-        }
+        Some(TokenSource::Sampled(s)) => token_count(s.sample(rng)),
+        Some(TokenSource::FromTrace) => recorded.unwrap_or(1),
     }
 }
 

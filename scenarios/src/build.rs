@@ -1,12 +1,16 @@
 //! From a scenario that reads correctly to a world that makes sense: names resolved, cross-field
 //! rules checked, units converted. Errors carry the key path of the value at fault.
 
-use crate::schema::{Arrivals, BackoffKind, DurationDist, Scenario, TokenDist};
+use crate::schema::{Arrivals, BackoffKind, DurationDist, Scenario, TokenDist, TraceFormatName};
 use models::config::{Price, ServiceModel};
-use models::{ArrivalProcess, BackendConfig, BackendId, GatewayConfig, TenantConfig, WorldConfig};
+use models::workload::{
+    ArrivalSpec, DiurnalProfile, ReplayOptions, TimeScale, TokenSource, Trace, TraceFormat,
+};
+use models::{BackendConfig, BackendId, GatewayConfig, TenantConfig, WorldConfig};
 use policies::{Backoff, RetryPolicy};
 use sim_core::Sampler;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A rule broken by a scenario, at `path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,14 +135,19 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 ),
             )
         })?;
-        let arrivals = match &t.arrivals {
-            Arrivals::Poisson { rate } => ArrivalProcess::Poisson { rate: rate.0 },
-        };
-        let tokens = |d: &Option<TokenDist>, key: &str| {
-            d.as_ref()
-                .map(|d| token_sampler(d).map_err(|m| err(format!("{path}.{key}"), m)))
-                .transpose()
-        };
+        let arrivals = arrival_spec(&t.arrivals, &format!("{path}.arrivals"))?;
+        let from_trace = matches!(arrivals, ArrivalSpec::Trace { .. });
+        let tokens =
+            |d: &Option<TokenDist>, key: &str| -> Result<Option<TokenSource>, BuildError> {
+                match d {
+                    Some(d) => token_sampler(d)
+                        .map(|s| Some(TokenSource::Sampled(s)))
+                        .map_err(|m| err(format!("{path}.{key}"), m)),
+                    // A replayed trace carries its requests' token counts.
+                    None if from_trace => Ok(Some(TokenSource::FromTrace)),
+                    None => Ok(None),
+                }
+            };
         let prompt_tokens = tokens(&t.prompt_tokens, "prompt_tokens")?;
         let output_tokens = tokens(&t.output_tokens, "output_tokens")?;
         if s.backends[backend].ttft.is_some() && output_tokens.is_none() {
@@ -222,6 +231,115 @@ fn check_name(name: &str, path: &str) -> Result<(), BuildError> {
         ));
     }
     Ok(())
+}
+
+/// The arrival process of a tenant; a trace is read here, once, and shared by every replication.
+fn arrival_spec(a: &Arrivals, path: &str) -> Result<ArrivalSpec, BuildError> {
+    let spec = match a {
+        Arrivals::Poisson { rate } => ArrivalSpec::Poisson { rate: rate.0 },
+        Arrivals::Gamma { rate, cv } => ArrivalSpec::GammaRenewal {
+            rate: rate.0,
+            cv: cv.0,
+        },
+        Arrivals::Diurnal {
+            rate,
+            peak_to_trough,
+            peak_hour,
+            hourly_weights,
+            start_time_of_day,
+        } => {
+            let profile = match (peak_to_trough, hourly_weights) {
+                (Some(ratio), None) => DiurnalProfile::Sinusoid {
+                    peak_to_trough: ratio.0,
+                    peak_hour: peak_hour.unwrap_or(14.0),
+                },
+                (None, Some(w)) => {
+                    if peak_hour.is_some() {
+                        return Err(err(
+                            format!("{path}.peak_hour"),
+                            "peak_hour goes with peak_to_trough, not with hourly_weights",
+                        ));
+                    }
+                    let weights: [f64; 24] = w.as_slice().try_into().map_err(|_| {
+                        err(
+                            format!("{path}.hourly_weights"),
+                            format!("expected 24 weights (one per hour), found {}", w.len()),
+                        )
+                    })?;
+                    DiurnalProfile::Hourly { weights }
+                }
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        path,
+                        "give either peak_to_trough or hourly_weights, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(err(
+                        path,
+                        "a diurnal profile needs peak_to_trough (e.g. 3) or 24 hourly_weights",
+                    ));
+                }
+            };
+            ArrivalSpec::Diurnal {
+                rate: rate.0,
+                profile,
+                time_of_day_at_start: start_time_of_day.0,
+            }
+        }
+        Arrivals::Mmpp {
+            base_rate,
+            burst_rate,
+            mean_base,
+            mean_burst,
+        } => ArrivalSpec::Mmpp {
+            base_rate_per_s: base_rate.0.as_per_second(),
+            burst_rate_per_s: burst_rate.0.as_per_second(),
+            mean_base: mean_base.0,
+            mean_burst: mean_burst.0,
+        },
+        Arrivals::Trace {
+            path: file,
+            format,
+            speedup,
+            start_offset,
+            looping,
+        } => {
+            let speedup =
+                TimeScale::parse(speedup).map_err(|e| err(format!("{path}.speedup"), e.message))?;
+            let format = match format {
+                Some(TraceFormatName::AzureCsv) => TraceFormat::AzureCsv,
+                Some(TraceFormatName::MooncakeJsonl) => TraceFormat::MooncakeJsonl,
+                None => TraceFormat::from_path(std::path::Path::new(file)).ok_or_else(|| {
+                    err(
+                        format!("{path}.path"),
+                        format!(
+                            "cannot tell the format of `{file}` from its extension; set format = \"azure_csv\" or \"mooncake_jsonl\""
+                        ),
+                    )
+                })?,
+            };
+            let trace = Trace::load(file, format)
+                .map_err(|e| err(format!("{path}.path"), e.to_string()))?;
+            ArrivalSpec::Trace {
+                trace: Arc::new(trace),
+                replay: ReplayOptions {
+                    speedup,
+                    start_offset: start_offset.0,
+                    looping: *looping,
+                },
+            }
+        }
+    };
+    spec.validate().map_err(|e| {
+        let field = match e.field {
+            "rate" | "cv" | "peak_to_trough" | "peak_hour" | "hourly_weights" | "speedup"
+            | "start_offset" => format!("{path}.{}", e.field),
+            _ => path.to_string(),
+        };
+        err(field, e.message)
+    })?;
+    Ok(spec)
 }
 
 /// A sampler of token counts (the world rounds draws and keeps them at 1 or more).

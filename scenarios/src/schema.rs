@@ -95,6 +95,60 @@ pub enum TokenDist {
 pub enum Arrivals {
     /// Exponential inter-arrival times at `rate` ("20/s").
     Poisson { rate: RateValue },
+    /// A renewal process with Gamma gaps: mean rate `rate`, coefficient of variation `cv` of the
+    /// gaps (1 is Poisson; above 1 is burstier, below 1 more regular).
+    Gamma { rate: RateValue, cv: Positive },
+    /// A daily cycle with mean rate `rate`: either `peak_to_trough` (a sinusoid peaking at
+    /// `peak_hour`, default 14) or 24 `hourly_weights`. `start_time_of_day` (default "0s": the
+    /// run starts at midnight) places virtual time 0 in the day.
+    Diurnal {
+        rate: RateValue,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peak_to_trough: Option<Positive>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peak_hour: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hourly_weights: Option<Vec<f64>>,
+        #[serde(default)]
+        start_time_of_day: Duration,
+    },
+    /// Bursts: a two-state Markov-modulated Poisson process, `base_rate` for a mean of
+    /// `mean_base`, then `burst_rate` for a mean of `mean_burst` (exponential sojourns).
+    Mmpp {
+        base_rate: RateValue,
+        burst_rate: RateValue,
+        mean_base: Duration,
+        mean_burst: Duration,
+    },
+    /// Replay of a recorded trace: `path` to an Azure LLM inference CSV (`.csv`) or a Mooncake
+    /// JSONL (`.jsonl`) file, relative to the current directory. Token counts come from the trace
+    /// unless the tenant gives `prompt_tokens` / `output_tokens`.
+    Trace {
+        path: String,
+        /// `azure_csv` or `mooncake_jsonl` (default: from the file's extension).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<TraceFormatName>,
+        /// Replay speed-up: "2" plays twice as fast, "1/2" half as fast (default "1").
+        #[serde(default = "default_speedup")]
+        speedup: String,
+        /// Trace time skipped at the start (default "0s").
+        #[serde(default)]
+        start_offset: Duration,
+        /// Replay again from the start after the end (default false: the tenant falls silent).
+        #[serde(default, rename = "loop")]
+        looping: bool,
+    },
+}
+
+fn default_speedup() -> String {
+    "1".to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceFormatName {
+    AzureCsv,
+    MooncakeJsonl,
 }
 
 /// Something that serves calls: `concurrency` slots, a service time, a failure probability.
