@@ -3,7 +3,7 @@
 //! directly.
 
 use crate::workload::{ArrivalSpec, TokenSource};
-use policies::RetryPolicy;
+use policies::{ErrorClass, RetryRules};
 use sim_core::{Sampler, Time};
 
 /// Index of a tenant in [`WorldConfig::tenants`].
@@ -50,6 +50,67 @@ pub struct BackendConfig {
     /// Largest prompt + max_tokens accepted; beyond it a call fails with a context overflow.
     pub context_window: Option<u32>,
     pub price: Price,
+    /// Hard errors drawn when an attempt starts: `(class, probability)`, probabilities summing
+    /// to at most 1.
+    pub errors: Vec<(ErrorClass, f64)>,
+    /// How long an error takes to come back; `None`: the attempt's own latency model (TTFT, or
+    /// the service time).
+    pub error_latency: Option<Sampler>,
+    /// Retry-After on this provider's 429s.
+    pub retry_after: Option<Time>,
+    pub limits: ProviderLimits,
+    pub episodes: Vec<Episode>,
+}
+
+/// A provider's per-minute limits; each is its own continuously refilled bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProviderLimits {
+    pub requests_per_minute: Option<u64>,
+    pub input_tokens_per_minute: Option<u64>,
+    pub output_tokens_per_minute: Option<u64>,
+}
+
+impl ProviderLimits {
+    pub fn any(&self) -> bool {
+        self.requests_per_minute.is_some()
+            || self.input_tokens_per_minute.is_some()
+            || self.output_tokens_per_minute.is_some()
+    }
+}
+
+/// Something that happens to a backend for a while: an outage or a slowdown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub effect: EpisodeEffect,
+    pub timing: EpisodeTiming,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EpisodeEffect {
+    Outage(OutageMode),
+    /// Attempts starting meanwhile take this many times as long.
+    Slowdown(f64),
+}
+
+/// What callers of a backend in an outage see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageMode {
+    /// 503 after the error latency.
+    ServerError,
+    /// 429 with the backend's Retry-After.
+    RateLimited,
+    /// Refused at once.
+    ConnectionRefused,
+    /// No answer: the attempt ends at the caller's timeout.
+    Hang,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EpisodeTiming {
+    /// From `start` for `duration`.
+    Window { start: Time, duration: Time },
+    /// Alternating: up for a draw of `up`, then down for a draw of `down` (nanoseconds).
+    Process { up: Sampler, down: Sampler },
 }
 
 /// How long an attempt holds its backend slot.
@@ -82,7 +143,7 @@ impl Price {
 pub struct GatewayConfig {
     /// Calls that may wait for each backend; `None` is unbounded, `Some(0)` is a pure loss system.
     pub queue_capacity: Option<u32>,
-    pub retry: RetryPolicy,
+    pub retry: RetryRules,
     /// Per-attempt timeout, counted from the start of service.
     pub attempt_timeout: Option<Time>,
 }

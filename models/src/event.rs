@@ -15,6 +15,12 @@ pub enum Event {
     RetryDue { request: u32, generation: u16 },
     /// The warm-up is over: statistics restart.
     WarmupEnd,
+    /// An outage or slowdown of a backend begins or ends.
+    Episode {
+        backend: u16,
+        index: u16,
+        begin: bool,
+    },
 }
 
 impl Event {

@@ -2,7 +2,8 @@
 //! end. Every statistic restarts at the end of the warm-up; levels (queue length, requests in
 //! system) carry over so time averages stay exact.
 
-use crate::config::{ServiceModel, WorldConfig};
+use crate::config::{EpisodeEffect, OutageMode, ServiceModel, WorldConfig};
+use policies::ErrorClass;
 use sim_core::series::{BucketGrid, CdfSet, CountSeries, LevelSeries, SeriesSet};
 use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};
 use sim_core::summary::MetricSet;
@@ -16,6 +17,8 @@ pub enum Outcome {
     Failed,
     /// A retry found the queue full.
     Blocked,
+    /// The last attempt was turned away with a 429 and the retry policy gave up.
+    Throttled,
 }
 
 #[derive(Debug, Clone)]
@@ -102,7 +105,15 @@ impl Series {
         let finite = config.backends.iter().any(|b| b.concurrency != u32::MAX);
         let gw = &config.gateway;
         let can_fail = gw.attempt_timeout.is_some()
-            || config.backends.iter().any(|b| b.failure_probability > 0.0);
+            || config.backends.iter().any(|b| {
+                b.failure_probability > 0.0
+                    || !b.errors.is_empty()
+                    || b.limits.any()
+                    || b.context_window.is_some()
+                    || b.episodes
+                        .iter()
+                        .any(|e| matches!(e.effect, EpisodeEffect::Outage(_)))
+            });
         Series {
             grid,
             completions: CountSeries::new(grid),
@@ -184,6 +195,47 @@ pub(crate) struct Stats {
     input_tokens_billed: u64,
     output_tokens_billed: u64,
     series: Series,
+    /// Attempt errors by class (declaration order of [`ErrorClass`]).
+    errors: [u64; ErrorClass::ALL.len()],
+    /// The classes this world can produce: only they get a metric.
+    possible_errors: Vec<ErrorClass>,
+    throttled: u64,
+    /// Per backend: 1 while an outage is under way.
+    down: Vec<TimeWeighted>,
+}
+
+/// The error classes a world can produce, in declaration order.
+fn possible_errors(config: &WorldConfig) -> Vec<ErrorClass> {
+    ErrorClass::ALL
+        .into_iter()
+        .filter(|&c| {
+            config.backends.iter().any(|b| {
+                b.errors.iter().any(|&(e, _)| e == c)
+                    || (c == ErrorClass::Server500 && b.failure_probability > 0.0)
+                    || (c == ErrorClass::RateLimited && b.limits.any())
+                    || b.episodes.iter().any(|e| {
+                        matches!(
+                            (e.effect, c),
+                            (
+                                EpisodeEffect::Outage(OutageMode::ServerError),
+                                ErrorClass::Unavailable503
+                            ) | (
+                                EpisodeEffect::Outage(OutageMode::RateLimited),
+                                ErrorClass::RateLimited
+                            ) | (
+                                EpisodeEffect::Outage(OutageMode::ConnectionRefused),
+                                ErrorClass::ConnectionRefused
+                            ) | (
+                                EpisodeEffect::Outage(OutageMode::Hang),
+                                ErrorClass::AttemptTimeout
+                            )
+                        )
+                    })
+            }) || (c == ErrorClass::AttemptTimeout && config.gateway.attempt_timeout.is_some())
+                || (c == ErrorClass::ContextOverflow
+                    && config.backends.iter().any(|b| b.context_window.is_some()))
+        })
+        .collect()
 }
 
 impl Stats {
@@ -223,6 +275,14 @@ impl Stats {
             input_tokens_billed: 0,
             output_tokens_billed: 0,
             series: Series::new(config),
+            errors: [0; ErrorClass::ALL.len()],
+            possible_errors: possible_errors(config),
+            throttled: 0,
+            down: config
+                .backends
+                .iter()
+                .map(|_| TimeWeighted::new(0))
+                .collect(),
         }
     }
 
@@ -237,6 +297,10 @@ impl Stats {
         for (new, old) in fresh.backends.iter_mut().zip(&self.backends) {
             new.busy = old.busy.clone();
             new.busy.restart(now);
+        }
+        for (new, old) in fresh.down.iter_mut().zip(&self.down) {
+            *new = old.clone();
+            new.restart(now);
         }
         // Series ignore the warm-up by construction and follow levels from time 0: keep them.
         std::mem::swap(&mut fresh.series, &mut self.series);
@@ -305,6 +369,11 @@ impl Stats {
     #[inline]
     pub(crate) fn attempt_failed(&mut self, now: Time, timed_out: bool) {
         self.attempts_failed += 1;
+        self.errors[if timed_out {
+            ErrorClass::AttemptTimeout
+        } else {
+            ErrorClass::Server500
+        } as usize] += 1;
         if timed_out {
             self.timeouts += 1;
             if let Some(s) = &mut self.series.timeouts {
@@ -316,6 +385,24 @@ impl Stats {
     #[inline]
     pub(crate) fn context_overflow(&mut self) {
         self.context_overflows += 1;
+        self.errors[ErrorClass::ContextOverflow as usize] += 1;
+    }
+
+    /// An attempt that ended in an error the provider (or the way to it) returned.
+    #[inline]
+    pub(crate) fn attempt_error(&mut self, now: Time, class: ErrorClass) {
+        if class == ErrorClass::AttemptTimeout {
+            // A hanging provider: the caller's timeout ends the attempt.
+            self.attempt_failed(now, true);
+        } else {
+            self.attempts_failed += 1;
+            self.errors[class as usize] += 1;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn backend_down(&mut self, now: Time, backend: usize, down: bool) {
+        self.down[backend].add(now, if down { 1 } else { -1 });
     }
 
     /// Time from a request's arrival to the first token of the attempt that answered it.
@@ -382,6 +469,13 @@ impl Stats {
                 Some(s) => s,
                 None => return,
             },
+            Outcome::Throttled => {
+                self.throttled += 1;
+                match &mut self.series.failed {
+                    Some(s) => s,
+                    None => return,
+                }
+            }
         };
         class.add(now, 1);
     }
@@ -422,6 +516,22 @@ impl Stats {
         m.push("retries", self.retries as f64);
         m.push("attempt_failures", self.attempts_failed as f64);
         m.push("timeouts", self.timeouts as f64);
+        // Classes beyond the queueing model's own (failures and timeouts) get their own counts.
+        if self
+            .possible_errors
+            .iter()
+            .any(|c| !matches!(c, ErrorClass::Server500 | ErrorClass::AttemptTimeout))
+        {
+            for &c in &self.possible_errors {
+                m.push(
+                    format!("errors.{}", c.name()),
+                    self.errors[c as usize] as f64,
+                );
+            }
+        }
+        if self.possible_errors.contains(&ErrorClass::RateLimited) {
+            m.push("throttled", self.throttled as f64);
+        }
         m.push("queue_wait_mean_s", self.queue_wait.mean());
         m.push(
             "queue_wait_probability",
@@ -454,7 +564,8 @@ impl Stats {
                 },
             );
         }
-        for (b, cfg) in self.backends.iter_mut().zip(&config.backends) {
+        for (backend_index, (b, cfg)) in self.backends.iter_mut().zip(&config.backends).enumerate()
+        {
             let name = &cfg.name;
             let busy = b.busy.mean(now);
             let utilisation = if b.concurrency == u32::MAX {
@@ -470,6 +581,16 @@ impl Stats {
             );
             if self.families.llm {
                 m.push(format!("backend.{name}.cost_usd"), b.cost);
+            }
+            if cfg
+                .episodes
+                .iter()
+                .any(|e| matches!(e.effect, EpisodeEffect::Outage(_)))
+            {
+                m.push(
+                    format!("backend.{name}.outage_fraction"),
+                    self.down[backend_index].mean(now),
+                );
             }
         }
         if self.tenants.len() > 1 {

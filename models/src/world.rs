@@ -6,11 +6,13 @@
 //! backend's queue (blocked when full), service when a slot frees, the per-attempt timeout, and
 //! on failure the retry policy, which either gives up or re-enqueues after a backoff.
 
-use crate::config::{Price, ServiceModel, WorldConfig};
+use crate::config::{
+    EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel, WorldConfig,
+};
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
 use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
-use policies::RetryDecision;
+use policies::{AttemptFailure, ErrorClass, RetryDecision, TokenBucket};
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
@@ -39,7 +41,23 @@ struct Backend {
     price: Price,
     service_rng: RandomStream,
     errors_rng: RandomStream,
+    /// Draws of the error mix; a separate stream so adding a mix leaves other draws alone.
+    mix_rng: RandomStream,
+    /// Outage and slowdown processes.
+    episodes_rng: RandomStream,
+    /// Requests, input tokens and output tokens per minute.
+    buckets: [Option<TokenBucket>; 3],
+    /// Which of the backend's episodes are under way.
+    active: Vec<bool>,
+    /// The outage callers see now, if any (the latest-listed active one).
+    outage: Option<OutageMode>,
+    /// Product of the active slowdowns' multipliers.
+    slowdown: f64,
 }
+
+/// Errors that come back at once still take a round trip, so a retry loop without backoff
+/// moves virtual time forward.
+const ROUND_TRIP: Time = 1_000_000;
 
 struct Request {
     tenant: u16,
@@ -50,6 +68,8 @@ struct Request {
     retry_at: Time,
     prompt_tokens: u32,
     output_tokens: u32,
+    /// What the call asks for: its `max_tokens`, or its output tokens.
+    max_tokens: u32,
 }
 
 struct Attempt {
@@ -67,6 +87,10 @@ struct Attempt {
     timeout_at: Time,
     /// The caller stopped waiting (timeout); the backend still works until `done_at`.
     abandoned: bool,
+    /// Set when the attempt was doomed at its start (error mix, outage, provider limit).
+    error: Option<(ErrorClass, Option<Time>)>,
+    /// Output tokens taken from the provider's output bucket up front, reconciled at the end.
+    reserved_output: u32,
 }
 
 /// What a replication produced.
@@ -132,6 +156,12 @@ impl<'c> World<'c> {
                     price: b.price,
                     service_rng: streams.stream(&entity, "service"),
                     errors_rng: streams.stream(&entity, "errors"),
+                    mix_rng: streams.stream(&entity, "error_mix"),
+                    episodes_rng: streams.stream(&entity, "episodes"),
+                    buckets: buckets(&b.limits),
+                    active: vec![false; b.episodes.len()],
+                    outage: None,
+                    slowdown: 1.0,
                 }
             })
             .collect();
@@ -163,6 +193,20 @@ impl<'c> World<'c> {
         if self.config.warmup > 0 {
             self.sched.schedule(self.config.warmup, Event::WarmupEnd);
         }
+        for (b, cfg) in self.config.backends.iter().enumerate() {
+            for (i, e) in cfg.episodes.iter().enumerate() {
+                match &e.timing {
+                    EpisodeTiming::Window { start, duration } => {
+                        self.schedule_episode(*start, b, i, true);
+                        self.schedule_episode(start.saturating_add(*duration), b, i, false);
+                    }
+                    EpisodeTiming::Process { up, .. } => {
+                        let gap = to_time(up.sample(&mut self.backends[b].episodes_rng));
+                        self.schedule_episode(gap, b, i, true);
+                    }
+                }
+            }
+        }
         while let Some((now, event)) = self.sched.pop() {
             if now > horizon {
                 break;
@@ -183,6 +227,11 @@ impl<'c> World<'c> {
                     generation,
                 } => self.on_retry_due(now, key(request, generation)),
                 Event::WarmupEnd => self.stats.restart(now, self.config),
+                Event::Episode {
+                    backend,
+                    index,
+                    begin,
+                } => self.on_episode(now, backend as usize, index as usize, begin),
             }
         }
         let (metrics, series, latency_cdf) = self.stats.finish(horizon, self.config);
@@ -236,6 +285,7 @@ impl<'c> World<'c> {
             retry_at: 0,
             prompt_tokens,
             output_tokens,
+            max_tokens: asked,
         });
         // A prompt that cannot fit fails at once and is never retried: every attempt would too.
         if let Some(window) = self.backends[backend as usize].context_window
@@ -259,6 +309,7 @@ impl<'c> World<'c> {
         };
         let backend_index = r.backend;
         let (tenant, prompt_tokens, output_tokens) = (r.tenant, r.prompt_tokens, r.output_tokens);
+        let reserved_output = r.max_tokens;
         let b = &self.backends[backend_index as usize];
         let can_start = b.busy < b.concurrency;
         let room = self
@@ -282,6 +333,8 @@ impl<'c> World<'c> {
             done_at: 0,
             timeout_at: 0,
             abandoned: false,
+            error: None,
+            reserved_output,
         });
         if can_start {
             self.start_service(now, attempt, false);
@@ -295,29 +348,72 @@ impl<'c> World<'c> {
     }
 
     fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
+        let timeout = self.config.gateway.attempt_timeout;
         let a = self.attempts.get_mut(attempt).expect("live attempt");
         let backend = a.backend as usize;
-        let output_tokens = a.output_tokens;
+        let cfg = &self.config.backends[backend];
         let b = &mut self.backends[backend];
         b.busy += 1;
-        let (ttft, service) = match &b.service {
-            ServiceModel::Duration(d) => (0, to_time(d.sample(&mut b.service_rng))),
-            ServiceModel::Tokens {
-                ttft,
-                per_output_token,
-            } => {
-                let first = to_time(ttft.sample(&mut b.service_rng));
-                let per = per_output_token.sample(&mut b.service_rng);
-                let rest = to_time(per * output_tokens.saturating_sub(1) as f64);
-                (first, first.saturating_add(rest))
+        a.started = now;
+        // Whether the provider answers at all is settled first: an outage, then its rate
+        // limits, then its error mix. A doomed attempt holds its slot for the error's latency.
+        let mut doomed = match b.outage {
+            Some(OutageMode::ServerError) => Some((ErrorClass::Unavailable503, None, None)),
+            Some(OutageMode::RateLimited) => Some((ErrorClass::RateLimited, cfg.retry_after, None)),
+            Some(OutageMode::ConnectionRefused) => {
+                Some((ErrorClass::ConnectionRefused, None, Some(ROUND_TRIP)))
+            }
+            // Validated: a hanging outage needs an attempt timeout.
+            Some(OutageMode::Hang) => Some((ErrorClass::AttemptTimeout, None, timeout)),
+            None => None,
+        };
+        if doomed.is_none()
+            && let Some(retry_after) =
+                take_limits(&mut b.buckets, now, a.prompt_tokens, a.reserved_output)
+        {
+            doomed = Some((ErrorClass::RateLimited, retry_after, Some(ROUND_TRIP)));
+        }
+        if doomed.is_some() {
+            // Turned away before the provider's buckets were charged: nothing to reconcile.
+            a.reserved_output = 0;
+        } else if !cfg.errors.is_empty() {
+            let u = b.mix_rng.next_f64();
+            let mut acc = 0.0;
+            doomed = cfg.errors.iter().find_map(|&(class, p)| {
+                acc += p;
+                (u < acc).then(|| {
+                    let after = (class == ErrorClass::RateLimited)
+                        .then_some(cfg.retry_after)
+                        .flatten();
+                    (class, after, None)
+                })
+            });
+        }
+        let (ttft, service) = match doomed {
+            Some((class, retry_after, fixed)) => {
+                a.error = Some((class, retry_after));
+                let latency = match (fixed, &cfg.error_latency) {
+                    (Some(t), _) => t,
+                    (None, Some(d)) => to_time(d.sample(&mut b.service_rng)),
+                    (None, None) => first_latency(&b.service, &mut b.service_rng),
+                };
+                (0, latency)
+            }
+            None => {
+                let (ttft, service) = latency(&b.service, a.output_tokens, &mut b.service_rng);
+                if b.slowdown == 1.0 {
+                    (ttft, service)
+                } else {
+                    let k = b.slowdown;
+                    (to_time(ttft as f64 * k), to_time(service as f64 * k))
+                }
             }
         };
-        a.started = now;
         a.ttft = ttft;
         a.done_at = now.saturating_add(service);
         self.sched.schedule(a.done_at, Event::service_done(attempt));
         // The timeout is scheduled only if it would fire first, so neither event goes stale.
-        if let Some(timeout) = self.config.gateway.attempt_timeout
+        if let Some(timeout) = timeout
             && timeout < service
         {
             a.timeout_at = now + timeout;
@@ -344,6 +440,21 @@ impl<'c> World<'c> {
             self.start_service(now, next, true);
         }
         let b = &mut self.backends[backend];
+        if let Some((class, retry_after)) = a.error {
+            // An error is not billed, and no output was produced: give back the reservation.
+            if let Some(bucket) = &mut b.buckets[2] {
+                bucket.reconcile(now, a.reserved_output as u64, 0);
+            }
+            if a.abandoned {
+                return;
+            }
+            self.stats.attempt_error(now, class);
+            self.after_failure(now, a.request, AttemptFailure::Error { class, retry_after });
+            return;
+        }
+        if let Some(bucket) = &mut b.buckets[2] {
+            bucket.reconcile(now, a.reserved_output as u64, a.output_tokens as u64);
+        }
         // An abandoned attempt draws no outcome: nobody reads it. It is still billed below.
         let failed = !a.abandoned && b.errors_rng.bernoulli(b.failure_probability);
         if !failed {
@@ -362,7 +473,14 @@ impl<'c> World<'c> {
         }
         if failed {
             self.stats.attempt_failed(now, false);
-            self.after_failure(now, a.request);
+            self.after_failure(
+                now,
+                a.request,
+                AttemptFailure::Error {
+                    class: ErrorClass::Server500,
+                    retry_after: None,
+                },
+            );
         } else {
             if let Some(r) = self.requests.get(a.request) {
                 let ttft = (a.started + a.ttft).saturating_sub(r.arrived);
@@ -382,19 +500,35 @@ impl<'c> World<'c> {
         a.abandoned = true;
         let request = a.request;
         self.stats.attempt_failed(now, true);
-        self.after_failure(now, request);
+        self.after_failure(
+            now,
+            request,
+            AttemptFailure::Error {
+                class: ErrorClass::AttemptTimeout,
+                retry_after: None,
+            },
+        );
     }
 
     /// The retry policy's turn: give up, retry at once, or retry after a backoff.
-    fn after_failure(&mut self, now: Time, request: Key) {
+    fn after_failure(&mut self, now: Time, request: Key, failure: AttemptFailure) {
         let r = self.requests.get_mut(request).expect("live request");
-        match self
-            .config
-            .gateway
-            .retry
-            .on_failure(r.attempts, r.last_delay, &mut self.retry_rng)
-        {
-            RetryDecision::GiveUp => self.complete(now, request, Outcome::Failed),
+        match self.config.gateway.retry.decide(
+            r.attempts,
+            r.last_delay,
+            failure,
+            &mut self.retry_rng,
+        ) {
+            RetryDecision::GiveUp => {
+                let outcome = match failure {
+                    AttemptFailure::Error {
+                        class: ErrorClass::RateLimited,
+                        ..
+                    } => Outcome::Throttled,
+                    _ => Outcome::Failed,
+                };
+                self.complete(now, request, outcome)
+            }
             RetryDecision::RetryAfter(0) => {
                 r.last_delay = 0;
                 self.stats.retry();
@@ -424,10 +558,126 @@ impl<'c> World<'c> {
         }
     }
 
+    fn schedule_episode(&mut self, at: Time, backend: usize, index: usize, begin: bool) {
+        if at <= self.config.horizon {
+            self.sched.schedule(
+                at,
+                Event::Episode {
+                    backend: backend as u16,
+                    index: index as u16,
+                    begin,
+                },
+            );
+        }
+    }
+
+    /// An outage or slowdown begins or ends; a process schedules its own next change.
+    fn on_episode(&mut self, now: Time, backend: usize, index: usize, begin: bool) {
+        let cfg = &self.config.backends[backend];
+        let b = &mut self.backends[backend];
+        b.active[index] = begin;
+        if let EpisodeTiming::Process { up, down } = &cfg.episodes[index].timing {
+            let gap = if begin { down } else { up };
+            let at = now.saturating_add(to_time(gap.sample(&mut b.episodes_rng)));
+            self.schedule_episode(at, backend, index, !begin);
+        }
+        let b = &mut self.backends[backend];
+        let mut outage = None;
+        let mut slowdown = 1.0;
+        for (e, &on) in cfg.episodes.iter().zip(&b.active) {
+            match (on, e.effect) {
+                (true, EpisodeEffect::Outage(mode)) => outage = Some(mode),
+                (true, EpisodeEffect::Slowdown(k)) => slowdown *= k,
+                _ => {}
+            }
+        }
+        let was_down = b.outage.is_some();
+        b.outage = outage;
+        b.slowdown = slowdown;
+        if was_down != outage.is_some() {
+            self.stats.backend_down(now, backend, outage.is_some());
+        }
+    }
+
     fn complete(&mut self, now: Time, request: Key, outcome: Outcome) {
         let r = self.requests.remove(request).expect("live request");
         self.stats
             .completed(now, r.tenant as usize, r.arrived, r.attempts, outcome);
+    }
+}
+
+/// The provider's buckets: requests, input tokens and output tokens per minute.
+fn buckets(limits: &ProviderLimits) -> [Option<TokenBucket>; 3] {
+    let minute = 60 * sim_core::NANOS_PER_SEC;
+    let make = |limit: Option<u64>| limit.and_then(|n| TokenBucket::new(n, n, minute).ok());
+    [
+        make(limits.requests_per_minute),
+        make(limits.input_tokens_per_minute),
+        make(limits.output_tokens_per_minute),
+    ]
+}
+
+/// Takes one request, the prompt and the asked-for output tokens from the provider's buckets,
+/// all or nothing. `None` when admitted; otherwise the Retry-After of the 429: how long until
+/// every bucket could cover the call (`None` inside: never, the call is bigger than a bucket).
+fn take_limits(
+    buckets: &mut [Option<TokenBucket>; 3],
+    now: Time,
+    prompt: u32,
+    asked: u32,
+) -> Option<Option<Time>> {
+    if buckets.iter().all(Option::is_none) {
+        return None;
+    }
+    let needs = [1u64, prompt as u64, asked as u64];
+    let mut wait: Option<Time> = Some(0);
+    for (bucket, &n) in buckets.iter_mut().zip(&needs) {
+        if let Some(bucket) = bucket {
+            wait = match (wait, bucket.time_until(now, n)) {
+                (Some(w), Some(t)) => Some(w.max(t)),
+                _ => None,
+            };
+        }
+    }
+    if wait == Some(0) {
+        for (i, (bucket, &n)) in buckets.iter_mut().zip(&needs).enumerate() {
+            if let Some(bucket) = bucket {
+                if i == 2 {
+                    bucket.reserve(now, n);
+                } else {
+                    let _ = bucket.try_take(now, n);
+                }
+            }
+        }
+        None
+    } else {
+        Some(wait)
+    }
+}
+
+/// An attempt's time to first token and total service time under `model`.
+#[inline]
+fn latency(model: &ServiceModel, output_tokens: u32, rng: &mut RandomStream) -> (Time, Time) {
+    match model {
+        ServiceModel::Duration(d) => (0, to_time(d.sample(rng))),
+        ServiceModel::Tokens {
+            ttft,
+            per_output_token,
+        } => {
+            let first = to_time(ttft.sample(rng));
+            let per = per_output_token.sample(rng);
+            let rest = to_time(per * output_tokens.saturating_sub(1) as f64);
+            (first, first.saturating_add(rest))
+        }
+    }
+}
+
+/// How long an error takes by default: as long as the first byte of an answer would.
+#[inline]
+fn first_latency(model: &ServiceModel, rng: &mut RandomStream) -> Time {
+    match model {
+        ServiceModel::Duration(d) => to_time(d.sample(rng)),
+        ServiceModel::Tokens { ttft, .. } => to_time(ttft.sample(rng)),
     }
 }
 

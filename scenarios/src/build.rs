@@ -1,13 +1,18 @@
 //! From a scenario that reads correctly to a world that makes sense: names resolved, cross-field
 //! rules checked, units converted. Errors carry the key path of the value at fault.
 
-use crate::schema::{Arrivals, BackoffKind, DurationDist, Scenario, TokenDist, TraceFormatName};
-use models::config::{Price, ServiceModel};
+use crate::schema::{
+    Arrivals, BackoffKind, DurationDist, OutageMode as SchemaOutageMode, Scenario, TokenDist,
+    TraceFormatName,
+};
+use models::config::{
+    Episode, EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel,
+};
 use models::workload::{
     ArrivalSpec, DiurnalProfile, ReplayOptions, TimeScale, TokenSource, Trace, TraceFormat,
 };
 use models::{BackendConfig, BackendId, GatewayConfig, TenantConfig, WorldConfig};
-use policies::{Backoff, RetryPolicy};
+use policies::{Backoff, ErrorClass, RetryPolicy, RetryRules, RetryableClasses};
 use sim_core::Sampler;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -104,6 +109,92 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             input_per_token: p.input_per_mtok.0 / 1e6,
             output_per_token: p.output_per_mtok.0 / 1e6,
         });
+        let mut errors = Vec::with_capacity(b.errors.len());
+        for (name, p) in &b.errors {
+            let class: ErrorClass = name
+                .parse()
+                .map_err(|e: String| err(format!("{path}.errors.{name}"), e))?;
+            if matches!(
+                class,
+                ErrorClass::AttemptTimeout | ErrorClass::ContextOverflow
+            ) {
+                return Err(err(
+                    format!("{path}.errors.{name}"),
+                    format!(
+                        "`{name}` is not drawn: timeouts come from gateway.attempt_timeout and context overflows from context_window"
+                    ),
+                ));
+            }
+            if p.0 > 0.0 {
+                errors.push((class, p.0));
+            }
+        }
+        let total: f64 = errors.iter().map(|(_, p)| p).sum();
+        if total > 1.0 + 1e-12 {
+            return Err(err(
+                format!("{path}.errors"),
+                format!("the error probabilities add up to {total}, more than 1"),
+            ));
+        }
+        let error_latency = b
+            .error_latency
+            .as_ref()
+            .map(|d| duration_sampler(d).map_err(|m| err(format!("{path}.error_latency"), m)))
+            .transpose()?;
+        let limits = match &b.rate_limits {
+            None => ProviderLimits::default(),
+            Some(l) => {
+                for (key, v) in [
+                    ("requests_per_minute", l.requests_per_minute),
+                    ("input_tokens_per_minute", l.input_tokens_per_minute),
+                    ("output_tokens_per_minute", l.output_tokens_per_minute),
+                ] {
+                    if v == Some(0) {
+                        return Err(err(
+                            format!("{path}.rate_limits.{key}"),
+                            "a limit of 0 admits nothing; leave the limit out for none",
+                        ));
+                    }
+                }
+                ProviderLimits {
+                    requests_per_minute: l.requests_per_minute,
+                    input_tokens_per_minute: l.input_tokens_per_minute,
+                    output_tokens_per_minute: l.output_tokens_per_minute,
+                }
+            }
+        };
+        let mut episodes = Vec::new();
+        for (k, o) in b.outages.iter().enumerate() {
+            let here = format!("{path}.outages[{k}]");
+            let mode = match o.mode {
+                SchemaOutageMode::ServerError => OutageMode::ServerError,
+                SchemaOutageMode::RateLimited => OutageMode::RateLimited,
+                SchemaOutageMode::ConnectionRefused => OutageMode::ConnectionRefused,
+                SchemaOutageMode::Hang => {
+                    if s.gateway.attempt_timeout.is_none() {
+                        return Err(err(
+                            format!("{here}.mode"),
+                            "a hanging outage needs gateway.attempt_timeout: without one, calls would wait forever",
+                        ));
+                    }
+                    OutageMode::Hang
+                }
+            };
+            episodes.push(Episode {
+                effect: EpisodeEffect::Outage(mode),
+                timing: episode_timing(&o.start, &o.duration, &o.mtbf, &o.mttr, &here)?,
+            });
+        }
+        for (k, o) in b.slowdowns.iter().enumerate() {
+            let here = format!("{path}.slowdowns[{k}]");
+            episodes.push(Episode {
+                effect: EpisodeEffect::Slowdown(o.multiplier.0),
+                timing: episode_timing(&o.start, &o.duration, &o.mtbf, &o.mttr, &here)?,
+            });
+        }
+        if episodes.len() > u16::MAX as usize {
+            return Err(err(path, "at most 65535 outages and slowdowns per backend"));
+        }
         backends.push(BackendConfig {
             name: b.name.clone(),
             concurrency: b.concurrency.0.unwrap_or(u32::MAX),
@@ -111,6 +202,11 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             failure_probability: b.failure_probability.0,
             context_window: b.context_window,
             price,
+            errors,
+            error_latency,
+            retry_after: b.retry_after.map(|d| d.0),
+            limits,
+            episodes,
         });
     }
 
@@ -195,6 +291,12 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         BackoffKind::EqualJitter => Backoff::EqualJitter { base, cap },
         BackoffKind::DecorrelatedJitter => Backoff::DecorrelatedJitter { base, cap },
     };
+    let retryable = match &r.retry_on {
+        None => RetryableClasses::default(),
+        Some(names) => {
+            RetryableClasses::from_names(names).map_err(|m| err("gateway.retry.retry_on", m))?
+        }
+    };
     if let Some(t) = s.gateway.attempt_timeout
         && t.0 == 0
     {
@@ -211,9 +313,14 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         backends,
         gateway: GatewayConfig {
             queue_capacity: s.gateway.queue_capacity.0,
-            retry: RetryPolicy {
-                max_attempts: r.max_attempts.0,
-                backoff,
+            retry: RetryRules {
+                policy: RetryPolicy {
+                    max_attempts: r.max_attempts.0,
+                    backoff,
+                },
+                retryable,
+                retry_after_cap: Some(r.retry_after_cap.0),
+                reask: false,
             },
             attempt_timeout: s.gateway.attempt_timeout.map(|d| d.0),
         },
@@ -231,6 +338,38 @@ fn check_name(name: &str, path: &str) -> Result<(), BuildError> {
         ));
     }
     Ok(())
+}
+
+/// When an outage or slowdown happens: exactly one of a window or a process.
+fn episode_timing(
+    start: &Option<crate::values::Duration>,
+    duration: &Option<crate::values::Duration>,
+    mtbf: &Option<DurationDist>,
+    mttr: &Option<DurationDist>,
+    path: &str,
+) -> Result<EpisodeTiming, BuildError> {
+    match (start, duration, mtbf, mttr) {
+        (Some(start), Some(duration), None, None) => {
+            if duration.0 == 0 {
+                return Err(err(
+                    format!("{path}.duration"),
+                    "the duration must be longer than 0s",
+                ));
+            }
+            Ok(EpisodeTiming::Window {
+                start: start.0,
+                duration: duration.0,
+            })
+        }
+        (None, None, Some(up), Some(down)) => Ok(EpisodeTiming::Process {
+            up: duration_sampler(up).map_err(|m| err(format!("{path}.mtbf"), m))?,
+            down: duration_sampler(down).map_err(|m| err(format!("{path}.mttr"), m))?,
+        }),
+        _ => Err(err(
+            path,
+            "give either `start` and `duration` (a scheduled window) or `mtbf` and `mttr` (an up/down process)",
+        )),
+    }
 }
 
 /// The arrival process of a tenant; a trace is read here, once, and shared by every replication.

@@ -3,6 +3,7 @@
 
 use crate::values::{Duration, Limit, NonNegative, Positive, Probability, RateValue};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 fn default_seed() -> u64 {
     1
@@ -179,6 +180,93 @@ pub struct Backend {
     /// Token prices in USD (default: free).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// Hard errors per attempt by class, drawn when the attempt starts, e.g.
+    /// `{ rate_limited = 0.01, server_error = 0.002 }` (default: none). Classes: rate_limited,
+    /// server_error, bad_gateway, unavailable, gateway_timeout, overloaded, connection_reset,
+    /// connection_refused, bad_request, unauthorized, payload_too_large.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, Probability>,
+    /// How long an error takes to come back (default: the attempt's own latency model: its
+    /// time to first token, or its service time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_latency: Option<DurationDist>,
+    /// The Retry-After a 429 from this provider carries (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<Duration>,
+    /// The provider's own rate limits (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<ProviderLimits>,
+    /// Outages: scheduled windows (`start`, `duration`) or an up/down process (`mtbf`, `mttr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outages: Vec<Outage>,
+    /// Latency-degradation episodes: every attempt that starts during one takes `multiplier`
+    /// times as long.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slowdowns: Vec<Slowdown>,
+}
+
+/// A provider's rate limits, each its own bucket refilled continuously (a per-minute limit
+/// refills one-sixtieth of itself every second). An attempt takes one request, its prompt tokens
+/// and its `max_tokens` up front; output tokens are reconciled when it finishes. When any bucket
+/// is short the attempt gets a 429 whose Retry-After is the time until it would not be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens_per_minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_per_minute: Option<u64>,
+}
+
+/// When an outage or slowdown happens: a window, or an alternating up/down process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outage {
+    /// A scheduled window: its start and length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+    /// Or a process: time between failures, then time to repair, drawn alternately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf: Option<DurationDist>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr: Option<DurationDist>,
+    /// What callers see (default `server_error`: 503s).
+    #[serde(default)]
+    pub mode: OutageMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slowdown {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf: Option<DurationDist>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr: Option<DurationDist>,
+    /// How many times slower attempts are (must be positive; 3 is three times slower).
+    pub multiplier: Positive,
+}
+
+/// How an outage looks to a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutageMode {
+    /// 503 after the usual error latency.
+    #[default]
+    ServerError,
+    /// 429 with the provider's Retry-After.
+    RateLimited,
+    /// The connection is refused at once.
+    ConnectionRefused,
+    /// The call hangs until the caller's attempt timeout (which must be set).
+    Hang,
 }
 
 /// What a provider charges, in USD per million tokens. Every attempt that reached the provider
@@ -291,6 +379,20 @@ pub struct Retry {
     /// Largest delay (default "10s").
     #[serde(default = "default_cap")]
     pub cap: Duration,
+    /// Error classes worth retrying (default: rate_limited, server_error, bad_gateway,
+    /// unavailable, gateway_timeout, overloaded, connection_reset, connection_refused,
+    /// attempt_timeout: what the OpenAI and Anthropic SDKs retry; never bad_request,
+    /// unauthorized, payload_too_large or context_overflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<Vec<String>>,
+    /// A server's Retry-After is honoured up to this long (default "60s"); the wait is the
+    /// longer of the backoff and the capped Retry-After.
+    #[serde(default = "default_retry_after_cap")]
+    pub retry_after_cap: Duration,
+}
+
+fn default_retry_after_cap() -> Duration {
+    Duration(60_000_000_000)
 }
 
 fn default_max_attempts() -> Limit<1> {
@@ -310,6 +412,8 @@ impl Default for Retry {
             backoff: BackoffKind::None,
             base: default_base(),
             cap: default_cap(),
+            retry_on: None,
+            retry_after_cap: default_retry_after_cap(),
         }
     }
 }
