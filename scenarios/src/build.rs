@@ -133,7 +133,10 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         if total > 1.0 + 1e-12 {
             return Err(err(
                 format!("{path}.errors"),
-                format!("the error probabilities add up to {total}, more than 1"),
+                format!(
+                    "the error probabilities add up to {}, more than 1",
+                    (total * 1e9).round() / 1e9
+                ),
             ));
         }
         let error_latency = b
