@@ -41,7 +41,7 @@ pub struct StepPreset {
 ///
 /// Source: splitwise-sim `data/perf_model.csv` (rows `llama2-70b,h100-80gb,…,2`): measured
 /// `prompt_time` for batches of `b` prompts of `p` tokens (ΣL = b·p, ΣL² = b·p²) and mean
-/// `token_time` over `t` generated tokens (Σcontext = b·(p + (t+1)/2), batch = b). Fitted by
+/// `token_time` over `t` generated tokens (Σcontext = b·(p + t/2), batch = b). Fitted by
 /// least absolute relative error (IRLS, non-negative coefficients) in
 /// `models/tests/gpu_calibration.rs`; the 5 rows at batch 64 are excluded because they are
 /// physically inconsistent (32 768 prompt tokens measured faster than 4 096). Batches above 64
@@ -49,9 +49,9 @@ pub struct StepPreset {
 pub const LLAMA2_70B_TP2_H100: StepPreset = StepPreset {
     name: "llama2-70b-tp2-h100",
     source: "splitwise-sim data/perf_model.csv, llama2-70b h100-80gb TP2 (batch-64 rows excluded)",
-    prefill: [11.1347, 0.140882, 2.60761e-06],
-    decode_small: [36.6241, 9.09099e-05, 0.431183],
-    decode_large: [36.6241, 9.09099e-05, 0.431183],
+    prefill: [11.13466, 0.1408823, 2.607603e-06],
+    decode_small: [36.62412, 9.090990e-05, 0.4311373],
+    decode_large: [36.62412, 9.090990e-05, 0.4311373],
     threshold: 95,
     fit_mdape_pct: Some((0.81, 0.38)),
 };
@@ -61,11 +61,11 @@ pub const LLAMA2_70B_TP2_H100: StepPreset = StepPreset {
 pub const LLAMA2_70B_TP4_H100: StepPreset = StepPreset {
     name: "llama2-70b-tp4-h100",
     source: "splitwise-sim data/perf_model.csv, llama2-70b h100-80gb TP4",
-    prefill: [7.30506, 0.101497, 1.7117e-06],
-    decode_small: [29.0685, 4.72882e-05, 0.260818],
-    decode_large: [29.0685, 4.72882e-05, 0.260818],
+    prefill: [7.140815, 0.1018377, 1.672545e-06],
+    decode_small: [29.08924, 4.605891e-05, 0.2501530],
+    decode_large: [29.08924, 4.605891e-05, 0.2501530],
     threshold: 95,
-    fit_mdape_pct: Some((2.69, 1.07)),
+    fit_mdape_pct: Some((2.57, 0.98)),
 };
 
 /// Llama-2-70B, tensor parallel 8, on H100-80GB. Source and method as for
@@ -73,11 +73,11 @@ pub const LLAMA2_70B_TP4_H100: StepPreset = StepPreset {
 pub const LLAMA2_70B_TP8_H100: StepPreset = StepPreset {
     name: "llama2-70b-tp8-h100",
     source: "splitwise-sim data/perf_model.csv, llama2-70b h100-80gb TP8",
-    prefill: [26.2929, 0.0507594, 6.0008e-06],
-    decode_small: [29.651, 0.000191505, 0.205822],
-    decode_large: [29.651, 0.000191505, 0.205822],
+    prefill: [27.41178, 0.04843741, 6.267515e-06],
+    decode_small: [29.64788, 1.915015e-04, 0.2088305],
+    decode_large: [29.64788, 1.915015e-04, 0.2088305],
     threshold: 95,
-    fit_mdape_pct: Some((5.92, 1.41)),
+    fit_mdape_pct: Some((4.79, 1.41)),
 };
 
 /// Llama-2-7B, one A100-80GB.
@@ -100,11 +100,11 @@ pub const LLAMA2_70B_TP8_H100: StepPreset = StepPreset {
 pub const LLAMA2_7B_A100: StepPreset = StepPreset {
     name: "llama2-7b-a100",
     source: "vidur a100 Llama-2-7b mlp.csv (linear ops, TP1) + DistServe OPT-13B A100 attention scaled 0.64",
-    prefill: [7.25959, 0.0535035, 0.64 * 8.076584822611088e-06],
-    decode_small: [8.82275, 0.64 * 0.000592934466077393, 0.0254905],
-    decode_large: [5.48419, 0.64 * 0.0004907727036234946, 0.0584932],
+    prefill: [5.197072, 0.06224919, 0.64 * 8.076584822611088e-06],
+    decode_small: [8.873572, 0.64 * 0.000592934466077393, 0.02386192],
+    decode_large: [4.931369, 0.64 * 0.0004907727036234946, 0.06057332],
     threshold: 95,
-    fit_mdape_pct: Some((3.47, 3.15)),
+    fit_mdape_pct: Some((2.51, 2.95)),
 };
 
 /// OPT-13B, one A100-80GB, under vLLM: DistServe's fitted coefficients copied verbatim from
