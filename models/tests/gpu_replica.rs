@@ -354,3 +354,80 @@ fn littles_law_under_poisson_load() {
         "the load should keep several requests on the replica"
     );
 }
+
+#[test]
+fn crash_drains_everything_and_restart_waits_for_cold_start() {
+    let mut h = Harness::new(cfg(1000, 2, false, simple_model()));
+    for i in 0..4 {
+        h.admit(0, i, 100, 1000).unwrap();
+    }
+    let mut drained = Vec::new();
+    h.replica.crash(5 * MS, |d| drained.push(d));
+    assert_eq!(drained.len(), 4);
+    // The first admission started a prefill at once; the other three arrived while it was in
+    // flight, so they were still waiting.
+    assert_eq!(drained.iter().filter(|d| d.was_running).count(), 1);
+    assert_eq!(drained[0].id, 0);
+    assert_eq!(h.replica.kv_used_blocks(), 0);
+    assert_eq!(h.replica.admit(6 * MS, 9, 10, 10), Err(AdmitError::Down));
+    let g = h.replica.generation();
+    h.replica.start(10 * MS, 60_000 * MS);
+    h.reschedule(g);
+    h.run(|_, _, _| {});
+    assert!(h.replica.is_up());
+    assert_eq!(h.sched.now(), 60_010 * MS);
+    // Stale events from before the crash were dropped, not applied.
+    assert!(h.done.is_empty());
+    h.admit(60_010 * MS, 9, 100, 11).unwrap();
+    h.run(|_, _, _| {});
+    assert_eq!(h.done[0].first_token, 60_010 * MS + 21 * MS);
+}
+
+/// Heavy case: long outputs under KV pressure on Llama-2-70B TP4/H100, chunked and not. Prints
+/// replica events per request and simulated seconds per wall second (release build).
+#[test]
+fn heavy_case_cost() {
+    for chunked in [false, true] {
+        let step = StepModel::from_preset(&LLAMA2_70B_TP4_H100).unwrap();
+        let mut h = Harness::new(ReplicaConfig {
+            max_batched_tokens: 2048,
+            ..cfg(4000, 128, chunked, step)
+        });
+        let mut rng = RandomStream::from_seed(7);
+        let gap = Sampler::exponential(1.0 / 1.2).unwrap();
+        let mut t: Time = 0;
+        let n = 20_000u32;
+        for i in 0..n {
+            t += (gap.sample(&mut rng) * 1e9) as Time;
+            h.sched.schedule(t, Ev::Arrival(i));
+        }
+        let sizes: Vec<(u32, u32)> = (0..n)
+            .map(|_| (256 + rng.below(4000) as u32, 200 + rng.below(2000) as u32))
+            .collect();
+        let wall = std::time::Instant::now();
+        h.run(|h, now, id| {
+            let (p, o) = sizes[id as usize];
+            let _ = h.admit(now, id, p, o);
+        });
+        let secs = wall.elapsed().as_secs_f64();
+        let c = h.replica.counters();
+        let simulated = h.sched.now() as f64 / 1e9;
+        println!(
+            "chunked={chunked}: {} requests done, {:.2} replica events/request, {} preemptions, \
+             {} decode steps ({:.0} steps/event), {:.0} simulated s in {:.3} wall s = {:.0} sim-s/wall-s",
+            h.done.len(),
+            h.replica_events as f64 / h.done.len() as f64,
+            c.preemptions,
+            c.decode_steps,
+            c.decode_steps as f64 / h.replica_events as f64,
+            simulated,
+            secs,
+            simulated / secs
+        );
+        assert_eq!(h.done.len() as u64, c.admitted);
+        assert!(
+            c.preemptions > 0,
+            "the case should put the KV cache under pressure"
+        );
+    }
+}
