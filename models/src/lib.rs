@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod event;
+pub mod gpu;
 pub mod metrics;
 pub mod workload;
 pub mod world;

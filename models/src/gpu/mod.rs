@@ -1,0 +1,18 @@
+//! Self-hosted GPU pools: KV-cache capacity, calibrated step times, continuous batching with
+//! recompute preemption, routing across replicas and autoscaling decisions.
+//!
+//! Everything here is a pure state machine in integer nanoseconds: it schedules nothing itself.
+//! The world drives a [`replica::Replica`] with one pending event per replica (see that module),
+//! routes calls with [`routing::Router`], and asks [`autoscale::Autoscaler`] what to do.
+
+pub mod autoscale;
+pub mod kv;
+pub mod replica;
+pub mod routing;
+pub mod step_time;
+
+pub use autoscale::{AutoscaleConfig, Autoscaler, PoolMetrics, ScaleAction, ScaleSignal};
+pub use kv::{BLOCK_TOKENS, KvSpec, ModelShape};
+pub use replica::{AdmitError, Completion, Drained, Replica, ReplicaConfig, ReplicaCounters};
+pub use routing::{Router, RoutingPolicy};
+pub use step_time::{StepModel, StepPreset};
