@@ -22,7 +22,78 @@ pub struct WorldConfig {
     pub warmup: Time,
     pub tenants: Vec<TenantConfig>,
     pub backends: Vec<BackendConfig>,
+    /// Every route a call may ask for, explicit or implied by a tenant naming a backend.
+    pub routes: Vec<RouteConfig>,
     pub gateway: GatewayConfig,
+}
+
+/// The categories of silently bad answers, in the order every per-category array uses.
+pub const SOFT_CATEGORIES: [&str; 5] = [
+    "hallucination",
+    "refusal",
+    "format_violation",
+    "instruction_drift",
+    "quality_degradation",
+];
+
+/// A logical model: the backend that serves it, how often its answers are silently bad, and the
+/// check applied to them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteConfig {
+    pub name: String,
+    pub backend: BackendId,
+    /// Base probability of a bad answer per category ([`SOFT_CATEGORIES`] order).
+    pub soft: [f64; 5],
+    pub validator: Option<ValidatorConfig>,
+    /// Declared in the scenario (reported per route), or implied by a tenant naming a backend.
+    pub explicit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatorConfig {
+    /// Probability of catching a bad answer per category.
+    pub recall: [f64; 5],
+    pub false_positive_rate: f64,
+    pub latency: Option<Sampler>,
+    pub action: ValidatorAction,
+    pub reask_extra_tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidatorAction {
+    /// Ask again: a retry under the gateway's retry rules.
+    Reask,
+    /// Return an error instead of the answer.
+    Error,
+}
+
+/// The hidden quality state of a model: normal, or degraded with soft-failure rates multiplied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DegradationConfig {
+    /// Mean sojourn times (exponential) in the normal and degraded states.
+    pub normal_mean: Time,
+    pub degraded_mean: Time,
+    pub multiplier: f64,
+}
+
+/// One step of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepConfig {
+    pub route: u16,
+    /// Token counts; `None` falls back to the tenant's.
+    pub prompt_tokens: Option<TokenSource>,
+    pub output_tokens: Option<TokenSource>,
+}
+
+/// A job that calls its route turn after turn with a growing prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopConfig {
+    /// Turns the task needs (a count sampler).
+    pub turns: Sampler,
+    /// Prompt tokens added per turn; `None`: the previous turn's output.
+    pub prompt_growth: Option<u32>,
+    pub turn_cap: u32,
+    pub token_cap: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,9 +101,15 @@ pub struct TenantConfig {
     /// The tenant's name in the scenario: it keys the tenant's random streams.
     pub name: String,
     pub arrivals: ArrivalSpec,
-    /// The backend every call of this tenant goes to.
-    pub backend: BackendId,
-    /// Token counts per call; `None` means calls carry no token counts (0).
+    /// The calls of a job, in order (one for a plain request).
+    pub steps: Vec<StepConfig>,
+    /// Repeats the (single) step turn after turn.
+    pub agent_loop: Option<LoopConfig>,
+    /// Share of jobs that are prompt injections.
+    pub injection_share: f64,
+    /// Spend (USD) after which new jobs are rejected.
+    pub budget_usd: Option<f64>,
+    /// Default token counts per call; `None` means calls carry no token counts (0).
     pub prompt_tokens: Option<TokenSource>,
     pub output_tokens: Option<TokenSource>,
     /// The `max_tokens` a call asks for; `None` means its output tokens.
@@ -60,6 +137,9 @@ pub struct BackendConfig {
     pub retry_after: Option<Time>,
     pub limits: ProviderLimits,
     pub episodes: Vec<Episode>,
+    pub degradation: Option<DegradationConfig>,
+    /// Silent model updates: `(at, multiplier)`, in time order; multipliers compound.
+    pub model_updates: Vec<(Time, f64)>,
 }
 
 /// A provider's per-minute limits; each is its own continuously refilled bucket.
@@ -146,4 +226,6 @@ pub struct GatewayConfig {
     pub retry: RetryRules,
     /// Per-attempt timeout, counted from the start of service.
     pub attempt_timeout: Option<Time>,
+    /// Prompt-injection screening: `(recall, false_positive_rate)`.
+    pub input_guardrail: Option<(f64, f64)>,
 }

@@ -21,6 +21,12 @@ pub enum Event {
         index: u16,
         begin: bool,
     },
+    /// A model's hidden quality state flips between normal and degraded.
+    DegradationFlip { backend: u16 },
+    /// A silent model update takes effect.
+    ModelUpdate { backend: u16, index: u16 },
+    /// A validator finished checking a request's answer.
+    Validated { request: u32, generation: u16 },
 }
 
 impl Event {
@@ -34,6 +40,13 @@ impl Event {
     pub fn attempt_timeout(key: Key) -> Event {
         Event::AttemptTimeout {
             attempt: key.index,
+            generation: key.generation,
+        }
+    }
+
+    pub fn validated(key: Key) -> Event {
+        Event::Validated {
+            request: key.index,
             generation: key.generation,
         }
     }

@@ -2,7 +2,7 @@
 //! end. Every statistic restarts at the end of the warm-up; levels (queue length, requests in
 //! system) carry over so time averages stay exact.
 
-use crate::config::{EpisodeEffect, OutageMode, ServiceModel, WorldConfig};
+use crate::config::{EpisodeEffect, OutageMode, SOFT_CATEGORIES, ServiceModel, WorldConfig};
 use policies::ErrorClass;
 use sim_core::series::{BucketGrid, CdfSet, CountSeries, LevelSeries, SeriesSet};
 use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};
@@ -12,7 +12,14 @@ use sim_core::time::{Time, as_secs_f64};
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Succeeded,
+    /// Every answer of the job was good (or nothing could tell otherwise: no soft failures).
+    Correct,
+    /// The job finished, but a silently bad answer (or an undetected injection) got through.
+    WrongAccepted,
+    /// A bad answer or an injection was caught, and the job ended with an error instead.
+    DetectedHandled,
+    /// The tenant's budget was spent: the job was turned away.
+    BudgetRejected,
     /// Every attempt allowed by the retry policy failed or timed out.
     Failed,
     /// A retry found the queue full.
@@ -26,6 +33,7 @@ pub(crate) struct TenantStats {
     arrivals: u64,
     completions: u64,
     successes: u64,
+    correct: u64,
     blocked: u64,
     time_in_system: Tally,
     latency: LatencyHistogram,
@@ -38,6 +46,7 @@ impl TenantStats {
             arrivals: 0,
             completions: 0,
             successes: 0,
+            correct: 0,
             blocked: 0,
             time_in_system: Tally::new(),
             latency: LatencyHistogram::new(),
@@ -62,6 +71,15 @@ struct Families {
     llm: bool,
     /// Some backend has a time-to-first-token model.
     ttft: bool,
+    /// Answers can be silently bad, or are checked.
+    soft: bool,
+    /// Prompt injections or an input guardrail.
+    guardrail: bool,
+    /// Agent loops.
+    loops: bool,
+    /// Multi-step chains: the most steps any tenant's jobs have.
+    max_steps: usize,
+    budgets: bool,
 }
 
 impl Families {
@@ -79,7 +97,25 @@ impl Families {
                 .backends
                 .iter()
                 .any(|b| !b.price.is_free() || b.context_window.is_some());
-        Families { llm, ttft }
+        let soft = config
+            .routes
+            .iter()
+            .any(|r| r.soft.iter().any(|&p| p > 0.0) || r.validator.is_some());
+        Families {
+            llm,
+            ttft,
+            soft,
+            guardrail: config.gateway.input_guardrail.is_some()
+                || config.tenants.iter().any(|t| t.injection_share > 0.0),
+            loops: config.tenants.iter().any(|t| t.agent_loop.is_some()),
+            max_steps: config
+                .tenants
+                .iter()
+                .map(|t| t.steps.len())
+                .max()
+                .unwrap_or(1),
+            budgets: config.tenants.iter().any(|t| t.budget_usd.is_some()),
+        }
     }
 }
 
@@ -200,8 +236,54 @@ pub(crate) struct Stats {
     /// The classes this world can produce: only they get a metric.
     possible_errors: Vec<ErrorClass>,
     throttled: u64,
-    /// Per backend: 1 while an outage is under way.
+    /// Per backend: 1 while an outage is under way, and 1 while its model is degraded.
     down: Vec<TimeWeighted>,
+    degraded: Vec<TimeWeighted>,
+    /// Spend per tenant since time 0 (budgets count the warm-up too).
+    spend: Vec<f64>,
+    correct: u64,
+    wrong_accepted: u64,
+    detected_handled: u64,
+    budget_rejections: u64,
+    /// Per soft-failure category: bad answers, those a validator caught, those that got through.
+    soft_occurred: [u64; 5],
+    soft_detected: [u64; 5],
+    soft_missed: [u64; 5],
+    false_positives: u64,
+    injections_blocked: u64,
+    injections_missed: u64,
+    clean_blocked: u64,
+    /// Per hop: jobs whose first bad answer came from it, and validator rejections at it.
+    wrong_from_hop: Vec<u64>,
+    detected_at_hop: Vec<u64>,
+    wrong_from_input: u64,
+    turn_cap_stops: u64,
+    token_cap_stops: u64,
+    turns: Tally,
+    job_tokens: Tally,
+    routes: Vec<RouteStats>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RouteStats {
+    answers: u64,
+    bad: u64,
+    cost: f64,
+}
+
+/// Hops a job can have: chain steps, or agent-loop turns up to their cap.
+fn hops(config: &WorldConfig) -> usize {
+    config
+        .tenants
+        .iter()
+        .map(|t| {
+            t.agent_loop
+                .as_ref()
+                .map_or(t.steps.len(), |l| l.turn_cap as usize)
+        })
+        .max()
+        .unwrap_or(1)
+        .min(u16::MAX as usize - 2)
 }
 
 /// The error classes a world can produce, in declaration order.
@@ -283,6 +365,31 @@ impl Stats {
                 .iter()
                 .map(|_| TimeWeighted::new(0))
                 .collect(),
+            degraded: config
+                .backends
+                .iter()
+                .map(|_| TimeWeighted::new(0))
+                .collect(),
+            spend: vec![0.0; config.tenants.len()],
+            correct: 0,
+            wrong_accepted: 0,
+            detected_handled: 0,
+            budget_rejections: 0,
+            soft_occurred: [0; 5],
+            soft_detected: [0; 5],
+            soft_missed: [0; 5],
+            false_positives: 0,
+            injections_blocked: 0,
+            injections_missed: 0,
+            clean_blocked: 0,
+            wrong_from_hop: vec![0; hops(config)],
+            detected_at_hop: vec![0; hops(config)],
+            wrong_from_input: 0,
+            turn_cap_stops: 0,
+            token_cap_stops: 0,
+            turns: Tally::new(),
+            job_tokens: Tally::new(),
+            routes: vec![RouteStats::default(); config.routes.len()],
         }
     }
 
@@ -302,6 +409,11 @@ impl Stats {
             *new = old.clone();
             new.restart(now);
         }
+        for (new, old) in fresh.degraded.iter_mut().zip(&self.degraded) {
+            *new = old.clone();
+            new.restart(now);
+        }
+        fresh.spend = std::mem::take(&mut self.spend);
         // Series ignore the warm-up by construction and follow levels from time 0: keep them.
         std::mem::swap(&mut fresh.series, &mut self.series);
         *self = fresh;
@@ -401,6 +513,74 @@ impl Stats {
     }
 
     #[inline]
+    pub(crate) fn model_degraded(&mut self, now: Time, backend: usize, degraded: bool) {
+        let level = &mut self.degraded[backend];
+        let target = i64::from(degraded);
+        let current = level.level();
+        level.add(now, target - current);
+    }
+
+    pub(crate) fn tenant_spend(&self, tenant: usize) -> f64 {
+        self.spend[tenant]
+    }
+
+    pub(crate) fn budget_rejected(&mut self) {
+        self.budget_rejections += 1;
+    }
+
+    /// An input guardrail's verdict on a job (or an injection that met no guardrail).
+    pub(crate) fn guardrail(&mut self, injection: bool, caught: bool) {
+        match (injection, caught) {
+            (true, true) => self.injections_blocked += 1,
+            (true, false) => self.injections_missed += 1,
+            (false, true) => self.clean_blocked += 1,
+            (false, false) => {}
+        }
+    }
+
+    pub(crate) fn soft_failure(&mut self, route: usize, category: u8) {
+        self.soft_occurred[category as usize] += 1;
+        self.routes[route].bad += 1;
+    }
+
+    /// A validator rejected an answer: a bad one (`category`) or a good one (`None`).
+    pub(crate) fn rejected_by_validator(&mut self, category: Option<u8>, hop: u16) {
+        match category {
+            Some(c) => self.soft_detected[c as usize] += 1,
+            None => self.false_positives += 1,
+        }
+        if let Some(h) = self.detected_at_hop.get_mut(hop as usize) {
+            *h += 1;
+        }
+    }
+
+    pub(crate) fn soft_missed(&mut self, category: u8) {
+        self.soft_missed[category as usize] += 1;
+    }
+
+    /// A job finished wrong; `hop` let the first bad answer in (or the input did).
+    pub(crate) fn wrong_let_in(&mut self, hop: u16) {
+        if hop == u16::MAX - 1 {
+            self.wrong_from_input += 1;
+        } else if let Some(h) = self.wrong_from_hop.get_mut(hop as usize) {
+            *h += 1;
+        }
+    }
+
+    pub(crate) fn turn_cap_stop(&mut self) {
+        self.turn_cap_stops += 1;
+    }
+
+    pub(crate) fn token_cap_stop(&mut self) {
+        self.token_cap_stops += 1;
+    }
+
+    pub(crate) fn job_finished(&mut self, turns: u32, tokens: u64) {
+        self.turns.record(turns as f64);
+        self.job_tokens.record(tokens as f64);
+    }
+
+    #[inline]
     pub(crate) fn backend_down(&mut self, now: Time, backend: usize, down: bool) {
         self.down[backend].add(now, if down { 1 } else { -1 });
     }
@@ -412,15 +592,20 @@ impl Stats {
     }
 
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn billed(
         &mut self,
         backend: usize,
         tenant: usize,
+        route: usize,
         input_tokens: u32,
         output_tokens: u32,
         cost: f64,
     ) {
         self.cost += cost;
+        self.spend[tenant] += cost;
+        self.routes[route].cost += cost;
+        self.routes[route].answers += 1;
         self.backends[backend].cost += cost;
         self.tenants[tenant].cost += cost;
         self.input_tokens_billed += input_tokens as u64;
@@ -453,10 +638,25 @@ impl Stats {
         ts.latency.record(t);
         self.series.completions.add(now, 1);
         let class = match outcome {
-            Outcome::Succeeded => {
+            Outcome::Correct | Outcome::WrongAccepted => {
                 self.successes += 1;
                 ts.successes += 1;
+                if outcome == Outcome::Correct {
+                    self.correct += 1;
+                    ts.correct += 1;
+                } else {
+                    self.wrong_accepted += 1;
+                }
                 &mut self.series.successes
+            }
+            Outcome::DetectedHandled | Outcome::BudgetRejected => {
+                if outcome == Outcome::DetectedHandled {
+                    self.detected_handled += 1;
+                }
+                match &mut self.series.failed {
+                    Some(s) => s,
+                    None => return,
+                }
             }
             Outcome::Blocked => {
                 self.blocked_on_retry += 1;
@@ -510,8 +710,68 @@ impl Stats {
         );
         m.push("completions", self.completions as f64);
         m.push("throughput_per_s", self.completions as f64 / secs);
-        m.push("goodput_per_s", self.successes as f64 / secs);
+        // Goodput counts correct answers; a silently bad answer is throughput, not goodput.
+        m.push("goodput_per_s", self.correct as f64 / secs);
         m.push("success_ratio", ratio(self.successes, self.completions));
+        if self.families.soft || self.families.guardrail {
+            m.push("correct", self.correct as f64);
+            m.push("wrong_accepted", self.wrong_accepted as f64);
+            m.push("detected_handled", self.detected_handled as f64);
+            m.push("correctness", ratio(self.correct, self.successes));
+        }
+        if self.families.soft {
+            let mut any = [false; 5];
+            for r in &config.routes {
+                for (c, a) in any.iter_mut().enumerate() {
+                    *a |= r.soft[c] > 0.0;
+                }
+            }
+            for (c, name) in SOFT_CATEGORIES.iter().enumerate() {
+                if any[c] {
+                    m.push(format!("soft.{name}"), self.soft_occurred[c] as f64);
+                    m.push(
+                        format!("soft.{name}.detected"),
+                        self.soft_detected[c] as f64,
+                    );
+                    m.push(format!("soft.{name}.missed"), self.soft_missed[c] as f64);
+                }
+            }
+            if config.routes.iter().any(|r| r.validator.is_some()) {
+                m.push("validator.false_positives", self.false_positives as f64);
+            }
+        }
+        if self.families.guardrail {
+            m.push(
+                "guardrail.injections_blocked",
+                self.injections_blocked as f64,
+            );
+            m.push("guardrail.injections_missed", self.injections_missed as f64);
+            m.push("guardrail.clean_blocked", self.clean_blocked as f64);
+        }
+        if self.families.max_steps > 1 && (self.families.soft || self.families.guardrail) {
+            for hop in 0..self.families.max_steps {
+                m.push(
+                    format!("chain.hop{hop}.wrong_let_in"),
+                    self.wrong_from_hop[hop] as f64,
+                );
+                m.push(
+                    format!("chain.hop{hop}.detected"),
+                    self.detected_at_hop[hop] as f64,
+                );
+            }
+            if self.families.guardrail {
+                m.push("chain.input.wrong_let_in", self.wrong_from_input as f64);
+            }
+        }
+        if self.families.loops {
+            m.push("turns_per_job_mean", self.turns.mean());
+            m.push("tokens_per_job_mean", self.job_tokens.mean());
+            m.push("turn_cap_stops", self.turn_cap_stops as f64);
+            m.push("token_cap_stops", self.token_cap_stops as f64);
+        }
+        if self.families.budgets {
+            m.push("budget_rejections", self.budget_rejections as f64);
+        }
         m.push("attempts_per_request", self.attempts_per_request.mean());
         m.push("retries", self.retries as f64);
         m.push("attempt_failures", self.attempts_failed as f64);
@@ -582,6 +842,12 @@ impl Stats {
             if self.families.llm {
                 m.push(format!("backend.{name}.cost_usd"), b.cost);
             }
+            if cfg.degradation.is_some() {
+                m.push(
+                    format!("backend.{name}.degraded_fraction"),
+                    self.degraded[backend_index].mean(now),
+                );
+            }
             if cfg
                 .episodes
                 .iter()
@@ -612,6 +878,28 @@ impl Stats {
                 );
                 if self.families.llm {
                     m.push(format!("tenant.{name}.cost_usd"), t.cost);
+                }
+                if self.families.soft || self.families.guardrail {
+                    m.push(
+                        format!("tenant.{name}.correctness"),
+                        ratio(t.correct, t.successes),
+                    );
+                }
+            }
+        }
+        // Per route, for the routes a scenario declares (not those implied by a backend name).
+        if config.routes.iter().filter(|r| r.explicit).count() > 1
+            || (self.families.soft && config.routes.iter().any(|r| r.explicit))
+        {
+            for (r, cfg) in self.routes.iter().zip(&config.routes) {
+                if !cfg.explicit {
+                    continue;
+                }
+                let name = &cfg.name;
+                m.push(format!("route.{name}.attempts_billed"), r.answers as f64);
+                m.push(format!("route.{name}.bad_answers"), r.bad as f64);
+                if self.families.llm {
+                    m.push(format!("route.{name}.cost_usd"), r.cost);
                 }
             }
         }

@@ -7,7 +7,8 @@
 //! on failure the retry policy, which either gives up or re-enqueues after a backoff.
 
 use crate::config::{
-    EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel, WorldConfig,
+    EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel, ValidatorAction,
+    WorldConfig,
 };
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
@@ -20,10 +21,12 @@ use std::collections::VecDeque;
 
 struct Tenant {
     arrivals: ArrivalState,
+    /// Prompt injections and agent-loop turn counts are part of the workload: own streams.
+    injection_rng: RandomStream,
+    turns_rng: RandomStream,
     /// The arrival scheduled next; it carries a replayed trace's token counts.
     pending: Option<Arrival>,
     arrivals_rng: RandomStream,
-    backend: u16,
     prompt_tokens: Option<TokenSource>,
     output_tokens: Option<TokenSource>,
     /// Token draws have their own stream: the traffic is the same whatever the policies.
@@ -53,17 +56,51 @@ struct Backend {
     outage: Option<OutageMode>,
     /// Product of the active slowdowns' multipliers.
     slowdown: f64,
+    /// The model's hidden state: degraded or not, and the compounded silent updates.
+    degraded: bool,
+    update_multiplier: f64,
+    degradation_rng: RandomStream,
 }
+
+struct Route {
+    /// Whether an answer is silently bad, and whether the validator notices.
+    soft_rng: RandomStream,
+    validator_rng: RandomStream,
+}
+
+/// `Request::poisoned` when every answer so far was good.
+const CLEAN: u16 = u16::MAX;
+/// `Request::poisoned` when an undetected prompt injection got in.
+const INPUT_HOP: u16 = u16::MAX - 1;
 
 /// Errors that come back at once still take a round trip, so a retry loop without backoff
 /// moves virtual time forward.
 const ROUND_TRIP: Time = 1_000_000;
 
+/// A job, and the call it is making now.
 struct Request {
     tenant: u16,
+    route: u16,
     backend: u16,
+    /// The chain step, and the agent-loop turn, of the current call.
+    step: u16,
+    turn: u32,
+    /// Turns the task needs (1 without an agent loop).
+    turns: u32,
     arrived: Time,
+    /// When the current call was issued.
+    call_started: Time,
+    /// Attempts of the current call (what the retry rules count), and of the whole job.
     attempts: u32,
+    job_attempts: u32,
+    /// Tokens of the job's answered calls so far (prompt plus output).
+    tokens_used: u64,
+    /// The first hop whose bad answer got through: [`CLEAN`], [`INPUT_HOP`] or a hop index.
+    poisoned: u16,
+    /// The answer under validation: its soft-failure category + 1 (0: good) and the verdict.
+    pending_soft: u8,
+    pending_detected: bool,
+    validate_at: Time,
     last_delay: Time,
     retry_at: Time,
     prompt_tokens: u32,
@@ -77,6 +114,7 @@ struct Attempt {
     backend: u16,
     /// Copied from the request: an abandoned attempt is billed after its request may be gone.
     tenant: u16,
+    route: u16,
     prompt_tokens: u32,
     output_tokens: u32,
     enqueued: Time,
@@ -111,9 +149,11 @@ pub struct World<'c> {
     sched: Scheduler<Event>,
     tenants: Vec<Tenant>,
     backends: Vec<Backend>,
+    routes: Vec<Route>,
     requests: Slab<Request>,
     attempts: Slab<Attempt>,
     retry_rng: RandomStream,
+    guardrail_rng: RandomStream,
     stats: Stats,
     arrival_log: Option<Vec<(Time, u16)>>,
     events: u64,
@@ -131,9 +171,10 @@ impl<'c> World<'c> {
                 Tenant {
                     arrivals: ArrivalState::new(&t.arrivals)
                         .expect("arrival specs are validated when the world is built"),
+                    injection_rng: streams.stream(&entity, "injection"),
+                    turns_rng: streams.stream(&entity, "turns"),
                     pending: None,
                     arrivals_rng: streams.stream(&entity, "arrivals"),
-                    backend: t.backend.0,
                     prompt_tokens: t.prompt_tokens.clone(),
                     output_tokens: t.output_tokens.clone(),
                     tokens_rng: streams.stream(&entity, "tokens"),
@@ -162,6 +203,20 @@ impl<'c> World<'c> {
                     active: vec![false; b.episodes.len()],
                     outage: None,
                     slowdown: 1.0,
+                    degraded: false,
+                    update_multiplier: 1.0,
+                    degradation_rng: streams.stream(&entity, "degradation"),
+                }
+            })
+            .collect();
+        let routes = config
+            .routes
+            .iter()
+            .map(|r| {
+                let entity = format!("routes.{}", r.name);
+                Route {
+                    soft_rng: streams.stream(&entity, "soft"),
+                    validator_rng: streams.stream(&entity, "validator"),
                 }
             })
             .collect();
@@ -170,9 +225,11 @@ impl<'c> World<'c> {
             sched: Scheduler::new(),
             tenants,
             backends,
+            routes,
             requests: Slab::new(),
             attempts: Slab::new(),
             retry_rng: streams.stream("gateway.retry", "jitter"),
+            guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
             stats: Stats::new(config),
             arrival_log: None,
             events: 0,
@@ -207,6 +264,28 @@ impl<'c> World<'c> {
                 }
             }
         }
+        for (b, cfg) in self.config.backends.iter().enumerate() {
+            if let Some(d) = cfg.degradation {
+                // Start in the stationary distribution, so the run is stationary from time 0.
+                let state = &mut self.backends[b];
+                let p_degraded =
+                    d.degraded_mean as f64 / (d.normal_mean as f64 + d.degraded_mean as f64);
+                state.degraded = state.degradation_rng.bernoulli(p_degraded);
+                self.stats.model_degraded(0, b, state.degraded);
+                self.schedule_degradation_flip(0, b);
+            }
+            for (i, &(at, _)) in cfg.model_updates.iter().enumerate() {
+                if at <= horizon {
+                    self.sched.schedule(
+                        at,
+                        Event::ModelUpdate {
+                            backend: b as u16,
+                            index: i as u16,
+                        },
+                    );
+                }
+            }
+        }
         while let Some((now, event)) = self.sched.pop() {
             if now > horizon {
                 break;
@@ -232,6 +311,18 @@ impl<'c> World<'c> {
                     index,
                     begin,
                 } => self.on_episode(now, backend as usize, index as usize, begin),
+                Event::DegradationFlip { backend } => {
+                    self.on_degradation_flip(now, backend as usize)
+                }
+                Event::ModelUpdate { backend, index } => {
+                    let b = backend as usize;
+                    self.backends[b].update_multiplier *=
+                        self.config.backends[b].model_updates[index as usize].1;
+                }
+                Event::Validated {
+                    request,
+                    generation,
+                } => self.on_validated(now, key(request, generation)),
             }
         }
         let (metrics, series, latency_cdf) = self.stats.finish(horizon, self.config);
@@ -262,43 +353,118 @@ impl<'c> World<'c> {
             log.push((now, tenant));
         }
         self.stats.arrival(now, tenant as usize);
+        let cfg = &self.config.tenants[tenant as usize];
         let t = &mut self.tenants[tenant as usize];
-        let backend = t.backend;
+        // Workload draws first, whatever the gateway then decides: the traffic is the same for
+        // every architecture fed the same seed.
+        let injection = cfg.injection_share > 0.0 && t.injection_rng.bernoulli(cfg.injection_share);
+        let turns = match &cfg.agent_loop {
+            Some(l) => token_count(l.turns.sample(&mut t.turns_rng)),
+            None => 1,
+        };
         let recorded = arrival.and_then(|a| a.tokens);
-        let prompt_tokens = draw_tokens(
-            t.prompt_tokens.as_ref(),
-            recorded.map(|r| r.prompt),
-            &mut t.tokens_rng,
-        );
-        let output_tokens = draw_tokens(
-            t.output_tokens.as_ref(),
-            recorded.map(|r| r.output),
-            &mut t.tokens_rng,
-        );
-        let asked = t.max_tokens.unwrap_or(output_tokens);
         let request = self.requests.insert(Request {
             tenant,
-            backend,
+            route: 0,
+            backend: 0,
+            step: 0,
+            turn: 0,
+            turns,
             arrived: now,
+            call_started: now,
             attempts: 0,
+            job_attempts: 0,
+            tokens_used: 0,
+            poisoned: CLEAN,
+            pending_soft: 0,
+            pending_detected: false,
+            validate_at: 0,
             last_delay: 0,
             retry_at: 0,
-            prompt_tokens,
-            output_tokens,
-            max_tokens: asked,
+            prompt_tokens: 0,
+            output_tokens: 0,
+            max_tokens: 0,
         });
-        // A prompt that cannot fit fails at once and is never retried: every attempt would too.
-        if let Some(window) = self.backends[backend as usize].context_window
-            && prompt_tokens as u64 + asked as u64 > window as u64
+        if let Some(budget) = cfg.budget_usd
+            && self.stats.tenant_spend(tenant as usize) >= budget
         {
-            self.stats.context_overflow();
-            self.complete(now, request, Outcome::Failed);
+            self.stats.budget_rejected();
+            self.complete(now, request, Outcome::BudgetRejected);
             return;
         }
-        if !self.try_attempt(now, request) {
+        if let Some((recall, false_positive_rate)) = self.config.gateway.input_guardrail {
+            let caught = self.guardrail_rng.bernoulli(if injection {
+                recall
+            } else {
+                false_positive_rate
+            });
+            self.stats.guardrail(injection, caught);
+            if caught {
+                let outcome = if injection {
+                    Outcome::DetectedHandled
+                } else {
+                    Outcome::Failed
+                };
+                self.complete(now, request, outcome);
+                return;
+            }
+        } else if injection {
+            self.stats.guardrail(true, false);
+        }
+        if injection && let Some(r) = self.requests.get_mut(request) {
+            r.poisoned = INPUT_HOP;
+        }
+        let tokens = recorded.map(|r| (r.prompt, r.output));
+        if !self.start_call(now, request, tokens) {
             self.requests.remove(request);
             self.stats.blocked_on_arrival(now, tenant as usize);
         }
+    }
+
+    /// Issues the job's current call (its step and turn): token counts, the context-window
+    /// check, then the first attempt. `recorded` are a replayed trace's counts for the first call.
+    /// Returns `false` when the first attempt found the queue full; the caller decides what
+    /// that means for the job.
+    fn start_call(&mut self, now: Time, request: Key, recorded: Option<(u32, u32)>) -> bool {
+        let r = self.requests.get_mut(request).expect("live request");
+        let cfg = &self.config.tenants[r.tenant as usize];
+        let step = &cfg.steps[r.step as usize];
+        let route = &self.config.routes[step.route as usize];
+        let t = &mut self.tenants[r.tenant as usize];
+        let prompt_source = step.prompt_tokens.as_ref().or(t.prompt_tokens.as_ref());
+        let output_source = step.output_tokens.as_ref().or(t.output_tokens.as_ref());
+        let output = draw_tokens(output_source, recorded.map(|x| x.1), &mut t.tokens_rng);
+        let prompt = if r.turn == 0 {
+            draw_tokens(prompt_source, recorded.map(|x| x.0), &mut t.tokens_rng)
+        } else {
+            // An agent loop's context grows: the last prompt, the last answer, and what the turn
+            // adds.
+            let growth = cfg
+                .agent_loop
+                .as_ref()
+                .and_then(|l| l.prompt_growth)
+                .unwrap_or(0);
+            r.prompt_tokens
+                .saturating_add(r.output_tokens)
+                .saturating_add(growth)
+        };
+        r.route = step.route;
+        r.backend = route.backend.0;
+        r.call_started = now;
+        r.attempts = 0;
+        r.last_delay = 0;
+        r.prompt_tokens = prompt;
+        r.output_tokens = output;
+        r.max_tokens = t.max_tokens.unwrap_or(output);
+        // A prompt that cannot fit fails at once and is never retried: every attempt would too.
+        if let Some(window) = self.backends[r.backend as usize].context_window
+            && prompt as u64 + r.max_tokens as u64 > window as u64
+        {
+            self.stats.context_overflow();
+            self.complete(now, request, Outcome::Failed);
+            return true;
+        }
+        self.try_attempt(now, request)
     }
 
     /// Starts a new attempt of `request`: into service if a slot is free, else into the queue.
@@ -308,7 +474,8 @@ impl<'c> World<'c> {
             return false;
         };
         let backend_index = r.backend;
-        let (tenant, prompt_tokens, output_tokens) = (r.tenant, r.prompt_tokens, r.output_tokens);
+        let (tenant, route, prompt_tokens, output_tokens) =
+            (r.tenant, r.route, r.prompt_tokens, r.output_tokens);
         let reserved_output = r.max_tokens;
         let b = &self.backends[backend_index as usize];
         let can_start = b.busy < b.concurrency;
@@ -321,10 +488,12 @@ impl<'c> World<'c> {
             return false;
         }
         r.attempts += 1;
+        r.job_attempts += 1;
         let attempt = self.attempts.insert(Attempt {
             request,
             backend: backend_index,
             tenant,
+            route,
             prompt_tokens,
             output_tokens,
             enqueued: now,
@@ -463,6 +632,7 @@ impl<'c> World<'c> {
             self.stats.billed(
                 backend,
                 a.tenant as usize,
+                a.route as usize,
                 a.prompt_tokens,
                 a.output_tokens,
                 cost,
@@ -483,10 +653,10 @@ impl<'c> World<'c> {
             );
         } else {
             if let Some(r) = self.requests.get(a.request) {
-                let ttft = (a.started + a.ttft).saturating_sub(r.arrived);
+                let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
                 self.stats.first_token(ttft);
             }
-            self.complete(now, a.request, Outcome::Succeeded);
+            self.judge_answer(now, a.request);
         }
     }
 
@@ -558,6 +728,198 @@ impl<'c> World<'c> {
         }
     }
 
+    /// An answer came back: is it silently bad, and does the route's validator notice?
+    fn judge_answer(&mut self, now: Time, request: Key) {
+        let r = self.requests.get_mut(request).expect("live request");
+        let route_cfg = &self.config.routes[r.route as usize];
+        let route = &mut self.routes[r.route as usize];
+        let b = &self.backends[r.backend as usize];
+        let mut soft = 0u8;
+        if route_cfg.soft.iter().any(|&p| p > 0.0) {
+            let k = b.update_multiplier
+                * if b.degraded {
+                    self.config.backends[r.backend as usize]
+                        .degradation
+                        .map_or(1.0, |d| d.multiplier)
+                } else {
+                    1.0
+                };
+            let u = route.soft_rng.next_f64();
+            let mut acc = 0.0;
+            for (c, &p) in route_cfg.soft.iter().enumerate() {
+                acc += (p * k).min(1.0);
+                if u < acc {
+                    soft = c as u8 + 1;
+                    break;
+                }
+            }
+        }
+        if soft > 0 {
+            self.stats.soft_failure(r.route as usize, soft - 1);
+        }
+        let Some(v) = &route_cfg.validator else {
+            self.answered(now, request, soft);
+            return;
+        };
+        let p = if soft > 0 {
+            v.recall[soft as usize - 1]
+        } else {
+            v.false_positive_rate
+        };
+        r.pending_soft = soft;
+        r.pending_detected = route.validator_rng.bernoulli(p);
+        let latency = v
+            .latency
+            .as_ref()
+            .map_or(0, |d| to_time(d.sample(&mut route.validator_rng)));
+        if latency == 0 {
+            self.on_validated(now, request);
+        } else {
+            r.validate_at = now.saturating_add(latency);
+            let at = r.validate_at;
+            self.sched.schedule(at, Event::validated(request));
+        }
+    }
+
+    fn on_validated(&mut self, now: Time, request: Key) {
+        let Some(r) = self.requests.get_mut(request) else {
+            return;
+        };
+        if r.validate_at != now && r.validate_at != 0 {
+            return;
+        }
+        r.validate_at = 0;
+        let (soft, detected) = (r.pending_soft, r.pending_detected);
+        if !detected {
+            self.answered(now, request, soft);
+            return;
+        }
+        let hop = if self.config.tenants[r.tenant as usize].agent_loop.is_some() {
+            r.turn.min(u16::MAX as u32 - 2) as u16
+        } else {
+            r.step
+        };
+        self.stats.rejected_by_validator(soft.checked_sub(1), hop);
+        let v = self.config.routes[r.route as usize]
+            .validator
+            .as_ref()
+            .expect("only validated routes get here");
+        match v.action {
+            ValidatorAction::Error => self.complete(now, request, Outcome::DetectedHandled),
+            ValidatorAction::Reask => {
+                let mut rules = self.config.gateway.retry;
+                rules.reask = true;
+                match rules.decide(
+                    r.attempts,
+                    r.last_delay,
+                    AttemptFailure::SoftFailure,
+                    &mut self.retry_rng,
+                ) {
+                    RetryDecision::GiveUp => self.complete(now, request, Outcome::DetectedHandled),
+                    RetryDecision::RetryAfter(delay) => {
+                        r.prompt_tokens = r.prompt_tokens.saturating_add(v.reask_extra_tokens);
+                        r.last_delay = delay;
+                        self.stats.retry();
+                        if delay == 0 {
+                            if !self.try_attempt(now, request) {
+                                self.complete(now, request, Outcome::Blocked);
+                            }
+                        } else {
+                            r.retry_at = now.saturating_add(delay);
+                            let at = r.retry_at;
+                            self.sched.schedule(at, Event::retry_due(request));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The call's answer is accepted: record a bad one that got through, then go on to the
+    /// job's next call, or finish the job.
+    fn answered(&mut self, now: Time, request: Key, soft: u8) {
+        let r = self.requests.get_mut(request).expect("live request");
+        let cfg = &self.config.tenants[r.tenant as usize];
+        let hop = if cfg.agent_loop.is_some() {
+            r.turn.min(u16::MAX as u32 - 2) as u16
+        } else {
+            r.step
+        };
+        if soft > 0 && r.poisoned == CLEAN {
+            r.poisoned = hop;
+        }
+        if soft > 0 {
+            self.stats.soft_missed(soft - 1);
+        }
+        r.tokens_used = r
+            .tokens_used
+            .saturating_add(r.prompt_tokens as u64 + r.output_tokens as u64);
+        let more_steps = (r.step as usize) + 1 < cfg.steps.len();
+        let more_turns = r.turn + 1 < r.turns;
+        if more_steps {
+            r.step += 1;
+        } else if more_turns {
+            let l = cfg.agent_loop.as_ref().expect("turns > 1 only with a loop");
+            if r.turn + 1 >= l.turn_cap {
+                self.stats.turn_cap_stop();
+                self.complete(now, request, Outcome::Failed);
+                return;
+            }
+            r.turn += 1;
+            let next = r.prompt_tokens as u64 + 2 * r.output_tokens as u64;
+            if let Some(cap) = l.token_cap
+                && r.tokens_used.saturating_add(next) > cap
+            {
+                self.stats.token_cap_stop();
+                self.complete(now, request, Outcome::Failed);
+                return;
+            }
+        } else {
+            let outcome = if r.poisoned == CLEAN {
+                Outcome::Correct
+            } else {
+                Outcome::WrongAccepted
+            };
+            self.complete(now, request, outcome);
+            return;
+        }
+        if !self.start_call(now, request, None) {
+            self.complete(now, request, Outcome::Blocked);
+        }
+    }
+
+    fn schedule_degradation_flip(&mut self, now: Time, backend: usize) {
+        let d = self.config.backends[backend]
+            .degradation
+            .expect("only degrading backends flip");
+        let b = &mut self.backends[backend];
+        let mean = if b.degraded {
+            d.degraded_mean
+        } else {
+            d.normal_mean
+        };
+        let stay = to_time(
+            sim_core::Sampler::Exponential { mean: mean as f64 }.sample(&mut b.degradation_rng),
+        );
+        let at = now.saturating_add(stay.max(1));
+        if at <= self.config.horizon {
+            self.sched.schedule(
+                at,
+                Event::DegradationFlip {
+                    backend: backend as u16,
+                },
+            );
+        }
+    }
+
+    fn on_degradation_flip(&mut self, now: Time, backend: usize) {
+        let b = &mut self.backends[backend];
+        b.degraded = !b.degraded;
+        let degraded = b.degraded;
+        self.stats.model_degraded(now, backend, degraded);
+        self.schedule_degradation_flip(now, backend);
+    }
+
     fn schedule_episode(&mut self, at: Time, backend: usize, index: usize, begin: bool) {
         if at <= self.config.horizon {
             self.sched.schedule(
@@ -601,8 +963,14 @@ impl<'c> World<'c> {
 
     fn complete(&mut self, now: Time, request: Key, outcome: Outcome) {
         let r = self.requests.remove(request).expect("live request");
+        if matches!(outcome, Outcome::WrongAccepted) {
+            self.stats.wrong_let_in(r.poisoned);
+        }
+        if self.config.tenants[r.tenant as usize].agent_loop.is_some() {
+            self.stats.job_finished(r.turn + 1, r.tokens_used);
+        }
         self.stats
-            .completed(now, r.tenant as usize, r.arrived, r.attempts, outcome);
+            .completed(now, r.tenant as usize, r.arrived, r.job_attempts, outcome);
     }
 }
 

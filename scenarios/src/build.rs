@@ -3,10 +3,12 @@
 
 use crate::schema::{
     Arrivals, BackoffKind, DurationDist, OutageMode as SchemaOutageMode, Scenario, TokenDist,
-    TraceFormatName,
+    TraceFormatName, ValidatorAction as SchemaValidatorAction,
 };
 use models::config::{
-    Episode, EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel,
+    DegradationConfig, Episode, EpisodeEffect, EpisodeTiming, LoopConfig, OutageMode, Price,
+    ProviderLimits, RouteConfig, SOFT_CATEGORIES, ServiceModel, StepConfig, ValidatorAction,
+    ValidatorConfig,
 };
 use models::workload::{
     ArrivalSpec, DiurnalProfile, ReplayOptions, TimeScale, TokenSource, Trace, TraceFormat,
@@ -210,6 +212,79 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             retry_after: b.retry_after.map(|d| d.0),
             limits,
             episodes,
+            degradation: match &b.degradation {
+                None => None,
+                Some(d) => {
+                    if d.normal_sojourn.0 == 0 || d.degraded_sojourn.0 == 0 {
+                        return Err(err(
+                            format!("{path}.degradation"),
+                            "both sojourn times must be longer than 0s",
+                        ));
+                    }
+                    Some(DegradationConfig {
+                        normal_mean: d.normal_sojourn.0,
+                        degraded_mean: d.degraded_sojourn.0,
+                        multiplier: d.multiplier.0,
+                    })
+                }
+            },
+            model_updates: {
+                let mut updates: Vec<(sim_core::Time, f64)> = b
+                    .model_updates
+                    .iter()
+                    .map(|u| (u.at.0, u.multiplier.0))
+                    .collect();
+                updates.sort_by_key(|u| u.0);
+                updates
+            },
+        });
+    }
+
+    // Routes: the declared ones, then one implied per backend a tenant names directly.
+    let mut routes: Vec<RouteConfig> = Vec::with_capacity(s.routes.len());
+    let mut route_ids: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, r) in s.routes.iter().enumerate() {
+        let path = format!("routes[{i}]");
+        check_name(&r.name, &format!("{path}.name"))?;
+        if route_ids.insert(r.name.as_str(), i).is_some() {
+            return Err(err(
+                format!("{path}.name"),
+                format!("another route is already named `{}`", r.name),
+            ));
+        }
+        let backend = find_backend(&backend_ids, &r.backend, &format!("{path}.backend"))?;
+        let soft = categories(&r.soft_failures, &format!("{path}.soft_failures"))?;
+        if soft.iter().sum::<f64>() > 1.0 + 1e-12 {
+            return Err(err(
+                format!("{path}.soft_failures"),
+                "the soft-failure rates add up to more than 1",
+            ));
+        }
+        let validator = match &r.validator {
+            None => None,
+            Some(v) => Some(ValidatorConfig {
+                recall: categories(&v.recall, &format!("{path}.validator.recall"))?,
+                false_positive_rate: v.false_positive_rate.0,
+                latency: v
+                    .latency
+                    .as_ref()
+                    .map(|d| {
+                        duration_sampler(d).map_err(|m| err(format!("{path}.validator.latency"), m))
+                    })
+                    .transpose()?,
+                action: match v.action {
+                    SchemaValidatorAction::Reask => ValidatorAction::Reask,
+                    SchemaValidatorAction::Error => ValidatorAction::Error,
+                },
+                reask_extra_tokens: v.reask_extra_tokens,
+            }),
+        };
+        routes.push(RouteConfig {
+            name: r.name.clone(),
+            backend: BackendId(backend as u16),
+            soft,
+            validator,
+            explicit: true,
         });
     }
 
@@ -224,16 +299,6 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 format!("another tenant is already named `{}`", t.name),
             ));
         }
-        let backend = *backend_ids.get(t.backend.as_str()).ok_or_else(|| {
-            err(
-                format!("{path}.backend"),
-                format!(
-                    "no backend is named `{}`; the backends are: {}",
-                    t.backend,
-                    backend_ids.keys().copied().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
         let arrivals = arrival_spec(&t.arrivals, &format!("{path}.arrivals"))?;
         let from_trace = matches!(arrivals, ArrivalSpec::Trace { .. });
         let tokens =
@@ -249,15 +314,130 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             };
         let prompt_tokens = tokens(&t.prompt_tokens, "prompt_tokens")?;
         let output_tokens = tokens(&t.output_tokens, "output_tokens")?;
-        if s.backends[backend].ttft.is_some() && output_tokens.is_none() {
+        let route_of = |name: &str, at: &str| -> Result<u16, BuildError> {
+            route_ids.get(name).map(|&r| r as u16).ok_or_else(|| {
+                err(
+                    at,
+                    if route_ids.is_empty() {
+                        format!("no route is named `{name}`: the scenario declares no [[routes]]")
+                    } else {
+                        format!(
+                            "no route is named `{name}`; the routes are: {}",
+                            route_ids.keys().copied().collect::<Vec<_>>().join(", ")
+                        )
+                    },
+                )
+            })
+        };
+        let given = [t.backend.is_some(), t.route.is_some(), !t.steps.is_empty()]
+            .iter()
+            .filter(|&&g| g)
+            .count();
+        if given != 1 {
             return Err(err(
-                format!("{path}.output_tokens"),
-                format!(
-                    "backend `{}` times calls per output token, so this tenant needs `output_tokens`",
-                    t.backend
-                ),
+                path.clone(),
+                "a tenant needs exactly one of `backend`, `route` or `steps`",
             ));
         }
+        let steps: Vec<StepConfig> = if let Some(b) = &t.backend {
+            let backend = find_backend(&backend_ids, b, &format!("{path}.backend"))?;
+            // A tenant naming a backend asks for a plain route to it, without soft failures.
+            let implied = format!("backend:{b}");
+            let route = match routes.iter().position(|r| r.name == implied) {
+                Some(r) => r,
+                None => {
+                    routes.push(RouteConfig {
+                        name: implied,
+                        backend: BackendId(backend as u16),
+                        soft: [0.0; 5],
+                        validator: None,
+                        explicit: false,
+                    });
+                    routes.len() - 1
+                }
+            };
+            vec![StepConfig {
+                route: route as u16,
+                prompt_tokens: None,
+                output_tokens: None,
+            }]
+        } else if let Some(r) = &t.route {
+            vec![StepConfig {
+                route: route_of(r, &format!("{path}.route"))?,
+                prompt_tokens: None,
+                output_tokens: None,
+            }]
+        } else {
+            if t.steps.len() > 64 {
+                return Err(err(format!("{path}.steps"), "at most 64 steps per chain"));
+            }
+            t.steps
+                .iter()
+                .enumerate()
+                .map(|(k, st)| {
+                    let here = format!("{path}.steps[{k}]");
+                    Ok(StepConfig {
+                        route: route_of(&st.route, &format!("{here}.route"))?,
+                        prompt_tokens: st
+                            .prompt_tokens
+                            .as_ref()
+                            .map(|d| token_sampler(d).map(TokenSource::Sampled))
+                            .transpose()
+                            .map_err(|m| err(format!("{here}.prompt_tokens"), m))?,
+                        output_tokens: st
+                            .output_tokens
+                            .as_ref()
+                            .map(|d| token_sampler(d).map(TokenSource::Sampled))
+                            .transpose()
+                            .map_err(|m| err(format!("{here}.output_tokens"), m))?,
+                    })
+                })
+                .collect::<Result<_, BuildError>>()?
+        };
+        for (k, st) in steps.iter().enumerate() {
+            let backend = routes[st.route as usize].backend.0 as usize;
+            if s.backends[backend].ttft.is_some()
+                && st.output_tokens.is_none()
+                && output_tokens.is_none()
+            {
+                let at = if t.steps.is_empty() {
+                    format!("{path}.output_tokens")
+                } else {
+                    format!("{path}.steps[{k}].output_tokens")
+                };
+                return Err(err(
+                    at,
+                    format!(
+                        "backend `{}` times calls per output token, so these calls need `output_tokens`",
+                        s.backends[backend].name
+                    ),
+                ));
+            }
+        }
+        let agent_loop = match &t.agent_loop {
+            None => None,
+            Some(l) => {
+                if steps.len() != 1 {
+                    return Err(err(
+                        format!("{path}.agent_loop"),
+                        "an agent loop repeats one call: give `route` (or `backend`), not `steps`",
+                    ));
+                }
+                if l.turn_cap == 0 {
+                    return Err(err(
+                        format!("{path}.agent_loop.turn_cap"),
+                        "the turn cap must be at least 1",
+                    ));
+                }
+                Some(LoopConfig {
+                    turns: token_sampler(&l.turns)
+                        .map_err(|m| err(format!("{path}.agent_loop.turns"), m))?,
+                    prompt_growth: l.prompt_growth,
+                    turn_cap: l.turn_cap,
+                    token_cap: l.token_cap,
+                })
+            }
+        };
         if t.max_tokens == Some(0) {
             return Err(err(
                 format!("{path}.max_tokens"),
@@ -267,7 +447,10 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         tenants.push(TenantConfig {
             name: t.name.clone(),
             arrivals,
-            backend: BackendId(backend as u16),
+            steps,
+            agent_loop,
+            injection_share: t.injection_share.0,
+            budget_usd: t.budget_usd.map(|b| b.0),
             prompt_tokens,
             output_tokens,
             max_tokens: t.max_tokens,
@@ -309,11 +492,15 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         ));
     }
 
+    if routes.len() > u16::MAX as usize {
+        return Err(err("routes", "at most 65535 routes"));
+    }
     Ok(WorldConfig {
         horizon: s.horizon.0,
         warmup: s.warmup.0,
         tenants,
         backends,
+        routes,
         gateway: GatewayConfig {
             queue_capacity: s.gateway.queue_capacity.0,
             retry: RetryRules {
@@ -326,8 +513,49 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 reask: false,
             },
             attempt_timeout: s.gateway.attempt_timeout.map(|d| d.0),
+            input_guardrail: s
+                .gateway
+                .input_guardrail
+                .as_ref()
+                .map(|g| (g.recall.0, g.false_positive_rate.0)),
         },
     })
+}
+
+fn find_backend(ids: &BTreeMap<&str, usize>, name: &str, path: &str) -> Result<usize, BuildError> {
+    ids.get(name).copied().ok_or_else(|| {
+        err(
+            path,
+            format!(
+                "no backend is named `{name}`; the backends are: {}",
+                ids.keys().copied().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+/// Per-category values from a `{ category = value }` table, in [`SOFT_CATEGORIES`] order.
+fn categories(
+    table: &BTreeMap<String, crate::values::Probability>,
+    path: &str,
+) -> Result<[f64; 5], BuildError> {
+    let mut out = [0.0; 5];
+    for (name, p) in table {
+        let i = SOFT_CATEGORIES
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| {
+                err(
+                    format!("{path}.{name}"),
+                    format!(
+                        "unknown soft-failure category `{name}`; expected one of: {}",
+                        SOFT_CATEGORIES.join(", ")
+                    ),
+                )
+            })?;
+        out[i] = p.0;
+    }
+    Ok(out)
 }
 
 fn check_name(name: &str, path: &str) -> Result<(), BuildError> {

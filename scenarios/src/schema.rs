@@ -35,8 +35,99 @@ pub struct Scenario {
     pub warmup: Duration,
     pub tenants: Vec<Tenant>,
     pub backends: Vec<Backend>,
+    /// Logical models that calls ask for: a backend, soft-failure rates and a validator
+    /// (default: none; a tenant may name a backend directly).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
     #[serde(default)]
     pub gateway: Gateway,
+}
+
+/// A route: what a call asks for, served by a backend, with its own soft-failure rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Unique; keys the route's random streams.
+    pub name: String,
+    /// The backend that serves the route.
+    pub backend: String,
+    /// Base probability that an answer is silently bad, by category (default: none):
+    /// `hallucination`, `refusal`, `format_violation`, `instruction_drift`,
+    /// `quality_degradation`. Each answer has at most one; the backend's hidden degradation
+    /// state and model updates multiply these rates.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub soft_failures: BTreeMap<String, Probability>,
+    /// The output check applied to every answer on this route (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator: Option<Validator>,
+}
+
+/// An output guardrail: which bad answers it catches, how often it wrongly rejects a good one,
+/// how long it takes, and what happens on a rejection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Validator {
+    /// Probability of catching a bad answer, by category (default 0 for a category not listed).
+    #[serde(default)]
+    pub recall: BTreeMap<String, Probability>,
+    /// Probability of rejecting a good answer (default 0).
+    #[serde(default)]
+    pub false_positive_rate: Probability,
+    /// Time the check takes (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<DurationDist>,
+    /// On a rejection: `reask` (ask again, as a retry that counts against max_attempts, with
+    /// `reask_extra_tokens` more prompt) or `error` (return an error: the bad answer never
+    /// reaches the user). Default `reask`.
+    #[serde(default)]
+    pub action: ValidatorAction,
+    /// Prompt tokens a re-ask adds (the feedback to the model; default 0).
+    #[serde(default)]
+    pub reask_extra_tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidatorAction {
+    #[default]
+    Reask,
+    Error,
+}
+
+/// One step of an agent chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The route this step calls.
+    pub route: String,
+    /// Token counts of this step's call (default: the tenant's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens: Option<TokenDist>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<TokenDist>,
+}
+
+/// An agent loop: the job calls its route turn after turn, the prompt growing each turn by
+/// what came before (the context), until it is done or a cap stops it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentLoop {
+    /// Turns the task needs, drawn per job.
+    pub turns: TokenDist,
+    /// Prompt tokens added per turn (default: the previous turn's output tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_growth: Option<u32>,
+    /// Turns after which the job is stopped (default 50).
+    #[serde(default = "default_turn_cap")]
+    pub turn_cap: u32,
+    /// Tokens (prompt plus output, over all turns) after which the job is stopped (default:
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_cap: Option<u64>,
+}
+
+fn default_turn_cap() -> u32 {
+    50
 }
 
 /// A source of traffic.
@@ -45,8 +136,26 @@ pub struct Scenario {
 pub struct Tenant {
     /// Unique; also keys the tenant's random streams, so renaming a tenant changes its traffic.
     pub name: String,
-    /// Name of the backend that serves this tenant's calls.
-    pub backend: String,
+    /// Name of the backend that serves this tenant's calls (or give `route`, `steps` or
+    /// `agent_loop` with `route`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Name of the route this tenant's calls ask for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// A chain of calls per job, each to its own route: an agent pipeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Repeat the call (to `route`) turn after turn: an agent loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_loop: Option<AgentLoop>,
+    /// Share of this tenant's requests that are prompt injections (default 0).
+    #[serde(default)]
+    pub injection_share: Probability,
+    /// Spend after which the tenant's new jobs are rejected, in USD over the run (default: no
+    /// cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<NonNegative>,
     pub arrivals: Arrivals,
     /// Prompt (input) tokens per call (default: none; needed by token prices and context windows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,6 +286,13 @@ pub struct Backend {
     /// fails with `context_overflow`, which is never retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_window: Option<u32>,
+    /// The hidden quality state of the model behind this backend, shared by every call to it
+    /// (default: always normal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degradation: Option<Degradation>,
+    /// Silent model updates: from `at` on, soft-failure rates are multiplied by `multiplier`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_updates: Vec<ModelUpdate>,
     /// Token prices in USD (default: free).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
@@ -269,6 +385,23 @@ pub enum OutageMode {
     Hang,
 }
 
+/// A two-state Markov chain: normal for an exponential time of mean `normal_sojourn`, then
+/// degraded (soft-failure rates × `multiplier`) for a mean of `degraded_sojourn`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Degradation {
+    pub normal_sojourn: Duration,
+    pub degraded_sojourn: Duration,
+    pub multiplier: Positive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelUpdate {
+    pub at: Duration,
+    pub multiplier: Positive,
+}
+
 /// What a provider charges, in USD per million tokens. Every attempt that reached the provider
 /// and was served is billed, including attempts the caller abandoned at its timeout (the
 /// provider finishes them); attempts that ended in an error are not.
@@ -345,6 +478,19 @@ pub struct Gateway {
     pub attempt_timeout: Option<Duration>,
     #[serde(default)]
     pub retry: Retry,
+    /// An input guardrail that screens every job for prompt injection (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_guardrail: Option<InputGuardrail>,
+}
+
+/// Screens prompts: catches an injection with probability `recall` and blocks it; blocks a
+/// clean prompt with probability `false_positive_rate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputGuardrail {
+    pub recall: Probability,
+    #[serde(default)]
+    pub false_positive_rate: Probability,
 }
 
 impl Default for Gateway {
@@ -353,6 +499,7 @@ impl Default for Gateway {
             queue_capacity: Limit::UNLIMITED,
             attempt_timeout: None,
             retry: Retry::default(),
+            input_guardrail: None,
         }
     }
 }
