@@ -5,6 +5,7 @@
 pub mod config;
 pub mod event;
 pub mod metrics;
+pub mod slo;
 pub mod workload;
 pub mod world;
 
