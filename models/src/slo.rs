@@ -124,8 +124,8 @@ impl Objective {
 }
 
 /// `text` (digits with at most one decimal point) times 10^`scale`, which must be a whole
-/// number.
-fn decimal_scaled(text: &str, scale: u32) -> Result<u64, String> {
+/// number: exact decimal arithmetic for objectives, targets and burn-rate factors.
+pub fn decimal_scaled(text: &str, scale: u32) -> Result<u64, String> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
     if (int.is_empty() && frac.is_empty())
         || !int.bytes().all(|b| b.is_ascii_digit())
