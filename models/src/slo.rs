@@ -863,6 +863,9 @@ impl SloTracker {
         if now < self.start {
             return;
         }
+        // Nothing after the horizon is simulated; a late timestamp counts at the horizon, which
+        // also bounds the evaluation loop by the horizon whatever the input.
+        let now = now.min(self.end);
         for s in &mut self.slos {
             s.advance(now, self.start, self.end, &self.grid);
             let passes = |ok: &[bool], id: u16| {
@@ -882,6 +885,7 @@ impl SloTracker {
     /// Runs every evaluation due by `now`, without recording anything. Optional: `record` and
     /// `finish` do it; a world may call it at its own checkpoints.
     pub fn advance(&mut self, now: Time) {
+        let now = now.min(self.end);
         for s in &mut self.slos {
             s.advance(now, self.start, self.end, &self.grid);
         }
@@ -902,7 +906,7 @@ impl SloTracker {
     /// Closes the run at `end` (normally the horizon) and grades every SLO's alerts against
     /// `faults` (the ground truth the world injected; sorted or not).
     pub fn finish(mut self, end: Time, faults: &[FaultWindow]) -> SloReport {
-        let end = end.max(self.start);
+        let end = end.clamp(self.start, self.end.max(self.start));
         let mut faults = faults.to_vec();
         faults.sort();
         let start = self.start;
@@ -1193,7 +1197,7 @@ impl SloState {
         if self.window_results.len() < MAX_STORED {
             self.window_results.push(WindowResult {
                 start: ws,
-                end: ws + w,
+                end: ws.saturating_add(w),
                 good: self.calendar.good,
                 total: self.calendar.total,
                 budget_consumed: consumed,
