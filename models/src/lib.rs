@@ -6,6 +6,7 @@ pub mod config;
 pub mod event;
 pub mod gpu;
 pub mod metrics;
+pub mod slo;
 pub mod workload;
 pub mod world;
 

@@ -6,6 +6,7 @@
 pub mod admission;
 pub mod backoff;
 pub mod breaker;
+pub mod burn_rate;
 pub mod cooldown;
 pub mod deadline;
 pub mod fair_queue;
@@ -22,6 +23,10 @@ pub use backoff::Backoff;
 pub use breaker::{
     BreakerConfig, BreakerState, BreakerStats, CallResult, CircuitBreaker, OpenDuration, Permit,
     SoftCategoryThresholds, WindowKind,
+};
+pub use burn_rate::{
+    AlertEvent, AlertGrade, BurnRateAlerter, BurnRateRule, Episode, FaultWindow, Preset,
+    RollingCounts, RuleState, Severity, Transition, WindowCounts, grade,
 };
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};

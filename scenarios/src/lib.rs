@@ -8,6 +8,7 @@ pub mod load;
 pub mod locate;
 pub mod overrides;
 pub mod schema;
+pub mod slo_schema;
 pub mod sweep;
 pub mod values;
 

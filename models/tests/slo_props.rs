@@ -1,0 +1,121 @@
+//! Properties of the SLO tracker under arbitrary traffic: it never panics, replays exactly, and
+//! never reports a burned budget or an alert without bad calls.
+
+use models::slo::{
+    AlertingConfig, Budgeting, CallFacts, CallOutcome, EmptySlice, Indicator, Objective, RatioSli,
+    SloConfig, SloTracker, SloWindow, ThresholdMetric, ThresholdSli,
+};
+use policies::burn_rate::{FaultWindow, Preset};
+use proptest::prelude::*;
+use sim_core::time::Time;
+
+const S: Time = 1_000_000_000;
+const MIN: Time = 60 * S;
+
+fn configs(kind: u8, calendar: bool, slices: bool, ppm: u64) -> Vec<SloConfig> {
+    let objective = Objective::from_ppm(ppm).unwrap();
+    let indicator = match kind % 4 {
+        0 => Indicator::Ratio(RatioSli::availability()),
+        1 => Indicator::Ratio(RatioSli::latency_under(2 * S)),
+        2 => Indicator::Ratio(RatioSli::cost_under(0.01)),
+        _ => Indicator::Threshold(ThresholdSli {
+            metric: ThresholdMetric::Ttft,
+            quantile_per_mille: 990,
+            max: 2 * S,
+            outcomes: models::slo::OutcomeSet::ANSWERED,
+        }),
+    };
+    let threshold = matches!(indicator, Indicator::Threshold(_));
+    vec![SloConfig {
+        name: "s".into(),
+        indicator,
+        tenants: if kind.is_multiple_of(2) {
+            vec![]
+        } else {
+            vec!["b".into()]
+        },
+        routes: vec![],
+        objective,
+        window: if calendar {
+            SloWindow::Calendar(30 * MIN)
+        } else {
+            SloWindow::Rolling(2 * 60 * MIN)
+        },
+        budgeting: if slices || threshold {
+            Budgeting::Timeslices {
+                slice: MIN,
+                target: objective,
+                empty: [EmptySlice::Good, EmptySlice::Bad, EmptySlice::Skip][kind as usize % 3],
+            }
+        } else {
+            Budgeting::Occurrences
+        },
+        alerting: AlertingConfig {
+            rules: Preset::Pyrra.rules(7 * 24 * 60 * MIN).unwrap(),
+            interval: MIN,
+            grace: 0,
+        },
+        incident_window: 5 * MIN,
+    }]
+}
+
+fn outcome(i: u8) -> CallOutcome {
+    CallOutcome::ALL[i as usize % CallOutcome::ALL.len()]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn never_panics_and_replays_exactly(
+        kind in 0u8..8, calendar in any::<bool>(), slices in any::<bool>(),
+        ppm in 1u64..1_000_000,
+        calls in proptest::collection::vec(
+            (0u64..120 * S, 0u16..4, 0u8..7, 0u64..5 * S, any::<bool>(), 0u32..100), 0..300),
+        faults in proptest::collection::vec((0u64..6 * 60 * MIN, 0u64..60 * MIN), 0..4),
+    ) {
+        let run = || {
+            let cfg = configs(kind, calendar, slices, ppm);
+            let mut t = SloTracker::new(&cfg, &["a", "b"], &[], 5 * MIN, 6 * 60 * MIN).unwrap();
+            let mut now = 0;
+            for &(dt, tenant, o, latency, has_ttft, cents) in &calls {
+                now += dt;
+                let f = CallFacts {
+                    outcome: outcome(o),
+                    latency,
+                    ttft: has_ttft.then_some(latency / 2),
+                    cost_usd: f64::from(cents) / 1000.0,
+                };
+                t.record(now, tenant, 0, &f);
+            }
+            let faults: Vec<FaultWindow> = faults
+                .iter()
+                .map(|&(s, d)| FaultWindow { start: s, end: s + d })
+                .collect();
+            format!("{:?}", t.finish(6 * 60 * MIN, &faults))
+        };
+        prop_assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn no_bad_calls_means_no_burn(
+        calendar in any::<bool>(), ppm in 1u64..1_000_000,
+        gaps in proptest::collection::vec(0u64..300 * S, 1..300),
+    ) {
+        let cfg = configs(0, calendar, false, ppm);
+        let mut t = SloTracker::new(&cfg, &["a", "b"], &[], 0, 6 * 60 * MIN).unwrap();
+        let mut now = 0;
+        for dt in gaps {
+            now += dt;
+            let f = CallFacts { outcome: CallOutcome::Correct, latency: S, ttft: None, cost_usd: 0.0 };
+            t.record(now, 0, 0, &f);
+        }
+        let r = t.finish(6 * 60 * MIN, &[]).slos.remove(0);
+        prop_assert!(r.met);
+        prop_assert_eq!(r.budget_consumed_max, 0.0);
+        prop_assert!(r.alert_log.is_empty());
+        prop_assert_eq!(r.incidents, 0);
+        prop_assert_eq!(r.exhausted_at, None);
+        prop_assert_eq!(r.good, r.total);
+    }
+}

@@ -1,0 +1,1028 @@
+//! Multi-window, multi-burn-rate alerting on an SLO's error budget.
+//!
+//! The *burn rate* of a window is how fast the error budget is being spent there, relative to
+//! spending it evenly over the SLO window: `(bad / total) / (1 − objective)`. A burn rate of 1
+//! exhausts the budget exactly at the end of the SLO window; 1000 (a total outage against a 99.9%
+//! objective) exhausts a 30-day budget in 43.2 minutes.
+//!
+//! A rule fires when the burn rate exceeds its factor over *both* a long window (which makes the
+//! alert significant: enough budget was spent to matter) and a short window (which makes it
+//! resolve soon after the problem stops, instead of an hour later when the long window forgets
+//! it). That is the design the Google SRE workbook recommends (ch. 5, "Alerting on SLOs",
+//! approach 6), and the one sloth and pyrra generate as Prometheus rules. Comparisons are strict
+//! (`>`), as in those rules (`error_ratio > factor × (1 − objective)`).
+//!
+//! Everything here is integer arithmetic on counts: objectives and budgets in parts per million,
+//! burn-rate factors in millionths ([`BURN_UNIT`]), so that "fires iff the threshold is crossed"
+//! is exact and replays bit for bit.
+//!
+//! The pieces, smallest first:
+//! - [`burn_exceeds`]: the threshold test on one window's counts.
+//! - [`RuleState`]: one rule's state machine (inactive → pending → firing → inactive), fed the
+//!   counts of its two windows at each evaluation. It holds no clock and no counts, so it is
+//!   trivially property-testable.
+//! - [`RollingCounts`]: good/total counts in slots of one evaluation interval, with running sums
+//!   for any number of trailing windows. Memory is `longest window / interval` slots, whatever
+//!   the horizon and whatever the traffic.
+//! - [`BurnRateAlerter`]: rules + rolling counts + an evaluation clock at a fixed virtual-time
+//!   interval + a log of firings and resolutions.
+//! - [`grade`]: precision, recall, detection time and reset time of the alert episodes against
+//!   the ground-truth fault windows that a simulator (unlike production) knows exactly.
+//!
+//! Sources: Google SRE workbook, ch. 5 "Alerting on SLOs" (table "Recommended parameters for an
+//! SLO-based alert"); sloth (`internal/alert/windows/google-30d.yaml`, factor = budget share ×
+//! SLO period / long window); pyrra (`slo/rules.go`, `Windows`: windows scaled from a 28-day
+//! SLO, factors 14/7/2/1, with a `for` duration).
+
+use sim_core::Time;
+
+/// Parts per million: objectives and error budgets are stored in these.
+pub const PPM: u64 = 1_000_000;
+
+/// Burn-rate factors are stored in millionths: 14.4× is `14_400_000`.
+pub const BURN_UNIT: u64 = 1_000_000;
+
+/// The largest burn-rate factor accepted (10⁶×): beyond it no objective with a whole-ppm budget
+/// could ever be crossed, and it keeps every product below `u128::MAX`.
+pub const MAX_FACTOR: u64 = 1_000_000 * BURN_UNIT;
+
+/// The default evaluation interval: one minute. Prometheus evaluates rule groups every 1 min by
+/// default (`evaluation_interval`); sloth's rules inherit it and pyrra's use 30 s. At a 1000×
+/// burn the fastest preset rule needs 51.8 s of outage, so a minute keeps the reported detection
+/// time within one interval of the analytic one.
+pub const DEFAULT_INTERVAL: Time = 60 * sim_core::NANOS_PER_SEC;
+
+/// Good and total counts of one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WindowCounts {
+    pub good: u64,
+    pub total: u64,
+}
+
+impl WindowCounts {
+    pub fn bad(&self) -> u64 {
+        self.total.saturating_sub(self.good)
+    }
+}
+
+/// Whether the burn rate over `counts` exceeds `factor` (in [`BURN_UNIT`]s) against an error
+/// budget of `budget_ppm` (= 10⁶ − objective in ppm): `bad/total > factor × budget`, compared
+/// exactly as `bad · 10¹² > factor · budget · total`. An empty window never exceeds: no traffic
+/// is no evidence of burning.
+pub fn burn_exceeds(counts: WindowCounts, factor: u64, budget_ppm: u64) -> bool {
+    if counts.total == 0 {
+        return false;
+    }
+    let lhs = counts.bad() as u128 * (PPM as u128 * BURN_UNIT as u128);
+    let factor = factor.min(MAX_FACTOR) as u128;
+    let budget = budget_ppm.min(PPM) as u128;
+    // factor ≤ 2^40, budget ≤ 2^20, total < 2^64: the product is below 2^124.
+    lhs > factor * budget * counts.total as u128
+}
+
+/// The burn rate of `counts` as a number, for reports (`NaN` for an empty window or a zero
+/// budget). Decisions never use it; they use [`burn_exceeds`].
+pub fn burn_rate(counts: WindowCounts, budget_ppm: u64) -> f64 {
+    if counts.total == 0 || budget_ppm == 0 {
+        return f64::NAN;
+    }
+    (counts.bad() as f64 / counts.total as f64) / (budget_ppm as f64 / PPM as f64)
+}
+
+/// Who an alert is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Wake someone up (pyrra calls it `critical`).
+    Page,
+    /// Look at it in working hours (pyrra's `warning`).
+    Ticket,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Page => "page",
+            Severity::Ticket => "ticket",
+        }
+    }
+}
+
+/// One multi-window burn-rate rule: fire when the burn rate exceeds `factor` over both `long`
+/// and `short`, continuously for at least `for_duration`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BurnRateRule {
+    pub name: String,
+    pub severity: Severity,
+    pub long: Time,
+    pub short: Time,
+    /// Burn-rate threshold in [`BURN_UNIT`]s.
+    pub factor: u64,
+    /// How long the condition must hold before the rule fires (Prometheus' `for:`; 0 fires at
+    /// the first evaluation that sees the condition).
+    pub for_duration: Time,
+}
+
+impl BurnRateRule {
+    /// A validated rule: both windows positive, `short ≤ long`, `0 < factor ≤ MAX_FACTOR`.
+    pub fn new(
+        name: impl Into<String>,
+        severity: Severity,
+        long: Time,
+        short: Time,
+        factor: u64,
+        for_duration: Time,
+    ) -> Result<BurnRateRule, String> {
+        let name = name.into();
+        if long == 0 || short == 0 {
+            return Err(format!("rule `{name}`: windows must be longer than zero"));
+        }
+        if short > long {
+            return Err(format!(
+                "rule `{name}`: the short window ({}) is longer than the long window ({})",
+                sim_core::time::format_duration(short),
+                sim_core::time::format_duration(long)
+            ));
+        }
+        if factor == 0 || factor > MAX_FACTOR {
+            return Err(format!(
+                "rule `{name}`: the burn-rate factor must be above 0 and at most 1000000"
+            ));
+        }
+        Ok(BurnRateRule {
+            name,
+            severity,
+            long,
+            short,
+            factor,
+            for_duration,
+        })
+    }
+
+    /// The factor as a number, for reports.
+    pub fn factor_f64(&self) -> f64 {
+        self.factor as f64 / BURN_UNIT as f64
+    }
+}
+
+const MIN: Time = 60 * sim_core::NANOS_PER_SEC;
+const H: Time = 60 * MIN;
+const DAY: Time = 24 * H;
+
+/// Published rule sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// Google SRE workbook, ch. 5, table "Recommended parameters for an SLO-based alert"
+    /// (derived for a 30-day SLO; the factors are used as printed whatever the SLO window):
+    /// page 14.4× over 1h and 5m (2% of the budget in an hour), page 6× over 6h and 30m (5% in
+    /// six hours), ticket 1× over 3d and 6h (10% in three days).
+    SreWorkbook,
+    /// sloth's default alert windows (`google-30d.yaml`, `google-28d.yaml`): the workbook's
+    /// three plus a ticket at 10% of the budget over 1d/2h, with every factor recomputed from
+    /// the SLO period as `budget share × period / long window` (so 14.4×, 6×, 3×, 1× for 30 days;
+    /// 13.44×, 5.6×, 2.8×, 0.933…× for 28 days).
+    Sloth,
+    /// pyrra's `Windows(sloWindow)`: four rules with windows scaled from those of a 28-day SLO
+    /// (critical 14× over 1h/5m for 2m; critical 7× over 6h/30m for 15m; warning 2× over 1d/2h
+    /// for 1h; warning 1× over 4d/6h for 3h), each rounded to the minute as pyrra does.
+    Pyrra,
+}
+
+impl Preset {
+    /// The rules of this preset for an SLO over `slo_window`.
+    pub fn rules(self, slo_window: Time) -> Result<Vec<BurnRateRule>, String> {
+        if slo_window == 0 {
+            return Err("the SLO window must be longer than zero".into());
+        }
+        match self {
+            Preset::SreWorkbook => Ok(vec![
+                BurnRateRule::new("page-1h-5m", Severity::Page, H, 5 * MIN, 14_400_000, 0)?,
+                BurnRateRule::new("page-6h-30m", Severity::Page, 6 * H, 30 * MIN, 6_000_000, 0)?,
+                BurnRateRule::new(
+                    "ticket-3d-6h",
+                    Severity::Ticket,
+                    3 * DAY,
+                    6 * H,
+                    BURN_UNIT,
+                    0,
+                )?,
+            ]),
+            Preset::Sloth => {
+                let specs: [(&str, Severity, u64, Time, Time); 4] = [
+                    ("page-quick", Severity::Page, 2, H, 5 * MIN),
+                    ("page-slow", Severity::Page, 5, 6 * H, 30 * MIN),
+                    ("ticket-quick", Severity::Ticket, 10, DAY, 2 * H),
+                    ("ticket-slow", Severity::Ticket, 10, 3 * DAY, 6 * H),
+                ];
+                specs
+                    .iter()
+                    .map(|&(name, sev, percent, long, short)| {
+                        let f = factor_from_budget_share(percent * 10_000, slo_window, long);
+                        BurnRateRule::new(name, sev, long, short, f, 0)
+                    })
+                    .collect()
+            }
+            Preset::Pyrra => {
+                // (severity, long, short, for) as divisors of the SLO window, and the factor.
+                let specs: [(&str, Severity, u64, u64, u64, u64); 4] = [
+                    (
+                        "critical-1",
+                        Severity::Page,
+                        28 * 24,
+                        28 * 24 * 12,
+                        28 * 24 * 30,
+                        14,
+                    ),
+                    (
+                        "critical-2",
+                        Severity::Page,
+                        28 * 4,
+                        28 * 24 * 2,
+                        28 * 24 * 4,
+                        7,
+                    ),
+                    ("warning-1", Severity::Ticket, 28, 28 * 12, 28 * 24, 2),
+                    ("warning-2", Severity::Ticket, 7, 28 * 4, 28 * 8, 1),
+                ];
+                specs
+                    .iter()
+                    .map(|&(name, sev, long, short, for_, factor)| {
+                        let round = |d: u64| round_to_minute(slo_window / d);
+                        BurnRateRule::new(
+                            name,
+                            sev,
+                            round(long),
+                            round(short),
+                            factor * BURN_UNIT,
+                            round(for_),
+                        )
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The factor that spends `share_ppm` of the budget of an SLO window `period` within `long`:
+/// `share × period / long`, floored to a millionth.
+pub fn factor_from_budget_share(share_ppm: u64, period: Time, long: Time) -> u64 {
+    if long == 0 {
+        return MAX_FACTOR;
+    }
+    let f = share_ppm as u128 * period as u128 * BURN_UNIT as u128 / (PPM as u128 * long as u128);
+    f.min(MAX_FACTOR as u128) as u64
+}
+
+/// Go's `Duration.Round(time.Minute)`: to the nearest minute, halves away from zero; never 0
+/// here (a zero window would be invalid), so at least one minute.
+fn round_to_minute(d: Time) -> Time {
+    let r = (d / MIN + u64::from(d % MIN >= MIN / 2)) * MIN;
+    r.max(MIN)
+}
+
+/// A change of a rule's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Fired,
+    Resolved,
+}
+
+/// One rule's state: Prometheus' alert states (inactive, pending, firing) driven by the counts
+/// of its two windows at each evaluation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleState {
+    /// When the condition started to hold continuously (pending or firing).
+    active_since: Option<Time>,
+    firing: bool,
+}
+
+impl RuleState {
+    pub fn new() -> RuleState {
+        RuleState::default()
+    }
+
+    pub fn is_firing(&self) -> bool {
+        self.firing
+    }
+
+    /// Whether the rule's condition holds for these counts.
+    pub fn condition(
+        rule: &BurnRateRule,
+        long: WindowCounts,
+        short: WindowCounts,
+        budget_ppm: u64,
+    ) -> bool {
+        burn_exceeds(long, rule.factor, budget_ppm) && burn_exceeds(short, rule.factor, budget_ppm)
+    }
+
+    /// One evaluation at `now`. Fires once the condition has held for `for_duration`; resolves
+    /// at the first evaluation where it no longer holds.
+    pub fn evaluate(
+        &mut self,
+        rule: &BurnRateRule,
+        now: Time,
+        long: WindowCounts,
+        short: WindowCounts,
+        budget_ppm: u64,
+    ) -> Option<Transition> {
+        if RuleState::condition(rule, long, short, budget_ppm) {
+            let since = *self.active_since.get_or_insert(now);
+            if !self.firing && now.saturating_sub(since) >= rule.for_duration {
+                self.firing = true;
+                return Some(Transition::Fired);
+            }
+            None
+        } else {
+            self.active_since = None;
+            if self.firing {
+                self.firing = false;
+                return Some(Transition::Resolved);
+            }
+            None
+        }
+    }
+}
+
+/// The most slots a [`RollingCounts`] may hold (2²¹ ≈ 2.1 million: 24 days at one second, four
+/// years at one minute); beyond it, evaluate less often.
+pub const MAX_SLOTS: u64 = 1 << 21;
+
+/// Good/total counts in slots of one evaluation interval, with running sums over several
+/// trailing windows, each a whole number of slots.
+///
+/// Slot `k` holds what was added in `[start + k·interval, start + (k+1)·interval)`. Closing a
+/// slot moves the *boundary* one interval on; the sums then cover the last `n` closed slots, so
+/// an evaluation at the boundary `t` sees exactly what happened in `[t − window, t)` (or since
+/// `start`, early in a run: a window is never padded with invented traffic, as Prometheus' `rate`
+/// over a short history is not).
+#[derive(Debug, Clone)]
+pub struct RollingCounts {
+    interval: Time,
+    /// Slots per window.
+    lengths: Vec<u64>,
+    sums: Vec<WindowCounts>,
+    ring: Vec<WindowCounts>,
+    /// Index of the open slot (the one being added to); slots below it are closed.
+    open: u64,
+    /// The last slot that received any events, to know when every window is empty.
+    last_busy: Option<u64>,
+    start: Time,
+}
+
+impl RollingCounts {
+    /// `windows` must each be a positive multiple of `interval`.
+    pub fn new(start: Time, interval: Time, windows: &[Time]) -> Result<RollingCounts, String> {
+        if interval == 0 {
+            return Err("the evaluation interval must be longer than zero".into());
+        }
+        let mut lengths = Vec::with_capacity(windows.len());
+        for &w in windows {
+            if w == 0 || !w.is_multiple_of(interval) {
+                return Err(format!(
+                    "window {} is not a whole number of evaluation intervals ({})",
+                    sim_core::time::format_duration(w),
+                    sim_core::time::format_duration(interval)
+                ));
+            }
+            lengths.push(w / interval);
+        }
+        let longest = lengths.iter().copied().max().unwrap_or(1);
+        if longest + 1 > MAX_SLOTS {
+            return Err(format!(
+                "a window of {} evaluation intervals needs more than {MAX_SLOTS} slots; \
+                 use a longer evaluation interval",
+                longest
+            ));
+        }
+        Ok(RollingCounts {
+            interval,
+            sums: vec![WindowCounts::default(); lengths.len()],
+            lengths,
+            ring: vec![WindowCounts::default(); (longest + 1) as usize],
+            open: 0,
+            last_busy: None,
+            start,
+        })
+    }
+
+    /// Whether every window is empty and stays empty until something is added: the last slot
+    /// with events has left even the longest window.
+    pub fn is_idle(&self) -> bool {
+        let longest = self.ring.len() as u64 - 1;
+        self.last_busy
+            .is_none_or(|b| self.open > b.saturating_add(longest))
+    }
+
+    /// When idle, moves straight to the slot holding `now`: the evaluations skipped would all
+    /// have seen empty windows. Does nothing otherwise.
+    pub fn skip_idle(&mut self, now: Time) {
+        if self.is_idle() && now >= self.start {
+            let slot = (now - self.start) / self.interval;
+            self.open = self.open.max(slot);
+        }
+    }
+
+    pub fn interval(&self) -> Time {
+        self.interval
+    }
+
+    /// The end of the open slot: the next evaluation instant.
+    pub fn next_boundary(&self) -> Time {
+        self.start
+            .saturating_add((self.open + 1).saturating_mul(self.interval))
+    }
+
+    /// Adds to the open slot. The caller closes slots up to `now` first; whatever it adds goes
+    /// to the open slot.
+    pub fn add(&mut self, good: u64, total: u64) {
+        let n = self.ring.len() as u64;
+        let slot = &mut self.ring[(self.open % n) as usize];
+        slot.good = slot.good.saturating_add(good.min(total));
+        slot.total = slot.total.saturating_add(total);
+        if total > 0 {
+            self.last_busy = Some(self.open);
+        }
+    }
+
+    /// Closes the open slot: every window takes it in and drops its oldest slot.
+    pub fn close_slot(&mut self) {
+        let n = self.ring.len() as u64;
+        let closing = self.ring[(self.open % n) as usize];
+        for (sum, &len) in self.sums.iter_mut().zip(&self.lengths) {
+            sum.good = sum.good.saturating_add(closing.good);
+            sum.total = sum.total.saturating_add(closing.total);
+            if self.open >= len {
+                let old = self.ring[((self.open - len) % n) as usize];
+                sum.good -= old.good.min(sum.good);
+                sum.total -= old.total.min(sum.total);
+            }
+        }
+        self.open += 1;
+        // The slot that becomes open last held slot `open − n`, which no window needs any more
+        // (the longest window reaches back to `open − (n − 1)`).
+        self.ring[(self.open % n) as usize] = WindowCounts::default();
+    }
+
+    /// The counts of window `i` (in the order given to `new`) as of the last closed slot.
+    pub fn window(&self, i: usize) -> WindowCounts {
+        self.sums.get(i).copied().unwrap_or_default()
+    }
+}
+
+/// A log entry: rule `rule` fired or resolved at `at`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlertEvent {
+    pub at: Time,
+    pub rule: usize,
+    pub transition: Transition,
+    /// Burn rates over the rule's long and short windows at that evaluation.
+    pub burn_long: f64,
+    pub burn_short: f64,
+}
+
+/// The most log entries an alerter keeps; later ones are counted but not stored, so a flapping
+/// rule cannot make memory grow with the horizon.
+pub const MAX_LOG: usize = 10_000;
+
+/// Burn-rate rules evaluated at a fixed virtual-time interval over the counts fed to it.
+///
+/// Evaluations happen at `start + k·interval` (k ≥ 1) and see what was recorded strictly before
+/// that instant. Nothing ticks: [`advance`](Self::advance) runs every evaluation instant up to
+/// `now` when it is called (recording calls it), so an idle stretch costs one cheap step per
+/// interval when traffic resumes, and none if the run ends first.
+#[derive(Debug, Clone)]
+pub struct BurnRateAlerter {
+    rules: Vec<BurnRateRule>,
+    states: Vec<RuleState>,
+    counts: RollingCounts,
+    budget_ppm: u64,
+    log: Vec<AlertEvent>,
+    log_dropped: u64,
+    firings: Vec<u64>,
+}
+
+impl BurnRateAlerter {
+    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`.
+    pub fn new(
+        rules: Vec<BurnRateRule>,
+        budget_ppm: u64,
+        interval: Time,
+        start: Time,
+    ) -> Result<BurnRateAlerter, String> {
+        if budget_ppm == 0 || budget_ppm > PPM {
+            return Err(format!(
+                "the error budget must be between 1 and 1000000 ppm, found {budget_ppm}"
+            ));
+        }
+        let windows: Vec<Time> = rules.iter().flat_map(|r| [r.long, r.short]).collect();
+        let counts = RollingCounts::new(start, interval, &windows)?;
+        Ok(BurnRateAlerter {
+            states: vec![RuleState::new(); rules.len()],
+            firings: vec![0; rules.len()],
+            rules,
+            counts,
+            budget_ppm,
+            log: Vec::new(),
+            log_dropped: 0,
+        })
+    }
+
+    pub fn rules(&self) -> &[BurnRateRule] {
+        &self.rules
+    }
+
+    /// Runs every evaluation due by `now` (instants `≤ now`).
+    pub fn advance(&mut self, now: Time) {
+        while self.counts.next_boundary() <= now {
+            // Every window was empty at the last evaluation, so every rule is inactive, and
+            // the evaluations up to `now` would see nothing either.
+            if self.counts.is_idle() {
+                self.counts.skip_idle(now);
+                break;
+            }
+            let at = self.counts.next_boundary();
+            self.counts.close_slot();
+            self.evaluate(at);
+            if at == Time::MAX {
+                break;
+            }
+        }
+    }
+
+    fn evaluate(&mut self, at: Time) {
+        for (i, rule) in self.rules.iter().enumerate() {
+            let long = self.counts.window(2 * i);
+            let short = self.counts.window(2 * i + 1);
+            if let Some(t) = self.states[i].evaluate(rule, at, long, short, self.budget_ppm) {
+                if t == Transition::Fired {
+                    self.firings[i] += 1;
+                }
+                if self.log.len() < MAX_LOG {
+                    self.log.push(AlertEvent {
+                        at,
+                        rule: i,
+                        transition: t,
+                        burn_long: burn_rate(long, self.budget_ppm),
+                        burn_short: burn_rate(short, self.budget_ppm),
+                    });
+                } else {
+                    self.log_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Records `good` good events out of `total` at `now` (after running the evaluations due).
+    pub fn record(&mut self, now: Time, good: u64, total: u64) {
+        self.advance(now);
+        self.counts.add(good, total);
+    }
+
+    pub fn is_firing(&self, rule: usize) -> bool {
+        self.states.get(rule).is_some_and(RuleState::is_firing)
+    }
+
+    /// Whether any rule is firing.
+    pub fn any_firing(&self) -> bool {
+        self.states.iter().any(RuleState::is_firing)
+    }
+
+    /// Times each rule fired (counted even when the log is full).
+    pub fn firings(&self) -> &[u64] {
+        &self.firings
+    }
+
+    pub fn log(&self) -> &[AlertEvent] {
+        &self.log
+    }
+
+    /// Log entries not kept because the log was full.
+    pub fn log_dropped(&self) -> u64 {
+        self.log_dropped
+    }
+
+    /// The firing episodes of rule `rule` from the log; one still firing has no resolution.
+    pub fn episodes(&self, rule: usize) -> Vec<Episode> {
+        episodes_from_log(&self.log, |e| e.rule == rule)
+    }
+
+    /// Episodes during which at least one rule fired (the union over rules).
+    pub fn any_episodes(&self) -> Vec<Episode> {
+        let per_rule: Vec<Vec<Episode>> = (0..self.rules.len()).map(|r| self.episodes(r)).collect();
+        union_episodes(&per_rule)
+    }
+}
+
+/// One firing of an alert: from `fired` until `resolved` (`None`: still firing at the end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Episode {
+    pub fired: Time,
+    pub resolved: Option<Time>,
+}
+
+impl Episode {
+    fn end(&self) -> Time {
+        self.resolved.unwrap_or(Time::MAX)
+    }
+}
+
+/// Pairs firings and resolutions of the log entries selected by `keep`.
+pub fn episodes_from_log(log: &[AlertEvent], keep: impl Fn(&AlertEvent) -> bool) -> Vec<Episode> {
+    let mut out: Vec<Episode> = Vec::new();
+    for e in log.iter().filter(|e| keep(e)) {
+        match e.transition {
+            Transition::Fired => out.push(Episode {
+                fired: e.at,
+                resolved: None,
+            }),
+            Transition::Resolved => {
+                if let Some(last) = out.last_mut()
+                    && last.resolved.is_none()
+                {
+                    last.resolved = Some(e.at);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The union of several rules' episodes: the time during which at least one fired, as sorted,
+/// disjoint episodes.
+pub fn union_episodes(lists: &[Vec<Episode>]) -> Vec<Episode> {
+    let mut all: Vec<Episode> = lists.iter().flatten().copied().collect();
+    all.sort();
+    let mut out: Vec<Episode> = Vec::new();
+    for e in all {
+        match out.last_mut() {
+            Some(last) if e.fired <= last.end() => {
+                if e.end() > last.end() {
+                    last.resolved = e.resolved;
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
+/// A ground-truth fault: something injected over `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FaultWindow {
+    pub start: Time,
+    pub end: Time,
+}
+
+/// How well alert episodes matched the ground-truth faults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertGrade {
+    pub episodes: usize,
+    /// Episodes that overlap some fault window (extended by the grace period).
+    pub true_episodes: usize,
+    pub faults: usize,
+    pub detected: usize,
+    /// `true_episodes / episodes`; `None` without episodes.
+    pub precision: Option<f64>,
+    /// `detected / faults`; `None` without faults.
+    pub recall: Option<f64>,
+    /// Per fault: fault start → first firing that overlaps it (0 if an alert was already firing
+    /// when it started); `None` if undetected.
+    pub detection: Vec<Option<Time>>,
+    /// Per detected fault: fault end → resolution of the last episode overlapping it (0 if that
+    /// episode resolved before the fault ended); `None` if undetected or still firing at the
+    /// end of the run.
+    pub reset: Vec<Option<Time>>,
+}
+
+impl AlertGrade {
+    /// Mean detection time over detected faults, in seconds (`NaN` if none).
+    pub fn mean_detection_s(&self) -> f64 {
+        mean_secs(&self.detection)
+    }
+
+    /// Mean reset time over faults whose alert reset, in seconds (`NaN` if none).
+    pub fn mean_reset_s(&self) -> f64 {
+        mean_secs(&self.reset)
+    }
+}
+
+fn mean_secs(values: &[Option<Time>]) -> f64 {
+    let v: Vec<Time> = values.iter().flatten().copied().collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.iter()
+        .map(|&t| sim_core::time::as_secs_f64(t))
+        .sum::<f64>()
+        / v.len() as f64
+}
+
+/// Grades `episodes` (sorted, as [`union_episodes`] or [`episodes_from_log`] return them)
+/// against `faults`.
+///
+/// An episode overlaps a fault when it is active at some instant of `[start, end + grace)`. The
+/// grace period credits alerts that fire just after a short fault ended, because the windows
+/// still hold its errors; with `grace = 0` only alerts that fire while the fault is on count.
+/// Episodes that overlap no fault are false positives (they lower precision); faults that no
+/// episode overlaps are missed (they lower recall).
+pub fn grade(episodes: &[Episode], faults: &[FaultWindow], grace: Time) -> AlertGrade {
+    let overlaps = |e: &Episode, f: &FaultWindow| {
+        let f_end = f.end.max(f.start).saturating_add(grace);
+        e.fired < f_end && e.end() > f.start
+    };
+    let true_episodes = episodes
+        .iter()
+        .filter(|e| faults.iter().any(|f| overlaps(e, f)))
+        .count();
+    let mut detection = Vec::with_capacity(faults.len());
+    let mut reset = Vec::with_capacity(faults.len());
+    for f in faults {
+        let hits: Vec<&Episode> = episodes.iter().filter(|e| overlaps(e, f)).collect();
+        match (hits.first(), hits.last()) {
+            (Some(first), Some(last)) => {
+                detection.push(Some(first.fired.saturating_sub(f.start)));
+                reset.push(last.resolved.map(|r| r.saturating_sub(f.end)));
+            }
+            _ => {
+                detection.push(None);
+                reset.push(None);
+            }
+        }
+    }
+    let detected = detection.iter().filter(|d| d.is_some()).count();
+    AlertGrade {
+        episodes: episodes.len(),
+        true_episodes,
+        faults: faults.len(),
+        detected,
+        precision: (!episodes.is_empty()).then(|| true_episodes as f64 / episodes.len() as f64),
+        recall: (!faults.is_empty()).then(|| detected as f64 / faults.len() as f64),
+        detection,
+        reset,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const S: Time = sim_core::NANOS_PER_SEC;
+
+    #[test]
+    fn threshold_is_strict_and_exact() {
+        // 99.9%: budget 1000 ppm; 14.4× → error ratio 1.44%.
+        let at = |bad: u64, total: u64| WindowCounts {
+            good: total - bad,
+            total,
+        };
+        assert!(!burn_exceeds(at(144, 10_000), 14_400_000, 1_000));
+        assert!(burn_exceeds(at(145, 10_000), 14_400_000, 1_000));
+        assert!(!burn_exceeds(at(0, 0), 1, 1_000));
+        assert!(!burn_exceeds(at(u64::MAX, u64::MAX), MAX_FACTOR, PPM - 1));
+        assert!(burn_exceeds(at(u64::MAX, u64::MAX), 1, PPM));
+    }
+
+    #[test]
+    fn presets_match_their_sources() {
+        let f = |rules: &[BurnRateRule]| {
+            rules
+                .iter()
+                .map(|r| (r.factor, r.long / MIN, r.short / MIN, r.for_duration / MIN))
+                .collect::<Vec<_>>()
+        };
+        let sre = Preset::SreWorkbook.rules(30 * DAY).unwrap();
+        assert_eq!(
+            f(&sre),
+            [
+                (14_400_000, 60, 5, 0),
+                (6_000_000, 360, 30, 0),
+                (1_000_000, 4320, 360, 0)
+            ]
+        );
+        let sloth = Preset::Sloth.rules(30 * DAY).unwrap();
+        assert_eq!(
+            f(&sloth),
+            [
+                (14_400_000, 60, 5, 0),
+                (6_000_000, 360, 30, 0),
+                (3_000_000, 1440, 120, 0),
+                (1_000_000, 4320, 360, 0)
+            ]
+        );
+        let sloth28 = Preset::Sloth.rules(28 * DAY).unwrap();
+        assert_eq!(sloth28[0].factor, 13_440_000);
+        let pyrra = Preset::Pyrra.rules(28 * DAY).unwrap();
+        assert_eq!(
+            f(&pyrra),
+            [
+                (14_000_000, 60, 5, 2),
+                (7_000_000, 360, 30, 15),
+                (2_000_000, 1440, 120, 60),
+                (1_000_000, 5760, 360, 180)
+            ]
+        );
+        // Pyrra scales its windows with the SLO window: 7 days gives 15m/1m long/short.
+        let p7 = Preset::Pyrra.rules(7 * DAY).unwrap();
+        assert_eq!((p7[0].long, p7[0].short), (15 * MIN, MIN));
+    }
+
+    #[test]
+    fn rolling_counts_cover_exactly_the_trailing_window() {
+        let mut c = RollingCounts::new(0, 10, &[30, 10]).unwrap();
+        for k in 0..10u64 {
+            c.add(k, k); // slot k holds k events
+            c.close_slot();
+            let w30: u64 = (k.saturating_sub(2)..=k).sum();
+            assert_eq!(c.window(0).total, w30, "after slot {k}");
+            assert_eq!(c.window(1).total, k);
+        }
+        assert!(RollingCounts::new(0, 7, &[30]).is_err());
+        assert!(RollingCounts::new(0, 0, &[30]).is_err());
+    }
+
+    #[test]
+    fn alerter_fires_and_resolves_on_an_outage() {
+        let rules = Preset::SreWorkbook.rules(30 * DAY).unwrap();
+        let mut a = BurnRateAlerter::new(rules, 1_000, DEFAULT_INTERVAL, 0).unwrap();
+        // One request per second: an hour good, ten minutes down, an hour good.
+        let mut t = 0;
+        while t < 3 * H {
+            let down = (H..H + 10 * MIN).contains(&t);
+            a.record(t, u64::from(!down), 1);
+            t += S;
+        }
+        a.advance(t);
+        let page = a.episodes(0);
+        assert_eq!(page.len(), 1, "{:?}", a.log());
+        // 51.84 s of outage are needed; the first evaluation after that is at 60 s.
+        assert_eq!(page[0].fired, H + MIN);
+        // Resolves when the 5m window's error ratio drops to 1.44%: 5m after the outage ended.
+        let resolved = page[0].resolved.unwrap();
+        assert!(
+            resolved > H + 10 * MIN && resolved <= H + 15 * MIN,
+            "{resolved}"
+        );
+        let g = grade(
+            &a.any_episodes(),
+            &[FaultWindow {
+                start: H,
+                end: H + 10 * MIN,
+            }],
+            0,
+        );
+        assert_eq!((g.precision, g.recall), (Some(1.0), Some(1.0)));
+        assert_eq!(g.detection, [Some(MIN)]);
+    }
+
+    #[test]
+    fn grading_counts_false_positives_and_misses() {
+        let ep = |f: Time, r: Option<Time>| Episode {
+            fired: f,
+            resolved: r,
+        };
+        let faults = [
+            FaultWindow {
+                start: 100,
+                end: 200,
+            },
+            FaultWindow {
+                start: 1_000,
+                end: 1_100,
+            },
+        ];
+        let episodes = [ep(50, Some(60)), ep(150, Some(260)), ep(2_000, None)];
+        let g = grade(&episodes, &faults, 0);
+        assert_eq!(g.true_episodes, 1);
+        assert_eq!(g.precision, Some(1.0 / 3.0));
+        assert_eq!(g.recall, Some(0.5));
+        assert_eq!(g.detection, [Some(50), None]);
+        assert_eq!(g.reset, [Some(60), None]);
+        // A grace period credits a firing just after the fault.
+        let late = [ep(1_150, Some(1_200))];
+        assert_eq!(grade(&late, &faults, 0).detected, 0);
+        assert_eq!(grade(&late, &faults, 100).detected, 1);
+        let u = union_episodes(&[vec![ep(0, Some(10)), ep(20, None)], vec![ep(5, Some(25))]]);
+        assert_eq!(u, [ep(0, None)]);
+    }
+
+    proptest! {
+        /// With no bad events nothing ever fires, whatever the traffic and the rules.
+        #[test]
+        fn never_fires_without_bad_events(
+            totals in proptest::collection::vec((0u64..5, 0u64..1_000), 1..300),
+            factor in 1u64..MAX_FACTOR,
+            budget in 1u64..=PPM,
+        ) {
+            let rule = BurnRateRule::new("r", Severity::Page, 4, 2, factor, 0).unwrap();
+            let mut a = BurnRateAlerter::new(vec![rule], budget, 1, 0).unwrap();
+            let mut now = 0;
+            for (dt, n) in totals {
+                now += dt;
+                a.record(now, n, n);
+            }
+            a.advance(now + 10);
+            prop_assert!(a.log().is_empty());
+        }
+
+        /// With `for = 0`, after every evaluation a rule is firing iff both of its windows
+        /// exceed the threshold at that evaluation; transitions alternate, starting with a
+        /// firing.
+        #[test]
+        fn fires_iff_both_windows_exceed(
+            slots in proptest::collection::vec((0u64..20, 0u64..20), 1..200),
+            long in 1u64..12, short_div in 1u64..4,
+            factor in 1u64..2_000 * BURN_UNIT,
+            budget in 1u64..=PPM,
+        ) {
+            let short = (long / short_div).max(1);
+            let rule = BurnRateRule::new("r", Severity::Page, long, short, factor, 0).unwrap();
+            let mut state = RuleState::new();
+            let mut counts = RollingCounts::new(0, 1, &[long, short]).unwrap();
+            let mut history: Vec<WindowCounts> = Vec::new();
+            let mut last = None;
+            for (k, &(good, bad)) in slots.iter().enumerate() {
+                counts.add(good, good + bad);
+                history.push(WindowCounts { good, total: good + bad });
+                counts.close_slot();
+                let sum = |n: u64| {
+                    let from = history.len().saturating_sub(n as usize);
+                    history[from..].iter().fold(WindowCounts::default(), |a, w| WindowCounts {
+                        good: a.good + w.good,
+                        total: a.total + w.total,
+                    })
+                };
+                prop_assert_eq!(counts.window(0), sum(long));
+                prop_assert_eq!(counts.window(1), sum(short));
+                let t = state.evaluate(&rule, k as Time + 1, sum(long), sum(short), budget);
+                let expect = burn_exceeds(sum(long), factor, budget)
+                    && burn_exceeds(sum(short), factor, budget);
+                prop_assert_eq!(state.is_firing(), expect);
+                if let Some(t) = t {
+                    match last {
+                        None => prop_assert_eq!(t, Transition::Fired),
+                        Some(prev) => prop_assert_ne!(prev, t),
+                    }
+                    last = Some(t);
+                }
+            }
+        }
+
+        /// Skipping idle stretches changes nothing: the alerter's log equals that of a plain
+        /// evaluation at every instant.
+        #[test]
+        fn idle_skipping_is_invisible(
+            events in proptest::collection::vec((0u64..40, 0u64..3, 0u64..3), 1..150),
+            for_duration in 0u64..4,
+        ) {
+            let rule = BurnRateRule::new("r", Severity::Page, 6, 2, 2 * BURN_UNIT, for_duration)
+                .unwrap();
+            let mut a = BurnRateAlerter::new(vec![rule.clone()], 100_000, 1, 0).unwrap();
+            let mut counts = RollingCounts::new(0, 1, &[6, 2]).unwrap();
+            let mut state = RuleState::new();
+            let mut reference = Vec::new();
+            let mut now = 0;
+            let step = |counts: &mut RollingCounts, state: &mut RuleState, to: Time,
+                        out: &mut Vec<(Time, Transition)>| {
+                while counts.next_boundary() <= to {
+                    let at = counts.next_boundary();
+                    counts.close_slot();
+                    if let Some(t) = state.evaluate(&rule, at, counts.window(0), counts.window(1),
+                                                    100_000) {
+                        out.push((at, t));
+                    }
+                }
+            };
+            for (dt, good, bad) in events {
+                now += dt;
+                a.record(now, good, good + bad);
+                step(&mut counts, &mut state, now, &mut reference);
+                counts.add(good, good + bad);
+            }
+            a.advance(now + 50);
+            step(&mut counts, &mut state, now + 50, &mut reference);
+            let log: Vec<(Time, Transition)> = a.log().iter().map(|e| (e.at, e.transition)).collect();
+            prop_assert_eq!(log, reference);
+        }
+
+        /// A `for` duration delays firing until the condition has held that long, and never
+        /// fires when the condition never holds for that long.
+        #[test]
+        fn for_duration_delays_firing(
+            conds in proptest::collection::vec(any::<bool>(), 1..200),
+            for_duration in 0u64..10,
+        ) {
+            let rule = BurnRateRule::new("r", Severity::Page, 1, 1, BURN_UNIT, for_duration).unwrap();
+            let bad = WindowCounts { good: 0, total: 1 };
+            let good = WindowCounts { good: 1, total: 1 };
+            let mut state = RuleState::new();
+            let mut run = 0u64;
+            for (k, &c) in conds.iter().enumerate() {
+                let w = if c { bad } else { good };
+                state.evaluate(&rule, k as Time, w, w, 1_000);
+                run = if c { run + 1 } else { 0 };
+                // Firing iff the condition held at the last `for + 1` evaluations (one per unit).
+                prop_assert_eq!(state.is_firing(), run > for_duration);
+            }
+        }
+    }
+}
