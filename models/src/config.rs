@@ -25,6 +25,7 @@ pub struct WorldConfig {
     /// Every route a call may ask for, explicit or implied by a tenant naming a backend.
     pub routes: Vec<RouteConfig>,
     pub gateway: GatewayConfig,
+    pub slos: Vec<crate::slo::SloConfig>,
 }
 
 /// The categories of silently bad answers, in the order every per-category array uses.

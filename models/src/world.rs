@@ -12,8 +12,9 @@ use crate::config::{
 };
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
+use crate::slo::{CallFacts, CallOutcome, SloTracker};
 use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
-use policies::{AttemptFailure, ErrorClass, RetryDecision, TokenBucket};
+use policies::{AttemptFailure, ErrorClass, FaultWindow, RetryDecision, TokenBucket};
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
@@ -101,6 +102,10 @@ struct Request {
     pending_soft: u8,
     pending_detected: bool,
     validate_at: Time,
+    /// When the job's first answer began to stream (its time to first token).
+    first_token: Option<Time>,
+    /// Spend on the job's attempts so far, in USD.
+    cost: f64,
     last_delay: Time,
     retry_at: Time,
     prompt_tokens: u32,
@@ -155,6 +160,12 @@ pub struct World<'c> {
     retry_rng: RandomStream,
     guardrail_rng: RandomStream,
     stats: Stats,
+    /// SLO evaluation, when the scenario defines SLOs.
+    slo: Option<SloTracker>,
+    /// Ground truth for grading alerts: when faults were under way.
+    faults: Vec<FaultWindow>,
+    /// Per backend: when its current outage or degradation began.
+    fault_since: Vec<Option<Time>>,
     arrival_log: Option<Vec<(Time, u16)>>,
     events: u64,
 }
@@ -228,6 +239,20 @@ impl<'c> World<'c> {
             routes,
             requests: Slab::new(),
             attempts: Slab::new(),
+            slo: (!config.slos.is_empty()).then(|| {
+                let tenants: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
+                let routes: Vec<&str> = config.routes.iter().map(|r| r.name.as_str()).collect();
+                SloTracker::new(
+                    &config.slos,
+                    &tenants,
+                    &routes,
+                    config.warmup,
+                    config.horizon,
+                )
+                .expect("SLOs are validated when the world is built")
+            }),
+            faults: Vec::new(),
+            fault_since: vec![None; config.backends.len()],
             retry_rng: streams.stream("gateway.retry", "jitter"),
             guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
             stats: Stats::new(config),
@@ -325,7 +350,22 @@ impl<'c> World<'c> {
                 } => self.on_validated(now, key(request, generation)),
             }
         }
-        let (metrics, series, latency_cdf) = self.stats.finish(horizon, self.config);
+        let (mut metrics, mut series, latency_cdf) = self.stats.finish(horizon, self.config);
+        if let Some(tracker) = self.slo.take() {
+            // Faults still under way at the horizon end there.
+            for since in self.fault_since.iter_mut() {
+                if let Some(start) = since.take() {
+                    self.faults.push(FaultWindow {
+                        start,
+                        end: horizon,
+                    });
+                }
+            }
+            self.faults.sort_by_key(|f| (f.start, f.end));
+            let report = tracker.finish(horizon, &self.faults);
+            report.push_metrics(&mut metrics);
+            series.series.extend(report.series());
+        }
         RunOutput {
             metrics,
             series,
@@ -379,6 +419,8 @@ impl<'c> World<'c> {
             pending_soft: 0,
             pending_detected: false,
             validate_at: 0,
+            first_token: None,
+            cost: 0.0,
             last_delay: 0,
             retry_at: 0,
             prompt_tokens: 0,
@@ -629,6 +671,9 @@ impl<'c> World<'c> {
         if !failed {
             let cost = a.prompt_tokens as f64 * b.price.input_per_token
                 + a.output_tokens as f64 * b.price.output_per_token;
+            if let Some(r) = self.requests.get_mut(a.request) {
+                r.cost += cost;
+            }
             self.stats.billed(
                 backend,
                 a.tenant as usize,
@@ -652,9 +697,10 @@ impl<'c> World<'c> {
                 },
             );
         } else {
-            if let Some(r) = self.requests.get(a.request) {
+            if let Some(r) = self.requests.get_mut(a.request) {
                 let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
                 self.stats.first_token(ttft);
+                r.first_token.get_or_insert(a.started + a.ttft);
             }
             self.judge_answer(now, a.request);
         }
@@ -912,10 +958,26 @@ impl<'c> World<'c> {
         }
     }
 
+    /// Keeps the ground-truth fault windows alerts are graded against: a backend is faulty
+    /// while it is in an outage, slowed down, or its model degraded.
+    fn fault_changed(&mut self, now: Time, backend: usize, was: bool, is: bool) {
+        if self.slo.is_none() || was == is {
+            return;
+        }
+        if is {
+            self.fault_since[backend].get_or_insert(now);
+        } else if let Some(start) = self.fault_since[backend].take() {
+            self.faults.push(FaultWindow { start, end: now });
+        }
+    }
+
     fn on_degradation_flip(&mut self, now: Time, backend: usize) {
         let b = &mut self.backends[backend];
+        let was = b.outage.is_some() || b.slowdown != 1.0 || b.degraded;
         b.degraded = !b.degraded;
         let degraded = b.degraded;
+        let is = b.outage.is_some() || b.slowdown != 1.0 || b.degraded;
+        self.fault_changed(now, backend, was, is);
         self.stats.model_degraded(now, backend, degraded);
         self.schedule_degradation_flip(now, backend);
     }
@@ -945,6 +1007,7 @@ impl<'c> World<'c> {
         }
         let b = &mut self.backends[backend];
         let mut outage = None;
+        let was_faulty = b.outage.is_some() || b.slowdown != 1.0 || b.degraded;
         let mut slowdown = 1.0;
         for (e, &on) in cfg.episodes.iter().zip(&b.active) {
             match (on, e.effect) {
@@ -956,6 +1019,8 @@ impl<'c> World<'c> {
         let was_down = b.outage.is_some();
         b.outage = outage;
         b.slowdown = slowdown;
+        let faulty = outage.is_some() || slowdown != 1.0 || b.degraded;
+        self.fault_changed(now, backend, was_faulty, faulty);
         if was_down != outage.is_some() {
             self.stats.backend_down(now, backend, outage.is_some());
         }
@@ -963,6 +1028,22 @@ impl<'c> World<'c> {
 
     fn complete(&mut self, now: Time, request: Key, outcome: Outcome) {
         let r = self.requests.remove(request).expect("live request");
+        if let Some(tracker) = &mut self.slo {
+            let facts = CallFacts {
+                outcome: match outcome {
+                    Outcome::Correct => CallOutcome::Correct,
+                    Outcome::WrongAccepted => CallOutcome::WrongAccepted,
+                    Outcome::DetectedHandled => CallOutcome::DetectedHandled,
+                    Outcome::Throttled => CallOutcome::Throttled,
+                    Outcome::Blocked | Outcome::BudgetRejected => CallOutcome::Shed,
+                    Outcome::Failed => CallOutcome::Failed,
+                },
+                latency: now - r.arrived,
+                ttft: r.first_token.map(|t| t.saturating_sub(r.arrived)),
+                cost_usd: r.cost,
+            };
+            tracker.record(now, r.tenant, r.route, &facts);
+        }
         if matches!(outcome, Outcome::WrongAccepted) {
             self.stats.wrong_let_in(r.poisoned);
         }

@@ -495,12 +495,16 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
     if routes.len() > u16::MAX as usize {
         return Err(err("routes", "at most 65535 routes"));
     }
+    let tenant_list: Vec<&str> = s.tenants.iter().map(|t| t.name.as_str()).collect();
+    let route_list: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
+    let slos = crate::slo_schema::build_slos(&s.slos, &tenant_list, &route_list)?;
     Ok(WorldConfig {
         horizon: s.horizon.0,
         warmup: s.warmup.0,
         tenants,
         backends,
         routes,
+        slos,
         gateway: GatewayConfig {
             queue_capacity: s.gateway.queue_capacity.0,
             retry: RetryRules {

@@ -41,6 +41,9 @@ pub struct Scenario {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub gateway: Gateway,
+    /// Service level objectives, evaluated on every job (default: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<crate::slo_schema::SloSchema>,
 }
 
 /// A route: what a call asks for, served by a backend, with its own soft-failure rates.
