@@ -19,9 +19,9 @@
 //! One [`CacheState`] per replication, built with [`CacheState::new`] from a validated
 //! [`CacheConfig`]. For each call reaching the cache step:
 //!
-//! - **Exact**: the call's key was drawn at arrival with [`CacheState::draw_key`] from a stream of its
-//!   own (so every architecture fed the same seed sees the same prompts, whatever the stages
-//!   before the cache decide). [`ExactCache::lookup`]`(now, key)`: on [`Lookup::Hit`] the call is
+//! - **Exact**: the call's key was drawn at arrival with [`CacheState::draw_key`] from a stream
+//!   of its own (so every architecture fed the same seed sees the same prompts, whatever the
+//!   stages before the cache decide). [`ExactCache::lookup`]`(now, key)`: on [`Lookup::Hit`] the call is
 //!   answered from the cache (correct, no backend call, no provider cost); on [`Lookup::Stale`] or
 //!   [`Lookup::Miss`] it continues to admission, and when a backend answers successfully the
 //!   world calls [`ExactCache::insert`]`(now, key)`. If every backend fails and the fallback
