@@ -2,6 +2,7 @@
 //! the event loop that ties them together. `models` owns the event enum and its dispatch; the
 //! engine underneath (`sim-core`) knows nothing of any of this.
 
+pub mod cache;
 pub mod config;
 pub mod event;
 pub mod gpu;
