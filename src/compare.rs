@@ -6,6 +6,7 @@ use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
 use reports::paired::{PairedDifference, paired_differences, render_comparison};
 use reports::report::{FORMAT_VERSION, Tool};
 use reports::sweep_plots::write_comparison_plot;
+use reports::verdict::verdicts;
 use reports::write_atomic;
 use scenarios::sweep::split_list;
 use serde::Serialize;
@@ -82,6 +83,16 @@ fn arms(args: &CompareArgs) -> Result<Vec<Arm>, Failure> {
 }
 
 #[derive(Serialize)]
+struct SloJson {
+    arm: String,
+    slo: String,
+    verdict: &'static str,
+    met: usize,
+    replications: usize,
+    sli: f64,
+}
+
+#[derive(Serialize)]
 struct CompareJson<'a> {
     format_version: u32,
     tool: Tool,
@@ -90,6 +101,8 @@ struct CompareJson<'a> {
     replications: u32,
     baseline: ArmJson,
     variants: Vec<VariantJson>,
+    /// Each arm's verdict on each SLO.
+    slos: Vec<SloJson>,
 }
 
 #[derive(Serialize)]
@@ -188,6 +201,20 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
     }
     bar.finish_and_clear();
 
+    // Verdicts first: did each arm meet its SLOs?
+    let mut slos: Vec<SloJson> = Vec::new();
+    for (arm, metrics) in &results {
+        for v in verdicts(metrics) {
+            slos.push(SloJson {
+                arm: arm.label.clone(),
+                slo: v.name.clone(),
+                verdict: v.word(),
+                met: v.met,
+                replications: v.replications,
+                sli: v.sli,
+            });
+        }
+    }
     let mut results = results.into_iter();
     let (baseline, base_metrics) = results.next().expect("at least two arms");
     let mut variants = Vec::new();
@@ -218,7 +245,22 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
             "common"
         }
     );
-    println!("SLOs: none defined in these scenarios");
+    if slos.is_empty() {
+        println!("SLOs: none defined in these scenarios");
+    } else {
+        println!("SLOs:");
+        for s in &slos {
+            println!(
+                "  {:<7} {} in {} (SLI {}, met {}/{})",
+                s.verdict,
+                s.slo,
+                s.arm,
+                reports::table::format_number(s.sli),
+                s.met,
+                s.replications
+            );
+        }
+    }
     for (k, (arm, metrics)) in results.enumerate() {
         let diffs = paired_differences(&base_metrics, &metrics);
         write_comparison_plot(&dir, k + 1, &arm.label, &diffs)
@@ -257,6 +299,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
         replications,
         baseline,
         variants,
+        slos,
     };
     let mut text = serde_json::to_string_pretty(&json).expect("comparisons serialize");
     text.push('\n');

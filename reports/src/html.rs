@@ -100,7 +100,22 @@ pub fn render_html(
     );
 
     h.push_str("<section id=\"slos\">\n<h2>SLO verdicts</h2>\n");
-    h.push_str("<p class=\"none\">No SLOs defined.</p>\n</section>\n");
+    let verdicts = crate::verdict::verdicts(&report.metrics);
+    if verdicts.is_empty() {
+        h.push_str("<p class=\"none\">No SLOs defined.</p>\n");
+    } else {
+        h.push_str("<ul class=\"verdicts\">\n");
+        for v in &verdicts {
+            let _ = writeln!(
+                h,
+                "<li><strong>{}</strong> {}</li>",
+                escape(v.word()),
+                escape(v.line().trim_start_matches(v.word()).trim())
+            );
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</section>\n");
 
     h.push_str("<section id=\"metrics\">\n<h2>Metrics</h2>\n");
     h.push_str(

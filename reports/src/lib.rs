@@ -11,6 +11,7 @@ pub mod report;
 pub mod sweep;
 pub mod sweep_plots;
 pub mod table;
+pub mod verdict;
 
 pub use output::{OutputError, Written, write_run_outputs};
 pub use report::{Report, StoredReport, first_difference, results_digest, write_atomic};

@@ -53,8 +53,8 @@ pub fn render_table(metrics: &[MetricSummary]) -> String {
 /// The summary `faultline run` prints: the SLO line first (a reader's first question is "did
 /// we meet them"), then the metrics table. Every line fits 100 columns.
 pub fn render_summary(metrics: &[MetricSummary]) -> String {
-    // SLOs arrive with their own issue; until then a run has none, and says so.
-    let mut out = String::from("SLOs: none defined\n\n");
+    let mut out = crate::verdict::render_verdicts(metrics);
+    out.push('\n');
     out.push_str(&render_table(metrics));
     out
 }
