@@ -3,7 +3,7 @@
 //! directly.
 
 use crate::workload::{ArrivalSpec, TokenSource};
-use policies::{ErrorClass, RetryRules};
+use policies::{BreakerConfig, CooldownConfig, ErrorClass, FallbackChain, RetryRules};
 use sim_core::{Sampler, Time};
 
 /// Index of a tenant in [`WorldConfig::tenants`].
@@ -42,7 +42,11 @@ pub const SOFT_CATEGORIES: [&str; 5] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteConfig {
     pub name: String,
+    /// The primary backend.
     pub backend: BackendId,
+    /// Backends to fall back to, in order, and the chain's rules; `None` without fallbacks.
+    pub fallbacks: Vec<BackendId>,
+    pub chain: Option<FallbackChain>,
     /// Base probability of a bad answer per category ([`SOFT_CATEGORIES`] order).
     pub soft: [f64; 5],
     pub validator: Option<ValidatorConfig>,
@@ -66,6 +70,16 @@ pub enum ValidatorAction {
     Reask,
     /// Return an error instead of the answer.
     Error,
+    /// Ask the route's next backend.
+    Fallback,
+}
+
+/// A retry budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RetryBudgetConfig {
+    Grpc { max_tokens: f64, token_ratio: f64 },
+    Finagle { percent: f64, min_retries_per_second: u32, window: Time },
+    Adaptive { k: f64, window: Time },
 }
 
 /// The hidden quality state of a model: normal, or degraded with soft-failure rates multiplied.
@@ -139,6 +153,8 @@ pub struct BackendConfig {
     pub limits: ProviderLimits,
     pub episodes: Vec<Episode>,
     pub degradation: Option<DegradationConfig>,
+    pub breaker: Option<BreakerConfig>,
+    pub cooldown: Option<CooldownConfig>,
     /// Silent model updates: `(at, multiplier)`, in time order; multipliers compound.
     pub model_updates: Vec<(Time, f64)>,
 }
@@ -229,4 +245,7 @@ pub struct GatewayConfig {
     pub attempt_timeout: Option<Time>,
     /// Prompt-injection screening: `(recall, false_positive_rate)`.
     pub input_guardrail: Option<(f64, f64)>,
+    /// Per-call deadline across retries and fallbacks.
+    pub deadline: Option<Time>,
+    pub retry_budget: Option<RetryBudgetConfig>,
 }

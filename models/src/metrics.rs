@@ -20,6 +20,8 @@ pub enum Outcome {
     DetectedHandled,
     /// The tenant's budget was spent: the job was turned away.
     BudgetRejected,
+    /// Answered, but by a fallback backend or with a default response.
+    Degraded,
     /// Every attempt allowed by the retry policy failed or timed out.
     Failed,
     /// A retry found the queue full.
@@ -262,6 +264,40 @@ pub(crate) struct Stats {
     turns: Tally,
     job_tokens: Tally,
     routes: Vec<RouteStats>,
+    degraded_answers: u64,
+    fallbacks: u64,
+    default_responses: u64,
+    deadline_exceeded: u64,
+    budget_denied: u64,
+    /// Answers by fallback depth (0: the primary backend).
+    depth_answers: Vec<u64>,
+    /// Per backend: breaker openings, calls its breaker refused, cooldowns, calls skipped while
+    /// cooling down.
+    breaker_opened: Vec<u64>,
+    breaker_rejected: Vec<u64>,
+    cooldowns: Vec<u64>,
+    cooldown_skips: Vec<u64>,
+    resilience: Resilience,
+}
+
+/// Which resilience families a world has, so reports show only those.
+#[derive(Debug, Clone, Copy)]
+struct Resilience {
+    fallbacks: bool,
+    max_depth: usize,
+    budget: bool,
+    deadline: bool,
+}
+
+impl Resilience {
+    fn of(config: &WorldConfig) -> Resilience {
+        Resilience {
+            fallbacks: config.routes.iter().any(|r| r.chain.is_some()),
+            max_depth: config.routes.iter().map(|r| r.fallbacks.len() + 1).max().unwrap_or(1),
+            budget: config.gateway.retry_budget.is_some(),
+            deadline: config.gateway.deadline.is_some(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -390,6 +426,17 @@ impl Stats {
             turns: Tally::new(),
             job_tokens: Tally::new(),
             routes: vec![RouteStats::default(); config.routes.len()],
+            degraded_answers: 0,
+            fallbacks: 0,
+            default_responses: 0,
+            deadline_exceeded: 0,
+            budget_denied: 0,
+            depth_answers: vec![0; Resilience::of(config).max_depth],
+            breaker_opened: vec![0; config.backends.len()],
+            breaker_rejected: vec![0; config.backends.len()],
+            cooldowns: vec![0; config.backends.len()],
+            cooldown_skips: vec![0; config.backends.len()],
+            resilience: Resilience::of(config),
         }
     }
 
@@ -414,6 +461,7 @@ impl Stats {
             new.restart(now);
         }
         fresh.spend = std::mem::take(&mut self.spend);
+
         // Series ignore the warm-up by construction and follow levels from time 0: keep them.
         std::mem::swap(&mut fresh.series, &mut self.series);
         *self = fresh;
@@ -522,6 +570,46 @@ impl Stats {
 
     pub(crate) fn tenant_spend(&self, tenant: usize) -> f64 {
         self.spend[tenant]
+    }
+
+    pub(crate) fn backend_skipped(&mut self, backend: usize, by_breaker: bool) {
+        if by_breaker {
+            self.breaker_rejected[backend] += 1;
+        } else {
+            self.cooldown_skips[backend] += 1;
+        }
+    }
+
+    pub(crate) fn breaker_changed(&mut self, backend: usize, state: policies::BreakerState) {
+        if matches!(state, policies::BreakerState::Open { .. }) {
+            self.breaker_opened[backend] += 1;
+        }
+    }
+
+    pub(crate) fn cooldown_started(&mut self, backend: usize) {
+        self.cooldowns[backend] += 1;
+    }
+
+    pub(crate) fn budget_denied(&mut self) {
+        self.budget_denied += 1;
+    }
+
+    pub(crate) fn answered_at_depth(&mut self, depth: u8) {
+        if let Some(d) = self.depth_answers.get_mut(depth as usize) {
+            *d += 1;
+        }
+    }
+
+    pub(crate) fn fell_back(&mut self) {
+        self.fallbacks += 1;
+    }
+
+    pub(crate) fn default_response(&mut self) {
+        self.default_responses += 1;
+    }
+
+    pub(crate) fn deadline_exceeded(&mut self) {
+        self.deadline_exceeded += 1;
     }
 
     pub(crate) fn budget_rejected(&mut self) {
@@ -649,6 +737,12 @@ impl Stats {
                 }
                 &mut self.series.successes
             }
+            Outcome::Degraded => {
+                self.successes += 1;
+                ts.successes += 1;
+                self.degraded_answers += 1;
+                &mut self.series.successes
+            }
             Outcome::DetectedHandled | Outcome::BudgetRejected => {
                 if outcome == Outcome::DetectedHandled {
                     self.detected_handled += 1;
@@ -772,6 +866,22 @@ impl Stats {
         if self.families.budgets {
             m.push("budget_rejections", self.budget_rejections as f64);
         }
+        let res = self.resilience;
+        if res.fallbacks {
+            m.push("degraded", self.degraded_answers as f64);
+            m.push("fallbacks", self.fallbacks as f64);
+            m.push("default_responses", self.default_responses as f64);
+            let answered: u64 = self.depth_answers.iter().sum();
+            for (d, n) in self.depth_answers.iter().enumerate() {
+                m.push(format!("fallback.depth{d}_share"), ratio(*n, answered));
+            }
+        }
+        if res.deadline {
+            m.push("deadline_exceeded", self.deadline_exceeded as f64);
+        }
+        if res.budget {
+            m.push("retry_budget.denied", self.budget_denied as f64);
+        }
         m.push("attempts_per_request", self.attempts_per_request.mean());
         m.push("retries", self.retries as f64);
         m.push("attempt_failures", self.attempts_failed as f64);
@@ -841,6 +951,26 @@ impl Stats {
             );
             if self.families.llm {
                 m.push(format!("backend.{name}.cost_usd"), b.cost);
+            }
+            if cfg.breaker.is_some() {
+                m.push(
+                    format!("backend.{name}.breaker_opened"),
+                    self.breaker_opened[backend_index] as f64,
+                );
+                m.push(
+                    format!("backend.{name}.breaker_rejected"),
+                    self.breaker_rejected[backend_index] as f64,
+                );
+            }
+            if cfg.cooldown.is_some() {
+                m.push(
+                    format!("backend.{name}.cooldowns"),
+                    self.cooldowns[backend_index] as f64,
+                );
+                m.push(
+                    format!("backend.{name}.cooldown_skips"),
+                    self.cooldown_skips[backend_index] as f64,
+                );
             }
             if cfg.degradation.is_some() {
                 m.push(

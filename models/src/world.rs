@@ -14,7 +14,12 @@ use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
 use crate::slo::{CallFacts, CallOutcome, SloTracker};
 use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
-use policies::{AttemptFailure, ErrorClass, FaultWindow, RetryDecision, TokenBucket};
+use crate::config::RetryBudgetConfig;
+use policies::{
+    AdaptiveThrottle, AttemptFailure, CallResult, CircuitBreaker, Cooldown, ErrorClass,
+    FallbackStep, FallbackTrigger, FaultWindow, FinagleBudget, GrpcThrottle, Permit,
+    RetryDecision, TokenBucket,
+};
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
@@ -61,6 +66,15 @@ struct Backend {
     degraded: bool,
     update_multiplier: f64,
     degradation_rng: RandomStream,
+    breaker: Option<CircuitBreaker>,
+    cooldown: Option<Cooldown>,
+}
+
+/// A retry budget's running state.
+enum Budget {
+    Grpc(GrpcThrottle),
+    Finagle(FinagleBudget),
+    Adaptive(AdaptiveThrottle),
 }
 
 struct Route {
@@ -106,6 +120,14 @@ struct Request {
     first_token: Option<Time>,
     /// Spend on the job's attempts so far, in USD.
     cost: f64,
+    /// Position in the route's fallback chain: 0 is the primary backend.
+    depth: u8,
+    /// The call's deadline, if the gateway sets one.
+    deadline: Option<Time>,
+    /// The breaker permit of the answer under validation: the breaker hears how it went.
+    permit: Option<Permit>,
+    /// Some call of the job was answered by a fallback (or a default response).
+    degraded: bool,
     last_delay: Time,
     retry_at: Time,
     prompt_tokens: u32,
@@ -134,6 +156,8 @@ struct Attempt {
     error: Option<(ErrorClass, Option<Time>)>,
     /// Output tokens taken from the provider's output bucket up front, reconciled at the end.
     reserved_output: u32,
+    /// Leave from the backend's breaker; handed back with the attempt's result.
+    permit: Option<Permit>,
 }
 
 /// What a replication produced.
@@ -159,6 +183,8 @@ pub struct World<'c> {
     attempts: Slab<Attempt>,
     retry_rng: RandomStream,
     guardrail_rng: RandomStream,
+    budget: Option<Budget>,
+    budget_rng: RandomStream,
     stats: Stats,
     /// SLO evaluation, when the scenario defines SLOs.
     slo: Option<SloTracker>,
@@ -217,6 +243,12 @@ impl<'c> World<'c> {
                     degraded: false,
                     update_multiplier: 1.0,
                     degradation_rng: streams.stream(&entity, "degradation"),
+                    breaker: b
+                        .breaker
+                        .map(|c| CircuitBreaker::new(c).expect("validated when the world is built")),
+                    cooldown: b
+                        .cooldown
+                        .map(|c| Cooldown::new(c).expect("validated when the world is built")),
                 }
             })
             .collect();
@@ -254,6 +286,21 @@ impl<'c> World<'c> {
             faults: Vec::new(),
             fault_since: vec![None; config.backends.len()],
             retry_rng: streams.stream("gateway.retry", "jitter"),
+            budget: config.gateway.retry_budget.map(|b| match b {
+                RetryBudgetConfig::Grpc {
+                    max_tokens,
+                    token_ratio,
+                } => Budget::Grpc(GrpcThrottle::new(max_tokens, token_ratio)),
+                RetryBudgetConfig::Finagle {
+                    percent,
+                    min_retries_per_second,
+                    window,
+                } => Budget::Finagle(FinagleBudget::new(window, min_retries_per_second, percent)),
+                RetryBudgetConfig::Adaptive { k, window } => {
+                    Budget::Adaptive(AdaptiveThrottle::new(k, window))
+                }
+            }),
+            budget_rng: streams.stream("gateway.retry_budget", "rejections"),
             guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
             stats: Stats::new(config),
             arrival_log: None,
@@ -421,6 +468,10 @@ impl<'c> World<'c> {
             validate_at: 0,
             first_token: None,
             cost: 0.0,
+            depth: 0,
+            deadline: None,
+            permit: None,
+            degraded: false,
             last_delay: 0,
             retry_at: 0,
             prompt_tokens: 0,
@@ -492,6 +543,11 @@ impl<'c> World<'c> {
         };
         r.route = step.route;
         r.backend = route.backend.0;
+        r.depth = 0;
+        r.deadline = self.config.gateway.deadline.map(|d| now.saturating_add(d));
+        if let Some(Budget::Finagle(b)) = &mut self.budget {
+            b.deposit(now);
+        }
         r.call_started = now;
         r.attempts = 0;
         r.last_delay = 0;
@@ -503,7 +559,13 @@ impl<'c> World<'c> {
             && prompt as u64 + r.max_tokens as u64 > window as u64
         {
             self.stats.context_overflow();
-            self.complete(now, request, Outcome::Failed);
+            let tokens = (prompt as u64 + r.max_tokens as u64).min(u32::MAX as u64) as u32;
+            self.fall_back(
+                now,
+                request,
+                FallbackTrigger::ContextOverflow { tokens },
+                Outcome::Failed,
+            );
             return true;
         }
         self.try_attempt(now, request)
@@ -519,6 +581,44 @@ impl<'c> World<'c> {
         let (tenant, route, prompt_tokens, output_tokens) =
             (r.tenant, r.route, r.prompt_tokens, r.output_tokens);
         let reserved_output = r.max_tokens;
+        // A backend whose breaker is open, or which is cooling down, is skipped without a call.
+        let b = &mut self.backends[backend_index as usize];
+        if b.cooldown.as_ref().is_some_and(|c| !c.is_available(now)) {
+            self.stats.backend_skipped(backend_index as usize, false);
+            self.fall_back(now, request, FallbackTrigger::BreakerOpen, Outcome::Failed);
+            return true;
+        }
+        let permit = match &mut b.breaker {
+            None => None,
+            Some(breaker) => match breaker.allow(now) {
+                Some(p) => Some(p),
+                None => {
+                    self.stats.backend_skipped(backend_index as usize, true);
+                    self.fall_back(now, request, FallbackTrigger::BreakerOpen, Outcome::Failed);
+                    return true;
+                }
+            },
+        };
+        // Adaptive throttling turns attempts away at the client, before any call.
+        if let Some(Budget::Adaptive(t)) = &mut self.budget
+            && !t.admit(now, &mut self.budget_rng)
+        {
+            if let (Some(p), Some(breaker)) =
+                (permit, &mut self.backends[backend_index as usize].breaker)
+            {
+                breaker.release(p);
+            }
+            self.stats.budget_denied();
+            self.after_failure(
+                now,
+                request,
+                AttemptFailure::Error {
+                    class: ErrorClass::RateLimited,
+                    retry_after: None,
+                },
+            );
+            return true;
+        }
         let b = &self.backends[backend_index as usize];
         let can_start = b.busy < b.concurrency;
         let room = self
@@ -527,8 +627,14 @@ impl<'c> World<'c> {
             .queue_capacity
             .is_none_or(|cap| b.queue.len() < cap as usize);
         if !can_start && !room {
+            if let (Some(p), Some(breaker)) =
+                (permit, &mut self.backends[backend_index as usize].breaker)
+            {
+                breaker.release(p);
+            }
             return false;
         }
+        let r = self.requests.get_mut(request).expect("live request");
         r.attempts += 1;
         r.job_attempts += 1;
         let attempt = self.attempts.insert(Attempt {
@@ -546,6 +652,7 @@ impl<'c> World<'c> {
             abandoned: false,
             error: None,
             reserved_output,
+            permit,
         });
         if can_start {
             self.start_service(now, attempt, false);
@@ -559,8 +666,14 @@ impl<'c> World<'c> {
     }
 
     fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
-        let timeout = self.config.gateway.attempt_timeout;
         let a = self.attempts.get_mut(attempt).expect("live attempt");
+        // An attempt never runs past its call's deadline.
+        let deadline = self.requests.get(a.request).and_then(|r| r.deadline);
+        let timeout = match (self.config.gateway.attempt_timeout, deadline) {
+            (t, None) => t,
+            (None, Some(d)) => Some(d.saturating_sub(now)),
+            (Some(t), Some(d)) => Some(t.min(d.saturating_sub(now))),
+        };
         let backend = a.backend as usize;
         let cfg = &self.config.backends[backend];
         let b = &mut self.backends[backend];
@@ -659,6 +772,7 @@ impl<'c> World<'c> {
             if a.abandoned {
                 return;
             }
+            self.attempt_result(now, backend, a.permit, false, now - a.started, None);
             self.stats.attempt_error(now, class);
             self.after_failure(now, a.request, AttemptFailure::Error { class, retry_after });
             return;
@@ -687,6 +801,7 @@ impl<'c> World<'c> {
             return; // the caller already gave up on this attempt; the work was wasted
         }
         if failed {
+            self.attempt_result(now, backend, a.permit, false, now - a.started, None);
             self.stats.attempt_failed(now, false);
             self.after_failure(
                 now,
@@ -701,6 +816,8 @@ impl<'c> World<'c> {
                 let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
                 self.stats.first_token(ttft);
                 r.first_token.get_or_insert(a.started + a.ttft);
+                // The breaker hears about this answer once its validation is known.
+                r.permit = a.permit;
             }
             self.judge_answer(now, a.request);
         }
@@ -715,6 +832,8 @@ impl<'c> World<'c> {
         }
         a.abandoned = true;
         let request = a.request;
+        let (backend, permit, started) = (a.backend as usize, a.permit.take(), a.started);
+        self.attempt_result(now, backend, permit, false, now - started, None);
         self.stats.attempt_failed(now, true);
         self.after_failure(
             now,
@@ -728,37 +847,33 @@ impl<'c> World<'c> {
 
     /// The retry policy's turn: give up, retry at once, or retry after a backoff.
     fn after_failure(&mut self, now: Time, request: Key, failure: AttemptFailure) {
+        let r = self.requests.get(request).expect("live request");
+        let decision =
+            self.config
+                .gateway
+                .retry
+                .decide(r.attempts, r.last_delay, failure, &mut self.retry_rng);
+        match decision {
+            RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
+                self.retry(now, request, delay)
+            }
+            _ => self.give_up(now, request, failure),
+        }
+    }
+
+    /// Tries the call again after `delay` (at once when it is 0).
+    fn retry(&mut self, now: Time, request: Key, delay: Time) {
         let r = self.requests.get_mut(request).expect("live request");
-        match self.config.gateway.retry.decide(
-            r.attempts,
-            r.last_delay,
-            failure,
-            &mut self.retry_rng,
-        ) {
-            RetryDecision::GiveUp => {
-                let outcome = match failure {
-                    AttemptFailure::Error {
-                        class: ErrorClass::RateLimited,
-                        ..
-                    } => Outcome::Throttled,
-                    _ => Outcome::Failed,
-                };
-                self.complete(now, request, outcome)
+        r.last_delay = delay;
+        self.stats.retry();
+        if delay == 0 {
+            if !self.try_attempt(now, request) {
+                self.complete(now, request, Outcome::Blocked);
             }
-            RetryDecision::RetryAfter(0) => {
-                r.last_delay = 0;
-                self.stats.retry();
-                if !self.try_attempt(now, request) {
-                    self.complete(now, request, Outcome::Blocked);
-                }
-            }
-            RetryDecision::RetryAfter(delay) => {
-                r.last_delay = delay;
-                r.retry_at = now.saturating_add(delay);
-                let at = r.retry_at;
-                self.stats.retry();
-                self.sched.schedule(at, Event::retry_due(request));
-            }
+        } else {
+            r.retry_at = now.saturating_add(delay);
+            let at = r.retry_at;
+            self.sched.schedule(at, Event::retry_due(request));
         }
     }
 
@@ -804,6 +919,10 @@ impl<'c> World<'c> {
             self.stats.soft_failure(r.route as usize, soft - 1);
         }
         let Some(v) = &route_cfg.validator else {
+            let (backend, permit) = (r.backend as usize, r.permit.take());
+            let latency = now.saturating_sub(r.call_started);
+            r.validate_at = 0;
+            self.attempt_result(now, backend, permit, true, latency, None);
             self.answered(now, request, soft);
             return;
         };
@@ -836,6 +955,11 @@ impl<'c> World<'c> {
         }
         r.validate_at = 0;
         let (soft, detected) = (r.pending_soft, r.pending_detected);
+        let latency = now.saturating_sub(r.call_started);
+        let (backend, permit) = (r.backend as usize, r.permit.take());
+        let category = if detected { soft.checked_sub(1) } else { None };
+        self.attempt_result(now, backend, permit, true, latency, category);
+        let r = self.requests.get_mut(request).expect("live request");
         if !detected {
             self.answered(now, request, soft);
             return;
@@ -852,30 +976,28 @@ impl<'c> World<'c> {
             .expect("only validated routes get here");
         match v.action {
             ValidatorAction::Error => self.complete(now, request, Outcome::DetectedHandled),
+            ValidatorAction::Fallback => self.fall_back(
+                now,
+                request,
+                FallbackTrigger::ValidationFailed,
+                Outcome::DetectedHandled,
+            ),
             ValidatorAction::Reask => {
                 let mut rules = self.config.gateway.retry;
                 rules.reask = true;
-                match rules.decide(
+                let decision = rules.decide(
                     r.attempts,
                     r.last_delay,
                     AttemptFailure::SoftFailure,
                     &mut self.retry_rng,
-                ) {
-                    RetryDecision::GiveUp => self.complete(now, request, Outcome::DetectedHandled),
-                    RetryDecision::RetryAfter(delay) => {
+                );
+                match decision {
+                    RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
+                        let r = self.requests.get_mut(request).expect("live request");
                         r.prompt_tokens = r.prompt_tokens.saturating_add(v.reask_extra_tokens);
-                        r.last_delay = delay;
-                        self.stats.retry();
-                        if delay == 0 {
-                            if !self.try_attempt(now, request) {
-                                self.complete(now, request, Outcome::Blocked);
-                            }
-                        } else {
-                            r.retry_at = now.saturating_add(delay);
-                            let at = r.retry_at;
-                            self.sched.schedule(at, Event::retry_due(request));
-                        }
+                        self.retry(now, request, delay);
                     }
+                    _ => self.complete(now, request, Outcome::DetectedHandled),
                 }
             }
         }
@@ -900,6 +1022,10 @@ impl<'c> World<'c> {
         r.tokens_used = r
             .tokens_used
             .saturating_add(r.prompt_tokens as u64 + r.output_tokens as u64);
+        if r.depth > 0 {
+            r.degraded = true;
+        }
+        self.stats.answered_at_depth(r.depth);
         let more_steps = (r.step as usize) + 1 < cfg.steps.len();
         let more_turns = r.turn + 1 < r.turns;
         if more_steps {
@@ -921,16 +1047,150 @@ impl<'c> World<'c> {
                 return;
             }
         } else {
-            let outcome = if r.poisoned == CLEAN {
-                Outcome::Correct
-            } else {
+            let outcome = if r.poisoned != CLEAN {
                 Outcome::WrongAccepted
+            } else if r.degraded || r.depth > 0 {
+                Outcome::Degraded
+            } else {
+                Outcome::Correct
             };
             self.complete(now, request, outcome);
             return;
         }
         if !self.start_call(now, request, None) {
             self.complete(now, request, Outcome::Blocked);
+        }
+    }
+
+    /// Tells the backend's breaker, cooldown and the retry budget how an attempt went.
+    fn attempt_result(
+        &mut self,
+        now: Time,
+        backend: usize,
+        permit: Option<Permit>,
+        ok: bool,
+        latency: Time,
+        soft_category: Option<u8>,
+    ) {
+        let b = &mut self.backends[backend];
+        if let (Some(p), Some(breaker)) = (permit, &mut b.breaker) {
+            let result = CallResult {
+                failed: !ok,
+                slow: breaker.config().is_slow(latency),
+                soft_category,
+            };
+            if let Some(state) = breaker.record(now, p, result) {
+                self.stats.breaker_changed(backend, state);
+            }
+        }
+        let b = &mut self.backends[backend];
+        if !ok
+            && let Some(c) = &mut b.cooldown
+            && c.on_failure(now)
+        {
+            self.stats.cooldown_started(backend);
+        }
+        match &mut self.budget {
+            Some(Budget::Grpc(t)) if ok => t.on_success(),
+            Some(Budget::Grpc(t)) => t.on_failure(),
+            Some(Budget::Adaptive(t)) if ok => t.on_accept(now),
+            _ => {}
+        }
+    }
+
+    /// Whether a retry after `delay` may go ahead: the call's deadline must still be ahead
+    /// then, and the retry budget must allow it.
+    fn retry_allowed(&mut self, now: Time, request: Key, delay: Time) -> bool {
+        let r = self.requests.get(request).expect("live request");
+        if let Some(d) = r.deadline
+            && now.saturating_add(delay) >= d
+        {
+            return false;
+        }
+        let allowed = match &mut self.budget {
+            Some(Budget::Grpc(t)) => t.allows_retry(),
+            Some(Budget::Finagle(b)) => b.try_withdraw(now),
+            _ => true,
+        };
+        if !allowed {
+            self.stats.budget_denied();
+        }
+        allowed
+    }
+
+    /// The retries at this backend are over: fall back down the route's chain, or end the call.
+    fn give_up(&mut self, now: Time, request: Key, failure: AttemptFailure) {
+        let (trigger, outcome) = match failure {
+            AttemptFailure::Error {
+                class: ErrorClass::RateLimited,
+                ..
+            } => (
+                FallbackTrigger::Error(ErrorClass::RateLimited),
+                Outcome::Throttled,
+            ),
+            AttemptFailure::Error {
+                class: ErrorClass::AttemptTimeout,
+                ..
+            } => (FallbackTrigger::Timeout, Outcome::Failed),
+            AttemptFailure::Error { class, .. } => (FallbackTrigger::Error(class), Outcome::Failed),
+            AttemptFailure::SoftFailure => {
+                (FallbackTrigger::ValidationFailed, Outcome::DetectedHandled)
+            }
+        };
+        self.fall_back(now, request, trigger, outcome);
+    }
+
+    /// Moves the call down its route's fallback chain after `trigger`; without a chain, or at
+    /// its end, the call ends with `outcome`.
+    fn fall_back(&mut self, now: Time, request: Key, trigger: FallbackTrigger, outcome: Outcome) {
+        let r = self.requests.get_mut(request).expect("live request");
+        let route = &self.config.routes[r.route as usize];
+        let Some(chain) = &route.chain else {
+            self.complete(now, request, outcome);
+            return;
+        };
+        if r.deadline.is_some_and(|d| now >= d) {
+            self.stats.deadline_exceeded();
+            self.complete(now, request, Outcome::Failed);
+            return;
+        }
+        let mut step = chain.next(r.depth as u32, trigger);
+        if step == FallbackStep::StaleCache {
+            // No response cache is wired to routes yet: a stale lookup always misses.
+            step = chain.next(chain.backends() as u32, FallbackTrigger::CacheMiss);
+        }
+        match step {
+            FallbackStep::Backend(j) => {
+                r.depth = j as u8;
+                r.backend = if j == 0 {
+                    route.backend.0
+                } else {
+                    route.fallbacks[j - 1].0
+                };
+                r.attempts = 0;
+                r.last_delay = 0;
+                self.stats.fell_back();
+                // The next backend may have a smaller window than the prompt needs.
+                let need = r.prompt_tokens as u64 + r.max_tokens as u64;
+                if let Some(window) = self.backends[r.backend as usize].context_window
+                    && need > window as u64
+                {
+                    let tokens = need.min(u32::MAX as u64) as u32;
+                    self.fall_back(now, request, FallbackTrigger::ContextOverflow { tokens }, outcome);
+                    return;
+                }
+                if !self.try_attempt(now, request) {
+                    self.complete(now, request, Outcome::Blocked);
+                }
+            }
+            FallbackStep::Default => {
+                self.stats.default_response();
+                if let Some(r) = self.requests.get_mut(request) {
+                    r.degraded = true;
+                }
+                self.complete(now, request, Outcome::Degraded);
+            }
+            FallbackStep::StaleCache | FallbackStep::GiveUp => self.complete(now, request, outcome),
         }
     }
 
@@ -1028,10 +1288,15 @@ impl<'c> World<'c> {
 
     fn complete(&mut self, now: Time, request: Key, outcome: Outcome) {
         let r = self.requests.remove(request).expect("live request");
+        if let (Some(p), Some(breaker)) = (r.permit, &mut self.backends[r.backend as usize].breaker)
+        {
+            breaker.release(p);
+        }
         if let Some(tracker) = &mut self.slo {
             let facts = CallFacts {
                 outcome: match outcome {
                     Outcome::Correct => CallOutcome::Correct,
+                    Outcome::Degraded => CallOutcome::Degraded,
                     Outcome::WrongAccepted => CallOutcome::WrongAccepted,
                     Outcome::DetectedHandled => CallOutcome::DetectedHandled,
                     Outcome::Throttled => CallOutcome::Throttled,

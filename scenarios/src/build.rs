@@ -5,8 +5,9 @@ use crate::schema::{
     Arrivals, BackoffKind, DurationDist, OutageMode as SchemaOutageMode, Scenario, TokenDist,
     TraceFormatName, ValidatorAction as SchemaValidatorAction,
 };
+use crate::resilience_schema::RetryBudget;
 use models::config::{
-    DegradationConfig, Episode, EpisodeEffect, EpisodeTiming, LoopConfig, OutageMode, Price,
+    DegradationConfig, RetryBudgetConfig, Episode, EpisodeEffect, EpisodeTiming, LoopConfig, OutageMode, Price,
     ProviderLimits, RouteConfig, SOFT_CATEGORIES, ServiceModel, StepConfig, ValidatorAction,
     ValidatorConfig,
 };
@@ -14,7 +15,7 @@ use models::workload::{
     ArrivalSpec, DiurnalProfile, ReplayOptions, TimeScale, TokenSource, Trace, TraceFormat,
 };
 use models::{BackendConfig, BackendId, GatewayConfig, TenantConfig, WorldConfig};
-use policies::{Backoff, ErrorClass, RetryPolicy, RetryRules, RetryableClasses};
+use policies::{Backoff, ErrorClass, FallbackChain, RetryPolicy, RetryRules, RetryableClasses};
 use sim_core::Sampler;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -212,6 +213,16 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             retry_after: b.retry_after.map(|d| d.0),
             limits,
             episodes,
+            breaker: b
+                .circuit_breaker
+                .as_ref()
+                .map(|c| c.config(&format!("{path}.circuit_breaker")))
+                .transpose()?,
+            cooldown: b
+                .cooldown
+                .as_ref()
+                .map(|c| c.config(&format!("{path}.cooldown")))
+                .transpose()?,
             degradation: match &b.degradation {
                 None => None,
                 Some(d) => {
@@ -275,13 +286,56 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 action: match v.action {
                     SchemaValidatorAction::Reask => ValidatorAction::Reask,
                     SchemaValidatorAction::Error => ValidatorAction::Error,
+                    SchemaValidatorAction::Fallback => ValidatorAction::Fallback,
                 },
                 reask_extra_tokens: v.reask_extra_tokens,
             }),
         };
+        let mut fallbacks = Vec::with_capacity(r.fallbacks.len());
+        for (k, f) in r.fallbacks.iter().enumerate() {
+            let id = find_backend(&backend_ids, f, &format!("{path}.fallbacks[{k}]"))?;
+            if id == backend || fallbacks.contains(&BackendId(id as u16)) {
+                return Err(err(
+                    format!("{path}.fallbacks[{k}]"),
+                    format!("`{f}` is already in this route's chain"),
+                ));
+            }
+            fallbacks.push(BackendId(id as u16));
+        }
+        let rules = r.fallback.clone().unwrap_or_default();
+        if r.fallback.is_some() && fallbacks.is_empty() && !rules.stale_cache && !rules.default_response {
+            return Err(err(
+                format!("{path}.fallback"),
+                "a fallback needs somewhere to go: list `fallbacks`, or enable stale_cache or default_response",
+            ));
+        }
+        if matches!(validator, Some(ValidatorConfig { action: ValidatorAction::Fallback, .. }))
+            && fallbacks.is_empty()
+        {
+            return Err(err(
+                format!("{path}.validator.action"),
+                "`fallback` needs the route to list `fallbacks`",
+            ));
+        }
+        let chain = if fallbacks.is_empty() && r.fallback.is_none() {
+            None
+        } else {
+            // Backends without a context window accept anything: treat theirs as unbounded.
+            let window = |b: usize| backends[b].context_window.unwrap_or(u32::MAX);
+            let windows: Vec<u32> = std::iter::once(window(backend))
+                .chain(fallbacks.iter().map(|b| window(b.0 as usize)))
+                .collect();
+            let triggers = rules.triggers(&format!("{path}.fallback"))?;
+            Some(
+                FallbackChain::new(windows, triggers, rules.stale_cache, rules.default_response)
+                    .map_err(|m| err(format!("{path}.fallback"), m))?,
+            )
+        };
         routes.push(RouteConfig {
             name: r.name.clone(),
             backend: BackendId(backend as u16),
+            fallbacks,
+            chain,
             soft,
             validator,
             explicit: true,
@@ -349,6 +403,8 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                     routes.push(RouteConfig {
                         name: implied,
                         backend: BackendId(backend as u16),
+                        fallbacks: Vec::new(),
+                        chain: None,
                         soft: [0.0; 5],
                         validator: None,
                         explicit: false,
@@ -477,6 +533,19 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         BackoffKind::EqualJitter => Backoff::EqualJitter { base, cap },
         BackoffKind::DecorrelatedJitter => Backoff::DecorrelatedJitter { base, cap },
     };
+    if let (Some(timeout), Some(deadline)) = (s.gateway.attempt_timeout, s.gateway.deadline) {
+        policies::check_timeouts(timeout.0, deadline.0)
+            .map_err(|m| err("gateway.attempt_timeout", m))?;
+    }
+    if let Some(RetryBudget::Finagle { window, .. } | RetryBudget::Adaptive { window, .. }) =
+        &r.budget
+        && window.0 < sim_core::NANOS_PER_SEC
+    {
+        return Err(err(
+            "gateway.retry.budget.window",
+            "a budget window must be at least 1s",
+        ));
+    }
     let retryable = match &r.retry_on {
         None => RetryableClasses::default(),
         Some(names) => {
@@ -517,6 +586,29 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 reask: false,
             },
             attempt_timeout: s.gateway.attempt_timeout.map(|d| d.0),
+            deadline: s.gateway.deadline.map(|d| d.0),
+            retry_budget: r.budget.as_ref().map(|b| match b {
+                RetryBudget::Grpc {
+                    max_tokens,
+                    token_ratio,
+                } => RetryBudgetConfig::Grpc {
+                    max_tokens: max_tokens.0,
+                    token_ratio: token_ratio.0,
+                },
+                RetryBudget::Finagle {
+                    percent,
+                    min_retries_per_second,
+                    window,
+                } => RetryBudgetConfig::Finagle {
+                    percent: percent.0,
+                    min_retries_per_second: *min_retries_per_second,
+                    window: window.0,
+                },
+                RetryBudget::Adaptive { k, window } => RetryBudgetConfig::Adaptive {
+                    k: k.0,
+                    window: window.0,
+                },
+            }),
             input_guardrail: s
                 .gateway
                 .input_guardrail

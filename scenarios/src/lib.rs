@@ -7,6 +7,7 @@ pub mod examples;
 pub mod load;
 pub mod locate;
 pub mod overrides;
+pub mod resilience_schema;
 pub mod schema;
 pub mod slo_schema;
 pub mod sweep;

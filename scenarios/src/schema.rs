@@ -54,6 +54,13 @@ pub struct Route {
     pub name: String,
     /// The backend that serves the route.
     pub backend: String,
+    /// Backends to fall back to, in order, when `backend` fails (default: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
+    /// What triggers a fallback, and the last resorts (default: every error but bad_request,
+    /// timeouts, open breakers, validation failures and context overflows; no last resorts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<crate::resilience_schema::Fallback>,
     /// Base probability that an answer is silently bad, by category (default: none):
     /// `hallucination`, `refusal`, `format_violation`, `instruction_drift`,
     /// `quality_degradation`. Each answer has at most one; the backend's hidden degradation
@@ -95,6 +102,8 @@ pub enum ValidatorAction {
     #[default]
     Reask,
     Error,
+    /// Ask the route's next backend instead.
+    Fallback,
 }
 
 /// One step of an agent chain.
@@ -289,6 +298,12 @@ pub struct Backend {
     /// fails with `context_overflow`, which is never retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_window: Option<u32>,
+    /// A circuit breaker in front of this backend (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<crate::resilience_schema::CircuitBreaker>,
+    /// LiteLLM-style cooldown after repeated failures (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown: Option<crate::resilience_schema::Cooldown>,
     /// The hidden quality state of the model behind this backend, shared by every call to it
     /// (default: always normal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -479,6 +494,10 @@ pub struct Gateway {
     /// abandoned by the caller but keeps its backend slot until its service ends.
     #[serde(default)]
     pub attempt_timeout: Option<Duration>,
+    /// Per-call deadline across retries and fallbacks (default: none). Must be longer than
+    /// `attempt_timeout`; an attempt never runs past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Duration>,
     #[serde(default)]
     pub retry: Retry,
     /// An input guardrail that screens every job for prompt injection (default: none).
@@ -501,6 +520,7 @@ impl Default for Gateway {
         Gateway {
             queue_capacity: Limit::UNLIMITED,
             attempt_timeout: None,
+            deadline: None,
             retry: Retry::default(),
             input_guardrail: None,
         }
@@ -539,6 +559,9 @@ pub struct Retry {
     /// longer of the backoff and the capped Retry-After.
     #[serde(default = "default_retry_after_cap")]
     pub retry_after_cap: Duration,
+    /// A retry budget (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::resilience_schema::RetryBudget>,
 }
 
 fn default_retry_after_cap() -> Duration {
@@ -564,6 +587,7 @@ impl Default for Retry {
             cap: default_cap(),
             retry_on: None,
             retry_after_cap: default_retry_after_cap(),
+            budget: None,
         }
     }
 }
