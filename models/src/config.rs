@@ -3,7 +3,9 @@
 //! directly.
 
 use crate::workload::{ArrivalSpec, TokenSource};
-use policies::{BreakerConfig, CooldownConfig, ErrorClass, FallbackChain, RetryRules};
+use policies::{
+    Admission, BreakerConfig, CooldownConfig, Discipline, ErrorClass, FallbackChain, RetryRules,
+};
 use sim_core::{Sampler, Time};
 
 /// Index of a tenant in [`WorldConfig::tenants`].
@@ -74,12 +76,56 @@ pub enum ValidatorAction {
     Fallback,
 }
 
+/// A gateway rate limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GatewayLimit {
+    /// One limiter per tenant, or one for all.
+    pub per_tenant: bool,
+    pub kind: LimitKind,
+    /// Counts tokens (prompt + output) rather than calls.
+    pub tokens: bool,
+    /// Holds calls until admitted, rather than answering 429.
+    pub delay: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    TokenBucket {
+        capacity: u64,
+        amount: u64,
+        per: Time,
+    },
+    Gcra {
+        limit: u64,
+        per: Time,
+        burst: u64,
+    },
+    SlidingWindow {
+        limit: u64,
+        window: Time,
+    },
+    /// Calls in flight at once.
+    Concurrency {
+        limit: u64,
+    },
+}
+
 /// A retry budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RetryBudgetConfig {
-    Grpc { max_tokens: f64, token_ratio: f64 },
-    Finagle { percent: f64, min_retries_per_second: u32, window: Time },
-    Adaptive { k: f64, window: Time },
+    Grpc {
+        max_tokens: f64,
+        token_ratio: f64,
+    },
+    Finagle {
+        percent: f64,
+        min_retries_per_second: u32,
+        window: Time,
+    },
+    Adaptive {
+        k: f64,
+        window: Time,
+    },
 }
 
 /// The hidden quality state of a model: normal, or degraded with soft-failure rates multiplied.
@@ -122,6 +168,8 @@ pub struct TenantConfig {
     pub agent_loop: Option<LoopConfig>,
     /// Share of jobs that are prompt injections.
     pub injection_share: f64,
+    pub priority: u8,
+    pub weight: u32,
     /// Spend (USD) after which new jobs are rejected.
     pub budget_usd: Option<f64>,
     /// Default token counts per call; `None` means calls carry no token counts (0).
@@ -247,5 +295,9 @@ pub struct GatewayConfig {
     pub input_guardrail: Option<(f64, f64)>,
     /// Per-call deadline across retries and fallbacks.
     pub deadline: Option<Time>,
+    pub rate_limits: Vec<GatewayLimit>,
+    pub admission: Option<Admission>,
+    pub scheduling: Discipline,
+    pub queue_timeout: Option<Time>,
     pub retry_budget: Option<RetryBudgetConfig>,
 }

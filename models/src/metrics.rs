@@ -265,6 +265,10 @@ pub(crate) struct Stats {
     job_tokens: Tally,
     routes: Vec<RouteStats>,
     degraded_answers: u64,
+    /// Calls shed, by [`policies::ShedReason`].
+    shed_by: [u64; 4],
+    gateway_rejected: u64,
+    gateway_delayed: u64,
     fallbacks: u64,
     default_responses: u64,
     deadline_exceeded: u64,
@@ -293,7 +297,12 @@ impl Resilience {
     fn of(config: &WorldConfig) -> Resilience {
         Resilience {
             fallbacks: config.routes.iter().any(|r| r.chain.is_some()),
-            max_depth: config.routes.iter().map(|r| r.fallbacks.len() + 1).max().unwrap_or(1),
+            max_depth: config
+                .routes
+                .iter()
+                .map(|r| r.fallbacks.len() + 1)
+                .max()
+                .unwrap_or(1),
             budget: config.gateway.retry_budget.is_some(),
             deadline: config.gateway.deadline.is_some(),
         }
@@ -427,6 +436,9 @@ impl Stats {
             job_tokens: Tally::new(),
             routes: vec![RouteStats::default(); config.routes.len()],
             degraded_answers: 0,
+            shed_by: [0; 4],
+            gateway_rejected: 0,
+            gateway_delayed: 0,
             fallbacks: 0,
             default_responses: 0,
             deadline_exceeded: 0,
@@ -588,6 +600,26 @@ impl Stats {
 
     pub(crate) fn cooldown_started(&mut self, backend: usize) {
         self.cooldowns[backend] += 1;
+    }
+
+    /// Admission control turned a call away (`QueueFull`, `WaitTooLong` or `LowPriority`).
+    pub(crate) fn shed(&mut self, reason: policies::ShedReason) {
+        self.shed_by[reason as usize] += 1;
+    }
+
+    /// A call waited out its queue timeout: it leaves the queue and is shed.
+    pub(crate) fn queue_timed_out(&mut self, now: Time) {
+        self.shed_by[policies::ShedReason::QueueTimeout as usize] += 1;
+        self.queued.add(now, -1);
+    }
+
+    /// A gateway rate limit held (`delayed`) or rejected a job.
+    pub(crate) fn gateway_limited(&mut self, delayed: bool) {
+        if delayed {
+            self.gateway_delayed += 1;
+        } else {
+            self.gateway_rejected += 1;
+        }
     }
 
     pub(crate) fn budget_denied(&mut self) {
@@ -875,6 +907,23 @@ impl Stats {
             for (d, n) in self.depth_answers.iter().enumerate() {
                 m.push(format!("fallback.depth{d}_share"), ratio(*n, answered));
             }
+        }
+        if config.gateway.admission.is_some() || config.gateway.queue_timeout.is_some() {
+            for reason in [
+                policies::ShedReason::QueueFull,
+                policies::ShedReason::WaitTooLong,
+                policies::ShedReason::LowPriority,
+                policies::ShedReason::QueueTimeout,
+            ] {
+                m.push(
+                    format!("shed.{}", reason.name()),
+                    self.shed_by[reason as usize] as f64,
+                );
+            }
+        }
+        if !config.gateway.rate_limits.is_empty() {
+            m.push("rate_limit.rejected", self.gateway_rejected as f64);
+            m.push("rate_limit.delayed", self.gateway_delayed as f64);
         }
         if res.deadline {
             m.push("deadline_exceeded", self.deadline_exceeded as f64);

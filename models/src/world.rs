@@ -10,15 +10,15 @@ use crate::config::{
     EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel, ValidatorAction,
     WorldConfig,
 };
+use crate::config::{LimitKind, RetryBudgetConfig};
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
 use crate::slo::{CallFacts, CallOutcome, SloTracker};
 use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
-use crate::config::RetryBudgetConfig;
 use policies::{
-    AdaptiveThrottle, AttemptFailure, CallResult, CircuitBreaker, Cooldown, ErrorClass,
-    FallbackStep, FallbackTrigger, FaultWindow, FinagleBudget, GrpcThrottle, Permit,
-    RetryDecision, TokenBucket,
+    AdaptiveThrottle, AttemptFailure, CallResult, CircuitBreaker, Cooldown, Discipline, ErrorClass,
+    FairQueue, FallbackStep, FallbackTrigger, FaultWindow, FinagleBudget, Gcra, GrpcThrottle,
+    Permit, RateLimiter, RetryDecision, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
 };
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
@@ -43,7 +43,11 @@ struct Tenant {
 struct Backend {
     concurrency: u32,
     busy: u32,
-    queue: VecDeque<Key>,
+    queue: Queue,
+    /// Observed service times, for admission control's estimated wait.
+    service_total: f64,
+    services: u64,
+    service_guess: f64,
     service: ServiceModel,
     failure_probability: f64,
     context_window: Option<u32>,
@@ -68,6 +72,38 @@ struct Backend {
     degradation_rng: RandomStream,
     breaker: Option<CircuitBreaker>,
     cooldown: Option<Cooldown>,
+}
+
+/// A backend's waiting calls: plain FIFO, or fair across tenants.
+enum Queue {
+    Fifo(VecDeque<Key>),
+    Fair(FairQueue<Key>),
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        match self {
+            Queue::Fifo(q) => q.len(),
+            Queue::Fair(q) => q.len(),
+        }
+    }
+
+    fn push(&mut self, tenant: u16, attempt: Key) {
+        match self {
+            Queue::Fifo(q) => q.push_back(attempt),
+            Queue::Fair(q) => {
+                // Unbounded per tenant: the gateway's queue capacity is checked before.
+                let _ = q.push(tenant as usize, attempt, 1);
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<Key> {
+        match self {
+            Queue::Fifo(q) => q.pop_front(),
+            Queue::Fair(q) => q.pop().map(|(_, k)| k),
+        }
+    }
 }
 
 /// A retry budget's running state.
@@ -128,6 +164,8 @@ struct Request {
     permit: Option<Permit>,
     /// Some call of the job was answered by a fallback (or a default response).
     degraded: bool,
+    /// Held by a gateway rate limit that delays rather than rejects.
+    gate_hold: bool,
     last_delay: Time,
     retry_at: Time,
     prompt_tokens: u32,
@@ -158,6 +196,9 @@ struct Attempt {
     reserved_output: u32,
     /// Leave from the backend's breaker; handed back with the attempt's result.
     permit: Option<Permit>,
+    /// Waiting in the backend's queue (and until when, with a queue timeout).
+    queued: bool,
+    queued_until: Time,
 }
 
 /// What a replication produced.
@@ -185,6 +226,10 @@ pub struct World<'c> {
     guardrail_rng: RandomStream,
     budget: Option<Budget>,
     budget_rng: RandomStream,
+    /// The gateway's rate limiters: per configured limit, one per tenant or one for all.
+    limiters: Vec<Vec<RateLimiter>>,
+    /// Jobs in flight, per tenant, for concurrency limits.
+    in_flight: Vec<u64>,
     stats: Stats,
     /// SLO evaluation, when the scenario defines SLOs.
     slo: Option<SloTracker>,
@@ -227,7 +272,22 @@ impl<'c> World<'c> {
                 Backend {
                     concurrency: b.concurrency,
                     busy: 0,
-                    queue: VecDeque::new(),
+                    queue: if config.gateway.scheduling == Discipline::Fifo {
+                        Queue::Fifo(VecDeque::new())
+                    } else {
+                        let weights: Vec<u32> =
+                            config.tenants.iter().map(|t| t.weight.max(1)).collect();
+                        Queue::Fair(
+                            FairQueue::new(config.gateway.scheduling, &weights, usize::MAX)
+                                .expect("weights are at least 1"),
+                        )
+                    },
+                    service_total: 0.0,
+                    services: 0,
+                    service_guess: match &b.service {
+                        ServiceModel::Duration(d) => d.mean(),
+                        ServiceModel::Tokens { ttft, .. } => ttft.mean(),
+                    },
                     service: b.service.clone(),
                     failure_probability: b.failure_probability,
                     context_window: b.context_window,
@@ -243,9 +303,9 @@ impl<'c> World<'c> {
                     degraded: false,
                     update_multiplier: 1.0,
                     degradation_rng: streams.stream(&entity, "degradation"),
-                    breaker: b
-                        .breaker
-                        .map(|c| CircuitBreaker::new(c).expect("validated when the world is built")),
+                    breaker: b.breaker.map(|c| {
+                        CircuitBreaker::new(c).expect("validated when the world is built")
+                    }),
                     cooldown: b
                         .cooldown
                         .map(|c| Cooldown::new(c).expect("validated when the world is built")),
@@ -301,6 +361,20 @@ impl<'c> World<'c> {
                 }
             }),
             budget_rng: streams.stream("gateway.retry_budget", "rejections"),
+            limiters: config
+                .gateway
+                .rate_limits
+                .iter()
+                .map(|l| {
+                    let n = if l.per_tenant {
+                        config.tenants.len()
+                    } else {
+                        1
+                    };
+                    (0..n).map(|_| limiter(l.kind)).collect()
+                })
+                .collect(),
+            in_flight: vec![0; config.tenants.len()],
             guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
             stats: Stats::new(config),
             arrival_log: None,
@@ -472,12 +546,15 @@ impl<'c> World<'c> {
             deadline: None,
             permit: None,
             degraded: false,
+            gate_hold: false,
             last_delay: 0,
             retry_at: 0,
             prompt_tokens: 0,
             output_tokens: 0,
             max_tokens: 0,
         });
+        // Every job counts as in flight until `complete` (or a block on arrival) ends it.
+        self.in_flight[tenant as usize] += 1;
         if let Some(budget) = cfg.budget_usd
             && self.stats.tenant_spend(tenant as usize) >= budget
         {
@@ -510,6 +587,7 @@ impl<'c> World<'c> {
         let tokens = recorded.map(|r| (r.prompt, r.output));
         if !self.start_call(now, request, tokens) {
             self.requests.remove(request);
+            self.in_flight[tenant as usize] -= 1;
             self.stats.blocked_on_arrival(now, tenant as usize);
         }
     }
@@ -568,6 +646,9 @@ impl<'c> World<'c> {
             );
             return true;
         }
+        if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
+            return self.pass_gateway_limits(now, request);
+        }
         self.try_attempt(now, request)
     }
 
@@ -621,11 +702,28 @@ impl<'c> World<'c> {
         }
         let b = &self.backends[backend_index as usize];
         let can_start = b.busy < b.concurrency;
-        let room = self
+        let mut room = self
             .config
             .gateway
             .queue_capacity
             .is_none_or(|cap| b.queue.len() < cap as usize);
+        if !can_start
+            && room
+            && let Some(adm) = &self.config.gateway.admission
+        {
+            let mean = if b.services > 0 {
+                b.service_total / b.services as f64
+            } else {
+                b.service_guess
+            };
+            let priority = self.config.tenants[tenant as usize].priority;
+            if let Err(reason) =
+                adm.admit(b.queue.len() as u64, to_time(mean), b.concurrency, priority)
+            {
+                self.stats.shed(reason);
+                room = false;
+            }
+        }
         if !can_start && !room {
             if let (Some(p), Some(breaker)) =
                 (permit, &mut self.backends[backend_index as usize].breaker)
@@ -653,14 +751,22 @@ impl<'c> World<'c> {
             error: None,
             reserved_output,
             permit,
+            queued: !can_start,
+            queued_until: 0,
         });
         if can_start {
             self.start_service(now, attempt, false);
         } else {
             self.backends[backend_index as usize]
                 .queue
-                .push_back(attempt);
+                .push(tenant, attempt);
             self.stats.enqueued(now);
+            if let Some(q) = self.config.gateway.queue_timeout {
+                let a = self.attempts.get_mut(attempt).expect("just inserted");
+                a.queued_until = now.saturating_add(q);
+                let at = a.queued_until;
+                self.sched.schedule(at, Event::attempt_timeout(attempt));
+            }
         }
         true
     }
@@ -679,6 +785,7 @@ impl<'c> World<'c> {
         let b = &mut self.backends[backend];
         b.busy += 1;
         a.started = now;
+        a.queued = false;
         // Whether the provider answers at all is settled first: an outage, then its rate
         // limits, then its error mix. A doomed attempt holds its slot for the error's latency.
         let mut doomed = match b.outage {
@@ -735,6 +842,8 @@ impl<'c> World<'c> {
         };
         a.ttft = ttft;
         a.done_at = now.saturating_add(service);
+        b.service_total += service as f64;
+        b.services += 1;
         self.sched.schedule(a.done_at, Event::service_done(attempt));
         // The timeout is scheduled only if it would fire first, so neither event goes stale.
         if let Some(timeout) = timeout
@@ -760,8 +869,14 @@ impl<'c> World<'c> {
         self.stats.service_ended(now, backend);
         let b = &mut self.backends[backend];
         b.busy -= 1;
-        if let Some(next) = b.queue.pop_front() {
+        while let Some(next) = b.queue.pop() {
+            // Calls shed at their queue timeout are still in the queue: skip them.
+            if self.attempts.get(next).is_some_and(|a| a.abandoned) {
+                self.attempts.remove(next);
+                continue;
+            }
             self.start_service(now, next, true);
+            break;
         }
         let b = &mut self.backends[backend];
         if let Some((class, retry_after)) = a.error {
@@ -827,6 +942,20 @@ impl<'c> World<'c> {
         let Some(a) = self.attempts.get_mut(attempt) else {
             return;
         };
+        if a.queued {
+            // Waited too long in the queue: shed, without ever reaching the backend.
+            if a.abandoned || a.queued_until != now {
+                return;
+            }
+            a.abandoned = true;
+            let (request, backend, permit) = (a.request, a.backend as usize, a.permit.take());
+            if let (Some(p), Some(breaker)) = (permit, &mut self.backends[backend].breaker) {
+                breaker.release(p);
+            }
+            self.stats.queue_timed_out(now);
+            self.complete(now, request, Outcome::Blocked);
+            return;
+        }
         if a.abandoned || a.timeout_at != now {
             return;
         }
@@ -848,11 +977,12 @@ impl<'c> World<'c> {
     /// The retry policy's turn: give up, retry at once, or retry after a backoff.
     fn after_failure(&mut self, now: Time, request: Key, failure: AttemptFailure) {
         let r = self.requests.get(request).expect("live request");
-        let decision =
-            self.config
-                .gateway
-                .retry
-                .decide(r.attempts, r.last_delay, failure, &mut self.retry_rng);
+        let decision = self.config.gateway.retry.decide(
+            r.attempts,
+            r.last_delay,
+            failure,
+            &mut self.retry_rng,
+        );
         match decision {
             RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
                 self.retry(now, request, delay)
@@ -877,12 +1007,72 @@ impl<'c> World<'c> {
         }
     }
 
+    /// The gateway's rate limits, all or nothing: a job that passes takes from every limiter;
+    /// one that does not is answered 429. A delaying limit (a token bucket) instead reserves
+    /// the job's tokens and holds it until they are covered, in arrival order: a queue in time,
+    /// with no re-polling.
+    fn pass_gateway_limits(&mut self, now: Time, request: Key) -> bool {
+        let r = self.requests.get_mut(request).expect("live request");
+        let tenant = r.tenant as usize;
+        let tokens = r.prompt_tokens as u64 + r.output_tokens as u64;
+        let limits = &self.config.gateway.rate_limits;
+        let mut admitted = true;
+        for (l, limiters) in limits.iter().zip(&mut self.limiters) {
+            let i = if l.per_tenant { tenant } else { 0 };
+            admitted &= match l.kind {
+                LimitKind::Concurrency { limit } => {
+                    let in_flight = if l.per_tenant {
+                        self.in_flight[tenant]
+                    } else {
+                        self.in_flight.iter().sum()
+                    };
+                    // This job is already counted.
+                    in_flight <= limit
+                }
+                _ => {
+                    let wait = limiters[i].time_until(now, if l.tokens { tokens } else { 1 });
+                    wait == Some(0) || (l.delay && wait.is_some())
+                }
+            };
+        }
+        if !admitted {
+            self.stats.gateway_limited(false);
+            self.complete(now, request, Outcome::Throttled);
+            return true;
+        }
+        let mut wait = 0;
+        for (l, limiters) in limits.iter().zip(&mut self.limiters) {
+            let i = if l.per_tenant { tenant } else { 0 };
+            let n = if l.tokens { tokens } else { 1 };
+            match (&mut limiters[i], l.delay) {
+                (_, _) if matches!(l.kind, LimitKind::Concurrency { .. }) => {}
+                (RateLimiter::TokenBucket(bucket), true) => wait = wait.max(bucket.reserve(now, n)),
+                (limiter, _) => {
+                    let _ = limiter.try_take(now, n);
+                }
+            }
+        }
+        if wait == 0 {
+            return self.try_attempt(now, request);
+        }
+        self.stats.gateway_limited(true);
+        r.gate_hold = true;
+        r.retry_at = now.saturating_add(wait);
+        let at = r.retry_at;
+        self.sched.schedule(at, Event::retry_due(request));
+        true
+    }
+
     fn on_retry_due(&mut self, now: Time, request: Key) {
-        let Some(r) = self.requests.get(request) else {
+        let Some(r) = self.requests.get_mut(request) else {
             return;
         };
         if r.retry_at != now {
             return;
+        }
+        if r.gate_hold {
+            // The reservation is covered now: on to the queue.
+            r.gate_hold = false;
         }
         if !self.try_attempt(now, request) {
             self.complete(now, request, Outcome::Blocked);
@@ -1176,7 +1366,12 @@ impl<'c> World<'c> {
                     && need > window as u64
                 {
                     let tokens = need.min(u32::MAX as u64) as u32;
-                    self.fall_back(now, request, FallbackTrigger::ContextOverflow { tokens }, outcome);
+                    self.fall_back(
+                        now,
+                        request,
+                        FallbackTrigger::ContextOverflow { tokens },
+                        outcome,
+                    );
                     return;
                 }
                 if !self.try_attempt(now, request) {
@@ -1288,6 +1483,8 @@ impl<'c> World<'c> {
 
     fn complete(&mut self, now: Time, request: Key, outcome: Outcome) {
         let r = self.requests.remove(request).expect("live request");
+        let t = &mut self.in_flight[r.tenant as usize];
+        *t = t.saturating_sub(1);
         if let (Some(p), Some(breaker)) = (r.permit, &mut self.backends[r.backend as usize].breaker)
         {
             breaker.release(p);
@@ -1317,6 +1514,29 @@ impl<'c> World<'c> {
         }
         self.stats
             .completed(now, r.tenant as usize, r.arrived, r.job_attempts, outcome);
+    }
+}
+
+/// A gateway limiter in its starting state.
+fn limiter(kind: LimitKind) -> RateLimiter {
+    match kind {
+        LimitKind::TokenBucket {
+            capacity,
+            amount,
+            per,
+        } => RateLimiter::TokenBucket(
+            TokenBucket::new(capacity, amount, per).expect("validated when the world is built"),
+        ),
+        LimitKind::Gcra { limit, per, burst } => RateLimiter::Gcra(
+            Gcra::from_rate(limit, per, burst).expect("validated when the world is built"),
+        ),
+        LimitKind::SlidingWindow { limit, window } => RateLimiter::SlidingLog(
+            SlidingWindowLog::new(limit, window).expect("validated when the world is built"),
+        ),
+        // Concurrency is counted by the world; this limiter is never asked.
+        LimitKind::Concurrency { .. } => RateLimiter::SlidingCounter(
+            SlidingWindowCounter::new(1, 1).expect("a valid placeholder"),
+        ),
     }
 }
 

@@ -1,15 +1,17 @@
 //! From a scenario that reads correctly to a world that makes sense: names resolved, cross-field
 //! rules checked, units converted. Errors carry the key path of the value at fault.
 
+use crate::resilience_schema::{
+    GatewayRateLimit, LimitAlgorithm, LimitScope, LimitUnit, OnLimit, RetryBudget, Scheduling,
+};
 use crate::schema::{
     Arrivals, BackoffKind, DurationDist, OutageMode as SchemaOutageMode, Scenario, TokenDist,
     TraceFormatName, ValidatorAction as SchemaValidatorAction,
 };
-use crate::resilience_schema::RetryBudget;
 use models::config::{
-    DegradationConfig, RetryBudgetConfig, Episode, EpisodeEffect, EpisodeTiming, LoopConfig, OutageMode, Price,
-    ProviderLimits, RouteConfig, SOFT_CATEGORIES, ServiceModel, StepConfig, ValidatorAction,
-    ValidatorConfig,
+    DegradationConfig, Episode, EpisodeEffect, EpisodeTiming, GatewayLimit, LimitKind, LoopConfig,
+    OutageMode, Price, ProviderLimits, RetryBudgetConfig, RouteConfig, SOFT_CATEGORIES,
+    ServiceModel, StepConfig, ValidatorAction, ValidatorConfig,
 };
 use models::workload::{
     ArrivalSpec, DiurnalProfile, ReplayOptions, TimeScale, TokenSource, Trace, TraceFormat,
@@ -303,14 +305,23 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             fallbacks.push(BackendId(id as u16));
         }
         let rules = r.fallback.clone().unwrap_or_default();
-        if r.fallback.is_some() && fallbacks.is_empty() && !rules.stale_cache && !rules.default_response {
+        if r.fallback.is_some()
+            && fallbacks.is_empty()
+            && !rules.stale_cache
+            && !rules.default_response
+        {
             return Err(err(
                 format!("{path}.fallback"),
                 "a fallback needs somewhere to go: list `fallbacks`, or enable stale_cache or default_response",
             ));
         }
-        if matches!(validator, Some(ValidatorConfig { action: ValidatorAction::Fallback, .. }))
-            && fallbacks.is_empty()
+        if matches!(
+            validator,
+            Some(ValidatorConfig {
+                action: ValidatorAction::Fallback,
+                ..
+            })
+        ) && fallbacks.is_empty()
         {
             return Err(err(
                 format!("{path}.validator.action"),
@@ -500,12 +511,17 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 "max_tokens must be at least 1",
             ));
         }
+        if t.weight == 0 {
+            return Err(err(format!("{path}.weight"), "a weight must be at least 1"));
+        }
         tenants.push(TenantConfig {
             name: t.name.clone(),
             arrivals,
             steps,
             agent_loop,
             injection_share: t.injection_share.0,
+            priority: t.priority,
+            weight: t.weight,
             budget_usd: t.budget_usd.map(|b| b.0),
             prompt_tokens,
             output_tokens,
@@ -587,6 +603,38 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             },
             attempt_timeout: s.gateway.attempt_timeout.map(|d| d.0),
             deadline: s.gateway.deadline.map(|d| d.0),
+            rate_limits: gateway_limits(&s.gateway.rate_limits)?,
+            admission: match &s.gateway.admission {
+                None => None,
+                Some(a) => {
+                    let adm = policies::Admission {
+                        max_depth: a.max_queue_depth,
+                        max_estimated_wait: a.max_estimated_wait.map(|d| d.0),
+                        priority: a.priority_shedding.as_ref().map(|p| {
+                            policies::PriorityShedding {
+                                from_depth: p.from_depth,
+                                levels: p.levels,
+                            }
+                        }),
+                    };
+                    adm.validate().map_err(|m| err("gateway.admission", m))?;
+                    Some(adm)
+                }
+            },
+            scheduling: match s.gateway.scheduling {
+                Scheduling::Fifo => policies::Discipline::Fifo,
+                Scheduling::RoundRobin => policies::Discipline::RoundRobin,
+                Scheduling::WeightedFair => policies::Discipline::WeightedFair { quantum: 1 },
+            },
+            queue_timeout: match s.gateway.queue_timeout {
+                Some(d) if d.0 == 0 => {
+                    return Err(err(
+                        "gateway.queue_timeout",
+                        "a queue timeout must be longer than 0s",
+                    ));
+                }
+                other => other.map(|d| d.0),
+            },
             retry_budget: r.budget.as_ref().map(|b| match b {
                 RetryBudget::Grpc {
                     max_tokens,
@@ -665,6 +713,82 @@ fn check_name(name: &str, path: &str) -> Result<(), BuildError> {
         ));
     }
     Ok(())
+}
+
+/// The gateway's rate limits, each checked for validity by building it once.
+fn gateway_limits(limits: &[GatewayRateLimit]) -> Result<Vec<GatewayLimit>, BuildError> {
+    limits
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let path = format!("gateway.rate_limits[{i}]");
+            if l.limit == 0 {
+                return Err(err(format!("{path}.limit"), "a limit of 0 admits nothing"));
+            }
+            if l.per.0 == 0 {
+                return Err(err(format!("{path}.per"), "the period must be longer than 0s"));
+            }
+            let burst = l.burst.unwrap_or(l.limit);
+            let kind = match (l.unit, l.algorithm) {
+                (LimitUnit::Concurrency, _) => {
+                    if l.on_limit == OnLimit::Delay {
+                        return Err(err(
+                            format!("{path}.on_limit"),
+                            "a concurrency limit can only reject; `delay` needs a rate",
+                        ));
+                    }
+                    LimitKind::Concurrency { limit: l.limit }
+                }
+                (_, LimitAlgorithm::Gcra | LimitAlgorithm::SlidingWindow)
+                    if l.on_limit == OnLimit::Delay =>
+                {
+                    return Err(err(
+                        format!("{path}.on_limit"),
+                        "`delay` reserves tokens ahead, which needs algorithm = \"token_bucket\"",
+                    ));
+                }
+                (_, LimitAlgorithm::TokenBucket) => {
+                    policies::TokenBucket::new(burst, l.limit, l.per.0)
+                        .map_err(|m| err(path.clone(), m))?;
+                    LimitKind::TokenBucket {
+                        capacity: burst,
+                        amount: l.limit,
+                        per: l.per.0,
+                    }
+                }
+                (_, LimitAlgorithm::Gcra) => {
+                    policies::Gcra::from_rate(l.limit, l.per.0, burst)
+                        .map_err(|m| err(path.clone(), m))?;
+                    LimitKind::Gcra {
+                        limit: l.limit,
+                        per: l.per.0,
+                        burst,
+                    }
+                }
+                (_, LimitAlgorithm::SlidingWindow) => {
+                    // The exact log keeps one entry per admitted unit in the window.
+                    if l.limit > 1_000_000 {
+                        return Err(err(
+                            format!("{path}.limit"),
+                            "a sliding window keeps every admission it counts; above 1,000,000 use token_bucket or gcra",
+                        ));
+                    }
+                    policies::SlidingWindowLog::new(l.limit, l.per.0)
+                        .map_err(|m| err(path.clone(), m))?;
+                    LimitKind::SlidingWindow {
+                        limit: l.limit,
+                        window: l.per.0,
+                    }
+                }
+            };
+            Ok(GatewayLimit {
+                per_tenant: l.scope == LimitScope::Tenant,
+                kind,
+                tokens: l.unit == LimitUnit::Tokens,
+                delay: l.on_limit == OnLimit::Delay,
+            })
+        })
+        .collect()
 }
 
 /// When an outage or slowdown happens: exactly one of a window or a process.

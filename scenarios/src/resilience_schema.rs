@@ -182,15 +182,18 @@ impl CircuitBreaker {
         let mut soft = SoftCategoryThresholds::NONE;
         soft.any = self.soft_failure_rate_threshold.map(ppm);
         for (name, p) in &self.soft_failure_thresholds {
-            let i = SOFT_CATEGORIES.iter().position(|c| c == name).ok_or_else(|| {
-                err(
-                    &format!("soft_failure_thresholds.{name}"),
-                    format!(
-                        "unknown soft-failure category `{name}`; expected one of: {}",
-                        SOFT_CATEGORIES.join(", ")
-                    ),
-                )
-            })?;
+            let i = SOFT_CATEGORIES
+                .iter()
+                .position(|c| c == name)
+                .ok_or_else(|| {
+                    err(
+                        &format!("soft_failure_thresholds.{name}"),
+                        format!(
+                            "unknown soft-failure category `{name}`; expected one of: {}",
+                            SOFT_CATEGORIES.join(", ")
+                        ),
+                    )
+                })?;
             soft = soft
                 .with_category(i as u8, ppm(*p))
                 .map_err(|m| err("soft_failure_thresholds", m))?;
@@ -318,4 +321,110 @@ fn default_k() -> Positive {
 }
 fn default_adaptive_window() -> Duration {
     Duration(120 * SEC)
+}
+
+/// How queued calls are ordered across tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheduling {
+    /// First come, first served.
+    #[default]
+    Fifo,
+    /// One call per waiting tenant in turn.
+    RoundRobin,
+    /// Deficit round robin in proportion to tenants' `weight`.
+    WeightedFair,
+}
+
+/// Admission control in front of each backend's queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionControl {
+    /// Shed calls that would make the queue deeper than this (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue_depth: Option<u64>,
+    /// Shed calls whose estimated wait (depth × mean service / concurrency) exceeds this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_estimated_wait: Option<Duration>,
+    /// From this depth on, shed low-priority tenants first (`priority` on tenants,
+    /// 0 ..= levels − 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_shedding: Option<PriorityShedding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityShedding {
+    pub from_depth: u64,
+    pub levels: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitScope {
+    /// One limiter for all traffic.
+    #[default]
+    Global,
+    /// One limiter per tenant.
+    Tenant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitAlgorithm {
+    /// A bucket of `burst` refilled by `limit` per `per`.
+    #[default]
+    TokenBucket,
+    /// The generic cell rate algorithm: `limit` per `per` with `burst` tolerance.
+    Gcra,
+    /// At most `limit` in any sliding window of `per` (exact log).
+    SlidingWindow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitUnit {
+    /// Calls.
+    #[default]
+    Requests,
+    /// Prompt plus output tokens of each call (estimated before the call).
+    Tokens,
+    /// Calls in flight at once (a concurrency limit; `per` and `algorithm` do not apply).
+    Concurrency,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLimit {
+    /// Answer 429 with Retry-After: the call ends throttled.
+    #[default]
+    Reject,
+    /// Hold the call until the limiter admits it.
+    Delay,
+}
+
+/// A gateway rate limit, checked on every call before the cache and the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayRateLimit {
+    #[serde(default)]
+    pub scope: LimitScope,
+    #[serde(default)]
+    pub algorithm: LimitAlgorithm,
+    #[serde(default)]
+    pub unit: LimitUnit,
+    /// How many units per `per` (or in flight, for concurrency).
+    pub limit: u64,
+    /// The period of `limit` (default "1m").
+    #[serde(default = "default_per")]
+    pub per: Duration,
+    /// Bucket size or burst tolerance, in units (default: `limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u64>,
+    #[serde(default)]
+    pub on_limit: OnLimit,
+}
+
+fn default_per() -> Duration {
+    Duration(60 * SEC)
 }

@@ -11,6 +11,9 @@ fn default_seed() -> u64 {
 fn default_replications() -> u32 {
     10
 }
+fn default_weight() -> u32 {
+    1
+}
 fn default_concurrency() -> Limit<1> {
     Limit::finite(1)
 }
@@ -161,6 +164,12 @@ pub struct Tenant {
     /// Repeat the call (to `route`) turn after turn: an agent loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_loop: Option<AgentLoop>,
+    /// Scheduling priority, higher is more important (default 0); used by priority shedding.
+    #[serde(default)]
+    pub priority: u8,
+    /// Share under weighted fair scheduling (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
     /// Share of this tenant's requests that are prompt injections (default 0).
     #[serde(default)]
     pub injection_share: Probability,
@@ -503,6 +512,18 @@ pub struct Gateway {
     /// An input guardrail that screens every job for prompt injection (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_guardrail: Option<InputGuardrail>,
+    /// Rate limits on calls (default: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<crate::resilience_schema::GatewayRateLimit>,
+    /// Admission control at each backend's queue (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<crate::resilience_schema::AdmissionControl>,
+    /// How queued calls are ordered across tenants (default `fifo`).
+    #[serde(default)]
+    pub scheduling: crate::resilience_schema::Scheduling,
+    /// Calls that waited this long in a queue are shed (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_timeout: Option<Duration>,
 }
 
 /// Screens prompts: catches an injection with probability `recall` and blocks it; blocks a
@@ -523,6 +544,10 @@ impl Default for Gateway {
             deadline: None,
             retry: Retry::default(),
             input_guardrail: None,
+            rate_limits: Vec::new(),
+            admission: None,
+            scheduling: Default::default(),
+            queue_timeout: None,
         }
     }
 }
