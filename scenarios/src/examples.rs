@@ -39,6 +39,31 @@ pub const ALL: &[Example] = &[
         summary: "p = 0.5 failures, 4 attempts (V6): 93.75% success at 1.875 attempts",
         toml: include_str!("../examples/retry-amplification.toml"),
     },
+    Example {
+        name: "provider-outage",
+        summary: "a 4-hour outage of the only provider: 83.3% availability, 33x the day's SLO budget",
+        toml: include_str!("../examples/provider-outage.toml"),
+    },
+    Example {
+        name: "agent-chain",
+        summary: "three chained calls on a model with a hidden degradation state: correlated failures",
+        toml: include_str!("../examples/agent-chain.toml"),
+    },
+    Example {
+        name: "azure-code-replay",
+        summary: "Azure's code-completion trace against an input-token rate limit: 429s and retries",
+        toml: include_str!("../examples/azure-code-replay.toml"),
+    },
+    Example {
+        name: "silent-model-update",
+        summary: "soft failures x5 after a silent model update: which burn-rate alert catches it, when",
+        toml: include_str!("../examples/silent-model-update.toml"),
+    },
+    Example {
+        name: "token-runaway",
+        summary: "an agent loop whose prompt grows every turn: the cost explosion and what caps save",
+        toml: include_str!("../examples/token-runaway.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {
