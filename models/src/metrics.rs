@@ -765,7 +765,9 @@ impl Stats {
                     self.correct += 1;
                     ts.correct += 1;
                 } else {
+                    // Answered, but not goodput: the goodput series counts correct answers.
                     self.wrong_accepted += 1;
+                    return;
                 }
                 &mut self.series.successes
             }
@@ -773,7 +775,7 @@ impl Stats {
                 self.successes += 1;
                 ts.successes += 1;
                 self.degraded_answers += 1;
-                &mut self.series.successes
+                return;
             }
             Outcome::DetectedHandled | Outcome::BudgetRejected => {
                 if outcome == Outcome::DetectedHandled {

@@ -462,8 +462,11 @@ impl<'c> World<'c> {
                 }
                 Event::ModelUpdate { backend, index } => {
                     let b = backend as usize;
+                    let was = faulty(&self.backends[b]);
                     self.backends[b].update_multiplier *=
                         self.config.backends[b].model_updates[index as usize].1;
+                    let is = faulty(&self.backends[b]);
+                    self.fault_changed(now, b, was, is);
                 }
                 Event::Validated {
                     request,
@@ -1227,8 +1230,13 @@ impl<'c> World<'c> {
                 self.complete(now, request, Outcome::Failed);
                 return;
             }
-            r.turn += 1;
-            let next = r.prompt_tokens as u64 + 2 * r.output_tokens as u64;
+            // The next turn's prompt is this one plus its answer plus the growth; its answer is
+            // estimated at this turn's length.
+            let growth = l.prompt_growth.unwrap_or(0) as u64;
+            let next = r.prompt_tokens as u64
+                + 2 * r.output_tokens as u64
+                + growth
+                + r.output_tokens as u64;
             if let Some(cap) = l.token_cap
                 && r.tokens_used.saturating_add(next) > cap
             {
@@ -1236,6 +1244,7 @@ impl<'c> World<'c> {
                 self.complete(now, request, Outcome::Failed);
                 return;
             }
+            r.turn += 1;
         } else {
             let outcome = if r.poisoned != CLEAN {
                 Outcome::WrongAccepted
@@ -1428,10 +1437,10 @@ impl<'c> World<'c> {
 
     fn on_degradation_flip(&mut self, now: Time, backend: usize) {
         let b = &mut self.backends[backend];
-        let was = b.outage.is_some() || b.slowdown != 1.0 || b.degraded;
+        let was = faulty(b);
         b.degraded = !b.degraded;
         let degraded = b.degraded;
-        let is = b.outage.is_some() || b.slowdown != 1.0 || b.degraded;
+        let is = faulty(b);
         self.fault_changed(now, backend, was, is);
         self.stats.model_degraded(now, backend, degraded);
         self.schedule_degradation_flip(now, backend);
@@ -1462,7 +1471,7 @@ impl<'c> World<'c> {
         }
         let b = &mut self.backends[backend];
         let mut outage = None;
-        let was_faulty = b.outage.is_some() || b.slowdown != 1.0 || b.degraded;
+        let was_faulty = faulty(b);
         let mut slowdown = 1.0;
         for (e, &on) in cfg.episodes.iter().zip(&b.active) {
             match (on, e.effect) {
@@ -1474,8 +1483,8 @@ impl<'c> World<'c> {
         let was_down = b.outage.is_some();
         b.outage = outage;
         b.slowdown = slowdown;
-        let faulty = outage.is_some() || slowdown != 1.0 || b.degraded;
-        self.fault_changed(now, backend, was_faulty, faulty);
+        let is_faulty = faulty(b);
+        self.fault_changed(now, backend, was_faulty, is_faulty);
         if was_down != outage.is_some() {
             self.stats.backend_down(now, backend, outage.is_some());
         }
@@ -1515,6 +1524,12 @@ impl<'c> World<'c> {
         self.stats
             .completed(now, r.tenant as usize, r.arrived, r.job_attempts, outcome);
     }
+}
+
+/// Whether a backend is under a fault alerts should catch: an outage, a slowdown, a degraded
+/// model, or a silent update that made its model worse.
+fn faulty(b: &Backend) -> bool {
+    b.outage.is_some() || b.slowdown != 1.0 || b.degraded || b.update_multiplier > 1.0
 }
 
 /// A gateway limiter in its starting state.

@@ -129,7 +129,8 @@ pub struct Step {
 pub struct AgentLoop {
     /// Turns the task needs, drawn per job.
     pub turns: TokenDist,
-    /// Prompt tokens added per turn (default: the previous turn's output tokens).
+    /// Prompt tokens each turn adds besides the previous answer (default 0): a turn's prompt is
+    /// the previous prompt, plus the previous answer, plus this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_growth: Option<u32>,
     /// Turns after which the job is stopped (default 50).
