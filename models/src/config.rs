@@ -52,6 +52,7 @@ pub struct RouteConfig {
     /// Base probability of a bad answer per category ([`SOFT_CATEGORIES`] order).
     pub soft: [f64; 5],
     pub validator: Option<ValidatorConfig>,
+    pub cache: Option<crate::cache::CacheConfig>,
     /// Declared in the scenario (reported per route), or implied by a tenant naming a backend.
     pub explicit: bool,
 }

@@ -99,10 +99,11 @@ impl Families {
                 .backends
                 .iter()
                 .any(|b| !b.price.is_free() || b.context_window.is_some());
-        let soft = config
-            .routes
-            .iter()
-            .any(|r| r.soft.iter().any(|&p| p > 0.0) || r.validator.is_some());
+        let soft = config.routes.iter().any(|r| {
+            r.soft.iter().any(|&p| p > 0.0)
+                || r.validator.is_some()
+                || matches!(r.cache, Some(crate::cache::CacheConfig::Semantic { .. }))
+        });
         Families {
             llm,
             ttft,
@@ -314,6 +315,10 @@ pub(crate) struct RouteStats {
     answers: u64,
     bad: u64,
     cost: f64,
+    cache_lookups: u64,
+    cache_hits: u64,
+    cache_wrong_hits: u64,
+    stale_served: u64,
 }
 
 /// Hops a job can have: chain steps, or agent-loop turns up to their cap.
@@ -620,6 +625,21 @@ impl Stats {
         } else {
             self.gateway_rejected += 1;
         }
+    }
+
+    pub(crate) fn cache_lookup(&mut self, route: usize, hit: bool, wrong: bool) {
+        let r = &mut self.routes[route];
+        r.cache_lookups += 1;
+        if hit {
+            r.cache_hits += 1;
+        }
+        if wrong {
+            r.cache_wrong_hits += 1;
+        }
+    }
+
+    pub(crate) fn stale_served(&mut self, route: usize) {
+        self.routes[route].stale_served += 1;
     }
 
     pub(crate) fn budget_denied(&mut self) {
@@ -1070,6 +1090,7 @@ impl Stats {
         }
         // Per route, for the routes a scenario declares (not those implied by a backend name).
         if config.routes.iter().filter(|r| r.explicit).count() > 1
+            || config.routes.iter().any(|r| r.cache.is_some())
             || (self.families.soft && config.routes.iter().any(|r| r.explicit))
         {
             for (r, cfg) in self.routes.iter().zip(&config.routes) {
@@ -1078,6 +1099,24 @@ impl Stats {
                 }
                 let name = &cfg.name;
                 m.push(format!("route.{name}.attempts_billed"), r.answers as f64);
+                if cfg.cache.is_some() {
+                    m.push(
+                        format!("route.{name}.cache_lookups"),
+                        r.cache_lookups as f64,
+                    );
+                    m.push(
+                        format!("route.{name}.cache_hit_ratio"),
+                        ratio(r.cache_hits, r.cache_lookups),
+                    );
+                    m.push(
+                        format!("route.{name}.cache_wrong_hits"),
+                        r.cache_wrong_hits as f64,
+                    );
+                    m.push(
+                        format!("route.{name}.cache_stale_served"),
+                        r.stale_served as f64,
+                    );
+                }
                 m.push(format!("route.{name}.bad_answers"), r.bad as f64);
                 if self.families.llm {
                     m.push(format!("route.{name}.cost_usd"), r.cost);

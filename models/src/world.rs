@@ -6,6 +6,7 @@
 //! backend's queue (blocked when full), service when a slot frees, the per-attempt timeout, and
 //! on failure the retry policy, which either gives up or re-enqueues after a backoff.
 
+use crate::cache::{CacheConfig, CacheState, Lookup, SemanticLookup};
 use crate::config::{
     EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel, ValidatorAction,
     WorldConfig,
@@ -30,6 +31,10 @@ struct Tenant {
     /// Prompt injections and agent-loop turn counts are part of the workload: own streams.
     injection_rng: RandomStream,
     turns_rng: RandomStream,
+    /// Which prompt each job asks for, when a route it calls has an exact cache.
+    cache_key_rng: RandomStream,
+    /// The exact cache that keys its jobs (the first of its steps' routes with one).
+    keyed_by: Option<u16>,
     /// The arrival scheduled next; it carries a replayed trace's token counts.
     pending: Option<Arrival>,
     arrivals_rng: RandomStream,
@@ -114,6 +119,9 @@ enum Budget {
 }
 
 struct Route {
+    cache: Option<CacheState>,
+    /// Semantic-cache draws (exact caches draw their keys from the tenant's stream).
+    cache_rng: RandomStream,
     /// Whether an answer is silently bad, and whether the validator notices.
     soft_rng: RandomStream,
     validator_rng: RandomStream,
@@ -166,6 +174,10 @@ struct Request {
     degraded: bool,
     /// Held by a gateway rate limit that delays rather than rejects.
     gate_hold: bool,
+    /// The prompt the job asks for (exact caches), and whether this call was answered from a
+    /// cache.
+    cache_key: u64,
+    from_cache: bool,
     last_delay: Time,
     retry_at: Time,
     prompt_tokens: u32,
@@ -254,6 +266,17 @@ impl<'c> World<'c> {
                     arrivals: ArrivalState::new(&t.arrivals)
                         .expect("arrival specs are validated when the world is built"),
                     injection_rng: streams.stream(&entity, "injection"),
+                    cache_key_rng: streams.stream(&entity, "cache_keys"),
+                    keyed_by: t
+                        .steps
+                        .iter()
+                        .find(|s| {
+                            matches!(
+                                config.routes[s.route as usize].cache,
+                                Some(CacheConfig::Exact { .. })
+                            )
+                        })
+                        .map(|s| s.route),
                     turns_rng: streams.stream(&entity, "turns"),
                     pending: None,
                     arrivals_rng: streams.stream(&entity, "arrivals"),
@@ -318,6 +341,11 @@ impl<'c> World<'c> {
             .map(|r| {
                 let entity = format!("routes.{}", r.name);
                 Route {
+                    cache: r
+                        .cache
+                        .as_ref()
+                        .map(|c| CacheState::new(c).expect("validated when the world is built")),
+                    cache_rng: streams.stream(&entity, "cache"),
                     soft_rng: streams.stream(&entity, "soft"),
                     validator_rng: streams.stream(&entity, "validator"),
                 }
@@ -527,6 +555,13 @@ impl<'c> World<'c> {
             None => 1,
         };
         let recorded = arrival.and_then(|a| a.tokens);
+        let cache_key = match t.keyed_by {
+            Some(route) => self.routes[route as usize]
+                .cache
+                .as_ref()
+                .map_or(0, |c| c.draw_key(&mut t.cache_key_rng)),
+            None => 0,
+        };
         let request = self.requests.insert(Request {
             tenant,
             route: 0,
@@ -550,6 +585,8 @@ impl<'c> World<'c> {
             permit: None,
             degraded: false,
             gate_hold: false,
+            cache_key,
+            from_cache: false,
             last_delay: 0,
             retry_at: 0,
             prompt_tokens: 0,
@@ -649,10 +686,49 @@ impl<'c> World<'c> {
             );
             return true;
         }
+        r.from_cache = false;
         if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
             return self.pass_gateway_limits(now, request);
         }
-        self.try_attempt(now, request)
+        self.enter_call(now, request)
+    }
+
+    /// Past the rate limits: the route's cache, then the queue.
+    fn enter_call(&mut self, now: Time, request: Key) -> bool {
+        let r = self.requests.get_mut(request).expect("live request");
+        let route = r.route as usize;
+        let Route {
+            cache, cache_rng, ..
+        } = &mut self.routes[route];
+        let Some(cache) = cache else {
+            return self.try_attempt(now, request);
+        };
+        let answer = match cache {
+            CacheState::Exact(c) => match c.cache.lookup(now, r.cache_key) {
+                Lookup::Hit => Some(false),
+                Lookup::Stale | Lookup::Miss => None,
+            },
+            CacheState::Semantic(c) => match c.lookup(cache_rng) {
+                SemanticLookup::Hit => Some(false),
+                SemanticLookup::WrongHit => Some(true),
+                SemanticLookup::Miss => None,
+            },
+        };
+        match answer {
+            None => {
+                self.stats.cache_lookup(route, false, false);
+                self.try_attempt(now, request)
+            }
+            Some(wrong) => {
+                self.stats.cache_lookup(route, true, wrong);
+                r.from_cache = true;
+                if wrong && r.poisoned == CLEAN {
+                    r.poisoned = r.step;
+                }
+                self.answered(now, request, 0);
+                true
+            }
+        }
     }
 
     /// Starts a new attempt of `request`: into service if a slot is free, else into the queue.
@@ -1056,7 +1132,7 @@ impl<'c> World<'c> {
             }
         }
         if wait == 0 {
-            return self.try_attempt(now, request);
+            return self.enter_call(now, request);
         }
         self.stats.gateway_limited(true);
         r.gate_hold = true;
@@ -1074,8 +1150,12 @@ impl<'c> World<'c> {
             return;
         }
         if r.gate_hold {
-            // The reservation is covered now: on to the queue.
+            // The reservation is covered now: on to the cache and the queue.
             r.gate_hold = false;
+            if !self.enter_call(now, request) {
+                self.complete(now, request, Outcome::Blocked);
+            }
+            return;
         }
         if !self.try_attempt(now, request) {
             self.complete(now, request, Outcome::Blocked);
@@ -1218,6 +1298,11 @@ impl<'c> World<'c> {
         if r.depth > 0 {
             r.degraded = true;
         }
+        if !r.from_cache
+            && let Some(CacheState::Exact(c)) = &mut self.routes[r.route as usize].cache
+        {
+            c.cache.insert(now, r.cache_key);
+        }
         self.stats.answered_at_depth(r.depth);
         let more_steps = (r.step as usize) + 1 < cfg.steps.len();
         let more_turns = r.turn + 1 < r.turns;
@@ -1355,7 +1440,17 @@ impl<'c> World<'c> {
         }
         let mut step = chain.next(r.depth as u32, trigger);
         if step == FallbackStep::StaleCache {
-            // No response cache is wired to routes yet: a stale lookup always misses.
+            let served = match &mut self.routes[r.route as usize].cache {
+                Some(CacheState::Exact(c)) => c.cache.stale_lookup(now, r.cache_key),
+                _ => false,
+            };
+            if served {
+                self.stats.stale_served(r.route as usize);
+                r.degraded = true;
+                r.from_cache = true;
+                self.answered(now, request, 0);
+                return;
+            }
             step = chain.next(chain.backends() as u32, FallbackTrigger::CacheMiss);
         }
         match step {

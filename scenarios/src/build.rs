@@ -5,9 +5,10 @@ use crate::resilience_schema::{
     GatewayRateLimit, LimitAlgorithm, LimitScope, LimitUnit, OnLimit, RetryBudget, Scheduling,
 };
 use crate::schema::{
-    Arrivals, BackoffKind, DurationDist, OutageMode as SchemaOutageMode, Scenario, TokenDist,
-    TraceFormatName, ValidatorAction as SchemaValidatorAction,
+    Arrivals, BackoffKind, Cache, DurationDist, OutageMode as SchemaOutageMode, Scenario,
+    TokenDist, TraceFormatName, ValidatorAction as SchemaValidatorAction,
 };
+use models::cache::CacheConfig;
 use models::config::{
     DegradationConfig, Episode, EpisodeEffect, EpisodeTiming, GatewayLimit, LimitKind, LoopConfig,
     OutageMode, Price, ProviderLimits, RetryBudgetConfig, RouteConfig, SOFT_CATEGORIES,
@@ -342,6 +343,36 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                     .map_err(|m| err(format!("{path}.fallback"), m))?,
             )
         };
+        let cache = match &r.cache {
+            None => None,
+            Some(c) => {
+                let cfg = match c {
+                    Cache::Exact {
+                        catalogue_size,
+                        zipf_exponent,
+                        capacity,
+                        ttl,
+                        serve_stale_on_outage,
+                    } => CacheConfig::Exact {
+                        catalogue_size: *catalogue_size,
+                        zipf_exponent: *zipf_exponent,
+                        capacity: *capacity,
+                        ttl: ttl.map(|d| d.0),
+                        serve_stale_on_outage: *serve_stale_on_outage,
+                    },
+                    Cache::Semantic {
+                        hit_probability,
+                        wrong_hit_rate,
+                    } => CacheConfig::Semantic {
+                        hit_probability: hit_probability.0,
+                        wrong_hit_rate: wrong_hit_rate.0,
+                    },
+                };
+                cfg.validate()
+                    .map_err(|m| err(format!("{path}.cache"), m))?;
+                Some(cfg)
+            }
+        };
         routes.push(RouteConfig {
             name: r.name.clone(),
             backend: BackendId(backend as u16),
@@ -349,6 +380,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             chain,
             soft,
             validator,
+            cache,
             explicit: true,
         });
     }
@@ -418,6 +450,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                         chain: None,
                         soft: [0.0; 5],
                         validator: None,
+                        cache: None,
                         explicit: false,
                     });
                     routes.len() - 1

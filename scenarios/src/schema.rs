@@ -70,9 +70,45 @@ pub struct Route {
     /// state and model updates multiply these rates.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub soft_failures: BTreeMap<String, Probability>,
+    /// A response cache in front of the route's backends (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Cache>,
     /// The output check applied to every answer on this route (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator: Option<Validator>,
+}
+
+/// A response cache, chosen by `kind`. The gateway asks it after the rate limits and before the
+/// queue; a hit answers the call without a backend (and without cost).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Cache {
+    /// Exact-match: each job asks for one of `catalogue_size` prompts with Zipf popularity
+    /// (exponent `zipf_exponent`, default 1); `capacity` entries, least recently used evicted,
+    /// entries older than `ttl` not served (default: no expiry). The hit ratio emerges from
+    /// these. With `serve_stale_on_outage` (default false) expired entries are kept and served,
+    /// degraded, when the route's fallback reaches `stale_cache`.
+    Exact {
+        catalogue_size: u64,
+        #[serde(default = "default_zipf")]
+        zipf_exponent: f64,
+        capacity: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl: Option<Duration>,
+        #[serde(default)]
+        serve_stale_on_outage: bool,
+    },
+    /// Semantic: a hit with probability `hit_probability`; a hit is another prompt's answer (wrong
+    /// but accepted) with probability `wrong_hit_rate`.
+    Semantic {
+        hit_probability: Probability,
+        #[serde(default)]
+        wrong_hit_rate: Probability,
+    },
+}
+
+fn default_zipf() -> f64 {
+    1.0
 }
 
 /// An output guardrail: which bad answers it catches, how often it wrongly rejects a good one,
