@@ -378,3 +378,103 @@ price = {{ input_per_mtok = 1, output_per_mtok = 1 }}
     assert_eq!(mean(&report, "input_tokens_billed"), 18_059_974.0);
     assert_eq!(mean(&report, "output_tokens_billed"), 245_896.0);
 }
+
+#[test]
+fn cached_prompt_tokens_are_billed_at_the_cached_price() {
+    // Ten calls of 1,000 prompt (half of it cached) and 100 output tokens at $2, $0.50 and
+    // $10 per million: 500·2e-6 + 500·0.5e-6 + 100·1e-5 = $0.00225 each.
+    let dir = scratch_dir("llm-cached-input");
+    let trace = dir.join("ten.jsonl");
+    let rows: Vec<(u64, u32, u32)> = (0..10).map(|k| (k * 10_000, 1000, 100)).collect();
+    write_trace(&trace, &rows);
+    let report = run_toml(
+        &dir,
+        &format!(
+            r#"
+replications = 1
+horizon = "10m"
+[[tenants]]
+name = "t"
+route = "r"
+arrivals = {{ process = "trace", path = "{}" }}
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = {{ dist = "deterministic", value = "1s" }}
+price = {{ input_per_mtok = 2, cached_input_per_mtok = 0.5, output_per_mtok = 10 }}
+[[routes]]
+name = "r"
+backend = "api"
+cached_prompt_share = 0.5
+"#,
+            trace.display()
+        ),
+    );
+    assert!((mean(&report, "cost_usd") - 10.0 * 0.00225).abs() < 1e-12);
+}
+
+#[test]
+fn response_caches_answer_without_the_backend() {
+    // A semantic cache: 30% hits, a tenth of them another prompt's answer. Wrong hits are the
+    // only wrong answers, and their share of lookups is 0.03 within the run's 99% interval.
+    let dir = scratch_dir("llm-semantic");
+    let report = run_toml(
+        &dir,
+        r#"
+replications = 10
+horizon = "1h"
+[[tenants]]
+name = "t"
+route = "r"
+arrivals = { process = "poisson", rate = "5/s" }
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "200ms" }
+[[routes]]
+name = "r"
+backend = "api"
+cache = { kind = "semantic", hit_probability = 0.3, wrong_hit_rate = 0.1 }
+"#,
+    );
+    assert_eq!(
+        mean(&report, "wrong_accepted"),
+        mean(&report, "route.r.cache_wrong_hits")
+    );
+    let share = &report["metrics"]["route.r.cache_hit_ratio"];
+    let (lo, hi) = (
+        share["ci99_low"].as_f64().unwrap(),
+        share["ci99_high"].as_f64().unwrap(),
+    );
+    assert!(lo <= 0.3 && 0.3 <= hi, "hit ratio [{lo}, {hi}]");
+    assert!(mean(&report, "backend.api.attempts") < 0.75 * mean(&report, "route.r.cache_lookups"));
+
+    // An exact cache that keeps expired entries answers from them during a total outage:
+    // every answer in the outage is a stale one, and nothing else answers then.
+    let dir = scratch_dir("llm-stale");
+    let report = run_toml(
+        &dir,
+        r#"
+replications = 3
+horizon = "2h"
+[[tenants]]
+name = "t"
+route = "r"
+arrivals = { process = "poisson", rate = "5/s" }
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "200ms" }
+error_latency = { dist = "deterministic", value = "10ms" }
+outages = [{ start = "1h", duration = "1h" }]
+[[routes]]
+name = "r"
+backend = "api"
+cache = { kind = "exact", catalogue_size = 1000, capacity = 1000, ttl = "1m", serve_stale_on_outage = true }
+fallback = { stale_cache = true }
+"#,
+    );
+    let stale = mean(&report, "route.r.cache_stale_served");
+    assert!(stale > 10_000.0, "{stale}");
+    assert_eq!(mean(&report, "degraded"), stale);
+}

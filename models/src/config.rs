@@ -53,6 +53,8 @@ pub struct RouteConfig {
     pub soft: [f64; 5],
     pub validator: Option<ValidatorConfig>,
     pub cache: Option<crate::cache::CacheConfig>,
+    /// Share of prompt tokens billed at the cached-input price.
+    pub cached_prompt_share: f64,
     /// Declared in the scenario (reported per route), or implied by a tenant naming a backend.
     pub explicit: bool,
 }
@@ -277,11 +279,14 @@ pub enum ServiceModel {
 pub struct Price {
     pub input_per_token: f64,
     pub output_per_token: f64,
+    pub cached_input_per_token: f64,
 }
 
 impl Price {
     pub fn is_free(&self) -> bool {
-        self.input_per_token == 0.0 && self.output_per_token == 0.0
+        self.input_per_token == 0.0
+            && self.output_per_token == 0.0
+            && self.cached_input_per_token == 0.0
     }
 }
 

@@ -977,7 +977,10 @@ impl<'c> World<'c> {
         // An abandoned attempt draws no outcome: nobody reads it. It is still billed below.
         let failed = !a.abandoned && b.errors_rng.bernoulli(b.failure_probability);
         if !failed {
-            let cost = a.prompt_tokens as f64 * b.price.input_per_token
+            let cached = self.config.routes[a.route as usize].cached_prompt_share;
+            let prompt = a.prompt_tokens as f64;
+            let cost = prompt * (1.0 - cached) * b.price.input_per_token
+                + prompt * cached * b.price.cached_input_per_token
                 + a.output_tokens as f64 * b.price.output_per_token;
             if let Some(r) = self.requests.get_mut(a.request) {
                 r.cost += cost;

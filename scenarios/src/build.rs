@@ -114,6 +114,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         let price = b.price.as_ref().map_or(Price::default(), |p| Price {
             input_per_token: p.input_per_mtok.0 / 1e6,
             output_per_token: p.output_per_mtok.0 / 1e6,
+            cached_input_per_token: p.cached_input_per_mtok.unwrap_or(p.input_per_mtok).0 / 1e6,
         });
         let mut errors = Vec::with_capacity(b.errors.len());
         for (name, p) in &b.errors {
@@ -381,6 +382,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             soft,
             validator,
             cache,
+            cached_prompt_share: r.cached_prompt_share.0,
             explicit: true,
         });
     }
@@ -451,6 +453,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                         soft: [0.0; 5],
                         validator: None,
                         cache: None,
+                        cached_prompt_share: 0.0,
                         explicit: false,
                     });
                     routes.len() - 1

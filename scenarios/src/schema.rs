@@ -70,6 +70,10 @@ pub struct Route {
     /// state and model updates multiply these rates.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub soft_failures: BTreeMap<String, Probability>,
+    /// Share of each call's prompt tokens the provider's prompt cache holds (a shared system
+    /// prompt, earlier turns), billed at the cached-input price (default 0).
+    #[serde(default)]
+    pub cached_prompt_share: Probability,
     /// A response cache in front of the route's backends (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<Cache>,
@@ -476,6 +480,10 @@ pub struct Price {
     pub input_per_mtok: NonNegative,
     #[serde(default)]
     pub output_per_mtok: NonNegative,
+    /// Price of prompt tokens the provider's prompt cache already holds (default: the input
+    /// price). How many that is comes from the route's `cached_prompt_share`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_per_mtok: Option<NonNegative>,
 }
 
 /// A distribution of durations, chosen by `dist`; every parameter with a unit is a duration
