@@ -478,3 +478,46 @@ fallback = { stale_cache = true }
     assert!(stale > 10_000.0, "{stale}");
     assert_eq!(mean(&report, "degraded"), stale);
 }
+
+#[test]
+fn a_busy_provider_can_answer_overloaded_instead_of_queueing() {
+    // Two calls at once against one slot: with `when_busy = "overloaded"` the second gets a
+    // 529 at once (and, retried after the 1 s backoff, is served then); with the default queue
+    // it waits for the slot instead.
+    let dir = scratch_dir("llm-overloaded");
+    let trace = dir.join("two.jsonl");
+    write_trace(&trace, &[(0, 10, 10), (0, 10, 10)]);
+    let scenario = |busy: &str, attempts: u32| {
+        format!(
+            r#"
+replications = 1
+horizon = "1m"
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = {{ process = "trace", path = "{}" }}
+[[backends]]
+name = "api"
+concurrency = 1
+when_busy = "{busy}"
+service = {{ dist = "deterministic", value = "1s" }}
+[gateway.retry]
+max_attempts = {attempts}
+backoff = "constant"
+base = "1s"
+cap = "1s"
+"#,
+            trace.display()
+        )
+    };
+    let once = run_toml(&dir, &scenario("overloaded", 1));
+    assert_eq!(mean(&once, "errors.overloaded"), 1.0);
+    assert_eq!(mean(&once, "success_ratio"), 0.5);
+    let retried = run_toml(&scratch_dir("llm-overloaded-2"), &scenario("overloaded", 2));
+    assert_eq!(mean(&retried, "success_ratio"), 1.0);
+    // 1 s for the first; 1 ms round trip + 1 s backoff + 1 s service for the second.
+    assert!((mean(&retried, "time_in_system_mean_s") - (1.0 + 2.001) / 2.0).abs() < 1e-9);
+    let queued = run_toml(&scratch_dir("llm-overloaded-3"), &scenario("queue", 1));
+    assert_eq!(mean(&queued, "success_ratio"), 1.0);
+    assert!((mean(&queued, "time_in_system_mean_s") - 1.5).abs() < 1e-9);
+}

@@ -188,6 +188,8 @@ pub struct BackendConfig {
     /// Calls served at once; more wait in the gateway queue.
     pub concurrency: u32,
     pub service: ServiceModel,
+    /// Answer `overloaded` at once when every slot is busy, instead of queueing.
+    pub overload_when_busy: bool,
     /// Probability that a finished attempt fails, independently of everything else.
     pub failure_probability: f64,
     /// Largest prompt + max_tokens accepted; beyond it a call fails with a context overflow.

@@ -146,6 +146,7 @@ impl Series {
         let can_fail = gw.attempt_timeout.is_some()
             || config.backends.iter().any(|b| {
                 b.failure_probability > 0.0
+                    || b.overload_when_busy
                     || !b.errors.is_empty()
                     || b.limits.any()
                     || b.context_window.is_some()
@@ -343,6 +344,7 @@ fn possible_errors(config: &WorldConfig) -> Vec<ErrorClass> {
         .filter(|&c| {
             config.backends.iter().any(|b| {
                 b.errors.iter().any(|&(e, _)| e == c)
+                    || (c == ErrorClass::Overloaded && b.overload_when_busy)
                     || (c == ErrorClass::Server500 && b.failure_probability > 0.0)
                     || (c == ErrorClass::RateLimited && b.limits.any())
                     || b.episodes.iter().any(|e| {

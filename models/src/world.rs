@@ -211,6 +211,8 @@ struct Attempt {
     /// Waiting in the backend's queue (and until when, with a queue timeout).
     queued: bool,
     queued_until: Time,
+    /// An instant `overloaded` answer that never held a backend slot.
+    slotless: bool,
 }
 
 /// What a replication produced.
@@ -781,6 +783,35 @@ impl<'c> World<'c> {
         }
         let b = &self.backends[backend_index as usize];
         let can_start = b.busy < b.concurrency;
+        if !can_start && self.config.backends[backend_index as usize].overload_when_busy {
+            // At capacity the provider answers 529 after a round trip, holding no slot.
+            let r = self.requests.get_mut(request).expect("live request");
+            r.attempts += 1;
+            r.job_attempts += 1;
+            let attempt = self.attempts.insert(Attempt {
+                request,
+                backend: backend_index,
+                tenant,
+                route,
+                prompt_tokens,
+                output_tokens,
+                enqueued: now,
+                started: now,
+                ttft: 0,
+                done_at: now + ROUND_TRIP,
+                timeout_at: 0,
+                abandoned: false,
+                error: Some((ErrorClass::Overloaded, None)),
+                reserved_output: 0,
+                permit,
+                queued: false,
+                queued_until: 0,
+                slotless: true,
+            });
+            self.sched
+                .schedule(now + ROUND_TRIP, Event::service_done(attempt));
+            return true;
+        }
         let mut room = self
             .config
             .gateway
@@ -832,6 +863,7 @@ impl<'c> World<'c> {
             permit,
             queued: !can_start,
             queued_until: 0,
+            slotless: false,
         });
         if can_start {
             self.start_service(now, attempt, false);
@@ -945,11 +977,16 @@ impl<'c> World<'c> {
         }
         let a = self.attempts.remove(attempt).expect("checked above");
         let backend = a.backend as usize;
-        self.stats.service_ended(now, backend);
         let b = &mut self.backends[backend];
-        b.busy -= 1;
-        while let Some(next) = b.queue.pop() {
-            // Calls shed at their queue timeout are still in the queue: skip them.
+        if !a.slotless {
+            self.stats.service_ended(now, backend);
+            b.busy -= 1;
+        }
+        // A slot freed: the next waiting call starts (calls shed at their queue timeout are
+        // still in the queue: skip them).
+        while !a.slotless
+            && let Some(next) = self.backends[backend].queue.pop()
+        {
             if self.attempts.get(next).is_some_and(|a| a.abandoned) {
                 self.attempts.remove(next);
                 continue;

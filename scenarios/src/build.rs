@@ -209,6 +209,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             name: b.name.clone(),
             concurrency: b.concurrency.0.unwrap_or(u32::MAX),
             service,
+            overload_when_busy: b.when_busy == crate::schema::WhenBusy::Overloaded,
             failure_probability: b.failure_probability.0,
             context_window: b.context_window,
             price,

@@ -331,6 +331,10 @@ pub struct Backend {
     /// Calls served at once (default 1; "unlimited" for an infinite-server system).
     #[serde(default = "default_concurrency")]
     pub concurrency: Limit<1>,
+    /// What a call finds when every slot is busy: `queue` (default: it waits in the gateway's
+    /// queue) or `overloaded` (the provider answers 529 at once, as APIs do at capacity).
+    #[serde(default)]
+    pub when_busy: WhenBusy,
     /// Service time of one attempt, whatever the call: give either this, or `ttft` and
     /// `per_output_token` for latency that grows with the output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -468,6 +472,14 @@ pub struct Degradation {
 pub struct ModelUpdate {
     pub at: Duration,
     pub multiplier: Positive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenBusy {
+    #[default]
+    Queue,
+    Overloaded,
 }
 
 /// What a provider charges, in USD per million tokens. Every attempt that reached the provider
