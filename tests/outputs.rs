@@ -77,6 +77,17 @@ fn plots_show_only_what_the_scenario_has() {
     let names = plot_names(path.parent().unwrap());
     assert!(names.contains(&"queue_depth.svg".to_string()), "{names:?}");
     assert!(!names.iter().any(|n| n.starts_with("errors")), "{names:?}");
+    // Nor any of the reliability charts: no SLO, no faults, no prices, no breaker, no fallback.
+    for stem in NEW_STEMS {
+        assert!(
+            !names.iter().any(|n| n.starts_with(&format!("{stem}."))),
+            "{stem} for mm1: {names:?}"
+        );
+    }
+    let html = std::fs::read_to_string(path.parent().unwrap().join("report.html")).unwrap();
+    assert!(!html.contains("plot-slo_"), "SLO charts without SLOs");
+    let svg = std::fs::read_to_string(path.parent().unwrap().join("plots/throughput.svg")).unwrap();
+    assert!(!has_text(&svg, "fault"), "fault shading without faults");
     // Infinite servers: no queue, no utilisation.
     let (_, path) = run_report("example:retry-amplification", &short);
     let names = plot_names(path.parent().unwrap());
@@ -233,4 +244,179 @@ fn report_renders_in_headless_chromium() {
         "only {} distinct colours",
         colours.len()
     );
+}
+
+/// Whether an SVG has a text element reading exactly `text` (plotters puts it on its own line).
+fn has_text(svg: &str, text: &str) -> bool {
+    svg.lines().any(|l| l.trim() == text)
+}
+
+/// The charts only some scenarios have.
+const NEW_STEMS: &[&str] = &[
+    "slo_budget",
+    "slo_burn_rate",
+    "cost_rate",
+    "cost_breakdown",
+    "fallback_depth",
+    "errors_by_class",
+    "breaker",
+];
+
+/// An outage of the primary backend behind a circuit breaker, a priced fallback, and an
+/// availability SLO with burn-rate alerts: every reliability chart applies.
+const OUTAGE_SCENARIO: &str = r#"
+description = "Primary outage with a breaker and a fallback, under an availability SLO."
+seed = 7
+replications = 3
+horizon = "2h"
+
+[[tenants]]
+name = "chat"
+route = "chat"
+arrivals = { process = "poisson", rate = "2/s" }
+prompt_tokens = { dist = "lognormal", median = 800, p99 = 6000 }
+output_tokens = { dist = "lognormal", median = 250, p99 = 1500 }
+
+[[routes]]
+name = "chat"
+backend = "primary"
+fallbacks = ["backup"]
+
+[[backends]]
+name = "primary"
+concurrency = 64
+ttft = { dist = "lognormal", median = "400ms", p99 = "3s" }
+per_output_token = { dist = "uniform", low = "15ms", high = "30ms" }
+error_latency = { dist = "deterministic", value = "200ms" }
+price = { input_per_mtok = 2.5, output_per_mtok = 10 }
+errors = { server_error = 0.01, overloaded = 0.005 }
+outages = [{ start = "40m", duration = "25m", mode = "server_error" }]
+circuit_breaker = { window_size = 50, minimum_calls = 20 }
+
+[[backends]]
+name = "backup"
+concurrency = 64
+ttft = { dist = "lognormal", median = "700ms", p99 = "5s" }
+per_output_token = { dist = "uniform", low = "20ms", high = "40ms" }
+price = { input_per_mtok = 5, output_per_mtok = 20 }
+errors = { server_error = 0.2 }
+
+[gateway]
+attempt_timeout = "60s"
+
+[gateway.retry]
+max_attempts = 2
+
+[[slos]]
+name = "availability"
+objective = "99"
+time_window = { duration = "2h", is_rolling = false }
+indicator = { kind = "availability" }
+alerting = { preset = "sre_workbook" }
+"#;
+
+fn outage_run() -> std::path::PathBuf {
+    let dir = scratch_dir("outage-scenario");
+    let scenario = dir.join("outage.toml");
+    std::fs::write(&scenario, OUTAGE_SCENARIO).unwrap();
+    let (report, path) = run_report(scenario.to_str().unwrap(), &[]);
+    let series: Vec<&str> = report["series"]["values"]
+        .as_object()
+        .expect("a series object")
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    for name in [
+        "cost_usd_per_s",
+        "faults.active",
+        "backend.primary.breaker_openings",
+        "slo.availability.budget_remaining",
+    ] {
+        assert!(series.contains(&name), "no series {name}: {series:?}");
+    }
+    path
+}
+
+#[test]
+fn outage_with_slo_prices_and_fallback_gets_the_reliability_charts() {
+    let path = outage_run();
+    let dir = path.parent().unwrap();
+    let names = plot_names(dir);
+    for stem in NEW_STEMS {
+        for ext in ["png", "svg"] {
+            let name = format!("{stem}.{ext}");
+            assert!(names.contains(&name), "no {name}: {names:?}");
+            let len = std::fs::metadata(dir.join("plots").join(&name))
+                .unwrap()
+                .len();
+            assert!(len > 1000, "{name} is {len} bytes");
+        }
+    }
+    let svg = |stem: &str| std::fs::read_to_string(dir.join(format!("plots/{stem}.svg"))).unwrap();
+    // The outage is shaded on the time series, and the SLO charts mark the alert.
+    for stem in [
+        "throughput",
+        "cost_rate",
+        "breaker",
+        "slo_budget",
+        "slo_burn_rate",
+    ] {
+        assert!(has_text(&svg(stem), "fault"), "{stem} has no fault window");
+    }
+    for stem in ["slo_budget", "slo_burn_rate"] {
+        assert!(has_text(&svg(stem), "alert"), "{stem} has no alert marker");
+    }
+    assert!(svg("cost_breakdown").contains("backend backup"));
+    assert!(svg("fallback_depth").contains("depth 0 (primary)"));
+
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), names.len() / 2);
+    for stem in NEW_STEMS {
+        assert!(
+            html.contains(&format!("<figure id=\"plot-{stem}\">")),
+            "{stem} not on the page"
+        );
+    }
+    // The SLO charts come right after the verdicts, before the metrics table.
+    let pos = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    assert!(pos("<section id=\"slos\">") < pos("<ul class=\"verdicts\">"));
+    assert!(pos("<ul class=\"verdicts\">") < pos("plot-slo_budget"));
+    assert!(pos("plot-slo_budget") < pos("plot-slo_burn_rate"));
+    assert!(pos("plot-slo_burn_rate") < pos("<section id=\"metrics\">"));
+    assert!(pos("<section id=\"plots\">") < pos("plot-throughput"));
+
+    // The same scenario and seed give the same bytes, plots and page alike.
+    let again = outage_run();
+    let again_dir = again.parent().unwrap();
+    assert_eq!(plot_names(again_dir), names);
+    for name in &names {
+        let a = std::fs::read(dir.join("plots").join(name)).unwrap();
+        let b = std::fs::read(again_dir.join("plots").join(name)).unwrap();
+        assert!(a == b, "{name} differs between two runs");
+    }
+    let page = |d: &Path| {
+        std::fs::read_to_string(d.join("report.html"))
+            .unwrap()
+            .replace(d.to_str().unwrap(), "DIR")
+    };
+    assert_eq!(page(dir), page(again_dir));
+
+    // `faultline plot` redraws them from the JSON alone, byte for byte.
+    let redrawn = scratch_dir("outage-replot");
+    let out = faultline(&[
+        "plot",
+        path.to_str().unwrap(),
+        "--out",
+        redrawn.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in &names {
+        let a = std::fs::read(dir.join("plots").join(name)).unwrap();
+        let b = std::fs::read(redrawn.join("plots").join(name)).unwrap();
+        assert!(a == b, "{name} differs when redrawn from report.json");
+    }
 }

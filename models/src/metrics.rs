@@ -136,6 +136,14 @@ pub(crate) struct Series {
     queued: Option<LevelSeries>,
     /// Busy servers per backend; `None` for infinite-server backends (no utilisation).
     busy: Vec<Option<LevelSeries>>,
+    /// USD billed per bucket, when some backend has a price.
+    cost: Option<Vec<f64>>,
+    /// 1 while some backend is faulty (outage, slowdown, degraded or updated model), when the
+    /// scenario can have faults; with the number of faulty backends behind it.
+    fault_active: Option<LevelSeries>,
+    faulty_backends: u32,
+    /// Breaker openings per bucket, per backend; `None` for backends without a breaker.
+    breaker_openings: Vec<Option<CountSeries>>,
 }
 
 impl Series {
@@ -166,6 +174,24 @@ impl Series {
                 .backends
                 .iter()
                 .map(|b| (b.concurrency != u32::MAX).then(|| LevelSeries::new(grid)))
+                .collect(),
+            cost: config
+                .backends
+                .iter()
+                .any(|b| !b.price.is_free())
+                .then(|| vec![0.0; grid.len()]),
+            fault_active: config
+                .backends
+                .iter()
+                .any(|b| {
+                    !b.episodes.is_empty() || b.degradation.is_some() || !b.model_updates.is_empty()
+                })
+                .then(|| LevelSeries::new(grid)),
+            faulty_backends: 0,
+            breaker_openings: config
+                .backends
+                .iter()
+                .map(|b| b.breaker.as_ref().map(|_| CountSeries::new(grid)))
                 .collect(),
         }
     }
@@ -199,6 +225,27 @@ impl Series {
                 let c = cfg.concurrency as f64;
                 let u = busy.means().into_iter().map(|b| b / c).collect();
                 series.push((format!("backend.{}.utilisation", cfg.name), u));
+            }
+        }
+        if let Some(cost) = &self.cost {
+            let g = self.grid;
+            let rate = cost
+                .iter()
+                .enumerate()
+                .map(|(i, &usd)| {
+                    let secs = as_secs_f64(g.bucket_len(i));
+                    if secs > 0.0 { usd / secs } else { f64::NAN }
+                })
+                .collect();
+            series.push(("cost_usd_per_s".to_string(), rate));
+        }
+        if let Some(f) = &mut self.fault_active {
+            series.push(("faults.active".to_string(), f.means()));
+        }
+        for (opened, cfg) in self.breaker_openings.iter().zip(&config.backends) {
+            if let Some(opened) = opened {
+                let n = opened.counts().iter().map(|&c| c as f64).collect();
+                series.push((format!("backend.{}.breaker_openings", cfg.name), n));
             }
         }
         SeriesSet {
@@ -752,6 +799,41 @@ impl Stats {
         self.tenants[tenant].cost += cost;
         self.input_tokens_billed += input_tokens as u64;
         self.output_tokens_billed += output_tokens as u64;
+    }
+
+    /// Series only: `cost` USD billed at `now` (the cost-rate series).
+    #[inline]
+    pub(crate) fn billed_at(&mut self, now: Time, cost: f64) {
+        if let (Some(c), Some(i)) = (&mut self.series.cost, self.series.grid.index(now)) {
+            c[i] += cost;
+        }
+    }
+
+    /// Series only: a backend became faulty or recovered (the fault-active series).
+    pub(crate) fn fault_level(&mut self, now: Time, was: bool, is: bool) {
+        let s = &mut self.series;
+        let Some(level) = &mut s.fault_active else {
+            return;
+        };
+        let before = s.faulty_backends > 0;
+        match (was, is) {
+            (false, true) => s.faulty_backends += 1,
+            (true, false) => s.faulty_backends = s.faulty_backends.saturating_sub(1),
+            _ => return,
+        }
+        let after = s.faulty_backends > 0;
+        if before != after {
+            level.add(now, if after { 1 } else { -1 });
+        }
+    }
+
+    /// Series only: a backend's breaker changed state (the breaker-openings series).
+    pub(crate) fn breaker_at(&mut self, now: Time, backend: usize, state: policies::BreakerState) {
+        if matches!(state, policies::BreakerState::Open { .. })
+            && let Some(Some(s)) = self.series.breaker_openings.get_mut(backend)
+        {
+            s.add(now, 1);
+        }
     }
 
     #[inline]

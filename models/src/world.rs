@@ -1030,6 +1030,7 @@ impl<'c> World<'c> {
                 a.output_tokens,
                 cost,
             );
+            self.stats.billed_at(now, cost);
         }
         if a.abandoned {
             return; // the caller already gave up on this attempt; the work was wasted
@@ -1405,6 +1406,7 @@ impl<'c> World<'c> {
             };
             if let Some(state) = breaker.record(now, p, result) {
                 self.stats.breaker_changed(backend, state);
+                self.stats.breaker_at(now, backend, state);
             }
         }
         let b = &mut self.backends[backend];
@@ -1560,6 +1562,7 @@ impl<'c> World<'c> {
     /// Keeps the ground-truth fault windows alerts are graded against: a backend is faulty
     /// while it is in an outage, slowed down, or its model degraded.
     fn fault_changed(&mut self, now: Time, backend: usize, was: bool, is: bool) {
+        self.stats.fault_level(now, was, is);
         if self.slo.is_none() || was == is {
             return;
         }

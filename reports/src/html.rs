@@ -3,7 +3,7 @@
 //! a strict parser can check it. Every string that came from a scenario file (names,
 //! descriptions, tenant and backend names inside metric names) passes through [`escape`].
 
-use crate::plot::run::RunFigure;
+use crate::plot::run::{RunFigure, is_slo_figure};
 use crate::report::Report;
 use crate::table::format_number;
 use sim_core::summary::Interval;
@@ -66,6 +66,17 @@ fn field(report: &Report, key: &str) -> Option<String> {
     }
 }
 
+fn push_figure(h: &mut String, f: &RunFigure, svg: &str) {
+    // plotters escapes every text and attribute it writes, so the SVG is safe to inline.
+    let _ = writeln!(
+        h,
+        "<figure id=\"plot-{}\">\n{}<figcaption>{}</figcaption>\n</figure>",
+        escape(f.stem),
+        svg.trim_start(),
+        escape(&f.caption)
+    );
+}
+
 /// The page for `report`, with `figures` (and their SVG text) and the command that reruns it.
 pub fn render_html(
     report: &Report,
@@ -115,6 +126,10 @@ pub fn render_html(
         }
         h.push_str("</ul>\n");
     }
+    // The SLO charts (budget and burn rate over time) belong with the verdicts they explain.
+    for (f, svg) in figures.iter().filter(|(f, _)| is_slo_figure(f.stem)) {
+        push_figure(&mut h, f, svg);
+    }
     h.push_str("</section>\n");
 
     h.push_str("<section id=\"metrics\">\n<h2>Metrics</h2>\n");
@@ -140,18 +155,15 @@ pub fn render_html(
     h.push_str("</tbody>\n</table>\n</section>\n");
 
     h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
-    if figures.is_empty() {
-        h.push_str("<p class=\"none\">This run has no data to plot.</p>\n");
+    let mut others = figures
+        .iter()
+        .filter(|(f, _)| !is_slo_figure(f.stem))
+        .peekable();
+    if others.peek().is_none() {
+        h.push_str("<p class=\"none\">This run has no other data to plot.</p>\n");
     }
-    for (f, svg) in figures {
-        // plotters escapes every text and attribute it writes, so the SVG is safe to inline.
-        let _ = writeln!(
-            h,
-            "<figure id=\"plot-{}\">\n{}<figcaption>{}</figcaption>\n</figure>",
-            f.stem,
-            svg.trim_start(),
-            escape(&f.caption)
-        );
+    for (f, svg) in others {
+        push_figure(&mut h, f, svg);
     }
     h.push_str("</section>\n");
 

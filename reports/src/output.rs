@@ -3,19 +3,10 @@
 //! regenerated from a report is the page the run wrote.
 
 use crate::html::render_html;
+use crate::plot::run::ALL_STEMS;
 use crate::plot::{PlotError, run_figures, write_figure};
 use crate::report::{Report, write_atomic};
 use std::path::{Path, PathBuf};
-
-/// Stems of every figure a run can have, so figures a previous run left in the same directory
-/// (an errors chart from before the scenario lost its timeout) do not linger as if current.
-const ALL_STEMS: &[&str] = &[
-    "latency_cdf",
-    "throughput",
-    "errors",
-    "queue_depth",
-    "utilisation",
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {

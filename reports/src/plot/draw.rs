@@ -447,10 +447,12 @@ where
         .y_label_area_size(label_area)
         .build_cartesian_2d(x0..x1, (0..n - 1).into_segmented())?;
     let xf = |v: &f64| tick(*v);
+    // Row i is drawn at slot n-1-i, so the rows read top to bottom in their given order.
+    let slot = |i: usize| n - 1 - i as u32;
     let yf = |v: &SegmentValue<u32>| match v {
-        SegmentValue::CenterOf(i) => b
+        SegmentValue::CenterOf(i) if *i < n => b
             .rows
-            .get(*i as usize)
+            .get((n - 1 - *i) as usize)
             .map(|r| r.0.clone())
             .unwrap_or_default(),
         _ => String::new(),
@@ -466,12 +468,12 @@ where
         .bold_line_style(GRID)
         .draw()?;
     for (i, r) in b.rows.iter().enumerate() {
-        let i = i as u32;
+        let i = slot(i);
         if !r.1.is_finite() {
             continue;
         }
         // Blue when the whole interval is above zero, red below, grey when it crosses zero.
-        let col = if r.2 > 0.0 {
+        let col = if !b.differences || r.2 > 0.0 {
             colour(0)
         } else if r.3 < 0.0 {
             colour(3)

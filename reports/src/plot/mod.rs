@@ -136,12 +136,16 @@ pub struct Scatter {
     pub points: Vec<(f64, f64, bool, String)>,
 }
 
-/// Paired differences with their confidence intervals, one horizontal bar per row.
+/// One horizontal bar per `(label, value, ci_low, ci_high)` row, the first row on top, with the
+/// interval as a whisker when it exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bars {
     pub title: String,
     pub x_label: String,
     pub rows: Vec<(String, f64, f64, f64)>,
+    /// Paired differences: colour each bar by whether its interval is above zero (blue), below
+    /// (red) or crosses it (grey). Otherwise (amounts: costs, shares, counts) every bar is blue.
+    pub differences: bool,
 }
 
 /// Anything [`write_figure`] can render.
@@ -282,6 +286,7 @@ pub fn paired_bars(
         title: title.to_string(),
         x_label: "difference (B − A)".to_string(),
         rows: rows.to_vec(),
+        differences: true,
     });
     write_figure(&figure, stem).map(|_| ())
 }

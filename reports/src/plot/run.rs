@@ -1,11 +1,38 @@
 //! The figures of one run, built from its report alone (so `faultline plot` can redraw them
 //! without rerunning). A figure appears only when the run has its data: a scenario without a
-//! finite queue gets no blocked-requests line, one without timeouts no timeout line.
+//! finite queue gets no blocked-requests line, one without timeouts no timeout line, one without
+//! SLOs no error-budget chart, one without prices no cost charts.
+//!
+//! Time series have the backend fault windows (the `faults.active` series) shaded; the SLO charts
+//! also mark where an alert started firing.
 
-use super::{Chart, Figure, Line, Scale};
+use super::{Bars, Chart, Figure, Line, Marker, Scale, Shade};
 use crate::report::Report;
 use sim_core::series::{SeriesStat, SeriesSummary};
-use sim_core::time::NANOS_PER_SEC;
+use sim_core::summary::MetricSummary;
+use sim_core::time::{NANOS_PER_SEC, Time};
+
+/// Stems of every figure a run can have, in page order, so figures a previous run left in the
+/// same directory do not linger as if current.
+pub const ALL_STEMS: &[&str] = &[
+    "slo_budget",
+    "slo_burn_rate",
+    "latency_cdf",
+    "throughput",
+    "errors",
+    "errors_by_class",
+    "queue_depth",
+    "utilisation",
+    "breaker",
+    "fallback_depth",
+    "cost_rate",
+    "cost_breakdown",
+];
+
+/// Stems of the SLO figures, which the page shows right after the verdicts.
+pub fn is_slo_figure(stem: &str) -> bool {
+    stem.starts_with("slo_")
+}
 
 /// One figure of a run: its file stem inside `plots/`, a sentence for the HTML page, the figure.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,12 +131,212 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
             });
         }
     }
-    let Some(series) = &report.series else {
-        return out;
-    };
-    let (unit_name, unit) = time_unit(series.grid.end.saturating_sub(series.grid.start));
+    if let Some(series) = &report.series {
+        time_figures(series, &report.scenario, &mut out);
+    }
+    bar_figures(report, &mut out);
+    // Page order: SLO charts first (they follow the verdicts), then as `ALL_STEMS` lists them.
+    out.sort_by_key(|f| {
+        ALL_STEMS
+            .iter()
+            .position(|s| *s == f.stem)
+            .unwrap_or(usize::MAX)
+    });
+    out
+}
+
+/// The part of `name` between `prefix` and `suffix`, if it has both (and something between).
+fn middle<'a>(name: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
+    name.strip_prefix(prefix)?
+        .strip_suffix(suffix)
+        .filter(|m| !m.is_empty())
+}
+
+/// Runs of consecutive buckets (first, last) where a 0/1 level series is mostly on: a mean
+/// across replications of at least one half.
+fn on_runs(stat: &SeriesStat) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, v) in stat.mean.iter().enumerate() {
+        let on = *v >= 0.5;
+        match (on, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                runs.push((s, i - 1));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        runs.push((s, stat.mean.len() - 1));
+    }
+    runs
+}
+
+/// Labels only the first of several nearby shades or markers, so labels do not pile up.
+fn thin_labels<'a>(items: impl Iterator<Item = (f64, &'a mut String)>, min_gap: f64) {
+    let mut last = f64::NEG_INFINITY;
+    for (at, label) in items {
+        if at - last < min_gap {
+            label.clear();
+        } else {
+            last = at;
+        }
+    }
+}
+
+/// A horizontal reference line across the window.
+fn level_line(label: &str, y: f64, from: f64, to: f64) -> Line {
+    Line {
+        label: label.to_string(),
+        points: vec![(from, y), (to, y)],
+        band: None,
+    }
+}
+
+/// The evaluation interval of SLO `name`'s alerts in the canonical scenario (one minute, the
+/// default, when the report does not say).
+fn alert_interval(scenario: &serde_json::Value, name: &str) -> Time {
+    scenario["slos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"].as_str() == Some(name))
+        .and_then(|s| s["alerting"]["interval"].as_str())
+        .and_then(|t| sim_core::time::parse_duration(t).ok())
+        .unwrap_or(60 * NANOS_PER_SEC)
+}
+
+/// Joins runs separated by at most `gap` off buckets.
+fn join_runs(runs: Vec<(usize, usize)>, gap: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+    for (a, b) in runs {
+        match out.last_mut() {
+            Some(last) if a.saturating_sub(last.1 + 1) <= gap => last.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut Vec<RunFigure>) {
+    let g = series.grid;
+    let (unit_name, unit) = time_unit(g.end.saturating_sub(g.start));
     let x_label = format!("virtual time ({unit_name})");
+    let (x_start, x_end) = (g.start as f64 / unit, g.end as f64 / unit);
+    let min_gap = (x_end - x_start) * 0.08;
+    let bucket = |i: usize| {
+        let from = g.bucket_start(i);
+        (
+            from as f64 / unit,
+            from.saturating_add(g.bucket_len(i)) as f64 / unit,
+        )
+    };
     let find = |name: &str| series.series.iter().find(|s| s.name == name && has_data(s));
+    let mut shaded: Vec<Shade> = find("faults.active")
+        .map(|s| {
+            on_runs(s)
+                .into_iter()
+                .map(|(a, b)| Shade {
+                    from: bucket(a).0,
+                    to: bucket(b).1,
+                    label: "fault".to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    thin_labels(shaded.iter_mut().map(|s| (s.from, &mut s.label)), min_gap);
+    let shade_note = if shaded.is_empty() {
+        ""
+    } else {
+        " Shaded: a backend fault (outage, slowdown, degraded or updated model) for at least half \
+         the bucket, on average across replications."
+    };
+    let width = sim_core::time::format_duration(g.width);
+    // SLOs: error budget remaining and burn rate, one line per SLO, alert firings marked.
+    let slos: Vec<&str> = series
+        .series
+        .iter()
+        .filter_map(|s| middle(&s.name, "slo.", ".budget_remaining"))
+        .collect();
+    let mut markers: Vec<Marker> = Vec::new();
+    for name in &slos {
+        if let Some(alert) = find(&format!("slo.{name}.alert_firing")) {
+            // The series is 1 only in buckets with an evaluation that found a rule firing: with
+            // buckets shorter than the evaluation interval, a steady firing has gaps to bridge.
+            let every = alert_interval(scenario, name);
+            let gap = (every.div_ceil(g.width.max(1)) as usize).saturating_sub(1);
+            for (a, _) in join_runs(on_runs(alert), gap) {
+                markers.push(Marker {
+                    at: bucket(a).0,
+                    label: if slos.len() > 1 {
+                        format!("{name} alert")
+                    } else {
+                        "alert".to_string()
+                    },
+                });
+            }
+        }
+    }
+    markers.sort_by(|a, b| a.at.total_cmp(&b.at));
+    thin_labels(markers.iter_mut().map(|m| (m.at, &mut m.label)), min_gap);
+    let marker_note = if markers.is_empty() {
+        ""
+    } else {
+        " Red lines: an alert started firing (in most replications)."
+    };
+    let slo_rows = |suffix: &str| -> Vec<(&SeriesStat, String)> {
+        slos.iter()
+            .filter_map(|n| find(&format!("slo.{n}.{suffix}")).map(|s| (s, n.to_string())))
+            .collect()
+    };
+    let budget = slo_rows("budget_remaining");
+    if !budget.is_empty() {
+        let mut chart = Chart::new("SLO error budget remaining", &x_label, "fraction of budget");
+        // Overspent budgets go negative; the band must not be clipped at zero.
+        chart.y_from_zero = false;
+        chart.lines = budget
+            .iter()
+            .map(|(s, label)| series_line(series, s, label, unit))
+            .collect();
+        chart
+            .lines
+            .push(level_line("exhausted", 0.0, x_start, x_end));
+        chart.shaded = shaded.clone();
+        chart.markers = markers.clone();
+        out.push(RunFigure {
+            stem: "slo_budget",
+            caption: format!(
+                "Share of each SLO's error budget left over its compliance window (1: untouched, \
+                 0: exhausted, below 0: overspent), at the last evaluation in each {width} \
+                 bucket.{shade_note}{marker_note}"
+            ),
+            figure: Figure::Chart(chart),
+        });
+    }
+    let burn = slo_rows("burn_rate");
+    if !burn.is_empty() {
+        let mut chart = Chart::new("SLO burn rate", &x_label, "error budget burn rate (×)");
+        chart.lines = burn
+            .iter()
+            .map(|(s, label)| series_line(series, s, label, unit))
+            .collect();
+        chart
+            .lines
+            .push(level_line("sustainable (1×)", 1.0, x_start, x_end));
+        chart.shaded = shaded.clone();
+        chart.markers = markers;
+        out.push(RunFigure {
+            stem: "slo_burn_rate",
+            caption: format!(
+                "How fast each SLO spends its error budget, per {width} bucket: 1× spends exactly \
+                 the budget over the compliance window.{shade_note}{marker_note}"
+            ),
+            figure: Figure::Chart(chart),
+        });
+    }
+
     let mut time_chart = |stem: &'static str,
                           title: &str,
                           y_label: &str,
@@ -123,12 +350,14 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
             .iter()
             .map(|(s, label)| series_line(series, s, label, unit))
             .collect();
+        chart.shaded = shaded.clone();
         out.push(RunFigure {
             stem,
-            caption: caption.to_string(),
+            caption: format!("{caption}{shade_note}"),
             figure: Figure::Chart(chart),
         });
     };
+
     let rates: Vec<_> = [
         ("throughput_per_s", "throughput"),
         ("goodput_per_s", "goodput"),
@@ -136,7 +365,6 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
     .iter()
     .filter_map(|(n, l)| find(n).map(|s| (s, l.to_string())))
     .collect();
-    let width = sim_core::time::format_duration(series.grid.width);
     time_chart(
         "throughput",
         "Throughput and goodput",
@@ -150,10 +378,10 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
     let errors: Vec<_> = series
         .series
         .iter()
-        .filter(|s| s.name.starts_with("errors.") && has_data(s))
-        .map(|s| {
-            let class = s.name["errors.".len()..].trim_end_matches("_per_s");
-            (s, class.replace('_', " "))
+        .filter(|s| has_data(s))
+        .filter_map(|s| {
+            let class = s.name.strip_prefix("errors.")?.trim_end_matches("_per_s");
+            Some((s, class.replace('_', " ")))
         })
         .collect();
     time_chart(
@@ -175,22 +403,288 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
         "Calls waiting in the gateway queue, time-averaged within each bucket.",
         queue,
     );
-    let utilisation: Vec<_> = series
-        .series
-        .iter()
-        .filter(|s| s.name.starts_with("backend.") && s.name.ends_with(".utilisation"))
-        .filter(|s| has_data(s))
-        .map(|s| {
-            let name = &s.name["backend.".len()..s.name.len() - ".utilisation".len()];
-            (s, name.to_string())
-        })
-        .collect();
+    let per_backend = |suffix: &str| -> Vec<(&SeriesStat, String)> {
+        series
+            .series
+            .iter()
+            .filter(|s| has_data(s))
+            .filter_map(|s| middle(&s.name, "backend.", suffix).map(|n| (s, n.to_string())))
+            .collect()
+    };
     time_chart(
         "utilisation",
         "Backend utilisation",
         "busy fraction of concurrency",
         "Busy slots over concurrency per backend, time-averaged within each bucket.",
-        utilisation,
+        per_backend(".utilisation"),
     );
-    out
+    time_chart(
+        "breaker",
+        "Circuit breaker openings",
+        &format!("openings per {width}"),
+        &format!(
+            "Times each backend's circuit breaker opened (from closed or half-open) per {width} \
+             bucket, averaged across replications."
+        ),
+        per_backend(".breaker_openings"),
+    );
+    let cost: Vec<_> = find("cost_usd_per_s")
+        .map(|s| (s, "cost".to_string()))
+        .into_iter()
+        .collect();
+    time_chart(
+        "cost_rate",
+        "Cost rate",
+        "USD per second",
+        &format!(
+            "Spend per second of virtual time: tokens billed to every attempt that got an answer \
+             (retries and abandoned attempts included), per {width} bucket."
+        ),
+        cost,
+    );
+}
+
+/// Bar charts from the scalar metrics: cost breakdown, fallback depth, errors by class.
+fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
+    let row = |label: String, m: &MetricSummary| {
+        let (lo, hi) = m.ci95.map_or((f64::NAN, f64::NAN), |c| (c.low, c.high));
+        (label, m.mean, lo, hi)
+    };
+    let mut push = |stem: &'static str, title: &str, x_label: &str, caption: &str, rows| {
+        out.push(RunFigure {
+            stem,
+            caption: caption.to_string(),
+            figure: Figure::Bars(Bars {
+                title: title.to_string(),
+                x_label: x_label.to_string(),
+                rows,
+                differences: false,
+            }),
+        });
+    };
+    let finite = |rows: &Vec<(String, f64, f64, f64)>| rows.iter().any(|r| r.1.is_finite());
+
+    let mut cost = Vec::new();
+    for kind in ["backend", "tenant", "route"] {
+        let prefix = format!("{kind}.");
+        cost.extend(report.metrics.iter().filter_map(|m| {
+            middle(&m.name, &prefix, ".cost_usd").map(|n| row(format!("{kind} {n}"), m))
+        }));
+    }
+    // One row is the total, already in the table: a breakdown needs two.
+    if cost.len() >= 2 && finite(&cost) {
+        push(
+            "cost_breakdown",
+            "Cost breakdown",
+            "USD over the measured window",
+            "Spend per backend, per tenant (with several) and per declared route: the mean across \
+             replications, with its 95% confidence interval as a whisker. Each group adds up to \
+             the run's cost_usd.",
+            cost,
+        );
+    }
+
+    let mut depth: Vec<(usize, (String, f64, f64, f64))> = report
+        .metrics
+        .iter()
+        .filter_map(|m| {
+            let d: usize = middle(&m.name, "fallback.depth", "_share")?.parse().ok()?;
+            let label = if d == 0 {
+                "depth 0 (primary)".to_string()
+            } else {
+                format!("depth {d}")
+            };
+            Some((d, row(label, m)))
+        })
+        .collect();
+    depth.sort_by_key(|(d, _)| *d);
+    let depth: Vec<_> = depth.into_iter().map(|(_, r)| r).collect();
+    if finite(&depth) {
+        push(
+            "fallback_depth",
+            "Fallback depth",
+            "share of answered calls",
+            "Which backend of its route's fallback chain answered each call: depth 0 is the \
+             route's own backend, depth 1 its first fallback, and so on.",
+            depth,
+        );
+    }
+
+    let errors: Vec<_> = report
+        .metrics
+        .iter()
+        .filter_map(|m| {
+            let class = m.name.strip_prefix("errors.")?;
+            (!class.is_empty()).then(|| row(class.replace('_', " "), m))
+        })
+        .collect();
+    if finite(&errors) {
+        push(
+            "errors_by_class",
+            "Attempt errors by class",
+            "attempts over the measured window",
+            "Attempts that ended in each error class this scenario can produce, mean across \
+             replications with the 95% confidence interval as a whisker.",
+            errors,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::series::BucketGrid;
+    use sim_core::summary::Interval;
+
+    fn stat(name: &str, mean: Vec<f64>) -> SeriesStat {
+        let n = mean.len();
+        SeriesStat {
+            name: name.to_string(),
+            mean,
+            ci95_half_width: vec![f64::NAN; n],
+        }
+    }
+
+    fn metric(name: &str, mean: f64) -> MetricSummary {
+        MetricSummary {
+            name: name.to_string(),
+            mean,
+            ci95: Some(Interval {
+                low: mean * 0.9,
+                high: mean * 1.1,
+            }),
+            ci99: None,
+            per_replication: vec![mean],
+        }
+    }
+
+    #[test]
+    fn names_and_runs() {
+        assert_eq!(
+            middle("backend.a.b.utilisation", "backend.", ".utilisation"),
+            Some("a.b")
+        );
+        // Prefix and suffix overlapping, or nothing between them: no name, no panic.
+        assert_eq!(
+            middle("backend.utilisation", "backend.", ".utilisation"),
+            None
+        );
+        assert_eq!(
+            middle("backend..utilisation", "backend.", ".utilisation"),
+            None
+        );
+        let s = stat(
+            "x",
+            vec![0.0, 1.0, 0.6, 0.0, 0.0, 1.0, 0.4, 1.0, f64::NAN, 1.0],
+        );
+        assert_eq!(on_runs(&s), vec![(1, 2), (5, 5), (7, 7), (9, 9)]);
+        assert_eq!(
+            join_runs(on_runs(&s), 0),
+            vec![(1, 2), (5, 5), (7, 7), (9, 9)]
+        );
+        assert_eq!(join_runs(on_runs(&s), 1), vec![(1, 2), (5, 9)]);
+        assert_eq!(join_runs(on_runs(&s), 2), vec![(1, 9)]);
+        assert!(on_runs(&stat("x", vec![])).is_empty());
+    }
+
+    fn report(series: Vec<SeriesStat>, metrics: Vec<MetricSummary>) -> Report {
+        let grid = BucketGrid::for_window(0, 100 * NANOS_PER_SEC);
+        let summary = SeriesSummary { grid, series };
+        Report::new("t", 1, 2, serde_json::json!({}), metrics).with_series(Some(summary), None)
+    }
+
+    fn stems(r: &Report) -> Vec<&'static str> {
+        run_figures(r).iter().map(|f| f.stem).collect()
+    }
+
+    #[test]
+    fn reliability_figures_come_from_their_series_and_metrics() {
+        let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
+        let on = |from: usize, to: usize| {
+            (0..n)
+                .map(|i| if (from..to).contains(&i) { 1.0 } else { 0.0 })
+                .collect()
+        };
+        let r = report(
+            vec![
+                stat("throughput_per_s", vec![1.0; n]),
+                stat("faults.active", on(20, 40)),
+                stat("cost_usd_per_s", vec![0.01; n]),
+                stat("backend.a.breaker_openings", on(21, 22)),
+                stat("slo.avail.budget_remaining", vec![0.5; n]),
+                stat("slo.avail.burn_rate", vec![2.0; n]),
+                stat("slo.avail.alert_firing", on(25, 30)),
+            ],
+            vec![
+                metric("backend.a.cost_usd", 2.0),
+                metric("backend.b.cost_usd", 1.0),
+                metric("fallback.depth1_share", 0.25),
+                metric("fallback.depth0_share", 0.75),
+                metric("errors.server_error", 3.0),
+            ],
+        );
+        let figures = run_figures(&r);
+        assert_eq!(
+            stems(&r),
+            [
+                "slo_budget",
+                "slo_burn_rate",
+                "throughput",
+                "errors_by_class",
+                "breaker",
+                "fallback_depth",
+                "cost_rate",
+                "cost_breakdown"
+            ]
+        );
+        let chart = |stem: &str| match &figures.iter().find(|f| f.stem == stem).unwrap().figure {
+            Figure::Chart(c) => c.clone(),
+            _ => panic!("{stem} is not a chart"),
+        };
+        // Every time series shades the one fault window: buckets 20..40 of 200 ms.
+        for stem in ["slo_budget", "throughput", "breaker", "cost_rate"] {
+            let c = chart(stem);
+            assert_eq!(c.shaded.len(), 1, "{stem}");
+            assert!((c.shaded[0].from - 4.0).abs() < 1e-9 && (c.shaded[0].to - 8.0).abs() < 1e-9);
+        }
+        let budget = chart("slo_budget");
+        assert_eq!(budget.markers.len(), 1);
+        assert!((budget.markers[0].at - 5.0).abs() < 1e-9);
+        assert_eq!(budget.markers[0].label, "alert");
+        let Figure::Bars(depth) = &figures
+            .iter()
+            .find(|f| f.stem == "fallback_depth")
+            .unwrap()
+            .figure
+        else {
+            panic!("bars")
+        };
+        assert_eq!(depth.rows[0].0, "depth 0 (primary)", "depths in order");
+        for f in &figures {
+            crate::plot::render_svg(&f.figure).unwrap();
+        }
+    }
+
+    #[test]
+    fn plain_runs_and_odd_names_get_no_reliability_figures() {
+        let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
+        let r = report(
+            vec![
+                stat("throughput_per_s", vec![1.0; n]),
+                stat("backend.utilisation", vec![1.0; n]),
+                stat("backend.breaker_openings", vec![1.0; n]),
+                stat("slo..budget_remaining", vec![1.0; n]),
+            ],
+            // One cost row is the total, not a breakdown.
+            vec![
+                metric("backend.a.cost_usd", 2.0),
+                metric("fallback.depthX_share", 1.0),
+            ],
+        );
+        assert_eq!(stems(&r), ["throughput"]);
+        let Figure::Chart(c) = &run_figures(&r)[0].figure else {
+            panic!("chart")
+        };
+        assert!(c.shaded.is_empty() && c.markers.is_empty());
+    }
 }
