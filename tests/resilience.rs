@@ -1116,3 +1116,61 @@ budget = { kind = "adaptive" }
         assert!(mean(&one, name) > 0.0, "{name} never happened");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The examples' documented findings
+
+#[test]
+fn fallback_chain_keeps_the_availability_slo_through_the_outage() {
+    let (r, _) = run_report("example:fallback-chain", &[]);
+    assert_eq!(mean(&r, "slo.availability.met"), 1.0);
+    assert_eq!(mean(&r, "slo.availability.alerts"), 0.0);
+    let sli = mean(&r, "slo.availability.sli");
+    assert!((0.999..0.9995).contains(&sli), "{sli}");
+    // The outage is 4 of 24 hours: a sixth of the answers come from the second provider.
+    common::assert_in_ci99(&r, "fallback.depth1_share", 1.0 / 6.0, 0.002);
+    let breaker_503s = mean(&r, "errors.unavailable");
+    assert!(breaker_503s < 2_000.0, "{breaker_503s}");
+    let (never_opens, _) = run_report(
+        "example:fallback-chain",
+        &[
+            "--set",
+            "backends.llm-api.circuit_breaker.minimum_calls=1000000",
+        ],
+    );
+    // Three attempts at the dead provider for each of the outage's ~14,400 calls.
+    let storm = mean(&never_opens, "errors.unavailable");
+    assert!((42_000.0..44_500.0).contains(&storm), "{storm}");
+    assert!(mean(&never_opens, "attempts_per_request") > 1.45);
+}
+
+#[test]
+fn breaker_vs_retry_storm_shows_the_backlog_outliving_the_outage() {
+    let (r, _) = run_report("example:breaker-vs-retry-storm", &[]);
+    assert!(mean(&r, "latency_p99_s") < 15.0);
+    assert!(mean(&r, "backend.primary.breaker_rejected") > 20_000.0);
+    let (storm, _) = run_report(
+        "example:breaker-vs-retry-storm",
+        &[
+            "--set",
+            "backends.primary.circuit_breaker.minimum_calls=1000000",
+        ],
+    );
+    assert!(mean(&storm, "latency_p50_s") > 100.0);
+    assert!(mean(&storm, "latency_p99_s") > 1_200.0);
+    assert!(mean(&storm, "queue_wait_mean_s") > 300.0);
+}
+
+#[test]
+fn fair_share_protects_the_interactive_tenant_from_the_bursts() {
+    let (fair, _) = run_report("example:fair-share", &[]);
+    let (fifo, _) = run_report("example:fair-share", &["--set", "gateway.scheduling=fifo"]);
+    assert!(mean(&fair, "tenant.interactive.latency_p99_s") < 10.0);
+    assert!(mean(&fifo, "tenant.interactive.latency_p99_s") > 100.0);
+    // The batch tenant is served as much: its spend is within 2%.
+    let (a, b) = (
+        mean(&fair, "tenant.batch.cost_usd"),
+        mean(&fifo, "tenant.batch.cost_usd"),
+    );
+    assert!((a - b).abs() / b < 0.02, "{a} vs {b}");
+}
