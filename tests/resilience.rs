@@ -1174,3 +1174,57 @@ fn fair_share_protects_the_interactive_tenant_from_the_bursts() {
     );
     assert!((a - b).abs() / b < 0.02, "{a} vs {b}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Known defects, kept as ignored tests until the gateway is fixed
+
+#[test]
+#[ignore = "world.rs start_call: a prompt that overflows the primary falls back before the gateway rate limits are checked"]
+fn a_call_that_overflows_the_primary_still_passes_the_gateway_rate_limits() {
+    let report = run(
+        "overflow-limits",
+        r#"
+replications = 1
+horizon = "10m"
+[[tenants]]
+name = "t"
+route = "chat"
+arrivals = { process = "poisson", rate = "2/s" }
+prompt_tokens = { dist = "fixed", value = 10000 }
+output_tokens = { dist = "fixed", value = 100 }
+[[routes]]
+name = "chat"
+backend = "small"
+fallbacks = ["big"]
+[[backends]]
+name = "small"
+concurrency = "unlimited"
+context_window = 8000
+service = { dist = "deterministic", value = "100ms" }
+[[backends]]
+name = "big"
+concurrency = "unlimited"
+context_window = 32000
+service = { dist = "deterministic", value = "100ms" }
+[gateway]
+rate_limits = [{ limit = 10, per = "1m" }]
+"#,
+    );
+    // 10 a minute with a burst of 10: at most 110 of the ~1,200 calls in 10 minutes.
+    assert!(mean(&report, "backend.big.attempts") <= 110.0);
+    assert!(mean(&report, "rate_limit.rejected") > 1000.0);
+}
+
+#[test]
+#[ignore = "world.rs fall_back/retry_allowed: deadline_exceeded is counted only on routes with a fallback chain"]
+fn deadline_exceeded_counts_calls_ended_by_their_deadline_without_a_chain() {
+    let trace = every_second("deadline-count-trace", 20);
+    let capped = run_with(
+        "deadline-count",
+        &SLOW_BACKEND
+            .replace("FALLBACKS", "")
+            .replace("DEADLINE", "deadline = \"6s\""),
+        Some(&trace),
+    );
+    assert_eq!(mean(&capped, "deadline_exceeded"), 20.0);
+}
