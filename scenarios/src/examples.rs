@@ -64,6 +64,21 @@ pub const ALL: &[Example] = &[
         summary: "an agent loop whose prompt grows every turn: the cost explosion and what caps save",
         toml: include_str!("../examples/token-runaway.toml"),
     },
+    Example {
+        name: "fallback-chain",
+        summary: "the provider-outage day with a second provider and a breaker: 99.92% availability, the SLO holds",
+        toml: include_str!("../examples/fallback-chain.toml"),
+    },
+    Example {
+        name: "breaker-vs-retry-storm",
+        summary: "a provider hangs for 20 min: retries fill its queue for half an hour more unless a breaker opens",
+        toml: include_str!("../examples/breaker-vs-retry-storm.toml"),
+    },
+    Example {
+        name: "fair-share",
+        summary: "a batch tenant's bursts starve an interactive one under FIFO; weighted fair queuing fixes it",
+        toml: include_str!("../examples/fair-share.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {
