@@ -1176,10 +1176,9 @@ fn fair_share_protects_the_interactive_tenant_from_the_bursts() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Known defects, kept as ignored tests until the gateway is fixed
+// Regressions: defects found by these tests and fixed in the gateway
 
 #[test]
-#[ignore = "world.rs start_call: a prompt that overflows the primary falls back before the gateway rate limits are checked"]
 fn a_call_that_overflows_the_primary_still_passes_the_gateway_rate_limits() {
     let report = run(
         "overflow-limits",
@@ -1216,7 +1215,6 @@ rate_limits = [{ limit = 10, per = "1m" }]
 }
 
 #[test]
-#[ignore = "world.rs fall_back/retry_allowed: deadline_exceeded is counted only on routes with a fallback chain"]
 fn deadline_exceeded_counts_calls_ended_by_their_deadline_without_a_chain() {
     let trace = every_second("deadline-count-trace", 20);
     let capped = run_with(

@@ -1054,7 +1054,9 @@ impl Stats {
                 );
             }
         }
-        if self.possible_errors.contains(&ErrorClass::RateLimited) {
+        if self.possible_errors.contains(&ErrorClass::RateLimited)
+            || !config.gateway.rate_limits.is_empty()
+        {
             m.push("throttled", self.throttled as f64);
         }
         m.push("queue_wait_mean_s", self.queue_wait.mean());

@@ -174,6 +174,8 @@ struct Request {
     degraded: bool,
     /// Held by a gateway rate limit that delays rather than rejects.
     gate_hold: bool,
+    /// The call's deadline refused a retry.
+    deadline_hit: bool,
     /// The prompt the job asks for (exact caches), and whether this call was answered from a
     /// cache.
     cache_key: u64,
@@ -587,6 +589,7 @@ impl<'c> World<'c> {
             permit: None,
             degraded: false,
             gate_hold: false,
+            deadline_hit: false,
             cache_key,
             from_cache: false,
             last_delay: 0,
@@ -665,6 +668,7 @@ impl<'c> World<'c> {
         r.backend = route.backend.0;
         r.depth = 0;
         r.deadline = self.config.gateway.deadline.map(|d| now.saturating_add(d));
+        r.deadline_hit = false;
         if let Some(Budget::Finagle(b)) = &mut self.budget {
             b.deposit(now);
         }
@@ -674,12 +678,24 @@ impl<'c> World<'c> {
         r.prompt_tokens = prompt;
         r.output_tokens = output;
         r.max_tokens = t.max_tokens.unwrap_or(output);
-        // A prompt that cannot fit fails at once and is never retried: every attempt would too.
+        r.from_cache = false;
+        if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
+            return self.pass_gateway_limits(now, request);
+        }
+        self.enter_call(now, request)
+    }
+
+    /// Past the gateway and the cache: the call goes to its backend, unless its prompt cannot
+    /// fit there. An overflow is never retried (every attempt would overflow too); the fallback
+    /// chain may send it to a backend with a larger window.
+    fn to_backend(&mut self, now: Time, request: Key) -> bool {
+        let r = self.requests.get(request).expect("live request");
+        let need = r.prompt_tokens as u64 + r.max_tokens as u64;
         if let Some(window) = self.backends[r.backend as usize].context_window
-            && prompt as u64 + r.max_tokens as u64 > window as u64
+            && need > window as u64
         {
             self.stats.context_overflow();
-            let tokens = (prompt as u64 + r.max_tokens as u64).min(u32::MAX as u64) as u32;
+            let tokens = need.min(u32::MAX as u64) as u32;
             self.fall_back(
                 now,
                 request,
@@ -688,11 +704,7 @@ impl<'c> World<'c> {
             );
             return true;
         }
-        r.from_cache = false;
-        if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
-            return self.pass_gateway_limits(now, request);
-        }
-        self.enter_call(now, request)
+        self.try_attempt(now, request)
     }
 
     /// Past the rate limits: the route's cache, then the queue.
@@ -703,7 +715,7 @@ impl<'c> World<'c> {
             cache, cache_rng, ..
         } = &mut self.routes[route];
         let Some(cache) = cache else {
-            return self.try_attempt(now, request);
+            return self.to_backend(now, request);
         };
         let answer = match cache {
             CacheState::Exact(c) => match c.cache.lookup(now, r.cache_key) {
@@ -719,7 +731,7 @@ impl<'c> World<'c> {
         match answer {
             None => {
                 self.stats.cache_lookup(route, false, false);
-                self.try_attempt(now, request)
+                self.to_backend(now, request)
             }
             Some(wrong) => {
                 self.stats.cache_lookup(route, true, wrong);
@@ -1431,6 +1443,10 @@ impl<'c> World<'c> {
         if let Some(d) = r.deadline
             && now.saturating_add(delay) >= d
         {
+            self.requests
+                .get_mut(request)
+                .expect("live request")
+                .deadline_hit = true;
             return false;
         }
         let allowed = match &mut self.budget {
@@ -1476,7 +1492,6 @@ impl<'c> World<'c> {
             return;
         };
         if r.deadline.is_some_and(|d| now >= d) {
-            self.stats.deadline_exceeded();
             self.complete(now, request, Outcome::Failed);
             return;
         }
@@ -1632,6 +1647,12 @@ impl<'c> World<'c> {
         let r = self.requests.remove(request).expect("live request");
         let t = &mut self.in_flight[r.tenant as usize];
         *t = t.saturating_sub(1);
+        // A call that ended unanswered because its deadline passed (or left no room to retry).
+        if matches!(outcome, Outcome::Failed | Outcome::Throttled)
+            && (r.deadline_hit || r.deadline.is_some_and(|d| now >= d))
+        {
+            self.stats.deadline_exceeded();
+        }
         if let (Some(p), Some(breaker)) = (r.permit, &mut self.backends[r.backend as usize].breaker)
         {
             breaker.release(p);
