@@ -688,7 +688,7 @@ impl<'c> World<'c> {
     /// Past the gateway and the cache: the call goes to its backend, unless its prompt cannot
     /// fit there. An overflow is never retried (every attempt would overflow too); the fallback
     /// chain may send it to a backend with a larger window.
-    fn to_backend(&mut self, now: Time, request: Key) -> bool {
+    fn send_to_backend(&mut self, now: Time, request: Key) -> bool {
         let r = self.requests.get(request).expect("live request");
         let need = r.prompt_tokens as u64 + r.max_tokens as u64;
         if let Some(window) = self.backends[r.backend as usize].context_window
@@ -715,7 +715,7 @@ impl<'c> World<'c> {
             cache, cache_rng, ..
         } = &mut self.routes[route];
         let Some(cache) = cache else {
-            return self.to_backend(now, request);
+            return self.send_to_backend(now, request);
         };
         let answer = match cache {
             CacheState::Exact(c) => match c.cache.lookup(now, r.cache_key) {
@@ -731,7 +731,7 @@ impl<'c> World<'c> {
         match answer {
             None => {
                 self.stats.cache_lookup(route, false, false);
-                self.to_backend(now, request)
+                self.send_to_backend(now, request)
             }
             Some(wrong) => {
                 self.stats.cache_lookup(route, true, wrong);
