@@ -39,6 +39,7 @@ pub(crate) struct TenantStats {
     blocked: u64,
     time_in_system: Tally,
     latency: LatencyHistogram,
+    ttft: LatencyHistogram,
     cost: f64,
 }
 
@@ -52,6 +53,7 @@ impl TenantStats {
             blocked: 0,
             time_in_system: Tally::new(),
             latency: LatencyHistogram::new(),
+            ttft: LatencyHistogram::new(),
             cost: 0.0,
         }
     }
@@ -363,6 +365,8 @@ pub(crate) struct RouteStats {
     answers: u64,
     bad: u64,
     cost: f64,
+    /// From a call's issue to its answer (served, cached or stale), per call.
+    latency: LatencyHistogram,
     cache_lookups: u64,
     cache_hits: u64,
     cache_wrong_hits: u64,
@@ -776,8 +780,15 @@ impl Stats {
 
     /// Time from a request's arrival to the first token of the attempt that answered it.
     #[inline]
-    pub(crate) fn first_token(&mut self, ttft: Time) {
+    pub(crate) fn first_token(&mut self, tenant: usize, ttft: Time) {
         self.ttft.record(ttft);
+        self.tenants[tenant].ttft.record(ttft);
+    }
+
+    /// A call of `route` was answered `latency` after it was issued.
+    #[inline]
+    pub(crate) fn call_answered(&mut self, route: usize, latency: Time) {
+        self.routes[route].latency.record(latency);
     }
 
     #[inline]
@@ -1166,6 +1177,12 @@ impl Stats {
                 if self.families.llm {
                     m.push(format!("tenant.{name}.cost_usd"), t.cost);
                 }
+                if self.families.ttft {
+                    m.push(
+                        format!("tenant.{name}.ttft_p99_s"),
+                        t.ttft.quantile_secs(0.99),
+                    );
+                }
                 if self.families.soft || self.families.guardrail {
                     m.push(
                         format!("tenant.{name}.correctness"),
@@ -1185,6 +1202,14 @@ impl Stats {
                 }
                 let name = &cfg.name;
                 m.push(format!("route.{name}.attempts_billed"), r.answers as f64);
+                m.push(
+                    format!("route.{name}.latency_p50_s"),
+                    r.latency.quantile_secs(0.50),
+                );
+                m.push(
+                    format!("route.{name}.latency_p99_s"),
+                    r.latency.quantile_secs(0.99),
+                );
                 if cfg.cache.is_some() {
                     m.push(
                         format!("route.{name}.cache_lookups"),
@@ -1215,6 +1240,14 @@ impl Stats {
         }
         for (t, cfg) in self.tenants.iter().zip(&config.tenants) {
             cdf.push(format!("tenant.{}", cfg.name), &t.latency);
+        }
+        // Call latency per declared route, when a scenario has several (or chains of them).
+        if config.routes.iter().filter(|r| r.explicit).count() > 1 {
+            for (r, cfg) in self.routes.iter().zip(&config.routes) {
+                if cfg.explicit {
+                    cdf.push(format!("route.{}", cfg.name), &r.latency);
+                }
+            }
         }
         (m, self.series.finish(config), cdf)
     }

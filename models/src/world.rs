@@ -1061,7 +1061,7 @@ impl<'c> World<'c> {
         } else {
             if let Some(r) = self.requests.get_mut(a.request) {
                 let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
-                self.stats.first_token(ttft);
+                self.stats.first_token(r.tenant as usize, ttft);
                 r.first_token.get_or_insert(a.started + a.ttft);
                 // The breaker hears about this answer once its validation is known.
                 r.permit = a.permit;
@@ -1351,6 +1351,8 @@ impl<'c> World<'c> {
         if r.depth > 0 {
             r.degraded = true;
         }
+        self.stats
+            .call_answered(r.route as usize, now.saturating_sub(r.call_started));
         if !r.from_cache
             && let Some(CacheState::Exact(c)) = &mut self.routes[r.route as usize].cache
         {
