@@ -307,5 +307,7 @@ pub struct GatewayConfig {
     pub admission: Option<Admission>,
     pub scheduling: Discipline,
     pub queue_timeout: Option<Time>,
+    /// Hedging: the delay rule and the most hedges per call.
+    pub hedge: Option<(policies::HedgeDelay, u32)>,
     pub retry_budget: Option<RetryBudgetConfig>,
 }

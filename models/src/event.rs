@@ -27,6 +27,8 @@ pub enum Event {
     ModelUpdate { backend: u16, index: u16 },
     /// A validator finished checking a request's answer.
     Validated { request: u32, generation: u16 },
+    /// A call has waited its hedging delay.
+    HedgeDue { request: u32, generation: u16 },
 }
 
 impl Event {
@@ -46,6 +48,13 @@ impl Event {
 
     pub fn validated(key: Key) -> Event {
         Event::Validated {
+            request: key.index,
+            generation: key.generation,
+        }
+    }
+
+    pub fn hedge_due(key: Key) -> Event {
+        Event::HedgeDue {
             request: key.index,
             generation: key.generation,
         }

@@ -320,6 +320,8 @@ pub(crate) struct Stats {
     shed_by: [u64; 4],
     gateway_rejected: u64,
     gateway_delayed: u64,
+    hedges_sent: u64,
+    hedges_won: u64,
     fallbacks: u64,
     default_responses: u64,
     deadline_exceeded: u64,
@@ -497,6 +499,8 @@ impl Stats {
             shed_by: [0; 4],
             gateway_rejected: 0,
             gateway_delayed: 0,
+            hedges_sent: 0,
+            hedges_won: 0,
             fallbacks: 0,
             default_responses: 0,
             deadline_exceeded: 0,
@@ -693,6 +697,14 @@ impl Stats {
 
     pub(crate) fn stale_served(&mut self, route: usize) {
         self.routes[route].stale_served += 1;
+    }
+
+    pub(crate) fn hedge_sent(&mut self) {
+        self.hedges_sent += 1;
+    }
+
+    pub(crate) fn hedge_won(&mut self) {
+        self.hedges_won += 1;
     }
 
     pub(crate) fn budget_denied(&mut self) {
@@ -1041,6 +1053,10 @@ impl Stats {
         if !config.gateway.rate_limits.is_empty() {
             m.push("rate_limit.rejected", self.gateway_rejected as f64);
             m.push("rate_limit.delayed", self.gateway_delayed as f64);
+        }
+        if config.gateway.hedge.is_some() {
+            m.push("hedges_sent", self.hedges_sent as f64);
+            m.push("hedges_won", self.hedges_won as f64);
         }
         if res.deadline {
             m.push("deadline_exceeded", self.deadline_exceeded as f64);

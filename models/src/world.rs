@@ -19,7 +19,8 @@ use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
 use policies::{
     AdaptiveThrottle, AttemptFailure, CallResult, CircuitBreaker, Cooldown, Discipline, ErrorClass,
     FairQueue, FallbackStep, FallbackTrigger, FaultWindow, FinagleBudget, Gcra, GrpcThrottle,
-    Permit, RateLimiter, RetryDecision, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
+    HedgePolicy, Permit, RateLimiter, RetryDecision, SlidingWindowCounter, SlidingWindowLog,
+    TokenBucket,
 };
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
@@ -176,6 +177,12 @@ struct Request {
     gate_hold: bool,
     /// The call's deadline refused a retry.
     deadline_hit: bool,
+    /// Which call of the job this is (attempts of an earlier one are losers), how many of its
+    /// attempts are out, how many hedges it sent, and when the next hedge is due.
+    call_seq: u32,
+    in_flight: u8,
+    extra_sent: u8,
+    hedge_at: Time,
     /// The prompt the job asks for (exact caches), and whether this call was answered from a
     /// cache.
     cache_key: u64,
@@ -215,6 +222,9 @@ struct Attempt {
     queued_until: Time,
     /// An instant `overloaded` answer that never held a backend slot.
     slotless: bool,
+    /// The call it belongs to ([`Request::call_seq`]), and whether it is a hedge.
+    call_seq: u32,
+    hedge: bool,
 }
 
 /// What a replication produced.
@@ -242,6 +252,7 @@ pub struct World<'c> {
     guardrail_rng: RandomStream,
     budget: Option<Budget>,
     budget_rng: RandomStream,
+    hedge: Option<HedgePolicy>,
     /// The gateway's rate limiters: per configured limit, one per tenant or one for all.
     limiters: Vec<Vec<RateLimiter>>,
     /// Jobs in flight, per tenant, for concurrency limits.
@@ -393,6 +404,10 @@ impl<'c> World<'c> {
                 }
             }),
             budget_rng: streams.stream("gateway.retry_budget", "rejections"),
+            hedge: config
+                .gateway
+                .hedge
+                .map(|(d, m)| HedgePolicy::new(d, m).expect("validated when the world is built")),
             limiters: config
                 .gateway
                 .rate_limits
@@ -504,6 +519,10 @@ impl<'c> World<'c> {
                     request,
                     generation,
                 } => self.on_validated(now, key(request, generation)),
+                Event::HedgeDue {
+                    request,
+                    generation,
+                } => self.on_hedge_due(now, key(request, generation)),
             }
         }
         let (mut metrics, mut series, latency_cdf) = self.stats.finish(horizon, self.config);
@@ -590,6 +609,10 @@ impl<'c> World<'c> {
             degraded: false,
             gate_hold: false,
             deadline_hit: false,
+            call_seq: 0,
+            in_flight: 0,
+            extra_sent: 0,
+            hedge_at: 0,
             cache_key,
             from_cache: false,
             last_delay: 0,
@@ -669,6 +692,9 @@ impl<'c> World<'c> {
         r.depth = 0;
         r.deadline = self.config.gateway.deadline.map(|d| now.saturating_add(d));
         r.deadline_hit = false;
+        r.call_seq = r.call_seq.wrapping_add(1);
+        r.in_flight = 0;
+        r.extra_sent = 0;
         if let Some(Budget::Finagle(b)) = &mut self.budget {
             b.deposit(now);
         }
@@ -819,7 +845,10 @@ impl<'c> World<'c> {
                 queued: false,
                 queued_until: 0,
                 slotless: true,
+                call_seq: r.call_seq,
+                hedge: false,
             });
+            r.in_flight += 1;
             self.sched
                 .schedule(now + ROUND_TRIP, Event::service_done(attempt));
             return true;
@@ -876,7 +905,11 @@ impl<'c> World<'c> {
             queued: !can_start,
             queued_until: 0,
             slotless: false,
+            call_seq: r.call_seq,
+            hedge: false,
         });
+        r.in_flight += 1;
+        self.schedule_hedge(now, request);
         if can_start {
             self.start_service(now, attempt, false);
         } else {
@@ -1017,7 +1050,9 @@ impl<'c> World<'c> {
             }
             self.attempt_result(now, backend, a.permit, false, now - a.started, None);
             self.stats.attempt_error(now, class);
-            self.after_failure(now, a.request, AttemptFailure::Error { class, retry_after });
+            if self.settle(a.request, a.call_seq) {
+                self.after_failure(now, a.request, AttemptFailure::Error { class, retry_after });
+            }
             return;
         }
         if let Some(bucket) = &mut b.buckets[2] {
@@ -1050,15 +1085,37 @@ impl<'c> World<'c> {
         if failed {
             self.attempt_result(now, backend, a.permit, false, now - a.started, None);
             self.stats.attempt_failed(now, false);
-            self.after_failure(
-                now,
-                a.request,
-                AttemptFailure::Error {
-                    class: ErrorClass::Server500,
-                    retry_after: None,
-                },
-            );
+            if self.settle(a.request, a.call_seq) {
+                self.after_failure(
+                    now,
+                    a.request,
+                    AttemptFailure::Error {
+                        class: ErrorClass::Server500,
+                        retry_after: None,
+                    },
+                );
+            }
         } else {
+            if let Some(h) = &mut self.hedge {
+                h.observe(now - a.started);
+            }
+            let winner = self
+                .requests
+                .get(a.request)
+                .is_some_and(|r| r.call_seq == a.call_seq);
+            if !winner {
+                // A hedge race's loser (or an answer for a job already over): billed, ignored.
+                if let (Some(p), Some(breaker)) = (a.permit, &mut self.backends[backend].breaker) {
+                    breaker.release(p);
+                }
+                return;
+            }
+            if a.hedge {
+                self.stats.hedge_won();
+            }
+            let r = self.requests.get_mut(a.request).expect("checked above");
+            r.call_seq = r.call_seq.wrapping_add(1);
+            r.in_flight = 0;
             if let Some(r) = self.requests.get_mut(a.request) {
                 let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
                 self.stats.first_token(r.tenant as usize, ttft);
@@ -1080,12 +1137,15 @@ impl<'c> World<'c> {
                 return;
             }
             a.abandoned = true;
-            let (request, backend, permit) = (a.request, a.backend as usize, a.permit.take());
+            let (request, backend, permit, seq) =
+                (a.request, a.backend as usize, a.permit.take(), a.call_seq);
             if let (Some(p), Some(breaker)) = (permit, &mut self.backends[backend].breaker) {
                 breaker.release(p);
             }
             self.stats.queue_timed_out(now);
-            self.complete(now, request, Outcome::Blocked);
+            if self.settle(request, seq) {
+                self.complete(now, request, Outcome::Blocked);
+            }
             return;
         }
         if a.abandoned || a.timeout_at != now {
@@ -1093,17 +1153,125 @@ impl<'c> World<'c> {
         }
         a.abandoned = true;
         let request = a.request;
-        let (backend, permit, started) = (a.backend as usize, a.permit.take(), a.started);
+        let (backend, permit, started, seq) =
+            (a.backend as usize, a.permit.take(), a.started, a.call_seq);
         self.attempt_result(now, backend, permit, false, now - started, None);
         self.stats.attempt_failed(now, true);
-        self.after_failure(
-            now,
-            request,
-            AttemptFailure::Error {
-                class: ErrorClass::AttemptTimeout,
-                retry_after: None,
+        if self.settle(request, seq) {
+            self.after_failure(
+                now,
+                request,
+                AttemptFailure::Error {
+                    class: ErrorClass::AttemptTimeout,
+                    retry_after: None,
+                },
+            );
+        }
+    }
+
+    /// An attempt of `request`'s call `seq` ended without an answer. Whether the call reacts
+    /// now (retry, fall back, end): not when it has moved on (a hedge race's loser, or a job
+    /// already over), nor while another of its attempts is still out.
+    fn settle(&mut self, request: Key, seq: u32) -> bool {
+        let Some(r) = self.requests.get_mut(request) else {
+            return false;
+        };
+        if r.call_seq != seq {
+            return false;
+        }
+        r.in_flight = r.in_flight.saturating_sub(1);
+        r.in_flight == 0
+    }
+
+    /// Arms the call's next hedge, if hedging is on and it has hedges left.
+    fn schedule_hedge(&mut self, now: Time, request: Key) {
+        let Some(h) = &self.hedge else {
+            return;
+        };
+        let r = self.requests.get_mut(request).expect("live request");
+        if !h.may_hedge(r.extra_sent as u32) {
+            return;
+        }
+        let Some(delay) = h.hedge_delay() else {
+            return;
+        };
+        r.hedge_at = now.saturating_add(delay.max(1));
+        let at = r.hedge_at;
+        if at <= self.config.horizon {
+            self.sched.schedule(at, Event::hedge_due(request));
+        }
+    }
+
+    /// The call still has no answer: send one more attempt to the same backend, unless its
+    /// breaker or cooldown says no or it has no room (a hedge never sheds or falls back).
+    fn on_hedge_due(&mut self, now: Time, request: Key) {
+        let Some(r) = self.requests.get_mut(request) else {
+            return;
+        };
+        if r.hedge_at != now || r.in_flight == 0 || r.gate_hold {
+            return;
+        }
+        let backend_index = r.backend;
+        let b = &mut self.backends[backend_index as usize];
+        if b.cooldown.as_ref().is_some_and(|c| !c.is_available(now)) {
+            return;
+        }
+        let permit = match &mut b.breaker {
+            None => None,
+            Some(breaker) => match breaker.allow(now) {
+                Some(p) => Some(p),
+                None => return,
             },
-        );
+        };
+        let can_start = b.busy < b.concurrency;
+        let room = self
+            .config
+            .gateway
+            .queue_capacity
+            .is_none_or(|cap| b.queue.len() < cap as usize);
+        if !can_start && (!room || self.config.backends[backend_index as usize].overload_when_busy)
+        {
+            if let (Some(p), Some(breaker)) = (permit, &mut b.breaker) {
+                breaker.release(p);
+            }
+            return;
+        }
+        r.extra_sent += 1;
+        r.job_attempts += 1;
+        r.in_flight += 1;
+        let attempt = self.attempts.insert(Attempt {
+            request,
+            backend: backend_index,
+            tenant: r.tenant,
+            route: r.route,
+            prompt_tokens: r.prompt_tokens,
+            output_tokens: r.output_tokens,
+            enqueued: now,
+            started: 0,
+            ttft: 0,
+            done_at: 0,
+            timeout_at: 0,
+            abandoned: false,
+            error: None,
+            reserved_output: r.max_tokens,
+            permit,
+            queued: !can_start,
+            queued_until: 0,
+            slotless: false,
+            call_seq: r.call_seq,
+            hedge: true,
+        });
+        self.stats.hedge_sent();
+        if can_start {
+            self.start_service(now, attempt, false);
+        } else {
+            let tenant = r.tenant;
+            self.backends[backend_index as usize]
+                .queue
+                .push(tenant, attempt);
+            self.stats.enqueued(now);
+        }
+        self.schedule_hedge(now, request);
     }
 
     /// The retry policy's turn: give up, retry at once, or retry after a backoff.
@@ -1514,6 +1682,10 @@ impl<'c> World<'c> {
         }
         match step {
             FallbackStep::Backend(j) => {
+                // Attempts still out at the old backend (hedges) lose.
+                r.call_seq = r.call_seq.wrapping_add(1);
+                r.in_flight = 0;
+                r.extra_sent = 0;
                 r.depth = j as u8;
                 r.backend = if j == 0 {
                     route.backend.0

@@ -658,6 +658,12 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                     Some(adm)
                 }
             },
+            hedge: s
+                .gateway
+                .hedge
+                .as_ref()
+                .map(|h| h.policy("gateway.hedge"))
+                .transpose()?,
             scheduling: match s.gateway.scheduling {
                 Scheduling::Fifo => policies::Discipline::Fifo,
                 Scheduling::RoundRobin => policies::Discipline::RoundRobin,

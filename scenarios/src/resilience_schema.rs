@@ -323,6 +323,63 @@ fn default_adaptive_window() -> Duration {
     Duration(120 * SEC)
 }
 
+/// Hedging: when a call's attempt has not answered after a delay, send one more to the same
+/// backend; the first answer wins and the others are abandoned (the provider still bills them).
+/// Give either a fixed `delay` or a `quantile` of the latencies seen so far (after
+/// `min_observations`, default 100; `initial` before that, default "1s").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hedge {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<Probability>,
+    #[serde(default = "default_min_observations")]
+    pub min_observations: u64,
+    #[serde(default = "default_initial")]
+    pub initial: Duration,
+    /// Hedges per call at most (default 1).
+    #[serde(default = "default_max_extra")]
+    pub max_extra: u32,
+}
+
+fn default_min_observations() -> u64 {
+    100
+}
+fn default_initial() -> Duration {
+    Duration(SEC)
+}
+fn default_max_extra() -> u32 {
+    1
+}
+
+impl Hedge {
+    pub fn policy(&self, path: &str) -> Result<(policies::HedgeDelay, u32), BuildError> {
+        let err = |m: String| BuildError {
+            path: path.to_string(),
+            message: m,
+        };
+        let delay = match (self.delay, self.quantile) {
+            (Some(d), None) => policies::HedgeDelay::Fixed(d.0),
+            (None, Some(q)) => policies::HedgeDelay::Quantile {
+                quantile_ppm: (q.0 * 1e6).round() as u32,
+                min_observations: self.min_observations,
+                initial: self.initial.0,
+            },
+            _ => {
+                return Err(err(
+                    "give either `delay` (fixed) or `quantile` (of observed latencies)".into(),
+                ));
+            }
+        };
+        if self.max_extra > 16 {
+            return Err(err("at most 16 hedges per call".into()));
+        }
+        policies::HedgePolicy::new(delay, self.max_extra).map_err(err)?;
+        Ok((delay, self.max_extra))
+    }
+}
+
 /// How queued calls are ordered across tenants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -578,6 +578,9 @@ pub struct Gateway {
     /// How queued calls are ordered across tenants (default `fifo`).
     #[serde(default)]
     pub scheduling: crate::resilience_schema::Scheduling,
+    /// Hedged attempts (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedge: Option<crate::resilience_schema::Hedge>,
     /// Calls that waited this long in a queue are shed (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_timeout: Option<Duration>,
@@ -605,6 +608,7 @@ impl Default for Gateway {
             admission: None,
             scheduling: Default::default(),
             queue_timeout: None,
+            hedge: None,
         }
     }
 }
