@@ -1324,3 +1324,74 @@ hedge = { max_extra = 1 }
         "{stderr}"
     );
 }
+
+#[test]
+fn a_slow_backend_is_left_for_the_next_one_after_latency_over() {
+    // The primary answers in 5 s, the secondary in 1 s; the route falls back after 2 s without
+    // an answer. Every call is answered by the secondary at 3 s, and the abandoned primary
+    // attempts are still billed.
+    let trace = every_second("too-slow", 10);
+    let report = run_with(
+        "too-slow",
+        r#"
+replications = 1
+horizon = "1m"
+[[tenants]]
+name = "t"
+route = "r"
+arrivals = { process = "trace", path = "TRACE" }
+prompt_tokens = { dist = "fixed", value = 1000 }
+output_tokens = { dist = "fixed", value = 100 }
+[[backends]]
+name = "slow"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "5s" }
+price = { input_per_mtok = 1, output_per_mtok = 10 }
+[[backends]]
+name = "fast"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "1s" }
+price = { input_per_mtok = 1, output_per_mtok = 10 }
+[[routes]]
+name = "r"
+backend = "slow"
+fallbacks = ["fast"]
+fallback = { latency_over = "2s" }
+"#,
+        Some(&trace),
+    );
+    assert_eq!(mean(&report, "fallback.too_slow"), 10.0);
+    assert_eq!(mean(&report, "fallback.depth1_share"), 1.0);
+    assert!((mean(&report, "time_in_system_mean_s") - 3.0).abs() < 1e-9);
+    assert!((mean(&report, "backend.slow.cost_usd") - 10.0 * 0.002).abs() < 1e-12);
+    assert_eq!(mean(&report, "timeouts"), 0.0);
+}
+
+#[test]
+fn a_spend_limit_admits_what_the_budget_covers() {
+    // 150 calls within 150 ms, each estimated at 1,000 prompt tokens × $10 per million = $0.01,
+    // against $1 per hour (a $1 bucket refilling $0.000278 a second): exactly 100 pass.
+    let rows: Vec<(u64, u32, u32)> = (0..150).map(|k| (k, 1000, 1)).collect();
+    let trace = write_trace("usd-limit", &rows);
+    let report = run_with(
+        "usd-limit",
+        r#"
+replications = 1
+horizon = "1m"
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = { process = "trace", path = "TRACE" }
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "100ms" }
+price = { input_per_mtok = 10, output_per_mtok = 0 }
+[gateway]
+rate_limits = [{ unit = "usd", limit = 1, per = "1h" }]
+"#,
+        Some(&trace),
+    );
+    assert_eq!(mean(&report, "rate_limit.rejected"), 50.0);
+    assert_eq!(mean(&report, "success_ratio"), 100.0 / 150.0);
+}

@@ -87,6 +87,8 @@ pub struct GatewayLimit {
     pub kind: LimitKind,
     /// Counts tokens (prompt + output) rather than calls.
     pub tokens: bool,
+    /// Counts estimated spend in micro-USD rather than calls.
+    pub usd: bool,
     /// Holds calls until admitted, rather than answering 429.
     pub delay: bool,
 }

@@ -322,6 +322,7 @@ pub(crate) struct Stats {
     gateway_delayed: u64,
     hedges_sent: u64,
     hedges_won: u64,
+    too_slow: u64,
     fallbacks: u64,
     default_responses: u64,
     deadline_exceeded: u64,
@@ -501,6 +502,7 @@ impl Stats {
             gateway_delayed: 0,
             hedges_sent: 0,
             hedges_won: 0,
+            too_slow: 0,
             fallbacks: 0,
             default_responses: 0,
             deadline_exceeded: 0,
@@ -697,6 +699,10 @@ impl Stats {
 
     pub(crate) fn stale_served(&mut self, route: usize) {
         self.routes[route].stale_served += 1;
+    }
+
+    pub(crate) fn too_slow(&mut self) {
+        self.too_slow += 1;
     }
 
     pub(crate) fn hedge_sent(&mut self) {
@@ -1029,6 +1035,13 @@ impl Stats {
         }
         let res = self.resilience;
         if res.fallbacks {
+            if config.routes.iter().any(|r| {
+                r.chain
+                    .as_ref()
+                    .is_some_and(|c| c.triggers().latency_over.is_some())
+            }) {
+                m.push("fallback.too_slow", self.too_slow as f64);
+            }
             m.push("degraded", self.degraded_answers as f64);
             m.push("fallbacks", self.fallbacks as f64);
             m.push("default_responses", self.default_responses as f64);

@@ -11,7 +11,7 @@ use crate::config::{
     EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel, ValidatorAction,
     WorldConfig,
 };
-use crate::config::{LimitKind, RetryBudgetConfig};
+use crate::config::{GatewayLimit, LimitKind, RetryBudgetConfig};
 use crate::event::{Event, key};
 use crate::metrics::{Outcome, Stats};
 use crate::slo::{CallFacts, CallOutcome, SloTracker};
@@ -225,6 +225,8 @@ struct Attempt {
     /// The call it belongs to ([`Request::call_seq`]), and whether it is a hedge.
     call_seq: u32,
     hedge: bool,
+    /// Its timeout is the route's `latency_over`: reaching it falls back rather than retries.
+    too_slow: bool,
 }
 
 /// What a replication produced.
@@ -847,6 +849,7 @@ impl<'c> World<'c> {
                 slotless: true,
                 call_seq: r.call_seq,
                 hedge: false,
+                too_slow: false,
             });
             r.in_flight += 1;
             self.sched
@@ -907,6 +910,7 @@ impl<'c> World<'c> {
             slotless: false,
             call_seq: r.call_seq,
             hedge: false,
+            too_slow: false,
         });
         r.in_flight += 1;
         self.schedule_hedge(now, request);
@@ -936,6 +940,15 @@ impl<'c> World<'c> {
             (None, Some(d)) => Some(d.saturating_sub(now)),
             (Some(t), Some(d)) => Some(t.min(d.saturating_sub(now))),
         };
+        // A route that falls back on slowness gives up on the attempt sooner than its timeout.
+        let too_slow = self
+            .requests
+            .get(a.request)
+            .and_then(|r| self.config.routes[r.route as usize].chain.as_ref())
+            .and_then(|c| c.triggers().latency_over)
+            .filter(|&l| timeout.is_none_or(|t| l < t));
+        a.too_slow = too_slow.is_some();
+        let timeout = too_slow.or(timeout);
         let backend = a.backend as usize;
         let cfg = &self.config.backends[backend];
         let b = &mut self.backends[backend];
@@ -1155,6 +1168,17 @@ impl<'c> World<'c> {
         let request = a.request;
         let (backend, permit, started, seq) =
             (a.backend as usize, a.permit.take(), a.started, a.call_seq);
+        if a.too_slow {
+            // Not a failure of the backend: the route just prefers a faster answer elsewhere.
+            if let (Some(p), Some(breaker)) = (permit, &mut self.backends[backend].breaker) {
+                breaker.release(p);
+            }
+            self.stats.too_slow();
+            if self.settle(request, seq) {
+                self.fall_back(now, request, FallbackTrigger::TooSlow, Outcome::Failed);
+            }
+            return;
+        }
         self.attempt_result(now, backend, permit, false, now - started, None);
         self.stats.attempt_failed(now, true);
         if self.settle(request, seq) {
@@ -1260,6 +1284,7 @@ impl<'c> World<'c> {
             slotless: false,
             call_seq: r.call_seq,
             hedge: true,
+            too_slow: false,
         });
         self.stats.hedge_sent();
         if can_start {
@@ -1315,6 +1340,21 @@ impl<'c> World<'c> {
         let r = self.requests.get_mut(request).expect("live request");
         let tenant = r.tenant as usize;
         let tokens = r.prompt_tokens as u64 + r.output_tokens as u64;
+        let price = self.config.backends[r.backend as usize].price;
+        // Estimated spend in micro-USD, rounded up so that every priced call counts.
+        let micro_usd = ((r.prompt_tokens as f64 * price.input_per_token
+            + r.output_tokens as f64 * price.output_per_token)
+            * 1e6)
+            .ceil() as u64;
+        let amount = |l: &GatewayLimit| {
+            if l.usd {
+                micro_usd
+            } else if l.tokens {
+                tokens
+            } else {
+                1
+            }
+        };
         let limits = &self.config.gateway.rate_limits;
         let mut admitted = true;
         for (l, limiters) in limits.iter().zip(&mut self.limiters) {
@@ -1330,7 +1370,7 @@ impl<'c> World<'c> {
                     in_flight <= limit
                 }
                 _ => {
-                    let wait = limiters[i].time_until(now, if l.tokens { tokens } else { 1 });
+                    let wait = limiters[i].time_until(now, amount(l));
                     wait == Some(0) || (l.delay && wait.is_some())
                 }
             };
@@ -1343,7 +1383,7 @@ impl<'c> World<'c> {
         let mut wait = 0;
         for (l, limiters) in limits.iter().zip(&mut self.limiters) {
             let i = if l.per_tenant { tenant } else { 0 };
-            let n = if l.tokens { tokens } else { 1 };
+            let n = amount(l);
             match (&mut limiters[i], l.delay) {
                 (_, _) if matches!(l.kind, LimitKind::Concurrency { .. }) => {}
                 (RateLimiter::TokenBucket(bucket), true) => wait = wait.max(bucket.reserve(now, n)),

@@ -771,7 +771,16 @@ fn gateway_limits(limits: &[GatewayRateLimit]) -> Result<Vec<GatewayLimit>, Buil
             if l.per.0 == 0 {
                 return Err(err(format!("{path}.per"), "the period must be longer than 0s"));
             }
-            let burst = l.burst.unwrap_or(l.limit);
+            // Spend is counted in micro-USD, so that a call's fraction of a cent counts.
+            let scale = if l.unit == LimitUnit::Usd { 1_000_000 } else { 1 };
+            let limit = l.limit.checked_mul(scale).ok_or_else(|| {
+                err(format!("{path}.limit"), "the limit is too large")
+            })?;
+            let burst = l.burst.unwrap_or(l.limit).saturating_mul(scale);
+            let l = &GatewayRateLimit {
+                limit,
+                ..l.clone()
+            };
             let kind = match (l.unit, l.algorithm) {
                 (LimitUnit::Concurrency, _) => {
                     if l.on_limit == OnLimit::Delay {
@@ -828,6 +837,7 @@ fn gateway_limits(limits: &[GatewayRateLimit]) -> Result<Vec<GatewayLimit>, Buil
                 per_tenant: l.scope == LimitScope::Tenant,
                 kind,
                 tokens: l.unit == LimitUnit::Tokens,
+                usd: l.unit == LimitUnit::Usd,
                 delay: l.on_limit == OnLimit::Delay,
             })
         })

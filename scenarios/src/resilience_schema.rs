@@ -43,6 +43,10 @@ pub struct Fallback {
     /// (default true).
     #[serde(default = "yes")]
     pub on_context_overflow: bool,
+    /// Fall back when an attempt has not answered within this long (default: never for
+    /// slowness alone; timeouts are `gateway.attempt_timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_over: Option<Duration>,
     /// When every backend failed: answer from a stale cache entry if the route's cache has one
     /// (default false).
     #[serde(default)]
@@ -65,7 +69,7 @@ impl Fallback {
             errors,
             timeout: self.on_timeout,
             breaker_open: self.on_breaker_open,
-            latency_over: None,
+            latency_over: self.latency_over.map(|d| d.0).filter(|&d| d > 0),
             validation_failure: self.on_validation_failure,
             context_overflow: self.on_context_overflow,
         })
@@ -80,6 +84,7 @@ impl Default for Fallback {
             on_breaker_open: true,
             on_validation_failure: true,
             on_context_overflow: true,
+            latency_over: None,
             stale_cache: false,
             default_response: false,
         }
@@ -448,6 +453,9 @@ pub enum LimitUnit {
     Tokens,
     /// Calls in flight at once (a concurrency limit; `per` and `algorithm` do not apply).
     Concurrency,
+    /// Estimated spend: `limit` whole USD per `per` (e.g. 50 per "1h"), each call charged its
+    /// prompt and output tokens at the route's primary backend's prices before it is sent.
+    Usd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
