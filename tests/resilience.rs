@@ -1395,3 +1395,47 @@ rate_limits = [{ unit = "usd", limit = 1, per = "1h" }]
     assert_eq!(mean(&report, "rate_limit.rejected"), 50.0);
     assert_eq!(mean(&report, "success_ratio"), 100.0 / 150.0);
 }
+
+#[test]
+fn a_retry_budget_of_ratio_r_keeps_attempts_per_request_at_most_1_plus_r_in_an_outage() {
+    // A total outage, five attempts allowed, Finagle budget of 10% with no minimum: retries
+    // may be at most a tenth of requests, so attempts per request stay at or below 1.1 (the
+    // 99% interval's upper bound is asserted), against 5 without the budget.
+    let scenario = |budget: &str| {
+        format!(
+            r#"
+replications = 10
+horizon = "30m"
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = {{ process = "poisson", rate = "20/s" }}
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = {{ dist = "deterministic", value = "50ms" }}
+error_latency = {{ dist = "deterministic", value = "50ms" }}
+outages = [{{ start = "0s", duration = "30m" }}]
+[gateway.retry]
+max_attempts = 5
+backoff = "exponential"
+base = "100ms"
+cap = "1s"
+{budget}
+"#
+        )
+    };
+    let free = run("budget-ratio-free", &scenario(""));
+    assert!((mean(&free, "attempts_per_request") - 5.0).abs() < 0.01);
+    let budgeted = run(
+        "budget-ratio",
+        &scenario("budget = { kind = \"finagle\", percent = 0.1, min_retries_per_second = 0 }"),
+    );
+    let m = &budgeted["metrics"]["attempts_per_request"];
+    let high = m["ci99_high"].as_f64().unwrap();
+    assert!(high <= 1.1 + 1e-9, "attempts per request up to {high}");
+    assert!(
+        m["mean"].as_f64().unwrap() > 1.05,
+        "the budget should still allow some retries"
+    );
+}
