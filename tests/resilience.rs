@@ -1439,3 +1439,48 @@ cap = "1s"
         "the budget should still allow some retries"
     );
 }
+
+#[test]
+fn breaker_time_in_state_follows_its_open_and_trial_cycle() {
+    // A backend down for the whole run, one call a second from 0 s, 100 ms errors. The call at
+    // 0 s is sent before the outage that starts at the same instant (events at one time run in
+    // the order they were scheduled), so the first failure is the call at 1 s. The breaker
+    // opens on it (at 1.1 s) for 10 s, goes half-open at 11.1 s, lets
+    // the call at 12 s through as its trial, which fails at 12.1 s and opens it again: a cycle
+    // of 10 s open and 1 s half-open. The ninth opening (89.1 s) lasts to 99.1 s, and the
+    // breaker is half-open, untried, to the end at 100 s: 1.1 s closed, 9 × 10 s open,
+    // 8 × 1 s + 0.9 s half-open.
+    let trace = every_second("breaker-clock", 95);
+    let report = run_with(
+        "breaker-clock",
+        r#"
+replications = 1
+horizon = "100s"
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = { process = "trace", path = "TRACE" }
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "100ms" }
+error_latency = { dist = "deterministic", value = "100ms" }
+outages = [{ start = "0s", duration = "1000s" }]
+circuit_breaker = { consecutive_failures = 1, open_duration = "10s", half_open_calls = 1 }
+"#,
+        Some(&trace),
+    );
+    let (open, half) = (90.0, 8.9);
+    let got_open = mean(&report, "backend.api.breaker_open_share");
+    let got_half = mean(&report, "backend.api.breaker_half_open_share");
+    assert!(
+        (got_open - open / 100.0).abs() < 1e-9,
+        "open {got_open} vs {}",
+        open / 100.0
+    );
+    assert!(
+        (got_half - half / 100.0).abs() < 1e-9,
+        "half {got_half} vs {}",
+        half / 100.0
+    );
+}

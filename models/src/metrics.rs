@@ -332,6 +332,8 @@ pub(crate) struct Stats {
     /// Per backend: breaker openings, calls its breaker refused, cooldowns, calls skipped while
     /// cooling down.
     breaker_opened: Vec<u64>,
+    /// Time each breaker spent closed, open and half-open.
+    breaker_clock: Vec<BreakerClock>,
     breaker_rejected: Vec<u64>,
     cooldowns: Vec<u64>,
     cooldown_skips: Vec<u64>,
@@ -360,6 +362,62 @@ impl Resilience {
             budget: config.gateway.retry_budget.is_some(),
             deadline: config.gateway.deadline.is_some(),
         }
+    }
+}
+
+/// Time a breaker spends in each state. A breaker leaves open by itself at `until` (it reports
+/// that lazily), so an open spell is split there into open and half-open time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BreakerClock {
+    /// 0 closed, 1 open (until `until`, then half-open), 2 half-open.
+    state: u8,
+    since: Time,
+    until: Time,
+    closed: Time,
+    open: Time,
+    half_open: Time,
+}
+
+impl BreakerClock {
+    /// Adds the time since the last change, up to `now`.
+    fn account(&mut self, now: Time) {
+        let from = self.since.min(now);
+        match self.state {
+            1 => {
+                let end = self.until.clamp(from, now);
+                self.open += end - from;
+                self.half_open += now - end;
+            }
+            2 => self.half_open += now - from,
+            _ => self.closed += now - from,
+        }
+        self.since = now;
+    }
+
+    fn enter(&mut self, now: Time, state: policies::BreakerState) {
+        self.account(now);
+        (self.state, self.until) = match state {
+            policies::BreakerState::Closed => (0, 0),
+            policies::BreakerState::Open { until } => (1, until),
+            policies::BreakerState::HalfOpen => (2, 0),
+        };
+    }
+
+    /// The same state from `now` on, with nothing accounted (the end of the warm-up).
+    fn restarted(&self, now: Time) -> BreakerClock {
+        BreakerClock {
+            state: self.state,
+            since: now,
+            until: self.until,
+            ..BreakerClock::default()
+        }
+    }
+
+    /// Shares of `[start, now]` spent open and half-open.
+    fn shares(&mut self, now: Time) -> (f64, f64) {
+        self.account(now);
+        let total = (self.closed + self.open + self.half_open).max(1) as f64;
+        (self.open as f64 / total, self.half_open as f64 / total)
     }
 }
 
@@ -509,6 +567,7 @@ impl Stats {
             budget_denied: 0,
             depth_answers: vec![0; Resilience::of(config).max_depth],
             breaker_opened: vec![0; config.backends.len()],
+            breaker_clock: vec![BreakerClock::default(); config.backends.len()],
             breaker_rejected: vec![0; config.backends.len()],
             cooldowns: vec![0; config.backends.len()],
             cooldown_skips: vec![0; config.backends.len()],
@@ -537,6 +596,9 @@ impl Stats {
             new.restart(now);
         }
         fresh.spend = std::mem::take(&mut self.spend);
+        for (new, old) in fresh.breaker_clock.iter_mut().zip(&self.breaker_clock) {
+            *new = old.restarted(now);
+        }
 
         // Series ignore the warm-up by construction and follow levels from time 0: keep them.
         std::mem::swap(&mut fresh.series, &mut self.series);
@@ -656,10 +718,16 @@ impl Stats {
         }
     }
 
-    pub(crate) fn breaker_changed(&mut self, backend: usize, state: policies::BreakerState) {
+    pub(crate) fn breaker_changed(
+        &mut self,
+        now: Time,
+        backend: usize,
+        state: policies::BreakerState,
+    ) {
         if matches!(state, policies::BreakerState::Open { .. }) {
             self.breaker_opened[backend] += 1;
         }
+        self.breaker_clock[backend].enter(now, state);
     }
 
     pub(crate) fn cooldown_started(&mut self, backend: usize) {
@@ -1158,6 +1226,9 @@ impl Stats {
                     format!("backend.{name}.breaker_rejected"),
                     self.breaker_rejected[backend_index] as f64,
                 );
+                let (open, half) = self.breaker_clock[backend_index].shares(now);
+                m.push(format!("backend.{name}.breaker_open_share"), open);
+                m.push(format!("backend.{name}.breaker_half_open_share"), half);
             }
             if cfg.cooldown.is_some() {
                 m.push(

@@ -1627,7 +1627,7 @@ impl<'c> World<'c> {
                 soft_category,
             };
             if let Some(state) = breaker.record(now, p, result) {
-                self.stats.breaker_changed(backend, state);
+                self.stats.breaker_changed(now, backend, state);
                 self.stats.breaker_at(now, backend, state);
             }
         }
