@@ -3,46 +3,12 @@
 
 mod common;
 
-use common::{faultline, scratch_dir};
+use common::{faultline, mean, run_scenario, scratch_dir, write_trace};
 use serde_json::Value;
 use std::path::Path;
 
-/// Writes `scenario` (TOML) into `dir`, runs it, and returns the report.
 fn run_toml(dir: &Path, scenario: &str) -> Value {
-    let file = dir.join("scenario.toml");
-    std::fs::write(&file, scenario).unwrap();
-    let out = dir.join("out");
-    let result = faultline(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    serde_json::from_slice(&result.stdout).expect("--format json prints the report")
-}
-
-fn mean(report: &Value, name: &str) -> f64 {
-    report["metrics"][name]["mean"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no metric `{name}` in {}", report["metrics"]))
-}
-
-/// A Mooncake-format trace: one request per `(timestamp ms, input, output)`.
-fn write_trace(path: &Path, rows: &[(u64, u32, u32)]) {
-    let text: String = rows
-        .iter()
-        .map(|(t, i, o)| {
-            format!("{{\"timestamp\": {t}, \"input_length\": {i}, \"output_length\": {o}, \"hash_ids\": []}}\n")
-        })
-        .collect();
-    std::fs::write(path, text).unwrap();
+    run_scenario(dir, scenario, &[])
 }
 
 #[test]

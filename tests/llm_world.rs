@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{faultline, metric, run_report, scratch_dir};
+use common::{mean, metric, run_report, run_scenario, scratch_dir};
 
 /// `common::assert_in_ci99`, printing the interval (run with `--nocapture` to see figures).
 fn assert_in_ci99(report: &Value, name: &str, exact: f64, max_half_width: f64) {
@@ -21,32 +21,7 @@ use std::path::Path;
 
 /// Writes `scenario` (TOML) into a fresh directory, runs it with `args`, returns the report.
 fn run_toml(label: &str, scenario: &str, args: &[&str]) -> Value {
-    let dir = scratch_dir(label);
-    let file = dir.join("scenario.toml");
-    std::fs::write(&file, scenario).unwrap();
-    let out = dir.join("out");
-    let mut all = vec![
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
-    all.extend_from_slice(args);
-    let result = faultline(&all);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    serde_json::from_slice(&result.stdout).expect("--format json prints the report")
-}
-
-fn mean(report: &Value, name: &str) -> f64 {
-    report["metrics"][name]["mean"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no metric `{name}` in {}", report["metrics"]))
+    run_scenario(&scratch_dir(label), scenario, args)
 }
 
 fn per_rep(report: &Value, name: &str) -> Vec<f64> {

@@ -7,35 +7,18 @@
 
 mod common;
 
-use common::{faultline, run_report, scratch_dir};
+use common::{faultline, mean, run_report, run_scenario, scratch_dir, write_trace};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Writes `scenario` (TOML, with `TRACE` standing for `trace`'s path) into a fresh directory,
 /// runs it and returns the report.
 fn run_with(label: &str, scenario: &str, trace: Option<&Path>) -> Value {
-    let dir = scratch_dir(label);
     let text = match trace {
         Some(t) => scenario.replace("TRACE", &t.display().to_string()),
         None => scenario.to_string(),
     };
-    let file = dir.join("scenario.toml");
-    std::fs::write(&file, text).unwrap();
-    let out = dir.join("out");
-    let result = faultline(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(
-        result.status.success(),
-        "{label}: {}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    serde_json::from_slice(&result.stdout).expect("--format json prints the report")
+    run_scenario(&scratch_dir(label), &text, &[])
 }
 
 fn run(label: &str, scenario: &str) -> Value {
@@ -54,26 +37,14 @@ fn validate(label: &str, scenario: &str) -> (Option<i32>, String) {
     )
 }
 
-fn mean(report: &Value, name: &str) -> f64 {
-    report["metrics"][name]["mean"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no metric `{name}` in {}", report["metrics"]))
-}
-
 fn has(report: &Value, name: &str) -> bool {
     report["metrics"][name].is_object()
 }
 
-/// A Mooncake-format trace: one request per `(timestamp ms, input, output)`.
-fn write_trace(label: &str, rows: &[(u64, u32, u32)]) -> PathBuf {
+/// A Mooncake-format trace in a fresh directory: one request per `(timestamp ms, input, output)`.
+fn trace_file(label: &str, rows: &[(u64, u32, u32)]) -> PathBuf {
     let path = scratch_dir(label).join("trace.jsonl");
-    let text: String = rows
-        .iter()
-        .map(|(t, i, o)| {
-            format!("{{\"timestamp\": {t}, \"input_length\": {i}, \"output_length\": {o}, \"hash_ids\": []}}\n")
-        })
-        .collect();
-    std::fs::write(&path, text).unwrap();
+    write_trace(&path, rows);
     path
 }
 
@@ -83,7 +54,7 @@ const POISSON: &str = r#"{ process = "poisson", rate = "1/s" }"#;
 /// `n` calls, one at every whole second from 0 s.
 fn every_second(label: &str, n: u64) -> PathBuf {
     let rows: Vec<(u64, u32, u32)> = (0..n).map(|k| (k * 1000, 100, 10)).collect();
-    write_trace(label, &rows)
+    trace_file(label, &rows)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -778,7 +749,7 @@ fn bucket(calls: i128, delay: bool) -> Vec<i128> {
 #[test]
 fn a_rejecting_token_bucket_throttles_exactly_what_the_bucket_arithmetic_says() {
     let rows: Vec<(u64, u32, u32)> = (0..6000).map(|k| (k * 100, 10, 10)).collect();
-    let trace = write_trace("gw-reject-trace", &rows);
+    let trace = trace_file("gw-reject-trace", &rows);
     let report = run_with(
         "gw-reject",
         &gateway_scenario("{ limit = 300, per = \"1m\" }"),
@@ -797,7 +768,7 @@ fn a_delaying_token_bucket_throttles_nothing_and_adds_the_reservation_wait() {
     // 1,200 calls at 10/s against 5/s with a burst of 300: the first 300 or so pass, the rest
     // queue in time, each waiting until its reserved token is covered.
     let rows: Vec<(u64, u32, u32)> = (0..1200).map(|k| (k * 100, 10, 10)).collect();
-    let trace = write_trace("gw-delay-trace", &rows);
+    let trace = trace_file("gw-delay-trace", &rows);
     let report = run_with(
         "gw-delay",
         &gateway_scenario("{ limit = 300, per = \"1m\", on_limit = \"delay\" }"),
@@ -851,7 +822,7 @@ fn a_concurrency_limit_rejects_calls_beyond_it() {
     // Ten calls at 0 s and ten at 5 s, each taking 1 s, with at most 4 in flight: 4 of each ten
     // pass.
     let rows: Vec<(u64, u32, u32)> = (0..20).map(|k| ((k / 10) * 5000, 10, 10)).collect();
-    let trace = write_trace("gw-concurrency-trace", &rows);
+    let trace = trace_file("gw-concurrency-trace", &rows);
     let report = run_with(
         "gw-concurrency",
         &gateway_scenario("{ unit = \"concurrency\", limit = 4 }").replace("\"50ms\"", "\"1s\""),
@@ -892,8 +863,8 @@ service = {{ dist = "deterministic", value = "{service}" }}
 }
 
 fn run_two(label: &str, scenario: &str, lo: &[(u64, u32, u32)], hi: &[(u64, u32, u32)]) -> Value {
-    let lo = write_trace(&format!("{label}-lo"), lo);
-    let hi = write_trace(&format!("{label}-hi"), hi);
+    let lo = trace_file(&format!("{label}-lo"), lo);
+    let hi = trace_file(&format!("{label}-hi"), hi);
     run(
         label,
         &scenario
@@ -1372,7 +1343,7 @@ fn a_spend_limit_admits_what_the_budget_covers() {
     // 150 calls within 150 ms, each estimated at 1,000 prompt tokens × $10 per million = $0.01,
     // against $1 per hour (a $1 bucket refilling $0.000278 a second): exactly 100 pass.
     let rows: Vec<(u64, u32, u32)> = (0..150).map(|k| (k, 1000, 1)).collect();
-    let trace = write_trace("usd-limit", &rows);
+    let trace = trace_file("usd-limit", &rows);
     let report = run_with(
         "usd-limit",
         r#"

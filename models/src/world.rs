@@ -229,6 +229,35 @@ struct Attempt {
     too_slow: bool,
 }
 
+impl Attempt {
+    /// A fresh attempt of `request`'s current call on its current backend, sent at `now`.
+    fn of(key: Key, r: &Request, now: Time, permit: Option<Permit>, queued: bool) -> Attempt {
+        Attempt {
+            request: key,
+            backend: r.backend,
+            tenant: r.tenant,
+            route: r.route,
+            prompt_tokens: r.prompt_tokens,
+            output_tokens: r.output_tokens,
+            enqueued: now,
+            started: 0,
+            ttft: 0,
+            done_at: 0,
+            timeout_at: 0,
+            abandoned: false,
+            error: None,
+            reserved_output: r.max_tokens,
+            permit,
+            queued,
+            queued_until: 0,
+            slotless: false,
+            call_seq: r.call_seq,
+            hedge: false,
+            too_slow: false,
+        }
+    }
+}
+
 /// What a replication produced.
 pub struct RunOutput {
     pub metrics: MetricSet,
@@ -780,9 +809,7 @@ impl<'c> World<'c> {
             return false;
         };
         let backend_index = r.backend;
-        let (tenant, route, prompt_tokens, output_tokens) =
-            (r.tenant, r.route, r.prompt_tokens, r.output_tokens);
-        let reserved_output = r.max_tokens;
+        let tenant = r.tenant;
         // A backend whose breaker is open, or which is cooling down, is skipped without a call.
         let b = &mut self.backends[backend_index as usize];
         if b.cooldown.as_ref().is_some_and(|c| !c.is_available(now)) {
@@ -829,27 +856,12 @@ impl<'c> World<'c> {
             r.attempts += 1;
             r.job_attempts += 1;
             let attempt = self.attempts.insert(Attempt {
-                request,
-                backend: backend_index,
-                tenant,
-                route,
-                prompt_tokens,
-                output_tokens,
-                enqueued: now,
                 started: now,
-                ttft: 0,
                 done_at: now + ROUND_TRIP,
-                timeout_at: 0,
-                abandoned: false,
                 error: Some((ErrorClass::Overloaded, None)),
                 reserved_output: 0,
-                permit,
-                queued: false,
-                queued_until: 0,
                 slotless: true,
-                call_seq: r.call_seq,
-                hedge: false,
-                too_slow: false,
+                ..Attempt::of(request, r, now, permit, false)
             });
             r.in_flight += 1;
             self.sched
@@ -889,29 +901,9 @@ impl<'c> World<'c> {
         let r = self.requests.get_mut(request).expect("live request");
         r.attempts += 1;
         r.job_attempts += 1;
-        let attempt = self.attempts.insert(Attempt {
-            request,
-            backend: backend_index,
-            tenant,
-            route,
-            prompt_tokens,
-            output_tokens,
-            enqueued: now,
-            started: 0,
-            ttft: 0,
-            done_at: 0,
-            timeout_at: 0,
-            abandoned: false,
-            error: None,
-            reserved_output,
-            permit,
-            queued: !can_start,
-            queued_until: 0,
-            slotless: false,
-            call_seq: r.call_seq,
-            hedge: false,
-            too_slow: false,
-        });
+        let attempt = self
+            .attempts
+            .insert(Attempt::of(request, r, now, permit, !can_start));
         r.in_flight += 1;
         self.schedule_hedge(now, request);
         if can_start {
@@ -1264,27 +1256,8 @@ impl<'c> World<'c> {
         r.job_attempts += 1;
         r.in_flight += 1;
         let attempt = self.attempts.insert(Attempt {
-            request,
-            backend: backend_index,
-            tenant: r.tenant,
-            route: r.route,
-            prompt_tokens: r.prompt_tokens,
-            output_tokens: r.output_tokens,
-            enqueued: now,
-            started: 0,
-            ttft: 0,
-            done_at: 0,
-            timeout_at: 0,
-            abandoned: false,
-            error: None,
-            reserved_output: r.max_tokens,
-            permit,
-            queued: !can_start,
-            queued_until: 0,
-            slotless: false,
-            call_seq: r.call_seq,
             hedge: true,
-            too_slow: false,
+            ..Attempt::of(request, r, now, permit, !can_start)
         });
         self.stats.hedge_sent();
         if can_start {

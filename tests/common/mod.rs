@@ -75,3 +75,46 @@ pub fn assert_in_ci99(report: &Value, name: &str, exact: f64, max_half_width: f6
         "{name}: 99% CI half-width {half} exceeds the required {max_half_width}"
     );
 }
+
+/// Writes `scenario` (TOML) into `dir`, runs it with `args` and `--format json`, asserts
+/// success, and returns the report it printed.
+pub fn run_scenario(dir: &Path, scenario: &str, args: &[&str]) -> Value {
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let out = dir.join("out");
+    let mut all = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    let result = faultline(&all);
+    assert!(
+        result.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    serde_json::from_slice(&result.stdout).expect("--format json prints the report")
+}
+
+/// A metric's mean across replications; panics naming the metric when the report lacks it.
+pub fn mean(report: &Value, name: &str) -> f64 {
+    report["metrics"][name]["mean"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no metric `{name}` in {}", report["metrics"]))
+}
+
+/// A Mooncake-format trace at `path`: one request per `(timestamp ms, input, output)`.
+pub fn write_trace(path: &Path, rows: &[(u64, u32, u32)]) {
+    let text: String = rows
+        .iter()
+        .map(|(t, i, o)| {
+            format!("{{\"timestamp\": {t}, \"input_length\": {i}, \"output_length\": {o}, \"hash_ids\": []}}\n")
+        })
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
