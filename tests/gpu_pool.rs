@@ -302,3 +302,30 @@ fn bad_pool_settings_name_the_key_and_exit_2() {
         assert!(stderr.contains("gpu_pool"), "the key path: {stderr}");
     }
 }
+
+#[test]
+fn pools_with_crashes_and_autoscaling_are_deterministic_across_threads() {
+    // Crashes, repairs, autoscaling and preemptions together: every byte the same.
+    let args = [
+        "--replications",
+        "4",
+        "--set",
+        "horizon=2h",
+        "--set",
+        "backends.pool.gpu_pool.crashes={ mtbf = { dist = \"exponential\", mean = \"30min\" }, mttr = { dist = \"exponential\", mean = \"1min\" } }",
+    ];
+    let one = run_report(
+        "example:autoscale-burst",
+        &[&args[..], &["--threads", "1"]].concat(),
+    )
+    .1;
+    let two = run_report(
+        "example:autoscale-burst",
+        &[&args[..], &["--threads", "2"]].concat(),
+    )
+    .1;
+    assert!(
+        std::fs::read(one).unwrap() == std::fs::read(two).unwrap(),
+        "report.json differs between --threads 1 and --threads 2"
+    );
+}
