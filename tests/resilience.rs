@@ -1146,6 +1146,107 @@ fn fair_share_protects_the_interactive_tenant_from_the_bursts() {
     assert!((a - b).abs() / b < 0.02, "{a} vs {b}");
 }
 
+/// Mean of a series over the buckets that start in `[from_s, to_s)`, from a report.
+fn series_mean(report: &Value, name: &str, from_s: f64, to_s: f64) -> f64 {
+    let s = &report["series"];
+    let width = s["bucket_width_ns"].as_f64().unwrap() / 1e9;
+    let values = s["values"][name]["mean"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no series `{name}`"));
+    let picked: Vec<f64> = values
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (from_s..to_s).contains(&(*i as f64 * width)))
+        .map(|(_, v)| v.as_f64().unwrap())
+        .collect();
+    picked.iter().sum::<f64>() / picked.len() as f64
+}
+
+/// When a series first reaches `level` at or after `from_s`: the start of that bucket.
+fn first_reaching(report: &Value, name: &str, from_s: f64, level: f64) -> Option<f64> {
+    let s = &report["series"];
+    let width = s["bucket_width_ns"].as_f64().unwrap() / 1e9;
+    s["values"][name]["mean"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as f64 * width, v.as_f64().unwrap()))
+        .find(|&(t, v)| t >= from_s && v >= level)
+        .map(|(t, _)| t)
+}
+
+#[test]
+fn retry_storm_stays_collapsed_with_immediate_retries_and_recovers_under_a_budget() {
+    // As written: immediate retries, 3 attempts, no budget. Before the spike (60 s) goodput is
+    // the offered 40/s; from shortly after it to the end of the run, none at all.
+    let (storm, _) = run_report("example:retry-storm", &[]);
+    let before = series_mean(&storm, "goodput_per_s", 10.0, 60.0);
+    assert!((37.0..43.0).contains(&before), "before the spike {before}");
+    let late = series_mean(&storm, "goodput_per_s", 300.0, 600.0);
+    assert!(late < 0.5, "the storm recovered: {late}/s");
+    assert!(mean(&storm, "attempts_per_request") > 2.7);
+    // Retries feed the provider's load: thousands in service, against ~67 before the spike.
+    assert!(mean(&storm, "backend.llm-api.busy_mean") > 2_000.0);
+    // Backoff with jitter alone spreads the retries but sends as many: still collapsed.
+    let (backoff, _) = run_report(
+        "example:retry-storm",
+        &["--set", "gateway.retry.backoff=full_jitter"],
+    );
+    assert!(series_mean(&backoff, "goodput_per_s", 300.0, 600.0) < 0.5);
+    // With a Finagle budget the retries stop multiplying the load: goodput returns to the
+    // offered rate within a minute of the spike's end and stays there.
+    let (fixed, _) = run_report(
+        "example:retry-storm",
+        &[
+            "--set",
+            "gateway.retry.backoff=full_jitter",
+            "--set",
+            "gateway.retry.budget={ kind = \"finagle\" }",
+        ],
+    );
+    let recovered = first_reaching(&fixed, "goodput_per_s", 66.0, 36.0).expect("recovers");
+    assert!(recovered < 125.0, "recovered only at {recovered} s");
+    let late = series_mean(&fixed, "goodput_per_s", 300.0, 600.0);
+    assert!((38.0..42.0).contains(&late), "after recovery {late}/s");
+    assert!(mean(&fixed, "retry_budget.denied") > 500.0);
+    assert!(mean(&fixed, "attempts_per_request") < 1.1);
+}
+
+#[test]
+fn latency_grows_with_the_attempts_in_service_abandoned_ones_included() {
+    // Deterministic 1 s service, each attempt already in service adds 50%, 1.2 s timeout, no
+    // retries. Call A (0 s) starts alone: 1 s, answered. Call B (0.1 s) finds A in service:
+    // 1.5 s, so it times out at 1.3 s; the provider works on it to 1.6 s. Call C (1.4 s) finds
+    // only the abandoned B: 1.5 s again, and times out too. Were abandoned attempts not
+    // counted, C would take 1 s and be answered.
+    let trace = trace_file("crowding", &[(0, 10, 10), (100, 10, 10), (1_400, 10, 10)]);
+    let report = run_with(
+        "crowding",
+        r#"
+replications = 1
+horizon = "10s"
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = { process = "trace", path = "TRACE" }
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "1s" }
+latency_per_inflight = 0.5
+[gateway]
+attempt_timeout = "1200ms"
+"#,
+        Some(&trace),
+    );
+    assert_eq!(mean(&report, "completions"), 3.0);
+    assert_eq!(mean(&report, "timeouts"), 2.0);
+    assert!((mean(&report, "success_ratio") - 1.0 / 3.0).abs() < 1e-12);
+    // Busy time: A 1 s, B 1.5 s, C 1.5 s over 10 s.
+    assert!((mean(&report, "backend.api.busy_mean") - 0.4).abs() < 1e-9);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Regressions: defects found by these tests and fixed in the gateway
 

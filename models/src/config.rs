@@ -212,6 +212,9 @@ pub struct BackendConfig {
     pub cooldown: Option<CooldownConfig>,
     /// Silent model updates: `(at, multiplier)`, in time order; multipliers compound.
     pub model_updates: Vec<(Time, f64)>,
+    /// Crowding: an attempt that starts while `n` others are in service takes
+    /// `1 + latency_per_inflight · n` times its drawn latency (0: latency ignores load).
+    pub latency_per_inflight: f64,
 }
 
 /// A provider's per-minute limits; each is its own continuously refilled bucket.

@@ -993,10 +993,12 @@ impl<'c> World<'c> {
             }
             None => {
                 let (ttft, service) = latency(&b.service, a.output_tokens, &mut b.service_rng);
-                if b.slowdown == 1.0 {
+                // Crowding: the others already in service (this attempt is counted in `busy`).
+                let crowd = 1.0 + cfg.latency_per_inflight * b.busy.saturating_sub(1) as f64;
+                if b.slowdown == 1.0 && crowd == 1.0 {
                     (ttft, service)
                 } else {
-                    let k = b.slowdown;
+                    let k = b.slowdown * crowd;
                     (to_time(ttft as f64 * k), to_time(service as f64 * k))
                 }
             }

@@ -210,6 +210,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             concurrency: b.concurrency.0.unwrap_or(u32::MAX),
             service,
             overload_when_busy: b.when_busy == crate::schema::WhenBusy::Overloaded,
+            latency_per_inflight: b.latency_per_inflight.map_or(0.0, |k| k.0),
             failure_probability: b.failure_probability.0,
             context_window: b.context_window,
             price,
@@ -940,6 +941,12 @@ fn arrival_spec(a: &Arrivals, path: &str) -> Result<ArrivalSpec, BuildError> {
             burst_rate_per_s: burst_rate.0.as_per_second(),
             mean_base: mean_base.0,
             mean_burst: mean_burst.0,
+        },
+        Arrivals::Piecewise { steps } => ArrivalSpec::Piecewise {
+            steps: steps
+                .iter()
+                .map(|s| (s.from.0, s.rate.0.as_per_second()))
+                .collect(),
         },
         Arrivals::Trace {
             path: file,

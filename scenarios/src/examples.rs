@@ -79,6 +79,11 @@ pub const ALL: &[Example] = &[
         summary: "a batch tenant's bursts starve an interactive one under FIFO; weighted fair queuing fixes it",
         toml: include_str!("../examples/fair-share.toml"),
     },
+    Example {
+        name: "retry-storm",
+        summary: "a 5 s load spike on a provider that slows with load: immediate retries keep goodput at zero; a retry budget recovers",
+        toml: include_str!("../examples/retry-storm.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {
