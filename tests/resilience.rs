@@ -1513,6 +1513,72 @@ cap = "1s"
 }
 
 #[test]
+fn retries_are_counted_by_the_class_they_answer() {
+    // One call a second from 0 s to 29 s, 100 ms answers, 3 attempts at once, and every answer
+    // is a hallucination the validator catches. 503s from 0.5 s to 9.5 s: the calls at 1..9 s
+    // each retry two 503s (18). The provider hangs from 20.5 s to 25 s: the calls at 21..24 s
+    // each time out three times at 300 ms (8 retries). The other 17 calls are answered and
+    // re-asked twice (34).
+    let trace = every_second("retry-classes", 30);
+    let report = run_with(
+        "retry-classes",
+        r#"
+replications = 1
+horizon = "30s"
+[[tenants]]
+name = "t"
+route = "chat"
+arrivals = { process = "trace", path = "TRACE" }
+[[routes]]
+name = "chat"
+backend = "api"
+soft_failures = { hallucination = 1.0 }
+validator = { recall = { hallucination = 1.0 }, action = "reask" }
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "100ms" }
+error_latency = { dist = "deterministic", value = "100ms" }
+outages = [
+    { start = "500ms", duration = "9s" },
+    { start = "20500ms", duration = "4500ms", mode = "hang" },
+]
+[gateway]
+attempt_timeout = "300ms"
+[gateway.retry]
+max_attempts = 3
+"#,
+        Some(&trace),
+    );
+    assert_eq!(mean(&report, "retries.unavailable"), 18.0);
+    assert_eq!(mean(&report, "retries.attempt_timeout"), 8.0);
+    assert_eq!(mean(&report, "retries.soft_failure"), 34.0);
+    assert_eq!(mean(&report, "retries"), 60.0);
+    // Only classes this world can produce get a metric.
+    assert!(!has(&report, "retries.rate_limited"));
+    // Without retries, no family at all.
+    let single = run_with(
+        "retry-classes-single",
+        &format!(
+            r#"
+replications = 1
+horizon = "30s"
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = {POISSON}
+[[backends]]
+name = "api"
+service = {{ dist = "deterministic", value = "100ms" }}
+failure_probability = 0.5
+"#
+        ),
+        None,
+    );
+    assert!(!has(&single, "retries.server_error"));
+}
+
+#[test]
 fn breaker_time_in_state_follows_its_open_and_trial_cycle() {
     // A backend down for the whole run, one call a second from 0 s, 100 ms errors. The call at
     // 0 s is sent before the outage that starts at the same instant (events at one time run in

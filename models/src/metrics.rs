@@ -327,6 +327,9 @@ pub(crate) struct Stats {
     default_responses: u64,
     deadline_exceeded: u64,
     budget_denied: u64,
+    /// Retries by the class of the failure they answer ([`ErrorClass`] order), then re-asks
+    /// after a validator caught a soft failure.
+    retries_by: [u64; ErrorClass::ALL.len() + 1],
     /// Answers by fallback depth (0: the primary backend).
     depth_answers: Vec<u64>,
     /// Per backend: breaker openings, calls its breaker refused, cooldowns, calls skipped while
@@ -449,6 +452,39 @@ fn hops(config: &WorldConfig) -> usize {
         .min(u16::MAX as usize - 2)
 }
 
+/// The failures this world can retry, in [`ErrorClass`] order and then the soft-failure re-ask
+/// (`None`), with their metric names; nothing when its rules allow a single attempt.
+fn retry_classes(
+    config: &WorldConfig,
+    possible: &[ErrorClass],
+) -> Vec<(Option<ErrorClass>, &'static str)> {
+    let rules = &config.gateway.retry;
+    if rules.policy.max_attempts == Some(1) {
+        return Vec::new();
+    }
+    // Adaptive throttling turns attempts away locally as if rate limited.
+    let local_429 = matches!(
+        config.gateway.retry_budget,
+        Some(crate::config::RetryBudgetConfig::Adaptive { .. })
+    );
+    let mut out: Vec<(Option<ErrorClass>, &'static str)> = ErrorClass::ALL
+        .into_iter()
+        .filter(|&c| {
+            rules.retryable.contains(c)
+                && (possible.contains(&c) || (local_429 && c == ErrorClass::RateLimited))
+        })
+        .map(|c| (Some(c), c.name()))
+        .collect();
+    if config.routes.iter().any(|r| {
+        r.validator
+            .as_ref()
+            .is_some_and(|v| v.action == crate::config::ValidatorAction::Reask)
+    }) {
+        out.push((None, "soft_failure"));
+    }
+    out
+}
+
 /// The error classes a world can produce, in declaration order.
 fn possible_errors(config: &WorldConfig) -> Vec<ErrorClass> {
     ErrorClass::ALL
@@ -565,6 +601,7 @@ impl Stats {
             default_responses: 0,
             deadline_exceeded: 0,
             budget_denied: 0,
+            retries_by: [0; ErrorClass::ALL.len() + 1],
             depth_answers: vec![0; Resilience::of(config).max_depth],
             breaker_opened: vec![0; config.backends.len()],
             breaker_clock: vec![BreakerClock::default(); config.backends.len()],
@@ -933,9 +970,11 @@ impl Stats {
         }
     }
 
+    /// A retry of a failure of `class`; `None`: a re-ask after a detected soft failure.
     #[inline]
-    pub(crate) fn retry(&mut self) {
+    pub(crate) fn retry(&mut self, class: Option<ErrorClass>) {
         self.retries += 1;
+        self.retries_by[class.map_or(ErrorClass::ALL.len(), |c| c as usize)] += 1;
     }
 
     #[inline]
@@ -1147,6 +1186,12 @@ impl Stats {
         }
         m.push("attempts_per_request", self.attempts_per_request.mean());
         m.push("retries", self.retries as f64);
+        // Retries by what they answer, for the classes this world can produce and its retry
+        // rules resend (what amplifies load in a storm is seldom the class one expects).
+        for (class, name) in retry_classes(config, &self.possible_errors) {
+            let i = class.map_or(ErrorClass::ALL.len(), |c| c as usize);
+            m.push(format!("retries.{name}"), self.retries_by[i] as f64);
+        }
         m.push("attempt_failures", self.attempts_failed as f64);
         m.push("timeouts", self.timeouts as f64);
         // Classes beyond the queueing model's own (failures and timeouts) get their own counts.

@@ -1285,17 +1285,22 @@ impl<'c> World<'c> {
         );
         match decision {
             RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
-                self.retry(now, request, delay)
+                let class = match failure {
+                    AttemptFailure::Error { class, .. } => Some(class),
+                    AttemptFailure::SoftFailure => None,
+                };
+                self.retry(now, request, delay, class)
             }
             _ => self.give_up(now, request, failure),
         }
     }
 
-    /// Tries the call again after `delay` (at once when it is 0).
-    fn retry(&mut self, now: Time, request: Key, delay: Time) {
+    /// Tries the call again after `delay` (at once when it is 0), after a failure of `class`
+    /// (`None`: a re-ask after a detected soft failure).
+    fn retry(&mut self, now: Time, request: Key, delay: Time, class: Option<ErrorClass>) {
         let r = self.requests.get_mut(request).expect("live request");
         r.last_delay = delay;
-        self.stats.retry();
+        self.stats.retry(class);
         if delay == 0 {
             if !self.try_attempt(now, request) {
                 self.complete(now, request, Outcome::Blocked);
@@ -1504,7 +1509,7 @@ impl<'c> World<'c> {
                     RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
                         let r = self.requests.get_mut(request).expect("live request");
                         r.prompt_tokens = r.prompt_tokens.saturating_add(v.reask_extra_tokens);
-                        self.retry(now, request, delay);
+                        self.retry(now, request, delay, None);
                     }
                     _ => self.complete(now, request, Outcome::DetectedHandled),
                 }
