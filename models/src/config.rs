@@ -315,4 +315,8 @@ pub struct GatewayConfig {
     /// Hedging: the delay rule and the most hedges per call.
     pub hedge: Option<(policies::HedgeDelay, u32)>,
     pub retry_budget: Option<RetryBudgetConfig>,
+    /// Resends of timed-out attempts are studied: `Some(true)` with idempotency keys (the
+    /// provider absorbs a duplicate), `Some(false)` without (a duplicate is new work); `None`
+    /// reports nothing about them.
+    pub idempotency: Option<bool>,
 }

@@ -330,6 +330,12 @@ pub(crate) struct Stats {
     /// Retries by the class of the failure they answer ([`ErrorClass`] order), then re-asks
     /// after a validator caught a soft failure.
     retries_by: [u64; ErrorClass::ALL.len() + 1],
+    /// Resends of timed-out attempts the provider worked on, those absorbed by idempotency
+    /// keys, and the provider time and spend of the duplicates that were not.
+    duplicates: u64,
+    duplicates_absorbed: u64,
+    duplicate_work: Time,
+    duplicate_cost: f64,
     /// Answers by fallback depth (0: the primary backend).
     depth_answers: Vec<u64>,
     /// Per backend: breaker openings, calls its breaker refused, cooldowns, calls skipped while
@@ -602,6 +608,10 @@ impl Stats {
             deadline_exceeded: 0,
             budget_denied: 0,
             retries_by: [0; ErrorClass::ALL.len() + 1],
+            duplicates: 0,
+            duplicates_absorbed: 0,
+            duplicate_work: 0,
+            duplicate_cost: 0.0,
             depth_answers: vec![0; Resilience::of(config).max_depth],
             breaker_opened: vec![0; config.backends.len()],
             breaker_clock: vec![BreakerClock::default(); config.backends.len()],
@@ -970,6 +980,18 @@ impl Stats {
         }
     }
 
+    /// A resend of a timed-out attempt the provider worked on; `absorbed` by an idempotency key.
+    pub(crate) fn duplicate_resend(&mut self, absorbed: bool) {
+        self.duplicates += 1;
+        self.duplicates_absorbed += absorbed as u64;
+    }
+
+    /// A duplicate attempt ended at the provider after `busy` of work, billed `cost_usd`.
+    pub(crate) fn duplicate_work(&mut self, busy: Time, cost_usd: f64) {
+        self.duplicate_work = self.duplicate_work.saturating_add(busy);
+        self.duplicate_cost += cost_usd;
+    }
+
     /// A retry of a failure of `class`; `None`: a re-ask after a detected soft failure.
     #[inline]
     pub(crate) fn retry(&mut self, class: Option<ErrorClass>) {
@@ -1183,6 +1205,15 @@ impl Stats {
         }
         if res.budget {
             m.push("retry_budget.denied", self.budget_denied as f64);
+        }
+        if config.gateway.idempotency.is_some() {
+            m.push("idempotency.duplicates", self.duplicates as f64);
+            m.push("idempotency.absorbed", self.duplicates_absorbed as f64);
+            m.push(
+                "idempotency.duplicate_work_s",
+                as_secs_f64(self.duplicate_work),
+            );
+            m.push("idempotency.duplicate_cost_usd", self.duplicate_cost);
         }
         m.push("attempts_per_request", self.attempts_per_request.mean());
         m.push("retries", self.retries as f64);

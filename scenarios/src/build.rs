@@ -630,6 +630,15 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         slos,
         gateway: GatewayConfig {
             queue_capacity: s.gateway.queue_capacity.0,
+            idempotency: match &s.gateway.idempotency {
+                Some(_) if s.gateway.attempt_timeout.is_none() => {
+                    return Err(err(
+                        "gateway.idempotency",
+                        "duplicates come from resends after an attempt timeout: set gateway.attempt_timeout",
+                    ));
+                }
+                other => other.as_ref().map(|i| i.keys),
+            },
             retry: RetryRules {
                 policy: RetryPolicy {
                     max_attempts: r.max_attempts.0,

@@ -604,6 +604,21 @@ pub struct Gateway {
     /// Calls that waited this long in a queue are shed (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_timeout: Option<Duration>,
+    /// Resends of timed-out attempts, with or without idempotency keys (default: not studied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<Idempotency>,
+}
+
+/// A client that times out re-sends while the provider may still be working on its first
+/// attempt. `keys = true`: every attempt of a call carries the call's idempotency key (Stripe's
+/// `Idempotency-Key`), so the provider attaches the resend to the attempt still running, or
+/// answers it with the result it stored when that attempt finished (errors included, as Stripe
+/// does); no new work, no new bill. `keys = false`: the resend is new work, billed again. Either
+/// way the report counts the duplicates, and what they cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Idempotency {
+    pub keys: bool,
 }
 
 /// Screens prompts: catches an injection with probability `recall` and blocks it; blocks a
@@ -629,6 +644,7 @@ impl Default for Gateway {
             scheduling: Default::default(),
             queue_timeout: None,
             hedge: None,
+            idempotency: None,
         }
     }
 }
