@@ -215,6 +215,9 @@ pub struct BackendConfig {
     /// Crowding: an attempt that starts while `n` others are in service takes
     /// `1 + latency_per_inflight · n` times its drawn latency (0: latency ignores load).
     pub latency_per_inflight: f64,
+    /// A self-hosted GPU pool serves this backend's calls (its replicas replace `concurrency`
+    /// and `service`, which then only time the errors of outage episodes).
+    pub pool: Option<crate::gpu::GpuPoolConfig>,
 }
 
 /// A provider's per-minute limits; each is its own continuously refilled bucket.

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod error;
 pub mod examples;
+pub mod gpu_schema;
 pub mod load;
 pub mod locate;
 pub mod overrides;
