@@ -1097,9 +1097,16 @@ fn fallback_chain_keeps_the_availability_slo_through_the_outage() {
     assert_eq!(mean(&r, "slo.availability.met"), 1.0);
     assert_eq!(mean(&r, "slo.availability.alerts"), 0.0);
     let sli = mean(&r, "slo.availability.sli");
-    assert!((0.999..0.9995).contains(&sli), "{sli}");
-    // The outage is 4 of 24 hours: a sixth of the answers come from the second provider.
-    common::assert_in_ci99(&r, "fallback.depth1_share", 1.0 / 6.0, 0.002);
+    assert!((0.9997..0.99995).contains(&sli), "{sli}");
+    assert!(mean(&r, "slo.availability.budget_consumed") < 0.1);
+    // The cache answers about half the calls; the outage is 4 of 24 hours, so the second
+    // provider answers a sixth of the misses.
+    let hits = mean(&r, "route.chat.cache_hit_ratio");
+    assert!((0.5..0.6).contains(&hits), "{hits}");
+    let depth1 = mean(&r, "fallback.depth1_share");
+    let expected = (1.0 - hits) / 6.0;
+    assert!((depth1 - expected).abs() < 0.005, "{depth1} vs {expected}");
+    assert!(mean(&r, "route.chat.cache_stale_served") > 0.0);
     let breaker_503s = mean(&r, "errors.unavailable");
     assert!(breaker_503s < 2_000.0, "{breaker_503s}");
     let (never_opens, _) = run_report(
@@ -1109,10 +1116,9 @@ fn fallback_chain_keeps_the_availability_slo_through_the_outage() {
             "backends.llm-api.circuit_breaker.minimum_calls=1000000",
         ],
     );
-    // Three attempts at the dead provider for each of the outage's ~14,400 calls.
+    // Three attempts at the dead provider for each of the outage's ~6,450 cache misses.
     let storm = mean(&never_opens, "errors.unavailable");
-    assert!((42_000.0..44_500.0).contains(&storm), "{storm}");
-    assert!(mean(&never_opens, "attempts_per_request") > 1.45);
+    assert!((18_000.0..20_500.0).contains(&storm), "{storm}");
 }
 
 #[test]
@@ -1257,6 +1263,86 @@ attempt_timeout = "1200ms"
     assert!((mean(&report, "success_ratio") - 1.0 / 3.0).abs() < 1e-12);
     // Busy time: A 1 s, B 1.5 s, C 1.5 s over 10 s.
     assert!((mean(&report, "backend.api.busy_mean") - 0.4).abs() < 1e-9);
+}
+
+#[test]
+fn noisy_neighbor_starves_interactive_tenants_under_fifo_and_fairness_or_token_limits_fix_it() {
+    let (fifo, _) = run_report("example:noisy-neighbor", &[]);
+    let (fair, _) = run_report(
+        "example:noisy-neighbor",
+        &["--set", "gateway.scheduling=weighted_fair"],
+    );
+    let (limited, _) = run_report(
+        "example:noisy-neighbor",
+        &[
+            "--set",
+            "gateway.rate_limits=[{ scope = \"tenant\", unit = \"tokens\", limit = 1500000, per = \"1m\", on_limit = \"delay\" }]",
+        ],
+    );
+    // Under FIFO the interactive tenants wait behind the burst for minutes.
+    for tenant in ["chat", "search"] {
+        let p99 = format!("tenant.{tenant}.latency_p99_s");
+        assert!(
+            mean(&fifo, &p99) > 500.0,
+            "{tenant} FIFO {}",
+            mean(&fifo, &p99)
+        );
+        assert!(
+            mean(&fair, &p99) < 15.0,
+            "{tenant} fair {}",
+            mean(&fair, &p99)
+        );
+        assert!(
+            mean(&limited, &p99) < 20.0,
+            "{tenant} limited {}",
+            mean(&limited, &p99)
+        );
+    }
+    // The token limit holds the bulk calls back (delays, not rejections) ...
+    assert!(mean(&limited, "rate_limit.delayed") > 1_000.0);
+    assert_eq!(mean(&limited, "rate_limit.rejected"), 0.0);
+    // ... and every fix serves the bulk tenant in full (the same spend) while it waits longer.
+    let bulk_cost = mean(&fifo, "tenant.bulk.cost_usd");
+    for fixed in [&fair, &limited] {
+        let c = mean(fixed, "tenant.bulk.cost_usd");
+        assert!(
+            (c - bulk_cost).abs() / bulk_cost < 0.005,
+            "{c} vs {bulk_cost}"
+        );
+        assert!(
+            mean(fixed, "tenant.bulk.time_in_system_mean_s")
+                > mean(&fifo, "tenant.bulk.time_in_system_mean_s")
+        );
+    }
+}
+
+#[test]
+fn a_breaker_counting_soft_failures_opens_on_the_degraded_model_and_the_backup_answers() {
+    let (on, _) = run_report("example:breaker-soft-failures", &[]);
+    // Not before the silent update at 2 h: detected violations stay near 0.8% of calls.
+    let early = series_mean(&on, "backend.primary.breaker_openings", 0.0, 7_200.0);
+    assert_eq!(early, 0.0, "the breaker opened before the update");
+    assert!(mean(&on, "backend.primary.breaker_opened") >= 5.0);
+    // After it, the breaker keeps most calls away from the primary: the update covers 4 of
+    // the 6 hours, and the backup answers most of that time.
+    let away = mean(&on, "backend.primary.breaker_open_share")
+        + mean(&on, "backend.primary.breaker_half_open_share");
+    assert!((0.5..0.667).contains(&away), "open or half-open {away}");
+    let backup = mean(&on, "fallback.depth1_share");
+    assert!((0.5..0.667).contains(&backup), "backup share {backup}");
+    let (never, _) = run_report(
+        "example:breaker-soft-failures",
+        &[
+            "--set",
+            "backends.primary.circuit_breaker.minimum_calls=1000000",
+        ],
+    );
+    assert_eq!(mean(&never, "fallback.depth1_share"), 0.0);
+    // Wrong answers reaching users: under a third with the breaker.
+    let (wrong_on, wrong_never) = (mean(&on, "wrong_accepted"), mean(&never, "wrong_accepted"));
+    assert!(wrong_on < wrong_never / 3.0, "{wrong_on} vs {wrong_never}");
+    // The price: the backup is dearer.
+    assert!(mean(&on, "cost_usd") > mean(&never, "cost_usd"));
 }
 
 // ---------------------------------------------------------------------------------------------
