@@ -1819,4 +1819,32 @@ circuit_breaker = { consecutive_failures = 1, open_duration = "10s", half_open_c
         "half {got_half} vs {}",
         half / 100.0
     );
+    // The state timeline the breaker plot draws integrates to the same times, and shows the
+    // first opening at 1.1 s and the first trial spell from 11.1 s to 12.1 s.
+    let s = &report["series"];
+    let (start, end, width) = (
+        s["start_ns"].as_f64().unwrap() / 1e9,
+        s["end_ns"].as_f64().unwrap() / 1e9,
+        s["bucket_width_ns"].as_f64().unwrap() / 1e9,
+    );
+    let timeline = |name: &str| -> Vec<(f64, f64, f64)> {
+        s["values"][name]["mean"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let from = start + i as f64 * width;
+                (from, (from + width).min(end), v.as_f64().unwrap())
+            })
+            .collect()
+    };
+    let integral = |name: &str| -> f64 { timeline(name).iter().map(|(a, b, v)| (b - a) * v).sum() };
+    assert!((integral("backend.api.breaker_open") - open).abs() < 1e-6);
+    assert!((integral("backend.api.breaker_half_open") - half).abs() < 1e-6);
+    let at = |name: &str, t: f64| -> f64 { timeline(name)[((t - start) / width) as usize].2 };
+    assert_eq!(at("backend.api.breaker_open", 0.5), 0.0);
+    assert_eq!(at("backend.api.breaker_open", 5.0), 1.0);
+    assert_eq!(at("backend.api.breaker_half_open", 11.6), 1.0);
+    assert_eq!(at("backend.api.breaker_open", 11.6), 0.0);
 }

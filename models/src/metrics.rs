@@ -146,6 +146,59 @@ pub(crate) struct Series {
     faulty_backends: u32,
     /// Breaker openings per bucket, per backend; `None` for backends without a breaker.
     breaker_openings: Vec<Option<CountSeries>>,
+    /// Per backend with a breaker: the share of each bucket it spent open and half-open.
+    breaker_states: Vec<Option<BreakerLevels>>,
+}
+
+/// A breaker's state as two 0/1 levels (open, half-open; closed is neither), integrated per
+/// bucket: the state timeline. A breaker leaves open by itself at `until` and reports it
+/// lazily, so that change is applied, at `until`, when the next one arrives (or at the end).
+#[derive(Debug, Clone)]
+struct BreakerLevels {
+    open: LevelSeries,
+    half_open: LevelSeries,
+    /// 0 closed, 1 open until `until`, 2 half-open.
+    state: u8,
+    until: Time,
+}
+
+impl BreakerLevels {
+    fn new(grid: BucketGrid) -> BreakerLevels {
+        BreakerLevels {
+            open: LevelSeries::new(grid),
+            half_open: LevelSeries::new(grid),
+            state: 0,
+            until: 0,
+        }
+    }
+
+    /// An open spell that ended by `now` turned half-open at its `until`.
+    fn settle(&mut self, now: Time) {
+        if self.state == 1 && self.until <= now {
+            self.open.add(self.until, -1);
+            self.half_open.add(self.until, 1);
+            self.state = 2;
+        }
+    }
+
+    fn enter(&mut self, now: Time, state: policies::BreakerState) {
+        self.settle(now);
+        match self.state {
+            1 => self.open.add(now, -1),
+            2 => self.half_open.add(now, -1),
+            _ => {}
+        }
+        (self.state, self.until) = match state {
+            policies::BreakerState::Closed => (0, 0),
+            policies::BreakerState::Open { until } => (1, until),
+            policies::BreakerState::HalfOpen => (2, 0),
+        };
+        match self.state {
+            1 => self.open.add(now, 1),
+            2 => self.half_open.add(now, 1),
+            _ => {}
+        }
+    }
 }
 
 impl Series {
@@ -196,6 +249,11 @@ impl Series {
                 .backends
                 .iter()
                 .map(|b| b.breaker.as_ref().map(|_| CountSeries::new(grid)))
+                .collect(),
+            breaker_states: config
+                .backends
+                .iter()
+                .map(|b| b.breaker.as_ref().map(|_| BreakerLevels::new(grid)))
                 .collect(),
         }
     }
@@ -250,6 +308,18 @@ impl Series {
             if let Some(opened) = opened {
                 let n = opened.counts().iter().map(|&c| c as f64).collect();
                 series.push((format!("backend.{}.breaker_openings", cfg.name), n));
+            }
+        }
+        let end = self.grid.end;
+        for (levels, cfg) in self.breaker_states.iter_mut().zip(&config.backends) {
+            if let Some(b) = levels {
+                b.settle(end);
+                let name = &cfg.name;
+                series.push((format!("backend.{name}.breaker_open"), b.open.means()));
+                series.push((
+                    format!("backend.{name}.breaker_half_open"),
+                    b.half_open.means(),
+                ));
             }
         }
         SeriesSet {
@@ -987,6 +1057,9 @@ impl Stats {
 
     /// Series only: a backend's breaker changed state (the breaker-openings series).
     pub(crate) fn breaker_at(&mut self, now: Time, backend: usize, state: policies::BreakerState) {
+        if let Some(Some(b)) = self.series.breaker_states.get_mut(backend) {
+            b.enter(now, state);
+        }
         if matches!(state, policies::BreakerState::Open { .. })
             && let Some(Some(s)) = self.series.breaker_openings.get_mut(backend)
         {
