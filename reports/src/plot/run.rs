@@ -351,6 +351,14 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
             .iter()
             .map(|(s, label)| series_line(series, s, label, unit))
             .collect();
+        if stem == "breaker_state" {
+            // Shares live in [0, 1]: a t-interval from few replications can overshoot both ends.
+            for band in chart.lines.iter_mut().filter_map(|l| l.band.as_mut()) {
+                for (lo, hi) in band.iter_mut() {
+                    (*lo, *hi) = (lo.clamp(0.0, 1.0), hi.clamp(0.0, 1.0));
+                }
+            }
+        }
         chart.shaded = shaded.clone();
         out.push(RunFigure {
             stem,
@@ -637,7 +645,11 @@ mod tests {
                 stat("faults.active", on(20, 40)),
                 stat("cost_usd_per_s", vec![0.01; n]),
                 stat("backend.a.breaker_openings", on(21, 22)),
-                stat("backend.a.breaker_open", on(21, 30)),
+                SeriesStat {
+                    // Few replications: an interval wider than the [0, 1] a share lives in.
+                    ci95_half_width: vec![0.8; n],
+                    ..stat("backend.a.breaker_open", on(21, 30))
+                },
                 stat("backend.a.breaker_half_open", on(30, 31)),
                 stat("slo.avail.budget_remaining", vec![0.5; n]),
                 stat("slo.avail.burn_rate", vec![2.0; n]),
@@ -685,6 +697,13 @@ mod tests {
         let state = chart("breaker_state");
         let labels: Vec<&str> = state.lines.iter().map(|l| l.label.as_str()).collect();
         assert_eq!(labels, ["a open", "a half-open"]);
+        let open_band = state.lines[0].band.as_ref().unwrap();
+        assert!(
+            open_band
+                .iter()
+                .all(|&(lo, hi)| (0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi))
+        );
+        assert!((open_band[25].0 - 0.2).abs() < 1e-12 && open_band[25].1 == 1.0);
         let budget = chart("slo_budget");
         assert_eq!(budget.markers.len(), 1);
         assert!((budget.markers[0].at - 5.0).abs() < 1e-9);
