@@ -952,7 +952,15 @@ impl<'c> World<'c> {
             }
             None => b.busy < b.concurrency,
         };
-        if !can_start && self.config.backends[backend_index as usize].overload_when_busy {
+        let bc = &self.config.backends[backend_index as usize];
+        // A pool with a KV admission cap turns away what does not fit under it, as a server
+        // that sheds load does: a 529 the caller may retry later.
+        let sheds = bc.overload_when_busy
+            || bc
+                .pool
+                .as_ref()
+                .is_some_and(|p| p.kv_admission_blocks.is_some());
+        if !can_start && sheds {
             // At capacity the provider answers 529 after a round trip, holding no slot.
             let r = self.requests.get_mut(request).expect("live request");
             r.attempts += 1;

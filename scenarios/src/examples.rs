@@ -94,6 +94,21 @@ pub const ALL: &[Example] = &[
         summary: "a breaker counting validator-caught soft failures opens on a silently degraded model: 81% fewer wrong answers",
         toml: include_str!("../examples/breaker-soft-failures.toml"),
     },
+    Example {
+        name: "kv-eviction-storm",
+        summary: "long-context bursts overfill a GPU pool's KV cache: a preemption storm; a KV admission cap ends it",
+        toml: include_str!("../examples/kv-eviction-storm.toml"),
+    },
+    Example {
+        name: "self-hosted-vs-api",
+        summary: "two self-hosted replicas with overflow to an API provider, against the API alone",
+        toml: include_str!("../examples/self-hosted-vs-api.toml"),
+    },
+    Example {
+        name: "autoscale-burst",
+        summary: "a GPU pool autoscaling on queue depth under bursts: the cost saved and the provisioning gap",
+        toml: include_str!("../examples/autoscale-burst.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {

@@ -72,7 +72,9 @@ pub struct GpuPool {
     pub on_crash: CrashAction,
     /// Admission control on KV: the share of one replica's KV cache that the calls sent to it
     /// may need at their longest (prompt + output), summed (default: no cap). At 1 a replica
-    /// never has to preempt; calls beyond the cap wait at the gateway.
+    /// never has to preempt. A call that fits under no replica's cap is turned away at once as
+    /// `overloaded` (a 529 the retry policy may retry), so small calls still get in while a
+    /// burst of long ones waits out its backoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_admission: Option<Positive>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -56,8 +56,8 @@ pub struct GpuPoolConfig {
     pub on_crash: OnCrash,
     pub autoscale: Option<PoolAutoscale>,
     /// Admission control: the most KV blocks the requests sent to one replica may need at their
-    /// longest (prompt plus output), summed. Requests beyond it wait in the gateway's queue
-    /// rather than on the replica, so the replica never has to preempt. `None`: no cap.
+    /// longest (prompt plus output), summed. A call that fits under no replica's cap is turned
+    /// away as `overloaded`, so replicas never have to preempt. `None`: no cap.
     pub kv_admission_blocks: Option<u64>,
 }
 
