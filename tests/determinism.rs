@@ -201,3 +201,29 @@ fn json_and_toml_forms_of_a_scenario_give_the_same_report() {
     assert_eq!(a["results_digest"], b["results_digest"]);
     assert_eq!(a["scenario"], b["scenario"]);
 }
+
+#[test]
+fn idempotency_and_load_dependent_latency_keep_thread_counts_byte_identical() {
+    let args = [
+        "--replications",
+        "4",
+        "--set",
+        "horizon=3m",
+        "--set",
+        "gateway.idempotency={ keys = true }",
+    ];
+    let one = run_report(
+        "example:retry-storm",
+        &[&args[..], &["--threads", "1"]].concat(),
+    )
+    .1;
+    let two = run_report(
+        "example:retry-storm",
+        &[&args[..], &["--threads", "2"]].concat(),
+    )
+    .1;
+    assert!(
+        std::fs::read(one).unwrap() == std::fs::read(two).unwrap(),
+        "report.json differs between --threads 1 and --threads 2"
+    );
+}
