@@ -27,6 +27,8 @@ use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
 use std::collections::VecDeque;
 
+mod chaos_hooks;
+
 struct Tenant {
     arrivals: ArrivalState,
     /// Prompt injections and agent-loop turn counts are part of the workload: own streams.
@@ -297,6 +299,9 @@ pub struct World<'c> {
     fault_since: Vec<Option<Time>>,
     arrival_log: Option<Vec<(Time, u16)>>,
     events: u64,
+    /// Chaos experiments and the cost guard, when the scenario has them (see `chaos_hooks`).
+    chaos: Option<crate::chaos::ChaosState>,
+    cost_guard: Option<crate::cost_guard::CostGuard>,
 }
 
 impl<'c> World<'c> {
@@ -457,6 +462,23 @@ impl<'c> World<'c> {
             stats: Stats::new(config),
             arrival_log: None,
             events: 0,
+            chaos: config.chaos.as_ref().map(|c| {
+                let tenants: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
+                let routes: Vec<&str> = config.routes.iter().map(|r| r.name.as_str()).collect();
+                crate::chaos::ChaosState::new(
+                    c,
+                    &config.slos,
+                    &tenants,
+                    &routes,
+                    config.warmup,
+                    streams.stream("chaos", "faults"),
+                )
+                .expect("chaos experiments are validated when the world is built")
+            }),
+            cost_guard: config
+                .cost_guard
+                .as_ref()
+                .map(crate::cost_guard::CostGuard::new),
         }
     }
 
@@ -510,6 +532,7 @@ impl<'c> World<'c> {
                 }
             }
         }
+        self.schedule_chaos();
         while let Some((now, event)) = self.sched.pop() {
             if now > horizon {
                 break;
@@ -554,8 +577,10 @@ impl<'c> World<'c> {
                     request,
                     generation,
                 } => self.on_hedge_due(now, key(request, generation)),
+                Event::Chaos { index, what } => self.on_chaos(now, index as usize, what),
             }
         }
+        self.close_chaos(horizon);
         let (mut metrics, mut series, latency_cdf) = self.stats.finish(horizon, self.config);
         if let Some(tracker) = self.slo.take() {
             // Faults still under way at the horizon end there.
@@ -572,6 +597,13 @@ impl<'c> World<'c> {
             report.push_metrics(&mut metrics);
             series.series.extend(report.series());
         }
+        chaos_hooks::push_metrics(
+            self.chaos.as_ref(),
+            self.cost_guard.as_mut(),
+            self.config,
+            horizon,
+            &mut metrics,
+        );
         RunOutput {
             metrics,
             series,
@@ -598,6 +630,17 @@ impl<'c> World<'c> {
         if let Some(log) = &mut self.arrival_log {
             log.push((now, tenant));
         }
+        self.new_job(now, tenant, arrival.and_then(|a| a.tokens));
+    }
+
+    /// A job of `tenant` enters the gateway (an arrival of its process, or an extra job a chaos
+    /// experiment injects); `recorded` are a replayed trace's token counts.
+    pub(super) fn new_job(
+        &mut self,
+        now: Time,
+        tenant: u16,
+        recorded: Option<crate::workload::TraceTokens>,
+    ) {
         self.stats.arrival(now, tenant as usize);
         let cfg = &self.config.tenants[tenant as usize];
         let t = &mut self.tenants[tenant as usize];
@@ -608,7 +651,6 @@ impl<'c> World<'c> {
             Some(l) => token_count(l.turns.sample(&mut t.turns_rng)),
             None => 1,
         };
-        let recorded = arrival.and_then(|a| a.tokens);
         let cache_key = match t.keyed_by {
             Some(route) => self.routes[route as usize]
                 .cache
@@ -717,6 +759,11 @@ impl<'c> World<'c> {
             r.prompt_tokens
                 .saturating_add(r.output_tokens)
                 .saturating_add(growth)
+        };
+        // A long-context burst's job brings its own prompt.
+        let prompt = match self.chaos.as_mut().and_then(|c| c.pending_prompt.take()) {
+            Some(p) if r.turn == 0 => p,
+            _ => prompt,
         };
         r.route = step.route;
         r.backend = route.backend.0;
@@ -923,7 +970,7 @@ impl<'c> World<'c> {
         true
     }
 
-    fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
+    pub(super) fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
         let a = self.attempts.get_mut(attempt).expect("live attempt");
         // An attempt never runs past its call's deadline.
         let deadline = self.requests.get(a.request).and_then(|r| r.deadline);
@@ -949,7 +996,11 @@ impl<'c> World<'c> {
         a.queued = false;
         // Whether the provider answers at all is settled first: an outage, then its rate
         // limits, then its error mix. A doomed attempt holds its slot for the error's latency.
-        let mut doomed = match b.outage {
+        let injected = match &mut self.chaos {
+            Some(c) => c.on_attempt(a.backend, a.tenant),
+            None => crate::chaos::Injected::NONE,
+        };
+        let mut doomed = match b.outage.or(injected.outage) {
             Some(OutageMode::ServerError) => Some((ErrorClass::Unavailable503, None, None)),
             Some(OutageMode::RateLimited) => Some((ErrorClass::RateLimited, cfg.retry_after, None)),
             Some(OutageMode::ConnectionRefused) => {
@@ -993,12 +1044,13 @@ impl<'c> World<'c> {
             }
             None => {
                 let (ttft, service) = latency(&b.service, a.output_tokens, &mut b.service_rng);
-                if b.slowdown == 1.0 {
+                let (ttft, service) = if b.slowdown == 1.0 {
                     (ttft, service)
                 } else {
                     let k = b.slowdown;
                     (to_time(ttft as f64 * k), to_time(service as f64 * k))
-                }
+                };
+                (injected.stretch(ttft), injected.stretch(service))
             }
         };
         a.ttft = ttft;
@@ -1034,7 +1086,9 @@ impl<'c> World<'c> {
         }
         // A slot freed: the next waiting call starts (calls shed at their queue timeout are
         // still in the queue: skip them).
+        // (A chaos stall may have taken slots out of service: only a free slot takes a call.)
         while !a.slotless
+            && self.backends[backend].busy < self.backends[backend].concurrency
             && let Some(next) = self.backends[backend].queue.pop()
         {
             if self.attempts.get(next).is_some_and(|a| a.abandoned) {
@@ -1083,6 +1137,9 @@ impl<'c> World<'c> {
                 cost,
             );
             self.stats.billed_at(now, cost);
+            if let Some(g) = &mut self.cost_guard {
+                g.billed(now, cost);
+            }
         }
         if a.abandoned {
             return; // the caller already gave up on this attempt; the work was wasted
@@ -1422,6 +1479,12 @@ impl<'c> World<'c> {
                 }
             }
         }
+        if soft == 0
+            && let Some(c) = &mut self.chaos
+            && let Some(category) = c.corrupt(r.backend, r.tenant)
+        {
+            soft = category + 1;
+        }
         if soft > 0 {
             self.stats.soft_failure(r.route as usize, soft - 1);
         }
@@ -1531,6 +1594,9 @@ impl<'c> World<'c> {
             .saturating_add(r.prompt_tokens as u64 + r.output_tokens as u64);
         if r.depth > 0 {
             r.degraded = true;
+            if let Some(c) = &mut self.chaos {
+                c.fallback_answered(now);
+            }
         }
         self.stats
             .call_answered(r.route as usize, now.saturating_sub(r.call_started));
@@ -1844,7 +1910,7 @@ impl<'c> World<'c> {
         {
             breaker.release(p);
         }
-        if let Some(tracker) = &mut self.slo {
+        if self.slo.is_some() || self.chaos.is_some() {
             let facts = CallFacts {
                 outcome: match outcome {
                     Outcome::Correct => CallOutcome::Correct,
@@ -1859,7 +1925,12 @@ impl<'c> World<'c> {
                 ttft: r.first_token.map(|t| t.saturating_sub(r.arrived)),
                 cost_usd: r.cost,
             };
-            tracker.record(now, r.tenant, r.route, &facts);
+            if let Some(tracker) = &mut self.slo {
+                tracker.record(now, r.tenant, r.route, &facts);
+            }
+            if let Some(c) = &mut self.chaos {
+                c.record(now, r.tenant, r.route, &facts);
+            }
         }
         if matches!(outcome, Outcome::WrongAccepted) {
             self.stats.wrong_let_in(r.poisoned);

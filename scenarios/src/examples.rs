@@ -79,6 +79,11 @@ pub const ALL: &[Example] = &[
         summary: "a batch tenant's bursts starve an interactive one under FIFO; weighted fair queuing fixes it",
         toml: include_str!("../examples/fair-share.toml"),
     },
+    Example {
+        name: "chaos-game-day",
+        summary: "three chaos experiments (429 storm, latency injection, KV storm); the safety gate aborts one",
+        toml: include_str!("../examples/chaos-game-day.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {
