@@ -215,6 +215,9 @@ pub struct BackendConfig {
     pub cooldown: Option<CooldownConfig>,
     /// Silent model updates: `(at, multiplier)`, in time order; multipliers compound.
     pub model_updates: Vec<(Time, f64)>,
+    /// A self-hosted GPU pool serves this backend's calls (its replicas replace `concurrency`
+    /// and `service`, which then only time the errors of outage episodes).
+    pub pool: Option<crate::gpu::GpuPoolConfig>,
 }
 
 /// A provider's per-minute limits; each is its own continuously refilled bucket.

@@ -29,6 +29,27 @@ pub enum Event {
     Validated { request: u32, generation: u16 },
     /// A call has waited its hedging delay.
     HedgeDue { request: u32, generation: u16 },
+    /// A GPU replica's batch changes (a segment ends, or its cold start does); `generation` is
+    /// the low 16 bits of the replica's, so events it no longer expects are dropped.
+    GpuStep {
+        backend: u16,
+        replica: u16,
+        generation: u16,
+    },
+    /// A GPU replica crashes; `epoch` tells an event meant for an earlier life of the replica.
+    ReplicaFault {
+        backend: u16,
+        replica: u16,
+        epoch: u16,
+    },
+    /// A crashed GPU replica is repaired and begins its cold start.
+    ReplicaRepair {
+        backend: u16,
+        replica: u16,
+        epoch: u16,
+    },
+    /// A GPU pool's autoscaler looks at the pool.
+    Autoscale { backend: u16 },
     /// Something of a chaos experiment (`index`: an experiment or a flattened fault, by `what`).
     Chaos { index: u16, what: ChaosEvent },
 }

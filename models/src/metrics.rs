@@ -91,7 +91,7 @@ impl Families {
         let ttft = config
             .backends
             .iter()
-            .any(|b| matches!(b.service, ServiceModel::Tokens { .. }));
+            .any(|b| matches!(b.service, ServiceModel::Tokens { .. }) || b.pool.is_some());
         let llm = ttft
             || config
                 .tenants
@@ -180,7 +180,9 @@ impl Series {
             cost: config
                 .backends
                 .iter()
-                .any(|b| !b.price.is_free())
+                .any(|b| {
+                    !b.price.is_free() || b.pool.as_ref().is_some_and(|p| p.usd_per_gpu_hour > 0.0)
+                })
                 .then(|| vec![0.0; grid.len()]),
             fault_active: config
                 .backends
@@ -900,6 +902,18 @@ impl Stats {
 
     /// Series only: `cost` USD billed at `now` (the cost-rate series).
     #[inline]
+    /// A cost not tied to calls (a GPU pool's hours), added at the end with its spread over the
+    /// series buckets.
+    pub(crate) fn fixed_cost(&mut self, backend: usize, usd: f64, per_bucket: &[f64]) {
+        self.cost += usd;
+        self.backends[backend].cost += usd;
+        if let Some(c) = &mut self.series.cost {
+            for (c, x) in c.iter_mut().zip(per_bucket) {
+                *c += x;
+            }
+        }
+    }
+
     pub(crate) fn billed_at(&mut self, now: Time, cost: f64) {
         if let (Some(c), Some(i)) = (&mut self.series.cost, self.series.grid.index(now)) {
             c[i] += cost;

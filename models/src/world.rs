@@ -13,6 +13,7 @@ use crate::config::{
 };
 use crate::config::{GatewayLimit, LimitKind, RetryBudgetConfig};
 use crate::event::{Event, key};
+use crate::gpu::pool::{OnCrash, Pool};
 use crate::metrics::{Outcome, Stats};
 use crate::slo::{CallFacts, CallOutcome, SloTracker};
 use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
@@ -22,7 +23,7 @@ use policies::{
     HedgePolicy, Permit, RateLimiter, RetryDecision, SlidingWindowCounter, SlidingWindowLog,
     TokenBucket,
 };
-use sim_core::series::{CdfSet, SeriesSet};
+use sim_core::series::{BucketGrid, CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
 use std::collections::VecDeque;
@@ -80,6 +81,8 @@ struct Backend {
     degradation_rng: RandomStream,
     breaker: Option<CircuitBreaker>,
     cooldown: Option<Cooldown>,
+    /// A self-hosted GPU pool serving this backend's calls instead of `concurrency` slots.
+    pool: Option<Pool>,
 }
 
 /// A backend's waiting calls: plain FIFO, or fair across tenants.
@@ -229,7 +232,12 @@ struct Attempt {
     hedge: bool,
     /// Its timeout is the route's `latency_over`: reaching it falls back rather than retries.
     too_slow: bool,
+    /// The GPU replica serving it, or [`NO_REPLICA`].
+    replica: u16,
 }
+
+/// `Attempt::replica` of an attempt not on a GPU replica.
+const NO_REPLICA: u16 = u16::MAX;
 
 impl Attempt {
     /// A fresh attempt of `request`'s current call on its current backend, sent at `now`.
@@ -256,6 +264,7 @@ impl Attempt {
             call_seq: r.call_seq,
             hedge: false,
             too_slow: false,
+            replica: NO_REPLICA,
         }
     }
 }
@@ -364,7 +373,14 @@ impl<'c> World<'c> {
                     },
                     service: b.service.clone(),
                     failure_probability: b.failure_probability,
-                    context_window: b.context_window,
+                    // A call that cannot fit one replica's KV cache overflows its context.
+                    context_window: match &b.pool {
+                        None => b.context_window,
+                        Some(p) => {
+                            let kv = p.context_tokens().min(u32::MAX as u64) as u32;
+                            Some(b.context_window.map_or(kv, |w| w.min(kv)))
+                        }
+                    },
                     price: b.price,
                     service_rng: streams.stream(&entity, "service"),
                     errors_rng: streams.stream(&entity, "errors"),
@@ -383,6 +399,13 @@ impl<'c> World<'c> {
                     cooldown: b
                         .cooldown
                         .map(|c| Cooldown::new(c).expect("validated when the world is built")),
+                    pool: b.pool.as_ref().map(|p| {
+                        Pool::new(
+                            p,
+                            BucketGrid::for_window(config.warmup, config.horizon),
+                            streams.stream(&entity, "replica_crashes"),
+                        )
+                    }),
                 }
             })
             .collect();
@@ -533,6 +556,18 @@ impl<'c> World<'c> {
             }
         }
         self.schedule_chaos();
+        for (b, cfg) in self.config.backends.iter().enumerate() {
+            let Some(p) = &cfg.pool else { continue };
+            for i in 0..p.replicas as usize {
+                self.schedule_crash(0, b, i);
+            }
+            if let Some(a) = &p.autoscale
+                && a.interval <= horizon
+            {
+                self.sched
+                    .schedule(a.interval, Event::Autoscale { backend: b as u16 });
+            }
+        }
         while let Some((now, event)) = self.sched.pop() {
             if now > horizon {
                 break;
@@ -552,7 +587,14 @@ impl<'c> World<'c> {
                     request,
                     generation,
                 } => self.on_retry_due(now, key(request, generation)),
-                Event::WarmupEnd => self.stats.restart(now, self.config),
+                Event::WarmupEnd => {
+                    self.stats.restart(now, self.config);
+                    for b in &mut self.backends {
+                        if let Some(p) = &mut b.pool {
+                            p.restart(now);
+                        }
+                    }
+                }
                 Event::Episode {
                     backend,
                     index,
@@ -578,10 +620,46 @@ impl<'c> World<'c> {
                     generation,
                 } => self.on_hedge_due(now, key(request, generation)),
                 Event::Chaos { index, what } => self.on_chaos(now, index as usize, what),
+                Event::GpuStep {
+                    backend,
+                    replica,
+                    generation,
+                } => self.on_gpu_step(now, backend as usize, replica as usize, generation),
+                Event::ReplicaFault {
+                    backend,
+                    replica,
+                    epoch,
+                } => {
+                    let (b, i) = (backend as usize, replica as usize);
+                    let pool = self.backends[b].pool.as_ref().expect("a pool backend");
+                    if pool.epoch[i] == epoch && pool.is_serving(i) {
+                        self.crash_replica(now, b, i);
+                    }
+                }
+                Event::ReplicaRepair {
+                    backend,
+                    replica,
+                    epoch,
+                } => self.on_replica_repair(now, backend as usize, replica as usize, epoch),
+                Event::Autoscale { backend } => self.on_autoscale(now, backend as usize),
+            }
+        }
+        // GPU pools bill their GPU-hours as a cost of the backend.
+        let mut pool_metrics = MetricSet::new();
+        let mut pool_series = Vec::new();
+        for (b, cfg) in self.config.backends.iter().enumerate() {
+            if let (Some(pool), Some(pc)) = (&mut self.backends[b].pool, &cfg.pool) {
+                let (usd, buckets) =
+                    pool.finish(horizon, &cfg.name, pc, &mut pool_metrics, &mut pool_series);
+                self.stats.fixed_cost(b, usd, &buckets);
             }
         }
         self.close_chaos(horizon);
         let (mut metrics, mut series, latency_cdf) = self.stats.finish(horizon, self.config);
+        for (name, value) in pool_metrics.entries() {
+            metrics.push(name.clone(), *value);
+        }
+        series.series.extend(pool_series);
         if let Some(tracker) = self.slo.take() {
             // Faults still under way at the horizon end there.
             for since in self.fault_since.iter_mut() {
@@ -895,9 +973,24 @@ impl<'c> World<'c> {
             );
             return true;
         }
+        let r = self.requests.get(request).expect("live request");
         let b = &self.backends[backend_index as usize];
-        let can_start = b.busy < b.concurrency;
-        if !can_start && self.config.backends[backend_index as usize].overload_when_busy {
+        let can_start = match &b.pool {
+            // Calls keep their order: none overtakes one already waiting at the gateway.
+            Some(p) => {
+                p.held.is_none() && b.queue.len() == 0 && p.fits(r.prompt_tokens, r.output_tokens)
+            }
+            None => b.busy < b.concurrency,
+        };
+        let bc = &self.config.backends[backend_index as usize];
+        // A pool with a KV admission cap turns away what does not fit under it, as a server
+        // that sheds load does: a 529 the caller may retry later.
+        let sheds = bc.overload_when_busy
+            || bc
+                .pool
+                .as_ref()
+                .is_some_and(|p| p.kv_admission_blocks.is_some());
+        if !can_start && sheds {
             // At capacity the provider answers 529 after a round trip, holding no slot.
             let r = self.requests.get_mut(request).expect("live request");
             r.attempts += 1;
@@ -1032,6 +1125,29 @@ impl<'c> World<'c> {
                 })
             });
         }
+        if doomed.is_none()
+            && let Some(pool) = &mut b.pool
+        {
+            match pool.admit(now, attempt.index, a.prompt_tokens, a.output_tokens) {
+                Some((i, before)) => {
+                    // The replica says when the answer comes; until then only the timeout is
+                    // known.
+                    a.replica = i as u16;
+                    a.done_at = Time::MAX;
+                    if let Some(timeout) = timeout {
+                        a.timeout_at = now.saturating_add(timeout);
+                        self.sched
+                            .schedule(a.timeout_at, Event::attempt_timeout(attempt));
+                    }
+                    let waited = now - a.enqueued;
+                    self.stats.service_started(now, backend, waited, from_queue);
+                    self.replica_changed(now, backend, i, before);
+                    return;
+                }
+                // Every replica went down or filled since the call was let in.
+                None => doomed = Some((ErrorClass::Unavailable503, None, Some(ROUND_TRIP))),
+            }
+        }
         let (ttft, service) = match doomed {
             Some((class, retry_after, fixed)) => {
                 a.error = Some((class, retry_after));
@@ -1085,9 +1201,11 @@ impl<'c> World<'c> {
             b.busy -= 1;
         }
         // A slot freed: the next waiting call starts (calls shed at their queue timeout are
-        // still in the queue: skip them).
+        // still in the queue: skip them). A pool lets waiting calls in when replicas free up.
         // (A chaos stall may have taken slots out of service: only a free slot takes a call.)
+        let pooled = self.backends[backend].pool.is_some();
         while !a.slotless
+            && !pooled
             && self.backends[backend].busy < self.backends[backend].concurrency
             && let Some(next) = self.backends[backend].queue.pop()
         {
@@ -1800,6 +1918,242 @@ impl<'c> World<'c> {
                 self.complete(now, request, Outcome::Degraded);
             }
             FallbackStep::StaleCache | FallbackStep::GiveUp => self.complete(now, request, outcome),
+        }
+    }
+
+    /// After anything happened to GPU replica `i` of `backend` (whose generation was `before`):
+    /// the pool's statistics catch up, and the replica's next change is scheduled if it moved.
+    fn replica_changed(&mut self, now: Time, backend: usize, i: usize, before: u32) {
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        pool.touch(now, i);
+        let r = &pool.replicas[i];
+        if r.generation() != before
+            && let Some(at) = r.next_change()
+        {
+            self.sched.schedule(
+                at,
+                Event::GpuStep {
+                    backend: backend as u16,
+                    replica: i as u16,
+                    generation: r.generation() as u16,
+                },
+            );
+        }
+    }
+
+    /// A replica's segment (or cold start) ended: finished calls are answered, waiting calls
+    /// may enter.
+    fn on_gpu_step(&mut self, now: Time, backend: usize, i: usize, generation: u16) {
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        let r = &pool.replicas[i];
+        if r.generation() as u16 != generation || r.next_change() != Some(now) {
+            return; // stale: the replica changed since this was scheduled
+        }
+        let before = r.generation();
+        let mut done = std::mem::take(&mut pool.completions);
+        done.clear();
+        pool.replicas[i].advance(now, |c| done.push(c));
+        let came_up = pool.came_up(now, i);
+        self.replica_changed(now, backend, i, before);
+        if came_up {
+            self.schedule_crash(now, backend, i);
+        }
+        for c in done.drain(..) {
+            let Some(attempt) = self.attempts.key_at(c.id) else {
+                continue;
+            };
+            let a = self.attempts.get_mut(attempt).expect("live attempt");
+            let b = &mut self.backends[backend];
+            let pool = b.pool.as_mut().expect("a pool backend");
+            pool.record(&c);
+            pool.release(now, i, a.prompt_tokens, a.output_tokens);
+            a.ttft = c.first_token.saturating_sub(a.started);
+            a.done_at = now;
+            a.replica = NO_REPLICA;
+            b.service_total += now.saturating_sub(a.started) as f64;
+            b.services += 1;
+            self.on_service_done(now, attempt);
+        }
+        self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend")
+            .completions = done;
+        self.pump_pool(now, backend);
+    }
+
+    /// Lets calls waiting at the gateway onto the pool's replicas, in queue order, while they
+    /// fit.
+    fn pump_pool(&mut self, now: Time, backend: usize) {
+        loop {
+            let b = &mut self.backends[backend];
+            let pool = b.pool.as_mut().expect("a pool backend");
+            let Some(next) = pool.held.take().or_else(|| b.queue.pop()) else {
+                return;
+            };
+            let Some(a) = self.attempts.get(next) else {
+                continue;
+            };
+            if a.abandoned {
+                self.attempts.remove(next);
+                continue;
+            }
+            if !pool.fits(a.prompt_tokens, a.output_tokens) {
+                pool.held = Some(next);
+                return;
+            }
+            self.start_service(now, next, true);
+        }
+    }
+
+    /// Draws when replica `i`, serving from `now`, next crashes (if the pool has crashes).
+    fn schedule_crash(&mut self, now: Time, backend: usize, i: usize) {
+        let Some(crashes) = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .and_then(|p| p.crashes.as_ref())
+        else {
+            return;
+        };
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        let up = to_time(crashes.mtbf.sample(&mut pool.crash_rng));
+        let at = now.saturating_add(up.max(1));
+        if at <= self.config.horizon {
+            let epoch = pool.epoch[i];
+            self.sched.schedule(
+                at,
+                Event::ReplicaFault {
+                    backend: backend as u16,
+                    replica: i as u16,
+                    epoch,
+                },
+            );
+        }
+    }
+
+    /// Replica `i` crashes now: its calls fail or go back to the gateway queue, and it is
+    /// repaired after a draw of the time to repair.
+    pub(crate) fn crash_replica(&mut self, now: Time, backend: usize, i: usize) {
+        let cfg = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .expect("a pool backend");
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        let before = pool.replicas[i].generation();
+        pool.crash(now, i);
+        let repair = match &cfg.crashes {
+            Some(c) => to_time(c.mttr.sample(&mut pool.crash_rng)),
+            None => 0,
+        };
+        let epoch = pool.epoch[i];
+        let on_crash = pool.on_crash();
+        let drained = std::mem::take(&mut pool.drained);
+        self.sched.schedule(
+            now.saturating_add(repair),
+            Event::ReplicaRepair {
+                backend: backend as u16,
+                replica: i as u16,
+                epoch,
+            },
+        );
+        self.replica_changed(now, backend, i, before);
+        for d in &drained {
+            let Some(attempt) = self.attempts.key_at(d.id) else {
+                continue;
+            };
+            let a = self.attempts.get_mut(attempt).expect("live attempt");
+            a.replica = NO_REPLICA;
+            match on_crash {
+                OnCrash::Fail => {
+                    a.error = Some((ErrorClass::ConnectionReset, None));
+                    a.reserved_output = 0;
+                    a.done_at = now;
+                    self.on_service_done(now, attempt);
+                }
+                OnCrash::Requeue => {
+                    // Back to the gateway queue, from scratch; it holds no slot meanwhile.
+                    let b = &mut self.backends[backend];
+                    b.busy -= 1;
+                    a.queued = true;
+                    a.enqueued = now;
+                    b.queue.push(a.tenant, attempt);
+                }
+            }
+        }
+        self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend")
+            .drained = drained;
+        self.pump_pool(now, backend);
+    }
+
+    fn on_replica_repair(&mut self, now: Time, backend: usize, i: usize, epoch: u16) {
+        let cold_start = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .map_or(0, |p| p.cold_start);
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        if pool.epoch[i] != epoch {
+            return;
+        }
+        let before = pool.replicas[i].generation();
+        pool.repair(now, i, cold_start);
+        self.replica_changed(now, backend, i, before);
+    }
+
+    fn on_autoscale(&mut self, now: Time, backend: usize) {
+        let b = &mut self.backends[backend];
+        let queued = b.queue.len() as u32;
+        let pool = b.pool.as_mut().expect("a pool backend");
+        pool.autoscale(now, queued);
+        let changed = std::mem::take(&mut pool.changed);
+        for &i in &changed {
+            // Generation 0 never matches a moved replica's, so its next change is scheduled;
+            // a duplicate of a pending event is dropped as stale when popped.
+            let before = self.backends[backend]
+                .pool
+                .as_ref()
+                .expect("a pool backend")
+                .replicas[i]
+                .generation()
+                .wrapping_sub(1);
+            self.replica_changed(now, backend, i, before);
+        }
+        self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend")
+            .changed = changed;
+        self.pump_pool(now, backend);
+        let interval = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .and_then(|p| p.autoscale.as_ref())
+            .map_or(0, |a| a.interval);
+        let next = now.saturating_add(interval);
+        if interval > 0 && next <= self.config.horizon {
+            self.sched.schedule(
+                next,
+                Event::Autoscale {
+                    backend: backend as u16,
+                },
+            );
         }
     }
 

@@ -71,7 +71,22 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                 format!("another backend is already named `{}`", b.name),
             ));
         }
+        let pool = b
+            .gpu_pool
+            .as_ref()
+            .map(|p| p.config(&format!("{path}.gpu_pool")))
+            .transpose()?;
         let service = match (&b.service, &b.ttft, &b.per_output_token) {
+            // A pool's replicas time its calls; errors (outage episodes) take a round trip.
+            (None, None, None) if pool.is_some() => {
+                ServiceModel::Duration(Sampler::deterministic(0.001).expect("a positive constant"))
+            }
+            _ if pool.is_some() => {
+                return Err(err(
+                    format!("{path}.gpu_pool"),
+                    "a GPU pool times its calls with its step-time model: leave out `service`, `ttft` and `per_output_token`",
+                ));
+            }
             (Some(d), None, None) => ServiceModel::Duration(
                 duration_sampler(d).map_err(|m| err(format!("{path}.service"), m))?,
             ),
@@ -207,8 +222,13 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         }
         backends.push(BackendConfig {
             name: b.name.clone(),
-            concurrency: b.concurrency.0.unwrap_or(u32::MAX),
+            concurrency: if pool.is_some() {
+                u32::MAX
+            } else {
+                b.concurrency.0.unwrap_or(u32::MAX)
+            },
             service,
+            pool,
             overload_when_busy: b.when_busy == crate::schema::WhenBusy::Overloaded,
             failure_probability: b.failure_probability.0,
             context_window: b.context_window,
@@ -1031,7 +1051,7 @@ fn token_sampler(d: &TokenDist) -> Result<Sampler, String> {
 }
 
 /// A sampler of nanoseconds.
-fn duration_sampler(d: &DurationDist) -> Result<Sampler, String> {
+pub(crate) fn duration_sampler(d: &DurationDist) -> Result<Sampler, String> {
     use sim_core::time::format_duration as show;
     let ns = |d: &crate::values::Duration| d.0 as f64;
     // Rules between duration parameters, stated in durations rather than nanoseconds.

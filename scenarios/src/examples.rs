@@ -84,6 +84,21 @@ pub const ALL: &[Example] = &[
         summary: "three chaos experiments (429 storm, latency injection, KV storm); the safety gate aborts one",
         toml: include_str!("../examples/chaos-game-day.toml"),
     },
+    Example {
+        name: "kv-eviction-storm",
+        summary: "long-context bursts overfill a GPU pool's KV cache: a preemption storm; a KV admission cap ends it",
+        toml: include_str!("../examples/kv-eviction-storm.toml"),
+    },
+    Example {
+        name: "self-hosted-vs-api",
+        summary: "two self-hosted replicas with overflow to an API provider, against the API alone",
+        toml: include_str!("../examples/self-hosted-vs-api.toml"),
+    },
+    Example {
+        name: "autoscale-burst",
+        summary: "a GPU pool autoscaling on queue depth under bursts: the cost saved and the provisioning gap",
+        toml: include_str!("../examples/autoscale-burst.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {

@@ -5,6 +5,7 @@ pub mod build;
 pub mod chaos_schema;
 pub mod error;
 pub mod examples;
+pub mod gpu_schema;
 pub mod load;
 pub mod locate;
 pub mod overrides;

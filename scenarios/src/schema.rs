@@ -398,6 +398,11 @@ pub struct Backend {
     /// times as long.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slowdowns: Vec<Slowdown>,
+    /// A self-hosted GPU pool serves this backend (default: none, an API provider). It replaces
+    /// `concurrency`, `service`, `ttft` and `per_output_token`: replicas batch calls and the
+    /// step-time model times them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_pool: Option<crate::gpu_schema::GpuPool>,
 }
 
 /// A provider's rate limits, each its own bucket refilled continuously (a per-minute limit

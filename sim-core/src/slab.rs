@@ -94,6 +94,16 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// The key of the live value at `index`, for components that hold plain indices (a GPU
+    /// replica knows its requests by a `u32` id and keeps them until it reports them back).
+    pub fn key_at(&self, index: u32) -> Option<Key> {
+        let slot = self.slots.get(index as usize)?;
+        slot.value.as_ref().map(|_| Key {
+            index,
+            generation: slot.generation,
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.live
     }

@@ -7,12 +7,14 @@
 
 pub mod autoscale;
 pub mod kv;
+pub(crate) mod pool;
 pub mod replica;
 pub mod routing;
 pub mod step_time;
 
 pub use autoscale::{AutoscaleConfig, Autoscaler, PoolMetrics, ScaleAction, ScaleSignal};
 pub use kv::{BLOCK_TOKENS, KvSpec, ModelShape};
+pub use pool::{CrashProcess, GpuPoolConfig, OnCrash, PoolAutoscale};
 pub use replica::{AdmitError, Completion, Drained, Replica, ReplicaConfig, ReplicaCounters};
 pub use routing::{Router, RoutingPolicy};
 pub use step_time::{StepModel, StepPreset};

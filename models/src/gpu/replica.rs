@@ -835,6 +835,17 @@ impl Replica {
         self.bump();
     }
 
+    /// Takes an empty replica out of service (a scale-down), without counting a crash. Returns
+    /// `false`, changing nothing, while requests are still on it.
+    pub fn stop(&mut self) -> bool {
+        if self.outstanding() > 0 {
+            return false;
+        }
+        self.segment = Segment::Down { ready_at: None };
+        self.bump();
+        true
+    }
+
     /// Begins a restart at `now`: the replica accepts requests after `cold_start_ns` (model load
     /// and warm-up). A no-op if the replica is up.
     pub fn start(&mut self, now: Time, cold_start_ns: Time) {

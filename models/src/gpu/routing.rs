@@ -35,12 +35,23 @@ impl Router {
 
     /// The replica to send a call with `prompt_tokens` to, or `None` when no replica is up.
     pub fn pick(&mut self, replicas: &[Replica], prompt_tokens: u32) -> Option<usize> {
+        self.pick_where(replicas, prompt_tokens, |_| true)
+    }
+
+    /// As [`Router::pick`], among the up replicas for which `eligible(index)` holds (a pool
+    /// excludes replicas it is draining, and those over its KV admission cap).
+    pub fn pick_where(
+        &mut self,
+        replicas: &[Replica],
+        prompt_tokens: u32,
+        eligible: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         let n = replicas.len();
         match self.policy {
             RoutingPolicy::RoundRobin => {
                 for step in 0..n {
                     let i = (self.cursor + step) % n;
-                    if replicas[i].is_up() {
+                    if replicas[i].is_up() && eligible(i) {
                         self.cursor = (i + 1) % n;
                         return Some(i);
                     }
@@ -50,13 +61,17 @@ impl Router {
             RoutingPolicy::LeastOutstanding => replicas
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.is_up())
+                .filter(|(i, r)| r.is_up() && eligible(*i))
                 .min_by_key(|(i, r)| (r.outstanding(), *i))
                 .map(|(i, _)| i),
             RoutingPolicy::KvAware => {
                 let new = blocks_for(prompt_tokens.max(1) as u64);
                 let mut best: Option<(usize, u128, u128, u32)> = None;
-                for (i, r) in replicas.iter().enumerate().filter(|(_, r)| r.is_up()) {
+                for (i, r) in replicas
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| r.is_up() && eligible(*i))
+                {
                     let load =
                         r.kv_used_blocks() as u128 + r.kv_demand_waiting() as u128 + new as u128;
                     let cap = r.kv_blocks() as u128;
