@@ -1,0 +1,305 @@
+//! Chaos experiments and the cost guard through the public scenario path: the safety gate's
+//! exact abort time, a steady state that stops the method, rollback, the cost guard on a
+//! traffic surge, bad chaos configuration, and the findings of the examples that use them.
+
+mod common;
+
+use common::{faultline, metric, run_report, scratch_dir};
+use serde_json::Value;
+
+/// Writes `toml` into a scratch directory and runs it with `args`.
+fn run_text(label: &str, toml: &str, args: &[&str]) -> Value {
+    let dir = scratch_dir(label);
+    let path = dir.join(format!("{label}.toml"));
+    std::fs::write(&path, toml).unwrap();
+    run_report(path.to_str().unwrap(), args).0
+}
+
+fn per_rep(report: &Value, name: &str) -> Vec<Option<f64>> {
+    report["metrics"][name]["per_replication"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no metric `{name}`"))
+        .iter()
+        .map(Value::as_f64)
+        .collect()
+}
+
+/// 100 calls/s of 10 ms each; availability SLO at 90% (budget 10%); a 20-minute 503 outage
+/// from 600 s under a gate of 2.5× over 5 minutes, evaluated every 10 s.
+const GATED: &str = r#"
+seed = 7
+replications = 3
+horizon = "50m"
+
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = { process = "poisson", rate = "100/s" }
+
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "10ms" }
+
+[[slos]]
+name = "availability"
+objective = "90"
+indicator = { kind = "availability" }
+
+[[chaos.experiments]]
+name = "outage"
+start = "600s"
+steady_state = { window = "5m", probes = [{ slo = "availability" }] }
+safety_gate = { max_burn_rate = 2.5, window = "5m", interval = "10s" }
+method = [{ kind = "provider_outage", mode = "server_error", duration = "20m", backends = ["api"] }]
+"#;
+
+#[test]
+fn the_safety_gate_aborts_at_the_first_evaluation_past_the_limit() {
+    // From the outage's start at 600 s, the bad share of the trailing 300 s is k/300 after k
+    // seconds; it passes 25% (2.5 × the 10% budget) at k = 75. Evaluations fall every 10 s
+    // from 600 s: 670 s sees ~23.3%, 680 s ~26.7% (each ±0.25% at 30,000 calls), so the gate
+    // trips at exactly 680 s in every replication.
+    let r = run_text("gated", GATED, &[]);
+    for v in per_rep(&r, "chaos.outage.aborted_at_s") {
+        assert_eq!(v, Some(680.0));
+    }
+    for v in per_rep(&r, "chaos.outage.abort_burn_rate") {
+        let b = v.unwrap();
+        assert!((2.5..2.8).contains(&b), "burn rate at the abort {b}");
+    }
+    assert_eq!(metric(&r, "chaos.outage.method_s").mean, 80.0);
+    let journal = &r["chaos_journal"][0];
+    assert_eq!(journal["aborted"], 3);
+    assert!(
+        journal["reason"]
+            .as_str()
+            .unwrap()
+            .contains("safety gate aborted 3/3 at 680 s"),
+        "{journal}"
+    );
+}
+
+#[test]
+fn rollback_restores_normal_behaviour() {
+    // Aborted at 680 s, the outage's 503s stop there: about 80 s × 100/s of them instead of
+    // the 1,200 s × 100/s the method would have caused, and the steady state holds again in
+    // the 5 minutes after: the only failures after the rollback are the doomed attempts still
+    // in flight at 680 s (10 ms × 100/s ≈ 1 per replication), out of 30,000 calls.
+    let gated = run_text("rollback", GATED, &[]);
+    let ungated = run_text(
+        "rollback-off",
+        GATED,
+        &["--set", "chaos.experiments.0.safety_gate.enabled=false"],
+    );
+    let bad_gated = metric(&gated, "chaos.outage.bad_calls").mean;
+    let bad_ungated = metric(&ungated, "chaos.outage.bad_calls").mean;
+    assert!(
+        (7_000.0..9_000.0).contains(&bad_gated),
+        "bad calls under the gate {bad_gated}"
+    );
+    assert!(
+        (115_000.0..125_000.0).contains(&bad_ungated),
+        "bad calls without it {bad_ungated}"
+    );
+    for v in per_rep(&gated, "chaos.outage.sli_after.availability") {
+        let sli = v.unwrap();
+        assert!(sli >= 1.0 - 5.0 / 29_000.0, "{sli}");
+    }
+    for v in per_rep(&gated, "chaos.outage.steady_after") {
+        assert_eq!(v, Some(1.0));
+    }
+    assert_eq!(metric(&ungated, "chaos.outage.aborted").mean, 0.0);
+    assert_eq!(metric(&ungated, "chaos.outage.method_s").mean, 1200.0);
+}
+
+#[test]
+fn a_steady_state_that_fails_before_the_method_stops_the_experiment() {
+    // 5% of calls fail all along: the availability probe (90% SLO, tolerance 0, but a 99%
+    // objective here) deviates before the method, so no fault is injected: no 503 at all.
+    let toml = GATED
+        .replace("objective = \"90\"", "objective = \"99\"")
+        .replace(
+            "service = { dist = \"deterministic\", value = \"10ms\" }",
+            "service = { dist = \"deterministic\", value = \"10ms\" }\nfailure_probability = 0.05",
+        );
+    let r = run_text("unsteady", &toml, &[]);
+    assert_eq!(metric(&r, "chaos.outage.ran").mean, 0.0);
+    assert_eq!(metric(&r, "chaos.outage.steady_before").mean, 0.0);
+    assert_eq!(metric(&r, "chaos.outage.bad_calls").mean, 0.0);
+    assert!(
+        r["metrics"]["errors.unavailable"].is_null()
+            || metric(&r, "errors.unavailable").mean == 0.0,
+        "no outage 503s"
+    );
+    let sli = metric(&r, "chaos.outage.sli_before.availability").mean;
+    assert!((0.94..0.96).contains(&sli), "{sli}");
+    let journal = &r["chaos_journal"][0];
+    assert!(
+        journal["reason"]
+            .as_str()
+            .unwrap()
+            .contains("steady state deviated before the method in 3/3"),
+        "{journal}"
+    );
+}
+
+/// 5 calls/s at $0.002 each ($36 per hour); a cost guard at $50 per hour with an anomaly at
+/// twice the baseline; a ×4 traffic surge from 3 h for 30 minutes.
+const SURGE: &str = r#"
+seed = 3
+replications = 3
+horizon = "5h"
+
+[[tenants]]
+name = "t"
+backend = "api"
+arrivals = { process = "poisson", rate = "5/s" }
+prompt_tokens = { dist = "fixed", value = 1000 }
+output_tokens = { dist = "fixed", value = 200 }
+
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "500ms" }
+price = { input_per_mtok = 1, output_per_mtok = 5 }
+
+[[slos]]
+name = "availability"
+objective = "99"
+indicator = { kind = "availability" }
+
+[[chaos.experiments]]
+name = "surge"
+start = "3h"
+method = [{ kind = "traffic_surge", multiplier = 4, duration = "30m" }]
+
+[cost_guard]
+budget_usd_per_hour = 50
+anomaly_threshold = 1.0
+"#;
+
+#[test]
+fn the_cost_guard_fires_on_a_traffic_surge_and_not_without_it() {
+    // Hour 3 spends $36 + 3 × $18 = $90: above the $50 budget once $50 is reached, and above
+    // 2 × the $36 baseline at $72. Without the surge every hour spends $36 ± 1%: no alert.
+    let r = run_text("surge", SURGE, &[]);
+    for v in per_rep(&r, "cost_guard.budget_alerts") {
+        assert_eq!(v, Some(1.0));
+    }
+    for v in per_rep(&r, "cost_guard.anomaly_alerts") {
+        assert_eq!(v, Some(1.0));
+    }
+    let first = metric(&r, "cost_guard.first_budget_alert_s").mean;
+    // $50 at 3 h + t with $144/h during the surge: t = 50/144 h = 1,250 s, so 12,050 s
+    // (± about 1.4% of 1,250 s from Poisson noise in the 5,000 calls it takes).
+    assert!((11_980.0..12_120.0).contains(&first), "{first}");
+    let peak = metric(&r, "cost_guard.max_period_usd").mean;
+    assert!((86.0..94.0).contains(&peak), "{peak}");
+    let calm = run_text(
+        "surge-off",
+        SURGE,
+        &["--set", "chaos.experiments.0.method.0.multiplier=1"],
+    );
+    assert_eq!(metric(&calm, "cost_guard.budget_alerts").mean, 0.0);
+    assert_eq!(metric(&calm, "cost_guard.anomaly_alerts").mean, 0.0);
+    let calm_peak = metric(&calm, "cost_guard.max_period_usd").mean;
+    assert!((35.0..37.5).contains(&calm_peak), "{calm_peak}");
+    assert!(calm["cost_guard"].is_object());
+}
+
+fn validate(label: &str, toml: &str) -> (Option<i32>, String) {
+    let dir = scratch_dir(label);
+    let path = dir.join("s.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = faultline(&["validate", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code(), stderr)
+}
+
+#[test]
+fn bad_chaos_configuration_is_a_clear_error() {
+    let cases = [
+        (
+            GATED.replace(
+                "mode = \"server_error\"",
+                "mode = \"server_error\", workers = 2",
+            ),
+            "chaos.experiments[0].method[0].workers",
+            "does not apply to a `provider_outage` fault",
+        ),
+        (
+            GATED.replace("slo = \"availability\" }", "slo = \"latency\" }"),
+            "chaos.experiments[0].steady_state.probes[0].slo",
+            "no SLO is named `latency`",
+        ),
+        (
+            GATED.replace("kind = \"provider_outage\"", "kind = \"partition\""),
+            "chaos.experiments[0].method[0].mode",
+            "`connection_refused` or `hang`",
+        ),
+        (
+            GATED.replace("window = \"5m\", interval", "window = \"55s\", interval"),
+            "chaos.experiments[0].safety_gate.window",
+            "whole number of intervals",
+        ),
+        (
+            GATED.replace("backends = [\"api\"]", "backends = [\"apx\"]"),
+            "chaos.experiments[0].method[0].backends[0]",
+            "no backend is named `apx`",
+        ),
+        (
+            GATED.replace("kind = \"provider_outage\"", "kind = \"meteor\""),
+            "chaos.experiments[0].method[0]",
+            "unknown variant `meteor`",
+        ),
+    ];
+    for (i, (toml, path, message)) in cases.iter().enumerate() {
+        let (code, stderr) = validate(&format!("badchaos{i}"), toml);
+        assert_eq!(code, Some(2), "case {i}: {stderr}");
+        assert!(
+            stderr.contains("s.toml:"),
+            "case {i}: no file position in {stderr}"
+        );
+        assert!(
+            stderr.contains(path),
+            "case {i}: expected `{path}` in {stderr}"
+        );
+        assert!(
+            stderr.contains(message),
+            "case {i}: expected `{message}` in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn chaos_game_day_aborts_exactly_the_kv_storm() {
+    let (r, _) = run_report("example:chaos-game-day", &[]);
+    let n = r["replications"].as_u64().unwrap() as f64;
+    // The 429 storm is absorbed by the fallback, within its 30 s SLA everywhere.
+    assert_eq!(metric(&r, "chaos.429-storm.aborted").mean, 0.0);
+    assert_eq!(metric(&r, "chaos.429-storm.fallback_within_sla").mean, 1.0);
+    assert!(metric(&r, "chaos.429-storm.budget_burned").mean < 0.01);
+    // The latency injection only touches latency: the availability gate stays quiet.
+    assert_eq!(metric(&r, "chaos.latency-injection.aborted").mean, 0.0);
+    assert_eq!(metric(&r, "chaos.latency-injection.ran").mean, 1.0);
+    // The KV storm trips the gate within a minute of its start (3 h = 10,800 s).
+    assert_eq!(metric(&r, "chaos.kv-storm.aborted").mean, 1.0);
+    for v in per_rep(&r, "chaos.kv-storm.aborted_at_s") {
+        let at = v.unwrap();
+        assert!((10_800.0..10_860.0).contains(&at), "{at}");
+    }
+    for name in ["429-storm", "latency-injection", "kv-storm"] {
+        assert_eq!(
+            metric(&r, &format!("chaos.{name}.steady_before")).mean * n,
+            n,
+            "{name}"
+        );
+        assert_eq!(
+            metric(&r, &format!("chaos.{name}.steady_after")).mean,
+            1.0,
+            "{name}"
+        );
+    }
+}
