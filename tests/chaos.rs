@@ -303,3 +303,168 @@ fn chaos_game_day_aborts_exactly_the_kv_storm() {
         );
     }
 }
+
+/// 20 calls/s of 10 ms each for 20 minutes; one experiment from 5 to 20 minutes (three
+/// quarters of the run), gate off, whose single fault each case below replaces.
+const KINDS: &str = r#"
+seed = 11
+replications = 3
+horizon = "20m"
+
+[[tenants]]
+name = "t"
+route = "r"
+arrivals = { process = "poisson", rate = "20/s" }
+
+[[routes]]
+name = "r"
+backend = "api"
+
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = { dist = "deterministic", value = "10ms" }
+
+[gateway]
+attempt_timeout = "5s"
+
+[[slos]]
+name = "availability"
+objective = "99"
+indicator = { kind = "availability" }
+
+[[slos]]
+name = "correctness"
+objective = "99"
+indicator = { kind = "correctness" }
+
+[[chaos.experiments]]
+name = "x"
+start = "5m"
+safety_gate = { enabled = false }
+method = [FAULT]
+"#;
+
+fn with_fault(fault: &str) -> String {
+    KINDS.replace("FAULT", fault)
+}
+
+#[test]
+fn each_fault_kind_does_what_it_says() {
+    // Latency +2 s on three quarters of the calls: the median call takes 2.01 s.
+    let r = run_text(
+        "k-latency",
+        &with_fault(r#"{ kind = "latency", add = "2s", duration = "15m" }"#),
+        &[],
+    );
+    let p50 = metric(&r, "latency_p50_s").mean;
+    assert!((1.95..2.05).contains(&p50), "latency p50 {p50}");
+
+    // Corruption of 40% of answers for three quarters of the run: correctness 1 − 0.3.
+    let r = run_text(
+        "k-corrupt",
+        &with_fault(r#"{ kind = "corruption", probability = 0.4, duration = "15m" }"#),
+        &[],
+    );
+    let c = metric(&r, "slo.correctness.sli").mean;
+    assert!((0.69..0.71).contains(&c), "correctness {c}");
+
+    // A partition refusing half the connections: half the calls of the method fail.
+    let r = run_text(
+        "k-partition",
+        &with_fault(
+            r#"{ kind = "partition", mode = "connection_refused", share = 0.5, duration = "15m" }"#,
+        ),
+        &[],
+    );
+    let a = metric(&r, "slo.availability.sli").mean;
+    assert!((0.615..0.635).contains(&a), "availability {a}");
+
+    // A ×3 surge for three quarters of the run: arrivals × (1/4 + 3 · 3/4) = × 2.5.
+    let r = run_text(
+        "k-surge",
+        &with_fault(r#"{ kind = "traffic_surge", multiplier = 3, duration = "15m" }"#),
+        &[],
+    );
+    let arrivals = metric(&r, "arrivals").mean;
+    let expected = 20.0 * 1200.0 * 2.5;
+    assert!(
+        (arrivals / expected - 1.0).abs() < 0.02,
+        "arrivals {arrivals} vs {expected}"
+    );
+
+    // A hanging provider outage: calls end at the 5 s attempt timeout.
+    let r = run_text(
+        "k-hang",
+        &with_fault(r#"{ kind = "provider_outage", mode = "hang", duration = "15m" }"#),
+        &[],
+    );
+    assert!(metric(&r, "timeouts").mean > 0.7 * 20.0 * 900.0);
+}
+
+#[test]
+fn a_worker_stall_takes_slots_out_of_service_until_it_ends() {
+    // Two slots, 1 s calls at 1.2/s: ρ = 0.6 and short waits. A malformed prompt holding one
+    // slot for 10 minutes leaves one server for 1.2 calls/s: the queue grows for the whole
+    // stall (about 0.2 × 600 = 120 calls) and waits with it; after the stall both slots drain it.
+    let base = KINDS
+        .replace("concurrency = \"unlimited\"", "concurrency = 2")
+        .replace("rate = \"20/s\"", "rate = \"1.2/s\"")
+        .replace("value = \"10ms\"", "value = \"1s\"")
+        .replace("attempt_timeout = \"5s\"", "attempt_timeout = \"1h\"");
+    let calm = run_text(
+        "k-nostall",
+        &base.replace(
+            "FAULT",
+            r#"{ kind = "latency", multiplier = 1.0001, duration = "10m" }"#,
+        ),
+        &[],
+    );
+    let stalled = run_text(
+        "k-stall",
+        &base.replace(
+            "FAULT",
+            r#"{ kind = "worker_stall", workers = 1, duration = "10m", backends = ["api"] }"#,
+        ),
+        &[],
+    );
+    let w0 = metric(&calm, "queue_wait_mean_s").mean;
+    let w1 = metric(&stalled, "queue_wait_mean_s").mean;
+    assert!(w0 < 1.0, "calm wait {w0}");
+    assert!(w1 > 20.0, "stalled wait {w1}");
+    // Every call is still served: the stall ends and the slot comes back.
+    let ok = metric(&stalled, "slo.availability.sli").mean;
+    assert_eq!(ok, 1.0);
+}
+
+#[test]
+fn chaos_runs_are_reproducible() {
+    let (a, _) = run_report("example:chaos-game-day", &["--replications", "2"]);
+    let (b, _) = run_report("example:chaos-game-day", &["--replications", "2"]);
+    assert_eq!(a["results_digest"], b["results_digest"]);
+    assert_eq!(a["chaos_journal"], b["chaos_journal"]);
+}
+
+#[test]
+fn slo_burn_alerts_pages_when_theory_says() {
+    // Burn rate 0.5 before the update, 20 after: the 1h window's burn passes 14.4 after
+    // (14.4 − 0.5) / (20 − 0.5) h = 2,566 s, and the page fires at the next 1-minute
+    // evaluation (the 5-minute window passed long before). Poisson noise at 5 calls/s moves
+    // the crossing by about a minute either way.
+    let (r, _) = run_report("example:slo-burn-alerts", &[]);
+    let theory = (14.4 - 0.5) / (20.0 - 0.5) * 3600.0;
+    let page = metric(&r, "slo.correctness.detection_time_s.page-1h-5m").mean;
+    assert!(
+        (theory..theory + 90.0).contains(&page),
+        "page detection {page} s vs theory {theory} s"
+    );
+    for v in per_rep(&r, "slo.correctness.detection_time_s.page-1h-5m") {
+        let d = v.unwrap();
+        assert!((theory - 180.0..theory + 240.0).contains(&d), "{d}");
+    }
+    assert_eq!(metric(&r, "slo.correctness.alerts.page-1h-5m").mean, 1.0);
+    assert_eq!(metric(&r, "slo.correctness.alert_recall").mean, 1.0);
+    // The ticket (1× over 3d/6h) is first: about 10 minutes.
+    let ticket = metric(&r, "slo.correctness.detection_time_s").mean;
+    assert!((400.0..800.0).contains(&ticket), "{ticket}");
+}

@@ -99,6 +99,11 @@ pub const ALL: &[Example] = &[
         summary: "a GPU pool autoscaling on queue depth under bursts: the cost saved and the provisioning gap",
         toml: include_str!("../examples/autoscale-burst.toml"),
     },
+    Example {
+        name: "slo-burn-alerts",
+        summary: "a broken silent model update (1% -> 20% bad answers): the 14.4x page fires 42 min later",
+        toml: include_str!("../examples/slo-burn-alerts.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {
