@@ -391,16 +391,16 @@ impl ChaosState {
                 continue;
             }
             match fault.kind {
-                FaultKind::Outage(mode) | FaultKind::Partition(mode) => {
-                    if out.outage.is_none() && draw(&mut self.rng, fault.radius.share) {
-                        out.outage = Some(mode);
-                    }
+                FaultKind::Outage(mode) | FaultKind::Partition(mode)
+                    if out.outage.is_none() && draw(&mut self.rng, fault.radius.share) =>
+                {
+                    out.outage = Some(mode);
                 }
-                FaultKind::Latency { add, multiplier } => {
-                    if draw(&mut self.rng, fault.radius.share) {
-                        out.add = out.add.saturating_add(add);
-                        out.multiplier *= multiplier;
-                    }
+                FaultKind::Latency { add, multiplier }
+                    if draw(&mut self.rng, fault.radius.share) =>
+                {
+                    out.add = out.add.saturating_add(add);
+                    out.multiplier *= multiplier;
                 }
                 _ => {}
             }
