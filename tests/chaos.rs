@@ -302,6 +302,27 @@ fn chaos_game_day_aborts_exactly_the_kv_storm() {
             "{name}"
         );
     }
+    // Aborted within seconds, the storm costs little: the cost guard stays quiet. Without the
+    // gate it runs 20 minutes and both cost alerts fire in its hour (3 h to 4 h).
+    assert_eq!(metric(&r, "cost_guard.budget_alerts").mean, 0.0);
+    assert_eq!(metric(&r, "cost_guard.anomaly_alerts").mean, 0.0);
+    let (off, _) = run_report(
+        "example:chaos-game-day",
+        &[
+            "--replications",
+            "3",
+            "--set",
+            "chaos.experiments.2.safety_gate.enabled=false",
+        ],
+    );
+    assert_eq!(metric(&off, "chaos.kv-storm.aborted").mean, 0.0);
+    assert!(metric(&off, "chaos.kv-storm.budget_burned").mean > 0.05);
+    for name in ["first_budget_alert_s", "first_anomaly_alert_s"] {
+        for v in per_rep(&off, &format!("cost_guard.{name}")) {
+            let at = v.unwrap();
+            assert!((10_800.0..14_400.0).contains(&at), "{name} {at}");
+        }
+    }
 }
 
 /// 20 calls/s of 10 ms each for 20 minutes; one experiment from 5 to 20 minutes (three
