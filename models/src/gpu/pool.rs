@@ -101,6 +101,9 @@ struct PoolStats {
     output_tokens: u64,
     preemptions: u64,
     preempted_requests: u64,
+    /// Restarts of finished calls (one per preemption), and the most any call had.
+    restarts: u64,
+    restarts_max: u32,
     reprefill_tokens: u64,
     crashes: u64,
     crash_failed: u64,
@@ -135,6 +138,8 @@ impl PoolStats {
             output_tokens: 0,
             preemptions: 0,
             preempted_requests: 0,
+            restarts: 0,
+            restarts_max: 0,
             reprefill_tokens: 0,
             crashes: 0,
             crash_failed: 0,
@@ -321,6 +326,8 @@ impl Pool {
             .record(c.finish.saturating_sub(c.arrival) as f64 / 1e9);
         s.queue_wait
             .record(c.first_scheduled.saturating_sub(c.arrival) as f64 / 1e9);
+        s.restarts += c.preemptions as u64;
+        s.restarts_max = s.restarts_max.max(c.preemptions);
         if c.preemptions > 0 {
             s.preempted_requests += 1;
             s.reprefill_tokens += c.reprefill_tokens;
@@ -512,6 +519,8 @@ impl Pool {
         s.output_tokens = 0;
         s.preemptions = 0;
         s.preempted_requests = 0;
+        s.restarts = 0;
+        s.restarts_max = 0;
         s.reprefill_tokens = 0;
         s.crashes = 0;
         s.crash_failed = 0;
@@ -574,6 +583,18 @@ impl Pool {
         m.push(
             format!("{p}.preempted_requests"),
             s.preempted_requests as f64,
+        );
+        m.push(
+            format!("{p}.restarts_per_request_mean"),
+            if s.completed == 0 {
+                f64::NAN
+            } else {
+                s.restarts as f64 / s.completed as f64
+            },
+        );
+        m.push(
+            format!("{p}.restarts_per_request_max"),
+            s.restarts_max as f64,
         );
         m.push(format!("{p}.reprefill_tokens"), s.reprefill_tokens as f64);
         if cfg.crashes.is_some() {

@@ -23,6 +23,9 @@ pub const ALL_STEMS: &[&str] = &[
     "errors_by_class",
     "queue_depth",
     "utilisation",
+    "kv_utilisation",
+    "preemptions",
+    "replicas",
     "breaker",
     "fallback_depth",
     "cost_rate",
@@ -417,6 +420,38 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         "busy fraction of concurrency",
         "Busy slots over concurrency per backend, time-averaged within each bucket.",
         per_backend(".utilisation"),
+    );
+    let per_pool = |suffix: &str| -> Vec<(&SeriesStat, String)> {
+        series
+            .series
+            .iter()
+            .filter(|s| has_data(s))
+            .filter_map(|s| middle(&s.name, "pool.", suffix).map(|n| (s, n.to_string())))
+            .collect()
+    };
+    time_chart(
+        "kv_utilisation",
+        "GPU pool KV-cache utilisation",
+        "share of KV blocks in use",
+        "KV blocks in use over the KV blocks of replicas that are up, per pool, time-averaged \
+         within each bucket.",
+        per_pool(".kv_utilisation"),
+    );
+    time_chart(
+        "preemptions",
+        "GPU pool preemptions",
+        "preemptions per minute",
+        "Requests evicted from a replica's batch by recompute preemption (their KV blocks were \
+         needed), per minute, per pool.",
+        per_pool(".preemptions_per_min"),
+    );
+    time_chart(
+        "replicas",
+        "GPU pool replicas",
+        "replicas holding GPUs",
+        "Replicas provisioning, serving, draining or crashed (all billed), per pool, \
+         time-averaged within each bucket.",
+        per_pool(".replicas"),
     );
     time_chart(
         "breaker",
