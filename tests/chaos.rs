@@ -254,6 +254,14 @@ fn bad_chaos_configuration_is_a_clear_error() {
             "chaos.experiments[0].method[0]",
             "unknown variant `meteor`",
         ),
+        (
+            GATED.replace(
+                "kind = \"provider_outage\", mode = \"server_error\"",
+                "kind = \"replica_kill\"",
+            ),
+            "chaos.experiments[0].method[0].backends[0]",
+            "is not a GPU pool",
+        ),
     ];
     for (i, (toml, path, message)) in cases.iter().enumerate() {
         let (code, stderr) = validate(&format!("badchaos{i}"), toml);
@@ -488,4 +496,40 @@ fn slo_burn_alerts_pages_when_theory_says() {
     // The ticket (1× over 3d/6h) is first: about 10 minutes.
     let ticket = metric(&r, "slo.correctness.detection_time_s").mean;
     assert!((400.0..800.0).contains(&ticket), "{ticket}");
+}
+
+#[test]
+fn a_replica_kill_sends_a_pools_calls_to_its_fallback() {
+    // The `self-hosted-vs-api` pool (two replicas, the API as fallback) cut to 15 h; both
+    // replicas are killed at 13 h, near the daily peak, and come back through their cold
+    // start. The same seed without the kill (the experiment moved past the horizon) sees the
+    // same traffic: the kill adds about 680 fallbacks per replication (3,201 vs 2,526 and 3,039
+    // vs 2,362), the first within a second of the kill, and no call fails.
+    let example = std::fs::read_to_string("scenarios/examples/self-hosted-vs-api.toml").unwrap();
+    let toml = example
+        .replace("replications = 3", "replications = 2")
+        .replace("horizon = \"24h\"", "horizon = \"15h\"")
+        + r#"
+[[slos]]
+name = "availability"
+objective = "99"
+indicator = { kind = "availability" }
+
+[[chaos.experiments]]
+name = "kill"
+start = "13h"
+safety_gate = { enabled = false }
+method = [{ kind = "replica_kill", replicas = 2, duration = "10m", backends = ["pool"] }]
+"#;
+    let killed = run_text("kill", &toml, &[]);
+    let calm = run_text("nokill", &toml, &["--set", "chaos.experiments.0.start=20h"]);
+    let a = per_rep(&killed, "fallbacks");
+    let b = per_rep(&calm, "fallbacks");
+    for (x, y) in a.iter().zip(&b) {
+        let extra = x.unwrap() - y.unwrap();
+        assert!((400.0..1000.0).contains(&extra), "extra fallbacks {extra}");
+    }
+    assert!(metric(&killed, "chaos.kill.fallback_s").mean < 5.0);
+    assert_eq!(metric(&killed, "chaos.kill.bad_calls").mean, 0.0);
+    assert_eq!(metric(&calm, "chaos.kill.ran").mean, 0.0);
 }

@@ -135,6 +135,9 @@ pub enum FaultKind {
     LongContext { rate_per_s: f64, prompt_tokens: u32 },
     /// `workers` slots of each backend in the blast radius are held by a malformed prompt.
     Stall { workers: u32 },
+    /// `replicas` serving replicas of each GPU pool in the blast radius crash at the fault's
+    /// start (lowest index first); they come back through the pool's own repair and cold start.
+    ReplicaKill { replicas: u32 },
 }
 
 impl FaultKind {
@@ -147,6 +150,7 @@ impl FaultKind {
             FaultKind::Surge { .. } => "traffic_surge",
             FaultKind::LongContext { .. } => "long_context_burst",
             FaultKind::Stall { .. } => "worker_stall",
+            FaultKind::ReplicaKill { .. } => "replica_kill",
         }
     }
 }

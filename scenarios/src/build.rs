@@ -647,6 +647,10 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             &slos,
             &tenant_list,
             &backend_list,
+            &s.backends
+                .iter()
+                .map(|b| b.gpu_pool.is_some())
+                .collect::<Vec<_>>(),
             s.gateway.attempt_timeout.is_some() || s.gateway.deadline.is_some(),
         )?),
         _ => None,

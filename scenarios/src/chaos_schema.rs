@@ -177,6 +177,9 @@ pub enum FaultKindName {
     /// A malformed prompt holds `workers` slots (default 1) of each backend in the blast
     /// radius for the fault's duration.
     WorkerStall,
+    /// `replicas` serving replicas (default 1) of each GPU pool in the blast radius crash at
+    /// the fault's start and come back through the pool's repair and cold start.
+    ReplicaKill,
 }
 
 /// One timed fault; which fields apply depends on `kind` (the others are rejected).
@@ -214,6 +217,8 @@ pub struct FaultSchema {
     pub prompt_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
 }
 
 fn one() -> Probability {
@@ -280,6 +285,7 @@ pub fn build_chaos(
     slos: &[SloConfig],
     tenants: &[&str],
     backends: &[&str],
+    pools: &[bool],
     attempt_timeout: bool,
 ) -> Result<ChaosConfig, BuildError> {
     let slo_names: Vec<&str> = slos.iter().map(|s| s.name.as_str()).collect();
@@ -400,6 +406,7 @@ pub fn build_chaos(
                 &format!("{p}.method[{j}]"),
                 tenants,
                 backends,
+                pools,
                 attempt_timeout,
             )?);
         }
@@ -429,6 +436,7 @@ fn build_fault(
     p: &str,
     tenants: &[&str],
     backends: &[&str],
+    pools: &[bool],
     attempt_timeout: bool,
 ) -> Result<FaultConfig, BuildError> {
     use FaultKindName as K;
@@ -446,6 +454,7 @@ fn build_fault(
         K::TrafficSurge => &["multiplier"],
         K::LongContextBurst => &["rate", "prompt_tokens"],
         K::WorkerStall => &["workers"],
+        K::ReplicaKill => &["replicas"],
     };
     let given = [
         ("mode", f.mode.is_some()),
@@ -456,6 +465,7 @@ fn build_fault(
         ("rate", f.rate.is_some()),
         ("prompt_tokens", f.prompt_tokens.is_some()),
         ("workers", f.workers.is_some()),
+        ("replicas", f.replicas.is_some()),
     ];
     let kind_name = serde_json::to_value(f.kind)
         .ok()
@@ -591,6 +601,36 @@ fn build_fault(
                 ));
             }
             FaultKind::Stall { workers }
+        }
+        K::ReplicaKill => {
+            let replicas = f.replicas.unwrap_or(1);
+            if replicas == 0 {
+                return Err(err(
+                    format!("{p}.replicas"),
+                    "a replica kill takes down at least one replica",
+                ));
+            }
+            let targets: Vec<usize> = if b.is_empty() {
+                (0..backends.len()).collect()
+            } else {
+                b.iter().map(|&i| i as usize).collect()
+            };
+            if let Some(k) = b.iter().position(|&i| !pools[i as usize]) {
+                return Err(err(
+                    format!("{p}.backends[{k}]"),
+                    format!(
+                        "`{}` is not a GPU pool: only pool replicas can be killed",
+                        f.backends[k]
+                    ),
+                ));
+            }
+            if !targets.iter().any(|&i| pools[i]) {
+                return Err(err(
+                    p.to_string(),
+                    "a replica kill needs a GPU pool backend (`[backends.gpu_pool]`)",
+                ));
+            }
+            FaultKind::ReplicaKill { replicas }
         }
     };
     Ok(FaultConfig {

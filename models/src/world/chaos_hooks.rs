@@ -140,6 +140,29 @@ impl World<'_> {
                     }
                 }
             }
+            FaultKind::ReplicaKill { replicas } => {
+                for b in 0..self.backends.len() {
+                    let in_radius = fault.radius.backends.is_empty()
+                        || fault.radius.backends.contains(&(b as u16));
+                    let Some(pool) = self.backends[b].pool.as_ref().filter(|_| in_radius) else {
+                        continue;
+                    };
+                    let mut left = replicas;
+                    for i in 0..pool.replicas.len() {
+                        if left == 0 {
+                            break;
+                        }
+                        let serving = self.backends[b]
+                            .pool
+                            .as_ref()
+                            .is_some_and(|p| p.is_serving(i));
+                        if serving {
+                            self.crash_replica(now, b, i);
+                            left -= 1;
+                        }
+                    }
+                }
+            }
             FaultKind::Surge { .. } | FaultKind::LongContext { .. } => {
                 let (_, rate) = self.extra_job_source(index);
                 self.schedule_extra_job(now, index, rate);
