@@ -215,6 +215,9 @@ pub struct BackendConfig {
     pub cooldown: Option<CooldownConfig>,
     /// Silent model updates: `(at, multiplier)`, in time order; multipliers compound.
     pub model_updates: Vec<(Time, f64)>,
+    /// Crowding: an attempt that starts while `n` others are in service takes
+    /// `1 + latency_per_inflight · n` times its drawn latency (0: latency ignores load).
+    pub latency_per_inflight: f64,
     /// A self-hosted GPU pool serves this backend's calls (its replicas replace `concurrency`
     /// and `service`, which then only time the errors of outage episodes).
     pub pool: Option<crate::gpu::GpuPoolConfig>,
@@ -318,4 +321,8 @@ pub struct GatewayConfig {
     /// Hedging: the delay rule and the most hedges per call.
     pub hedge: Option<(policies::HedgeDelay, u32)>,
     pub retry_budget: Option<RetryBudgetConfig>,
+    /// Resends of timed-out attempts are studied: `Some(true)` with idempotency keys (the
+    /// provider absorbs a duplicate), `Some(false)` without (a duplicate is new work); `None`
+    /// reports nothing about them.
+    pub idempotency: Option<bool>,
 }

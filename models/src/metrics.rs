@@ -146,6 +146,59 @@ pub(crate) struct Series {
     faulty_backends: u32,
     /// Breaker openings per bucket, per backend; `None` for backends without a breaker.
     breaker_openings: Vec<Option<CountSeries>>,
+    /// Per backend with a breaker: the share of each bucket it spent open and half-open.
+    breaker_states: Vec<Option<BreakerLevels>>,
+}
+
+/// A breaker's state as two 0/1 levels (open, half-open; closed is neither), integrated per
+/// bucket: the state timeline. A breaker leaves open by itself at `until` and reports it
+/// lazily, so that change is applied, at `until`, when the next one arrives (or at the end).
+#[derive(Debug, Clone)]
+struct BreakerLevels {
+    open: LevelSeries,
+    half_open: LevelSeries,
+    /// 0 closed, 1 open until `until`, 2 half-open.
+    state: u8,
+    until: Time,
+}
+
+impl BreakerLevels {
+    fn new(grid: BucketGrid) -> BreakerLevels {
+        BreakerLevels {
+            open: LevelSeries::new(grid),
+            half_open: LevelSeries::new(grid),
+            state: 0,
+            until: 0,
+        }
+    }
+
+    /// An open spell that ended by `now` turned half-open at its `until`.
+    fn settle(&mut self, now: Time) {
+        if self.state == 1 && self.until <= now {
+            self.open.add(self.until, -1);
+            self.half_open.add(self.until, 1);
+            self.state = 2;
+        }
+    }
+
+    fn enter(&mut self, now: Time, state: policies::BreakerState) {
+        self.settle(now);
+        match self.state {
+            1 => self.open.add(now, -1),
+            2 => self.half_open.add(now, -1),
+            _ => {}
+        }
+        (self.state, self.until) = match state {
+            policies::BreakerState::Closed => (0, 0),
+            policies::BreakerState::Open { until } => (1, until),
+            policies::BreakerState::HalfOpen => (2, 0),
+        };
+        match self.state {
+            1 => self.open.add(now, 1),
+            2 => self.half_open.add(now, 1),
+            _ => {}
+        }
+    }
 }
 
 impl Series {
@@ -200,6 +253,11 @@ impl Series {
                 .iter()
                 .map(|b| b.breaker.as_ref().map(|_| CountSeries::new(grid)))
                 .collect(),
+            breaker_states: config
+                .backends
+                .iter()
+                .map(|b| b.breaker.as_ref().map(|_| BreakerLevels::new(grid)))
+                .collect(),
         }
     }
 
@@ -253,6 +311,18 @@ impl Series {
             if let Some(opened) = opened {
                 let n = opened.counts().iter().map(|&c| c as f64).collect();
                 series.push((format!("backend.{}.breaker_openings", cfg.name), n));
+            }
+        }
+        let end = self.grid.end;
+        for (levels, cfg) in self.breaker_states.iter_mut().zip(&config.backends) {
+            if let Some(b) = levels {
+                b.settle(end);
+                let name = &cfg.name;
+                series.push((format!("backend.{name}.breaker_open"), b.open.means()));
+                series.push((
+                    format!("backend.{name}.breaker_half_open"),
+                    b.half_open.means(),
+                ));
             }
         }
         SeriesSet {
@@ -332,6 +402,15 @@ pub(crate) struct Stats {
     default_responses: u64,
     deadline_exceeded: u64,
     budget_denied: u64,
+    /// Retries by the class of the failure they answer ([`ErrorClass`] order), then re-asks
+    /// after a validator caught a soft failure.
+    retries_by: [u64; ErrorClass::ALL.len() + 1],
+    /// Resends of timed-out attempts the provider worked on, those absorbed by idempotency
+    /// keys, and the provider time and spend of the duplicates that were not.
+    duplicates: u64,
+    duplicates_absorbed: u64,
+    duplicate_work: Time,
+    duplicate_cost: f64,
     /// Answers by fallback depth (0: the primary backend).
     depth_answers: Vec<u64>,
     /// Per backend: breaker openings, calls its breaker refused, cooldowns, calls skipped while
@@ -454,6 +533,39 @@ fn hops(config: &WorldConfig) -> usize {
         .min(u16::MAX as usize - 2)
 }
 
+/// The failures this world can retry, in [`ErrorClass`] order and then the soft-failure re-ask
+/// (`None`), with their metric names; nothing when its rules allow a single attempt.
+fn retry_classes(
+    config: &WorldConfig,
+    possible: &[ErrorClass],
+) -> Vec<(Option<ErrorClass>, &'static str)> {
+    let rules = &config.gateway.retry;
+    if rules.policy.max_attempts == Some(1) {
+        return Vec::new();
+    }
+    // Adaptive throttling turns attempts away locally as if rate limited.
+    let local_429 = matches!(
+        config.gateway.retry_budget,
+        Some(crate::config::RetryBudgetConfig::Adaptive { .. })
+    );
+    let mut out: Vec<(Option<ErrorClass>, &'static str)> = ErrorClass::ALL
+        .into_iter()
+        .filter(|&c| {
+            rules.retryable.contains(c)
+                && (possible.contains(&c) || (local_429 && c == ErrorClass::RateLimited))
+        })
+        .map(|c| (Some(c), c.name()))
+        .collect();
+    if config.routes.iter().any(|r| {
+        r.validator
+            .as_ref()
+            .is_some_and(|v| v.action == crate::config::ValidatorAction::Reask)
+    }) {
+        out.push((None, "soft_failure"));
+    }
+    out
+}
+
 /// The error classes a world can produce, in declaration order.
 fn possible_errors(config: &WorldConfig) -> Vec<ErrorClass> {
     ErrorClass::ALL
@@ -570,6 +682,11 @@ impl Stats {
             default_responses: 0,
             deadline_exceeded: 0,
             budget_denied: 0,
+            retries_by: [0; ErrorClass::ALL.len() + 1],
+            duplicates: 0,
+            duplicates_absorbed: 0,
+            duplicate_work: 0,
+            duplicate_cost: 0.0,
             depth_answers: vec![0; Resilience::of(config).max_depth],
             breaker_opened: vec![0; config.backends.len()],
             breaker_clock: vec![BreakerClock::default(); config.backends.len()],
@@ -943,6 +1060,9 @@ impl Stats {
 
     /// Series only: a backend's breaker changed state (the breaker-openings series).
     pub(crate) fn breaker_at(&mut self, now: Time, backend: usize, state: policies::BreakerState) {
+        if let Some(Some(b)) = self.series.breaker_states.get_mut(backend) {
+            b.enter(now, state);
+        }
         if matches!(state, policies::BreakerState::Open { .. })
             && let Some(Some(s)) = self.series.breaker_openings.get_mut(backend)
         {
@@ -950,9 +1070,23 @@ impl Stats {
         }
     }
 
+    /// A resend of a timed-out attempt the provider worked on; `absorbed` by an idempotency key.
+    pub(crate) fn duplicate_resend(&mut self, absorbed: bool) {
+        self.duplicates += 1;
+        self.duplicates_absorbed += absorbed as u64;
+    }
+
+    /// A duplicate attempt ended at the provider after `busy` of work, billed `cost_usd`.
+    pub(crate) fn duplicate_work(&mut self, busy: Time, cost_usd: f64) {
+        self.duplicate_work = self.duplicate_work.saturating_add(busy);
+        self.duplicate_cost += cost_usd;
+    }
+
+    /// A retry of a failure of `class`; `None`: a re-ask after a detected soft failure.
     #[inline]
-    pub(crate) fn retry(&mut self) {
+    pub(crate) fn retry(&mut self, class: Option<ErrorClass>) {
         self.retries += 1;
+        self.retries_by[class.map_or(ErrorClass::ALL.len(), |c| c as usize)] += 1;
     }
 
     #[inline]
@@ -1162,8 +1296,23 @@ impl Stats {
         if res.budget {
             m.push("retry_budget.denied", self.budget_denied as f64);
         }
+        if config.gateway.idempotency.is_some() {
+            m.push("idempotency.duplicates", self.duplicates as f64);
+            m.push("idempotency.absorbed", self.duplicates_absorbed as f64);
+            m.push(
+                "idempotency.duplicate_work_s",
+                as_secs_f64(self.duplicate_work),
+            );
+            m.push("idempotency.duplicate_cost_usd", self.duplicate_cost);
+        }
         m.push("attempts_per_request", self.attempts_per_request.mean());
         m.push("retries", self.retries as f64);
+        // Retries by what they answer, for the classes this world can produce and its retry
+        // rules resend (what amplifies load in a storm is seldom the class one expects).
+        for (class, name) in retry_classes(config, &self.possible_errors) {
+            let i = class.map_or(ErrorClass::ALL.len(), |c| c as usize);
+            m.push(format!("retries.{name}"), self.retries_by[i] as f64);
+        }
         m.push("attempt_failures", self.attempts_failed as f64);
         m.push("timeouts", self.timeouts as f64);
         // Classes beyond the queueing model's own (failures and timeouts) get their own counts.

@@ -29,6 +29,8 @@ use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
 use std::collections::VecDeque;
 
 mod chaos_hooks;
+mod idempotency;
+use idempotency::{Orphan, Resend};
 
 struct Tenant {
     arrivals: ArrivalState,
@@ -198,6 +200,8 @@ struct Request {
     output_tokens: u32,
     /// What the call asks for: its `max_tokens`, or its output tokens.
     max_tokens: u32,
+    /// The call's latest attempt its client timed out on (idempotency studies only).
+    orphan: Option<Orphan>,
 }
 
 struct Attempt {
@@ -232,6 +236,10 @@ struct Attempt {
     hedge: bool,
     /// Its timeout is the route's `latency_over`: reaching it falls back rather than retries.
     too_slow: bool,
+    /// A resend, without idempotency keys, of an attempt the provider worked on anyway.
+    duplicate: bool,
+    /// A stored result the provider replays for an idempotency key: no work, no bill.
+    replay: bool,
     /// The GPU replica serving it, or [`NO_REPLICA`].
     replica: u16,
 }
@@ -264,6 +272,8 @@ impl Attempt {
             call_seq: r.call_seq,
             hedge: false,
             too_slow: false,
+            duplicate: false,
+            replay: false,
             replica: NO_REPLICA,
         }
     }
@@ -771,6 +781,7 @@ impl<'c> World<'c> {
             prompt_tokens: 0,
             output_tokens: 0,
             max_tokens: 0,
+            orphan: None,
         });
         // Every job counts as in flight until `complete` (or a block on arrival) ends it.
         self.in_flight[tenant as usize] += 1;
@@ -973,6 +984,11 @@ impl<'c> World<'c> {
             );
             return true;
         }
+        let duplicate = match self.resend(now, request, permit) {
+            Resend::Absorbed => return true,
+            Resend::Duplicate => true,
+            Resend::Fresh => false,
+        };
         let r = self.requests.get(request).expect("live request");
         let b = &self.backends[backend_index as usize];
         let can_start = match &b.pool {
@@ -1041,9 +1057,10 @@ impl<'c> World<'c> {
         let r = self.requests.get_mut(request).expect("live request");
         r.attempts += 1;
         r.job_attempts += 1;
-        let attempt = self
-            .attempts
-            .insert(Attempt::of(request, r, now, permit, !can_start));
+        let attempt = self.attempts.insert(Attempt {
+            duplicate,
+            ..Attempt::of(request, r, now, permit, !can_start)
+        });
         r.in_flight += 1;
         self.schedule_hedge(now, request);
         if can_start {
@@ -1064,23 +1081,10 @@ impl<'c> World<'c> {
     }
 
     pub(super) fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
+        let request = self.attempts.get(attempt).expect("live attempt").request;
+        let (timeout, too_slow) = self.timeout_rule(request, now);
         let a = self.attempts.get_mut(attempt).expect("live attempt");
-        // An attempt never runs past its call's deadline.
-        let deadline = self.requests.get(a.request).and_then(|r| r.deadline);
-        let timeout = match (self.config.gateway.attempt_timeout, deadline) {
-            (t, None) => t,
-            (None, Some(d)) => Some(d.saturating_sub(now)),
-            (Some(t), Some(d)) => Some(t.min(d.saturating_sub(now))),
-        };
-        // A route that falls back on slowness gives up on the attempt sooner than its timeout.
-        let too_slow = self
-            .requests
-            .get(a.request)
-            .and_then(|r| self.config.routes[r.route as usize].chain.as_ref())
-            .and_then(|c| c.triggers().latency_over)
-            .filter(|&l| timeout.is_none_or(|t| l < t));
-        a.too_slow = too_slow.is_some();
-        let timeout = too_slow.or(timeout);
+        a.too_slow = too_slow;
         let backend = a.backend as usize;
         let cfg = &self.config.backends[backend];
         let b = &mut self.backends[backend];
@@ -1160,10 +1164,12 @@ impl<'c> World<'c> {
             }
             None => {
                 let (ttft, service) = latency(&b.service, a.output_tokens, &mut b.service_rng);
-                let (ttft, service) = if b.slowdown == 1.0 {
+                // Crowding: the others already in service (this attempt is counted in `busy`).
+                let crowd = 1.0 + cfg.latency_per_inflight * b.busy.saturating_sub(1) as f64;
+                let (ttft, service) = if b.slowdown == 1.0 && crowd == 1.0 {
                     (ttft, service)
                 } else {
-                    let k = b.slowdown;
+                    let k = b.slowdown * crowd;
                     (to_time(ttft as f64 * k), to_time(service as f64 * k))
                 };
                 (injected.stretch(ttft), injected.stretch(service))
@@ -1184,6 +1190,26 @@ impl<'c> World<'c> {
         }
         let waited = now - a.enqueued;
         self.stats.service_started(now, backend, waited, from_queue);
+    }
+
+    /// How long the caller waits for an attempt of `request` starting at `now`, and whether
+    /// that wait is the route's `latency_over` (reaching it falls back rather than retries).
+    fn timeout_rule(&self, request: Key, now: Time) -> (Option<Time>, bool) {
+        // An attempt never runs past its call's deadline.
+        let deadline = self.requests.get(request).and_then(|r| r.deadline);
+        let timeout = match (self.config.gateway.attempt_timeout, deadline) {
+            (t, None) => t,
+            (None, Some(d)) => Some(d.saturating_sub(now)),
+            (Some(t), Some(d)) => Some(t.min(d.saturating_sub(now))),
+        };
+        // A route that falls back on slowness gives up on the attempt sooner than its timeout.
+        let too_slow = self
+            .requests
+            .get(request)
+            .and_then(|r| self.config.routes[r.route as usize].chain.as_ref())
+            .and_then(|c| c.triggers().latency_over)
+            .filter(|&l| timeout.is_none_or(|t| l < t));
+        (too_slow.or(timeout), too_slow.is_some())
     }
 
     fn on_service_done(&mut self, now: Time, attempt: Key) {
@@ -1222,7 +1248,11 @@ impl<'c> World<'c> {
             if let Some(bucket) = &mut b.buckets[2] {
                 bucket.reconcile(now, a.reserved_output as u64, 0);
             }
+            if a.duplicate {
+                self.stats.duplicate_work(now - a.started, 0.0);
+            }
             if a.abandoned {
+                self.orphan_finished(a.request, attempt, None);
                 return;
             }
             self.attempt_result(now, backend, a.permit, false, now - a.started, None);
@@ -1235,12 +1265,17 @@ impl<'c> World<'c> {
         if let Some(bucket) = &mut b.buckets[2] {
             bucket.reconcile(now, a.reserved_output as u64, a.output_tokens as u64);
         }
-        // An abandoned attempt draws no outcome: nobody reads it. It is still billed below.
-        let failed = !a.abandoned && b.errors_rng.bernoulli(b.failure_probability);
-        if !failed {
+        // An abandoned attempt draws no outcome: nobody reads it (unless the provider keeps it
+        // for an idempotency key). It is still billed below. A replayed result was drawn and
+        // billed when it was first produced.
+        let keeps = self.config.gateway.idempotency == Some(true);
+        let failed =
+            !a.replay && (!a.abandoned || keeps) && b.errors_rng.bernoulli(b.failure_probability);
+        let mut cost = 0.0;
+        if !failed && !a.replay {
             let cached = self.config.routes[a.route as usize].cached_prompt_share;
             let prompt = a.prompt_tokens as f64;
-            let cost = prompt * (1.0 - cached) * b.price.input_per_token
+            cost = prompt * (1.0 - cached) * b.price.input_per_token
                 + prompt * cached * b.price.cached_input_per_token
                 + a.output_tokens as f64 * b.price.output_per_token;
             if let Some(r) = self.requests.get_mut(a.request) {
@@ -1259,8 +1294,15 @@ impl<'c> World<'c> {
                 g.billed(now, cost);
             }
         }
+        if a.duplicate {
+            self.stats.duplicate_work(now - a.started, cost);
+        }
         if a.abandoned {
-            return; // the caller already gave up on this attempt; the work was wasted
+            // The caller already gave up on this attempt; the work was wasted, unless a resend
+            // with its idempotency key picks up the result.
+            let result = failed.then_some(ErrorClass::Server500);
+            self.orphan_finished(a.request, attempt, Some(result));
+            return;
         }
         if failed {
             self.attempt_result(now, backend, a.permit, false, now - a.started, None);
@@ -1348,6 +1390,7 @@ impl<'c> World<'c> {
         }
         self.attempt_result(now, backend, permit, false, now - started, None);
         self.stats.attempt_failed(now, true);
+        self.orphaned(request, attempt, seq, backend as u16);
         if self.settle(request, seq) {
             self.after_failure(
                 now,
@@ -1458,17 +1501,22 @@ impl<'c> World<'c> {
         );
         match decision {
             RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
-                self.retry(now, request, delay)
+                let class = match failure {
+                    AttemptFailure::Error { class, .. } => Some(class),
+                    AttemptFailure::SoftFailure => None,
+                };
+                self.retry(now, request, delay, class)
             }
             _ => self.give_up(now, request, failure),
         }
     }
 
-    /// Tries the call again after `delay` (at once when it is 0).
-    fn retry(&mut self, now: Time, request: Key, delay: Time) {
+    /// Tries the call again after `delay` (at once when it is 0), after a failure of `class`
+    /// (`None`: a re-ask after a detected soft failure).
+    fn retry(&mut self, now: Time, request: Key, delay: Time, class: Option<ErrorClass>) {
         let r = self.requests.get_mut(request).expect("live request");
         r.last_delay = delay;
-        self.stats.retry();
+        self.stats.retry(class);
         if delay == 0 {
             if !self.try_attempt(now, request) {
                 self.complete(now, request, Outcome::Blocked);
@@ -1683,7 +1731,7 @@ impl<'c> World<'c> {
                     RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
                         let r = self.requests.get_mut(request).expect("live request");
                         r.prompt_tokens = r.prompt_tokens.saturating_add(v.reask_extra_tokens);
-                        self.retry(now, request, delay);
+                        self.retry(now, request, delay, None);
                     }
                     _ => self.complete(now, request, Outcome::DetectedHandled),
                 }

@@ -76,6 +76,12 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             .as_ref()
             .map(|p| p.config(&format!("{path}.gpu_pool")))
             .transpose()?;
+        if pool.is_some() && b.latency_per_inflight.is_some() {
+            return Err(err(
+                format!("{path}.latency_per_inflight"),
+                "a GPU pool's latency already grows with its batch (its step-time model): leave out `latency_per_inflight`",
+            ));
+        }
         let service = match (&b.service, &b.ttft, &b.per_output_token) {
             // A pool's replicas time its calls; errors (outage episodes) take a round trip.
             (None, None, None) if pool.is_some() => {
@@ -230,6 +236,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             service,
             pool,
             overload_when_busy: b.when_busy == crate::schema::WhenBusy::Overloaded,
+            latency_per_inflight: b.latency_per_inflight.map_or(0.0, |k| k.0),
             failure_probability: b.failure_probability.0,
             context_window: b.context_window,
             price,
@@ -671,6 +678,15 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         cost_guard,
         gateway: GatewayConfig {
             queue_capacity: s.gateway.queue_capacity.0,
+            idempotency: match &s.gateway.idempotency {
+                Some(_) if s.gateway.attempt_timeout.is_none() => {
+                    return Err(err(
+                        "gateway.idempotency",
+                        "duplicates come from resends after an attempt timeout: set gateway.attempt_timeout",
+                    ));
+                }
+                other => other.as_ref().map(|i| i.keys),
+            },
             retry: RetryRules {
                 policy: RetryPolicy {
                     max_attempts: r.max_attempts.0,
@@ -982,6 +998,12 @@ fn arrival_spec(a: &Arrivals, path: &str) -> Result<ArrivalSpec, BuildError> {
             burst_rate_per_s: burst_rate.0.as_per_second(),
             mean_base: mean_base.0,
             mean_burst: mean_burst.0,
+        },
+        Arrivals::Piecewise { steps } => ArrivalSpec::Piecewise {
+            steps: steps
+                .iter()
+                .map(|s| (s.from.0, s.rate.0.as_per_second()))
+                .collect(),
         },
         Arrivals::Trace {
             path: file,

@@ -66,7 +66,7 @@ pub const ALL: &[Example] = &[
     },
     Example {
         name: "fallback-chain",
-        summary: "the provider-outage day with a second provider and a breaker: 99.92% availability, the SLO holds",
+        summary: "the provider-outage day with a cache, a second provider and a breaker: 99.98% availability, the SLO holds",
         toml: include_str!("../examples/fallback-chain.toml"),
     },
     Example {
@@ -83,6 +83,21 @@ pub const ALL: &[Example] = &[
         name: "chaos-game-day",
         summary: "three chaos experiments (429 storm, latency injection, KV storm); the safety gate aborts one",
         toml: include_str!("../examples/chaos-game-day.toml"),
+    },
+    Example {
+        name: "retry-storm",
+        summary: "a 5 s load spike on a provider that slows with load: immediate retries keep goodput at zero; a retry budget recovers",
+        toml: include_str!("../examples/retry-storm.toml"),
+    },
+    Example {
+        name: "noisy-neighbor",
+        summary: "a bulk tenant's long-context burst starves interactive tenants under FIFO; fair queuing or per-tenant token limits fix it",
+        toml: include_str!("../examples/noisy-neighbor.toml"),
+    },
+    Example {
+        name: "breaker-soft-failures",
+        summary: "a breaker counting validator-caught soft failures opens on a silently degraded model: 81% fewer wrong answers",
+        toml: include_str!("../examples/breaker-soft-failures.toml"),
     },
     Example {
         name: "kv-eviction-storm",

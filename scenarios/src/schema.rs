@@ -317,6 +317,19 @@ pub enum Arrivals {
         #[serde(default, rename = "loop")]
         looping: bool,
     },
+    /// Poisson arrivals whose rate steps at given times: each step's `rate` holds from its
+    /// `from` until the next step's (the last one to the end). The first step starts at "0s".
+    /// A load spike is three steps: `steps = [{ from = "0s", rate = "40/s" }, { from = "60s",
+    /// rate = "200/s" }, { from = "65s", rate = "40/s" }]`.
+    Piecewise { steps: Vec<RateStep> },
+}
+
+/// One step of a piecewise-constant rate: `rate` from `from` until the next step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateStep {
+    pub from: Duration,
+    pub rate: RateValue,
 }
 
 fn default_speedup() -> String {
@@ -398,6 +411,13 @@ pub struct Backend {
     /// times as long.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slowdowns: Vec<Slowdown>,
+    /// Latency that grows with load, as a provider's does when it batches more calls per GPU:
+    /// an attempt that starts while `n` others are in service (attempts its callers gave up on
+    /// included: the provider does not know) takes `1 + latency_per_inflight · n` times its
+    /// drawn time to first token and service time (default 0: latency ignores load). 0.01 makes
+    /// 100 concurrent calls twice as slow. This is what lets retries feed on themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_per_inflight: Option<NonNegative>,
     /// A self-hosted GPU pool serves this backend (default: none, an API provider). It replaces
     /// `concurrency`, `service`, `ttft` and `per_output_token`: replicas batch calls and the
     /// step-time model times them.
@@ -596,6 +616,21 @@ pub struct Gateway {
     /// Calls that waited this long in a queue are shed (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_timeout: Option<Duration>,
+    /// Resends of timed-out attempts, with or without idempotency keys (default: not studied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<Idempotency>,
+}
+
+/// A client that times out re-sends while the provider may still be working on its first
+/// attempt. `keys = true`: every attempt of a call carries the call's idempotency key (Stripe's
+/// `Idempotency-Key`), so the provider attaches the resend to the attempt still running, or
+/// answers it with the result it stored when that attempt finished (errors included, as Stripe
+/// does); no new work, no new bill. `keys = false`: the resend is new work, billed again. Either
+/// way the report counts the duplicates, and what they cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Idempotency {
+    pub keys: bool,
 }
 
 /// Screens prompts: catches an injection with probability `recall` and blocks it; blocks a
@@ -621,6 +656,7 @@ impl Default for Gateway {
             scheduling: Default::default(),
             queue_timeout: None,
             hedge: None,
+            idempotency: None,
         }
     }
 }

@@ -20,6 +20,9 @@
 //!   that would cross the next switch is discarded and drawing restarts at the switch, which is
 //!   exact because exponential gaps are memoryless. The initial state is drawn from the
 //!   stationary distribution, so the process is stationary from time 0.
+//! - **Piecewise**: a Poisson process whose rate steps at given times (a load spike is three
+//!   steps). Generated like the MMPP: a gap that would cross the next step is discarded and
+//!   drawing restarts there, which is exact because exponential gaps are memoryless.
 //! - **Trace replay**: see [`crate::workload::trace`].
 
 use super::trace::{ReplayOptions, ReplayState, Trace};
@@ -76,6 +79,11 @@ pub enum ArrivalSpec {
     Trace {
         trace: Arc<Trace>,
         replay: ReplayOptions,
+    },
+    /// Poisson at `rate_per_s` from each step's `from` until the next step's (the last lasts
+    /// forever); steps start at 0 and are in increasing time order. Rates may be 0.
+    Piecewise {
+        steps: Vec<(Time, f64)>,
     },
 }
 
@@ -192,6 +200,34 @@ impl ArrivalSpec {
             ArrivalSpec::Trace { trace, replay } => {
                 ReplayState::new(trace.clone(), replay).map(drop)
             }
+            ArrivalSpec::Piecewise { steps } => {
+                if steps.first().is_none_or(|s| s.0 != 0) {
+                    return Err(WorkloadError::new(
+                        "steps",
+                        "the first step must start at 0s (say what the rate is from the start)",
+                    ));
+                }
+                if let Some(k) = steps.windows(2).position(|w| w[1].0 <= w[0].0) {
+                    return Err(WorkloadError::new(
+                        "steps",
+                        format!(
+                            "step {} does not start after step {k}: steps must be in increasing time order",
+                            k + 1
+                        ),
+                    ));
+                }
+                if let Some((k, r)) = steps
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| !(s.1.is_finite() && s.1 >= 0.0))
+                {
+                    return Err(WorkloadError::new(
+                        "steps",
+                        format!("step {k} needs a non-negative finite rate, found {}/s", r.1),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -215,6 +251,8 @@ impl ArrivalSpec {
                 Ok(r) => r.mean_rate_per_s(),
                 Err(_) => f64::NAN,
             },
+            // The rate it settles at: the last step lasts forever.
+            ArrivalSpec::Piecewise { steps } => steps.last().map_or(f64::NAN, |s| s.1),
         }
     }
 }
@@ -259,6 +297,12 @@ enum Kind {
         phase: Option<(usize, Time)>,
     },
     Replay(ReplayState),
+    Piecewise {
+        /// Per step: when it starts and its mean gap in ns (infinite for a zero rate).
+        steps: Vec<(Time, f64)>,
+        /// The step in force at the last arrival.
+        current: usize,
+    },
 }
 
 /// `λ(t) / λ_peak` as a function of the time of day.
@@ -359,6 +403,20 @@ impl ArrivalState {
             ArrivalSpec::Trace { trace, replay } => {
                 Kind::Replay(ReplayState::new(trace.clone(), replay)?)
             }
+            ArrivalSpec::Piecewise { steps } => Kind::Piecewise {
+                steps: steps
+                    .iter()
+                    .map(|&(from, r)| {
+                        let gap = if r > 0.0 {
+                            NANOS_PER_SEC as f64 / r
+                        } else {
+                            f64::INFINITY
+                        };
+                        (from, gap)
+                    })
+                    .collect(),
+                current: 0,
+            },
         };
         Ok(ArrivalState { kind })
     }
@@ -413,6 +471,27 @@ impl ArrivalState {
                         }
                     }
                     // No arrival before the switch: restart at the switch (memoryless gaps).
+                    t = ends;
+                }
+            }
+            Kind::Piecewise { steps, current } => {
+                let mut t = now;
+                loop {
+                    while *current + 1 < steps.len() && steps[*current + 1].0 <= t {
+                        *current += 1;
+                    }
+                    let ends = steps.get(*current + 1).map_or(Time::MAX, |s| s.0);
+                    let gap = steps[*current].1;
+                    if gap.is_finite() {
+                        let at = t.checked_add(to_time(exponential(gap, rng)))?;
+                        if at < ends {
+                            break at;
+                        }
+                    }
+                    if ends == Time::MAX {
+                        return None; // a last step at rate 0: silent from then on
+                    }
+                    // No arrival before the step: restart there (memoryless gaps).
                     t = ends;
                 }
             }
@@ -722,6 +801,55 @@ mod tests {
             mean_burst: 10 * SEC,
         };
         assert_rate(&spec, 30, 10_000 * SEC, 0.05);
+    }
+
+    #[test]
+    fn piecewise_rates_hold_in_each_step_and_a_zero_rate_is_silent() {
+        // 10/s for 100 s, a spike of 200/s for 5 s, 10/s again, and silence from 200 s.
+        let spec = ArrivalSpec::Piecewise {
+            steps: vec![
+                (0, 10.0),
+                (100 * SEC, 200.0),
+                (105 * SEC, 10.0),
+                (200 * SEC, 0.0),
+            ],
+        };
+        spec.validate().unwrap();
+        let windows = [(0, 100), (100, 105), (105, 200)];
+        let mut counts = vec![Vec::new(); windows.len()];
+        for seed in 0..30 {
+            let times = arrivals(&spec, seed, 1_000 * SEC);
+            assert!(times.iter().all(|&t| t < 200 * SEC), "nothing after 200 s");
+            for (c, &(a, b)) in counts.iter_mut().zip(&windows) {
+                let n = times
+                    .iter()
+                    .filter(|&&t| t >= a * SEC && t < b * SEC)
+                    .count();
+                c.push(n as f64);
+            }
+        }
+        // 1,000, 1,000 and 950 expected: Poisson counts, so a 99% interval of 30 replications
+        // has a half-width near 2.8·√(1000/30) ≈ 16 (1.6%).
+        for (c, expected) in counts.iter().zip([1_000.0, 1_000.0, 950.0]) {
+            let ci = t_interval(c, 0.99).unwrap();
+            assert!(
+                ci.low <= expected && expected <= ci.high,
+                "{expected} outside [{}, {}]",
+                ci.low,
+                ci.high
+            );
+        }
+    }
+
+    #[test]
+    fn piecewise_steps_must_start_at_zero_and_increase() {
+        for steps in [
+            vec![(SEC, 1.0)],
+            vec![(0, 1.0), (5 * SEC, 2.0), (5 * SEC, 3.0)],
+            vec![(0, -1.0)],
+        ] {
+            assert!(ArrivalSpec::Piecewise { steps }.validate().is_err());
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub const ALL_STEMS: &[&str] = &[
     "preemptions",
     "replicas",
     "breaker",
+    "breaker_state",
     "fallback_depth",
     "cost_rate",
     "cost_breakdown",
@@ -353,6 +354,14 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
             .iter()
             .map(|(s, label)| series_line(series, s, label, unit))
             .collect();
+        if stem == "breaker_state" {
+            // Shares live in [0, 1]: a t-interval from few replications can overshoot both ends.
+            for band in chart.lines.iter_mut().filter_map(|l| l.band.as_mut()) {
+                for (lo, hi) in band.iter_mut() {
+                    (*lo, *hi) = (lo.clamp(0.0, 1.0), hi.clamp(0.0, 1.0));
+                }
+            }
+        }
         chart.shaded = shaded.clone();
         out.push(RunFigure {
             stem,
@@ -462,6 +471,31 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
              bucket, averaged across replications."
         ),
         per_backend(".breaker_openings"),
+    );
+    // The state timeline: per breaker, the share of each bucket it spent open and half-open
+    // (closed is the rest). Averaged across replications a share says how often, in that
+    // bucket, callers found the backend shut; one replication gives its exact timeline.
+    let states: Vec<(&SeriesStat, String)> = series
+        .series
+        .iter()
+        .filter(|s| has_data(s))
+        .filter_map(|s| middle(&s.name, "backend.", ".breaker_open").map(|n| (s, n)))
+        .flat_map(|(open, n)| {
+            let half = find(&format!("backend.{n}.breaker_half_open"));
+            std::iter::once((open, format!("{n} open")))
+                .chain(half.map(|h| (h, format!("{n} half-open"))))
+        })
+        .collect();
+    time_chart(
+        "breaker_state",
+        "Circuit breaker state",
+        "share of the bucket",
+        &format!(
+            "Share of each {width} bucket each backend's circuit breaker spent open (rejecting \
+             calls) and half-open (letting trial calls through), averaged across replications; \
+             closed the rest of the time."
+        ),
+        states,
     );
     let cost: Vec<_> = find("cost_usd_per_s")
         .map(|s| (s, "cost".to_string()))
@@ -646,6 +680,12 @@ mod tests {
                 stat("faults.active", on(20, 40)),
                 stat("cost_usd_per_s", vec![0.01; n]),
                 stat("backend.a.breaker_openings", on(21, 22)),
+                SeriesStat {
+                    // Few replications: an interval wider than the [0, 1] a share lives in.
+                    ci95_half_width: vec![0.8; n],
+                    ..stat("backend.a.breaker_open", on(21, 30))
+                },
+                stat("backend.a.breaker_half_open", on(30, 31)),
                 stat("slo.avail.budget_remaining", vec![0.5; n]),
                 stat("slo.avail.burn_rate", vec![2.0; n]),
                 stat("slo.avail.alert_firing", on(25, 30)),
@@ -667,6 +707,7 @@ mod tests {
                 "throughput",
                 "errors_by_class",
                 "breaker",
+                "breaker_state",
                 "fallback_depth",
                 "cost_rate",
                 "cost_breakdown"
@@ -677,11 +718,27 @@ mod tests {
             _ => panic!("{stem} is not a chart"),
         };
         // Every time series shades the one fault window: buckets 20..40 of 200 ms.
-        for stem in ["slo_budget", "throughput", "breaker", "cost_rate"] {
+        for stem in [
+            "slo_budget",
+            "throughput",
+            "breaker",
+            "breaker_state",
+            "cost_rate",
+        ] {
             let c = chart(stem);
             assert_eq!(c.shaded.len(), 1, "{stem}");
             assert!((c.shaded[0].from - 4.0).abs() < 1e-9 && (c.shaded[0].to - 8.0).abs() < 1e-9);
         }
+        let state = chart("breaker_state");
+        let labels: Vec<&str> = state.lines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["a open", "a half-open"]);
+        let open_band = state.lines[0].band.as_ref().unwrap();
+        assert!(
+            open_band
+                .iter()
+                .all(|&(lo, hi)| (0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi))
+        );
+        assert!((open_band[25].0 - 0.2).abs() < 1e-12 && open_band[25].1 == 1.0);
         let budget = chart("slo_budget");
         assert_eq!(budget.markers.len(), 1);
         assert!((budget.markers[0].at - 5.0).abs() < 1e-9);
@@ -708,6 +765,7 @@ mod tests {
                 stat("throughput_per_s", vec![1.0; n]),
                 stat("backend.utilisation", vec![1.0; n]),
                 stat("backend.breaker_openings", vec![1.0; n]),
+                stat("backend.breaker_open", vec![1.0; n]),
                 stat("slo..budget_remaining", vec![1.0; n]),
             ],
             // One cost row is the total, not a breakdown.
