@@ -28,6 +28,9 @@ pub struct WorldConfig {
     pub routes: Vec<RouteConfig>,
     pub gateway: GatewayConfig,
     pub slos: Vec<crate::slo::SloConfig>,
+    /// Chaos experiments (`None`: none).
+    pub chaos: Option<crate::chaos::ChaosConfig>,
+    pub cost_guard: Option<crate::cost_guard::CostGuardConfig>,
 }
 
 /// The categories of silently bad answers, in the order every per-category array uses.

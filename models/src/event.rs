@@ -50,6 +50,23 @@ pub enum Event {
     },
     /// A GPU pool's autoscaler looks at the pool.
     Autoscale { backend: u16 },
+    /// Something of a chaos experiment (`index`: an experiment or a flattened fault, by `what`).
+    Chaos { index: u16, what: ChaosEvent },
+}
+
+/// What a [`Event::Chaos`] event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChaosEvent {
+    /// An experiment's method is due: check the steady state, then inject.
+    Start,
+    /// An experiment's method is over.
+    End,
+    FaultBegin,
+    FaultEnd,
+    /// An experiment's safety gate evaluates.
+    Gate,
+    /// A fault's extra job arrives (traffic surge, long-context burst).
+    Arrival,
 }
 
 impl Event {

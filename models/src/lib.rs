@@ -3,7 +3,9 @@
 //! engine underneath (`sim-core`) knows nothing of any of this.
 
 pub mod cache;
+pub mod chaos;
 pub mod config;
+pub mod cost_guard;
 pub mod event;
 pub mod gpu;
 pub mod metrics;

@@ -243,7 +243,10 @@ impl Series {
                 .any(|b| {
                     !b.episodes.is_empty() || b.degradation.is_some() || !b.model_updates.is_empty()
                 })
-                .then(|| LevelSeries::new(grid)),
+                // Chaos faults are shaded like episodes.
+                .then_some(())
+                .or(config.chaos.as_ref().map(|_| ()))
+                .map(|_| LevelSeries::new(grid)),
             faulty_backends: 0,
             breaker_openings: config
                 .backends

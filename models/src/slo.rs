@@ -609,7 +609,8 @@ impl SloReport {
     /// `.budget_consumed_max`, `.time_to_exhaustion_s` (NaN: not exhausted), `.windows`,
     /// `.windows_breached`, `.incidents`, `.mttr_s`, `.mtbf_s`, `.alerts` (firings of all
     /// rules), `.alerts.RULE`, `.alert_precision`, `.alert_recall`, `.detection_time_s`,
-    /// `.reset_time_s` (NaN where undefined: no firings, no faults, nothing detected).
+    /// `.reset_time_s`, `.detection_time_s.RULE` (NaN where undefined: no firings, no faults,
+    /// nothing detected).
     pub fn push_metrics(&self, m: &mut MetricSet) {
         for s in &self.slos {
             let p = format!("slo.{}", s.name);
@@ -641,6 +642,13 @@ impl SloReport {
             );
             m.push(format!("{p}.detection_time_s"), s.grade.mean_detection_s());
             m.push(format!("{p}.reset_time_s"), s.grade.mean_reset_s());
+            // Per rule too: a page and a ticket on the same fault answer different questions.
+            for (r, g) in s.rules.iter().zip(&s.rule_grades) {
+                m.push(
+                    format!("{p}.detection_time_s.{}", r.name),
+                    g.mean_detection_s(),
+                );
+            }
         }
     }
 

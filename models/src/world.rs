@@ -28,6 +28,7 @@ use sim_core::summary::MetricSet;
 use sim_core::{Key, RandomStream, Scheduler, Slab, Streams, Time};
 use std::collections::VecDeque;
 
+mod chaos_hooks;
 mod idempotency;
 use idempotency::{Orphan, Resend};
 
@@ -317,6 +318,9 @@ pub struct World<'c> {
     fault_since: Vec<Option<Time>>,
     arrival_log: Option<Vec<(Time, u16)>>,
     events: u64,
+    /// Chaos experiments and the cost guard, when the scenario has them (see `chaos_hooks`).
+    chaos: Option<crate::chaos::ChaosState>,
+    cost_guard: Option<crate::cost_guard::CostGuard>,
 }
 
 impl<'c> World<'c> {
@@ -491,6 +495,23 @@ impl<'c> World<'c> {
             stats: Stats::new(config),
             arrival_log: None,
             events: 0,
+            chaos: config.chaos.as_ref().map(|c| {
+                let tenants: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
+                let routes: Vec<&str> = config.routes.iter().map(|r| r.name.as_str()).collect();
+                crate::chaos::ChaosState::new(
+                    c,
+                    &config.slos,
+                    &tenants,
+                    &routes,
+                    config.warmup,
+                    streams.stream("chaos", "faults"),
+                )
+                .expect("chaos experiments are validated when the world is built")
+            }),
+            cost_guard: config
+                .cost_guard
+                .as_ref()
+                .map(crate::cost_guard::CostGuard::new),
         }
     }
 
@@ -544,6 +565,7 @@ impl<'c> World<'c> {
                 }
             }
         }
+        self.schedule_chaos();
         for (b, cfg) in self.config.backends.iter().enumerate() {
             let Some(p) = &cfg.pool else { continue };
             for i in 0..p.replicas as usize {
@@ -607,6 +629,7 @@ impl<'c> World<'c> {
                     request,
                     generation,
                 } => self.on_hedge_due(now, key(request, generation)),
+                Event::Chaos { index, what } => self.on_chaos(now, index as usize, what),
                 Event::GpuStep {
                     backend,
                     replica,
@@ -641,6 +664,7 @@ impl<'c> World<'c> {
                 self.stats.fixed_cost(b, usd, &buckets);
             }
         }
+        self.close_chaos(horizon);
         let (mut metrics, mut series, latency_cdf) = self.stats.finish(horizon, self.config);
         for (name, value) in pool_metrics.entries() {
             metrics.push(name.clone(), *value);
@@ -661,6 +685,13 @@ impl<'c> World<'c> {
             report.push_metrics(&mut metrics);
             series.series.extend(report.series());
         }
+        chaos_hooks::push_metrics(
+            self.chaos.as_ref(),
+            self.cost_guard.as_mut(),
+            self.config,
+            horizon,
+            &mut metrics,
+        );
         RunOutput {
             metrics,
             series,
@@ -687,6 +718,17 @@ impl<'c> World<'c> {
         if let Some(log) = &mut self.arrival_log {
             log.push((now, tenant));
         }
+        self.new_job(now, tenant, arrival.and_then(|a| a.tokens));
+    }
+
+    /// A job of `tenant` enters the gateway (an arrival of its process, or an extra job a chaos
+    /// experiment injects); `recorded` are a replayed trace's token counts.
+    pub(super) fn new_job(
+        &mut self,
+        now: Time,
+        tenant: u16,
+        recorded: Option<crate::workload::TraceTokens>,
+    ) {
         self.stats.arrival(now, tenant as usize);
         let cfg = &self.config.tenants[tenant as usize];
         let t = &mut self.tenants[tenant as usize];
@@ -697,7 +739,6 @@ impl<'c> World<'c> {
             Some(l) => token_count(l.turns.sample(&mut t.turns_rng)),
             None => 1,
         };
-        let recorded = arrival.and_then(|a| a.tokens);
         let cache_key = match t.keyed_by {
             Some(route) => self.routes[route as usize]
                 .cache
@@ -807,6 +848,11 @@ impl<'c> World<'c> {
             r.prompt_tokens
                 .saturating_add(r.output_tokens)
                 .saturating_add(growth)
+        };
+        // A long-context burst's job brings its own prompt.
+        let prompt = match self.chaos.as_mut().and_then(|c| c.pending_prompt.take()) {
+            Some(p) if r.turn == 0 => p,
+            _ => prompt,
         };
         r.route = step.route;
         r.backend = route.backend.0;
@@ -1034,7 +1080,7 @@ impl<'c> World<'c> {
         true
     }
 
-    fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
+    pub(super) fn start_service(&mut self, now: Time, attempt: Key, from_queue: bool) {
         let request = self.attempts.get(attempt).expect("live attempt").request;
         let (timeout, too_slow) = self.timeout_rule(request, now);
         let a = self.attempts.get_mut(attempt).expect("live attempt");
@@ -1047,7 +1093,11 @@ impl<'c> World<'c> {
         a.queued = false;
         // Whether the provider answers at all is settled first: an outage, then its rate
         // limits, then its error mix. A doomed attempt holds its slot for the error's latency.
-        let mut doomed = match b.outage {
+        let injected = match &mut self.chaos {
+            Some(c) => c.on_attempt(a.backend, a.tenant),
+            None => crate::chaos::Injected::NONE,
+        };
+        let mut doomed = match b.outage.or(injected.outage) {
             Some(OutageMode::ServerError) => Some((ErrorClass::Unavailable503, None, None)),
             Some(OutageMode::RateLimited) => Some((ErrorClass::RateLimited, cfg.retry_after, None)),
             Some(OutageMode::ConnectionRefused) => {
@@ -1116,12 +1166,13 @@ impl<'c> World<'c> {
                 let (ttft, service) = latency(&b.service, a.output_tokens, &mut b.service_rng);
                 // Crowding: the others already in service (this attempt is counted in `busy`).
                 let crowd = 1.0 + cfg.latency_per_inflight * b.busy.saturating_sub(1) as f64;
-                if b.slowdown == 1.0 && crowd == 1.0 {
+                let (ttft, service) = if b.slowdown == 1.0 && crowd == 1.0 {
                     (ttft, service)
                 } else {
                     let k = b.slowdown * crowd;
                     (to_time(ttft as f64 * k), to_time(service as f64 * k))
-                }
+                };
+                (injected.stretch(ttft), injected.stretch(service))
             }
         };
         a.ttft = ttft;
@@ -1177,9 +1228,11 @@ impl<'c> World<'c> {
         }
         // A slot freed: the next waiting call starts (calls shed at their queue timeout are
         // still in the queue: skip them). A pool lets waiting calls in when replicas free up.
+        // (A chaos stall may have taken slots out of service: only a free slot takes a call.)
         let pooled = self.backends[backend].pool.is_some();
         while !a.slotless
             && !pooled
+            && self.backends[backend].busy < self.backends[backend].concurrency
             && let Some(next) = self.backends[backend].queue.pop()
         {
             if self.attempts.get(next).is_some_and(|a| a.abandoned) {
@@ -1237,6 +1290,9 @@ impl<'c> World<'c> {
                 cost,
             );
             self.stats.billed_at(now, cost);
+            if let Some(g) = &mut self.cost_guard {
+                g.billed(now, cost);
+            }
         }
         if a.duplicate {
             self.stats.duplicate_work(now - a.started, cost);
@@ -1589,6 +1645,12 @@ impl<'c> World<'c> {
                 }
             }
         }
+        if soft == 0
+            && let Some(c) = &mut self.chaos
+            && let Some(category) = c.corrupt(r.backend, r.tenant)
+        {
+            soft = category + 1;
+        }
         if soft > 0 {
             self.stats.soft_failure(r.route as usize, soft - 1);
         }
@@ -1698,6 +1760,9 @@ impl<'c> World<'c> {
             .saturating_add(r.prompt_tokens as u64 + r.output_tokens as u64);
         if r.depth > 0 {
             r.degraded = true;
+            if let Some(c) = &mut self.chaos {
+                c.fallback_answered(now);
+            }
         }
         self.stats
             .call_answered(r.route as usize, now.saturating_sub(r.call_started));
@@ -2247,7 +2312,7 @@ impl<'c> World<'c> {
         {
             breaker.release(p);
         }
-        if let Some(tracker) = &mut self.slo {
+        if self.slo.is_some() || self.chaos.is_some() {
             let facts = CallFacts {
                 outcome: match outcome {
                     Outcome::Correct => CallOutcome::Correct,
@@ -2262,7 +2327,12 @@ impl<'c> World<'c> {
                 ttft: r.first_token.map(|t| t.saturating_sub(r.arrived)),
                 cost_usd: r.cost,
             };
-            tracker.record(now, r.tenant, r.route, &facts);
+            if let Some(tracker) = &mut self.slo {
+                tracker.record(now, r.tenant, r.route, &facts);
+            }
+            if let Some(c) = &mut self.chaos {
+                c.record(now, r.tenant, r.route, &facts);
+            }
         }
         if matches!(outcome, Outcome::WrongAccepted) {
             self.stats.wrong_let_in(r.poisoned);

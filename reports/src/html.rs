@@ -132,6 +132,14 @@ pub fn render_html(
     }
     h.push_str("</section>\n");
 
+    // Chaos journals and the cost guard, briefly; the numbers are in the metrics below.
+    let journals = crate::journal::render_journals(&report.metrics);
+    if !journals.is_empty() {
+        h.push_str("<section id=\"chaos\">\n<h2>Chaos experiments and cost guard</h2>\n<pre>");
+        h.push_str(&escape(&journals));
+        h.push_str("</pre>\n</section>\n");
+    }
+
     h.push_str("<section id=\"metrics\">\n<h2>Metrics</h2>\n");
     h.push_str(
         "<p class=\"meta\">Mean across replications with Student-t confidence intervals; \

@@ -3,6 +3,7 @@
 //! types and the report JSON only, never `models` internals.
 
 pub mod html;
+pub mod journal;
 pub mod objective;
 pub mod output;
 pub mod paired;

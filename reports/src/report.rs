@@ -61,6 +61,13 @@ pub struct Report {
         serialize_with = "serialize_cdf"
     )]
     pub latency_cdf: Option<CdfSummary>,
+    /// Chaos experiment journals, derived from the `chaos.*` metrics (not part of the digest:
+    /// the metrics already are).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chaos_journal: Vec<crate::journal::Journal>,
+    /// Cost-guard firings, derived from the `cost_guard.*` metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_guard: Option<crate::journal::CostGuardSummary>,
 }
 
 /// One series as it appears in the report: values per bucket, `null` where undefined.
@@ -228,6 +235,8 @@ impl Report {
         metrics: Vec<MetricSummary>,
     ) -> Report {
         let results_digest = results_digest(&metrics);
+        let chaos_journal = crate::journal::journals(&metrics);
+        let cost_guard = crate::journal::cost_guard(&metrics);
         Report {
             format_version: FORMAT_VERSION,
             tool: Tool::current(),
@@ -239,6 +248,8 @@ impl Report {
             results_digest,
             series: None,
             latency_cdf: None,
+            chaos_journal,
+            cost_guard,
         }
     }
 
@@ -261,7 +272,7 @@ impl Report {
             (Some(low), Some(high)) => Some(Interval { low, high }),
             _ => None,
         };
-        let metrics = stored
+        let metrics: Vec<MetricSummary> = stored
             .metrics
             .0
             .into_iter()
@@ -285,6 +296,8 @@ impl Report {
             levels: c.levels,
             distributions: series_stats(c.latency_s),
         });
+        let chaos_journal = crate::journal::journals(&metrics);
+        let cost_guard = crate::journal::cost_guard(&metrics);
         Report {
             format_version: stored.format_version,
             tool: stored.tool,
@@ -296,6 +309,8 @@ impl Report {
             results_digest: stored.results_digest,
             series,
             latency_cdf,
+            chaos_journal,
+            cost_guard,
         }
     }
 

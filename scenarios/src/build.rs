@@ -647,6 +647,26 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
     let tenant_list: Vec<&str> = s.tenants.iter().map(|t| t.name.as_str()).collect();
     let route_list: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
     let slos = crate::slo_schema::build_slos(&s.slos, &tenant_list, &route_list)?;
+    let backend_list: Vec<&str> = s.backends.iter().map(|b| b.name.as_str()).collect();
+    let chaos = match &s.chaos {
+        Some(c) if !c.experiments.is_empty() => Some(crate::chaos_schema::build_chaos(
+            c,
+            &slos,
+            &tenant_list,
+            &backend_list,
+            &s.backends
+                .iter()
+                .map(|b| b.gpu_pool.is_some())
+                .collect::<Vec<_>>(),
+            s.gateway.attempt_timeout.is_some() || s.gateway.deadline.is_some(),
+        )?),
+        _ => None,
+    };
+    let cost_guard = s
+        .cost_guard
+        .as_ref()
+        .map(crate::chaos_schema::build_cost_guard)
+        .transpose()?;
     Ok(WorldConfig {
         horizon: s.horizon.0,
         warmup: s.warmup.0,
@@ -654,6 +674,8 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         backends,
         routes,
         slos,
+        chaos,
+        cost_guard,
         gateway: GatewayConfig {
             queue_capacity: s.gateway.queue_capacity.0,
             idempotency: match &s.gateway.idempotency {

@@ -80,6 +80,11 @@ pub const ALL: &[Example] = &[
         toml: include_str!("../examples/fair-share.toml"),
     },
     Example {
+        name: "chaos-game-day",
+        summary: "three chaos experiments (429 storm, latency injection, KV storm); the safety gate aborts one",
+        toml: include_str!("../examples/chaos-game-day.toml"),
+    },
+    Example {
         name: "retry-storm",
         summary: "a 5 s load spike on a provider that slows with load: immediate retries keep goodput at zero; a retry budget recovers",
         toml: include_str!("../examples/retry-storm.toml"),
@@ -108,6 +113,11 @@ pub const ALL: &[Example] = &[
         name: "autoscale-burst",
         summary: "a GPU pool autoscaling on queue depth under bursts: the cost saved and the provisioning gap",
         toml: include_str!("../examples/autoscale-burst.toml"),
+    },
+    Example {
+        name: "slo-burn-alerts",
+        summary: "a broken silent model update (1% -> 20% bad answers): the 14.4x page fires 42 min later",
+        toml: include_str!("../examples/slo-burn-alerts.toml"),
     },
 ];
 

@@ -47,6 +47,13 @@ pub struct Scenario {
     /// Service level objectives, evaluated on every job (default: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slos: Vec<crate::slo_schema::SloSchema>,
+    /// Chaos experiments: timed faults with a steady-state hypothesis and a safety gate
+    /// (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<crate::chaos_schema::ChaosSchema>,
+    /// Spend per hour against a budget and a baseline (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_guard: Option<crate::chaos_schema::CostGuardSchema>,
 }
 
 /// A route: what a call asks for, served by a backend, with its own soft-failure rates.

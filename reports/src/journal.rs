@@ -1,0 +1,242 @@
+//! Chaos experiment journals and cost-guard firings, read back from a run's metrics (the
+//! `chaos.NAME.*` and `cost_guard.*` families `models` writes), so `report.json`, the terminal
+//! summary and the HTML page tell the same story, and `faultline plot` can redraw it from a
+//! stored report.
+
+use crate::table::format_number;
+use serde::Serialize;
+use sim_core::summary::MetricSummary;
+
+/// One experiment across replications.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Journal {
+    pub experiment: String,
+    pub replications: usize,
+    /// Replications in which the method started (the steady state held before it).
+    pub ran: usize,
+    /// Replications in which the safety gate aborted it, when (mean, seconds of virtual time)
+    /// and at what burn rate (mean) against which limit.
+    pub aborted: usize,
+    pub aborted_at_s: Option<f64>,
+    pub abort_burn_rate: Option<f64>,
+    pub gate_limit: Option<f64>,
+    /// Why it ended early, or did not run, in words (`None` when it ran to its end everywhere).
+    pub reason: Option<String>,
+    /// Replications whose steady state held before and after the method.
+    pub steady_before: usize,
+    pub steady_after: usize,
+    /// Mean bad calls of the experiment's SLO during the method, and the share of one SLO
+    /// window's error budget they are.
+    pub bad_calls: f64,
+    pub budget_burned: f64,
+    /// Mean time from the first fault to the first fallback answer (seconds; `None`: fallback
+    /// never answered during the method) and in how many replications it was within the SLA.
+    pub fallback_s: Option<f64>,
+    pub fallback_within_sla: Option<usize>,
+}
+
+/// The cost guard across replications.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostGuardSummary {
+    pub budget_alerts: f64,
+    pub first_budget_alert_s: Option<f64>,
+    pub anomaly_alerts: f64,
+    pub first_anomaly_alert_s: Option<f64>,
+    pub max_period_usd: f64,
+}
+
+fn get<'a>(metrics: &'a [MetricSummary], name: &str) -> Option<&'a MetricSummary> {
+    metrics.iter().find(|m| m.name == name)
+}
+
+fn count(m: Option<&MetricSummary>) -> usize {
+    m.map_or(0, |m| {
+        m.per_replication.iter().filter(|&&v| v == 1.0).count()
+    })
+}
+
+fn finite_mean(m: Option<&MetricSummary>) -> Option<f64> {
+    let m = m?;
+    let v: Vec<f64> = m
+        .per_replication
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Every experiment's journal, in report order.
+pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
+    metrics
+        .iter()
+        .filter_map(|m| {
+            let name = m.name.strip_prefix("chaos.")?.strip_suffix(".ran")?;
+            let g = |field: &str| get(metrics, &format!("chaos.{name}.{field}"));
+            let replications = m.per_replication.len();
+            let ran = count(Some(m));
+            let aborted = count(g("aborted"));
+            let aborted_at_s = finite_mean(g("aborted_at_s"));
+            let abort_burn_rate = finite_mean(g("abort_burn_rate"));
+            let gate_limit = finite_mean(g("gate_limit"));
+            let mut reasons = Vec::new();
+            if ran < replications {
+                reasons.push(format!(
+                    "steady state deviated before the method in {}/{replications}: no fault injected",
+                    replications - ran
+                ));
+            }
+            if aborted > 0 {
+                reasons.push(format!(
+                    "safety gate aborted {aborted}/{replications} at {} s (burn rate {} > limit {})",
+                    aborted_at_s.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
+                    abort_burn_rate.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
+                    gate_limit.map_or("?".into(), format_number),
+                ));
+            }
+            let fallback_sla = g("fallback_within_sla");
+            Some(Journal {
+                experiment: name.to_string(),
+                replications,
+                ran,
+                aborted,
+                aborted_at_s,
+                abort_burn_rate,
+                gate_limit,
+                reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+                steady_before: count(g("steady_before")),
+                steady_after: count(g("steady_after")),
+                bad_calls: g("bad_calls").map_or(f64::NAN, |m| m.mean),
+                budget_burned: g("budget_burned").map_or(f64::NAN, |m| m.mean),
+                fallback_s: finite_mean(g("fallback_s")),
+                fallback_within_sla: fallback_sla
+                    .filter(|m| m.per_replication.iter().any(|v| v.is_finite()))
+                    .map(|m| count(Some(m))),
+            })
+        })
+        .collect()
+}
+
+pub fn cost_guard(metrics: &[MetricSummary]) -> Option<CostGuardSummary> {
+    let budget = get(metrics, "cost_guard.budget_alerts")?;
+    Some(CostGuardSummary {
+        budget_alerts: budget.mean,
+        first_budget_alert_s: finite_mean(get(metrics, "cost_guard.first_budget_alert_s")),
+        anomaly_alerts: get(metrics, "cost_guard.anomaly_alerts").map_or(f64::NAN, |m| m.mean),
+        first_anomaly_alert_s: finite_mean(get(metrics, "cost_guard.first_anomaly_alert_s")),
+        max_period_usd: get(metrics, "cost_guard.max_period_usd").map_or(f64::NAN, |m| m.mean),
+    })
+}
+
+impl Journal {
+    /// `ABORTED`, `NOT RUN`, `RAN`, or `MIXED` when replications disagree.
+    pub fn word(&self) -> &'static str {
+        if self.ran == 0 {
+            "NOT RUN"
+        } else if self.aborted == self.replications {
+            "ABORTED"
+        } else if self.ran == self.replications && self.aborted == 0 {
+            "RAN"
+        } else {
+            "MIXED"
+        }
+    }
+
+    /// One or two lines for the terminal summary.
+    pub fn lines(&self) -> String {
+        let n = self.replications;
+        let mut out = format!(
+            "{:<8} {}: steady before {}/{n}, after {}/{}, budget burned {}%, fallback {}",
+            self.word(),
+            self.experiment,
+            self.steady_before,
+            self.steady_after,
+            self.ran,
+            format_number((self.budget_burned * 10_000.0).round() / 100.0),
+            match (self.fallback_s, self.fallback_within_sla) {
+                (Some(s), Some(k)) => format!(
+                    "after {} s, within SLA {k}/{}",
+                    format_number((s * 10.0).round() / 10.0),
+                    self.ran
+                ),
+                (Some(s), None) => format!("after {} s", format_number((s * 10.0).round() / 10.0)),
+                (None, _) => "not engaged".to_string(),
+            }
+        );
+        if let Some(r) = &self.reason {
+            out.push_str("\n           ");
+            out.push_str(r);
+        }
+        out
+    }
+}
+
+/// The chaos and cost-guard block of the terminal summary (empty without either).
+pub fn render_journals(metrics: &[MetricSummary]) -> String {
+    let mut out = String::new();
+    let all = journals(metrics);
+    if !all.is_empty() {
+        out.push_str("Chaos experiments:\n");
+        for j in &all {
+            out.push_str("  ");
+            out.push_str(&j.lines());
+            out.push('\n');
+        }
+    }
+    if let Some(c) = cost_guard(metrics) {
+        out.push_str(&format!(
+            "Cost guard: {} budget alerts (first at {} s), {} anomaly alerts (first at {} s), \
+             max ${} per period\n",
+            format_number((c.budget_alerts * 10.0).round() / 10.0),
+            c.first_budget_alert_s
+                .map_or("-".into(), |v| format_number(v.round())),
+            format_number((c.anomaly_alerts * 10.0).round() / 10.0),
+            c.first_anomaly_alert_s
+                .map_or("-".into(), |v| format_number(v.round())),
+            format_number((c.max_period_usd * 100.0).round() / 100.0),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(name: &str, v: &[f64]) -> MetricSummary {
+        let sets: Vec<_> = v
+            .iter()
+            .map(|&x| {
+                let mut s = sim_core::summary::MetricSet::new();
+                s.push(name, x);
+                s
+            })
+            .collect();
+        sim_core::summary::summarize(&sets).remove(0)
+    }
+
+    #[test]
+    fn an_aborted_experiment_reads_as_aborted_with_its_reason() {
+        let metrics = vec![
+            m("chaos.kv.ran", &[1.0]),
+            m("chaos.kv.aborted", &[1.0]),
+            m("chaos.kv.aborted_at_s", &[620.0]),
+            m("chaos.kv.abort_burn_rate", &[5.5]),
+            m("chaos.kv.gate_limit", &[2.0]),
+            m("chaos.kv.steady_before", &[1.0]),
+            m("chaos.kv.steady_after", &[1.0]),
+            m("chaos.kv.budget_burned", &[0.001]),
+            m("chaos.kv.fallback_s", &[f64::NAN]),
+            m("chaos.kv.fallback_within_sla", &[0.0]),
+        ];
+        let j = journals(&metrics);
+        assert_eq!(j.len(), 1);
+        assert_eq!(j[0].word(), "ABORTED");
+        let text = j[0].lines();
+        assert!(
+            text.contains("at 620 s (burn rate 5.5 > limit 2)"),
+            "{text}"
+        );
+        assert!(text.contains("fallback not engaged"), "{text}");
+    }
+}
