@@ -334,6 +334,8 @@ fn a_breaker_opens_after_minimum_calls_and_half_open_trials_close_it_after_the_o
         Some(&trace),
     );
     assert_eq!(mean(&report, "backend.api.breaker_opened"), 2.0);
+    assert_eq!(mean(&report, "backend.api.breaker_half_opened"), 2.0);
+    assert_eq!(mean(&report, "backend.api.breaker_recovered"), 1.0);
     assert_eq!(mean(&report, "backend.api.breaker_rejected"), 40.0);
     assert_eq!(mean(&report, "errors.unavailable"), 7.0);
     assert_eq!(mean(&report, "backend.api.attempts"), 80.0);
@@ -1847,4 +1849,9 @@ circuit_breaker = { consecutive_failures = 1, open_duration = "10s", half_open_c
     assert_eq!(at("backend.api.breaker_open", 5.0), 1.0);
     assert_eq!(at("backend.api.breaker_half_open", 11.6), 1.0);
     assert_eq!(at("backend.api.breaker_open", 11.6), 0.0);
+    // Transitions: nine openings, nine half-open spells (the last from 99.1 s, never reported
+    // by the breaker before the end), no recovery while the backend stays down.
+    assert_eq!(mean(&report, "backend.api.breaker_opened"), 9.0);
+    assert_eq!(mean(&report, "backend.api.breaker_half_opened"), 9.0);
+    assert_eq!(mean(&report, "backend.api.breaker_recovered"), 0.0);
 }

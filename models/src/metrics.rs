@@ -460,6 +460,9 @@ pub(crate) struct BreakerClock {
     closed: Time,
     open: Time,
     half_open: Time,
+    /// Transitions into half-open (trial calls begin) and back to closed (recovered).
+    half_opened: u64,
+    recovered: u64,
 }
 
 impl BreakerClock {
@@ -480,6 +483,17 @@ impl BreakerClock {
 
     fn enter(&mut self, now: Time, state: policies::BreakerState) {
         self.account(now);
+        // An open spell that ran out became half-open at `until`, unreported until now.
+        let mut was = self.state;
+        if was == 1 && now >= self.until {
+            self.half_opened += 1;
+            was = 2;
+        }
+        match state {
+            policies::BreakerState::HalfOpen if was != 2 => self.half_opened += 1,
+            policies::BreakerState::Closed if was != 0 => self.recovered += 1,
+            _ => {}
+        }
         (self.state, self.until) = match state {
             policies::BreakerState::Closed => (0, 0),
             policies::BreakerState::Open { until } => (1, until),
@@ -495,6 +509,12 @@ impl BreakerClock {
             until: self.until,
             ..BreakerClock::default()
         }
+    }
+
+    /// Transitions into half-open and into closed up to `now`.
+    fn transitions(&self, now: Time) -> (u64, u64) {
+        let pending = u64::from(self.state == 1 && now >= self.until);
+        (self.half_opened + pending, self.recovered)
     }
 
     /// Shares of `[start, now]` spent open and half-open.
@@ -1391,6 +1411,15 @@ impl Stats {
                 m.push(
                     format!("backend.{name}.breaker_rejected"),
                     self.breaker_rejected[backend_index] as f64,
+                );
+                let (half_opened, recovered) = self.breaker_clock[backend_index].transitions(now);
+                m.push(
+                    format!("backend.{name}.breaker_half_opened"),
+                    half_opened as f64,
+                );
+                m.push(
+                    format!("backend.{name}.breaker_recovered"),
+                    recovered as f64,
                 );
                 let (open, half) = self.breaker_clock[backend_index].shares(now);
                 m.push(format!("backend.{name}.breaker_open_share"), open);
