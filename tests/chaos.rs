@@ -292,28 +292,32 @@ fn chaos_game_day_aborts_exactly_the_kv_storm() {
     // The latency injection only touches latency: the availability gate stays quiet.
     assert_eq!(metric(&r, "chaos.latency-injection.aborted").mean, 0.0);
     assert_eq!(metric(&r, "chaos.latency-injection.ran").mean, 1.0);
-    // The KV storm trips the gate within a minute of its start (3 h = 10,800 s).
+    // The KV storm on the GPU pool trips the gate once preempted calls time out (30 s), well
+    // within its 20 minutes (it starts at 3 h = 10,800 s).
     assert_eq!(metric(&r, "chaos.kv-storm.aborted").mean, 1.0);
     for v in per_rep(&r, "chaos.kv-storm.aborted_at_s") {
         let at = v.unwrap();
-        assert!((10_800.0..10_860.0).contains(&at), "{at}");
+        assert!((10_830.0..10_980.0).contains(&at), "{at}");
     }
+    assert!(metric(&r, "pool.pool.preemptions").mean > 0.0);
     for name in ["429-storm", "latency-injection", "kv-storm"] {
         assert_eq!(
             metric(&r, &format!("chaos.{name}.steady_before")).mean * n,
             n,
             "{name}"
         );
+    }
+    for name in ["429-storm", "latency-injection"] {
         assert_eq!(
             metric(&r, &format!("chaos.{name}.steady_after")).mean,
             1.0,
             "{name}"
         );
     }
-    // Aborted within seconds, the storm costs little: the cost guard stays quiet. Without the
-    // gate it runs 20 minutes and both cost alerts fire in its hour (3 h to 4 h).
+    // The cost guard stays quiet: a pool costs its GPU-hours whatever it serves.
     assert_eq!(metric(&r, "cost_guard.budget_alerts").mean, 0.0);
     assert_eq!(metric(&r, "cost_guard.anomaly_alerts").mean, 0.0);
+    // Without the gate the storm runs its 20 minutes: a preemption storm and far more burn.
     let (off, _) = run_report(
         "example:chaos-game-day",
         &[
@@ -325,12 +329,10 @@ fn chaos_game_day_aborts_exactly_the_kv_storm() {
     );
     assert_eq!(metric(&off, "chaos.kv-storm.aborted").mean, 0.0);
     assert!(metric(&off, "chaos.kv-storm.budget_burned").mean > 0.05);
-    for name in ["first_budget_alert_s", "first_anomaly_alert_s"] {
-        for v in per_rep(&off, &format!("cost_guard.{name}")) {
-            let at = v.unwrap();
-            assert!((10_800.0..14_400.0).contains(&at), "{name} {at}");
-        }
-    }
+    assert!(
+        metric(&off, "pool.pool.preemptions").mean
+            > 10.0 * metric(&r, "pool.pool.preemptions").mean
+    );
 }
 
 /// 20 calls/s of 10 ms each for 20 minutes; one experiment from 5 to 20 minutes (three
