@@ -716,6 +716,11 @@ mod tests {
         }
     }
 
+    /// The running state of `cfg` for one tenant `t` on one route `r`, with the test SLO.
+    fn state(cfg: &ChaosConfig) -> ChaosState {
+        ChaosState::new(cfg, &[slo()], &["t"], &["r"], 0, RandomStream::from_seed(1)).unwrap()
+    }
+
     #[test]
     fn the_gate_trips_at_the_first_evaluation_past_the_limit() {
         // One call per second, all good until 600 s, all bad from then on. Objective 99%
@@ -728,15 +733,7 @@ mod tests {
             interval: 5 * S,
         };
         let cfg = experiment(Some(gate));
-        let mut c = ChaosState::new(
-            &cfg,
-            &[slo()],
-            &["t"],
-            &["r"],
-            0,
-            RandomStream::from_seed(1),
-        )
-        .unwrap();
+        let mut c = state(&cfg);
         let mut tripped = None;
         for s in 0..700u64 {
             let now = s * S;
@@ -762,15 +759,7 @@ mod tests {
     #[test]
     fn a_failed_steady_state_keeps_the_method_from_running() {
         let cfg = experiment(None);
-        let mut c = ChaosState::new(
-            &cfg,
-            &[slo()],
-            &["t"],
-            &["r"],
-            0,
-            RandomStream::from_seed(1),
-        )
-        .unwrap();
+        let mut c = state(&cfg);
         // 5% failures in the probe window: below 99% − 0.
         for s in 540..600u64 {
             c.record(s * S, 0, 0, &facts(s % 20 != 0));
@@ -782,15 +771,7 @@ mod tests {
     #[test]
     fn an_empty_probe_window_is_no_evidence_of_steadiness() {
         let cfg = experiment(None);
-        let mut c = ChaosState::new(
-            &cfg,
-            &[slo()],
-            &["t"],
-            &["r"],
-            0,
-            RandomStream::from_seed(1),
-        )
-        .unwrap();
+        let mut c = state(&cfg);
         assert!(!c.begin(0));
     }
 

@@ -1145,7 +1145,7 @@ impl<'c> World<'c> {
                     }
                     let waited = now - a.enqueued;
                     self.stats.service_started(now, backend, waited, from_queue);
-                    self.replica_changed(now, backend, i, before);
+                    self.replica_changed(now, backend, i, Some(before));
                     return;
                 }
                 // Every replica went down or filled since the call was let in.
@@ -1969,16 +1969,17 @@ impl<'c> World<'c> {
         }
     }
 
-    /// After anything happened to GPU replica `i` of `backend` (whose generation was `before`):
-    /// the pool's statistics catch up, and the replica's next change is scheduled if it moved.
-    fn replica_changed(&mut self, now: Time, backend: usize, i: usize, before: u32) {
+    /// After anything happened to GPU replica `i` of `backend` (whose generation was `before`;
+    /// `None` when unknown): the pool's statistics catch up, and the replica's next change is
+    /// scheduled if it moved. A duplicate of a pending event is dropped as stale when popped.
+    fn replica_changed(&mut self, now: Time, backend: usize, i: usize, before: Option<u32>) {
         let pool = self.backends[backend]
             .pool
             .as_mut()
             .expect("a pool backend");
         pool.touch(now, i);
         let r = &pool.replicas[i];
-        if r.generation() != before
+        if before != Some(r.generation())
             && let Some(at) = r.next_change()
         {
             self.sched.schedule(
@@ -2008,7 +2009,7 @@ impl<'c> World<'c> {
         done.clear();
         pool.replicas[i].advance(now, |c| done.push(c));
         let came_up = pool.came_up(now, i);
-        self.replica_changed(now, backend, i, before);
+        self.replica_changed(now, backend, i, Some(before));
         if came_up {
             self.schedule_crash(now, backend, i);
         }
@@ -2116,7 +2117,7 @@ impl<'c> World<'c> {
                 epoch,
             },
         );
-        self.replica_changed(now, backend, i, before);
+        self.replica_changed(now, backend, i, Some(before));
         for d in &drained {
             let Some(attempt) = self.attempts.key_at(d.id) else {
                 continue;
@@ -2162,7 +2163,7 @@ impl<'c> World<'c> {
         }
         let before = pool.replicas[i].generation();
         pool.repair(now, i, cold_start);
-        self.replica_changed(now, backend, i, before);
+        self.replica_changed(now, backend, i, Some(before));
     }
 
     fn on_autoscale(&mut self, now: Time, backend: usize) {
@@ -2172,16 +2173,7 @@ impl<'c> World<'c> {
         pool.autoscale(now, queued);
         let changed = std::mem::take(&mut pool.changed);
         for &i in &changed {
-            // Generation 0 never matches a moved replica's, so its next change is scheduled;
-            // a duplicate of a pending event is dropped as stale when popped.
-            let before = self.backends[backend]
-                .pool
-                .as_ref()
-                .expect("a pool backend")
-                .replicas[i]
-                .generation()
-                .wrapping_sub(1);
-            self.replica_changed(now, backend, i, before);
+            self.replica_changed(now, backend, i, None);
         }
         self.backends[backend]
             .pool

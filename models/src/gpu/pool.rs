@@ -286,18 +286,13 @@ impl Pool {
     /// reschedule it.
     pub fn admit(&mut self, now: Time, id: u32, prompt: u32, output: u32) -> Option<(usize, u32)> {
         let need = need_blocks(prompt, output);
-        let (role, replicas, committed, cap, max_waiting) = (
-            &self.role,
-            &self.replicas,
-            &self.committed,
-            self.cap,
-            self.max_waiting,
-        );
-        let i = self.router.pick_where(replicas, prompt, |i| {
-            role[i] == Role::Serving
-                && replicas[i].waiting_len() < max_waiting
-                && cap.is_none_or(|cap| committed[i].saturating_add(need) <= cap)
-        })?;
+        // The router is set aside while it reads the pool, so one eligibility rule serves both
+        // `fits` and the pick.
+        let mut router =
+            std::mem::replace(&mut self.router, Router::new(RoutingPolicy::RoundRobin));
+        let pick = router.pick_where(&self.replicas, prompt, |i| self.eligible(i, need));
+        self.router = router;
+        let i = pick?;
         let before = self.replicas[i].generation();
         self.replicas[i].admit(now, id, prompt, output).ok()?;
         self.committed[i] += need;
