@@ -210,6 +210,16 @@ pub fn rerun(path: &Path, threads: Option<usize>) -> Result<ExitCode, Failure> {
             path.display()
         )));
     }
+    let current = reports::Tool::current();
+    if stored.tool.version != current.version || stored.tool.commit != current.commit {
+        eprintln!(
+            "note: {} was written by {}; this is {}. Comparing the results anyway: \
+             only a difference in them fails the rerun.",
+            path.display(),
+            stored.tool.describe(),
+            current.describe()
+        );
+    }
     let metrics = simulate(&loaded, threads)?.metrics;
     let digest = reports::results_digest(&metrics);
     // Both must agree: the digest, and the stored values themselves (a report whose numbers

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "faultline",
-    version,
+    version = reports::VERSION_LINE,
     about = "Deterministic discrete-event simulation of LLM system reliability",
     long_about = "faultline replays a scenario (tenants, traffic, gateway policies, backends) over \
                   virtual hours and reports latency, throughput and success with confidence \

@@ -314,11 +314,11 @@ fn the_azure_code_trace_replays_exactly_through_a_scenario() {
     // V8 through the public scenario path: 8,819 jobs and the file's exact token sums.
     let trace = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/traces/AzureLLMInferenceTrace_code.csv"
+        "/data/traces/AzureLLMInferenceTrace_code.csv"
     );
     assert!(
         Path::new(trace).exists(),
-        "this test needs {trace} (the shared data folder beside the repository)"
+        "this test needs {trace} (vendored in data/traces, see data/README.md)"
     );
     let dir = scratch_dir("llm-azure");
     let report = run_toml(

@@ -473,11 +473,11 @@ fn example_agent_chain() {
 fn example_azure_code_replay() {
     let trace = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/traces/AzureLLMInferenceTrace_code.csv"
+        "/data/traces/AzureLLMInferenceTrace_code.csv"
     );
     assert!(
         Path::new(trace).exists(),
-        "this test needs {trace} (the shared data folder beside the repository)"
+        "this test needs {trace} (vendored in data/traces, see data/README.md)"
     );
     let path = format!("tenants.0.arrivals.path={trace}");
     let (r, _) = run_report("example:azure-code-replay", &["--set", &path]);

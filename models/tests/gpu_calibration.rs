@@ -13,16 +13,16 @@ use models::gpu::step_time::{
 
 const SPLITWISE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/calibration/splitwise-sim_perf_model.csv"
+    "/../data/calibration/splitwise-sim_perf_model.csv"
 );
 const VIDUR_7B: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/calibration/vidur_a100_Llama-2-7b-hf_mlp.csv"
+    "/../data/calibration/vidur_a100_Llama-2-7b-hf_mlp.csv"
 );
 
 fn read(path: &str) -> csv::Reader<std::fs::File> {
     csv::Reader::from_path(path).unwrap_or_else(|e| {
-        panic!("calibration data {path} is required (see shared/data/README.md): {e}")
+        panic!("calibration data {path} is required (vendored in data/calibration, see data/README.md): {e}")
     })
 }
 
@@ -289,7 +289,7 @@ fn llama2_7b_a100_reproduces_vidur_linear_operators() {
 fn opt_13b_preset_is_distserves_fit() {
     const PATH: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/calibration/distserve_profiler-a100-80g.vllm.json"
+        "/../data/calibration/distserve_profiler-a100-80g.vllm.json"
     );
     let text = std::fs::read_to_string(PATH)
         .unwrap_or_else(|e| panic!("calibration data {PATH} is required: {e}"));

@@ -1,8 +1,7 @@
 //! V8 (VALIDATION.md): trace replay reproduces the real traces exactly.
 //!
-//! The traces live beside the project in `../shared/data/traces/` (see that directory's
-//! README); they are not copied into the repository. A test that needs one and does not find it
-//! fails, naming the file.
+//! The traces are vendored in the repository's `data/traces/` (provenance, licences and digests
+//! in `data/README.md`). A test that needs one and does not find it fails, naming the file.
 //!
 //! Expected figures, computed independently below with a plain line split and also stated here:
 //! - `AzureLLMInferenceTrace_code.csv`: 8,819 requests; ContextTokens sum 18,059,974;
@@ -23,16 +22,12 @@ const AZURE_CODE: &str = "AzureLLMInferenceTrace_code.csv";
 const AZURE_CONV: &str = "AzureLLMInferenceTrace_conv.csv";
 const MOONCAKE: &str = "mooncake_synthetic_trace.jsonl";
 
-/// The shared data file `name`, or a failure naming it.
+/// The vendored data file `name`, or a failure naming it.
 fn data_file(name: &str) -> PathBuf {
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/traces"
-    ))
-    .join(name);
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/traces")).join(name);
     assert!(
         path.is_file(),
-        "this test needs the shared data file {} (`{name}`, described in ../shared/data/README.md), \
+        "this test needs the vendored data file {} (`{name}`, described in data/README.md), \
          and it is absent",
         path.display()
     );
@@ -323,7 +318,7 @@ fn start_offset_skips_the_first_rows() {
 }
 
 #[test]
-#[should_panic(expected = "needs the shared data file")]
+#[should_panic(expected = "needs the vendored data file")]
 fn an_absent_data_file_is_named() {
     data_file("no_such_trace.csv");
 }

@@ -15,5 +15,8 @@ pub mod table;
 pub mod verdict;
 
 pub use output::{OutputError, Written, write_run_outputs};
-pub use report::{Report, StoredReport, first_difference, results_digest, write_atomic};
+pub use report::{
+    COMMIT, Report, StoredReport, Tool, VERSION_LINE, first_difference, results_digest,
+    write_atomic,
+};
 pub use table::{render_csv, render_summary, render_table};

@@ -17,10 +17,29 @@ use std::path::Path;
 /// Bumped when the report's layout changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The git commit this build came from (`unknown` outside a checkout); see `build.rs`.
+pub const COMMIT: &str = env!("FAULTLINE_COMMIT");
+
+/// `faultline --version`'s text: the crate version and the commit.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FAULTLINE_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
     pub name: String,
     pub version: String,
+    /// The git commit of the build that wrote the report (absent from reports written before
+    /// it was recorded: read as `unknown`).
+    #[serde(default = "unknown_commit")]
+    pub commit: String,
+}
+
+fn unknown_commit() -> String {
+    "unknown".to_string()
 }
 
 impl Tool {
@@ -29,7 +48,13 @@ impl Tool {
         Tool {
             name: "faultline".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            commit: COMMIT.to_string(),
         }
+    }
+
+    /// `faultline 0.1.0 (commit 0123456789ab)`.
+    pub fn describe(&self) -> String {
+        format!("{} {} (commit {})", self.name, self.version, self.commit)
     }
 }
 

@@ -1026,8 +1026,15 @@ fn arrival_spec(a: &Arrivals, path: &str) -> Result<ArrivalSpec, BuildError> {
                     )
                 })?,
             };
-            let trace = Trace::load(file, format)
-                .map_err(|e| err(format!("{path}.path"), e.to_string()))?;
+            let trace = match file.strip_prefix(crate::builtin_data::PREFIX) {
+                Some(name) => {
+                    let bytes = crate::builtin_data::read(name)
+                        .map_err(|m| err(format!("{path}.path"), m))?;
+                    Trace::parse(file, bytes, format)
+                }
+                None => Trace::load(file, format),
+            }
+            .map_err(|e| err(format!("{path}.path"), e.to_string()))?;
             ArrivalSpec::Trace {
                 trace: Arc::new(trace),
                 replay: ReplayOptions {

@@ -2,6 +2,7 @@
 //! `--set` overrides, validation, built-in examples, and building a `models` world.
 
 pub mod build;
+pub mod builtin_data;
 pub mod chaos_schema;
 pub mod error;
 pub mod examples;

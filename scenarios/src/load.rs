@@ -9,7 +9,7 @@ use crate::overrides::{Override, apply_overrides};
 use crate::schema::Scenario;
 use models::WorldConfig;
 use serde::de::DeserializeSeed;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -26,6 +26,11 @@ pub struct Source {
     pub name: String,
     pub text: String,
     pub format: Format,
+    /// The directory relative paths inside the text resolve against: the scenario file's own
+    /// directory (canonical, so it does not depend on how the file was named); `None` for
+    /// built-in examples and scenarios held in memory, whose relative paths resolve against the
+    /// current directory.
+    pub base_dir: Option<PathBuf>,
 }
 
 impl Source {
@@ -60,11 +65,15 @@ impl Source {
             .and_then(|s| s.to_str())
             .unwrap_or("scenario")
             .to_string();
+        let base_dir = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf));
         Ok(Source {
             origin: spec.to_string(),
             name,
             text,
             format,
+            base_dir,
         })
     }
 
@@ -87,6 +96,7 @@ impl Source {
             name: name.to_string(),
             text: example.toml.to_string(),
             format: Format::Toml,
+            base_dir: None,
         })
     }
 
@@ -97,6 +107,7 @@ impl Source {
             name: name.to_string(),
             text,
             format,
+            base_dir: None,
         }
     }
 }
@@ -129,11 +140,47 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Loaded, ScenarioE
         })?;
         (scenario, resolved)
     };
+    let mut scenario = scenario;
+    resolve_paths(&mut scenario, source.base_dir.as_deref(), &resolved);
     let world = build_world(&scenario).map_err(|e| {
         let err = ScenarioError::new(&source.origin, e.message);
         attribute(source, err, &e.path, overrides, &resolved)
     })?;
     Ok(Loaded { scenario, world })
+}
+
+/// Makes every relative file path in the scenario absolute, so the canonical scenario in a
+/// report names the file that was read and reruns from anywhere: a path written in the scenario
+/// file resolves against the file's directory, a path given with `--set` (or in a scenario
+/// without a file) against the current directory. `builtin:` paths name data embedded in the
+/// binary and stay as they are.
+fn resolve_paths(scenario: &mut Scenario, base_dir: Option<&Path>, resolved: &[Vec<Segment>]) {
+    for (i, tenant) in scenario.tenants.iter_mut().enumerate() {
+        let crate::schema::Arrivals::Trace { path, .. } = &mut tenant.arrivals else {
+            continue;
+        };
+        if path.starts_with(crate::builtin_data::PREFIX) || Path::new(path.as_str()).is_absolute() {
+            continue;
+        }
+        let here = [
+            Segment::Key("tenants".to_string()),
+            Segment::Index(i),
+            Segment::Key("arrivals".to_string()),
+            Segment::Key("path".to_string()),
+        ];
+        let from_override = resolved
+            .iter()
+            .any(|p| p.len() <= here.len() && here[..p.len()] == p[..]);
+        let base = match (from_override, base_dir) {
+            (false, Some(dir)) => Some(dir.to_path_buf()),
+            _ => std::env::current_dir().ok(),
+        };
+        if let Some(base) = base {
+            let joined = base.join(path.as_str());
+            let shown = std::fs::canonicalize(&joined).unwrap_or(joined);
+            *path = shown.display().to_string();
+        }
+    }
 }
 
 /// Blames the `--set` argument that wrote the value at `path`, if one did (the last such wins,

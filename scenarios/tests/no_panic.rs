@@ -42,25 +42,11 @@ proptest! {
     }
 }
 
-/// Trace paths in examples are relative to the repository root, where users run them; tests of
-/// this crate run in `scenarios/`, so they point the trace at the shared data folder directly.
-fn trace_override(e: &scenarios::examples::Example) -> Vec<Override> {
-    if !e.toml.contains("process = \"trace\"") {
-        return Vec::new();
-    }
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/traces/AzureLLMInferenceTrace_code.csv"
-    );
-    vec![Override::parse(&format!("tenants.0.arrivals.path=\"{path}\"")).unwrap()]
-}
-
 #[test]
 fn every_example_loads() {
     for e in scenarios::examples::ALL {
         let source = Source::example(e.name).unwrap();
-        let loaded =
-            load(&source, &trace_override(e)).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+        let loaded = load(&source, &[]).unwrap_or_else(|err| panic!("{}: {err}", e.name));
         assert!(
             !loaded.scenario.description.is_empty(),
             "{} has a description",
@@ -72,7 +58,7 @@ fn every_example_loads() {
 #[test]
 fn the_canonical_form_reads_back_to_the_same_scenario() {
     for e in scenarios::examples::ALL {
-        let loaded = load(&Source::example(e.name).unwrap(), &trace_override(e)).unwrap();
+        let loaded = load(&Source::example(e.name).unwrap(), &[]).unwrap();
         let json = serde_json::to_string(&scenarios::canonical_json(&loaded.scenario)).unwrap();
         let again = load(
             &Source::from_text("canonical", e.name, json, Format::Json),

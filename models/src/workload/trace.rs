@@ -5,7 +5,7 @@
 //! counts). Put it in an `Arc` and share it read-only across replications; each replication
 //! replays it with its own small [`ReplayState`].
 //!
-//! Formats (see `../shared/data/README.md`):
+//! Formats (examples of each, with provenance, in the repository's `data/README.md`):
 //! - **Azure LLM inference CSV** (`TIMESTAMP,ContextTokens,GeneratedTokens`): `TIMESTAMP` is an
 //!   absolute date and time such as `2023-11-16 18:17:03.9799600`; it is converted to integer
 //!   nanoseconds exactly (no floating point). Columns are found by name (any order, extra columns
