@@ -181,7 +181,14 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
             Failure::Input(m) => Failure::Input(format!("variant `{}`: {m}", arm.label)),
             other => other,
         })?;
-        let simulated = pool.install(|| replicate(&loaded, || bar.inc(1)));
+        let simulated =
+            pool.install(|| replicate(&loaded, || bar.inc(1)))
+                .map_err(|f| match f {
+                    Failure::Runtime(m) => {
+                        Failure::Runtime(format!("variant `{}`: {m}", arm.label))
+                    }
+                    other => other,
+                })?;
         let metrics = simulated.metrics.clone();
         let report = simulated.report(&source.name, &loaded.scenario);
         let rel = Path::new("variants")

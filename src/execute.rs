@@ -60,7 +60,7 @@ fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failur
     let bar = progress_bar(reps as u64, "replications");
     let result = pool.install(|| replicate(loaded, || bar.inc(1)));
     bar.finish_and_clear();
-    Ok(result)
+    result
 }
 
 /// A worker pool; results never depend on its size.
@@ -78,7 +78,12 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, F
 }
 
 /// Runs every replication of `loaded` in the current pool and reduces them in replication order.
-pub(crate) fn replicate(loaded: &Loaded, on_replication: impl Fn() + Sync) -> Simulated {
+/// A replication whose virtual time stops advancing fails the run (the first such, in
+/// replication order, is named).
+pub(crate) fn replicate(
+    loaded: &Loaded,
+    on_replication: impl Fn() + Sync,
+) -> Result<Simulated, Failure> {
     use rayon::prelude::*;
     let seed = loaded.scenario.seed;
     let outputs: Vec<_> = (0..loaded.scenario.replications)
@@ -86,9 +91,9 @@ pub(crate) fn replicate(loaded: &Loaded, on_replication: impl Fn() + Sync) -> Si
         .map(|i| {
             let out = models::run_replication(&loaded.world, seed, i);
             on_replication();
-            out
+            out.map_err(|stalled| Failure::Runtime(format!("replication {i}: {stalled}")))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let events = outputs.iter().map(|o| o.events).sum();
     let mut metrics = Vec::with_capacity(outputs.len());
     let mut series = Vec::with_capacity(outputs.len());
@@ -98,12 +103,12 @@ pub(crate) fn replicate(loaded: &Loaded, on_replication: impl Fn() + Sync) -> Si
         series.push(o.series);
         cdfs.push(o.latency_cdf);
     }
-    Simulated {
+    Ok(Simulated {
         metrics: summarize(&metrics),
         series: summarize_series(&series).filter(|s| !s.grid.is_empty()),
         latency_cdf: summarize_cdf(&cdfs),
         events,
-    }
+    })
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise, so logs stay clean.

@@ -205,7 +205,14 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
             if failure.lock().expect("no panics while held").is_some() {
                 return;
             }
-            let report = replicate(&p.loaded, || {}).report(&name, &p.loaded.scenario);
+            let report = match replicate(&p.loaded, || {}) {
+                Ok(simulated) => simulated.report(&name, &p.loaded.scenario),
+                Err(Failure::Runtime(m)) | Err(Failure::Input(m)) => {
+                    let mut f = failure.lock().expect("no panics while held");
+                    f.get_or_insert(Failure::Runtime(format!("point {}: {m}", p.id)));
+                    return;
+                }
+            };
             let path = dir.join(point_report_path(&p.id));
             if let Err(e) = write_atomic(&path, report.to_json().as_bytes()) {
                 let mut f = failure.lock().expect("no panics while held");

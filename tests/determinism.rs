@@ -154,7 +154,7 @@ fn arrivals_of_first_tenant(toml: &str) -> Vec<u64> {
     let loaded = scenarios::load(&source, &[]).expect("valid scenario");
     let mut world = models::World::new(&loaded.world, loaded.scenario.seed, 0);
     world.record_arrivals();
-    let out = world.run();
+    let out = world.run().expect("progress");
     out.arrivals
         .unwrap()
         .into_iter()

@@ -102,7 +102,7 @@ fn littles_law_holds_per_pool() {
 fn events_per_call_stay_bounded_as_outputs_grow() {
     let per_call = |n: u32| {
         let cfg = world(&pool("6/h", 500, n, "24h", ""));
-        let out = run_replication(&cfg, 3, 0);
+        let out = run_replication(&cfg, 3, 0).expect("progress");
         let calls = out.metrics.get("pool.pool.completed").unwrap();
         out.events as f64 / calls
     };

@@ -29,7 +29,9 @@ fn mmc_world(sets: &[&str]) -> WorldConfig {
 /// Benchmarks one replication of `world`. The event count is deterministic for a fixed seed,
 /// so one untimed run gives criterion the elements per iteration.
 fn bench_world(c: &mut Criterion, name: &str, world: &WorldConfig) {
-    let events = run_replication(world, SEED, 0).events;
+    let events = run_replication(world, SEED, 0)
+        .expect("the benchmark scenario makes progress")
+        .events;
     assert!(events > 0, "{name}: the replication processed no events");
     let mut group = c.benchmark_group("engine");
     group
@@ -39,7 +41,8 @@ fn bench_world(c: &mut Criterion, name: &str, world: &WorldConfig) {
         .throughput(Throughput::Elements(events));
     group.bench_function(name, |b| {
         b.iter(|| {
-            let out = run_replication(black_box(world), black_box(SEED), 0);
+            let out = run_replication(black_box(world), black_box(SEED), 0)
+                .expect("the benchmark scenario makes progress");
             debug_assert_eq!(out.events, events);
             black_box(out)
         })

@@ -14,4 +14,4 @@ pub mod workload;
 pub mod world;
 
 pub use config::{BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig};
-pub use world::{RunOutput, World, run_replication};
+pub use world::{RunOutput, STALL_LIMIT, Stalled, World, run_replication};

@@ -402,6 +402,7 @@ pub(crate) struct Stats {
     default_responses: u64,
     deadline_exceeded: u64,
     budget_denied: u64,
+    rejected_locally: u64,
     /// Retries by the class of the failure they answer ([`ErrorClass`] order), then re-asks
     /// after a validator caught a soft failure.
     retries_by: [u64; ErrorClass::ALL.len() + 1],
@@ -430,6 +431,7 @@ struct Resilience {
     fallbacks: bool,
     max_depth: usize,
     budget: bool,
+    adaptive: bool,
     deadline: bool,
 }
 
@@ -444,6 +446,10 @@ impl Resilience {
                 .max()
                 .unwrap_or(1),
             budget: config.gateway.retry_budget.is_some(),
+            adaptive: matches!(
+                config.gateway.retry_budget,
+                Some(crate::config::RetryBudgetConfig::Adaptive { .. })
+            ),
             deadline: config.gateway.deadline.is_some(),
         }
     }
@@ -563,17 +569,9 @@ fn retry_classes(
     if rules.policy.max_attempts == Some(1) {
         return Vec::new();
     }
-    // Adaptive throttling turns attempts away locally as if rate limited.
-    let local_429 = matches!(
-        config.gateway.retry_budget,
-        Some(crate::config::RetryBudgetConfig::Adaptive { .. })
-    );
     let mut out: Vec<(Option<ErrorClass>, &'static str)> = ErrorClass::ALL
         .into_iter()
-        .filter(|&c| {
-            rules.retryable.contains(c)
-                && (possible.contains(&c) || (local_429 && c == ErrorClass::RateLimited))
-        })
+        .filter(|&c| rules.retryable.contains(c) && possible.contains(&c))
         .map(|c| (Some(c), c.name()))
         .collect();
     if config.routes.iter().any(|r| {
@@ -702,6 +700,7 @@ impl Stats {
             default_responses: 0,
             deadline_exceeded: 0,
             budget_denied: 0,
+            rejected_locally: 0,
             retries_by: [0; ErrorClass::ALL.len() + 1],
             duplicates: 0,
             duplicates_absorbed: 0,
@@ -925,6 +924,11 @@ impl Stats {
 
     pub(crate) fn budget_denied(&mut self) {
         self.budget_denied += 1;
+    }
+
+    /// An attempt turned away by adaptive throttling before any call: the call failed locally.
+    pub(crate) fn rejected_locally(&mut self) {
+        self.rejected_locally += 1;
     }
 
     pub(crate) fn answered_at_depth(&mut self, depth: u8) {
@@ -1315,6 +1319,12 @@ impl Stats {
         }
         if res.budget {
             m.push("retry_budget.denied", self.budget_denied as f64);
+        }
+        if res.adaptive {
+            m.push(
+                "adaptive_throttle.rejected_locally",
+                self.rejected_locally as f64,
+            );
         }
         if config.gateway.idempotency.is_some() {
             m.push("idempotency.duplicates", self.duplicates as f64);

@@ -292,6 +292,39 @@ pub struct RunOutput {
     pub arrivals: Option<Vec<(Time, u16)>>,
 }
 
+/// Events at one instant of virtual time beyond which a run counts as stalled. No scenario
+/// that makes progress comes near it (a burst of a million simultaneous arrivals is a few million
+/// events); a zero-delay retry loop passes it in about a second.
+pub const STALL_LIMIT: u64 = 10_000_000;
+
+/// A replication whose virtual time stopped advancing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stalled {
+    /// The instant the clock stuck at.
+    pub at: Time,
+    /// Events processed at that instant.
+    pub events: u64,
+    /// What the last of them was, by kind and the entities it concerns.
+    pub last: String,
+}
+
+impl std::fmt::Display for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "virtual time stopped advancing at {}: {} events at that instant, the last {}. \
+             Something repeats without taking time: usually a call that fails at once and is \
+             retried at once (a zero service or error latency with backoff `none` or a zero \
+             base, and unlimited attempts); give it a latency, a backoff or an attempt limit",
+            sim_core::time::format_duration(self.at),
+            self.events,
+            self.last
+        )
+    }
+}
+
+impl std::error::Error for Stalled {}
+
 pub struct World<'c> {
     config: &'c WorldConfig,
     sched: Scheduler<Event>,
@@ -521,7 +554,73 @@ impl<'c> World<'c> {
     }
 
     /// Runs to the horizon and returns the replication's metrics.
-    pub fn run(mut self) -> RunOutput {
+    /// An event in words, naming the tenant and backend it concerns, for the stall message.
+    fn describe(&self, event: &Event) -> String {
+        let tenant = |t: u16| format!("tenant `{}`", self.config.tenants[t as usize].name);
+        let backend = |b: u16| format!("backend `{}`", self.config.backends[b as usize].name);
+        let request = |r: u32, g: u16| {
+            self.requests
+                .get(key(r, g))
+                .map(|q| {
+                    format!(
+                        " (a call of {} to {})",
+                        tenant(q.tenant),
+                        backend(q.backend)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let attempt = |a: u32, g: u16| {
+            self.attempts
+                .get(key(a, g))
+                .map(|x| {
+                    format!(
+                        " (an attempt of {} on {})",
+                        tenant(x.tenant),
+                        backend(x.backend)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        match *event {
+            Event::Arrival { tenant: t } => format!("an arrival of {}", tenant(t)),
+            Event::ServiceDone {
+                attempt: a,
+                generation,
+            } => format!("the end of a service{}", attempt(a, generation)),
+            Event::AttemptTimeout {
+                attempt: a,
+                generation,
+            } => format!("an attempt timeout{}", attempt(a, generation)),
+            Event::RetryDue {
+                request: r,
+                generation,
+            } => format!("a retry{}", request(r, generation)),
+            Event::Validated {
+                request: r,
+                generation,
+            } => format!("a validation{}", request(r, generation)),
+            Event::HedgeDue {
+                request: r,
+                generation,
+            } => format!("a hedge{}", request(r, generation)),
+            Event::GpuStep { backend: b, .. } => format!("a GPU batch step of {}", backend(b)),
+            Event::Episode { backend: b, .. } => format!("an outage or slowdown of {}", backend(b)),
+            Event::DegradationFlip { backend: b } | Event::ModelUpdate { backend: b, .. } => {
+                format!("a model-state change of {}", backend(b))
+            }
+            Event::ReplicaFault { backend: b, .. } | Event::ReplicaRepair { backend: b, .. } => {
+                format!("a replica fault or repair of {}", backend(b))
+            }
+            Event::Autoscale { backend: b } => format!("an autoscaling check of {}", backend(b)),
+            Event::Chaos { .. } => "a chaos experiment event".to_string(),
+            Event::WarmupEnd => "the end of the warm-up".to_string(),
+        }
+    }
+
+    /// Runs the replication to its horizon, or stops with [`Stalled`] when virtual time stops
+    /// advancing.
+    pub fn run(mut self) -> Result<RunOutput, Stalled> {
         let horizon = self.config.horizon;
         for t in 0..self.tenants.len() {
             self.schedule_next_arrival(t as u16, 0);
@@ -578,11 +677,26 @@ impl<'c> World<'c> {
                     .schedule(a.interval, Event::Autoscale { backend: b as u16 });
             }
         }
+        // The watchdog on virtual time: a run whose clock stops (a call that fails at once and
+        // retries at once, forever) would never reach its horizon.
+        let (mut instant, mut at_instant) = (0, 0u64);
         while let Some((now, event)) = self.sched.pop() {
             if now > horizon {
                 break;
             }
             self.events += 1;
+            if now == instant {
+                at_instant += 1;
+                if at_instant > STALL_LIMIT {
+                    return Err(Stalled {
+                        at: now,
+                        events: at_instant,
+                        last: self.describe(&event),
+                    });
+                }
+            } else {
+                (instant, at_instant) = (now, 1);
+            }
             match event {
                 Event::Arrival { tenant } => self.on_arrival(now, tenant),
                 Event::ServiceDone {
@@ -692,13 +806,13 @@ impl<'c> World<'c> {
             horizon,
             &mut metrics,
         );
-        RunOutput {
+        Ok(RunOutput {
             metrics,
             series,
             latency_cdf,
             events: self.events,
             arrivals: self.arrival_log,
-        }
+        })
     }
 
     fn schedule_next_arrival(&mut self, tenant: u16, now: Time) {
@@ -964,7 +1078,10 @@ impl<'c> World<'c> {
                 }
             },
         };
-        // Adaptive throttling turns attempts away at the client, before any call.
+        // Adaptive throttling (the SRE book's client-side throttling) turns attempts away at the
+        // client, before any call: the call fails locally, as throttled, and is not retried (a
+        // retry would only be turned away again while the backend keeps rejecting); a fallback
+        // chain may still send it elsewhere.
         if let Some(Budget::Adaptive(t)) = &mut self.budget
             && !t.admit(now, &mut self.budget_rng)
         {
@@ -973,8 +1090,8 @@ impl<'c> World<'c> {
             {
                 breaker.release(p);
             }
-            self.stats.budget_denied();
-            self.after_failure(
+            self.stats.rejected_locally();
+            self.give_up(
                 now,
                 request,
                 AttemptFailure::Error {
@@ -2466,6 +2583,10 @@ fn to_time(ns: f64) -> Time {
 }
 
 /// Runs one replication.
-pub fn run_replication(config: &WorldConfig, seed: u64, replication: u32) -> RunOutput {
+pub fn run_replication(
+    config: &WorldConfig,
+    seed: u64,
+    replication: u32,
+) -> Result<RunOutput, Stalled> {
     World::new(config, seed, replication).run()
 }

@@ -613,6 +613,22 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         BackoffKind::EqualJitter => Backoff::EqualJitter { base, cap },
         BackoffKind::DecorrelatedJitter => Backoff::DecorrelatedJitter { base, cap },
     };
+    let instant_retries = matches!(r.backoff, BackoffKind::None) || base == 0 || cap == 0;
+    if r.max_attempts.0.is_none()
+        && instant_retries
+        && let Some(b) = backends.iter().find(|b| fails_instantly(b))
+    {
+        return Err(err(
+            "gateway.retry.max_attempts",
+            format!(
+                "unlimited attempts with no delay between them, and backend `{}` can fail \
+                 without taking any time: a failed call would be retried at the same instant \
+                 forever and virtual time would stop. Limit the attempts, give the retries a \
+                 backoff with a positive base, or give the backend's failures a latency",
+                b.name
+            ),
+        ));
+    }
     if let (Some(timeout), Some(deadline)) = (s.gateway.attempt_timeout, s.gateway.deadline) {
         policies::check_timeouts(timeout.0, deadline.0)
             .map_err(|m| err("gateway.attempt_timeout", m))?;
@@ -932,6 +948,23 @@ fn episode_timing(
             "give either `start` and `duration` (a scheduled window) or `mtbf` and `mttr` (an up/down process)",
         )),
     }
+}
+
+/// Whether some failure of `b` can come back in zero time: an error latency that is always
+/// zero, or (without one) a service model that is.
+fn fails_instantly(b: &BackendConfig) -> bool {
+    let zero = |s: &Sampler| matches!(s, Sampler::Deterministic { value } if *value <= 0.0);
+    let can_fail = b.failure_probability > 0.0
+        || b.errors.iter().any(|(_, p)| *p > 0.0)
+        || !b.episodes.is_empty();
+    let latency_zero = match &b.error_latency {
+        Some(s) => zero(s),
+        None => match &b.service {
+            ServiceModel::Duration(s) => zero(s),
+            ServiceModel::Tokens { ttft, .. } => zero(ttft),
+        },
+    };
+    can_fail && latency_zero
 }
 
 /// The arrival process of a tenant; a trace is read here, once, and shared by every replication.

@@ -96,11 +96,13 @@ impl fmt::Display for ScenarioError {
             && let (Some((line, column)), Some(src)) = (self.position, &self.source_line)
         {
             let gutter = line.to_string().len();
-            let shown: String = src.chars().take(160).collect();
+            let (shown, caret) = snippet(src, column);
             write!(
                 f,
-                "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {:>column$}",
-                "", "", "^"
+                "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {}^",
+                "",
+                "",
+                " ".repeat(caret)
             )?;
         }
         Ok(())
@@ -108,6 +110,29 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// At most this many characters of a source line are shown under an error.
+const SNIPPET_WIDTH: usize = 160;
+
+/// The part of `line` to show so that (1-based) `column` is visible, and the caret's offset in
+/// it: the line's start when the column is near it, else a window around the column marked with
+/// `…` at the cut ends (a minified one-line JSON scenario can be megabytes long).
+fn snippet(line: &str, column: usize) -> (String, usize) {
+    let at = column.saturating_sub(1);
+    let length = line.chars().count();
+    if length <= SNIPPET_WIDTH || at < SNIPPET_WIDTH - 20 {
+        let shown: String = line.chars().take(SNIPPET_WIDTH).collect();
+        return (shown, at);
+    }
+    let start = at.saturating_sub(SNIPPET_WIDTH / 2);
+    let end = (start + SNIPPET_WIDTH).min(length);
+    let mut shown = String::from("…");
+    shown.extend(line.chars().skip(start).take(end - start));
+    if end < length {
+        shown.push('…');
+    }
+    (shown, at - start + 1)
+}
 
 #[cfg(test)]
 mod tests {
@@ -135,5 +160,26 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("2 | failure_probability = 1.5"), "{shown}");
+        // The caret sits under the value.
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[3].find('^'), lines[2].find("1.5"), "{shown}");
+    }
+
+    #[test]
+    fn a_column_far_along_a_long_line_is_shown_with_its_caret() {
+        // Past column 65,535 the old padding-based caret panicked in `fmt`.
+        for column in [1, 100, 150, 170, 65_535, 65_536, 200_000] {
+            let mut line = "x".repeat(column - 1);
+            line.push('@');
+            line.push_str(&"y".repeat(300));
+            let e = ScenarioError::new("big.json", "bad value").at_line_column(&line, 1, column);
+            let shown = e.to_string();
+            let lines: Vec<&str> = shown.lines().collect();
+            let source: Vec<char> = lines[2].chars().collect();
+            let caret = lines[3].chars().position(|c| c == '^').unwrap();
+            assert_eq!(source[caret], '@', "column {column}: {shown}");
+            assert!(lines[2].chars().count() <= SNIPPET_WIDTH + 10, "{column}");
+            assert!(shown.starts_with(&format!("big.json:1:{column}:")));
+        }
     }
 }

@@ -1,0 +1,160 @@
+//! Inputs that once panicked, hung, aborted or gave a silently wrong number: each answers with a
+//! clear error and the right exit code, or with a number that is right.
+
+mod common;
+use common::{faultline, mean, run_report, scratch_dir};
+use std::path::Path;
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// A backend that fails every call without taking any time, retried with no delay.
+const INSTANT_FAILURES: &str = r#"horizon = "10s"
+replications = 1
+
+[[tenants]]
+name = "web"
+backend = "api"
+arrivals = { process = "poisson", rate = "2/s" }
+
+[[backends]]
+name = "api"
+service = { dist = "deterministic", value = "0s" }
+failure_probability = 1.0
+
+[gateway.retry]
+max_attempts = "unlimited"
+backoff = "none"
+"#;
+
+#[test]
+fn an_error_far_along_a_minified_line_is_shown_not_a_panic() {
+    // A one-line JSON scenario with the bad value past column 65,535.
+    let dir = scratch_dir("minified");
+    let padding = "x".repeat(70_000);
+    let text = format!(
+        r#"{{"description": "{padding}", "horizon": "1h", "tenants": [{{"name": "web", "backend": "api", "arrivals": {{"process": "poisson", "rate": "2/s"}}}}], "backends": [{{"name": "api", "service": {{"dist": "exponential", "mean": "1s"}}, "failure_probability": 1.5}}]}}"#
+    );
+    let path = write(&dir, "min.json", &text);
+    let o = faultline(&["validate", &path]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(e.contains("min.json:1:"), "{e}");
+    assert!(e.contains("failure_probability"), "{e}");
+    // The caret points at the value, inside a window of the line.
+    let lines: Vec<&str> = e.lines().collect();
+    let caret = lines
+        .iter()
+        .position(|l| l.trim_end().ends_with('^'))
+        .unwrap();
+    let at = lines[caret].chars().position(|c| c == '^').unwrap();
+    let shown: Vec<char> = lines[caret - 1].chars().collect();
+    // (JSON positions sit at the end of the value.)
+    let near: String = shown[at.saturating_sub(3)..=at].iter().collect();
+    assert!(near.contains("1.5"), "caret under the value: {e}");
+    assert!(
+        shown.len() < 200,
+        "the line is cut to a window: {}",
+        shown.len()
+    );
+}
+
+#[test]
+fn instant_retries_of_instant_failures_are_refused_up_front() {
+    let dir = scratch_dir("instant-retries");
+    let path = write(&dir, "loop.toml", INSTANT_FAILURES);
+    for extra in [
+        &[][..],
+        &[
+            "--set",
+            "gateway.retry.backoff=exponential",
+            "--set",
+            "gateway.retry.base=0s",
+        ][..],
+        &[
+            "--set",
+            "backends.api.service={ dist = \"exponential\", mean = \"1s\" }",
+            "--set",
+            "backends.api.error_latency={ dist = \"deterministic\", value = \"0s\" }",
+        ][..],
+    ] {
+        let mut args = vec!["validate", path.as_str()];
+        args.extend_from_slice(extra);
+        let o = faultline(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
+        assert!(e.contains("gateway.retry.max_attempts"), "{e}");
+        assert!(e.contains("backend `api`"), "{e}");
+    }
+    // A latency, a backoff or a limit makes it a valid scenario.
+    for fix in [
+        "gateway.retry.max_attempts=5",
+        "gateway.retry.backoff=constant",
+        "backends.api.service={ dist = \"deterministic\", value = \"1ms\" }",
+    ] {
+        let o = faultline(&["validate", &path, "--set", fix]);
+        assert!(o.status.success(), "{fix}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_run_whose_clock_stops_fails_naming_what_loops() {
+    // A finite but enormous attempt limit passes validation; the watchdog stops the run.
+    let dir = scratch_dir("stall");
+    let path = write(&dir, "loop.toml", INSTANT_FAILURES);
+    let out = dir.join("out");
+    let o = faultline(&[
+        "run",
+        &path,
+        "--set",
+        "gateway.retry.max_attempts=4000000000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("virtual time stopped advancing"), "{e}");
+    assert!(
+        e.contains("tenant `web`") && e.contains("backend `api`"),
+        "{e}"
+    );
+    assert!(
+        !out.join("report.json").exists(),
+        "no report for a stalled run"
+    );
+}
+
+#[test]
+fn adaptive_throttling_fails_rejected_calls_locally() {
+    // The provider is down from 10:00 to 14:00 (20/24 of the day available). Rejected calls
+    // used to be retried as local 429s outside max_attempts, waiting the outage out: 0.998
+    // success from 484 M events. Now they fail at the client, so success cannot exceed the
+    // availability, and the run stays small.
+    let (r, _) = run_report(
+        "example:provider-outage",
+        &[
+            "--set",
+            "gateway.retry.budget={ kind = \"adaptive\" }",
+            "--replications",
+            "2",
+        ],
+    );
+    let success = mean(&r, "success_ratio");
+    assert!(success <= 20.0 / 24.0 + 0.002, "success {success}");
+    assert!(success > 0.75, "success {success}");
+    let rejected = mean(&r, "adaptive_throttle.rejected_locally");
+    assert!(
+        rejected > 1000.0,
+        "the throttle rejects during the outage: {rejected}"
+    );
+    // Every call ends within its attempt limit: attempts per call stay under max_attempts.
+    assert!(mean(&r, "attempts_per_request") < 4.0);
+}
