@@ -158,3 +158,66 @@ fn adaptive_throttling_fails_rejected_calls_locally() {
     // Every call ends within its attempt limit: attempts per call stay under max_attempts.
     assert!(mean(&r, "attempts_per_request") < 4.0);
 }
+
+/// The first number found under `v` (depth first), for editing.
+fn first_number(v: &mut serde_json::Value) -> Option<&mut serde_json::Value> {
+    match v {
+        serde_json::Value::Number(_) => Some(v),
+        serde_json::Value::Array(a) => a.iter_mut().find_map(first_number),
+        serde_json::Value::Object(m) => m.values_mut().find_map(first_number),
+        _ => None,
+    }
+}
+
+#[test]
+fn rerun_refuses_a_report_edited_anywhere_in_its_results() {
+    let (report, path) = run_report(
+        "example:mm1",
+        &[
+            "--replications",
+            "2",
+            "--set",
+            "horizon=2000s",
+            "--set",
+            "warmup=0s",
+        ],
+    );
+    let o = faultline(&["rerun", path.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "the untouched report reproduces: {}",
+        stderr(&o)
+    );
+    let edits: [(&str, fn(&mut serde_json::Value)); 5] = [
+        ("metrics.completions.mean", |r| {
+            r["metrics"]["completions"]["mean"] = 1.5.into()
+        }),
+        ("metrics.completions.ci95_high", |r| {
+            r["metrics"]["completions"]["ci95_high"] = 1e9.into()
+        }),
+        ("series", |r| {
+            let n = first_number(&mut r["series"]["values"]).expect("a series value");
+            *n = 123456.0.into();
+        }),
+        ("latency_cdf", |r| {
+            let n = first_number(&mut r["latency_cdf"]).expect("a quantile");
+            *n = 0.5.into();
+        }),
+        ("results_digest", |r| {
+            r["results_digest"] = "sha256:00".into()
+        }),
+    ];
+    for (field, edit) in edits {
+        let mut forged = report.clone();
+        edit(&mut forged);
+        let file = path.with_file_name(format!("forged-{}.json", field.replace('.', "_")));
+        std::fs::write(&file, serde_json::to_string_pretty(&forged).unwrap()).unwrap();
+        let o = faultline(&["rerun", file.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{field}: {stdout}");
+        assert!(
+            stdout.starts_with(&format!("differs: `{field}")),
+            "{field}: {stdout}"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sim_core::series::{BucketGrid, CdfSummary, SeriesStat, SeriesSummary};
 use sim_core::summary::{Interval, MetricSummary};
@@ -71,10 +72,10 @@ pub struct Report {
     pub scenario: serde_json::Value,
     #[serde(serialize_with = "serialize_metrics")]
     pub metrics: Vec<MetricSummary>,
-    /// `sha256:` and the hex digest of the canonical metrics JSON.
+    /// `sha256:` and the hex digest of every result in the report: metrics, series, latency
+    /// distributions, journals (everything but what was run and by which build).
     pub results_digest: String,
-    /// Per-bucket time series over the measured window (not part of the digest: they are
-    /// pictures of the same run, and the scalar metrics already pin it down).
+    /// Per-bucket time series over the measured window.
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "serialize_series"
@@ -86,8 +87,7 @@ pub struct Report {
         serialize_with = "serialize_cdf"
     )]
     pub latency_cdf: Option<CdfSummary>,
-    /// Chaos experiment journals, derived from the `chaos.*` metrics (not part of the digest:
-    /// the metrics already are).
+    /// Chaos experiment journals, derived from the `chaos.*` metrics.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chaos_journal: Vec<crate::journal::Journal>,
     /// Cost-guard firings, derived from the `cost_guard.*` metrics.
@@ -243,12 +243,122 @@ impl Serialize for Metrics<'_> {
     }
 }
 
-/// The digest of the results: SHA-256 over the compact JSON of the metrics, in order.
+/// The digest of the metrics alone: SHA-256 over their compact JSON, in order.
 pub fn results_digest(metrics: &[MetricSummary]) -> String {
     let bytes = serde_json::to_vec(&Metrics(metrics)).expect("metrics always serialize");
-    let hash = Sha256::digest(&bytes);
+    sha256_hex(&bytes)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+/// The fields of a report that are not results: what was run, and by which build.
+const NOT_RESULTS: [&str; 7] = [
+    "format_version",
+    "tool",
+    "name",
+    "seed",
+    "replications",
+    "scenario",
+    "results_digest",
+];
+
+/// The digest of every result a report holds (metrics, series, latency distributions, chaos
+/// journals, cost-guard firings): SHA-256 over the compact JSON of the report without the
+/// fields in [`NOT_RESULTS`], so editing any result byte changes it.
+fn whole_results_digest(report: &Report) -> String {
+    let mut value = serde_json::to_value(report).expect("reports always serialize");
+    if let Some(map) = value.as_object_mut() {
+        for key in NOT_RESULTS {
+            map.remove(key);
+        }
+    }
+    sha256_hex(&serde_json::to_vec(&value).expect("JSON values serialize"))
+}
+
+/// The first place where two reports (as JSON) differ, ignoring which build wrote them
+/// (`tool`): a key path and both values, or `None` when every other byte of meaning agrees.
+pub fn first_field_difference(stored: &Value, fresh: &Value) -> Option<String> {
+    fn walk(path: &str, a: &Value, b: &Value) -> Option<String> {
+        let show = |v: Option<&Value>| match v {
+            None => "absent".to_string(),
+            Some(v) => {
+                let s = v.to_string();
+                if s.chars().count() > 80 {
+                    s.chars().take(77).collect::<String>() + "..."
+                } else {
+                    s
+                }
+            }
+        };
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for (k, v) in x {
+                    if path.is_empty() && k == "tool" {
+                        continue;
+                    }
+                    let here = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    match y.get(k) {
+                        Some(w) => {
+                            if let Some(d) = walk(&here, v, w) {
+                                return Some(d);
+                            }
+                        }
+                        None => {
+                            return Some(format!(
+                                "`{here}`: stored {}, rerun absent",
+                                show(Some(v))
+                            ));
+                        }
+                    }
+                }
+                y.keys()
+                    .find(|k| !x.contains_key(*k) && !(path.is_empty() && *k == "tool"))
+                    .map(|k| {
+                        let here = if path.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{path}.{k}")
+                        };
+                        format!("`{here}`: stored absent, rerun {}", show(y.get(k)))
+                    })
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                for i in 0..x.len().max(y.len()) {
+                    let here = format!("{path}[{i}]");
+                    match (x.get(i), y.get(i)) {
+                        (Some(v), Some(w)) => {
+                            if let Some(d) = walk(&here, v, w) {
+                                return Some(d);
+                            }
+                        }
+                        (v, w) => {
+                            return Some(format!(
+                                "`{here}`: stored {}, rerun {}",
+                                show(v),
+                                show(w)
+                            ));
+                        }
+                    }
+                }
+                None
+            }
+            _ if a == b => None,
+            _ => Some(format!(
+                "`{path}`: stored {}, rerun {}",
+                show(Some(a)),
+                show(Some(b))
+            )),
+        }
+    }
+    walk("", stored, fresh)
 }
 
 impl Report {
@@ -259,10 +369,9 @@ impl Report {
         scenario: serde_json::Value,
         metrics: Vec<MetricSummary>,
     ) -> Report {
-        let results_digest = results_digest(&metrics);
         let chaos_journal = crate::journal::journals(&metrics);
         let cost_guard = crate::journal::cost_guard(&metrics);
-        Report {
+        let mut report = Report {
             format_version: FORMAT_VERSION,
             tool: Tool::current(),
             name: name.to_string(),
@@ -270,12 +379,14 @@ impl Report {
             replications,
             scenario,
             metrics,
-            results_digest,
+            results_digest: String::new(),
             series: None,
             latency_cdf: None,
             chaos_journal,
             cost_guard,
-        }
+        };
+        report.results_digest = whole_results_digest(&report);
+        report
     }
 
     /// Adds the time series and latency distributions of the run.
@@ -286,6 +397,7 @@ impl Report {
     ) -> Report {
         self.series = series;
         self.latency_cdf = latency_cdf;
+        self.results_digest = whole_results_digest(&self);
         self
     }
 
