@@ -104,6 +104,9 @@ enum Command {
         /// Skip points whose report is already in DIR.
         #[arg(long)]
         resume: bool,
+        /// Write into DIR even if it holds files that are not this sweep's.
+        #[arg(long)]
+        force: bool,
         /// Run only the points whose index is I modulo N (default: from SLURM_ARRAY_TASK_ID
         /// and SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX and FAULTLINE_SHARDS, when set).
         #[arg(long, value_name = "I/N")]
@@ -240,6 +243,7 @@ fn main() -> ExitCode {
             replications,
             out,
             resume,
+            force,
             shard,
             threads,
             objective,
@@ -252,6 +256,7 @@ fn main() -> ExitCode {
             replications,
             out,
             resume,
+            force,
             shard,
             threads,
             objective,

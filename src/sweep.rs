@@ -23,6 +23,7 @@ pub struct SweepArgs {
     pub replications: Option<u32>,
     pub out: Option<PathBuf>,
     pub resume: bool,
+    pub force: bool,
     pub shard: Option<String>,
     pub threads: Option<usize>,
     pub objective: Option<String>,
@@ -166,13 +167,13 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
     let dir = args
         .out
         .unwrap_or_else(|| Path::new("faultline-out").join(format!("{}-sweep", source.name)));
-    claim_directory(&dir, &plan)?;
+    claim_directory(&dir, &plan, args.force)?;
 
     let todo: Vec<&Prepared> = prepared
         .iter()
         .filter(|p| {
+            clean_stale_temporaries(&dir, &p.id);
             if args.resume {
-                clean_stale_temporaries(&dir, &p.id);
                 !point_is_done(&dir, &p.id, &p.canonical)
             } else {
                 true
@@ -395,17 +396,52 @@ fn parse_objective(
 
 /// Writes the plan, or checks that the directory's plan is this one: shards share a directory,
 /// and a rerun into the same directory is fine, but two different sweeps must not mix.
-fn claim_directory(dir: &Path, plan: &SweepPlan) -> Result<(), Failure> {
+fn claim_directory(dir: &Path, plan: &SweepPlan, force: bool) -> Result<(), Failure> {
     let path = dir.join(PLAN_FILE);
     let text = plan.to_json();
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing == text => Ok(()),
+        // The same sweep planned by another build (the plan records the tool): still this sweep.
+        Ok(existing)
+            if serde_json::from_str::<SweepPlan>(&existing).is_ok_and(|mut p| {
+                p.tool = plan.tool.clone();
+                p == *plan
+            }) =>
+        {
+            Ok(())
+        }
         Ok(_) => Err(Failure::Input(format!(
             "{} already holds a different sweep (its {PLAN_FILE} differs from this one); choose another --out, or delete it",
             dir.display()
         ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_atomic(&path, text.as_bytes())
-            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A directory with other content (another command's output, a sweep whose plan was
+            // deleted) is not ours to write into.
+            let foreign: Vec<String> = std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| !n.starts_with(&format!(".{PLAN_FILE}.tmp-")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !foreign.is_empty() && !force {
+                return Err(Failure::Input(format!(
+                    "{} is not empty and holds no sweep plan ({}{}); choose another --out, or pass --force to write into it",
+                    dir.display(),
+                    foreign
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if foreign.len() > 5 { ", ..." } else { "" }
+                )));
+            }
+            write_atomic(&path, text.as_bytes())
+                .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))
+        }
         Err(e) => Err(Failure::Runtime(format!(
             "cannot read {}: {e}",
             path.display()

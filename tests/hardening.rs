@@ -221,3 +221,110 @@ fn rerun_refuses_a_report_edited_anywhere_in_its_results() {
         );
     }
 }
+
+#[test]
+fn merge_refuses_a_point_id_that_is_a_path() {
+    let dir = scratch_dir("escape");
+    let sweep_dir = dir.join("sweep");
+    let o = faultline(&[
+        "sweep",
+        "example:mm1",
+        "--set",
+        "horizon=1000s,2000s",
+        "--set",
+        "warmup=0s",
+        "--replications",
+        "1",
+        "--out",
+        sweep_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan_path = sweep_dir.join("sweep-plan.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_path).unwrap()).unwrap();
+    plan["points"][0]["id"] = "../../escape/0000".into();
+    std::fs::write(&plan_path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let out = dir.join("merged");
+    let o = faultline(&[
+        "merge",
+        sweep_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("../../escape/0000") && e.contains("not a plain name"),
+        "{e}"
+    );
+    assert!(!dir.join("escape").exists() && !dir.parent().unwrap().join("escape").exists());
+}
+
+#[test]
+fn a_sweep_does_not_write_into_a_directory_that_is_not_its_own() {
+    let dir = scratch_dir("foreign");
+    let target = dir.join("out");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("notes.txt"), "mine").unwrap();
+    let args = |force: bool| {
+        let mut a = vec![
+            "sweep",
+            "example:mm1",
+            "--set",
+            "horizon=1000s,2000s",
+            "--set",
+            "warmup=0s",
+            "--replications",
+            "1",
+            "--out",
+            target.to_str().unwrap(),
+        ];
+        if force {
+            a.push("--force");
+        }
+        a
+    };
+    let o = faultline(&args(false));
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("notes.txt") && e.contains("--force"), "{e}");
+    assert!(!target.join("sweep-plan.json").exists());
+    // A temporary left by an interrupted write is cleaned up by the next sweep.
+    let stale = target.join("points/0000/.report.json.tmp-1-2-3");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, "half").unwrap();
+    let o = faultline(&args(true));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(target.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(target.join("points/0001/report.json").exists());
+    assert!(!stale.exists(), "the stale temporary is removed");
+}
+
+#[test]
+fn a_scenario_named_dots_gets_a_safe_default_output_directory() {
+    let dir = scratch_dir("dots");
+    std::fs::write(dir.join("report.json"), "precious").unwrap();
+    let text = faultline(&["examples", "mm1"]).stdout;
+    std::fs::write(dir.join("...toml"), text).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args([
+            "run",
+            "...toml",
+            "--set",
+            "horizon=1000s",
+            "--set",
+            "warmup=0s",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.json")).unwrap(),
+        "precious"
+    );
+    assert!(dir.join("faultline-out/scenario/report.json").exists());
+}

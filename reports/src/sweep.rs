@@ -102,8 +102,25 @@ impl SweepPlan {
                 plan.format_version
             ));
         }
+        // Point ids become directory names: only plain names, never a path.
+        if let Some(p) = plan.points.iter().find(|p| !is_plain_id(&p.id)) {
+            return Err(format!(
+                "{}: point id `{}` is not a plain name (1 to 64 letters, digits, `-` or `_`); it would be used as a path",
+                path.display(),
+                p.id.escape_debug()
+            ));
+        }
         Ok(plan)
     }
+}
+
+/// Whether `id` is safe as one path component: 1 to 64 ASCII letters, digits, `-` or `_`.
+pub fn is_plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Point ids are zero-padded so that directory listings sort in point order.

@@ -60,11 +60,7 @@ impl Source {
             )
             .at_offset(&valid, offset)
         })?;
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("scenario")
-            .to_string();
+        let name = output_name(path.file_stem().and_then(|s| s.to_str()).unwrap_or(""));
         let base_dir = std::fs::canonicalize(path)
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf));
@@ -109,6 +105,27 @@ impl Source {
             format,
             base_dir: None,
         }
+    }
+}
+
+/// A file stem made safe as one directory name for default outputs: characters other than
+/// letters, digits, `-`, `_` and `.` become `_`, and a name of dots only (the stem of
+/// `...toml` is `..`) or an empty one becomes `scenario`.
+pub fn output_name(stem: &str) -> String {
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.chars().all(|c| c == '.') {
+        "scenario".to_string()
+    } else {
+        name
     }
 }
 
@@ -333,4 +350,19 @@ fn locate_segments(
 /// Reports embed this, and reruns read it back.
 pub fn canonical_json(scenario: &Scenario) -> serde_json::Value {
     serde_json::to_value(scenario).expect("scenarios always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_names_are_one_plain_directory() {
+        assert_eq!(output_name("my-scenario"), "my-scenario");
+        assert_eq!(output_name(".."), "scenario");
+        assert_eq!(output_name("."), "scenario");
+        assert_eq!(output_name(""), "scenario");
+        assert_eq!(output_name("a b/c"), "a_b_c");
+        assert_eq!(output_name("v1.2"), "v1.2");
+    }
 }
