@@ -328,3 +328,37 @@ fn a_scenario_named_dots_gets_a_safe_default_output_directory() {
     );
     assert!(dir.join("faultline-out/scenario/report.json").exists());
 }
+
+#[test]
+fn errors_from_set_name_the_argument() {
+    for (arg, expected) in [
+        (
+            "no_such.key=3",
+            "--set no_such.key=3: at `no_such`: unknown field",
+        ),
+        (
+            "tenants.0.arrivals.rate=0/s",
+            "--set tenants.0.arrivals.rate=0/s: at `tenants[0].arrivals`",
+        ),
+        (
+            "backends.0.service.nope=1",
+            "--set backends.0.service.nope=1: at `backends[0].service`",
+        ),
+    ] {
+        let o = faultline(&["validate", "example:mm1", "--set", arg]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.starts_with(&format!("error: {expected}")), "{arg}: {e}");
+        assert!(!e.contains("example:mm1:1:1"), "{e}");
+    }
+    // A rule between two fields broken by an override of one: the file's line of the other,
+    // and the override named.
+    let o = faultline(&["validate", "example:mm1", "--set", "horizon=2000s"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("example:mm1:7:") && e.contains("at `warmup`"),
+        "{e}"
+    );
+    assert!(e.contains("changed by --set horizon=2000s"), "{e}");
+}

@@ -210,16 +210,37 @@ fn attribute(
     resolved: &[Vec<Segment>],
 ) -> ScenarioError {
     let segments = parse_path(path);
+    // The override wrote the value at fault, or inside it (an unknown key it added, a table
+    // whose field it set): either path is a prefix of the other.
+    let related = |p: &[Segment]| {
+        let n = p.len().min(segments.len());
+        n > 0 && segments[..n] == p[..n]
+    };
     let culprit = resolved
         .iter()
         .zip(overrides)
         .rev()
-        .find(|(p, _)| segments.len() >= p.len() && segments[..p.len()] == p[..]);
+        .find(|(p, _)| related(p));
     match culprit {
         Some((_, o)) => ScenarioError {
             from_override: Some(o.text.clone()),
             ..err.with_path(path)
         },
+        // A rule between fields (a warm-up longer than the horizon) can be broken by an
+        // override of another field: the file's line is shown, and the overrides named.
+        None if !overrides.is_empty() => {
+            let mut err = locate(source, err, path);
+            let args: Vec<String> = overrides
+                .iter()
+                .map(|o| format!("--set {}", o.text))
+                .collect();
+            err.message = format!(
+                "{} (in the scenario as changed by {})",
+                err.message,
+                args.join(" ")
+            );
+            err
+        }
         None => locate(source, err, path),
     }
 }
