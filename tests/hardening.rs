@@ -362,3 +362,71 @@ fn errors_from_set_name_the_argument() {
     );
     assert!(e.contains("changed by --set horizon=2000s"), "{e}");
 }
+
+#[test]
+fn silent_wrong_values_are_refused_or_counted() {
+    let dir = scratch_dir("silent");
+    // A JSON array is not a scenario, even one with as many elements as a scenario has fields.
+    let array = format!("[{}]", vec!["null"; 12].join(","));
+    let path = write(&dir, "array.json", &array);
+    let o = faultline(&["validate", &path]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("array.json:1:1") && e.contains("expected a JSON object"),
+        "{e}"
+    );
+    // A lognormal whose median is e^(1e308) seconds: refused, not a run where nothing finishes.
+    let o = faultline(&[
+        "validate",
+        "example:erlang-b",
+        "--set",
+        "backends.trunks.service={ dist = \"lognormal_params\", mu = 1e308, sigma = 1.0 }",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("mu = 1e308") && e.contains("century"), "{e}");
+    // A sweep range past the precision of its arithmetic: refused, not wrapped.
+    let big = format!("1{}", "0".repeat(29));
+    let o = faultline(&[
+        "sweep",
+        "example:mm1",
+        "--set",
+        &format!("seed={big}..{big}:0.00000000000000000001"),
+        "--out",
+        dir.join("sweep").to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("more precision"), "{e}");
+    // An agent loop whose prompt would pass u32::MAX tokens stops there, counted; its token
+    // count is not saturated.
+    let text = String::from_utf8(faultline(&["examples", "token-runaway"]).stdout).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("context_window"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let r = common::run_scenario(
+        &dir,
+        &text,
+        &[
+            "--set",
+            "tenants.0.agent_loop.prompt_growth=2000000000",
+            "--set",
+            "horizon=10m",
+            "--replications",
+            "1",
+        ],
+    );
+    let stops = mean(&r, "prompt_limit_stops");
+    assert!(stops > 10.0, "{stops}");
+    // Jobs that reach the second turn bill more than 2e9 tokens each: no saturation at 4.29e9
+    // per prompt means the mean over jobs exceeds what saturated counts could give.
+    let turns = mean(&r, "turns_per_job_mean");
+    assert!(turns > 1.5 && turns < 3.0, "{turns}");
+    assert!(
+        mean(&r, "tokens_per_job_mean") > 2.0e9 * (turns - 1.0),
+        "no saturation"
+    );
+}

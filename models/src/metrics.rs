@@ -387,6 +387,7 @@ pub(crate) struct Stats {
     wrong_from_input: u64,
     turn_cap_stops: u64,
     token_cap_stops: u64,
+    prompt_limit_stops: u64,
     turns: Tally,
     job_tokens: Tally,
     routes: Vec<RouteStats>,
@@ -686,6 +687,7 @@ impl Stats {
             wrong_from_input: 0,
             turn_cap_stops: 0,
             token_cap_stops: 0,
+            prompt_limit_stops: 0,
             turns: Tally::new(),
             job_tokens: Tally::new(),
             routes: vec![RouteStats::default(); config.routes.len()],
@@ -1000,6 +1002,11 @@ impl Stats {
         self.token_cap_stops += 1;
     }
 
+    /// An agent loop whose next prompt would pass `u32::MAX` tokens.
+    pub(crate) fn prompt_limit_stop(&mut self) {
+        self.prompt_limit_stops += 1;
+    }
+
     pub(crate) fn job_finished(&mut self, turns: u32, tokens: u64) {
         self.turns.record(turns as f64);
         self.job_tokens.record(tokens as f64);
@@ -1272,6 +1279,7 @@ impl Stats {
             m.push("tokens_per_job_mean", self.job_tokens.mean());
             m.push("turn_cap_stops", self.turn_cap_stops as f64);
             m.push("token_cap_stops", self.token_cap_stops as f64);
+            m.push("prompt_limit_stops", self.prompt_limit_stops as f64);
         }
         if self.families.budgets {
             m.push("budget_rejections", self.budget_rejections as f64);

@@ -1914,6 +1914,14 @@ impl<'c> World<'c> {
                 self.complete(now, request, Outcome::Failed);
                 return;
             }
+            // A prompt past u32::MAX tokens is beyond any model's context: the loop ends there,
+            // counted, rather than sending a prompt whose count (and cost) would saturate.
+            let next_prompt = r.prompt_tokens as u64 + r.output_tokens as u64 + growth;
+            if next_prompt > u32::MAX as u64 {
+                self.stats.prompt_limit_stop();
+                self.complete(now, request, Outcome::Failed);
+                return;
+            }
             r.turn += 1;
         } else {
             let outcome = if r.poisoned != CLEAN {

@@ -1117,6 +1117,9 @@ fn token_sampler(d: &TokenDist) -> Result<Sampler, String> {
 }
 
 /// A sampler of nanoseconds.
+/// The longest median a `lognormal_params` duration may have: a century, in seconds.
+const MAX_MEDIAN_S: f64 = 100.0 * 365.25 * 86_400.0;
+
 pub(crate) fn duration_sampler(d: &DurationDist) -> Result<Sampler, String> {
     use sim_core::time::format_duration as show;
     let ns = |d: &crate::values::Duration| d.0 as f64;
@@ -1144,6 +1147,15 @@ pub(crate) fn duration_sampler(d: &DurationDist) -> Result<Sampler, String> {
                 "low ({}) must not exceed high ({})",
                 show(low.0),
                 show(high.0)
+            ));
+        }
+        // e^mu seconds is the median: past a century no call would ever finish in any horizon
+        // (and past about 700 it is not even a finite number).
+        DurationDist::LognormalParams { mu, .. } if !(*mu <= libm::log(MAX_MEDIAN_S)) => {
+            return Err(format!(
+                "mu = {mu:e} puts the median at e^mu seconds, longer than a century of virtual \
+                 time (mu must be at most {:.2}); no call would ever finish",
+                libm::log(MAX_MEDIAN_S)
             ));
         }
         _ => {}

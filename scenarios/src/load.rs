@@ -267,6 +267,7 @@ fn read_typed(source: &Source) -> Result<Scenario, ScenarioError> {
             })
         }
         Format::Json => {
+            require_json_object(source)?;
             let mut de = serde_json::Deserializer::from_str(&source.text);
             let result: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
             let scenario = result.map_err(|e| {
@@ -316,7 +317,24 @@ fn read_tree(source: &Source) -> Result<serde_json::Value, ScenarioError> {
             serde_json::to_value(table)
                 .map_err(|e| ScenarioError::new(&source.origin, e.to_string()))
         }
-        Format::Json => serde_json::from_str(&source.text).map_err(|e| json_error(source, &e, "")),
+        Format::Json => {
+            require_json_object(source)?;
+            serde_json::from_str(&source.text).map_err(|e| json_error(source, &e, ""))
+        }
+    }
+}
+
+/// A JSON scenario is one object: serde would otherwise read a struct from an array of its
+/// fields' values, in order, without a single key.
+fn require_json_object(source: &Source) -> Result<(), ScenarioError> {
+    let text = &source.text;
+    match text.char_indices().find(|(_, c)| !c.is_whitespace()) {
+        None | Some((_, '{')) => Ok(()),
+        Some((offset, c)) => Err(ScenarioError::new(
+            &source.origin,
+            format!("expected a JSON object (`{{ ... }}`) describing a scenario, found `{c}`"),
+        )
+        .at_offset(text, offset)),
     }
 }
 

@@ -214,8 +214,11 @@ fn parse_decimal(text: &str) -> Result<Decimal, String> {
     })
 }
 
-fn rescale(d: &Decimal, scale: u32) -> i128 {
-    d.mantissa * 10i128.pow(scale - d.scale)
+/// `d` as a whole number of `10^-scale` units, or `None` when that does not fit in an `i128`.
+fn rescale(d: &Decimal, scale: u32) -> Option<i128> {
+    10i128
+        .checked_pow(scale - d.scale)
+        .and_then(|p| d.mantissa.checked_mul(p))
 }
 
 fn format_scaled(m: i128, scale: u32, unit: &str) -> String {
@@ -273,10 +276,16 @@ fn linear_range(spec: &str) -> Result<Vec<String>, String> {
         }
     };
     let scale = lo.scale.max(hi.scale).max(step.scale);
+    let too_big = || {
+        format!(
+            "`{spec}` needs more precision than a sweep range holds (bounds and step together \
+             must fit in 38 significant digits); use fewer decimal places or smaller bounds"
+        )
+    };
     let (a, b, s) = (
-        rescale(&lo, scale),
-        rescale(&hi, scale),
-        rescale(&step, scale),
+        rescale(&lo, scale).ok_or_else(too_big)?,
+        rescale(&hi, scale).ok_or_else(too_big)?,
+        rescale(&step, scale).ok_or_else(too_big)?,
     );
     if s <= 0 {
         return Err(format!("the step of `{spec}` must be positive"));
@@ -286,7 +295,7 @@ fn linear_range(spec: &str) -> Result<Vec<String>, String> {
             "`{spec}` runs downwards; write the smaller bound first"
         ));
     }
-    let count = (b - a) / s + 1;
+    let count = b.checked_sub(a).ok_or_else(too_big)? / s + 1;
     if count > MAX_AXIS_POINTS as i128 {
         return Err(format!(
             "`{spec}` has {count} values; at most {MAX_AXIS_POINTS} are allowed"
@@ -405,6 +414,21 @@ mod tests {
         assert_eq!(spec("-0.2..0.2:0.2"), ["-0.2", "0.0", "0.2"]);
         assert_eq!(spec("100ms..300ms:100ms"), ["100ms", "200ms", "300ms"]);
         assert_eq!(spec("1s..3s"), ["1s", "2s", "3s"]);
+    }
+
+    #[test]
+    fn ranges_that_overflow_are_refused_not_wrapped() {
+        // 10^29 at 20 decimal places is 10^49: past i128, where it used to wrap silently.
+        let big = format!("1{}", "0".repeat(29));
+        for bad in [
+            format!("{big}..{big}:0.00000000000000000001"),
+            format!("-{big}..{big}:0.0000000001"),
+        ] {
+            let e = parse_spec(&bad).unwrap_err();
+            assert!(e.contains("more precision"), "{bad}: {e}");
+        }
+        // Near the limit but representable: exact.
+        assert_eq!(spec(&format!("{big}..{big}")), [big.clone()]);
     }
 
     #[test]
