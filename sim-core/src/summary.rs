@@ -82,6 +82,71 @@ pub fn t_interval(values: &[f64], level: f64) -> Option<Interval> {
     })
 }
 
+/// The range of values a metric can physically take, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// A probability, share or ratio of counts: `[0, 1]`.
+    Unit,
+    /// A count, duration, rate, cost or level: `[0, ∞)`.
+    NonNegative,
+    /// Anything (a remaining error budget goes negative once overspent).
+    Real,
+}
+
+impl Domain {
+    /// The domain of the metric called `name`, by the naming rules of the report: shares,
+    /// ratios, probabilities, SLIs and 0/1 verdicts are unit-interval; remainders are real;
+    /// everything else (counts, `_s`, `_per_s`, `_usd`, means of levels) is non-negative.
+    pub fn of(name: &str) -> Domain {
+        let last = name.rsplit('.').next().unwrap_or(name);
+        const UNIT_SUFFIXES: [&str; 5] = [
+            "_ratio",
+            "_probability",
+            "_share",
+            "_fraction",
+            "_within_sla",
+        ];
+        const UNIT_NAMES: [&str; 10] = [
+            "sli",
+            "correctness",
+            "utilisation",
+            "kv_utilisation_mean",
+            "alert_precision",
+            "alert_recall",
+            "met",
+            "aborted",
+            "steady_before",
+            "steady_after",
+        ];
+        if last.ends_with("_remaining") {
+            Domain::Real
+        } else if UNIT_SUFFIXES.iter().any(|s| last.ends_with(s))
+            || UNIT_NAMES.contains(&last)
+            || name.contains(".sli_before.")
+            || name.contains(".sli_after.")
+        {
+            Domain::Unit
+        } else {
+            Domain::NonNegative
+        }
+    }
+
+    /// `interval` with its bounds clipped to this domain: a Student-t interval from few
+    /// replications, or from replications that nearly agree at a bound, can otherwise reach
+    /// past it (`success_ratio` above 1, a negative count).
+    pub fn clip(self, interval: Interval) -> Interval {
+        let (low, high) = match self {
+            Domain::Unit => (0.0, 1.0),
+            Domain::NonNegative => (0.0, f64::INFINITY),
+            Domain::Real => (f64::NEG_INFINITY, f64::INFINITY),
+        };
+        Interval {
+            low: interval.low.clamp(low, high),
+            high: interval.high.clamp(low, high),
+        }
+    }
+}
+
 fn finite_mean(values: &[f64]) -> f64 {
     let (sum, n) = values
         .iter()
@@ -109,11 +174,12 @@ pub fn summarize(replications: &[MetricSet]) -> Vec<MetricSummary> {
                     *v
                 })
                 .collect();
+            let domain = Domain::of(name);
             MetricSummary {
                 name: name.clone(),
                 mean: finite_mean(&per_replication),
-                ci95: t_interval(&per_replication, 0.95),
-                ci99: t_interval(&per_replication, 0.99),
+                ci95: t_interval(&per_replication, 0.95).map(|i| domain.clip(i)),
+                ci99: t_interval(&per_replication, 0.99).map(|i| domain.clip(i)),
                 per_replication,
             }
         })
@@ -123,6 +189,45 @@ pub fn summarize(replications: &[MetricSet]) -> Vec<MetricSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_stay_in_the_metric_range() {
+        let set = |values: &[(&str, f64)]| {
+            let mut m = MetricSet::new();
+            for (n, v) in values {
+                m.push(*n, *v);
+            }
+            m
+        };
+        let reps = [
+            set(&[
+                ("success_ratio", 1.0),
+                ("blocked", 0.0),
+                ("slo.a.budget_remaining", -3.0),
+            ]),
+            set(&[
+                ("success_ratio", 0.99999),
+                ("blocked", 0.0),
+                ("slo.a.budget_remaining", -1.0),
+            ]),
+            set(&[
+                ("success_ratio", 1.0),
+                ("blocked", 2.0),
+                ("slo.a.budget_remaining", 0.5),
+            ]),
+        ];
+        let s = summarize(&reps);
+        let ci = |i: usize| s[i].ci95.unwrap();
+        assert_eq!(ci(0).high, 1.0, "a ratio's interval stops at 1");
+        assert!(ci(0).low < 1.0);
+        assert_eq!(ci(1).low, 0.0, "a count's interval stops at 0");
+        assert!(ci(1).high > 2.0);
+        assert!(ci(2).low < -3.0, "a remaining budget may go negative");
+        assert_eq!(Domain::of("pool.p.kv_utilisation_mean"), Domain::Unit);
+        assert_eq!(Domain::of("chaos.x.sli_after.latency"), Domain::Unit);
+        assert_eq!(Domain::of("backend.api.breaker_open_share"), Domain::Unit);
+        assert_eq!(Domain::of("latency_p99_s"), Domain::NonNegative);
+    }
 
     #[test]
     fn t_interval_matches_tables() {
