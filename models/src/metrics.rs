@@ -886,6 +886,9 @@ impl Stats {
     pub(crate) fn queue_timed_out(&mut self, now: Time) {
         self.shed_by[policies::ShedReason::QueueTimeout as usize] += 1;
         self.queued.add(now, -1);
+        if let Some(q) = &mut self.series.queued {
+            q.add(now, -1);
+        }
     }
 
     /// A gateway rate limit held (`delayed`) or rejected a job.

@@ -741,6 +741,8 @@ struct SloState {
     sli_series: Vec<f64>,
     budget_series: Vec<f64>,
     alert_series: Vec<f64>,
+    /// Since when some rule has been firing, as of the last evaluation (`None`: none was).
+    firing_since: Option<Time>,
 }
 
 /// Per-replication SLO measurement. Feed it every finished call with [`record`](Self::record)
@@ -854,6 +856,7 @@ impl SloTracker {
                 sli_series: vec![f64::NAN; n],
                 budget_series: vec![f64::NAN; n],
                 alert_series: vec![0.0; n],
+                firing_since: None,
             });
         }
         Ok(SloTracker {
@@ -1077,6 +1080,11 @@ impl SloState {
     /// One evaluation at `at` (a boundary, or the end of the run when `rules` is false).
     fn evaluate(&mut self, at: Time, start: Time, end: Time, grid: &BucketGrid, rules: bool) {
         let budget = self.config.objective.budget_ppm();
+        // An alert holds its state between evaluations: the one found firing at the last
+        // evaluation fired through every bucket up to this one.
+        if let Some(since) = self.firing_since {
+            self.mark_firing(grid, since, at);
+        }
         let mut firing = false;
         if rules {
             for (i, rule) in self.config.alerting.rules.iter().enumerate() {
@@ -1169,9 +1177,9 @@ impl SloState {
                 wc.good as f64 / wc.total as f64
             };
             self.budget_series[i] = 1.0 - consumed;
-            if firing {
-                self.alert_series[i] = 1.0;
-            }
+        }
+        if rules {
+            self.firing_since = firing.then_some(at);
         }
 
         if let SloWindow::Calendar(w) = self.config.window
@@ -1179,6 +1187,22 @@ impl SloState {
             && at.saturating_sub(start).is_multiple_of(w)
         {
             self.finish_calendar_window(start, w, Some((consumed, over)));
+        }
+    }
+
+    /// Sets the alert series to 1 in every bucket that `[from, to)` touches.
+    fn mark_firing(&mut self, grid: &BucketGrid, from: Time, to: Time) {
+        if to <= from {
+            return;
+        }
+        let (Some(first), Some(last)) = (
+            grid.index(from.max(grid.start)),
+            grid.index(to.saturating_sub(1).max(grid.start)),
+        ) else {
+            return;
+        };
+        for v in &mut self.alert_series[first..=last] {
+            *v = 1.0;
         }
     }
 

@@ -2257,12 +2257,15 @@ impl<'c> World<'c> {
                     self.on_service_done(now, attempt);
                 }
                 OnCrash::Requeue => {
-                    // Back to the gateway queue, from scratch; it holds no slot meanwhile.
+                    // Back to the gateway queue, from scratch; it holds no slot meanwhile, and
+                    // the statistics see it leave service and join the queue.
                     let b = &mut self.backends[backend];
                     b.busy -= 1;
                     a.queued = true;
                     a.enqueued = now;
                     b.queue.push(a.tenant, attempt);
+                    self.stats.service_ended(now, backend);
+                    self.stats.enqueued(now);
                 }
             }
         }
