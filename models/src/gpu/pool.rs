@@ -127,7 +127,7 @@ struct PoolStats {
 }
 
 impl PoolStats {
-    fn new(grid: BucketGrid, max_batch: u32) -> PoolStats {
+    fn new(grid: BucketGrid) -> PoolStats {
         PoolStats {
             ttft: LatencyHistogram::new(),
             tpot: LatencyHistogram::new(),
@@ -153,7 +153,7 @@ impl PoolStats {
             provisioned: TimeWeighted::new(0),
             provisioned_series: LevelSeries::new(grid),
             preemption_series: CountSeries::new(grid),
-            batch_time: vec![0; max_batch as usize + 1],
+            batch_time: Vec::new(),
             start: 0,
             grid,
         }
@@ -215,7 +215,7 @@ impl Pool {
             }
             replicas.push(r);
         }
-        let mut stats = PoolStats::new(grid, cfg.replica.max_batch);
+        let mut stats = PoolStats::new(grid);
         let serving = cfg.replicas.min(n as u32) as i64;
         stats.provisioned.add(0, serving);
         stats.provisioned_series.add(0, serving);
@@ -246,10 +246,8 @@ impl Pool {
                 .map(|a| Autoscaler::new(a.config).expect("validated when the world is built")),
             held: None,
             crash_rng,
-            completions: Vec::with_capacity(cfg.replica.max_batch as usize),
-            drained: Vec::with_capacity(
-                cfg.replica.max_batch as usize + cfg.replica.max_waiting as usize,
-            ),
+            completions: Vec::new(),
+            drained: Vec::new(),
             changed: Vec::with_capacity(n),
             stats,
             on_crash: cfg.on_crash,
@@ -344,7 +342,11 @@ impl Pool {
         if seen.up && now > seen.at {
             let from = seen.at.max(s.start);
             if now > from {
-                s.batch_time[seen.batch as usize] += (now - from) as u128;
+                let b = seen.batch as usize;
+                if s.batch_time.len() <= b {
+                    s.batch_time.resize(b + 1, 0);
+                }
+                s.batch_time[b] += (now - from) as u128;
             }
         }
         let preemptions = r.counters().preemptions;

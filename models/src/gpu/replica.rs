@@ -255,11 +255,13 @@ impl Replica {
         if slots > (u32::MAX as usize) {
             return Err("max_waiting + max_batch exceeds u32".into());
         }
+        // Slots are allocated as calls arrive (and reused), never up front: a limit of two
+        // billion waiting calls must not reserve memory for them.
         Ok(Replica {
-            reqs: vec![Req::EMPTY; slots],
-            free_slots: (0..slots as u32).rev().collect(),
-            waiting: VecDeque::with_capacity(slots),
-            running: Vec::with_capacity(cfg.max_batch as usize),
+            reqs: Vec::new(),
+            free_slots: Vec::new(),
+            waiting: VecDeque::new(),
+            running: Vec::new(),
             used_blocks: 0,
             segment: Segment::Idle,
             generation: 0,
@@ -365,8 +367,13 @@ impl Replica {
         if self.waiting.len() >= self.cfg.max_waiting as usize {
             return Err(AdmitError::QueueFull);
         }
-        let Some(slot) = self.free_slots.pop() else {
-            return Err(AdmitError::QueueFull);
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None if self.reqs.len() < self.cfg.max_waiting as usize + self.cfg.max_batch as usize => {
+                self.reqs.push(Req::EMPTY);
+                (self.reqs.len() - 1) as u32
+            }
+            None => return Err(AdmitError::QueueFull),
         };
         self.reqs[slot as usize] = Req {
             id,
