@@ -26,8 +26,115 @@ pub(crate) fn parse_overrides(args: &[String]) -> Result<Vec<Override>, Failure>
 pub(crate) fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loaded), Failure> {
     let overrides = parse_overrides(overrides)?;
     let source = Source::open(spec).map_err(|e| Failure::Input(e.to_string()))?;
-    let loaded = load(&source, &overrides).map_err(|e| Failure::Input(e.to_string()))?;
+    let mut loaded = load(&source, &overrides).map_err(|e| Failure::Input(e.to_string()))?;
+    admit(&mut loaded, &source.origin)?;
     Ok((source, loaded))
+}
+
+/// The memory limit runs are held to (`--max-memory`; `None`: unlimited), set once by `main`.
+pub(crate) static MAX_MEMORY: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+
+/// Reads `--max-memory`: `unlimited`, or a size such as `16GiB`, `512MiB`, `2G`, `1000000`.
+pub(crate) fn parse_size(text: &str) -> Result<Option<u64>, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("unlimited") || t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit_bytes: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}`; expected B, KiB, MiB, GiB or TiB"
+            ));
+        }
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; expected e.g. 16GiB, 512MiB or unlimited"))?;
+    let bytes = n * unit_bytes;
+    if !(bytes >= 1.0 && bytes < 1.8e19) {
+        return Err(format!("`{text}` is not a usable memory limit"));
+    }
+    Ok(Some(bytes as u64))
+}
+
+/// This machine's physical memory, when the system says.
+fn machine_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The limit in force: `--max-memory`, else half of this machine's memory (8 GiB when unknown).
+fn memory_limit() -> (Option<u64>, String) {
+    match MAX_MEMORY.get() {
+        Some(Some(b)) => (Some(*b), "--max-memory".to_string()),
+        Some(None) => (None, "--max-memory unlimited".to_string()),
+        None => match machine_memory() {
+            Some(m) => (Some(m / 2), "half of this machine's memory".to_string()),
+            None => (
+                Some(8 << 30),
+                "the default when the machine's memory is unknown".to_string(),
+            ),
+        },
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    let b = bytes as f64;
+    let (kib, mib, gib) = (1024.0, 1024.0 * 1024.0, 1024.0 * 1024.0 * 1024.0);
+    if b < mib {
+        format!("{:.0} KiB", b / kib)
+    } else if b < 10.0 * gib {
+        format!("{:.0} MiB", b / mib)
+    } else if b < 10240.0 * gib {
+        format!("{:.1} GiB", b / gib)
+    } else {
+        format!("{:.1} TiB", b / (1024.0 * gib))
+    }
+}
+
+/// The up-front estimate for `loaded` on every core: (events per replication, peak bytes).
+pub(crate) fn estimate(loaded: &Loaded) -> (models::footprint::Footprint, u64) {
+    let fp = models::footprint::footprint(&loaded.world);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (fp, fp.peak_bytes(loaded.scenario.replications, threads))
+}
+
+/// Refuses a run whose estimated peak memory exceeds the limit (exit 2, with the estimate and
+/// how to override it), and bounds calls in flight by what the rest of the limit can hold.
+pub(crate) fn admit(loaded: &mut Loaded, origin: &str) -> Result<(), Failure> {
+    let (fp, peak) = estimate(loaded);
+    let (limit, why) = memory_limit();
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    if peak > limit {
+        return Err(Failure::Input(format!(
+            "{origin}: this run would need about {} of memory ({} replications; {} per \
+             replication's world, {} per finished replication's results), more than the limit of \
+             {} ({why}). Use fewer replications, tenants or a shorter horizon, or raise the limit \
+             with --max-memory SIZE (e.g. --max-memory 64GiB, or unlimited)",
+            mib(peak),
+            loaded.scenario.replications,
+            mib(fp.world_bytes),
+            mib(fp.output_bytes),
+            mib(limit)
+        )));
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    loaded.world.max_in_flight =
+        ((limit - peak) / threads / models::footprint::BYTES_PER_CALL).max(1);
+    Ok(())
 }
 
 /// What a run produced, reduced across replications in replication order.
@@ -208,7 +315,8 @@ pub fn rerun(path: &Path, threads: Option<usize>) -> Result<ExitCode, Failure> {
     let text = serde_json::to_string_pretty(&stored.scenario).expect("JSON values serialize");
     let origin = format!("{} (embedded scenario)", path.display());
     let source = Source::from_text(&origin, &stored.name, text, Format::Json);
-    let loaded = load(&source, &[]).map_err(|e| Failure::Input(e.to_string()))?;
+    let mut loaded = load(&source, &[]).map_err(|e| Failure::Input(e.to_string()))?;
+    admit(&mut loaded, &origin)?;
     if loaded.scenario.seed != stored.seed || loaded.scenario.replications != stored.replications {
         return Err(Failure::Input(format!(
             "{}: the embedded scenario's seed or replications disagree with the report's",
@@ -267,6 +375,13 @@ pub fn validate(spec: &str, overrides: &[String]) -> Result<ExitCode, Failure> {
         s.backends.len(),
         s.replications,
         format_duration(s.horizon.0)
+    );
+    let (fp, peak) = estimate(&loaded);
+    println!(
+        "estimate: about {:.3e} events per replication, peak memory about {} (limit {})",
+        fp.events_per_replication,
+        mib(peak),
+        memory_limit().0.map_or("none".to_string(), mib)
     );
     Ok(ExitCode::SUCCESS)
 }

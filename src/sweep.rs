@@ -91,13 +91,6 @@ fn shard_from(arg: Option<&str>) -> Result<Shard, Failure> {
     Ok(Shard { index: 0, count: 1 })
 }
 
-/// A point ready to run: its plan entry and the scenario it resolves to.
-struct Prepared {
-    id: String,
-    loaded: Loaded,
-    canonical: serde_json::Value,
-}
-
 pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
     let shard = shard_from(args.shard.as_deref())?;
     let objective = parse_objective(args.objective.as_deref(), &args.constraints)?;
@@ -143,50 +136,53 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
         .iter()
         .filter(|p| p.index % shard.count == shard.index)
         .collect();
-    let prepared: Vec<Prepared> = mine
-        .iter()
-        .map(|p| {
-            let mut all = fixed_overrides.clone();
-            all.extend(p.overrides());
-            let loaded = load(&source, &all).map_err(|e| {
-                Failure::Input(format!(
-                    "sweep point {} ({}):\n{e}",
-                    plan.points[p.index].id,
-                    describe(&p.settings)
-                ))
-            })?;
-            let canonical = canonical_json(&loaded.scenario);
-            Ok(Prepared {
-                id: plan.points[p.index].id.clone(),
-                loaded,
-                canonical,
-            })
-        })
-        .collect::<Result<_, Failure>>()?;
+    // Each point is loaded (and checked against the memory limit) here and dropped: points
+    // are loaded again, one at a time, when they run, so a sweep's memory does not grow with
+    // its number of points.
+    let load_point = |p: &Point| -> Result<Loaded, Failure> {
+        let mut all = fixed_overrides.clone();
+        all.extend(p.overrides());
+        let context = |m: String| {
+            Failure::Input(format!(
+                "sweep point {} ({}):\n{m}",
+                plan.points[p.index].id,
+                describe(&p.settings)
+            ))
+        };
+        let mut loaded = load(&source, &all).map_err(|e| context(e.to_string()))?;
+        crate::execute::admit(&mut loaded, &source.origin).map_err(|f| match f {
+            Failure::Input(m) | Failure::Runtime(m) => context(m),
+        })?;
+        Ok(loaded)
+    };
+    for p in &mine {
+        load_point(p)?;
+    }
 
     let dir = args
         .out
         .unwrap_or_else(|| Path::new("faultline-out").join(format!("{}-sweep", source.name)));
     claim_directory(&dir, &plan, args.force)?;
 
-    let todo: Vec<&Prepared> = prepared
-        .iter()
-        .filter(|p| {
-            clean_stale_temporaries(&dir, &p.id);
-            if args.resume {
-                !point_is_done(&dir, &p.id, &p.canonical)
-            } else {
-                true
+    let mut todo: Vec<&Point> = Vec::with_capacity(mine.len());
+    for p in &mine {
+        let id = &plan.points[p.index].id;
+        clean_stale_temporaries(&dir, id);
+        if args.resume {
+            let canonical = canonical_json(&load_point(p)?.scenario);
+            if point_is_done(&dir, id, &canonical) {
+                continue;
             }
-        })
-        .collect();
-    let skipped = prepared.len() - todo.len();
+        }
+        todo.push(p);
+    }
+    let skipped = mine.len() - todo.len();
     if shard.count > 1 {
         eprintln!(
             "shard {}/{}: {} of {} points",
             shard.index,
             shard.count,
-            prepared.len(),
+            mine.len(),
             plan.points.len()
         );
     }
@@ -206,15 +202,18 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
             if failure.lock().expect("no panics while held").is_some() {
                 return;
             }
-            let report = match replicate(&p.loaded, || {}) {
-                Ok(simulated) => simulated.report(&name, &p.loaded.scenario),
+            let id = &plan.points[p.index].id;
+            let report = match load_point(p).and_then(|loaded| {
+                replicate(&loaded, || {}).map(|s| s.report(&name, &loaded.scenario))
+            }) {
+                Ok(report) => report,
                 Err(Failure::Runtime(m)) | Err(Failure::Input(m)) => {
                     let mut f = failure.lock().expect("no panics while held");
-                    f.get_or_insert(Failure::Runtime(format!("point {}: {m}", p.id)));
+                    f.get_or_insert(Failure::Runtime(format!("point {id}: {m}")));
                     return;
                 }
             };
-            let path = dir.join(point_report_path(&p.id));
+            let path = dir.join(point_report_path(id));
             if let Err(e) = write_atomic(&path, report.to_json().as_bytes()) {
                 let mut f = failure.lock().expect("no panics while held");
                 f.get_or_insert(Failure::Runtime(format!(
@@ -235,7 +234,7 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
             "shard {}/{}: {} points in {}",
             shard.index,
             shard.count,
-            prepared.len(),
+            mine.len(),
             dir.display()
         );
         println!(

@@ -188,7 +188,8 @@ fn rerun_refuses_a_report_edited_anywhere_in_its_results() {
         "the untouched report reproduces: {}",
         stderr(&o)
     );
-    let edits: [(&str, fn(&mut serde_json::Value)); 5] = [
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 5] = [
         ("metrics.completions.mean", |r| {
             r["metrics"]["completions"]["mean"] = 1.5.into()
         }),
@@ -367,7 +368,7 @@ fn errors_from_set_name_the_argument() {
 fn silent_wrong_values_are_refused_or_counted() {
     let dir = scratch_dir("silent");
     // A JSON array is not a scenario, even one with as many elements as a scenario has fields.
-    let array = format!("[{}]", vec!["null"; 12].join(","));
+    let array = format!("[{}]", ["null"; 12].join(","));
     let path = write(&dir, "array.json", &array);
     let o = faultline(&["validate", &path]);
     let e = stderr(&o);

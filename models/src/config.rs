@@ -31,6 +31,10 @@ pub struct WorldConfig {
     /// Chaos experiments (`None`: none).
     pub chaos: Option<crate::chaos::ChaosConfig>,
     pub cost_guard: Option<crate::cost_guard::CostGuardConfig>,
+    /// Calls in flight (arrived, not finished) beyond which a replication stops as overgrown:
+    /// an overloaded system with an unbounded queue would otherwise grow until the machine runs
+    /// out of memory. Set from the memory limit by the command line; unbounded by default.
+    pub max_in_flight: u64,
 }
 
 /// The categories of silently bad answers, in the order every per-category array uses.

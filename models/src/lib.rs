@@ -7,6 +7,7 @@ pub mod chaos;
 pub mod config;
 pub mod cost_guard;
 pub mod event;
+pub mod footprint;
 pub mod gpu;
 pub mod metrics;
 pub mod slo;
@@ -14,4 +15,4 @@ pub mod workload;
 pub mod world;
 
 pub use config::{BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig};
-pub use world::{RunOutput, STALL_LIMIT, Stalled, World, run_replication};
+pub use world::{Overgrown, RunAborted, RunOutput, STALL_LIMIT, Stalled, World, run_replication};

@@ -325,6 +325,49 @@ impl std::fmt::Display for Stalled {
 
 impl std::error::Error for Stalled {}
 
+/// A replication whose calls in flight passed [`WorldConfig::max_in_flight`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overgrown {
+    pub at: Time,
+    pub in_flight: u64,
+    pub limit: u64,
+}
+
+impl std::fmt::Display for Overgrown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} calls were in flight at {} (the limit is {}, about {} MiB at {} bytes per \
+             call, from the memory limit): the system is overloaded and its queue keeps \
+             growing. Bound the queue (gateway.queue_capacity, a queue_timeout or admission), \
+             lower the load, or raise the limit with --max-memory",
+            self.in_flight,
+            sim_core::time::format_duration(self.at),
+            self.limit,
+            self.limit.saturating_mul(crate::footprint::BYTES_PER_CALL) >> 20,
+            crate::footprint::BYTES_PER_CALL
+        )
+    }
+}
+
+/// Why a replication stopped before its horizon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunAborted {
+    Stalled(Stalled),
+    Overgrown(Overgrown),
+}
+
+impl std::fmt::Display for RunAborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunAborted::Stalled(s) => s.fmt(f),
+            RunAborted::Overgrown(o) => o.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RunAborted {}
+
 pub struct World<'c> {
     config: &'c WorldConfig,
     sched: Scheduler<Event>,
@@ -620,7 +663,7 @@ impl<'c> World<'c> {
 
     /// Runs the replication to its horizon, or stops with [`Stalled`] when virtual time stops
     /// advancing.
-    pub fn run(mut self) -> Result<RunOutput, Stalled> {
+    pub fn run(mut self) -> Result<RunOutput, RunAborted> {
         let horizon = self.config.horizon;
         for t in 0..self.tenants.len() {
             self.schedule_next_arrival(t as u16, 0);
@@ -688,17 +731,27 @@ impl<'c> World<'c> {
             if now == instant {
                 at_instant += 1;
                 if at_instant > STALL_LIMIT {
-                    return Err(Stalled {
+                    return Err(RunAborted::Stalled(Stalled {
                         at: now,
                         events: at_instant,
                         last: self.describe(&event),
-                    });
+                    }));
                 }
             } else {
                 (instant, at_instant) = (now, 1);
             }
             match event {
-                Event::Arrival { tenant } => self.on_arrival(now, tenant),
+                Event::Arrival { tenant } => {
+                    self.on_arrival(now, tenant);
+                    let in_flight = self.requests.len() as u64;
+                    if in_flight > self.config.max_in_flight {
+                        return Err(RunAborted::Overgrown(Overgrown {
+                            at: now,
+                            in_flight,
+                            limit: self.config.max_in_flight,
+                        }));
+                    }
+                }
                 Event::ServiceDone {
                     attempt,
                     generation,
@@ -2598,6 +2651,6 @@ pub fn run_replication(
     config: &WorldConfig,
     seed: u64,
     replication: u32,
-) -> Result<RunOutput, Stalled> {
+) -> Result<RunOutput, RunAborted> {
     World::new(config, seed, replication).run()
 }

@@ -320,7 +320,7 @@ pub fn first_field_difference(stored: &Value, fresh: &Value) -> Option<String> {
                     }
                 }
                 y.keys()
-                    .find(|k| !x.contains_key(*k) && !(path.is_empty() && *k == "tool"))
+                    .find(|k| !(x.contains_key(*k) || path.is_empty() && *k == "tool"))
                     .map(|k| {
                         let here = if path.is_empty() {
                             k.clone()

@@ -692,6 +692,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         slos,
         chaos,
         cost_guard,
+        max_in_flight: u64::MAX,
         gateway: GatewayConfig {
             queue_capacity: s.gateway.queue_capacity.0,
             idempotency: match &s.gateway.idempotency {
@@ -1151,7 +1152,9 @@ pub(crate) fn duration_sampler(d: &DurationDist) -> Result<Sampler, String> {
         }
         // e^mu seconds is the median: past a century no call would ever finish in any horizon
         // (and past about 700 it is not even a finite number).
-        DurationDist::LognormalParams { mu, .. } if !(*mu <= libm::log(MAX_MEDIAN_S)) => {
+        DurationDist::LognormalParams { mu, .. }
+            if mu.is_nan() || *mu > libm::log(MAX_MEDIAN_S) =>
+        {
             return Err(format!(
                 "mu = {mu:e} puts the median at e^mu seconds, longer than a century of virtual \
                  time (mu must be at most {:.2}); no call would ever finish",

@@ -153,6 +153,12 @@ impl LatencyHistogram {
         LatencyHistogram { hist }
     }
 
+    /// Bytes of counters this histogram holds (for memory estimates; it grows only when a
+    /// latency past an hour arrives).
+    pub fn heap_bytes(&self) -> u64 {
+        self.hist.distinct_values() as u64 * std::mem::size_of::<u64>() as u64
+    }
+
     #[inline]
     pub fn record(&mut self, latency: Time) {
         let micros = latency / 1_000;

@@ -369,7 +369,9 @@ impl Replica {
         }
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
-            None if self.reqs.len() < self.cfg.max_waiting as usize + self.cfg.max_batch as usize => {
+            None if self.reqs.len()
+                < self.cfg.max_waiting as usize + self.cfg.max_batch as usize =>
+            {
                 self.reqs.push(Req::EMPTY);
                 (self.reqs.len() - 1) as u32
             }
