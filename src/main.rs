@@ -17,11 +17,16 @@ use std::process::ExitCode;
     long_about = "faultline replays a scenario (tenants, traffic, gateway policies, backends) over \
                   virtual hours and reports latency, throughput and success with confidence \
                   intervals. Same scenario and seed, same bytes.",
-    after_help = "Example:\n  faultline run example:quickstart\n  faultline examples"
+    after_help = "Examples:\n  faultline run example:quickstart\n  faultline examples\n  \
+        faultline examples quickstart > my.toml   # a starting point for your own scenario"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Refuse runs whose estimated peak memory exceeds SIZE (e.g. 16GiB, 512MiB, unlimited);
+    /// default: half of this machine's memory. Also bounds calls in flight in an overloaded run.
+    #[arg(long, global = true, value_name = "SIZE")]
+    max_memory: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -49,7 +54,7 @@ enum Command {
     /// Redraw a report's plots and report.html from its JSON, without rerunning.
     #[command(
         after_help = "Examples:\n  faultline plot faultline-out/quickstart/report.json\n  \
-        faultline plot faultline-out/quickstart/report.json --out /tmp/pictures"
+        faultline plot faultline-out/quickstart/report.json --out pictures"
     )]
     Plot {
         report: PathBuf,
@@ -79,9 +84,13 @@ enum Command {
         after_help = "SPEC is a list (a,b,c), a range (1..5, 0.1..0.5:0.1, 100ms..1s:100ms) \
         or a log range (log:1..1000:4). A --set with a single value applies to every point.\n\n\
         Examples:\n  faultline sweep example:retry-amplification --set gateway.retry.max_attempts=1..5\n  \
-        faultline sweep my.toml --set backends.api.concurrency=4,8,16 --set gateway.attempt_timeout=1s..3s \\\n      \
-        --objective min:time_in_system_p99_s --constraint 'success_probability>=0.99'\n  \
-        faultline sweep my.toml --set ... --shard 0/4 --out shared/sweep   # then: faultline merge shared/sweep"
+        faultline sweep my.toml --set backends.llm-api.concurrency=8,12,16 \\\n      \
+        --set gateway.attempt_timeout=5s..15s:5s \\\n      \
+        --objective min:latency_p99_s --constraint 'success_ratio>=0.99'\n\n\
+        On a cluster each task runs one shard (--shard I/N, or from SLURM_ARRAY_TASK_ID or \
+        JOB_COMPLETION_INDEX) into a shared directory or its own; merge then combines them:\n  \
+        faultline sweep my.toml --set backends.llm-api.concurrency=8,12,16 --shard 0/2 --out shard0\n  \
+        faultline sweep my.toml --set backends.llm-api.concurrency=8,12,16 --shard 1/2 --out shard1"
     )]
     Sweep {
         /// A scenario file (.toml or .json) or example:NAME.
@@ -122,8 +131,10 @@ enum Command {
         constraints: Vec<String>,
     },
     /// Combine the directories of a sharded sweep into the tables one machine would write.
-    #[command(after_help = "Examples:\n  faultline merge out/sweep\n  \
-        faultline merge shard0 shard1 shard2 --out merged")]
+    #[command(
+        after_help = "Examples:\n  faultline merge shard0 shard1 --out merged\n  \
+        faultline merge merged --objective max:goodput_per_s"
+    )]
     Merge {
         /// Sweep directories holding shards of one sweep.
         #[arg(required = true)]
@@ -138,7 +149,8 @@ enum Command {
         constraints: Vec<String>,
     },
     /// Compare architectures on common random numbers: paired differences with 95% CIs.
-    #[command(after_help = "Examples:\n  faultline compare a.toml b.toml\n  \
+    #[command(after_help = "Examples:\n  \
+        faultline compare example:quickstart my.toml   # the example against your edited copy\n  \
         faultline compare example:retry-amplification --variant gateway.retry.max_attempts=1 \\\n      \
         --variant gateway.retry.max_attempts=5,gateway.retry.backoff=full_jitter")]
     Compare {
@@ -168,7 +180,10 @@ enum Command {
         threads: Option<usize>,
     },
     /// List the built-in examples, or print one as TOML.
-    #[command(after_help = "Examples:\n  faultline examples\n  faultline examples mmc > mmc.toml")]
+    #[command(
+        after_help = "Examples:\n  faultline examples\n  faultline examples mmc > mmc.toml\n  \
+        faultline run mmc.toml --set backends.servers.concurrency=5"
+    )]
     Examples {
         /// The example to print.
         name: Option<String>,
@@ -221,6 +236,17 @@ fn quiet_on_closed_pipe() {
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
+    if let Some(text) = &cli.max_memory {
+        match execute::parse_size(text) {
+            Ok(limit) => {
+                let _ = execute::MAX_MEMORY.set(limit);
+            }
+            Err(m) => {
+                eprintln!("error: --max-memory {m}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let result = match cli.command {
         Command::Run {
             scenario,

@@ -71,7 +71,7 @@ pub const ALL: &[Example] = &[
     },
     Example {
         name: "breaker-vs-retry-storm",
-        summary: "a provider hangs for 20 min: retries fill its queue for half an hour more unless a breaker opens",
+        summary: "a provider hangs for 20 min: retries fill its queue for about an hour more unless a breaker opens",
         toml: include_str!("../examples/breaker-vs-retry-storm.toml"),
     },
     Example {
@@ -116,7 +116,7 @@ pub const ALL: &[Example] = &[
     },
     Example {
         name: "slo-burn-alerts",
-        summary: "a broken silent model update (1% -> 20% bad answers): the 14.4x page fires 42 min later",
+        summary: "a broken silent model update (0.5% -> 20% bad answers): the 14.4x page fires 43 min later",
         toml: include_str!("../examples/slo-burn-alerts.toml"),
     },
 ];
