@@ -4,7 +4,7 @@
 //! on a percentile from independent runs.
 
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// The values one replication produced, in a fixed order, with units in the names
 /// (`time_in_system_mean_s`, `throughput_per_s`).
@@ -48,6 +48,14 @@ impl Interval {
 
     pub fn half_width(&self) -> f64 {
         0.5 * (self.high - self.low)
+    }
+
+    /// The smallest interval holding both.
+    pub fn hull(self, other: Interval) -> Interval {
+        Interval {
+            low: self.low.min(other.low),
+            high: self.high.max(other.high),
+        }
     }
 }
 
@@ -147,6 +155,60 @@ impl Domain {
     }
 }
 
+/// Proportions over counts, and the metric that counts their trials: `success_ratio` is
+/// successes over `completions`, `block_probability` blocked arrivals over `arrivals`
+/// (and a `PREFIX.success_ratio` over a `PREFIX.completions` beside it, where one exists).
+const COUNT_BASES: [(&str, &str); 2] = [
+    ("success_ratio", "completions"),
+    ("block_probability", "arrivals"),
+];
+
+/// The index in `set` of the trial count behind the proportion `name`, if it has one there.
+fn count_base(name: &str, set: &MetricSet) -> Option<usize> {
+    let (prefix, last) = match name.rsplit_once('.') {
+        Some((p, l)) => (format!("{p}."), l),
+        None => (String::new(), name),
+    };
+    let base = COUNT_BASES.iter().find(|(r, _)| *r == last)?.1;
+    let wanted = format!("{prefix}{base}");
+    set.entries.iter().position(|(n, _)| *n == wanted)
+}
+
+/// The pooled proportion and trial count of metric `i` over the replications, with trials
+/// from metric `j`.
+fn pooled_counts(replications: &[MetricSet], i: usize, j: usize) -> (f64, f64) {
+    let (mut hits, mut trials) = (0.0, 0.0);
+    for set in replications {
+        let (p, n) = (set.entries[i].1, set.entries[j].1);
+        if p.is_finite() && n.is_finite() && n > 0.0 {
+            hits += p * n;
+            trials += n;
+        }
+    }
+    if trials > 0.0 {
+        ((hits / trials).clamp(0.0, 1.0), trials)
+    } else {
+        (f64::NAN, 0.0)
+    }
+}
+
+/// The Wilson score interval at `level` for a proportion `p` observed over `n` trials: inside
+/// `[0, 1]`, and never of zero width while `n` is finite (a run in which every call succeeded
+/// still leaves room below 1).
+pub fn wilson(p: f64, n: f64, level: f64) -> Interval {
+    let z = Normal::new(0.0, 1.0)
+        .map(|d| d.inverse_cdf(0.5 + level / 2.0))
+        .unwrap_or(1.96);
+    let z2 = z * z;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = z / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Interval {
+        low: (centre - half).max(0.0),
+        high: (centre + half).min(1.0),
+    }
+}
+
 fn finite_mean(values: &[f64]) -> f64 {
     let (sum, n) = values
         .iter()
@@ -175,11 +237,25 @@ pub fn summarize(replications: &[MetricSet]) -> Vec<MetricSummary> {
                 })
                 .collect();
             let domain = Domain::of(name);
+            let pooled = count_base(name, first).map(|j| pooled_counts(replications, i, j));
+            // Student-t across replications; where it reaches past the range of a proportion
+            // over counts, or has no width at all (every replication agrees, say on 1.0), the
+            // Wilson interval of the pooled counts widens it: clipping alone would claim
+            // certainty that a finite number of calls cannot give.
+            let interval = |level: f64| {
+                let raw = t_interval(&per_replication, level)?;
+                let t = domain.clip(raw);
+                let degenerate = raw.low < 0.0 || raw.high > 1.0 || raw.high <= raw.low;
+                Some(match pooled {
+                    Some((p, n)) if n > 0.0 && degenerate => t.hull(wilson(p, n, level)),
+                    _ => t,
+                })
+            };
             MetricSummary {
                 name: name.clone(),
                 mean: finite_mean(&per_replication),
-                ci95: t_interval(&per_replication, 0.95).map(|i| domain.clip(i)),
-                ci99: t_interval(&per_replication, 0.99).map(|i| domain.clip(i)),
+                ci95: interval(0.95),
+                ci99: interval(0.99),
                 per_replication,
             }
         })
@@ -227,6 +303,32 @@ mod tests {
         assert_eq!(Domain::of("chaos.x.sli_after.latency"), Domain::Unit);
         assert_eq!(Domain::of("backend.api.breaker_open_share"), Domain::Unit);
         assert_eq!(Domain::of("latency_p99_s"), Domain::NonNegative);
+    }
+
+    #[test]
+    fn wilson_matches_a_worked_value_and_widens_a_certain_looking_ratio() {
+        // p = 0.5, n = 100, 95%: 0.4038 to 0.5962 (Wilson 1927; standard tables).
+        let w = wilson(0.5, 100.0, 0.95);
+        assert!(
+            (w.low - 0.4038).abs() < 1e-4 && (w.high - 0.5962).abs() < 1e-4,
+            "{w:?}"
+        );
+        // Every one of 3 × 1,000 calls succeeded: the t interval is [1, 1]; the reported one
+        // still admits a failure rate of about 1 in 800 (rule of three: 3/3000 at 95%).
+        let set = |ratio: f64| {
+            let mut m = MetricSet::new();
+            m.push("completions", 1000.0);
+            m.push("success_ratio", ratio);
+            m
+        };
+        let s = summarize(&[set(1.0), set(1.0), set(1.0)]);
+        let ci = s[1].ci95.unwrap();
+        assert_eq!(ci.high, 1.0);
+        assert!(ci.low < 0.9995 && ci.low > 0.998, "{ci:?}");
+        // Where the t interval is a proper one inside [0, 1], it stays.
+        let s = summarize(&[set(0.9), set(0.99), set(0.95)]);
+        let t = t_interval(&[0.9, 0.99, 0.95], 0.95).unwrap();
+        assert_eq!(s[1].ci95.unwrap().low, t.low);
     }
 
     #[test]
