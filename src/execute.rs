@@ -28,6 +28,9 @@ pub(crate) fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loa
     let source = Source::open(spec).map_err(|e| Failure::Input(e.to_string()))?;
     let mut loaded = load(&source, &overrides).map_err(|e| Failure::Input(e.to_string()))?;
     admit(&mut loaded, &source.origin)?;
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
     Ok((source, loaded))
 }
 

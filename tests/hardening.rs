@@ -576,3 +576,22 @@ fn an_alert_fires_in_every_bucket_while_it_fires() {
     let tail = &series[series.len() - 2 * per_hour..];
     assert!(tail.iter().all(|v| *v == 1.0), "{tail:?}");
 }
+
+#[test]
+fn a_latency_whose_median_outlasts_the_run_is_warned_about() {
+    let set = "backends.trunks.service={ dist = \"lognormal_params\", mu = 12, sigma = 1.0 }";
+    let o = faultline(&["validate", "example:erlang-b", "--set", set]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "valid, with a warning: {e}");
+    assert!(
+        e.starts_with("warning: --set backends.trunks.service="),
+        "{e}"
+    );
+    assert!(
+        e.contains("at `backends[0].service`") && e.contains("1.9 days"),
+        "{e}"
+    );
+    // A median inside the run: no warning.
+    let o = faultline(&["validate", "example:erlang-b"]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}

@@ -141,6 +141,8 @@ fn sniff_format(bytes: &[u8]) -> Format {
 pub struct Loaded {
     pub scenario: Scenario,
     pub world: WorldConfig,
+    /// Things that are valid but probably not meant, each naming its place (print them).
+    pub warnings: Vec<String>,
 }
 
 /// Reads, overrides, validates and builds. `overrides` are applied in order, before validation.
@@ -163,7 +165,63 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Loaded, ScenarioE
         let err = ScenarioError::new(&source.origin, e.message);
         attribute(source, err, &e.path, overrides, &resolved)
     })?;
-    Ok(Loaded { scenario, world })
+    let warnings = warnings(source, &world, overrides, &resolved);
+    Ok(Loaded {
+        scenario,
+        world,
+        warnings,
+    })
+}
+
+/// Latencies whose median is longer than the whole run: valid, but most calls would never
+/// finish, which is rarely what was meant (a `mu` in milliseconds where seconds were meant).
+fn warnings(
+    source: &Source,
+    world: &WorldConfig,
+    overrides: &[Override],
+    resolved: &[Vec<Segment>],
+) -> Vec<String> {
+    use models::config::ServiceModel;
+    let mut out = Vec::new();
+    let horizon = world.horizon;
+    for (i, b) in world.backends.iter().enumerate() {
+        let (key, sampler) = match &b.service {
+            ServiceModel::Duration(s) => ("service", s),
+            ServiceModel::Tokens { ttft, .. } => ("ttft", ttft),
+        };
+        let median = sampler.median();
+        if median.is_finite() && median <= horizon as f64 {
+            continue;
+        }
+        let secs = median / 1e9;
+        let shown = if !secs.is_finite() {
+            "infinite".to_string()
+        } else if secs >= 86_400.0 {
+            format!("{:.1} days", secs / 86_400.0)
+        } else if secs >= 3_600.0 {
+            format!("{:.1} h", secs / 3_600.0)
+        } else {
+            format!("{secs:.1} s")
+        };
+        let err = ScenarioError::new(
+            &source.origin,
+            format!(
+                "the median of this distribution ({shown}) is longer than the run ({}): most \
+                 calls to backend `{}` will not finish before the horizon",
+                sim_core::time::format_duration(horizon),
+                b.name
+            ),
+        );
+        let e = attribute(
+            source,
+            err,
+            &format!("backends[{i}].{key}"),
+            overrides,
+            resolved,
+        );
+        out.push(format!("warning: {e}"));
+    }
+    out
 }
 
 /// Makes every relative file path in the scenario absolute, so the canonical scenario in a
