@@ -165,6 +165,17 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Loaded, ScenarioE
         let err = ScenarioError::new(&source.origin, e.message);
         attribute(source, err, &e.path, overrides, &resolved)
     })?;
+    // The SLO tracker checks what depends on the horizon (slots per window, time slices):
+    // build one here, so `validate` refuses what `run` could not start.
+    if !world.slos.is_empty() {
+        let tenants: Vec<&str> = world.tenants.iter().map(|t| t.name.as_str()).collect();
+        let routes: Vec<&str> = world.routes.iter().map(|r| r.name.as_str()).collect();
+        models::slo::SloTracker::new(&world.slos, &tenants, &routes, world.warmup, world.horizon)
+            .map_err(|m| {
+            let err = ScenarioError::new(&source.origin, m);
+            attribute(source, err, "slos", overrides, &resolved)
+        })?;
+    }
     let warnings = warnings(source, &world, overrides, &resolved);
     Ok(Loaded {
         scenario,

@@ -153,8 +153,8 @@ impl ArrivalSpec {
                                 ),
                             ));
                         }
-                        let sum: f64 = weights.iter().sum();
-                        if !(sum > 0.0 && sum.is_finite()) {
+                        let max = weights.iter().copied().fold(0.0, f64::max);
+                        if max <= 0.0 {
                             return Err(WorkloadError::new(
                                 "hourly_weights",
                                 "at least one hour needs a positive weight",
@@ -366,13 +366,16 @@ impl ArrivalState {
                         )
                     }
                     DiurnalProfile::Hourly { weights } => {
-                        let sum: f64 = weights.iter().sum();
+                        // Relative to the largest weight first: weights near f64::MAX must not
+                        // overflow the sum or the peak factor (an infinite factor made every gap
+                        // between arrivals zero).
                         let max = weights.iter().copied().fold(0.0, f64::max);
                         let mut ratio = [0.0; 24];
                         for (r, w) in ratio.iter_mut().zip(weights) {
                             *r = w / max;
                         }
-                        (24.0 * max / sum, Acceptance::Hourly { ratio })
+                        let relative_sum: f64 = ratio.iter().sum();
+                        (24.0 / relative_sum, Acceptance::Hourly { ratio })
                     }
                 };
                 Kind::Diurnal {
