@@ -15,7 +15,7 @@ use crate::config::{GatewayLimit, LimitKind, RetryBudgetConfig};
 use crate::event::{Event, key};
 use crate::gpu::pool::{OnCrash, Pool};
 use crate::metrics::{Outcome, Stats};
-use crate::slo::{CallFacts, CallOutcome, SloTracker};
+use crate::slo::SloTracker;
 use crate::workload::{Arrival, ArrivalState, TokenSource, token_count};
 use policies::{
     AdaptiveThrottle, AttemptFailure, CallResult, CircuitBreaker, Cooldown, Discipline, ErrorClass,
@@ -30,7 +30,9 @@ use std::collections::VecDeque;
 
 mod chaos_hooks;
 mod idempotency;
-use idempotency::{Orphan, Resend};
+mod job;
+use idempotency::Resend;
+use job::{Attempt, CLEAN, INPUT_HOP, NO_REPLICA, Request};
 
 struct Tenant {
     arrivals: ArrivalState,
@@ -135,149 +137,9 @@ struct Route {
     validator_rng: RandomStream,
 }
 
-/// `Request::poisoned` when every answer so far was good.
-const CLEAN: u16 = u16::MAX;
-/// `Request::poisoned` when an undetected prompt injection got in.
-const INPUT_HOP: u16 = u16::MAX - 1;
-
 /// Errors that come back at once still take a round trip, so a retry loop without backoff
 /// moves virtual time forward.
 const ROUND_TRIP: Time = 1_000_000;
-
-/// A job, and the call it is making now.
-struct Request {
-    tenant: u16,
-    route: u16,
-    backend: u16,
-    /// The chain step, and the agent-loop turn, of the current call.
-    step: u16,
-    turn: u32,
-    /// Turns the task needs (1 without an agent loop).
-    turns: u32,
-    arrived: Time,
-    /// When the current call was issued.
-    call_started: Time,
-    /// Attempts of the current call (what the retry rules count), and of the whole job.
-    attempts: u32,
-    job_attempts: u32,
-    /// Tokens of the job's answered calls so far (prompt plus output).
-    tokens_used: u64,
-    /// The first hop whose bad answer got through: [`CLEAN`], [`INPUT_HOP`] or a hop index.
-    poisoned: u16,
-    /// The answer under validation: its soft-failure category + 1 (0: good) and the verdict.
-    pending_soft: u8,
-    pending_detected: bool,
-    validate_at: Time,
-    /// When the job's first answer began to stream (its time to first token).
-    first_token: Option<Time>,
-    /// Spend on the job's attempts so far, in USD.
-    cost: f64,
-    /// Position in the route's fallback chain: 0 is the primary backend.
-    depth: u8,
-    /// The call's deadline, if the gateway sets one.
-    deadline: Option<Time>,
-    /// The breaker permit of the answer under validation: the breaker hears how it went.
-    permit: Option<Permit>,
-    /// Some call of the job was answered by a fallback (or a default response).
-    degraded: bool,
-    /// Held by a gateway rate limit that delays rather than rejects.
-    gate_hold: bool,
-    /// The call's deadline refused a retry.
-    deadline_hit: bool,
-    /// Which call of the job this is (attempts of an earlier one are losers), how many of its
-    /// attempts are out, how many hedges it sent, and when the next hedge is due.
-    call_seq: u32,
-    in_flight: u8,
-    extra_sent: u8,
-    hedge_at: Time,
-    /// The prompt the job asks for (exact caches), and whether this call was answered from a
-    /// cache.
-    cache_key: u64,
-    from_cache: bool,
-    last_delay: Time,
-    retry_at: Time,
-    prompt_tokens: u32,
-    output_tokens: u32,
-    /// What the call asks for: its `max_tokens`, or its output tokens.
-    max_tokens: u32,
-    /// The call's latest attempt its client timed out on (idempotency studies only).
-    orphan: Option<Orphan>,
-}
-
-struct Attempt {
-    request: Key,
-    backend: u16,
-    /// Copied from the request: an abandoned attempt is billed after its request may be gone.
-    tenant: u16,
-    route: u16,
-    prompt_tokens: u32,
-    output_tokens: u32,
-    enqueued: Time,
-    /// When service started and how long until its first token (0 without a token model).
-    started: Time,
-    ttft: Time,
-    done_at: Time,
-    timeout_at: Time,
-    /// The caller stopped waiting (timeout); the backend still works until `done_at`.
-    abandoned: bool,
-    /// Set when the attempt was doomed at its start (error mix, outage, provider limit).
-    error: Option<(ErrorClass, Option<Time>)>,
-    /// Output tokens taken from the provider's output bucket up front, reconciled at the end.
-    reserved_output: u32,
-    /// Leave from the backend's breaker; handed back with the attempt's result.
-    permit: Option<Permit>,
-    /// Waiting in the backend's queue (and until when, with a queue timeout).
-    queued: bool,
-    queued_until: Time,
-    /// An instant `overloaded` answer that never held a backend slot.
-    slotless: bool,
-    /// The call it belongs to ([`Request::call_seq`]), and whether it is a hedge.
-    call_seq: u32,
-    hedge: bool,
-    /// Its timeout is the route's `latency_over`: reaching it falls back rather than retries.
-    too_slow: bool,
-    /// A resend, without idempotency keys, of an attempt the provider worked on anyway.
-    duplicate: bool,
-    /// A stored result the provider replays for an idempotency key: no work, no bill.
-    replay: bool,
-    /// The GPU replica serving it, or [`NO_REPLICA`].
-    replica: u16,
-}
-
-/// `Attempt::replica` of an attempt not on a GPU replica.
-const NO_REPLICA: u16 = u16::MAX;
-
-impl Attempt {
-    /// A fresh attempt of `request`'s current call on its current backend, sent at `now`.
-    fn of(key: Key, r: &Request, now: Time, permit: Option<Permit>, queued: bool) -> Attempt {
-        Attempt {
-            request: key,
-            backend: r.backend,
-            tenant: r.tenant,
-            route: r.route,
-            prompt_tokens: r.prompt_tokens,
-            output_tokens: r.output_tokens,
-            enqueued: now,
-            started: 0,
-            ttft: 0,
-            done_at: 0,
-            timeout_at: 0,
-            abandoned: false,
-            error: None,
-            reserved_output: r.max_tokens,
-            permit,
-            queued,
-            queued_until: 0,
-            slotless: false,
-            call_seq: r.call_seq,
-            hedge: false,
-            too_slow: false,
-            duplicate: false,
-            replay: false,
-            replica: NO_REPLICA,
-        }
-    }
-}
 
 /// What a replication produced.
 pub struct RunOutput {
@@ -868,26 +730,6 @@ impl<'c> World<'c> {
         })
     }
 
-    fn schedule_next_arrival(&mut self, tenant: u16, now: Time) {
-        let t = &mut self.tenants[tenant as usize];
-        t.pending = t
-            .arrivals
-            .next(now, &mut t.arrivals_rng)
-            .filter(|a| a.at <= self.config.horizon);
-        if let Some(a) = t.pending {
-            self.sched.schedule(a.at, Event::Arrival { tenant });
-        }
-    }
-
-    fn on_arrival(&mut self, now: Time, tenant: u16) {
-        let arrival = self.tenants[tenant as usize].pending;
-        self.schedule_next_arrival(tenant, now);
-        if let Some(log) = &mut self.arrival_log {
-            log.push((now, tenant));
-        }
-        self.new_job(now, tenant, arrival.and_then(|a| a.tokens));
-    }
-
     /// A job of `tenant` enters the gateway (an arrival of its process, or an extra job a chaos
     /// experiment injects); `recorded` are a replayed trace's token counts.
     pub(super) fn new_job(
@@ -987,62 +829,6 @@ impl<'c> World<'c> {
             self.in_flight[tenant as usize] -= 1;
             self.stats.blocked_on_arrival(now, tenant as usize);
         }
-    }
-
-    /// Issues the job's current call (its step and turn): token counts, the context-window
-    /// check, then the first attempt. `recorded` are a replayed trace's counts for the first call.
-    /// Returns `false` when the first attempt found the queue full; the caller decides what
-    /// that means for the job.
-    fn start_call(&mut self, now: Time, request: Key, recorded: Option<(u32, u32)>) -> bool {
-        let r = self.requests.get_mut(request).expect("live request");
-        let cfg = &self.config.tenants[r.tenant as usize];
-        let step = &cfg.steps[r.step as usize];
-        let route = &self.config.routes[step.route as usize];
-        let t = &mut self.tenants[r.tenant as usize];
-        let prompt_source = step.prompt_tokens.as_ref().or(t.prompt_tokens.as_ref());
-        let output_source = step.output_tokens.as_ref().or(t.output_tokens.as_ref());
-        let output = draw_tokens(output_source, recorded.map(|x| x.1), &mut t.tokens_rng);
-        let prompt = if r.turn == 0 {
-            draw_tokens(prompt_source, recorded.map(|x| x.0), &mut t.tokens_rng)
-        } else {
-            // An agent loop's context grows: the last prompt, the last answer, and what the turn
-            // adds.
-            let growth = cfg
-                .agent_loop
-                .as_ref()
-                .and_then(|l| l.prompt_growth)
-                .unwrap_or(0);
-            r.prompt_tokens
-                .saturating_add(r.output_tokens)
-                .saturating_add(growth)
-        };
-        // A long-context burst's job brings its own prompt.
-        let prompt = match self.chaos.as_mut().and_then(|c| c.pending_prompt.take()) {
-            Some(p) if r.turn == 0 => p,
-            _ => prompt,
-        };
-        r.route = step.route;
-        r.backend = route.backend.0;
-        r.depth = 0;
-        r.deadline = self.config.gateway.deadline.map(|d| now.saturating_add(d));
-        r.deadline_hit = false;
-        r.call_seq = r.call_seq.wrapping_add(1);
-        r.in_flight = 0;
-        r.extra_sent = 0;
-        if let Some(Budget::Finagle(b)) = &mut self.budget {
-            b.deposit(now);
-        }
-        r.call_started = now;
-        r.attempts = 0;
-        r.last_delay = 0;
-        r.prompt_tokens = prompt;
-        r.output_tokens = output;
-        r.max_tokens = t.max_tokens.unwrap_or(output);
-        r.from_cache = false;
-        if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
-            return self.pass_gateway_limits(now, request);
-        }
-        self.enter_call(now, request)
     }
 
     /// Past the gateway and the cache: the call goes to its backend, unless its prompt cannot
@@ -1909,89 +1695,6 @@ impl<'c> World<'c> {
         }
     }
 
-    /// The call's answer is accepted: record a bad one that got through, then go on to the
-    /// job's next call, or finish the job.
-    fn answered(&mut self, now: Time, request: Key, soft: u8) {
-        let r = self.requests.get_mut(request).expect("live request");
-        let cfg = &self.config.tenants[r.tenant as usize];
-        let hop = if cfg.agent_loop.is_some() {
-            r.turn.min(u16::MAX as u32 - 2) as u16
-        } else {
-            r.step
-        };
-        if soft > 0 && r.poisoned == CLEAN {
-            r.poisoned = hop;
-        }
-        if soft > 0 {
-            self.stats.soft_missed(soft - 1);
-        }
-        r.tokens_used = r
-            .tokens_used
-            .saturating_add(r.prompt_tokens as u64 + r.output_tokens as u64);
-        if r.depth > 0 {
-            r.degraded = true;
-            if let Some(c) = &mut self.chaos {
-                c.fallback_answered(now);
-            }
-        }
-        self.stats
-            .call_answered(r.route as usize, now.saturating_sub(r.call_started));
-        if !r.from_cache
-            && let Some(CacheState::Exact(c)) = &mut self.routes[r.route as usize].cache
-        {
-            c.cache.insert(now, r.cache_key);
-        }
-        self.stats.answered_at_depth(r.depth);
-        let more_steps = (r.step as usize) + 1 < cfg.steps.len();
-        let more_turns = r.turn + 1 < r.turns;
-        if more_steps {
-            r.step += 1;
-        } else if more_turns {
-            let l = cfg.agent_loop.as_ref().expect("turns > 1 only with a loop");
-            if r.turn + 1 >= l.turn_cap {
-                self.stats.turn_cap_stop();
-                self.complete(now, request, Outcome::Failed);
-                return;
-            }
-            // The next turn's prompt is this one plus its answer plus the growth; its answer is
-            // estimated at this turn's length.
-            let growth = l.prompt_growth.unwrap_or(0) as u64;
-            let next = r.prompt_tokens as u64
-                + 2 * r.output_tokens as u64
-                + growth
-                + r.output_tokens as u64;
-            if let Some(cap) = l.token_cap
-                && r.tokens_used.saturating_add(next) > cap
-            {
-                self.stats.token_cap_stop();
-                self.complete(now, request, Outcome::Failed);
-                return;
-            }
-            // A prompt past u32::MAX tokens is beyond any model's context: the loop ends there,
-            // counted, rather than sending a prompt whose count (and cost) would saturate.
-            let next_prompt = r.prompt_tokens as u64 + r.output_tokens as u64 + growth;
-            if next_prompt > u32::MAX as u64 {
-                self.stats.prompt_limit_stop();
-                self.complete(now, request, Outcome::Failed);
-                return;
-            }
-            r.turn += 1;
-        } else {
-            let outcome = if r.poisoned != CLEAN {
-                Outcome::WrongAccepted
-            } else if r.degraded || r.depth > 0 {
-                Outcome::Degraded
-            } else {
-                Outcome::Correct
-            };
-            self.complete(now, request, outcome);
-            return;
-        }
-        if !self.start_call(now, request, None) {
-            self.complete(now, request, Outcome::Blocked);
-        }
-    }
-
     /// Tells the backend's breaker, cooldown and the retry budget how an attempt went.
     fn attempt_result(
         &mut self,
@@ -2470,52 +2173,6 @@ impl<'c> World<'c> {
             self.stats.backend_down(now, backend, outage.is_some());
         }
     }
-
-    fn complete(&mut self, now: Time, request: Key, outcome: Outcome) {
-        let r = self.requests.remove(request).expect("live request");
-        let t = &mut self.in_flight[r.tenant as usize];
-        *t = t.saturating_sub(1);
-        // A call that ended unanswered because its deadline passed (or left no room to retry).
-        if matches!(outcome, Outcome::Failed | Outcome::Throttled)
-            && (r.deadline_hit || r.deadline.is_some_and(|d| now >= d))
-        {
-            self.stats.deadline_exceeded();
-        }
-        if let (Some(p), Some(breaker)) = (r.permit, &mut self.backends[r.backend as usize].breaker)
-        {
-            breaker.release(p);
-        }
-        if self.slo.is_some() || self.chaos.is_some() {
-            let facts = CallFacts {
-                outcome: match outcome {
-                    Outcome::Correct => CallOutcome::Correct,
-                    Outcome::Degraded => CallOutcome::Degraded,
-                    Outcome::WrongAccepted => CallOutcome::WrongAccepted,
-                    Outcome::DetectedHandled => CallOutcome::DetectedHandled,
-                    Outcome::Throttled => CallOutcome::Throttled,
-                    Outcome::Blocked | Outcome::BudgetRejected => CallOutcome::Shed,
-                    Outcome::Failed => CallOutcome::Failed,
-                },
-                latency: now - r.arrived,
-                ttft: r.first_token.map(|t| t.saturating_sub(r.arrived)),
-                cost_usd: r.cost,
-            };
-            if let Some(tracker) = &mut self.slo {
-                tracker.record(now, r.tenant, r.route, &facts);
-            }
-            if let Some(c) = &mut self.chaos {
-                c.record(now, r.tenant, r.route, &facts);
-            }
-        }
-        if matches!(outcome, Outcome::WrongAccepted) {
-            self.stats.wrong_let_in(r.poisoned);
-        }
-        if self.config.tenants[r.tenant as usize].agent_loop.is_some() {
-            self.stats.job_finished(r.turn + 1, r.tokens_used);
-        }
-        self.stats
-            .completed(now, r.tenant as usize, r.arrived, r.job_attempts, outcome);
-    }
 }
 
 /// Whether a backend is under a fault alerts should catch: an outage, a slowdown, a degraded
@@ -2619,17 +2276,6 @@ fn first_latency(model: &ServiceModel, rng: &mut RandomStream) -> Time {
     match model {
         ServiceModel::Duration(d) => to_time(d.sample(rng)),
         ServiceModel::Tokens { ttft, .. } => to_time(ttft.sample(rng)),
-    }
-}
-
-/// A call's token count: drawn, or the replayed trace's; no source means the call carries no
-/// tokens.
-#[inline]
-fn draw_tokens(source: Option<&TokenSource>, recorded: Option<u32>, rng: &mut RandomStream) -> u32 {
-    match source {
-        None => 0,
-        Some(TokenSource::Sampled(s)) => token_count(s.sample(rng)),
-        Some(TokenSource::FromTrace) => recorded.unwrap_or(1),
     }
 }
 
