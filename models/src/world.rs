@@ -1,28 +1,36 @@
-//! One replication of the world: all state, the event loop and the handlers.
+//! One replication of the world: its state, the event loop and the dispatch of events to the
+//! components that handle them.
 //!
-//! The loop is single-threaded and allocation-free in the steady state: requests and attempts
-//! live in slabs, queues are ring buffers that keep their capacity, events are 8-byte values
-//! dispatched by `match`. A request passes the gateway in a fixed order: admission to its
-//! backend's queue (blocked when full), service when a slot frees, the per-attempt timeout, and
-//! on failure the retry policy, which either gives up or re-enqueues after a backoff.
+//! The loop is single-threaded and allocation-free in the steady state: jobs and attempts live
+//! in slabs, queues are ring buffers that keep their capacity, events are 8-byte values
+//! dispatched by `match`, and a stale event (its job or attempt gone, or its time no longer the
+//! one expected) is dropped when it comes up rather than cancelled.
+//!
+//! A job's call passes the gateway in a fixed order (see `gateway`): the tenant's budget, the
+//! input guardrail, the gateway's rate and concurrency limits (first call of a job), the
+//! route's cache, the backend's context window, then the breaker or cooldown, adaptive
+//! throttling and the queue (its capacity, admission control, or a 529 from a backend that sheds
+//! at capacity) before the attempt starts on the provider (`provider`) or a GPU pool (`gpu`).
+//! Its answer goes to the validator (`validator`); a failed attempt goes to recovery
+//! (`gateway::recovery`: retry under the budget and deadline, hedge, fallback chain or give up),
+//! and an answered call moves the job to its next turn or step or ends it (`job`).
+//!
+//! Where the code lives: `build` (a fresh world), `job`, `gateway`, `provider`, `validator`,
+//! `gpu`, `idempotency` (timed-out attempts the provider still works on) and `chaos_hooks`.
 
-use crate::cache::{CacheConfig, CacheState};
-use crate::config::RetryBudgetConfig;
+use crate::cache::CacheState;
 use crate::config::{EpisodeTiming, OutageMode, Price, ServiceModel, WorldConfig};
 use crate::event::{Event, key};
 use crate::gpu::pool::Pool;
 use crate::metrics::Stats;
 use crate::slo::SloTracker;
 use crate::workload::{Arrival, ArrivalState, TokenSource};
-use policies::{
-    AdaptiveThrottle, CircuitBreaker, Cooldown, Discipline, FairQueue, FaultWindow, FinagleBudget,
-    GrpcThrottle, HedgePolicy, RateLimiter, TokenBucket,
-};
-use sim_core::series::{BucketGrid, CdfSet, SeriesSet};
+use policies::{CircuitBreaker, Cooldown, FaultWindow, HedgePolicy, RateLimiter, TokenBucket};
+use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
-use sim_core::{RandomStream, Scheduler, Slab, Streams, Time};
-use std::collections::VecDeque;
+use sim_core::{RandomStream, Scheduler, Slab, Time};
 
+mod build;
 mod chaos_hooks;
 mod gateway;
 mod gpu;
@@ -30,9 +38,9 @@ mod idempotency;
 mod job;
 mod provider;
 mod validator;
-use gateway::{Budget, Queue, limiter, take_limits};
+use gateway::{Budget, Queue, take_limits};
 use job::{Attempt, Request};
-use provider::{buckets, faulty};
+use provider::faulty;
 
 struct Tenant {
     arrivals: ArrivalState,
@@ -223,197 +231,6 @@ pub struct World<'c> {
 }
 
 impl<'c> World<'c> {
-    /// A fresh world for replication `replication` of `config` under `seed`.
-    pub fn new(config: &'c WorldConfig, seed: u64, replication: u32) -> World<'c> {
-        let streams = Streams::new(seed, replication);
-        let tenants = config
-            .tenants
-            .iter()
-            .map(|t| {
-                let entity = format!("tenants.{}", t.name);
-                Tenant {
-                    arrivals: ArrivalState::new(&t.arrivals)
-                        .expect("arrival specs are validated when the world is built"),
-                    injection_rng: streams.stream(&entity, "injection"),
-                    cache_key_rng: streams.stream(&entity, "cache_keys"),
-                    keyed_by: t
-                        .steps
-                        .iter()
-                        .find(|s| {
-                            matches!(
-                                config.routes[s.route as usize].cache,
-                                Some(CacheConfig::Exact { .. })
-                            )
-                        })
-                        .map(|s| s.route),
-                    turns_rng: streams.stream(&entity, "turns"),
-                    pending: None,
-                    arrivals_rng: streams.stream(&entity, "arrivals"),
-                    prompt_tokens: t.prompt_tokens.clone(),
-                    output_tokens: t.output_tokens.clone(),
-                    tokens_rng: streams.stream(&entity, "tokens"),
-                    max_tokens: t.max_tokens,
-                }
-            })
-            .collect();
-        let backends = config
-            .backends
-            .iter()
-            .map(|b| {
-                let entity = format!("backends.{}", b.name);
-                Backend {
-                    concurrency: b.concurrency,
-                    busy: 0,
-                    queue: if config.gateway.scheduling == Discipline::Fifo {
-                        Queue::Fifo(VecDeque::new())
-                    } else {
-                        let weights: Vec<u32> =
-                            config.tenants.iter().map(|t| t.weight.max(1)).collect();
-                        Queue::Fair(
-                            FairQueue::new(config.gateway.scheduling, &weights, usize::MAX)
-                                .expect("weights are at least 1"),
-                        )
-                    },
-                    service_total: 0.0,
-                    services: 0,
-                    service_guess: match &b.service {
-                        ServiceModel::Duration(d) => d.mean(),
-                        ServiceModel::Tokens { ttft, .. } => ttft.mean(),
-                    },
-                    service: b.service.clone(),
-                    failure_probability: b.failure_probability,
-                    // A call that cannot fit one replica's KV cache overflows its context.
-                    context_window: match &b.pool {
-                        None => b.context_window,
-                        Some(p) => {
-                            let kv = p.context_tokens().min(u32::MAX as u64) as u32;
-                            Some(b.context_window.map_or(kv, |w| w.min(kv)))
-                        }
-                    },
-                    price: b.price,
-                    service_rng: streams.stream(&entity, "service"),
-                    errors_rng: streams.stream(&entity, "errors"),
-                    mix_rng: streams.stream(&entity, "error_mix"),
-                    episodes_rng: streams.stream(&entity, "episodes"),
-                    buckets: buckets(&b.limits),
-                    active: vec![false; b.episodes.len()],
-                    outage: None,
-                    slowdown: 1.0,
-                    degraded: false,
-                    update_multiplier: 1.0,
-                    degradation_rng: streams.stream(&entity, "degradation"),
-                    breaker: b.breaker.map(|c| {
-                        CircuitBreaker::new(c).expect("validated when the world is built")
-                    }),
-                    cooldown: b
-                        .cooldown
-                        .map(|c| Cooldown::new(c).expect("validated when the world is built")),
-                    pool: b.pool.as_ref().map(|p| {
-                        Pool::new(
-                            p,
-                            BucketGrid::for_window(config.warmup, config.horizon),
-                            streams.stream(&entity, "replica_crashes"),
-                        )
-                    }),
-                }
-            })
-            .collect();
-        let routes = config
-            .routes
-            .iter()
-            .map(|r| {
-                let entity = format!("routes.{}", r.name);
-                Route {
-                    cache: r
-                        .cache
-                        .as_ref()
-                        .map(|c| CacheState::new(c).expect("validated when the world is built")),
-                    cache_rng: streams.stream(&entity, "cache"),
-                    soft_rng: streams.stream(&entity, "soft"),
-                    validator_rng: streams.stream(&entity, "validator"),
-                }
-            })
-            .collect();
-        World {
-            config,
-            sched: Scheduler::new(),
-            tenants,
-            backends,
-            routes,
-            requests: Slab::new(),
-            attempts: Slab::new(),
-            slo: (!config.slos.is_empty()).then(|| {
-                let tenants: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
-                let routes: Vec<&str> = config.routes.iter().map(|r| r.name.as_str()).collect();
-                SloTracker::new(
-                    &config.slos,
-                    &tenants,
-                    &routes,
-                    config.warmup,
-                    config.horizon,
-                )
-                .expect("SLOs are validated when the world is built")
-            }),
-            faults: Vec::new(),
-            fault_since: vec![None; config.backends.len()],
-            retry_rng: streams.stream("gateway.retry", "jitter"),
-            budget: config.gateway.retry_budget.map(|b| match b {
-                RetryBudgetConfig::Grpc {
-                    max_tokens,
-                    token_ratio,
-                } => Budget::Grpc(GrpcThrottle::new(max_tokens, token_ratio)),
-                RetryBudgetConfig::Finagle {
-                    percent,
-                    min_retries_per_second,
-                    window,
-                } => Budget::Finagle(FinagleBudget::new(window, min_retries_per_second, percent)),
-                RetryBudgetConfig::Adaptive { k, window } => {
-                    Budget::Adaptive(AdaptiveThrottle::new(k, window))
-                }
-            }),
-            budget_rng: streams.stream("gateway.retry_budget", "rejections"),
-            hedge: config
-                .gateway
-                .hedge
-                .map(|(d, m)| HedgePolicy::new(d, m).expect("validated when the world is built")),
-            limiters: config
-                .gateway
-                .rate_limits
-                .iter()
-                .map(|l| {
-                    let n = if l.per_tenant {
-                        config.tenants.len()
-                    } else {
-                        1
-                    };
-                    (0..n).map(|_| limiter(l.kind)).collect()
-                })
-                .collect(),
-            in_flight: vec![0; config.tenants.len()],
-            guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
-            stats: Stats::new(config),
-            arrival_log: None,
-            events: 0,
-            chaos: config.chaos.as_ref().map(|c| {
-                let tenants: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
-                let routes: Vec<&str> = config.routes.iter().map(|r| r.name.as_str()).collect();
-                crate::chaos::ChaosState::new(
-                    c,
-                    &config.slos,
-                    &tenants,
-                    &routes,
-                    config.warmup,
-                    streams.stream("chaos", "faults"),
-                )
-                .expect("chaos experiments are validated when the world is built")
-            }),
-            cost_guard: config
-                .cost_guard
-                .as_ref()
-                .map(crate::cost_guard::CostGuard::new),
-        }
-    }
-
     /// Keeps every arrival's time and tenant (for tests of stream independence).
     pub fn record_arrivals(&mut self) {
         self.arrival_log = Some(Vec::new());
