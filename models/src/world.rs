@@ -19,13 +19,13 @@
 //! `gpu`, `idempotency` (timed-out attempts the provider still works on) and `chaos_hooks`.
 
 use crate::cache::CacheState;
-use crate::config::{EpisodeTiming, OutageMode, Price, ServiceModel, WorldConfig};
+use crate::config::{EpisodeTiming, WorldConfig};
 use crate::event::{Event, key};
 use crate::gpu::pool::Pool;
 use crate::metrics::Stats;
 use crate::slo::SloTracker;
 use crate::workload::{Arrival, ArrivalState, TokenSource};
-use policies::{CircuitBreaker, Cooldown, FaultWindow, HedgePolicy, RateLimiter, TokenBucket};
+use policies::{CircuitBreaker, Cooldown, FaultWindow, HedgePolicy, RateLimiter};
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{RandomStream, Scheduler, Slab, Time};
@@ -40,7 +40,7 @@ mod provider;
 mod validator;
 use gateway::{Budget, Queue, take_limits};
 use job::{Attempt, Request};
-use provider::faulty;
+use provider::Provider;
 
 struct Tenant {
     arrivals: ArrivalState,
@@ -61,6 +61,8 @@ struct Tenant {
     max_tokens: Option<u32>,
 }
 
+/// A backend: the gateway's view of it (slots, queue, breaker, cooldown, observed service
+/// times) and what serves its calls: the API provider behind it, or a self-hosted GPU pool.
 struct Backend {
     concurrency: u32,
     busy: u32,
@@ -69,28 +71,9 @@ struct Backend {
     service_total: f64,
     services: u64,
     service_guess: f64,
-    service: ServiceModel,
-    failure_probability: f64,
     context_window: Option<u32>,
-    price: Price,
-    service_rng: RandomStream,
-    errors_rng: RandomStream,
-    /// Draws of the error mix; a separate stream so adding a mix leaves other draws alone.
-    mix_rng: RandomStream,
-    /// Outage and slowdown processes.
-    episodes_rng: RandomStream,
-    /// Requests, input tokens and output tokens per minute.
-    buckets: [Option<TokenBucket>; 3],
-    /// Which of the backend's episodes are under way.
-    active: Vec<bool>,
-    /// The outage callers see now, if any (the latest-listed active one).
-    outage: Option<OutageMode>,
-    /// Product of the active slowdowns' multipliers.
-    slowdown: f64,
-    /// The model's hidden state: degraded or not, and the compounded silent updates.
-    degraded: bool,
-    update_multiplier: f64,
-    degradation_rng: RandomStream,
+    /// The provider's state: its episodes, degradation, buckets, error mix and latency.
+    provider: Provider,
     breaker: Option<CircuitBreaker>,
     cooldown: Option<Cooldown>,
     /// A self-hosted GPU pool serving this backend's calls instead of `concurrency` slots.
@@ -319,7 +302,7 @@ impl<'c> World<'c> {
                         self.schedule_episode(start.saturating_add(*duration), b, i, false);
                     }
                     EpisodeTiming::Process { up, .. } => {
-                        let gap = to_time(up.sample(&mut self.backends[b].episodes_rng));
+                        let gap = to_time(up.sample(&mut self.backends[b].provider.episodes_rng));
                         self.schedule_episode(gap, b, i, true);
                     }
                 }
@@ -331,8 +314,8 @@ impl<'c> World<'c> {
                 let state = &mut self.backends[b];
                 let p_degraded =
                     d.degraded_mean as f64 / (d.normal_mean as f64 + d.degraded_mean as f64);
-                state.degraded = state.degradation_rng.bernoulli(p_degraded);
-                self.stats.model_degraded(0, b, state.degraded);
+                state.provider.degraded = state.provider.degradation_rng.bernoulli(p_degraded);
+                self.stats.model_degraded(0, b, state.provider.degraded);
                 self.schedule_degradation_flip(0, b);
             }
             for (i, &(at, _)) in cfg.model_updates.iter().enumerate() {
@@ -422,10 +405,10 @@ impl<'c> World<'c> {
                 }
                 Event::ModelUpdate { backend, index } => {
                     let b = backend as usize;
-                    let was = faulty(&self.backends[b]);
-                    self.backends[b].update_multiplier *=
+                    let was = self.backends[b].provider.faulty();
+                    self.backends[b].provider.update_multiplier *=
                         self.config.backends[b].model_updates[index as usize].1;
-                    let is = faulty(&self.backends[b]);
+                    let is = self.backends[b].provider.faulty();
                     self.fault_changed(now, b, was, is);
                 }
                 Event::Validated {

@@ -4,7 +4,7 @@
 //! other stream's draws unchanged.
 
 use super::gateway::{Budget, Queue, limiter};
-use super::provider::buckets;
+use super::provider::Provider;
 use super::{Backend, Route, Tenant, World};
 use crate::cache::{CacheConfig, CacheState};
 use crate::config::{RetryBudgetConfig, ServiceModel, WorldConfig};
@@ -78,8 +78,6 @@ impl<'c> World<'c> {
                         ServiceModel::Duration(d) => d.mean(),
                         ServiceModel::Tokens { ttft, .. } => ttft.mean(),
                     },
-                    service: b.service.clone(),
-                    failure_probability: b.failure_probability,
                     // A call that cannot fit one replica's KV cache overflows its context.
                     context_window: match &b.pool {
                         None => b.context_window,
@@ -88,18 +86,7 @@ impl<'c> World<'c> {
                             Some(b.context_window.map_or(kv, |w| w.min(kv)))
                         }
                     },
-                    price: b.price,
-                    service_rng: streams.stream(&entity, "service"),
-                    errors_rng: streams.stream(&entity, "errors"),
-                    mix_rng: streams.stream(&entity, "error_mix"),
-                    episodes_rng: streams.stream(&entity, "episodes"),
-                    buckets: buckets(&b.limits),
-                    active: vec![false; b.episodes.len()],
-                    outage: None,
-                    slowdown: 1.0,
-                    degraded: false,
-                    update_multiplier: 1.0,
-                    degradation_rng: streams.stream(&entity, "degradation"),
+                    provider: Provider::new(b, &streams, &entity),
                     breaker: b.breaker.map(|c| {
                         CircuitBreaker::new(c).expect("validated when the world is built")
                     }),

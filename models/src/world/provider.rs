@@ -3,21 +3,73 @@
 //! latency and crowding, and billing. `start_service` settles how an attempt will end when it
 //! starts; `on_service_done` and `on_attempt_timeout` take the attempt's end.
 
-use super::{Backend, ROUND_TRIP, World, take_limits, to_time};
-use crate::config::{EpisodeEffect, EpisodeTiming, OutageMode, ProviderLimits, ServiceModel};
+use super::{ROUND_TRIP, World, take_limits, to_time};
+use crate::config::{
+    BackendConfig, EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel,
+};
 use crate::event::Event;
 use crate::metrics::Outcome;
 use policies::{AttemptFailure, ErrorClass, FallbackTrigger, FaultWindow, TokenBucket};
-use sim_core::{Key, RandomStream, Time};
+use sim_core::{Key, RandomStream, Streams, Time};
 
-/// Whether a backend is under a fault alerts should catch: an outage, a slowdown, a degraded
-/// model, or a silent update that made its model worse.
-pub(super) fn faulty(b: &Backend) -> bool {
-    b.outage.is_some() || b.slowdown != 1.0 || b.degraded || b.update_multiplier > 1.0
+/// An API provider behind a backend: how it answers, and its state.
+pub(super) struct Provider {
+    pub(super) service: ServiceModel,
+    pub(super) failure_probability: f64,
+    pub(super) price: Price,
+    pub(super) service_rng: RandomStream,
+    pub(super) errors_rng: RandomStream,
+    /// Draws of the error mix; a separate stream so adding a mix leaves other draws alone.
+    pub(super) mix_rng: RandomStream,
+    /// Outage and slowdown processes.
+    pub(super) episodes_rng: RandomStream,
+    /// Requests, input tokens and output tokens per minute.
+    pub(super) buckets: [Option<TokenBucket>; 3],
+    /// Which of the backend's episodes are under way.
+    pub(super) active: Vec<bool>,
+    /// The outage callers see now, if any (the latest-listed active one).
+    pub(super) outage: Option<OutageMode>,
+    /// Product of the active slowdowns' multipliers.
+    pub(super) slowdown: f64,
+    /// The model's hidden state: degraded or not, and the compounded silent updates.
+    pub(super) degraded: bool,
+    pub(super) update_multiplier: f64,
+    pub(super) degradation_rng: RandomStream,
+}
+
+impl Provider {
+    /// A provider in its starting state, its streams named after `entity` (the backend).
+    pub(super) fn new(b: &BackendConfig, streams: &Streams, entity: &str) -> Provider {
+        Provider {
+            service: b.service.clone(),
+            failure_probability: b.failure_probability,
+            price: b.price,
+            service_rng: streams.stream(entity, "service"),
+            errors_rng: streams.stream(entity, "errors"),
+            mix_rng: streams.stream(entity, "error_mix"),
+            episodes_rng: streams.stream(entity, "episodes"),
+            buckets: buckets(&b.limits),
+            active: vec![false; b.episodes.len()],
+            outage: None,
+            slowdown: 1.0,
+            degraded: false,
+            update_multiplier: 1.0,
+            degradation_rng: streams.stream(entity, "degradation"),
+        }
+    }
+
+    /// Whether the provider is under a fault alerts should catch: an outage, a slowdown, a
+    /// degraded model, or a silent update that made its model worse.
+    pub(super) fn faulty(&self) -> bool {
+        self.outage.is_some()
+            || self.slowdown != 1.0
+            || self.degraded
+            || self.update_multiplier > 1.0
+    }
 }
 
 /// The provider's buckets: requests, input tokens and output tokens per minute.
-pub(super) fn buckets(limits: &ProviderLimits) -> [Option<TokenBucket>; 3] {
+fn buckets(limits: &ProviderLimits) -> [Option<TokenBucket>; 3] {
     let minute = 60 * sim_core::NANOS_PER_SEC;
     let make = |limit: Option<u64>| limit.and_then(|n| TokenBucket::new(n, n, minute).ok());
     [
@@ -75,7 +127,7 @@ impl World<'_> {
             Some(c) => c.on_attempt(a.backend, a.tenant),
             None => crate::chaos::Injected::NONE,
         };
-        let mut doomed = match b.outage.or(injected.outage) {
+        let mut doomed = match b.provider.outage.or(injected.outage) {
             Some(OutageMode::ServerError) => Some((ErrorClass::Unavailable503, None, None)),
             Some(OutageMode::RateLimited) => Some((ErrorClass::RateLimited, cfg.retry_after, None)),
             Some(OutageMode::ConnectionRefused) => {
@@ -86,8 +138,12 @@ impl World<'_> {
             None => None,
         };
         if doomed.is_none()
-            && let Some(retry_after) =
-                take_limits(&mut b.buckets, now, a.prompt_tokens, a.reserved_output)
+            && let Some(retry_after) = take_limits(
+                &mut b.provider.buckets,
+                now,
+                a.prompt_tokens,
+                a.reserved_output,
+            )
         {
             doomed = Some((ErrorClass::RateLimited, retry_after, Some(ROUND_TRIP)));
         }
@@ -95,7 +151,7 @@ impl World<'_> {
             // Turned away before the provider's buckets were charged: nothing to reconcile.
             a.reserved_output = 0;
         } else if !cfg.errors.is_empty() {
-            let u = b.mix_rng.next_f64();
+            let u = b.provider.mix_rng.next_f64();
             let mut acc = 0.0;
             doomed = cfg.errors.iter().find_map(|&(class, p)| {
                 acc += p;
@@ -135,19 +191,23 @@ impl World<'_> {
                 a.error = Some((class, retry_after));
                 let latency = match (fixed, &cfg.error_latency) {
                     (Some(t), _) => t,
-                    (None, Some(d)) => to_time(d.sample(&mut b.service_rng)),
-                    (None, None) => first_latency(&b.service, &mut b.service_rng),
+                    (None, Some(d)) => to_time(d.sample(&mut b.provider.service_rng)),
+                    (None, None) => first_latency(&b.provider.service, &mut b.provider.service_rng),
                 };
                 (0, latency)
             }
             None => {
-                let (ttft, service) = latency(&b.service, a.output_tokens, &mut b.service_rng);
+                let (ttft, service) = latency(
+                    &b.provider.service,
+                    a.output_tokens,
+                    &mut b.provider.service_rng,
+                );
                 // Crowding: the others already in service (this attempt is counted in `busy`).
                 let crowd = 1.0 + cfg.latency_per_inflight * b.busy.saturating_sub(1) as f64;
-                let (ttft, service) = if b.slowdown == 1.0 && crowd == 1.0 {
+                let (ttft, service) = if b.provider.slowdown == 1.0 && crowd == 1.0 {
                     (ttft, service)
                 } else {
-                    let k = b.slowdown * crowd;
+                    let k = b.provider.slowdown * crowd;
                     (to_time(ttft as f64 * k), to_time(service as f64 * k))
                 };
                 (injected.stretch(ttft), injected.stretch(service))
@@ -203,7 +263,7 @@ impl World<'_> {
         let b = &mut self.backends[backend];
         if let Some((class, retry_after)) = a.error {
             // An error is not billed, and no output was produced: give back the reservation.
-            if let Some(bucket) = &mut b.buckets[2] {
+            if let Some(bucket) = &mut b.provider.buckets[2] {
                 bucket.reconcile(now, a.reserved_output as u64, 0);
             }
             if a.duplicate {
@@ -220,22 +280,25 @@ impl World<'_> {
             }
             return;
         }
-        if let Some(bucket) = &mut b.buckets[2] {
+        if let Some(bucket) = &mut b.provider.buckets[2] {
             bucket.reconcile(now, a.reserved_output as u64, a.output_tokens as u64);
         }
         // An abandoned attempt draws no outcome: nobody reads it (unless the provider keeps it
         // for an idempotency key). It is still billed below. A replayed result was drawn and
         // billed when it was first produced.
         let keeps = self.config.gateway.idempotency == Some(true);
-        let failed =
-            !a.replay && (!a.abandoned || keeps) && b.errors_rng.bernoulli(b.failure_probability);
+        let failed = !a.replay
+            && (!a.abandoned || keeps)
+            && b.provider
+                .errors_rng
+                .bernoulli(b.provider.failure_probability);
         let mut cost = 0.0;
         if !failed && !a.replay {
             let cached = self.config.routes[a.route as usize].cached_prompt_share;
             let prompt = a.prompt_tokens as f64;
-            cost = prompt * (1.0 - cached) * b.price.input_per_token
-                + prompt * cached * b.price.cached_input_per_token
-                + a.output_tokens as f64 * b.price.output_per_token;
+            cost = prompt * (1.0 - cached) * b.provider.price.input_per_token
+                + prompt * cached * b.provider.price.cached_input_per_token
+                + a.output_tokens as f64 * b.provider.price.output_per_token;
             if let Some(r) = self.requests.get_mut(a.request) {
                 r.cost += cost;
             }
@@ -366,13 +429,14 @@ impl World<'_> {
             .degradation
             .expect("only degrading backends flip");
         let b = &mut self.backends[backend];
-        let mean = if b.degraded {
+        let mean = if b.provider.degraded {
             d.degraded_mean
         } else {
             d.normal_mean
         };
         let stay = to_time(
-            sim_core::Sampler::Exponential { mean: mean as f64 }.sample(&mut b.degradation_rng),
+            sim_core::Sampler::Exponential { mean: mean as f64 }
+                .sample(&mut b.provider.degradation_rng),
         );
         let at = now.saturating_add(stay.max(1));
         if at <= self.config.horizon {
@@ -401,10 +465,10 @@ impl World<'_> {
 
     pub(super) fn on_degradation_flip(&mut self, now: Time, backend: usize) {
         let b = &mut self.backends[backend];
-        let was = faulty(b);
-        b.degraded = !b.degraded;
-        let degraded = b.degraded;
-        let is = faulty(b);
+        let was = b.provider.faulty();
+        b.provider.degraded = !b.provider.degraded;
+        let degraded = b.provider.degraded;
+        let is = b.provider.faulty();
         self.fault_changed(now, backend, was, is);
         self.stats.model_degraded(now, backend, degraded);
         self.schedule_degradation_flip(now, backend);
@@ -427,27 +491,27 @@ impl World<'_> {
     pub(super) fn on_episode(&mut self, now: Time, backend: usize, index: usize, begin: bool) {
         let cfg = &self.config.backends[backend];
         let b = &mut self.backends[backend];
-        b.active[index] = begin;
+        b.provider.active[index] = begin;
         if let EpisodeTiming::Process { up, down } = &cfg.episodes[index].timing {
             let gap = if begin { down } else { up };
-            let at = now.saturating_add(to_time(gap.sample(&mut b.episodes_rng)));
+            let at = now.saturating_add(to_time(gap.sample(&mut b.provider.episodes_rng)));
             self.schedule_episode(at, backend, index, !begin);
         }
         let b = &mut self.backends[backend];
         let mut outage = None;
-        let was_faulty = faulty(b);
+        let was_faulty = b.provider.faulty();
         let mut slowdown = 1.0;
-        for (e, &on) in cfg.episodes.iter().zip(&b.active) {
+        for (e, &on) in cfg.episodes.iter().zip(&b.provider.active) {
             match (on, e.effect) {
                 (true, EpisodeEffect::Outage(mode)) => outage = Some(mode),
                 (true, EpisodeEffect::Slowdown(k)) => slowdown *= k,
                 _ => {}
             }
         }
-        let was_down = b.outage.is_some();
-        b.outage = outage;
-        b.slowdown = slowdown;
-        let is_faulty = faulty(b);
+        let was_down = b.provider.outage.is_some();
+        b.provider.outage = outage;
+        b.provider.slowdown = slowdown;
+        let is_faulty = b.provider.faulty();
         self.fault_changed(now, backend, was_faulty, is_faulty);
         if was_down != outage.is_some() {
             self.stats.backend_down(now, backend, outage.is_some());

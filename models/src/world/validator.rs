@@ -18,8 +18,8 @@ impl World<'_> {
         let b = &self.backends[r.backend as usize];
         let mut soft = 0u8;
         if route_cfg.soft.iter().any(|&p| p > 0.0) {
-            let k = b.update_multiplier
-                * if b.degraded {
+            let k = b.provider.update_multiplier
+                * if b.provider.degraded {
                     self.config.backends[r.backend as usize]
                         .degradation
                         .map_or(1.0, |d| d.multiplier)
