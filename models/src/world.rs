@@ -41,6 +41,7 @@ mod validator;
 use gateway::{Budget, Queue, take_limits};
 use job::{Attempt, Request};
 use provider::Provider;
+use validator::Validator;
 
 struct Tenant {
     arrivals: ArrivalState,
@@ -85,8 +86,7 @@ struct Route {
     /// Semantic-cache draws (exact caches draw their keys from the tenant's stream).
     cache_rng: RandomStream,
     /// Whether an answer is silently bad, and whether the validator notices.
-    soft_rng: RandomStream,
-    validator_rng: RandomStream,
+    validator: Validator,
 }
 
 /// Errors that come back at once still take a round trip, so a retry loop without backoff

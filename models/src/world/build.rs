@@ -5,6 +5,7 @@
 
 use super::gateway::{Budget, Queue, limiter};
 use super::provider::Provider;
+use super::validator::Validator;
 use super::{Backend, Route, Tenant, World};
 use crate::cache::{CacheConfig, CacheState};
 use crate::config::{RetryBudgetConfig, ServiceModel, WorldConfig};
@@ -114,8 +115,7 @@ impl<'c> World<'c> {
                         .as_ref()
                         .map(|c| CacheState::new(c).expect("validated when the world is built")),
                     cache_rng: streams.stream(&entity, "cache"),
-                    soft_rng: streams.stream(&entity, "soft"),
-                    validator_rng: streams.stream(&entity, "validator"),
+                    validator: Validator::new(&streams, &entity),
                 }
             })
             .collect();

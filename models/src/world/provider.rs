@@ -58,6 +58,17 @@ impl Provider {
         }
     }
 
+    /// How much more often than the route's mix the model answers silently badly now: its
+    /// compounded silent updates, times its degradation's multiplier while degraded.
+    pub(super) fn soft_multiplier(&self, cfg: &BackendConfig) -> f64 {
+        self.update_multiplier
+            * if self.degraded {
+                cfg.degradation.map_or(1.0, |d| d.multiplier)
+            } else {
+                1.0
+            }
+    }
+
     /// Whether the provider is under a fault alerts should catch: an outage, a slowdown, a
     /// degraded model, or a silent update that made its model worse.
     pub(super) fn faulty(&self) -> bool {

@@ -3,11 +3,62 @@
 //! what the route does then (accept, re-ask, fall back).
 
 use super::{World, to_time};
-use crate::config::ValidatorAction;
+use crate::config::{ValidatorAction, ValidatorConfig};
 use crate::event::Event;
 use crate::metrics::Outcome;
 use policies::{AttemptFailure, FallbackTrigger, RetryDecision};
-use sim_core::{Key, Time};
+use sim_core::{Key, RandomStream, Streams, Time};
+
+/// A route's answers as the validator sees them: its own streams for whether an answer is
+/// silently bad and whether the validator notices.
+pub(super) struct Validator {
+    soft_rng: RandomStream,
+    validator_rng: RandomStream,
+}
+
+impl Validator {
+    /// The streams of the route named `entity`.
+    pub(super) fn new(streams: &Streams, entity: &str) -> Validator {
+        Validator {
+            soft_rng: streams.stream(entity, "soft"),
+            validator_rng: streams.stream(entity, "validator"),
+        }
+    }
+
+    /// Whether an answer is silently bad: its soft-failure category + 1, or 0 for a good one.
+    /// `soft` is the route's mix per category, each raised by `k` (the model's degradation and
+    /// silent updates) up to 1. One draw, only when the mix can fail at all.
+    pub(super) fn draw_soft(&mut self, soft: &[f64; 5], k: f64) -> u8 {
+        if !soft.iter().any(|&p| p > 0.0) {
+            return 0;
+        }
+        let u = self.soft_rng.next_f64();
+        let mut acc = 0.0;
+        for (c, &p) in soft.iter().enumerate() {
+            acc += (p * k).min(1.0);
+            if u < acc {
+                return c as u8 + 1;
+            }
+        }
+        0
+    }
+
+    /// The validator's verdict on an answer of soft-failure category `soft` (0: good): whether
+    /// it flags the answer, and how long it takes to check.
+    pub(super) fn judge(&mut self, v: &ValidatorConfig, soft: u8) -> (bool, Time) {
+        let p = if soft > 0 {
+            v.recall[soft as usize - 1]
+        } else {
+            v.false_positive_rate
+        };
+        let detected = self.validator_rng.bernoulli(p);
+        let latency = v
+            .latency
+            .as_ref()
+            .map_or(0, |d| to_time(d.sample(&mut self.validator_rng)));
+        (detected, latency)
+    }
+}
 
 impl World<'_> {
     /// An answer came back: is it silently bad, and does the route's validator notice?
@@ -16,26 +67,10 @@ impl World<'_> {
         let route_cfg = &self.config.routes[r.route as usize];
         let route = &mut self.routes[r.route as usize];
         let b = &self.backends[r.backend as usize];
-        let mut soft = 0u8;
-        if route_cfg.soft.iter().any(|&p| p > 0.0) {
-            let k = b.provider.update_multiplier
-                * if b.provider.degraded {
-                    self.config.backends[r.backend as usize]
-                        .degradation
-                        .map_or(1.0, |d| d.multiplier)
-                } else {
-                    1.0
-                };
-            let u = route.soft_rng.next_f64();
-            let mut acc = 0.0;
-            for (c, &p) in route_cfg.soft.iter().enumerate() {
-                acc += (p * k).min(1.0);
-                if u < acc {
-                    soft = c as u8 + 1;
-                    break;
-                }
-            }
-        }
+        let k = b
+            .provider
+            .soft_multiplier(&self.config.backends[r.backend as usize]);
+        let mut soft = route.validator.draw_soft(&route_cfg.soft, k);
         if soft == 0
             && let Some(c) = &mut self.chaos
             && let Some(category) = c.corrupt(r.backend, r.tenant)
@@ -53,17 +88,9 @@ impl World<'_> {
             self.answered(now, request, soft);
             return;
         };
-        let p = if soft > 0 {
-            v.recall[soft as usize - 1]
-        } else {
-            v.false_positive_rate
-        };
+        let (detected, latency) = route.validator.judge(v, soft);
         r.pending_soft = soft;
-        r.pending_detected = route.validator_rng.bernoulli(p);
-        let latency = v
-            .latency
-            .as_ref()
-            .map_or(0, |d| to_time(d.sample(&mut route.validator_rng)));
+        r.pending_detected = detected;
         if latency == 0 {
             self.on_validated(now, request);
         } else {
