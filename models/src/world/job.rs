@@ -350,10 +350,7 @@ impl World<'_> {
         {
             self.stats.deadline_exceeded();
         }
-        if let (Some(p), Some(breaker)) = (r.permit, &mut self.backends[r.backend as usize].breaker)
-        {
-            breaker.release(p);
-        }
+        self.backends[r.backend as usize].release(r.permit);
         if self.slo.is_some() || self.chaos.is_some() {
             let facts = CallFacts {
                 outcome: match outcome {

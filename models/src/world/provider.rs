@@ -359,9 +359,7 @@ impl World<'_> {
                 .is_some_and(|r| r.call_seq == a.call_seq);
             if !winner {
                 // A hedge race's loser (or an answer for a job already over): billed, ignored.
-                if let (Some(p), Some(breaker)) = (a.permit, &mut self.backends[backend].breaker) {
-                    breaker.release(p);
-                }
+                self.backends[backend].release(a.permit);
                 return;
             }
             if a.hedge {
@@ -393,9 +391,7 @@ impl World<'_> {
             a.abandoned = true;
             let (request, backend, permit, seq) =
                 (a.request, a.backend as usize, a.permit.take(), a.call_seq);
-            if let (Some(p), Some(breaker)) = (permit, &mut self.backends[backend].breaker) {
-                breaker.release(p);
-            }
+            self.backends[backend].release(permit);
             self.stats.queue_timed_out(now);
             if self.settle(request, seq) {
                 self.complete(now, request, Outcome::Blocked);
@@ -411,9 +407,7 @@ impl World<'_> {
             (a.backend as usize, a.permit.take(), a.started, a.call_seq);
         if a.too_slow {
             // Not a failure of the backend: the route just prefers a faster answer elsewhere.
-            if let (Some(p), Some(breaker)) = (permit, &mut self.backends[backend].breaker) {
-                breaker.release(p);
-            }
+            self.backends[backend].release(permit);
             self.stats.too_slow();
             if self.settle(request, seq) {
                 self.fall_back(now, request, FallbackTrigger::TooSlow, Outcome::Failed);

@@ -19,7 +19,7 @@ mod limits;
 mod recovery;
 
 pub(in crate::world) use limits::{limiter, take_limits};
-pub(in crate::world) use recovery::Budget;
+pub(in crate::world) use recovery::{Budget, Closed};
 
 use super::idempotency::Resend;
 use super::job::{Attempt, CLEAN, INPUT_HOP, Request};
@@ -235,22 +235,14 @@ impl World<'_> {
         let backend_index = r.backend;
         let tenant = r.tenant;
         // A backend whose breaker is open, or which is cooling down, is skipped without a call.
-        let b = &mut self.backends[backend_index as usize];
-        if b.cooldown.as_ref().is_some_and(|c| !c.is_available(now)) {
-            self.stats.backend_skipped(backend_index as usize, false);
-            self.fall_back(now, request, FallbackTrigger::BreakerOpen, Outcome::Failed);
-            return true;
-        }
-        let permit = match &mut b.breaker {
-            None => None,
-            Some(breaker) => match breaker.allow(now) {
-                Some(p) => Some(p),
-                None => {
-                    self.stats.backend_skipped(backend_index as usize, true);
-                    self.fall_back(now, request, FallbackTrigger::BreakerOpen, Outcome::Failed);
-                    return true;
-                }
-            },
+        let permit = match self.backends[backend_index as usize].gate(now) {
+            Ok(permit) => permit,
+            Err(closed) => {
+                let breaker = closed == Closed::BreakerOpen;
+                self.stats.backend_skipped(backend_index as usize, breaker);
+                self.fall_back(now, request, FallbackTrigger::BreakerOpen, Outcome::Failed);
+                return true;
+            }
         };
         // Adaptive throttling (the SRE book's client-side throttling) turns attempts away at the
         // client, before any call: the call fails locally, as throttled, and is not retried (a
@@ -259,11 +251,7 @@ impl World<'_> {
         if let Some(Budget::Adaptive(t)) = &mut self.budget
             && !t.admit(now, &mut self.budget_rng)
         {
-            if let (Some(p), Some(breaker)) =
-                (permit, &mut self.backends[backend_index as usize].breaker)
-            {
-                breaker.release(p);
-            }
+            self.backends[backend_index as usize].release(permit);
             self.stats.rejected_locally();
             self.give_up(
                 now,
@@ -338,11 +326,7 @@ impl World<'_> {
             }
         }
         if !can_start && !room {
-            if let (Some(p), Some(breaker)) =
-                (permit, &mut self.backends[backend_index as usize].breaker)
-            {
-                breaker.release(p);
-            }
+            self.backends[backend_index as usize].release(permit);
             return false;
         }
         let r = self.requests.get_mut(request).expect("live request");

@@ -5,8 +5,8 @@
 use crate::cache::CacheState;
 use crate::event::Event;
 use crate::metrics::Outcome;
-use crate::world::World;
 use crate::world::job::Attempt;
+use crate::world::{Backend, World};
 use policies::{
     AdaptiveThrottle, AttemptFailure, CallResult, ErrorClass, FallbackStep, FallbackTrigger,
     FinagleBudget, GrpcThrottle, Permit, RetryDecision,
@@ -18,6 +18,38 @@ pub(in crate::world) enum Budget {
     Grpc(GrpcThrottle),
     Finagle(FinagleBudget),
     Adaptive(AdaptiveThrottle),
+}
+
+/// Why a backend turns a call away before any attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::world) enum Closed {
+    /// It is cooling down after failures.
+    CoolingDown,
+    /// Its circuit breaker is open (or half-open with no probe to spare).
+    BreakerOpen,
+}
+
+impl Backend {
+    /// The breaker and cooldown gate in front of a backend, asked before each attempt (and
+    /// hedge): the cooldown first, then the breaker. Open: the breaker's permit, if it has a
+    /// breaker, to hand back with the attempt's result (or [`Backend::release`]).
+    pub(in crate::world) fn gate(&mut self, now: Time) -> Result<Option<Permit>, Closed> {
+        if self.cooldown.as_ref().is_some_and(|c| !c.is_available(now)) {
+            return Err(Closed::CoolingDown);
+        }
+        match &mut self.breaker {
+            None => Ok(None),
+            Some(breaker) => breaker.allow(now).map(Some).ok_or(Closed::BreakerOpen),
+        }
+    }
+
+    /// Hands back a permit unused: the attempt it was for was never made, or its outcome says
+    /// nothing about the backend.
+    pub(in crate::world) fn release(&mut self, permit: Option<Permit>) {
+        if let (Some(p), Some(breaker)) = (permit, &mut self.breaker) {
+            breaker.release(p);
+        }
+    }
 }
 
 impl World<'_> {
@@ -65,15 +97,8 @@ impl World<'_> {
         }
         let backend_index = r.backend;
         let b = &mut self.backends[backend_index as usize];
-        if b.cooldown.as_ref().is_some_and(|c| !c.is_available(now)) {
+        let Ok(permit) = b.gate(now) else {
             return;
-        }
-        let permit = match &mut b.breaker {
-            None => None,
-            Some(breaker) => match breaker.allow(now) {
-                Some(p) => Some(p),
-                None => return,
-            },
         };
         let can_start = b.busy < b.concurrency;
         let room = self
@@ -83,9 +108,7 @@ impl World<'_> {
             .is_none_or(|cap| b.queue.len() < cap as usize);
         if !can_start && (!room || self.config.backends[backend_index as usize].overload_when_busy)
         {
-            if let (Some(p), Some(breaker)) = (permit, &mut b.breaker) {
-                breaker.release(p);
-            }
+            b.release(permit);
             return;
         }
         r.extra_sent += 1;
