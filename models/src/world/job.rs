@@ -3,6 +3,7 @@
 //! draws, a growing agent-loop prompt), taking an answer (the next turn or step, token caps,
 //! poisoning) and ending the job with its outcome.
 
+use super::gateway::Stage;
 use super::idempotency::Orphan;
 use super::{Budget, World};
 use crate::cache::CacheState;
@@ -251,10 +252,13 @@ impl World<'_> {
         r.output_tokens = output;
         r.max_tokens = t.max_tokens.unwrap_or(output);
         r.from_cache = false;
-        if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
-            return self.pass_gateway_limits(now, request);
-        }
-        self.enter_call(now, request)
+        // The gateway's limits count jobs, not calls: only a job's first call meets them.
+        let from = if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
+            Stage::Limits
+        } else {
+            Stage::Cache
+        };
+        self.pass_gateway(now, request, from)
     }
 
     /// The call's answer is accepted: record a bad one that got through, then go on to the

@@ -2,6 +2,7 @@
 //! provider's request and token buckets. A call that passes takes from every limiter; one that
 //! does not takes from none.
 
+use super::Step;
 use crate::config::{GatewayLimit, LimitKind};
 use crate::event::Event;
 use crate::metrics::Outcome;
@@ -75,7 +76,7 @@ impl World<'_> {
     /// one that does not is answered 429. A delaying limit (a token bucket) instead reserves
     /// the job's tokens and holds it until they are covered, in arrival order: a queue in time,
     /// with no re-polling.
-    pub(in crate::world) fn pass_gateway_limits(&mut self, now: Time, request: Key) -> bool {
+    pub(in crate::world) fn pass_gateway_limits(&mut self, now: Time, request: Key) -> Step {
         let r = self.requests.get_mut(request).expect("live request");
         let tenant = r.tenant as usize;
         let tokens = r.prompt_tokens as u64 + r.output_tokens as u64;
@@ -117,7 +118,7 @@ impl World<'_> {
         if !admitted {
             self.stats.gateway_limited(false);
             self.complete(now, request, Outcome::Throttled);
-            return true;
+            return Step::Done;
         }
         let mut wait = 0;
         for (l, limiters) in limits.iter().zip(&mut self.limiters) {
@@ -132,13 +133,13 @@ impl World<'_> {
             }
         }
         if wait == 0 {
-            return self.enter_call(now, request);
+            return Step::Next;
         }
         self.stats.gateway_limited(true);
         r.gate_hold = true;
         r.retry_at = now.saturating_add(wait);
         let at = r.retry_at;
         self.sched.schedule(at, Event::retry_due(request));
-        true
+        Step::Done
     }
 }

@@ -5,13 +5,15 @@
 //!    ([`World::new_job`]).
 //! 3. **Limits** — the gateway's rate and concurrency limits, all or nothing, on a job's first
 //!    call ([`World::pass_gateway_limits`] in `limits`); a delaying limit holds the job.
-//! 4. **Cache** — the route's exact or semantic cache may answer ([`World::enter_call`]).
+//! 4. **Cache** — the route's exact or semantic cache may answer (`World::cache`).
 //! 5. **Context window** — a prompt that cannot fit on the backend falls back
-//!    ([`World::send_to_backend`]).
+//!    (`World::context_window`).
 //! 6. **Queue / admission** — breaker and cooldown, adaptive throttling, the idempotency
 //!    resend, then a free slot, a 529 when the backend sheds at capacity, or the queue (its
 //!    capacity and admission control) ([`World::try_attempt`]).
 //! 7. **Attempt** — the provider or the GPU pool serves it (`super::provider`, `super::gpu`).
+//!
+//! Steps 3 to 6 are [`World::pass_gateway`], one function in that order.
 //!
 //! After a failed attempt, `recovery` decides: retry (budget, deadline), hedge, fallback chain.
 
@@ -62,6 +64,24 @@ impl Queue {
             Queue::Fair(q) => q.pop().map(|(_, k)| k),
         }
     }
+}
+
+/// Where a call enters the gateway's order ([`World::pass_gateway`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(in crate::world) enum Stage {
+    /// A job's first call, when the gateway has rate or concurrency limits.
+    Limits,
+    /// Any other call, and one a delaying limit held until now.
+    Cache,
+}
+
+/// What a stage of the gateway did with a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::world) enum Step {
+    /// Passed it on to the next stage.
+    Next,
+    /// Dealt with it: refused, held, answered or fell back.
+    Done,
 }
 
 impl World<'_> {
@@ -166,10 +186,32 @@ impl World<'_> {
         }
     }
 
-    /// Past the gateway and the cache: the call goes to its backend, unless its prompt cannot
-    /// fit there. An overflow is never retried (every attempt would overflow too); the fallback
-    /// chain may send it to a backend with a larger window.
-    pub(in crate::world) fn send_to_backend(&mut self, now: Time, request: Key) -> bool {
+    /// The gateway's fixed order for a call, from `from` on: the gateway's limits (a job's first
+    /// call), the route's cache, the backend's context window, then the attempt (breaker and
+    /// cooldown, adaptive throttling, a free slot or the queue). Each stage either passes the
+    /// call on or deals with it (refuses, holds, answers, falls back). Returns `false` only when
+    /// the attempt found the queue full: the caller decides what that means for the job.
+    ///
+    /// The tenant's budget and the input guardrail come before, once per job ([`World::new_job`]);
+    /// a delaying limit's held call comes back at [`Stage::Cache`]; retries and fallbacks go
+    /// straight to the attempt.
+    pub(in crate::world) fn pass_gateway(&mut self, now: Time, request: Key, from: Stage) -> bool {
+        if from <= Stage::Limits && self.pass_gateway_limits(now, request) == Step::Done {
+            return true;
+        }
+        if self.cache(now, request) == Step::Done {
+            return true;
+        }
+        if self.context_window(now, request) == Step::Done {
+            return true;
+        }
+        self.try_attempt(now, request)
+    }
+
+    /// The backend's context window: a prompt that cannot fit there is not sent. An overflow is
+    /// never retried (every attempt would overflow too); the fallback chain may send it to a
+    /// backend with a larger window.
+    fn context_window(&mut self, now: Time, request: Key) -> Step {
         let r = self.requests.get(request).expect("live request");
         let need = r.prompt_tokens as u64 + r.max_tokens as u64;
         if let Some(window) = self.backends[r.backend as usize].context_window
@@ -183,20 +225,20 @@ impl World<'_> {
                 FallbackTrigger::ContextOverflow { tokens },
                 Outcome::Failed,
             );
-            return true;
+            return Step::Done;
         }
-        self.try_attempt(now, request)
+        Step::Next
     }
 
-    /// Past the rate limits: the route's cache, then the queue.
-    pub(in crate::world) fn enter_call(&mut self, now: Time, request: Key) -> bool {
+    /// The route's cache: a hit (or a semantic cache's wrong hit) answers the call at once.
+    fn cache(&mut self, now: Time, request: Key) -> Step {
         let r = self.requests.get_mut(request).expect("live request");
         let route = r.route as usize;
         let Route {
             cache, cache_rng, ..
         } = &mut self.routes[route];
         let Some(cache) = cache else {
-            return self.send_to_backend(now, request);
+            return Step::Next;
         };
         let answer = match cache {
             CacheState::Exact(c) => match c.cache.lookup(now, r.cache_key) {
@@ -212,7 +254,7 @@ impl World<'_> {
         match answer {
             None => {
                 self.stats.cache_lookup(route, false, false);
-                self.send_to_backend(now, request)
+                Step::Next
             }
             Some(wrong) => {
                 self.stats.cache_lookup(route, true, wrong);
@@ -221,7 +263,7 @@ impl World<'_> {
                     r.poisoned = r.step;
                 }
                 self.answered(now, request, 0);
-                true
+                Step::Done
             }
         }
     }
@@ -385,7 +427,7 @@ impl World<'_> {
         if r.gate_hold {
             // The reservation is covered now: on to the cache and the queue.
             r.gate_hold = false;
-            if !self.enter_call(now, request) {
+            if !self.pass_gateway(now, request, Stage::Cache) {
                 self.complete(now, request, Outcome::Blocked);
             }
             return;
