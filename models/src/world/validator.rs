@@ -157,3 +157,52 @@ impl World<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validator() -> Validator {
+        Validator::new(&Streams::new(7, 0), "routes.main")
+    }
+
+    fn config(recall: f64, false_positive_rate: f64) -> ValidatorConfig {
+        ValidatorConfig {
+            recall: [recall; 5],
+            false_positive_rate,
+            latency: None,
+            action: ValidatorAction::Reask,
+            reask_extra_tokens: 0,
+        }
+    }
+
+    #[test]
+    fn a_mix_that_cannot_fail_draws_nothing() {
+        let (mut a, mut b) = (validator(), validator());
+        assert_eq!(a.draw_soft(&[0.0; 5], 3.0), 0);
+        let mix = [0.2, 0.1, 0.0, 0.0, 0.3];
+        for _ in 0..100 {
+            assert_eq!(a.draw_soft(&mix, 1.0), b.draw_soft(&mix, 1.0));
+        }
+    }
+
+    #[test]
+    fn the_multiplier_raises_each_category_up_to_certainty() {
+        let mut v = validator();
+        for _ in 0..100 {
+            assert_eq!(v.draw_soft(&[0.3, 0.0, 0.0, 0.0, 0.0], 10.0), 1);
+        }
+        let mix = [0.0, 0.0, 0.5, 0.0, 0.0];
+        let bad = (0..10_000).filter(|_| v.draw_soft(&mix, 1.0) == 3).count();
+        assert!((4_700..5_300).contains(&bad), "{bad}");
+    }
+
+    #[test]
+    fn the_verdict_uses_recall_for_bad_answers_and_false_positives_for_good_ones() {
+        let mut v = validator();
+        assert_eq!(v.judge(&config(1.0, 0.0), 2), (true, 0));
+        assert_eq!(v.judge(&config(1.0, 0.0), 0), (false, 0));
+        assert_eq!(v.judge(&config(0.0, 1.0), 0), (true, 0));
+        assert_eq!(v.judge(&config(0.0, 1.0), 5), (false, 0));
+    }
+}

@@ -143,3 +143,39 @@ impl World<'_> {
         Step::Done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Time = 60 * sim_core::NANOS_PER_SEC;
+
+    fn bucket(n: u64) -> Option<TokenBucket> {
+        Some(TokenBucket::new(n, n, MINUTE).unwrap())
+    }
+
+    #[test]
+    fn no_buckets_admit_everything() {
+        let mut buckets = [None, None, None];
+        assert_eq!(take_limits(&mut buckets, 0, 1_000_000, 1_000_000), None);
+    }
+
+    #[test]
+    fn a_refused_call_takes_from_no_bucket() {
+        // Two requests a minute, 100 input tokens a minute.
+        let mut buckets = [bucket(2), bucket(100), None];
+        assert_eq!(take_limits(&mut buckets, 0, 80, 0), None);
+        // The request bucket could cover a second call, the token bucket cannot.
+        let refused = take_limits(&mut buckets, 0, 80, 0);
+        assert!(matches!(refused, Some(Some(w)) if w > 0), "{refused:?}");
+        // Nothing was taken: a small call still fits both.
+        assert_eq!(take_limits(&mut buckets, 0, 20, 0), None);
+        assert!(take_limits(&mut buckets, 0, 1, 0).is_some());
+    }
+
+    #[test]
+    fn a_call_bigger_than_a_bucket_never_fits() {
+        let mut buckets = [None, bucket(100), None];
+        assert_eq!(take_limits(&mut buckets, 0, 101, 0), Some(None));
+    }
+}
