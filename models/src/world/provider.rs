@@ -12,6 +12,10 @@ use crate::metrics::Outcome;
 use policies::{AttemptFailure, ErrorClass, FallbackTrigger, FaultWindow, TokenBucket};
 use sim_core::{Key, RandomStream, Streams, Time};
 
+/// How the provider turns an attempt away: the error, its Retry-After, and a fixed latency
+/// (`None`: the backend's error latency).
+pub(super) type Refusal = (ErrorClass, Option<Time>, Option<Time>);
+
 /// An API provider behind a backend: how it answers, and its state.
 pub(super) struct Provider {
     pub(super) service: ServiceModel,
@@ -56,6 +60,94 @@ impl Provider {
             update_multiplier: 1.0,
             degradation_rng: streams.stream(entity, "degradation"),
         }
+    }
+
+    /// Whether the provider turns an attempt away at its start, settled in this order: an outage
+    /// (its own, or one a chaos experiment injects), then its request and token buckets (all or
+    /// nothing), then one draw of its error mix. A refused attempt's output reservation is given
+    /// back (set to 0): the buckets were not charged. `timeout` is the attempt's: a hanging
+    /// outage answers when the caller stops waiting (validated: it needs one).
+    pub(super) fn refuse(
+        &mut self,
+        now: Time,
+        cfg: &BackendConfig,
+        injected_outage: Option<OutageMode>,
+        timeout: Option<Time>,
+        prompt_tokens: u32,
+        reserved_output: &mut u32,
+    ) -> Option<Refusal> {
+        let mut doomed = match self.outage.or(injected_outage) {
+            Some(OutageMode::ServerError) => Some((ErrorClass::Unavailable503, None, None)),
+            Some(OutageMode::RateLimited) => Some((ErrorClass::RateLimited, cfg.retry_after, None)),
+            Some(OutageMode::ConnectionRefused) => {
+                Some((ErrorClass::ConnectionRefused, None, Some(ROUND_TRIP)))
+            }
+            // Validated: a hanging outage needs an attempt timeout.
+            Some(OutageMode::Hang) => Some((ErrorClass::AttemptTimeout, None, timeout)),
+            None => None,
+        };
+        if doomed.is_none()
+            && let Some(retry_after) =
+                take_limits(&mut self.buckets, now, prompt_tokens, *reserved_output)
+        {
+            doomed = Some((ErrorClass::RateLimited, retry_after, Some(ROUND_TRIP)));
+        }
+        if doomed.is_some() {
+            // Turned away before the provider's buckets were charged: nothing to reconcile.
+            *reserved_output = 0;
+        } else if !cfg.errors.is_empty() {
+            let u = self.mix_rng.next_f64();
+            let mut acc = 0.0;
+            doomed = cfg.errors.iter().find_map(|&(class, p)| {
+                acc += p;
+                (u < acc).then(|| {
+                    let after = (class == ErrorClass::RateLimited)
+                        .then_some(cfg.retry_after)
+                        .flatten();
+                    (class, after, None)
+                })
+            });
+        }
+        doomed
+    }
+
+    /// How long an error takes: `fixed` when the refusal says (a round trip, a timeout), else
+    /// the backend's error latency, else as long as an answer's first token.
+    pub(super) fn error_latency(&mut self, cfg: &BackendConfig, fixed: Option<Time>) -> Time {
+        match (fixed, &cfg.error_latency) {
+            (Some(t), _) => t,
+            (None, Some(d)) => to_time(d.sample(&mut self.service_rng)),
+            (None, None) => first_latency(&self.service, &mut self.service_rng),
+        }
+    }
+
+    /// An answer's time to first token and total service time: drawn from the service model,
+    /// stretched by the active slowdowns and by crowding (`busy`: attempts in service on the
+    /// backend, this one included).
+    pub(super) fn answer_latency(
+        &mut self,
+        cfg: &BackendConfig,
+        output_tokens: u32,
+        busy: u32,
+    ) -> (Time, Time) {
+        let (ttft, service) = latency(&self.service, output_tokens, &mut self.service_rng);
+        // Crowding: the others already in service.
+        let crowd = 1.0 + cfg.latency_per_inflight * busy.saturating_sub(1) as f64;
+        if self.slowdown == 1.0 && crowd == 1.0 {
+            (ttft, service)
+        } else {
+            let k = self.slowdown * crowd;
+            (to_time(ttft as f64 * k), to_time(service as f64 * k))
+        }
+    }
+
+    /// What an answer costs in USD: the prompt (its cached share at the cached-input price) and
+    /// the output.
+    pub(super) fn bill(&self, prompt_tokens: u32, output_tokens: u32, cached_share: f64) -> f64 {
+        let prompt = prompt_tokens as f64;
+        prompt * (1.0 - cached_share) * self.price.input_per_token
+            + prompt * cached_share * self.price.cached_input_per_token
+            + output_tokens as f64 * self.price.output_per_token
     }
 
     /// How much more often than the route's mix the model answers silently badly now: its
@@ -138,42 +230,14 @@ impl World<'_> {
             Some(c) => c.on_attempt(a.backend, a.tenant),
             None => crate::chaos::Injected::NONE,
         };
-        let mut doomed = match b.provider.outage.or(injected.outage) {
-            Some(OutageMode::ServerError) => Some((ErrorClass::Unavailable503, None, None)),
-            Some(OutageMode::RateLimited) => Some((ErrorClass::RateLimited, cfg.retry_after, None)),
-            Some(OutageMode::ConnectionRefused) => {
-                Some((ErrorClass::ConnectionRefused, None, Some(ROUND_TRIP)))
-            }
-            // Validated: a hanging outage needs an attempt timeout.
-            Some(OutageMode::Hang) => Some((ErrorClass::AttemptTimeout, None, timeout)),
-            None => None,
-        };
-        if doomed.is_none()
-            && let Some(retry_after) = take_limits(
-                &mut b.provider.buckets,
-                now,
-                a.prompt_tokens,
-                a.reserved_output,
-            )
-        {
-            doomed = Some((ErrorClass::RateLimited, retry_after, Some(ROUND_TRIP)));
-        }
-        if doomed.is_some() {
-            // Turned away before the provider's buckets were charged: nothing to reconcile.
-            a.reserved_output = 0;
-        } else if !cfg.errors.is_empty() {
-            let u = b.provider.mix_rng.next_f64();
-            let mut acc = 0.0;
-            doomed = cfg.errors.iter().find_map(|&(class, p)| {
-                acc += p;
-                (u < acc).then(|| {
-                    let after = (class == ErrorClass::RateLimited)
-                        .then_some(cfg.retry_after)
-                        .flatten();
-                    (class, after, None)
-                })
-            });
-        }
+        let mut doomed = b.provider.refuse(
+            now,
+            cfg,
+            injected.outage,
+            timeout,
+            a.prompt_tokens,
+            &mut a.reserved_output,
+        );
         if doomed.is_none()
             && let Some(pool) = &mut b.pool
         {
@@ -200,27 +264,10 @@ impl World<'_> {
         let (ttft, service) = match doomed {
             Some((class, retry_after, fixed)) => {
                 a.error = Some((class, retry_after));
-                let latency = match (fixed, &cfg.error_latency) {
-                    (Some(t), _) => t,
-                    (None, Some(d)) => to_time(d.sample(&mut b.provider.service_rng)),
-                    (None, None) => first_latency(&b.provider.service, &mut b.provider.service_rng),
-                };
-                (0, latency)
+                (0, b.provider.error_latency(cfg, fixed))
             }
             None => {
-                let (ttft, service) = latency(
-                    &b.provider.service,
-                    a.output_tokens,
-                    &mut b.provider.service_rng,
-                );
-                // Crowding: the others already in service (this attempt is counted in `busy`).
-                let crowd = 1.0 + cfg.latency_per_inflight * b.busy.saturating_sub(1) as f64;
-                let (ttft, service) = if b.provider.slowdown == 1.0 && crowd == 1.0 {
-                    (ttft, service)
-                } else {
-                    let k = b.provider.slowdown * crowd;
-                    (to_time(ttft as f64 * k), to_time(service as f64 * k))
-                };
+                let (ttft, service) = b.provider.answer_latency(cfg, a.output_tokens, b.busy);
                 (injected.stretch(ttft), injected.stretch(service))
             }
         };
@@ -306,10 +353,7 @@ impl World<'_> {
         let mut cost = 0.0;
         if !failed && !a.replay {
             let cached = self.config.routes[a.route as usize].cached_prompt_share;
-            let prompt = a.prompt_tokens as f64;
-            cost = prompt * (1.0 - cached) * b.provider.price.input_per_token
-                + prompt * cached * b.provider.price.cached_input_per_token
-                + a.output_tokens as f64 * b.provider.price.output_per_token;
+            cost = b.provider.bill(a.prompt_tokens, a.output_tokens, cached);
             if let Some(r) = self.requests.get_mut(a.request) {
                 r.cost += cost;
             }
