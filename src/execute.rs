@@ -63,7 +63,7 @@ pub(crate) fn parse_size(text: &str) -> Result<Option<u64>, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a size; expected e.g. 16GiB, 512MiB or unlimited"))?;
     let bytes = n * unit_bytes;
-    if !(bytes >= 1.0 && bytes < 1.8e19) {
+    if !(1.0..1.8e19).contains(&bytes) {
         return Err(format!("`{text}` is not a usable memory limit"));
     }
     Ok(Some(bytes as u64))

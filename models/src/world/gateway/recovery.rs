@@ -1,0 +1,343 @@
+//! After a failed attempt: the retry policy (under the retry budget and the call's deadline),
+//! hedging, the breaker's and cooldown's view of each attempt, and the route's fallback chain
+//! (another backend, a stale cache entry, a default answer), or giving up.
+
+use crate::cache::CacheState;
+use crate::event::Event;
+use crate::metrics::Outcome;
+use crate::world::job::Attempt;
+use crate::world::{Backend, World};
+use policies::{
+    AdaptiveThrottle, AttemptFailure, CallResult, ErrorClass, FallbackStep, FallbackTrigger,
+    FinagleBudget, GrpcThrottle, Permit, RetryDecision,
+};
+use sim_core::{Key, Time};
+
+/// A retry budget's running state.
+pub(in crate::world) enum Budget {
+    Grpc(GrpcThrottle),
+    Finagle(FinagleBudget),
+    Adaptive(AdaptiveThrottle),
+}
+
+/// Why a backend turns a call away before any attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::world) enum Closed {
+    /// It is cooling down after failures.
+    CoolingDown,
+    /// Its circuit breaker is open (or half-open with no probe to spare).
+    BreakerOpen,
+}
+
+impl Backend {
+    /// The breaker and cooldown gate in front of a backend, asked before each attempt (and
+    /// hedge): the cooldown first, then the breaker. Open: the breaker's permit, if it has a
+    /// breaker, to hand back with the attempt's result (or [`Backend::release`]).
+    pub(in crate::world) fn gate(&mut self, now: Time) -> Result<Option<Permit>, Closed> {
+        if self.cooldown.as_ref().is_some_and(|c| !c.is_available(now)) {
+            return Err(Closed::CoolingDown);
+        }
+        match &mut self.breaker {
+            None => Ok(None),
+            Some(breaker) => breaker.allow(now).map(Some).ok_or(Closed::BreakerOpen),
+        }
+    }
+
+    /// Hands back a permit unused: the attempt it was for was never made, or its outcome says
+    /// nothing about the backend.
+    pub(in crate::world) fn release(&mut self, permit: Option<Permit>) {
+        if let (Some(p), Some(breaker)) = (permit, &mut self.breaker) {
+            breaker.release(p);
+        }
+    }
+}
+
+impl World<'_> {
+    /// An attempt of `request`'s call `seq` ended without an answer. Whether the call reacts
+    /// now (retry, fall back, end): not when it has moved on (a hedge race's loser, or a job
+    /// already over), nor while another of its attempts is still out.
+    pub(in crate::world) fn settle(&mut self, request: Key, seq: u32) -> bool {
+        let Some(r) = self.requests.get_mut(request) else {
+            return false;
+        };
+        if r.call_seq != seq {
+            return false;
+        }
+        r.in_flight = r.in_flight.saturating_sub(1);
+        r.in_flight == 0
+    }
+
+    /// Arms the call's next hedge, if hedging is on and it has hedges left.
+    pub(in crate::world) fn schedule_hedge(&mut self, now: Time, request: Key) {
+        let Some(h) = &self.hedge else {
+            return;
+        };
+        let r = self.requests.get_mut(request).expect("live request");
+        if !h.may_hedge(r.extra_sent as u32) {
+            return;
+        }
+        let Some(delay) = h.hedge_delay() else {
+            return;
+        };
+        r.hedge_at = now.saturating_add(delay.max(1));
+        let at = r.hedge_at;
+        if at <= self.config.horizon {
+            self.sched.schedule(at, Event::hedge_due(request));
+        }
+    }
+
+    /// The call still has no answer: send one more attempt to the same backend, unless its
+    /// breaker or cooldown says no or it has no room (a hedge never sheds or falls back).
+    pub(in crate::world) fn on_hedge_due(&mut self, now: Time, request: Key) {
+        let Some(r) = self.requests.get_mut(request) else {
+            return;
+        };
+        if r.hedge_at != now || r.in_flight == 0 || r.gate_hold {
+            return;
+        }
+        let backend_index = r.backend;
+        let b = &mut self.backends[backend_index as usize];
+        let Ok(permit) = b.gate(now) else {
+            return;
+        };
+        let can_start = b.busy < b.concurrency;
+        let room = self
+            .config
+            .gateway
+            .queue_capacity
+            .is_none_or(|cap| b.queue.len() < cap as usize);
+        if !can_start && (!room || self.config.backends[backend_index as usize].overload_when_busy)
+        {
+            b.release(permit);
+            return;
+        }
+        r.extra_sent += 1;
+        r.job_attempts += 1;
+        r.in_flight += 1;
+        let attempt = self.attempts.insert(Attempt {
+            hedge: true,
+            ..Attempt::of(request, r, now, permit, !can_start)
+        });
+        self.stats.hedge_sent();
+        if can_start {
+            self.start_service(now, attempt, false);
+        } else {
+            let tenant = r.tenant;
+            self.backends[backend_index as usize]
+                .queue
+                .push(tenant, attempt);
+            self.stats.enqueued(now);
+        }
+        self.schedule_hedge(now, request);
+    }
+
+    /// The retry policy's turn: give up, retry at once, or retry after a backoff.
+    pub(in crate::world) fn after_failure(
+        &mut self,
+        now: Time,
+        request: Key,
+        failure: AttemptFailure,
+    ) {
+        let r = self.requests.get(request).expect("live request");
+        let decision = self.config.gateway.retry.decide(
+            r.attempts,
+            r.last_delay,
+            failure,
+            &mut self.retry_rng,
+        );
+        match decision {
+            RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
+                let class = match failure {
+                    AttemptFailure::Error { class, .. } => Some(class),
+                    AttemptFailure::SoftFailure => None,
+                };
+                self.retry(now, request, delay, class)
+            }
+            _ => self.give_up(now, request, failure),
+        }
+    }
+
+    /// Tries the call again after `delay` (at once when it is 0), after a failure of `class`
+    /// (`None`: a re-ask after a detected soft failure).
+    pub(in crate::world) fn retry(
+        &mut self,
+        now: Time,
+        request: Key,
+        delay: Time,
+        class: Option<ErrorClass>,
+    ) {
+        let r = self.requests.get_mut(request).expect("live request");
+        r.last_delay = delay;
+        self.stats.retry(class);
+        if delay == 0 {
+            if !self.try_attempt(now, request) {
+                self.complete(now, request, Outcome::Blocked);
+            }
+        } else {
+            r.retry_at = now.saturating_add(delay);
+            let at = r.retry_at;
+            self.sched.schedule(at, Event::retry_due(request));
+        }
+    }
+
+    /// Tells the backend's breaker, cooldown and the retry budget how an attempt went.
+    pub(in crate::world) fn attempt_result(
+        &mut self,
+        now: Time,
+        backend: usize,
+        permit: Option<Permit>,
+        ok: bool,
+        latency: Time,
+        soft_category: Option<u8>,
+    ) {
+        let b = &mut self.backends[backend];
+        if let (Some(p), Some(breaker)) = (permit, &mut b.breaker) {
+            let result = CallResult {
+                failed: !ok,
+                slow: breaker.config().is_slow(latency),
+                soft_category,
+            };
+            if let Some(state) = breaker.record(now, p, result) {
+                self.stats.breaker_changed(now, backend, state);
+                self.stats.breaker_at(now, backend, state);
+            }
+        }
+        let b = &mut self.backends[backend];
+        if !ok
+            && let Some(c) = &mut b.cooldown
+            && c.on_failure(now)
+        {
+            self.stats.cooldown_started(backend);
+        }
+        match &mut self.budget {
+            Some(Budget::Grpc(t)) if ok => t.on_success(),
+            Some(Budget::Grpc(t)) => t.on_failure(),
+            Some(Budget::Adaptive(t)) if ok => t.on_accept(now),
+            _ => {}
+        }
+    }
+
+    /// Whether a retry after `delay` may go ahead: the call's deadline must still be ahead
+    /// then, and the retry budget must allow it.
+    pub(in crate::world) fn retry_allowed(&mut self, now: Time, request: Key, delay: Time) -> bool {
+        let r = self.requests.get(request).expect("live request");
+        if let Some(d) = r.deadline
+            && now.saturating_add(delay) >= d
+        {
+            self.requests
+                .get_mut(request)
+                .expect("live request")
+                .deadline_hit = true;
+            return false;
+        }
+        let allowed = match &mut self.budget {
+            Some(Budget::Grpc(t)) => t.allows_retry(),
+            Some(Budget::Finagle(b)) => b.try_withdraw(now),
+            _ => true,
+        };
+        if !allowed {
+            self.stats.budget_denied();
+        }
+        allowed
+    }
+
+    /// The retries at this backend are over: fall back down the route's chain, or end the call.
+    pub(in crate::world) fn give_up(&mut self, now: Time, request: Key, failure: AttemptFailure) {
+        let (trigger, outcome) = match failure {
+            AttemptFailure::Error {
+                class: ErrorClass::RateLimited,
+                ..
+            } => (
+                FallbackTrigger::Error(ErrorClass::RateLimited),
+                Outcome::Throttled,
+            ),
+            AttemptFailure::Error {
+                class: ErrorClass::AttemptTimeout,
+                ..
+            } => (FallbackTrigger::Timeout, Outcome::Failed),
+            AttemptFailure::Error { class, .. } => (FallbackTrigger::Error(class), Outcome::Failed),
+            AttemptFailure::SoftFailure => {
+                (FallbackTrigger::ValidationFailed, Outcome::DetectedHandled)
+            }
+        };
+        self.fall_back(now, request, trigger, outcome);
+    }
+
+    /// Moves the call down its route's fallback chain after `trigger`; without a chain, or at
+    /// its end, the call ends with `outcome`.
+    pub(in crate::world) fn fall_back(
+        &mut self,
+        now: Time,
+        request: Key,
+        trigger: FallbackTrigger,
+        outcome: Outcome,
+    ) {
+        let r = self.requests.get_mut(request).expect("live request");
+        let route = &self.config.routes[r.route as usize];
+        let Some(chain) = &route.chain else {
+            self.complete(now, request, outcome);
+            return;
+        };
+        if r.deadline.is_some_and(|d| now >= d) {
+            self.complete(now, request, Outcome::Failed);
+            return;
+        }
+        let mut step = chain.next(r.depth as u32, trigger);
+        if step == FallbackStep::StaleCache {
+            let served = match &mut self.routes[r.route as usize].cache {
+                Some(CacheState::Exact(c)) => c.cache.stale_lookup(now, r.cache_key),
+                _ => false,
+            };
+            if served {
+                self.stats.stale_served(r.route as usize);
+                r.degraded = true;
+                r.from_cache = true;
+                self.answered(now, request, 0);
+                return;
+            }
+            step = chain.next(chain.backends() as u32, FallbackTrigger::CacheMiss);
+        }
+        match step {
+            FallbackStep::Backend(j) => {
+                // Attempts still out at the old backend (hedges) lose.
+                r.call_seq = r.call_seq.wrapping_add(1);
+                r.in_flight = 0;
+                r.extra_sent = 0;
+                r.depth = j as u8;
+                r.backend = if j == 0 {
+                    route.backend.0
+                } else {
+                    route.fallbacks[j - 1].0
+                };
+                r.attempts = 0;
+                r.last_delay = 0;
+                self.stats.fell_back();
+                // The next backend may have a smaller window than the prompt needs.
+                let need = r.prompt_tokens as u64 + r.max_tokens as u64;
+                if let Some(window) = self.backends[r.backend as usize].context_window
+                    && need > window as u64
+                {
+                    let tokens = need.min(u32::MAX as u64) as u32;
+                    self.fall_back(
+                        now,
+                        request,
+                        FallbackTrigger::ContextOverflow { tokens },
+                        outcome,
+                    );
+                    return;
+                }
+                if !self.try_attempt(now, request) {
+                    self.complete(now, request, Outcome::Blocked);
+                }
+            }
+            FallbackStep::Default => {
+                self.stats.default_response();
+                if let Some(r) = self.requests.get_mut(request) {
+                    r.degraded = true;
+                }
+                self.complete(now, request, Outcome::Degraded);
+            }
+            FallbackStep::StaleCache | FallbackStep::GiveUp => self.complete(now, request, outcome),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The world's side of self-hosted GPU pools: a replica's batch steps, letting waiting calls
+//! in, crashes and repairs, and autoscaling. The pools' own state and rules live in
+//! [`crate::gpu`].
+
+use super::job::NO_REPLICA;
+use super::{World, to_time};
+use crate::event::Event;
+use crate::gpu::pool::OnCrash;
+use policies::ErrorClass;
+use sim_core::Time;
+
+impl World<'_> {
+    /// After anything happened to GPU replica `i` of `backend` (whose generation was `before`;
+    /// `None` when unknown): the pool's statistics catch up, and the replica's next change is
+    /// scheduled if it moved. A duplicate of a pending event is dropped as stale when popped.
+    pub(super) fn replica_changed(
+        &mut self,
+        now: Time,
+        backend: usize,
+        i: usize,
+        before: Option<u32>,
+    ) {
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        pool.touch(now, i);
+        let r = &pool.replicas[i];
+        if before != Some(r.generation())
+            && let Some(at) = r.next_change()
+        {
+            self.sched.schedule(
+                at,
+                Event::GpuStep {
+                    backend: backend as u16,
+                    replica: i as u16,
+                    generation: r.generation() as u16,
+                },
+            );
+        }
+    }
+
+    /// A replica's segment (or cold start) ended: finished calls are answered, waiting calls
+    /// may enter.
+    pub(super) fn on_gpu_step(&mut self, now: Time, backend: usize, i: usize, generation: u16) {
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        let r = &pool.replicas[i];
+        if r.generation() as u16 != generation || r.next_change() != Some(now) {
+            return; // stale: the replica changed since this was scheduled
+        }
+        let before = r.generation();
+        let mut done = std::mem::take(&mut pool.completions);
+        done.clear();
+        pool.replicas[i].advance(now, |c| done.push(c));
+        let came_up = pool.came_up(now, i);
+        self.replica_changed(now, backend, i, Some(before));
+        if came_up {
+            self.schedule_crash(now, backend, i);
+        }
+        for c in done.drain(..) {
+            let Some(attempt) = self.attempts.key_at(c.id) else {
+                continue;
+            };
+            let a = self.attempts.get_mut(attempt).expect("live attempt");
+            let b = &mut self.backends[backend];
+            let pool = b.pool.as_mut().expect("a pool backend");
+            pool.record(&c);
+            pool.release(now, i, a.prompt_tokens, a.output_tokens);
+            a.ttft = c.first_token.saturating_sub(a.started);
+            a.done_at = now;
+            a.replica = NO_REPLICA;
+            b.service_total += now.saturating_sub(a.started) as f64;
+            b.services += 1;
+            self.on_service_done(now, attempt);
+        }
+        self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend")
+            .completions = done;
+        self.pump_pool(now, backend);
+    }
+
+    /// Lets calls waiting at the gateway onto the pool's replicas, in queue order, while they
+    /// fit.
+    pub(super) fn pump_pool(&mut self, now: Time, backend: usize) {
+        loop {
+            let b = &mut self.backends[backend];
+            let pool = b.pool.as_mut().expect("a pool backend");
+            let Some(next) = pool.held.take().or_else(|| b.queue.pop()) else {
+                return;
+            };
+            let Some(a) = self.attempts.get(next) else {
+                continue;
+            };
+            if a.abandoned {
+                self.attempts.remove(next);
+                continue;
+            }
+            if !pool.fits(a.prompt_tokens, a.output_tokens) {
+                pool.held = Some(next);
+                return;
+            }
+            self.start_service(now, next, true);
+        }
+    }
+
+    /// Draws when replica `i`, serving from `now`, next crashes (if the pool has crashes).
+    pub(super) fn schedule_crash(&mut self, now: Time, backend: usize, i: usize) {
+        let Some(crashes) = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .and_then(|p| p.crashes.as_ref())
+        else {
+            return;
+        };
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        let up = to_time(crashes.mtbf.sample(&mut pool.crash_rng));
+        let at = now.saturating_add(up.max(1));
+        if at <= self.config.horizon {
+            let epoch = pool.epoch[i];
+            self.sched.schedule(
+                at,
+                Event::ReplicaFault {
+                    backend: backend as u16,
+                    replica: i as u16,
+                    epoch,
+                },
+            );
+        }
+    }
+
+    /// Replica `i` crashes now: its calls fail or go back to the gateway queue, and it is
+    /// repaired after a draw of the time to repair.
+    pub(super) fn crash_replica(&mut self, now: Time, backend: usize, i: usize) {
+        let cfg = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .expect("a pool backend");
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        let before = pool.replicas[i].generation();
+        pool.crash(now, i);
+        let repair = match &cfg.crashes {
+            Some(c) => to_time(c.mttr.sample(&mut pool.crash_rng)),
+            None => 0,
+        };
+        let epoch = pool.epoch[i];
+        let on_crash = pool.on_crash();
+        let drained = std::mem::take(&mut pool.drained);
+        self.sched.schedule(
+            now.saturating_add(repair),
+            Event::ReplicaRepair {
+                backend: backend as u16,
+                replica: i as u16,
+                epoch,
+            },
+        );
+        self.replica_changed(now, backend, i, Some(before));
+        for d in &drained {
+            let Some(attempt) = self.attempts.key_at(d.id) else {
+                continue;
+            };
+            let a = self.attempts.get_mut(attempt).expect("live attempt");
+            a.replica = NO_REPLICA;
+            match on_crash {
+                OnCrash::Fail => {
+                    a.error = Some((ErrorClass::ConnectionReset, None));
+                    a.reserved_output = 0;
+                    a.done_at = now;
+                    self.on_service_done(now, attempt);
+                }
+                OnCrash::Requeue => {
+                    // Back to the gateway queue, from scratch; it holds no slot meanwhile, and
+                    // the statistics see it leave service and join the queue.
+                    let b = &mut self.backends[backend];
+                    b.busy -= 1;
+                    a.queued = true;
+                    a.enqueued = now;
+                    b.queue.push(a.tenant, attempt);
+                    self.stats.service_ended(now, backend);
+                    self.stats.enqueued(now);
+                }
+            }
+        }
+        self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend")
+            .drained = drained;
+        self.pump_pool(now, backend);
+    }
+
+    pub(super) fn on_replica_repair(&mut self, now: Time, backend: usize, i: usize, epoch: u16) {
+        let cold_start = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .map_or(0, |p| p.cold_start);
+        let pool = self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend");
+        if pool.epoch[i] != epoch {
+            return;
+        }
+        let before = pool.replicas[i].generation();
+        pool.repair(now, i, cold_start);
+        self.replica_changed(now, backend, i, Some(before));
+    }
+
+    pub(super) fn on_autoscale(&mut self, now: Time, backend: usize) {
+        let b = &mut self.backends[backend];
+        let queued = b.queue.len() as u32;
+        let pool = b.pool.as_mut().expect("a pool backend");
+        pool.autoscale(now, queued);
+        let changed = std::mem::take(&mut pool.changed);
+        for &i in &changed {
+            self.replica_changed(now, backend, i, None);
+        }
+        self.backends[backend]
+            .pool
+            .as_mut()
+            .expect("a pool backend")
+            .changed = changed;
+        self.pump_pool(now, backend);
+        let interval = self.config.backends[backend]
+            .pool
+            .as_ref()
+            .and_then(|p| p.autoscale.as_ref())
+            .map_or(0, |a| a.interval);
+        let next = now.saturating_add(interval);
+        if interval > 0 && next <= self.config.horizon {
+            self.sched.schedule(
+                next,
+                Event::Autoscale {
+                    backend: backend as u16,
+                },
+            );
+        }
+    }
+}

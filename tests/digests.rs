@@ -1,0 +1,98 @@
+//! The refactoring guard: every built-in example's `results_digest`, as recorded.
+//!
+//! The digest covers every result byte a run produces (metrics per replication, series, latency
+//! distributions and journals), so a change that is meant to move no number (a refactoring, a
+//! speed-up) must leave this table exactly as it is. Each example runs as written (its own seed
+//! and replications; each takes under two seconds in release).
+//!
+//! When a deliberate model change moves a number, regenerate the table with the new build:
+//!
+//! ```sh
+//! for e in $(target/release/faultline examples | awk 'NF>1 && $1!="Run"{print $1}'); do
+//!   printf '    ("%s", "%s"),\n' $e "$(target/release/faultline run example:$e \
+//!     --out /tmp/digests/$e --format json \
+//!     | python3 -c 'import json,sys; print(json.load(sys.stdin)["results_digest"])')"
+//! done
+//! ```
+//!
+//! and say in the commit message which examples changed and why. A refactoring that needs
+//! this table edited is not a refactoring.
+
+mod common;
+use common::{faultline, scratch_dir};
+
+/// (example, results digest), in the order `faultline examples` lists them.
+#[rustfmt::skip]
+const DIGESTS: &[(&str, &str)] = &[
+    ("quickstart", "sha256:cfda12cdbb84a12d110af17e524bf7dc9eef7d35b05683efba28443cc54a6b73"),
+    ("mm1", "sha256:6d73d9aa862f36ae5f17a0ed970173e21d67b3724c1e095e1e4f21275d2965a9"),
+    ("mmc", "sha256:cb76301c3589e81b898fae904410db6b20dfef7ae4f70177958799c3a89a1673"),
+    ("erlang-b", "sha256:a65a67f905f7ee1a7830e9bbaf7548423612641d58ffd39fb6bab14dd8e72def"),
+    ("retry-feedback", "sha256:933b27359055e5c1dbfcb82f06af9d7bee5378d08efada77fa618300ffb4ded1"),
+    ("retry-amplification", "sha256:95d66b1dc740aa21af1e75bf5d6b845031331dcffe4c91d5eee52bd4f8da866f"),
+    ("provider-outage", "sha256:8eaaa65c0134650c576cf1b70b7129a4f554a5b10ec89dfac0ff86c29c9eb8c1"),
+    ("agent-chain", "sha256:2676d61cdd341ae2887414aeb443444d1b60a0e6d5c191c3e793044afa5be2a5"),
+    ("azure-code-replay", "sha256:6365006552a01b9ab01e64e2ca3c8e31a36a38c556e9795e810f0fd02434ec1b"),
+    ("silent-model-update", "sha256:d5e81b348f23cf19d874f2717d7f38ea1dc7b4cb3e6137de8e801a703e8c2473"),
+    ("token-runaway", "sha256:afe44cd8dd0e1f8792b2090138aeb23e26671c90c90fd2307e20889bd6f541e0"),
+    ("fallback-chain", "sha256:25e9cfd2a51f26816353216c8f295ffd0affe6a7594d42c3039fc0c5375c94e8"),
+    ("breaker-vs-retry-storm", "sha256:079fbc68e9eb71cb8ce9eef25003d5b259cca4087e947de09c48ac6f0d0ac810"),
+    ("fair-share", "sha256:4f10fe564053f56dccab077807267e4b345961020d11f525d69140725d499976"),
+    ("chaos-game-day", "sha256:bcd67ef6f0190a879df37b817e5cca8abc3e4421ce7aab1b88f30cce2c0b271f"),
+    ("retry-storm", "sha256:3fa31f287c6ff2c643c45c82881fbd6af8e7cc85aaad10598afc7bfe2caa5490"),
+    ("noisy-neighbor", "sha256:d56df38ea9859076d125268192ea65c89dab2f80545fe2d4daa282b9e170535b"),
+    ("breaker-soft-failures", "sha256:8a2a18922f2cf6be0fbea87a0ffd0218f7224041b5037a8d96337281d7093408"),
+    ("kv-eviction-storm", "sha256:fcd27b442ccf2f2eb907053193ab20aee4f45ea3812bf53ffd9d84b9d923145f"),
+    ("self-hosted-vs-api", "sha256:4d9cae79d9f4693a112e2fdc7536a9051c376a28d1283b5aa5f02983ea590544"),
+    ("autoscale-burst", "sha256:cdf9474a6c0d929ba1627a5017af2317ea8f8f3af0f864bfe462fbd982514b37"),
+    ("slo-burn-alerts", "sha256:fc204ebc94b1416c538781a19e7a6e458842f71c1f16f97233a1a74c115a898c"),
+];
+
+#[test]
+fn every_example_has_a_recorded_digest() {
+    let out = faultline(&["examples"]);
+    assert!(out.status.success());
+    let listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let name = words.next()?;
+            (words.next().is_some() && name != "Run").then(|| name.to_string())
+        })
+        .collect();
+    let recorded: Vec<&str> = DIGESTS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(listed, recorded, "the examples and the digest table differ");
+}
+
+#[test]
+fn every_example_reproduces_its_recorded_digest() {
+    let mut wrong = Vec::new();
+    for (name, expected) in DIGESTS {
+        let dir = scratch_dir(&format!("digest-{name}"));
+        let scenario = format!("example:{name}");
+        let out = faultline(&[
+            "run",
+            &scenario,
+            "--out",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{scenario} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("the report is JSON");
+        let digest = report["results_digest"].as_str().expect("a results digest");
+        if digest != *expected {
+            wrong.push(format!("{name}: recorded {expected}, now {digest}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "results digests changed:\n{}",
+        wrong.join("\n")
+    );
+}
