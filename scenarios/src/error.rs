@@ -180,6 +180,25 @@ mod tests {
             assert_eq!(source[caret], '@', "column {column}: {shown}");
             assert!(lines[2].chars().count() <= SNIPPET_WIDTH + 10, "{column}");
             assert!(shown.starts_with(&format!("big.json:1:{column}:")));
+            // Near its start the line is shown from the start; further along, a window cut at
+            // both ends around the column.
+            let cut = lines[2].contains('…');
+            assert_eq!(cut, column > SNIPPET_WIDTH - 20, "column {column}: {shown}");
+            if cut {
+                assert!(
+                    lines[2].starts_with("1 | …") && lines[2].ends_with('…'),
+                    "{shown}"
+                );
+                let at = source.iter().position(|c| *c == '@').unwrap();
+                assert_eq!(
+                    at - 5,
+                    SNIPPET_WIDTH / 2,
+                    "the column sits mid-window: {shown}"
+                );
+            }
         }
+        // A short line is shown whole, wherever the column.
+        let e = ScenarioError::new("s.toml", "bad").at_line_column("a = 1", 1, 5);
+        assert!(e.to_string().contains("1 | a = 1\n"), "{e}");
     }
 }

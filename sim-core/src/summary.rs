@@ -307,12 +307,13 @@ mod tests {
 
     #[test]
     fn wilson_matches_a_worked_value_and_widens_a_certain_looking_ratio() {
-        // p = 0.5, n = 100, 95%: 0.4038 to 0.5962 (Wilson 1927; standard tables).
+        // p = 0.5, n = 100, 95%: 0.4038315 to 0.5961685; p = 1, n = 10: 0.7224672 to 1
+        // (Wilson 1927, the score interval; standard tables give the first to four places).
         let w = wilson(0.5, 100.0, 0.95);
-        assert!(
-            (w.low - 0.4038).abs() < 1e-4 && (w.high - 0.5962).abs() < 1e-4,
-            "{w:?}"
-        );
+        assert!((w.low - 0.403_831_5).abs() < 1e-6, "{w:?}");
+        assert!((w.high - 0.596_168_5).abs() < 1e-6, "{w:?}");
+        let w = wilson(1.0, 10.0, 0.95);
+        assert!((w.low - 0.722_467_2).abs() < 1e-6 && w.high == 1.0, "{w:?}");
         // Every one of 3 × 1,000 calls succeeded: the t interval is [1, 1]; the reported one
         // still admits a failure rate of about 1 in 800 (rule of three: 3/3000 at 95%).
         let set = |ratio: f64| {
@@ -325,6 +326,24 @@ mod tests {
         let ci = s[1].ci95.unwrap();
         assert_eq!(ci.high, 1.0);
         assert!(ci.low < 0.9995 && ci.low > 0.998, "{ci:?}");
+        // Unequal counts are pooled by weight: 10 + 10 + 995 successes of 1,020 calls is
+        // 0.995098 (not the mean of the ratios, 0.998333); its Wilson interval is wider than
+        // the clipped t interval, which reached past 1.
+        let pair = |ratio: f64, n: f64| {
+            let mut m = MetricSet::new();
+            m.push("success_ratio", ratio);
+            m.push("completions", n);
+            m
+        };
+        let s = summarize(&[pair(1.0, 10.0), pair(1.0, 10.0), pair(0.995, 1000.0)]);
+        let ci = s[0].ci95.unwrap();
+        let expected = wilson(1015.0 / 1020.0, 1020.0, 0.95);
+        assert!(
+            (ci.low - expected.low).abs() < 1e-12,
+            "{ci:?} vs {expected:?}"
+        );
+        assert!((ci.low - 0.988_576_4).abs() < 1e-6, "{ci:?}");
+        assert_eq!(ci.high, 1.0);
         // Where the t interval is a proper one inside [0, 1], it stays.
         let s = summarize(&[set(0.9), set(0.99), set(0.95)]);
         let t = t_interval(&[0.9, 0.99, 0.95], 0.95).unwrap();
