@@ -34,6 +34,14 @@ pub(crate) fn load_spec(spec: &str, overrides: &[String]) -> Result<(Source, Loa
     Ok((source, loaded))
 }
 
+/// Events per replication beyond which a run is refused unless `--max-events` says otherwise:
+/// about half an hour of simulation at this machine class's speed (the largest built-in
+/// study, a thousand-hour LLM day, takes under 2e8).
+pub(crate) const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
+
+/// The events limit (`--max-events`; `None`: unlimited), set once by `main`.
+pub(crate) static MAX_EVENTS: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+
 /// The memory limit runs are held to (`--max-memory`; `None`: unlimited), set once by `main`.
 pub(crate) static MAX_MEMORY: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
 
@@ -117,6 +125,22 @@ pub(crate) fn estimate(loaded: &Loaded) -> (models::footprint::Footprint, u64) {
 /// how to override it), and bounds calls in flight by what the rest of the limit can hold.
 pub(crate) fn admit(loaded: &mut Loaded, origin: &str) -> Result<(), Failure> {
     let (fp, peak) = estimate(loaded);
+    if let Some(max) = MAX_EVENTS
+        .get()
+        .copied()
+        .unwrap_or(Some(DEFAULT_MAX_EVENTS))
+        && fp.events_per_replication > max as f64
+    {
+        return Err(Failure::Input(format!(
+            "{origin}: this run would take about {:.2e} events per replication (at about 5 \
+             million a second, {:.0} hours each), more than the limit of {max:.2e}: something \
+             happens far too often for the horizon (a period or mean time of nanoseconds, a \
+             rate of millions a second). Check the scenario, or raise the limit with \
+             --max-events N (or unlimited)",
+            fp.events_per_replication,
+            fp.events_per_replication / 5e6 / 3600.0
+        )));
+    }
     let (limit, why) = memory_limit();
     let Some(limit) = limit else {
         return Ok(());

@@ -27,6 +27,10 @@ struct Cli {
     /// default: half of this machine's memory. Also bounds calls in flight in an overloaded run.
     #[arg(long, global = true, value_name = "SIZE")]
     max_memory: Option<String>,
+    /// Refuse runs estimated to take more than N events per replication (or `unlimited`);
+    /// default 1e10, about half an hour of simulation.
+    #[arg(long, global = true, value_name = "N")]
+    max_events: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -243,6 +247,27 @@ fn main() -> ExitCode {
             }
             Err(m) => {
                 eprintln!("error: --max-memory {m}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(text) = &cli.max_events {
+        let parsed = if text.eq_ignore_ascii_case("unlimited") {
+            Some(None)
+        } else {
+            text.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 1.0)
+                .map(|n| Some(n as u64))
+        };
+        match parsed {
+            Some(limit) => {
+                let _ = execute::MAX_EVENTS.set(limit);
+            }
+            None => {
+                eprintln!(
+                    "error: --max-events `{text}`: expected a number of events (like 1e12) or unlimited"
+                );
                 return ExitCode::from(2);
             }
         }

@@ -36,7 +36,7 @@ static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
 fn the_world_estimate_is_within_a_factor_of_two_of_the_allocation_for_every_example() {
-    let _alone = MEASURING.lock().unwrap();
+    let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     for e in scenarios::examples::ALL {
         let loaded = scenarios::load(&scenarios::Source::example(e.name).unwrap(), &[]).unwrap();
         let estimate = models::footprint::footprint(&loaded.world).world_bytes as f64;
@@ -55,7 +55,7 @@ fn the_world_estimate_is_within_a_factor_of_two_of_the_allocation_for_every_exam
 
 #[test]
 fn tenants_by_the_thousand_scale_the_estimate_and_the_allocation_alike() {
-    let _alone = MEASURING.lock().unwrap();
+    let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     // 2,000 tenants sharing one backend: the per-tenant histograms dominate.
     let mut text = String::from("horizon = \"10s\"\nreplications = 1\n");
     for i in 0..2000 {
@@ -83,7 +83,7 @@ fn tenants_by_the_thousand_scale_the_estimate_and_the_allocation_alike() {
 
 #[test]
 fn a_run_beyond_the_memory_limit_is_refused_with_its_estimate() {
-    let _alone = MEASURING.lock().unwrap();
+    let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let o = faultline(&[
         "run",
         "example:mmc",
@@ -118,7 +118,7 @@ fn a_run_beyond_the_memory_limit_is_refused_with_its_estimate() {
 
 #[test]
 fn an_unbounded_queue_under_overload_stops_at_the_limit() {
-    let _alone = MEASURING.lock().unwrap();
+    let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch_dir("flood");
     let file = dir.join("flood.toml");
     std::fs::write(
@@ -141,6 +141,8 @@ service = { dist = "exponential", mean = "1s" }
         file.to_str().unwrap(),
         "--max-memory",
         "256MiB",
+        "--max-events",
+        "unlimited",
         "--out",
         dir.join("out").to_str().unwrap(),
     ]);
@@ -150,4 +152,50 @@ service = { dist = "exponential", mean = "1s" }
         e.contains("calls were in flight") && e.contains("overloaded"),
         "{e}"
     );
+}
+
+#[test]
+fn a_run_whose_clocks_tick_every_nanosecond_is_refused_with_its_estimate() {
+    let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    for set in [
+        "backends.pool.gpu_pool.autoscale.interval=1ns",
+        "backends.pool.gpu_pool.autoscale.interval=5ns",
+    ] {
+        let o = faultline(&[
+            "validate",
+            "example:autoscale-burst",
+            "--set",
+            "horizon=60s",
+            "--set",
+            set,
+        ]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{set}: {e}");
+        assert!(
+            e.contains("events per replication") && e.contains("--max-events"),
+            "{e}"
+        );
+    }
+    // A microsecond period is 6e7 events in a minute: allowed.
+    let o = faultline(&[
+        "validate",
+        "example:autoscale-burst",
+        "--set",
+        "horizon=60s",
+        "--set",
+        "backends.pool.gpu_pool.autoscale.interval=1us",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // And the limit can be lifted.
+    let o = faultline(&[
+        "validate",
+        "example:autoscale-burst",
+        "--set",
+        "horizon=60s",
+        "--set",
+        "backends.pool.gpu_pool.autoscale.interval=1ns",
+        "--max-events",
+        "unlimited",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -80,8 +80,51 @@ pub fn footprint(config: &WorldConfig) -> Footprint {
         .sum();
     let seconds = config.horizon as f64 / 1e9;
     Footprint {
-        events_per_replication: calls_per_job * seconds * EVENTS_PER_CALL,
+        events_per_replication: calls_per_job * seconds * EVENTS_PER_CALL + periodic_events(config),
         world_bytes,
         output_bytes,
     }
+}
+
+/// Events that come from clocks rather than calls: autoscaler looks, SLO evaluations and time
+/// slices, outage and degradation processes, MMPP phase changes. A period of a nanosecond makes
+/// these alone run for days; the estimate lets the command line refuse it.
+fn periodic_events(config: &WorldConfig) -> f64 {
+    use crate::config::EpisodeTiming;
+    use crate::slo::Budgeting;
+    use crate::workload::ArrivalSpec;
+    let horizon = config.horizon as f64;
+    // Events over the run of something that happens every `period` nanoseconds (at least one).
+    let every = |period: f64| horizon / period.max(1.0);
+    let mut events = 0.0;
+    for b in &config.backends {
+        if let Some(a) = b.pool.as_ref().and_then(|p| p.autoscale.as_ref()) {
+            events += every(a.interval as f64);
+        }
+        for e in &b.episodes {
+            if let EpisodeTiming::Process { up, down } = &e.timing {
+                events += 2.0 * every(up.mean() + down.mean());
+            }
+        }
+        if let Some(d) = &b.degradation {
+            events += 2.0 * every((d.normal_mean + d.degraded_mean) as f64);
+        }
+    }
+    for slo in &config.slos {
+        events += every(slo.alerting.interval as f64);
+        if let Budgeting::Timeslices { slice, .. } = slo.budgeting {
+            events += every(slice as f64);
+        }
+    }
+    for t in &config.tenants {
+        if let ArrivalSpec::Mmpp {
+            mean_base,
+            mean_burst,
+            ..
+        } = &t.arrivals
+        {
+            events += 2.0 * every((mean_base + mean_burst) as f64);
+        }
+    }
+    events
 }
