@@ -154,6 +154,9 @@ fn names_missing(from: &[MetricSummary], other: &[MetricSummary]) -> Vec<String>
 }
 
 pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
+    if let Some(dir) = &args.out {
+        crate::execute::check_out_dir(dir)?;
+    }
     let arms = arms(&args)?;
     // Every arm runs with the first arm's seed and replication count unless told otherwise:
     // common random numbers need the same seed, and pairing needs the same count.

@@ -265,6 +265,9 @@ pub fn run(
     out: Option<PathBuf>,
     format: OutputFormat,
 ) -> Result<ExitCode, Failure> {
+    if let Some(dir) = &out {
+        check_out_dir(dir)?;
+    }
     let (source, loaded) = load_spec(spec, overrides)?;
     let started = Instant::now();
     let simulated = simulate(&loaded, threads)?;
@@ -317,7 +320,27 @@ fn rerun_command(report: &Path) -> String {
 
 /// Redraws plots and report.html from a stored report: no simulation, the stored numbers as
 /// they are.
+/// An output directory given on the command line must be a directory or not exist yet, and no
+/// part of its path may be a file: bad usage (exit 2), found before any work is done.
+pub(crate) fn check_out_dir(dir: &Path) -> Result<(), Failure> {
+    for part in dir.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(meta) = std::fs::metadata(part)
+            && !meta.is_dir()
+        {
+            return Err(Failure::Input(format!(
+                "--out {}: {} is a file, not a directory; choose another --out",
+                dir.display(),
+                part.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn plot(path: &Path, out: Option<PathBuf>) -> Result<ExitCode, Failure> {
+    if let Some(dir) = &out {
+        check_out_dir(dir)?;
+    }
     let stored = StoredReport::read(path).map_err(|e| Failure::Input(e.to_string()))?;
     let report = Report::from_stored(stored);
     let dir = out.unwrap_or_else(|| {

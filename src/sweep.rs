@@ -92,6 +92,9 @@ fn shard_from(arg: Option<&str>) -> Result<Shard, Failure> {
 }
 
 pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
+    if let Some(dir) = &args.out {
+        crate::execute::check_out_dir(dir)?;
+    }
     let shard = shard_from(args.shard.as_deref())?;
     let objective = parse_objective(args.objective.as_deref(), &args.constraints)?;
 
@@ -279,6 +282,9 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
                 d.display()
             )));
         }
+    }
+    if let Some(dir) = &args.out {
+        crate::execute::check_out_dir(dir)?;
     }
     let out = args.out.clone().unwrap_or_else(|| first.clone());
     let base = Source::from_text(

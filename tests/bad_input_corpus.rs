@@ -1980,6 +1980,95 @@ fn runtime_cases() -> Vec<Case> {
         )
         .code(1)
         .prints("differs: `completions`"),
+        // An SLO evaluation interval so short that its rolling windows need more than 2^21 slots:
+        // refused by `validate` and `run` alike (it once passed validation and panicked in a run).
+        cli(
+            "slo_interval_too_short_validate",
+            &[
+                "validate",
+                "example:provider-outage",
+                "--set",
+                "slos.0.alerting.interval=1ms",
+            ],
+        )
+        .says("--set slos.0.alerting.interval=1ms")
+        .key("slos[0].alerting.interval"),
+        cli(
+            "slo_interval_too_short_run",
+            &[
+                "run",
+                "example:provider-outage",
+                "--replications",
+                "1",
+                "--set",
+                "slos.0.alerting.interval=1ms",
+                "--out",
+                "out",
+            ],
+        )
+        .says("--set slos.0.alerting.interval=1ms")
+        .key("slos[0].alerting.interval"),
+        // `--out` naming an existing file is bad usage (exit 2), found before any work (it once
+        // ran the whole simulation, then failed to write with exit 1).
+        on_base(
+            "out/run_out_is_a_file",
+            &[
+                "run",
+                "base.toml",
+                "--set",
+                "horizon=10s",
+                "--replications",
+                "1",
+                "--out",
+                "taken",
+            ],
+        )
+        .file("taken", Src::Text("a file\n"))
+        .says("taken"),
+        on_base(
+            "out/run_out_under_a_file",
+            &[
+                "run",
+                "base.toml",
+                "--set",
+                "horizon=10s",
+                "--replications",
+                "1",
+                "--out",
+                "taken/sub",
+            ],
+        )
+        .file("taken", Src::Text("a file\n"))
+        .says("taken/sub"),
+        sweep("out_is_a_file", &["--set", "backends.api.concurrency=1,2"])
+            .file("sweep", Src::Text("a file\n"))
+            .says("sweep"),
+        on_base(
+            "out/compare_out_is_a_file",
+            &[
+                "compare",
+                "base.toml",
+                "--variant",
+                "backends.api.concurrency=2",
+                "--set",
+                "horizon=10s",
+                "--replications",
+                "2",
+                "--out",
+                "taken",
+            ],
+        )
+        .file("taken", Src::Text("a file\n"))
+        .says("taken"),
+        Case::new("out/plot_out_is_a_file")
+            .file("r", Src::ReportDir)
+            .file("taken", Src::Text("a file\n"))
+            .args(&["plot", "r/report.json", "--out", "taken"])
+            .says("taken"),
+        merge("out_is_a_file", |_| {})
+            .file("taken", Src::Text("a file\n"))
+            .args(&["--out", "taken"])
+            .says("taken"),
     ]
 }
 
@@ -2026,39 +2115,6 @@ static KNOWN_FAILING: LazyLock<Vec<Case>> = LazyLock::new(|| {
             .key("slos[0].indicator")
             .says("unknown field `bogus`")
             .why("exit 0: `indicator = { kind = \"goodput\", bogus = 1 }` is accepted"),
-        // KNOWN-FAILING: an SLO evaluation interval so short that its rolling windows need more
-        // than 2^21 slots passes validation, and every run then panics in `World::new`.
-        cli(
-            "slo_interval_too_short_validate",
-            &[
-                "validate",
-                "example:provider-outage",
-                "--set",
-                "slos.0.alerting.interval=1ms",
-            ],
-        )
-        .says("--set slos.0.alerting.interval=1ms")
-        .key("slos[0].alerting.interval")
-        .why("exit 0: `validate` accepts it"),
-        cli(
-            "slo_interval_too_short_run",
-            &[
-                "run",
-                "example:provider-outage",
-                "--replications",
-                "1",
-                "--set",
-                "slos.0.alerting.interval=1ms",
-                "--out",
-                "out",
-            ],
-        )
-        .says("--set slos.0.alerting.interval=1ms")
-        .key("slos[0].alerting.interval")
-        .why(
-            "exit 101: panic at models/src/world.rs:532, \"SLOs are validated when the world is \
-             built: ... a window of 86400000 evaluation intervals needs more than 2097152 slots\"",
-        ),
         // KNOWN-FAILING: a JSON number checked by faultline (a probability) is located at the next
         // token, which is on the next line when the value ends its line.
         scn("json_probability_high.json")
@@ -2089,73 +2145,6 @@ static KNOWN_FAILING: LazyLock<Vec<Case>> = LazyLock::new(|| {
         })
         .says("sweep/points/0001/report.json")
         .why("treated as a missing point; the path that cannot be read is not named"),
-        // KNOWN-FAILING: `--out` naming an existing file is bad usage (exit 2), found before any
-        // work; today every command runs first, then fails to write with exit 1.
-        on_base(
-            "out/run_out_is_a_file",
-            &[
-                "run",
-                "base.toml",
-                "--set",
-                "horizon=10s",
-                "--replications",
-                "1",
-                "--out",
-                "taken",
-            ],
-        )
-        .file("taken", Src::Text("a file\n"))
-        .says("taken")
-        .why("exit 1 after the simulation: \"cannot write taken/report.json: File exists\""),
-        on_base(
-            "out/run_out_under_a_file",
-            &[
-                "run",
-                "base.toml",
-                "--set",
-                "horizon=10s",
-                "--replications",
-                "1",
-                "--out",
-                "taken/sub",
-            ],
-        )
-        .file("taken", Src::Text("a file\n"))
-        .says("taken/sub")
-        .why("exit 1 after the simulation: \"cannot write taken/sub/report.json: Not a directory\""),
-        sweep("out_is_a_file", &["--set", "backends.api.concurrency=1,2"])
-            .file("sweep", Src::Text("a file\n"))
-            .says("sweep")
-            .why("exit 1: \"cannot read sweep/sweep-plan.json: Not a directory\""),
-        on_base(
-            "out/compare_out_is_a_file",
-            &[
-                "compare",
-                "base.toml",
-                "--variant",
-                "backends.api.concurrency=2",
-                "--set",
-                "horizon=10s",
-                "--replications",
-                "2",
-                "--out",
-                "taken",
-            ],
-        )
-        .file("taken", Src::Text("a file\n"))
-        .says("taken")
-        .why("exit 1 after both arms ran: \"cannot write taken/variants/0/report.json\""),
-        Case::new("out/plot_out_is_a_file")
-            .file("r", Src::ReportDir)
-            .file("taken", Src::Text("a file\n"))
-            .args(&["plot", "r/report.json", "--out", "taken"])
-            .says("taken")
-            .why("exit 1: \"cannot write taken/plots: Not a directory\""),
-        merge("out_is_a_file", |_| {})
-            .file("taken", Src::Text("a file\n"))
-            .args(&["--out", "taken"])
-            .says("taken")
-            .why("exit 1: \"cannot write taken/points/0000/report.json: Not a directory\""),
     ]
 });
 

@@ -70,17 +70,27 @@ pub fn footprint(config: &WorldConfig) -> Footprint {
     // SLO), the series means, and the latency distribution per tenant.
     let metrics = 60 + 40 * backends + 10 * (tenants + routes) + 30 * slos;
     let output_bytes = metrics * 64 + series * buckets * 8 + (tenants + 1) * 51 * 8;
-    let calls_per_job: f64 = config
+    let seconds = config.horizon as f64 / 1e9;
+    let calls: f64 = config
         .tenants
         .iter()
         .map(|t| {
             let turns = t.agent_loop.as_ref().map_or(1.0, |_| 4.0);
-            t.arrivals.mean_rate_per_s() * t.steps.len().max(1) as f64 * turns
+            let rate_jobs = t.arrivals.mean_rate_per_s() * seconds;
+            // A trace replayed once brings at most its rows (all of them may share one
+            // instant, where a rate would be infinite).
+            let jobs = match &t.arrivals {
+                crate::workload::ArrivalSpec::Trace { trace, replay } if !replay.looping => {
+                    trace.len() as f64
+                }
+                _ if rate_jobs.is_finite() => rate_jobs,
+                _ => 0.0,
+            };
+            jobs * t.steps.len().max(1) as f64 * turns
         })
         .sum();
-    let seconds = config.horizon as f64 / 1e9;
     Footprint {
-        events_per_replication: calls_per_job * seconds * EVENTS_PER_CALL + periodic_events(config),
+        events_per_replication: calls * EVENTS_PER_CALL + periodic_events(config),
         world_bytes,
         output_bytes,
     }

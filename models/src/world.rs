@@ -124,12 +124,19 @@ pub struct Stalled {
 
 impl std::fmt::Display for Stalled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hint = if self.last.starts_with("an arrival") {
+            "arrivals come closer together than a nanosecond, the clock's resolution (a rate \
+             of billions a second, or a burst process whose gaps round to zero); lower the \
+             rate or the burstiness"
+        } else {
+            "usually a call that fails at once and is retried at once (a zero service or error \
+             latency with backoff `none` or a zero base, and unlimited attempts); give it a \
+             latency, a backoff or an attempt limit"
+        };
         write!(
             f,
             "virtual time stopped advancing at {}: {} events at that instant, the last {}. \
-             Something repeats without taking time: usually a call that fails at once and is \
-             retried at once (a zero service or error latency with backoff `none` or a zero \
-             base, and unlimited attempts); give it a latency, a backoff or an attempt limit",
+             Something repeats without taking time: {hint}",
             sim_core::time::format_duration(self.at),
             self.events,
             self.last
