@@ -169,12 +169,15 @@ fn set(names: &[OutcomeName]) -> OutcomeSet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum IndicatorSchema {
+    // The three without parameters are empty struct variants, not unit variants: serde lets a
+    // unit variant of an internally tagged enum ignore any other key, so a typo beside
+    // `kind = "availability"` would pass unnoticed.
     /// Every call counts; good unless failed, throttled or shed.
-    Availability,
+    Availability {},
     /// Every call counts; good only if correct.
-    Goodput,
+    Goodput {},
     /// Answered calls count; good if correct or degraded.
-    Correctness,
+    Correctness {},
     /// Answered calls count; good if they finished within `threshold`.
     Latency { threshold: Duration },
     /// Answered calls count; good if the first token came within `threshold`.
@@ -443,9 +446,9 @@ pub fn build_slos(
             }
         }
         let indicator = match &s.indicator {
-            IndicatorSchema::Availability => Indicator::Ratio(RatioSli::availability()),
-            IndicatorSchema::Goodput => Indicator::Ratio(RatioSli::goodput()),
-            IndicatorSchema::Correctness => Indicator::Ratio(RatioSli::correctness()),
+            IndicatorSchema::Availability {} => Indicator::Ratio(RatioSli::availability()),
+            IndicatorSchema::Goodput {} => Indicator::Ratio(RatioSli::goodput()),
+            IndicatorSchema::Correctness {} => Indicator::Ratio(RatioSli::correctness()),
             IndicatorSchema::Latency { threshold } => {
                 Indicator::Ratio(RatioSli::latency_under(threshold.0))
             }

@@ -327,6 +327,19 @@ impl Trace {
             if raw.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            // Each line is one JSON object: serde would also read a struct from an array of
+            // its fields' values, in order, without a single key.
+            if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(fail(
+                    line,
+                    TraceErrorKind::Syntax {
+                        format: "JSON",
+                        message: "expected an object like {\"timestamp\": 0, \"input_length\": \
+                                  100, \"output_length\": 10}"
+                            .to_string(),
+                    },
+                ));
+            }
             let row: Row = serde_json::from_slice(raw).map_err(|e| {
                 fail(
                     line,
