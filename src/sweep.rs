@@ -338,8 +338,13 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
         }
     }
     if !missing.is_empty() {
+        let looked: Vec<String> = args
+            .dirs
+            .iter()
+            .map(|d| d.join(point_report_path(&missing[0])).display().to_string())
+            .collect();
         return Err(Failure::Input(format!(
-            "{} of {} points are in none of the directories given ({}); run the missing shards (or `faultline sweep ... --resume`) first",
+            "{} of {} points are in none of the directories given ({}); no readable report at {}; run the missing shards (or `faultline sweep ... --resume`) first",
             missing.len(),
             plan.points.len(),
             missing
@@ -347,7 +352,8 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
                 .take(10)
                 .cloned()
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            looked.join(" or ")
         )));
     }
     let plan_path = out.join(PLAN_FILE);

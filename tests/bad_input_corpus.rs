@@ -2081,6 +2081,20 @@ fn runtime_cases() -> Vec<Case> {
             .says("unknown field `bogus`"),
         // A Mooncake line that is a JSON array (once read as a request: timestamp 0, 10 and 6 tokens).
         trace("array_line.jsonl").says("trace.jsonl:1:"),
+        // A sweep `--set` with an empty key names the argument as given.
+        sweep("empty_key", &["--set", "=1..5"]).says("=1..5"),
+        sweep("double_dot_key", &["--set", "backends..concurrency=1,2"])
+            .says("backends..concurrency=1,2"),
+        // merge names the missing points and the report paths it looked for.
+        merge("missing_point", |d| {
+            std::fs::remove_dir_all(d.join("points/0001")).unwrap()
+        })
+        .says("sweep/points/0001"),
+        merge("point_report_is_a_directory", |d| {
+            std::fs::remove_file(d.join("points/0001/report.json")).unwrap();
+            std::fs::create_dir(d.join("points/0001/report.json")).unwrap();
+        })
+        .says("sweep/points/0001/report.json"),
     ]
 }
 
@@ -2122,25 +2136,6 @@ static KNOWN_FAILING: LazyLock<Vec<Case>> = LazyLock::new(|| {
             .key("backends[0].failure_probability")
             .says("found 1.5")
             .why("reported at 15:5 (the `}` on the next line) instead of line 14"),
-        // KNOWN-FAILING: `--set` with an empty key shows `=SPEC` instead of the argument given.
-        sweep("empty_key", &["--set", "=1..5"])
-            .says("=1..5")
-            .why("the message shows `=SPEC`, not the argument `=1..5`"),
-        sweep("double_dot_key", &["--set", "backends..concurrency=1,2"])
-            .says("backends..concurrency=1,2")
-            .why("the message shows `backends..concurrency=SPEC`, not the argument"),
-        // KNOWN-FAILING: merge names missing points but not the directories it looked in.
-        merge("missing_point", |d| {
-            std::fs::remove_dir_all(d.join("points/0001")).unwrap()
-        })
-        .says("sweep/points/0001")
-        .why("\"1 of 2 points are in none of the directories given (0001)\": names neither the directory nor the file"),
-        merge("point_report_is_a_directory", |d| {
-            std::fs::remove_file(d.join("points/0001/report.json")).unwrap();
-            std::fs::create_dir(d.join("points/0001/report.json")).unwrap();
-        })
-        .says("sweep/points/0001/report.json")
-        .why("treated as a missing point; the path that cannot be read is not named"),
     ]
 });
 

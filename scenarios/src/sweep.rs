@@ -58,7 +58,8 @@ pub fn parse_axis(arg: &str) -> Result<Axis, String> {
         format!("`{arg}` is not a sweep setting; expected KEY.PATH=SPEC, like gateway.retry.max_attempts=1..5")
     })?;
     // The path rules are the override rules: reuse them so sweeps accept exactly what `--set` does.
-    Override::parse(&format!("{path}=0")).map_err(|e| e.replace("=0", "=SPEC"))?;
+    Override::parse(&format!("{path}=0"))
+        .map_err(|e| e.replace(&format!("`{path}=0`"), &format!("`{arg}`")))?;
     let path = path.trim().to_string();
     let values = parse_spec(spec.trim()).map_err(|e| format!("`{arg}`: {e}"))?;
     Ok(Axis { path, values })
