@@ -34,16 +34,22 @@ static ALLOCATOR: Counting = Counting;
 /// Held while measuring, so tests running beside each other do not count each other's bytes.
 static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The estimated bytes of a world for `config`, and what building one allocates.
+fn estimated_and_allocated(config: &models::WorldConfig) -> (f64, f64) {
+    let estimate = models::footprint::footprint(config).world_bytes as f64;
+    let before = LIVE.load(Ordering::SeqCst);
+    let world = models::World::new(config, 1, 0);
+    let measured = (LIVE.load(Ordering::SeqCst) - before) as f64;
+    drop(world);
+    (estimate, measured)
+}
+
 #[test]
 fn the_world_estimate_is_within_a_factor_of_two_of_the_allocation_for_every_example() {
     let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     for e in scenarios::examples::ALL {
         let loaded = scenarios::load(&scenarios::Source::example(e.name).unwrap(), &[]).unwrap();
-        let estimate = models::footprint::footprint(&loaded.world).world_bytes as f64;
-        let before = LIVE.load(Ordering::SeqCst);
-        let world = models::World::new(&loaded.world, 1, 0);
-        let measured = (LIVE.load(Ordering::SeqCst) - before) as f64;
-        drop(world);
+        let (estimate, measured) = estimated_and_allocated(&loaded.world);
         let ratio = estimate / measured;
         assert!(
             (0.5..=2.0).contains(&ratio),
@@ -68,11 +74,7 @@ fn tenants_by_the_thousand_scale_the_estimate_and_the_allocation_alike() {
     );
     let source = scenarios::Source::from_text("many", "many", text, scenarios::Format::Toml);
     let loaded = scenarios::load(&source, &[]).unwrap();
-    let estimate = models::footprint::footprint(&loaded.world).world_bytes as f64;
-    let before = LIVE.load(Ordering::SeqCst);
-    let world = models::World::new(&loaded.world, 1, 0);
-    let measured = (LIVE.load(Ordering::SeqCst) - before) as f64;
-    drop(world);
+    let (estimate, measured) = estimated_and_allocated(&loaded.world);
     let ratio = estimate / measured;
     assert!((0.5..=2.0).contains(&ratio), "ratio {ratio:.2}");
     assert!(
