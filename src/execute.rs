@@ -114,11 +114,28 @@ fn mib(bytes: u64) -> String {
     }
 }
 
+/// Replications that may run at once: every core (the estimate assumes the worst).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The up-front estimate for `loaded` on every core: (events per replication, peak bytes).
 pub(crate) fn estimate(loaded: &Loaded) -> (models::footprint::Footprint, u64) {
     let fp = models::footprint::footprint(&loaded.world);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (fp, fp.peak_bytes(loaded.scenario.replications, threads))
+    (fp, fp.peak_bytes(loaded.scenario.replications, cores()))
+}
+
+/// Reads `--max-events`: `unlimited`, or a number of events such as `1e12`.
+pub(crate) fn parse_count(text: &str) -> Result<Option<u64>, String> {
+    if text.trim().eq_ignore_ascii_case("unlimited") {
+        return Ok(None);
+    }
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 1.0)
+        .map(|n| Some(n as u64))
+        .ok_or_else(|| format!("`{text}`: expected a number of events (like 1e12) or unlimited"))
 }
 
 /// Refuses a run whose estimated peak memory exceeds the limit (exit 2, with the estimate and
@@ -158,9 +175,8 @@ pub(crate) fn admit(loaded: &mut Loaded, origin: &str) -> Result<(), Failure> {
             mib(limit)
         )));
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     loaded.world.max_in_flight =
-        ((limit - peak) / threads / models::footprint::BYTES_PER_CALL).max(1);
+        ((limit - peak) / cores() as u64 / models::footprint::BYTES_PER_CALL).max(1);
     Ok(())
 }
 
@@ -318,8 +334,6 @@ fn rerun_command(report: &Path) -> String {
     )
 }
 
-/// Redraws plots and report.html from a stored report: no simulation, the stored numbers as
-/// they are.
 /// An output directory given on the command line must be a directory or not exist yet, and no
 /// part of its path may be a file: bad usage (exit 2), found before any work is done.
 pub(crate) fn check_out_dir(dir: &Path) -> Result<(), Failure> {
@@ -337,6 +351,8 @@ pub(crate) fn check_out_dir(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Redraws plots and report.html from a stored report: no simulation, the stored numbers as
+/// they are.
 pub fn plot(path: &Path, out: Option<PathBuf>) -> Result<ExitCode, Failure> {
     if let Some(dir) = &out {
         check_out_dir(dir)?;

@@ -252,22 +252,12 @@ fn main() -> ExitCode {
         }
     }
     if let Some(text) = &cli.max_events {
-        let parsed = if text.eq_ignore_ascii_case("unlimited") {
-            Some(None)
-        } else {
-            text.parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n >= 1.0)
-                .map(|n| Some(n as u64))
-        };
-        match parsed {
-            Some(limit) => {
+        match execute::parse_count(text) {
+            Ok(limit) => {
                 let _ = execute::MAX_EVENTS.set(limit);
             }
-            None => {
-                eprintln!(
-                    "error: --max-events `{text}`: expected a number of events (like 1e12) or unlimited"
-                );
+            Err(m) => {
+                eprintln!("error: --max-events {m}");
                 return ExitCode::from(2);
             }
         }

@@ -17,6 +17,6 @@ pub mod verdict;
 pub use output::{OutputError, Written, write_run_outputs};
 pub use report::{
     COMMIT, Report, StoredReport, Tool, VERSION_LINE, first_difference, first_field_difference,
-    results_digest, write_atomic,
+    write_atomic,
 };
 pub use table::{render_csv, render_summary, render_table};

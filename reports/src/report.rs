@@ -235,20 +235,6 @@ fn serialize_metrics<S: Serializer>(metrics: &[MetricSummary], s: S) -> Result<S
     map.end()
 }
 
-struct Metrics<'a>(&'a [MetricSummary]);
-
-impl Serialize for Metrics<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_metrics(self.0, s)
-    }
-}
-
-/// The digest of the metrics alone: SHA-256 over their compact JSON, in order.
-pub fn results_digest(metrics: &[MetricSummary]) -> String {
-    let bytes = serde_json::to_vec(&Metrics(metrics)).expect("metrics always serialize");
-    sha256_hex(&bytes)
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();

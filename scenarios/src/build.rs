@@ -663,6 +663,25 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
     let tenant_list: Vec<&str> = s.tenants.iter().map(|t| t.name.as_str()).collect();
     let route_list: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
     let slos = crate::slo_schema::build_slos(&s.slos, &tenant_list, &route_list)?;
+    // What depends on the horizon (slots per window, time slices) is checked by the tracker the
+    // world builds: build one per SLO here, so a scenario that validates can also run.
+    for (i, slo) in slos.iter().enumerate() {
+        models::slo::SloTracker::new(
+            std::slice::from_ref(slo),
+            &tenant_list,
+            &route_list,
+            s.warmup.0,
+            s.horizon.0,
+        )
+        .map_err(|m| {
+            let field = if m.contains("evaluation interval") {
+                format!("slos[{i}].alerting.interval")
+            } else {
+                format!("slos[{i}]")
+            };
+            err(field, m)
+        })?;
+    }
     let backend_list: Vec<&str> = s.backends.iter().map(|b| b.name.as_str()).collect();
     let chaos = match &s.chaos {
         Some(c) if !c.experiments.is_empty() => Some(crate::chaos_schema::build_chaos(

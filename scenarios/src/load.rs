@@ -165,24 +165,6 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Loaded, ScenarioE
         let err = ScenarioError::new(&source.origin, e.message);
         attribute(source, err, &e.path, overrides, &resolved)
     })?;
-    // The SLO tracker checks what depends on the horizon (slots per window, time slices):
-    // build one here, so `validate` refuses what `run` could not start.
-    let tenants: Vec<&str> = world.tenants.iter().map(|t| t.name.as_str()).collect();
-    let routes: Vec<&str> = world.routes.iter().map(|r| r.name.as_str()).collect();
-    for (i, slo) in world.slos.iter().enumerate() {
-        let one = std::slice::from_ref(slo);
-        models::slo::SloTracker::new(one, &tenants, &routes, world.warmup, world.horizon).map_err(
-            |m| {
-                let path = if m.contains("evaluation interval") {
-                    format!("slos[{i}].alerting.interval")
-                } else {
-                    format!("slos[{i}]")
-                };
-                let err = ScenarioError::new(&source.origin, m);
-                attribute(source, err, &path, overrides, &resolved)
-            },
-        )?;
-    }
     let warnings = warnings(source, &world, overrides, &resolved);
     Ok(Loaded {
         scenario,
