@@ -1908,3 +1908,61 @@ fn generated_scenarios_load_or_fail_cleanly_and_run_without_panicking() {
         );
     }
 }
+
+/// Fuzzed scenarios through the command line, as a user runs them: the report is the same
+/// bytes on one thread and on two (replications run in parallel and are reduced in order).
+/// A dozen cases that load and are small run each way; the rest are skipped.
+#[test]
+fn fuzzed_scenarios_give_the_same_bytes_on_one_and_two_threads() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("fuzz-threads-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut compared, mut index) = (0, 0u64);
+    while compared < 12 && index < 2_000 {
+        let seed = case_seed(DEFAULT_SEED ^ 0x7d5e, index);
+        index += 1;
+        let (_, text, format, _, _) = input(seed);
+        let source = Source::from_text("fuzz", "fuzz", text, format);
+        let short: Vec<Override> = ["horizon=60s", "warmup=0s", "replications=3"]
+            .iter()
+            .map(|s| Override::parse(s).unwrap())
+            .collect();
+        let Ok(Ok(loaded)) = std::panic::catch_unwind(|| load(&source, &short)) else {
+            continue;
+        };
+        if models::footprint::footprint(&loaded.world).events_per_replication > 2e6 {
+            continue;
+        }
+        let file = dir.join(format!("{seed:016x}.json"));
+        let canonical = scenarios::canonical_json(&loaded.scenario);
+        std::fs::write(&file, serde_json::to_string(&canonical).unwrap()).unwrap();
+        let run = |threads: &str| {
+            let out = dir.join(format!("{seed:016x}-{threads}"));
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+                .args(["run", file.to_str().unwrap(), "--threads", threads])
+                .args(["--out", out.to_str().unwrap(), "--format", "csv"])
+                .output()
+                .unwrap();
+            (o.status.code(), std::fs::read(out.join("report.json")).ok())
+        };
+        let (one, two) = (run("1"), run("2"));
+        assert_eq!(one.0, two.0, "case {seed:#x}: exit codes differ");
+        assert!(
+            one.0 == Some(0) || one.0 == Some(1),
+            "case {seed:#x}: exit {:?}",
+            one.0
+        );
+        assert!(
+            one.1 == two.1,
+            "case {seed:#x}: report.json differs between 1 and 2 threads"
+        );
+        if one.1.is_some() {
+            compared += 1;
+        }
+    }
+    assert!(
+        compared >= 12,
+        "only {compared} fuzzed cases ran to a report"
+    );
+}
