@@ -1,8 +1,8 @@
 //! `faultline compare`: two or more architectures on common random numbers, with the paired
 //! difference of every metric.
 
-use crate::Failure;
 use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
+use crate::failure::Failure;
 use reports::paired::{PairedDifference, paired_differences, render_comparison};
 use reports::report::{FORMAT_VERSION, Tool};
 use reports::sweep_plots::write_comparison_plot;
@@ -265,7 +265,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
                 s.verdict,
                 s.slo,
                 s.arm,
-                reports::table::format_number(s.sli),
+                reports::number::format_number(s.sli),
                 s.met,
                 s.replications
             );

@@ -1,6 +1,7 @@
 //! The commands: load, run replications in parallel, summarise, write and print.
 
-use crate::{Failure, OutputFormat};
+use crate::failure::Failure;
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::html::shell_quote;
 use reports::{
@@ -16,6 +17,17 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// What `run` prints on stdout (files are written the same way whatever is chosen).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// SLO verdicts, then metrics with 95% confidence intervals, 100 columns wide.
+    Table,
+    /// The report JSON, byte for byte what report.json holds.
+    Json,
+    /// name,mean,ci95_low,ci95_high,ci99_low,ci99_high per metric.
+    Csv,
+}
 
 pub(crate) fn parse_overrides(args: &[String]) -> Result<Vec<Override>, Failure> {
     args.iter()

@@ -3,9 +3,11 @@
 
 mod compare;
 mod execute;
+mod failure;
 mod sweep;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use execute::OutputFormat;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -194,17 +196,6 @@ enum Command {
     },
 }
 
-/// What `run` prints on stdout (files are written the same way whatever is chosen).
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// SLO verdicts, then metrics with 95% confidence intervals, 100 columns wide.
-    Table,
-    /// The report JSON, byte for byte what report.json holds.
-    Json,
-    /// name,mean,ci95_low,ci95_high,ci99_low,ci99_high per metric.
-    Csv,
-}
-
 /// Changes to the scenario, applied before validation.
 #[derive(clap::Args)]
 struct Settings {
@@ -217,14 +208,6 @@ struct Settings {
     /// Override any field: KEY.PATH=VALUE (repeatable), e.g. gateway.retry.max_attempts=3.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-}
-
-/// A failure and the exit code it maps to.
-pub enum Failure {
-    /// Bad input or usage: exit 2.
-    Input(String),
-    /// The run itself failed: exit 1.
-    Runtime(String),
 }
 
 /// `faultline ... | head` must end quietly when `head` stops reading, like any Unix tool, rather
@@ -336,14 +319,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(Failure::Input(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Runtime(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(1)
-        }
+        Err(failure) => failure.report(),
     }
 }
 

@@ -1,12 +1,13 @@
 //! `faultline sweep` and `faultline merge`: many points of one scenario, each a full run with
 //! its own report, resumable and shardable across machines.
 
-use crate::Failure;
 use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
+use crate::failure::Failure;
 use rayon::prelude::*;
+use reports::number::format_number;
 use reports::objective::{Constraint, Objective, column_value, select};
-use reports::sweep::{PLAN_FILE, PointReport, SweepPlan, SweepPoint, finalize, point_report_path};
-use reports::table::format_number;
+use reports::sweep::{PLAN_FILE, PointReport, SweepPlan, SweepPoint, point_report_path};
+use reports::sweep_output::finalize;
 use reports::write_atomic;
 use scenarios::sweep::{Combine, Point, parse_axis, parse_shard, points};
 use scenarios::{Format, Loaded, Override, Source, canonical_json, load};

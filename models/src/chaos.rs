@@ -32,7 +32,7 @@
 //!   fallback backend (depth ≥ 1) at or after it while the method runs; within the SLA when at
 //!   most `fallback_sla` (a method during which no fallback answered is not within it).
 
-use crate::config::OutageMode;
+use crate::outage::OutageMode;
 use crate::slo::{CallFacts, Indicator, Objective, RatioSli, SloConfig};
 use policies::burn_rate::{BURN_UNIT, PPM, RollingCounts, WindowCounts, burn_exceeds, burn_rate};
 use sim_core::summary::MetricSet;

@@ -2,6 +2,7 @@
 //! validated. `scenarios` builds this from a scenario file; tests and benchmarks may build it
 //! directly.
 
+pub use crate::outage::OutageMode;
 use crate::workload::{ArrivalSpec, TokenSource};
 use policies::{
     Admission, BreakerConfig, CooldownConfig, Discipline, ErrorClass, FallbackChain, RetryRules,
@@ -255,19 +256,6 @@ pub enum EpisodeEffect {
     Outage(OutageMode),
     /// Attempts starting meanwhile take this many times as long.
     Slowdown(f64),
-}
-
-/// What callers of a backend in an outage see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutageMode {
-    /// 503 after the error latency.
-    ServerError,
-    /// 429 with the backend's Retry-After.
-    RateLimited,
-    /// Refused at once.
-    ConnectionRefused,
-    /// No answer: the attempt ends at the caller's timeout.
-    Hang,
 }
 
 #[derive(Debug, Clone, PartialEq)]

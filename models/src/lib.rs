@@ -10,6 +10,7 @@ pub mod event;
 pub mod footprint;
 pub mod gpu;
 pub mod metrics;
+pub mod outage;
 pub mod slo;
 pub mod workload;
 pub mod world;

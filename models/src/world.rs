@@ -31,6 +31,7 @@ use sim_core::summary::MetricSet;
 use sim_core::{RandomStream, Scheduler, Slab, Time};
 
 mod build;
+mod call;
 mod chaos_hooks;
 mod gateway;
 mod gpu;
@@ -38,8 +39,8 @@ mod idempotency;
 mod job;
 mod provider;
 mod validator;
+use call::{Attempt, Request};
 use gateway::{Budget, Queue, take_limits};
-use job::{Attempt, Request};
 use provider::Provider;
 use validator::Validator;
 

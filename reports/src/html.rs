@@ -3,9 +3,9 @@
 //! a strict parser can check it. Every string that came from a scenario file (names,
 //! descriptions, tenant and backend names inside metric names) passes through [`escape`].
 
+use crate::number::format_number;
 use crate::plot::run::{RunFigure, is_slo_figure};
 use crate::report::Report;
-use crate::table::format_number;
 use sim_core::summary::Interval;
 use std::fmt::Write;
 

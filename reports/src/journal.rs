@@ -3,7 +3,7 @@
 //! summary and the HTML page tell the same story, and `faultline plot` can redraw it from a
 //! stored report.
 
-use crate::table::format_number;
+use crate::number::format_number;
 use serde::Serialize;
 use sim_core::summary::MetricSummary;
 

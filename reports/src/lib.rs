@@ -4,12 +4,14 @@
 
 pub mod html;
 pub mod journal;
+pub mod number;
 pub mod objective;
 pub mod output;
 pub mod paired;
 pub mod plot;
 pub mod report;
 pub mod sweep;
+pub mod sweep_output;
 pub mod sweep_plots;
 pub mod table;
 pub mod verdict;

@@ -100,7 +100,7 @@ pub fn independent_interval(a: &[f64], b: &[f64]) -> Option<Interval> {
 
 /// The terminal table of one comparison, at most 100 columns wide.
 pub fn render_comparison(diffs: &[PairedDifference]) -> String {
-    use crate::table::format_number;
+    use crate::number::format_number;
     use std::fmt::Write;
     const NAME: usize = 31;
     let mut out = String::new();

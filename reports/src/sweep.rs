@@ -5,7 +5,7 @@
 //! be in memory. That is what makes a resumed sweep, or shards merged from several machines,
 //! byte-identical to one uninterrupted run: the same files in, the same bytes out.
 
-use crate::report::{FORMAT_VERSION, Tool, write_atomic};
+use crate::report::{FORMAT_VERSION, Tool};
 use serde::de::{MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -313,22 +313,6 @@ pub fn sweep_csv(plan: &SweepPlan, points: &[SweepPoint]) -> String {
         w.write_record(&row).expect("writing to memory");
     }
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 is UTF-8")
-}
-
-/// Writes `sweep.json`, `sweep.csv` and the plots into `dir` from the plan and the point reports
-/// there.
-pub fn finalize(dir: &Path, plan: &SweepPlan) -> Result<Vec<SweepPoint>, String> {
-    let points = read_points(dir, plan)?;
-    crate::sweep_plots::write_sweep_plots(dir, plan, &points).map_err(|e| e.to_string())?;
-    for (file, text) in [
-        ("sweep.json", sweep_json(plan, &points)),
-        ("sweep.csv", sweep_csv(plan, &points)),
-    ] {
-        let path = dir.join(file);
-        write_atomic(&path, text.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    Ok(points)
 }
 
 fn serialize_pairs<S: Serializer, V: Serialize>(

@@ -1,33 +1,9 @@
 //! The terminal summary: SLO verdicts first, then one row per metric with its mean and 95%
 //! confidence interval, at most 100 columns wide; and the same metrics as CSV for scripts.
 
+use crate::number::format_number;
 use sim_core::summary::MetricSummary;
 use std::fmt::Write;
-
-/// A number with about six significant digits, without exponent noise for everyday magnitudes.
-pub fn format_number(x: f64) -> String {
-    if !x.is_finite() {
-        return "—".to_string();
-    }
-    if x == 0.0 {
-        return "0".to_string();
-    }
-    let magnitude = x.abs();
-    if x.fract() == 0.0 && magnitude < 1e12 {
-        return format!("{x:.0}");
-    }
-    if (1e-3..1e9).contains(&magnitude) {
-        let digits = (5 - magnitude.log10().floor() as i32).clamp(0, 8) as usize;
-        let s = format!("{x:.digits$}");
-        let s = if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        };
-        return s;
-    }
-    format!("{x:.4e}")
-}
 
 pub fn render_table(metrics: &[MetricSummary]) -> String {
     const NAME: usize = 44;

@@ -1,7 +1,7 @@
 //! SLO verdicts, read back from a run's metrics: a reader's first question is "did we meet
 //! them", so every output (terminal, HTML, comparisons) opens with these lines.
 
-use crate::table::format_number;
+use crate::number::format_number;
 use sim_core::summary::MetricSummary;
 
 /// One SLO's verdict across replications.

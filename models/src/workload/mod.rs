@@ -27,8 +27,9 @@ pub mod arrivals;
 pub mod shapes;
 pub mod trace;
 
-pub use arrivals::{Arrival, ArrivalSpec, ArrivalState, DAY, DiurnalProfile, HOUR, TraceTokens};
+pub use arrivals::{Arrival, ArrivalSpec, ArrivalState, DAY, DiurnalProfile, HOUR};
 pub use shapes::{RequestShape, RequestTokens, TokenSource, token_count};
+pub use trace::TraceTokens;
 pub use trace::{
     ReplayOptions, ReplayState, TimeScale, Trace, TraceArrival, TraceError, TraceErrorKind,
     TraceFormat,

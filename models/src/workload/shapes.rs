@@ -87,7 +87,7 @@ pub fn token_count(x: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::arrivals::TraceTokens;
+    use crate::workload::TraceTokens;
     use crate::workload::trace::{ReplayOptions, Trace, TraceArrival};
     use proptest::prelude::*;
     use sim_core::Rate;

@@ -2,7 +2,7 @@
 //! in, crashes and repairs, and autoscaling. The pools' own state and rules live in
 //! [`crate::gpu`].
 
-use super::job::NO_REPLICA;
+use super::call::NO_REPLICA;
 use super::{World, to_time};
 use crate::event::Event;
 use crate::gpu::pool::OnCrash;

@@ -3,7 +3,7 @@
 //! than failing, so a run with nothing to show in one chart still gets its other charts.
 
 use super::{Bars, Chart, FAMILY, Figure, Heatmap, Scale, Scatter};
-use crate::table::format_number;
+use crate::number::format_number;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;

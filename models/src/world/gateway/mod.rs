@@ -23,8 +23,8 @@ mod recovery;
 pub(in crate::world) use limits::{limiter, take_limits};
 pub(in crate::world) use recovery::{Budget, Closed};
 
+use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::idempotency::Resend;
-use super::job::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::{ROUND_TRIP, Route, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
 use crate::event::Event;

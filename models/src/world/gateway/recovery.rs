@@ -5,7 +5,7 @@
 use crate::cache::CacheState;
 use crate::event::Event;
 use crate::metrics::Outcome;
-use crate::world::job::Attempt;
+use crate::world::call::Attempt;
 use crate::world::{Backend, World};
 use policies::{
     AdaptiveThrottle, AttemptFailure, CallResult, ErrorClass, FallbackStep, FallbackTrigger,
