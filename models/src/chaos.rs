@@ -667,7 +667,8 @@ fn draw(rng: &mut RandomStream, share: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slo::{AlertingConfig, Budgeting, CallOutcome, SloWindow};
+    use crate::outcome::Outcome;
+    use crate::slo::{AlertingConfig, Budgeting, SloWindow};
 
     fn slo() -> SloConfig {
         SloConfig {
@@ -686,9 +687,9 @@ mod tests {
     fn facts(ok: bool) -> CallFacts {
         CallFacts {
             outcome: if ok {
-                CallOutcome::Correct
+                Outcome::Correct
             } else {
-                CallOutcome::Failed
+                Outcome::Failed
             },
             latency: 1,
             ttft: None,

@@ -11,6 +11,7 @@ pub mod footprint;
 pub mod gpu;
 pub mod metrics;
 pub mod outage;
+pub mod outcome;
 pub mod slo;
 pub mod workload;
 pub mod world;

@@ -9,26 +9,7 @@ use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};
 use sim_core::summary::MetricSet;
 use sim_core::time::{Time, as_secs_f64};
 
-/// How a request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every answer of the job was good (or nothing could tell otherwise: no soft failures).
-    Correct,
-    /// The job finished, but a silently bad answer (or an undetected injection) got through.
-    WrongAccepted,
-    /// A bad answer or an injection was caught, and the job ended with an error instead.
-    DetectedHandled,
-    /// The tenant's budget was spent: the job was turned away.
-    BudgetRejected,
-    /// Answered, but by a fallback backend or with a default response.
-    Degraded,
-    /// Every attempt allowed by the retry policy failed or timed out.
-    Failed,
-    /// A retry found the queue full.
-    Blocked,
-    /// The last attempt was turned away with a 429 and the retry policy gave up.
-    Throttled,
-}
+pub use crate::outcome::Outcome;
 
 #[derive(Debug, Clone)]
 pub(crate) struct TenantStats {
@@ -1163,7 +1144,7 @@ impl Stats {
                 self.degraded_answers += 1;
                 return;
             }
-            Outcome::DetectedHandled | Outcome::BudgetRejected => {
+            Outcome::DetectedHandled | Outcome::OverBudget => {
                 if outcome == Outcome::DetectedHandled {
                     self.detected_handled += 1;
                 }
@@ -1172,7 +1153,7 @@ impl Stats {
                     None => return,
                 }
             }
-            Outcome::Blocked => {
+            Outcome::Shed => {
                 self.blocked_on_retry += 1;
                 match &mut self.series.blocked {
                     Some(s) => s,

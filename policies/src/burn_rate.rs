@@ -483,75 +483,55 @@ pub struct AlertEvent {
 /// rule cannot make memory grow with the horizon.
 pub const MAX_LOG: usize = 10_000;
 
-/// Burn-rate rules evaluated at a fixed virtual-time interval over the counts fed to it.
-///
-/// Evaluations happen at `start + k·interval` (k ≥ 1) and see what was recorded strictly before
-/// that instant. Nothing ticks: [`advance`](Self::advance) runs every evaluation instant up to
-/// `now` when it is called (recording calls it), so an idle stretch costs one cheap step per
-/// interval when traffic resumes, and none if the run ends first.
+/// A set of burn-rate rules and their state: what fired and resolved, and when. It keeps no
+/// counts: each evaluation reads the rules' windows from a [`RollingCounts`] its owner keeps
+/// (rule `i` reads windows `2i` (long) and `2i + 1` (short)), so an owner that needs other
+/// windows over the same events (an SLO's compliance and incident windows) keeps one set of
+/// counts for all of them.
 #[derive(Debug, Clone)]
-pub struct BurnRateAlerter {
+pub struct AlertRules {
     rules: Vec<BurnRateRule>,
     states: Vec<RuleState>,
-    counts: RollingCounts,
     budget_ppm: u64,
     log: Vec<AlertEvent>,
     log_dropped: u64,
     firings: Vec<u64>,
 }
 
-impl BurnRateAlerter {
+impl AlertRules {
     /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`.
-    pub fn new(
-        rules: Vec<BurnRateRule>,
-        budget_ppm: u64,
-        interval: Time,
-        start: Time,
-    ) -> Result<BurnRateAlerter, String> {
+    pub fn new(rules: Vec<BurnRateRule>, budget_ppm: u64) -> Result<AlertRules, String> {
         if budget_ppm == 0 || budget_ppm > PPM {
             return Err(format!(
                 "the error budget must be between 1 and 1000000 ppm, found {budget_ppm}"
             ));
         }
-        let windows: Vec<Time> = rules.iter().flat_map(|r| [r.long, r.short]).collect();
-        let counts = RollingCounts::new(start, interval, &windows)?;
-        Ok(BurnRateAlerter {
+        Ok(AlertRules {
             states: vec![RuleState::new(); rules.len()],
             firings: vec![0; rules.len()],
             rules,
-            counts,
             budget_ppm,
             log: Vec::new(),
             log_dropped: 0,
         })
     }
 
+    /// The windows the rules read, in the order [`evaluate`](Self::evaluate) expects them at
+    /// the front of the counts: long and short of each rule.
+    pub fn windows(&self) -> Vec<Time> {
+        self.rules.iter().flat_map(|r| [r.long, r.short]).collect()
+    }
+
     pub fn rules(&self) -> &[BurnRateRule] {
         &self.rules
     }
 
-    /// Runs every evaluation due by `now` (instants `≤ now`).
-    pub fn advance(&mut self, now: Time) {
-        while self.counts.next_boundary() <= now {
-            // Every window was empty at the last evaluation, so every rule is inactive, and
-            // the evaluations up to `now` would see nothing either.
-            if self.counts.is_idle() {
-                self.counts.skip_idle(now);
-                break;
-            }
-            let at = self.counts.next_boundary();
-            self.counts.close_slot();
-            self.evaluate(at);
-            if at == Time::MAX {
-                break;
-            }
-        }
-    }
-
-    fn evaluate(&mut self, at: Time) {
+    /// One evaluation at `at` over `counts` (whose first windows are [`windows`](Self::windows)):
+    /// each rule fires or resolves; the log records the transition with both burn rates.
+    pub fn evaluate(&mut self, at: Time, counts: &RollingCounts) {
         for (i, rule) in self.rules.iter().enumerate() {
-            let long = self.counts.window(2 * i);
-            let short = self.counts.window(2 * i + 1);
+            let long = counts.window(2 * i);
+            let short = counts.window(2 * i + 1);
             if let Some(t) = self.states[i].evaluate(rule, at, long, short, self.budget_ppm) {
                 if t == Transition::Fired {
                     self.firings[i] += 1;
@@ -569,12 +549,6 @@ impl BurnRateAlerter {
                 }
             }
         }
-    }
-
-    /// Records `good` good events out of `total` at `now` (after running the evaluations due).
-    pub fn record(&mut self, now: Time, good: u64, total: u64) {
-        self.advance(now);
-        self.counts.add(good, total);
     }
 
     pub fn is_firing(&self, rule: usize) -> bool {
@@ -609,6 +583,99 @@ impl BurnRateAlerter {
     pub fn any_episodes(&self) -> Vec<Episode> {
         let per_rule: Vec<Vec<Episode>> = (0..self.rules.len()).map(|r| self.episodes(r)).collect();
         union_episodes(&per_rule)
+    }
+
+    /// The firings, the log and how many entries it dropped, for a report.
+    pub fn into_parts(self) -> (Vec<u64>, Vec<AlertEvent>, u64) {
+        (self.firings, self.log, self.log_dropped)
+    }
+}
+
+/// Burn-rate rules evaluated at a fixed virtual-time interval over the counts fed to it: an
+/// [`AlertRules`] with its own [`RollingCounts`].
+///
+/// Evaluations happen at `start + k·interval` (k ≥ 1) and see what was recorded strictly before
+/// that instant. Nothing ticks: [`advance`](Self::advance) runs every evaluation instant up to
+/// `now` when it is called (recording calls it), so an idle stretch costs one cheap step per
+/// interval when traffic resumes, and none if the run ends first.
+#[derive(Debug, Clone)]
+pub struct BurnRateAlerter {
+    alerts: AlertRules,
+    counts: RollingCounts,
+}
+
+impl BurnRateAlerter {
+    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`.
+    pub fn new(
+        rules: Vec<BurnRateRule>,
+        budget_ppm: u64,
+        interval: Time,
+        start: Time,
+    ) -> Result<BurnRateAlerter, String> {
+        let alerts = AlertRules::new(rules, budget_ppm)?;
+        let counts = RollingCounts::new(start, interval, &alerts.windows())?;
+        Ok(BurnRateAlerter { alerts, counts })
+    }
+
+    pub fn rules(&self) -> &[BurnRateRule] {
+        self.alerts.rules()
+    }
+
+    /// Runs every evaluation due by `now` (instants `≤ now`).
+    pub fn advance(&mut self, now: Time) {
+        while self.counts.next_boundary() <= now {
+            // Every window was empty at the last evaluation, so every rule is inactive, and
+            // the evaluations up to `now` would see nothing either.
+            if self.counts.is_idle() {
+                self.counts.skip_idle(now);
+                break;
+            }
+            let at = self.counts.next_boundary();
+            self.counts.close_slot();
+            self.alerts.evaluate(at, &self.counts);
+            if at == Time::MAX {
+                break;
+            }
+        }
+    }
+
+    /// Records `good` good events out of `total` at `now` (after running the evaluations due).
+    pub fn record(&mut self, now: Time, good: u64, total: u64) {
+        self.advance(now);
+        self.counts.add(good, total);
+    }
+
+    pub fn is_firing(&self, rule: usize) -> bool {
+        self.alerts.is_firing(rule)
+    }
+
+    /// Whether any rule is firing.
+    pub fn any_firing(&self) -> bool {
+        self.alerts.any_firing()
+    }
+
+    /// Times each rule fired (counted even when the log is full).
+    pub fn firings(&self) -> &[u64] {
+        self.alerts.firings()
+    }
+
+    pub fn log(&self) -> &[AlertEvent] {
+        self.alerts.log()
+    }
+
+    /// Log entries not kept because the log was full.
+    pub fn log_dropped(&self) -> u64 {
+        self.alerts.log_dropped()
+    }
+
+    /// The firing episodes of rule `rule` from the log; one still firing has no resolution.
+    pub fn episodes(&self, rule: usize) -> Vec<Episode> {
+        self.alerts.episodes(rule)
+    }
+
+    /// Episodes during which at least one rule fired (the union over rules).
+    pub fn any_episodes(&self) -> Vec<Episode> {
+        self.alerts.any_episodes()
     }
 }
 

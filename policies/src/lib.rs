@@ -25,8 +25,8 @@ pub use breaker::{
     SoftCategoryThresholds, WindowKind,
 };
 pub use burn_rate::{
-    AlertEvent, AlertGrade, BurnRateAlerter, BurnRateRule, Episode, FaultWindow, Preset,
-    RollingCounts, RuleState, Severity, Transition, WindowCounts, grade,
+    AlertEvent, AlertGrade, AlertRules, BurnRateAlerter, BurnRateRule, Episode, FaultWindow,
+    Preset, RollingCounts, RuleState, Severity, Transition, WindowCounts, grade,
 };
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};

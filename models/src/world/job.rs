@@ -9,7 +9,7 @@ use super::{Budget, World};
 use crate::cache::CacheState;
 use crate::event::Event;
 use crate::metrics::Outcome;
-use crate::slo::{CallFacts, CallOutcome};
+use crate::slo::CallFacts;
 use sim_core::{Key, Time};
 
 impl World<'_> {
@@ -176,7 +176,7 @@ impl World<'_> {
             return;
         }
         if !self.start_call(now, request, None) {
-            self.complete(now, request, Outcome::Blocked);
+            self.complete(now, request, Outcome::Shed);
         }
     }
 
@@ -193,15 +193,7 @@ impl World<'_> {
         self.backends[r.backend as usize].release(r.permit);
         if self.slo.is_some() || self.chaos.is_some() {
             let facts = CallFacts {
-                outcome: match outcome {
-                    Outcome::Correct => CallOutcome::Correct,
-                    Outcome::Degraded => CallOutcome::Degraded,
-                    Outcome::WrongAccepted => CallOutcome::WrongAccepted,
-                    Outcome::DetectedHandled => CallOutcome::DetectedHandled,
-                    Outcome::Throttled => CallOutcome::Throttled,
-                    Outcome::Blocked | Outcome::BudgetRejected => CallOutcome::Shed,
-                    Outcome::Failed => CallOutcome::Failed,
-                },
+                outcome,
                 latency: now - r.arrived,
                 ttft: r.first_token.map(|t| t.saturating_sub(r.arrived)),
                 cost_usd: r.cost,

@@ -438,7 +438,7 @@ impl World<'_> {
             self.backends[backend].release(permit);
             self.stats.queue_timed_out(now);
             if self.settle(request, seq) {
-                self.complete(now, request, Outcome::Blocked);
+                self.complete(now, request, Outcome::Shed);
             }
             return;
         }

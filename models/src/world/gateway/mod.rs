@@ -153,7 +153,7 @@ impl World<'_> {
             && self.stats.tenant_spend(tenant as usize) >= budget
         {
             self.stats.budget_rejected();
-            self.complete(now, request, Outcome::BudgetRejected);
+            self.complete(now, request, Outcome::OverBudget);
             return;
         }
         if let Some((recall, false_positive_rate)) = self.config.gateway.input_guardrail {
@@ -428,12 +428,12 @@ impl World<'_> {
             // The reservation is covered now: on to the cache and the queue.
             r.gate_hold = false;
             if !self.pass_gateway(now, request, Stage::Cache) {
-                self.complete(now, request, Outcome::Blocked);
+                self.complete(now, request, Outcome::Shed);
             }
             return;
         }
         if !self.try_attempt(now, request) {
-            self.complete(now, request, Outcome::Blocked);
+            self.complete(now, request, Outcome::Shed);
         }
     }
 }

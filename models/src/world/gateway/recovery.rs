@@ -171,7 +171,7 @@ impl World<'_> {
         self.stats.retry(class);
         if delay == 0 {
             if !self.try_attempt(now, request) {
-                self.complete(now, request, Outcome::Blocked);
+                self.complete(now, request, Outcome::Shed);
             }
         } else {
             r.retry_at = now.saturating_add(delay);
@@ -327,7 +327,7 @@ impl World<'_> {
                     return;
                 }
                 if !self.try_attempt(now, request) {
-                    self.complete(now, request, Outcome::Blocked);
+                    self.complete(now, request, Outcome::Shed);
                 }
             }
             FallbackStep::Default => {
