@@ -230,13 +230,7 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, F
     if threads == Some(0) {
         return Err(Failure::Input("--threads must be at least 1".to_string()));
     }
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = threads {
-        builder = builder.num_threads(t);
-    }
-    builder
-        .build()
-        .map_err(|e| Failure::Runtime(format!("could not start worker threads: {e}")))
+    sim_core::replications::thread_pool(threads).map_err(|e| Failure::Runtime(e.to_string()))
 }
 
 /// Runs every replication of `loaded` in the current pool and reduces them in replication order.
@@ -246,16 +240,14 @@ pub(crate) fn replicate(
     loaded: &Loaded,
     on_replication: impl Fn() + Sync,
 ) -> Result<Simulated, Failure> {
-    use rayon::prelude::*;
     let seed = loaded.scenario.seed;
-    let outputs: Vec<_> = (0..loaded.scenario.replications)
-        .into_par_iter()
-        .map(|i| {
-            let out = models::run_replication(&loaded.world, seed, i);
-            on_replication();
-            out.map_err(|stalled| Failure::Runtime(format!("replication {i}: {stalled}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let outputs: Vec<_> = sim_core::replications::in_order(loaded.scenario.replications, |i| {
+        let out = models::run_replication(&loaded.world, seed, i);
+        on_replication();
+        out.map_err(|stalled| Failure::Runtime(format!("replication {i}: {stalled}")))
+    })
+    .into_iter()
+    .collect::<Result<_, _>>()?;
     let events = outputs.iter().map(|o| o.events).sum();
     let mut metrics = Vec::with_capacity(outputs.len());
     let mut series = Vec::with_capacity(outputs.len());

@@ -32,7 +32,7 @@ pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
 pub use fair_queue::{Discipline, FairQueue};
 pub use fallback::{FallbackChain, FallbackStep, FallbackTrigger, FallbackTriggers};
-pub use hedge::{HedgeDelay, HedgePolicy, LatencyHistogram};
+pub use hedge::{HedgeDelay, HedgePolicy};
 pub use outcome::{ErrorClass, RetryableClasses};
 pub use rate_limit::{
     Gcra, RateDecision, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,

@@ -2,6 +2,7 @@
 //! streaming statistics and parallel replications. It knows nothing about LLMs; `models` builds
 //! the simulated world on top of it.
 
+pub mod log_histogram;
 pub mod random;
 pub mod replications;
 pub mod samplers;

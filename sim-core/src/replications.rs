@@ -10,25 +10,33 @@ pub struct ThreadPoolError {
     pub message: String,
 }
 
-/// Runs `replicate(0..count)` on `threads` workers (all cores if `None`), results in index order.
-pub fn run_replications<R, F>(
-    count: u32,
-    threads: Option<usize>,
-    replicate: F,
-) -> Result<Vec<R>, ThreadPoolError>
+/// A worker pool of `threads` threads (all cores if `None`). Results never depend on its size;
+/// one pool serves every run of a command (a sweep's points, a comparison's arms).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, ThreadPoolError> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err(ThreadPoolError {
+                threads: 0,
+                message: "at least one thread is needed".to_string(),
+            });
+        }
+        builder = builder.num_threads(t);
+    }
+    builder.build().map_err(|e| ThreadPoolError {
+        threads: threads.unwrap_or(0),
+        message: e.to_string(),
+    })
+}
+
+/// Runs `replicate(0..count)` on the current rayon pool (inside [`rayon::ThreadPool::install`],
+/// that pool), results in index order.
+pub fn in_order<R, F>(count: u32, replicate: F) -> Vec<R>
 where
     R: Send,
     F: Fn(u32) -> R + Sync + Send,
 {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = threads {
-        builder = builder.num_threads(t);
-    }
-    let pool = builder.build().map_err(|e| ThreadPoolError {
-        threads: threads.unwrap_or(0),
-        message: e.to_string(),
-    })?;
-    Ok(pool.install(|| (0..count).into_par_iter().map(&replicate).collect()))
+    (0..count).into_par_iter().map(&replicate).collect()
 }
 
 #[cfg(test)]
@@ -37,9 +45,20 @@ mod tests {
 
     #[test]
     fn results_come_back_in_order_for_any_thread_count() {
-        let one = run_replications(50, Some(1), |i| i * i).unwrap();
-        let two = run_replications(50, Some(2), |i| i * i).unwrap();
+        let run = |threads| {
+            thread_pool(Some(threads))
+                .unwrap()
+                .install(|| in_order(50, |i| i * i))
+        };
+        let one = run(1);
+        let two = run(2);
         assert_eq!(one, two);
         assert_eq!(one[7], 49);
+        assert_eq!(one.len(), 50);
+    }
+
+    #[test]
+    fn zero_threads_is_an_error() {
+        assert_eq!(thread_pool(Some(0)).unwrap_err().threads, 0);
     }
 }

@@ -1,0 +1,127 @@
+//! A fixed log-linear histogram (HDR-style: 16 sub-buckets per power of two) for quantiles that
+//! steer a run, such as a hedge delay at the observed p95.
+
+use crate::Time;
+
+/// Sub-buckets per power of two: 2^4 = 16, a relative error of at most 1/16.
+const SUB_BITS: u32 = 4;
+const SUB: usize = 1 << SUB_BITS;
+/// Values below `SUB` get one bucket each; above, 16 per power of two up to 2^63.
+const BUCKETS: usize = SUB + (64 - SUB_BITS as usize) * SUB;
+
+/// A streaming histogram of durations in nanoseconds with fixed log-linear buckets.
+///
+/// Unlike [`crate::stats::LatencyHistogram`] (hdrhistogram at 3 significant digits, in
+/// microseconds, for reported percentiles), this one is for decisions taken during a run (a
+/// hedge delay at the observed p95): fixed memory allocated once, integer nanoseconds, and a
+/// quantile that is a bucket's exact upper edge, so decisions are the same on every platform.
+#[derive(Debug, Clone)]
+pub struct LogLinearHistogram {
+    counts: Box<[u64]>,
+    total: u64,
+}
+
+impl Default for LogLinearHistogram {
+    fn default() -> LogLinearHistogram {
+        LogLinearHistogram::new()
+    }
+}
+
+impl LogLinearHistogram {
+    pub fn new() -> LogLinearHistogram {
+        LogLinearHistogram {
+            counts: vec![0; BUCKETS].into_boxed_slice(),
+            total: 0,
+        }
+    }
+
+    fn index(v: Time) -> usize {
+        if v < SUB as Time {
+            return v as usize;
+        }
+        let exp = 63 - v.leading_zeros(); // ≥ SUB_BITS
+        let sub = ((v >> (exp - SUB_BITS)) as usize) & (SUB - 1);
+        SUB + (exp - SUB_BITS) as usize * SUB + sub
+    }
+
+    /// The largest value that falls in bucket `i`.
+    fn bucket_high(i: usize) -> Time {
+        if i < SUB {
+            return i as Time;
+        }
+        let exp = ((i - SUB) / SUB) as u32 + SUB_BITS;
+        let sub = ((i - SUB) % SUB) as Time;
+        let width = 1u64 << (exp - SUB_BITS);
+        // The bucket starts at 2^exp + sub·width and holds `width` values.
+        ((1u64 << exp) + sub * width).saturating_add(width - 1)
+    }
+
+    pub fn record(&mut self, latency: Time) {
+        self.counts[Self::index(latency)] += 1;
+        self.total += 1;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The q-quantile for `q = quantile_ppm / 10⁶`: the upper edge of the bucket holding the
+    /// ⌈q·n⌉-th smallest observation (at least the first). An over-estimate by at most 1/16, which
+    /// for hedging errs toward hedging slightly less. `None` when empty.
+    pub fn quantile(&self, quantile_ppm: u32) -> Option<Time> {
+        if self.total == 0 {
+            return None;
+        }
+        let q = u128::from(quantile_ppm.min(1_000_000));
+        let rank = (q * u128::from(self.total)).div_ceil(1_000_000).max(1) as u64;
+        let mut seen = 0u64;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Some(Self::bucket_high(i));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn buckets_tile_the_range() {
+        assert_eq!(LogLinearHistogram::index(0), 0);
+        assert_eq!(LogLinearHistogram::index(15), 15);
+        assert_eq!(LogLinearHistogram::index(16), 16);
+        assert_eq!(LogLinearHistogram::index(Time::MAX), BUCKETS - 1);
+        assert_eq!(LogLinearHistogram::bucket_high(BUCKETS - 1), Time::MAX);
+        for i in 0..BUCKETS - 1 {
+            let high = LogLinearHistogram::bucket_high(i);
+            assert_eq!(LogLinearHistogram::index(high), i);
+            assert_eq!(LogLinearHistogram::index(high + 1), i + 1);
+        }
+    }
+
+    proptest! {
+        /// The streaming quantile is never below the exact sample quantile and at most 1/16
+        /// above it.
+        #[test]
+        fn quantile_is_within_the_bucket_error(
+            mut xs in proptest::collection::vec(0u64..1 << 50, 1..400),
+            q in 1u32..=1_000_000,
+        ) {
+            let mut h = LogLinearHistogram::new();
+            for &x in &xs {
+                h.record(x);
+            }
+            xs.sort_unstable();
+            let rank = (u64::from(q) * xs.len() as u64).div_ceil(1_000_000).max(1);
+            let exact = xs[rank as usize - 1];
+            let est = h.quantile(q).unwrap();
+            prop_assert!(est >= exact, "{est} < {exact}");
+            prop_assert!(est - exact <= exact / 16, "{est} vs {exact}");
+        }
+    }
+}
