@@ -40,7 +40,7 @@ mod job;
 mod provider;
 mod validator;
 use call::{Attempt, Request};
-use gateway::{Budget, Queue, take_limits};
+use gateway::{Queue, take_limits};
 use provider::Provider;
 use validator::Validator;
 
@@ -200,7 +200,7 @@ pub struct World<'c> {
     attempts: Slab<Attempt>,
     retry_rng: RandomStream,
     guardrail_rng: RandomStream,
-    budget: Option<Budget>,
+    budget: Option<policies::AnyRetryBudget>,
     budget_rng: RandomStream,
     hedge: Option<HedgePolicy>,
     /// The gateway's rate limiters: per configured limit, one per tenant or one for all.

@@ -38,5 +38,7 @@ pub use rate_limit::{
     Gcra, RateDecision, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,
 };
 pub use retry::{AttemptFailure, GiveUpReason, RetryDecision, RetryPolicy, RetryRules};
-pub use retry_budget::{AdaptiveThrottle, FinagleBudget, GrpcThrottle};
+pub use retry_budget::{
+    AdaptiveThrottle, AnyRetryBudget, FinagleBudget, GrpcThrottle, RetryBudget,
+};
 pub use window::SlidingWindow;

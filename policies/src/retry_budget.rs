@@ -161,6 +161,96 @@ impl AdaptiveThrottle {
     }
 }
 
+/// What the gateway asks of a retry budget, whichever design it is. Each design answers only
+/// the questions it cares about; the defaults say "no opinion".
+pub trait RetryBudget {
+    /// A new call (not a retry) starts.
+    fn on_call(&mut self, _now: Time) {}
+    /// An attempt ended: `accepted` unless the backend failed it, overloaded or throttled.
+    fn on_result(&mut self, _now: Time, _accepted: bool) {}
+    /// Whether a retry may go ahead now; a budget that keeps a balance spends from it.
+    fn try_retry(&mut self, _now: Time) -> bool {
+        true
+    }
+    /// Whether an attempt may be sent at all; client-side throttling turns some away before
+    /// any call is made.
+    fn admit(&mut self, _now: Time, _rng: &mut RandomStream) -> bool {
+        true
+    }
+}
+
+impl RetryBudget for GrpcThrottle {
+    fn on_result(&mut self, _now: Time, accepted: bool) {
+        if accepted {
+            self.on_success();
+        } else {
+            self.on_failure();
+        }
+    }
+    fn try_retry(&mut self, _now: Time) -> bool {
+        self.allows_retry()
+    }
+}
+
+impl RetryBudget for FinagleBudget {
+    fn on_call(&mut self, now: Time) {
+        self.deposit(now);
+    }
+    fn try_retry(&mut self, now: Time) -> bool {
+        self.try_withdraw(now)
+    }
+}
+
+impl RetryBudget for AdaptiveThrottle {
+    fn on_result(&mut self, now: Time, accepted: bool) {
+        if accepted {
+            self.on_accept(now);
+        }
+    }
+    fn admit(&mut self, now: Time, rng: &mut RandomStream) -> bool {
+        AdaptiveThrottle::admit(self, now, rng)
+    }
+}
+
+/// The configured budget: one of the designs, dispatched statically (a match, not a vtable, on
+/// the per-attempt path).
+#[derive(Debug, Clone)]
+pub enum AnyRetryBudget {
+    Grpc(GrpcThrottle),
+    Finagle(FinagleBudget),
+    Adaptive(AdaptiveThrottle),
+}
+
+/// Forwards a call to the design inside, by a match on the variant.
+macro_rules! each {
+    ($self:ident, $b:ident => $call:expr) => {
+        match $self {
+            AnyRetryBudget::Grpc($b) => $call,
+            AnyRetryBudget::Finagle($b) => $call,
+            AnyRetryBudget::Adaptive($b) => $call,
+        }
+    };
+}
+
+impl RetryBudget for AnyRetryBudget {
+    #[inline]
+    fn on_call(&mut self, now: Time) {
+        each!(self, b => b.on_call(now))
+    }
+    #[inline]
+    fn on_result(&mut self, now: Time, accepted: bool) {
+        each!(self, b => RetryBudget::on_result(b, now, accepted))
+    }
+    #[inline]
+    fn try_retry(&mut self, now: Time) -> bool {
+        each!(self, b => b.try_retry(now))
+    }
+    #[inline]
+    fn admit(&mut self, now: Time, rng: &mut RandomStream) -> bool {
+        each!(self, b => RetryBudget::admit(b, now, rng))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

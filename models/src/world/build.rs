@@ -3,7 +3,7 @@
 //! the loop starts. The streams are named by entity and purpose, so adding one leaves every
 //! other stream's draws unchanged.
 
-use super::gateway::{Budget, Queue, limiter};
+use super::gateway::{Queue, limiter};
 use super::provider::Provider;
 use super::validator::Validator;
 use super::{Backend, Route, Tenant, World};
@@ -14,8 +14,8 @@ use crate::metrics::Stats;
 use crate::slo::SloTracker;
 use crate::workload::ArrivalState;
 use policies::{
-    AdaptiveThrottle, CircuitBreaker, Cooldown, Discipline, FairQueue, FinagleBudget, GrpcThrottle,
-    HedgePolicy,
+    AdaptiveThrottle, AnyRetryBudget, CircuitBreaker, Cooldown, Discipline, FairQueue,
+    FinagleBudget, GrpcThrottle, HedgePolicy,
 };
 use sim_core::series::BucketGrid;
 use sim_core::{Scheduler, Slab, Streams};
@@ -146,14 +146,18 @@ impl<'c> World<'c> {
                 RetryBudgetConfig::Grpc {
                     max_tokens,
                     token_ratio,
-                } => Budget::Grpc(GrpcThrottle::new(max_tokens, token_ratio)),
+                } => AnyRetryBudget::Grpc(GrpcThrottle::new(max_tokens, token_ratio)),
                 RetryBudgetConfig::Finagle {
                     percent,
                     min_retries_per_second,
                     window,
-                } => Budget::Finagle(FinagleBudget::new(window, min_retries_per_second, percent)),
+                } => AnyRetryBudget::Finagle(FinagleBudget::new(
+                    window,
+                    min_retries_per_second,
+                    percent,
+                )),
                 RetryBudgetConfig::Adaptive { k, window } => {
-                    Budget::Adaptive(AdaptiveThrottle::new(k, window))
+                    AnyRetryBudget::Adaptive(AdaptiveThrottle::new(k, window))
                 }
             }),
             budget_rng: streams.stream("gateway.retry_budget", "rejections"),

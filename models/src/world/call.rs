@@ -4,7 +4,7 @@
 
 use super::idempotency::Orphan;
 use crate::workload::{TokenSource, token_count};
-use policies::{ErrorClass, Permit};
+use policies::{Deadline, ErrorClass, Permit};
 use sim_core::{Key, RandomStream, Time};
 
 /// `Request::poisoned` when every answer so far was good.
@@ -43,8 +43,8 @@ pub(super) struct Request {
     pub(super) cost: f64,
     /// Position in the route's fallback chain: 0 is the primary backend.
     pub(super) depth: u8,
-    /// The call's deadline, if the gateway sets one.
-    pub(super) deadline: Option<Time>,
+    /// The call's deadline (unbounded unless the gateway sets one).
+    pub(super) deadline: Deadline,
     /// The breaker permit of the answer under validation: the breaker hears how it went.
     pub(super) permit: Option<Permit>,
     /// Some call of the job was answered by a fallback (or a default response).

@@ -3,13 +3,14 @@
 //! draws, a growing agent-loop prompt), taking an answer (the next turn or step, token caps,
 //! poisoning) and ending the job with its outcome.
 
+use super::World;
 use super::call::{CLEAN, draw_tokens};
 use super::gateway::Stage;
-use super::{Budget, World};
 use crate::cache::CacheState;
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::slo::CallFacts;
+use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
 
 impl World<'_> {
@@ -73,13 +74,16 @@ impl World<'_> {
         r.route = step.route;
         r.backend = route.backend.0;
         r.depth = 0;
-        r.deadline = self.config.gateway.deadline.map(|d| now.saturating_add(d));
+        r.deadline = match self.config.gateway.deadline {
+            Some(d) => Deadline::new(now, d),
+            None => Deadline::unbounded(now),
+        };
         r.deadline_hit = false;
         r.call_seq = r.call_seq.wrapping_add(1);
         r.in_flight = 0;
         r.extra_sent = 0;
-        if let Some(Budget::Finagle(b)) = &mut self.budget {
-            b.deposit(now);
+        if let Some(budget) = &mut self.budget {
+            budget.on_call(now);
         }
         r.call_started = now;
         r.attempts = 0;
@@ -186,7 +190,7 @@ impl World<'_> {
         *t = t.saturating_sub(1);
         // A call that ended unanswered because its deadline passed (or left no room to retry).
         if matches!(outcome, Outcome::Failed | Outcome::Throttled)
-            && (r.deadline_hit || r.deadline.is_some_and(|d| now >= d))
+            && (r.deadline_hit || r.deadline.is_expired(now))
         {
             self.stats.deadline_exceeded();
         }

@@ -21,7 +21,7 @@ mod limits;
 mod recovery;
 
 pub(in crate::world) use limits::{limiter, take_limits};
-pub(in crate::world) use recovery::{Budget, Closed};
+pub(in crate::world) use recovery::Closed;
 
 use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::idempotency::Resend;
@@ -31,6 +31,7 @@ use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::workload::token_count;
 use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger};
+use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
 use std::collections::VecDeque;
 
@@ -129,7 +130,7 @@ impl World<'_> {
             first_token: None,
             cost: 0.0,
             depth: 0,
-            deadline: None,
+            deadline: Deadline::unbounded(now),
             permit: None,
             degraded: false,
             gate_hold: false,
@@ -290,8 +291,8 @@ impl World<'_> {
         // client, before any call: the call fails locally, as throttled, and is not retried (a
         // retry would only be turned away again while the backend keeps rejecting); a fallback
         // chain may still send it elsewhere.
-        if let Some(Budget::Adaptive(t)) = &mut self.budget
-            && !t.admit(now, &mut self.budget_rng)
+        if let Some(budget) = &mut self.budget
+            && !budget.admit(now, &mut self.budget_rng)
         {
             self.backends[backend_index as usize].release(permit);
             self.stats.rejected_locally();
@@ -401,11 +402,10 @@ impl World<'_> {
     /// that wait is the route's `latency_over` (reaching it falls back rather than retries).
     pub(in crate::world) fn timeout_rule(&self, request: Key, now: Time) -> (Option<Time>, bool) {
         // An attempt never runs past its call's deadline.
-        let deadline = self.requests.get(request).and_then(|r| r.deadline);
-        let timeout = match (self.config.gateway.attempt_timeout, deadline) {
-            (t, None) => t,
-            (None, Some(d)) => Some(d.saturating_sub(now)),
-            (Some(t), Some(d)) => Some(t.min(d.saturating_sub(now))),
+        let attempt_timeout = self.config.gateway.attempt_timeout;
+        let timeout = match self.requests.get(request) {
+            Some(r) => r.deadline.attempt_timeout(now, attempt_timeout),
+            None => attempt_timeout,
         };
         // A route that falls back on slowness gives up on the attempt sooner than its timeout.
         let too_slow = self

@@ -7,18 +7,11 @@ use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::world::call::Attempt;
 use crate::world::{Backend, World};
+use policies::RetryBudget;
 use policies::{
-    AdaptiveThrottle, AttemptFailure, CallResult, ErrorClass, FallbackStep, FallbackTrigger,
-    FinagleBudget, GrpcThrottle, Permit, RetryDecision,
+    AttemptFailure, CallResult, ErrorClass, FallbackStep, FallbackTrigger, Permit, RetryDecision,
 };
 use sim_core::{Key, Time};
-
-/// A retry budget's running state.
-pub(in crate::world) enum Budget {
-    Grpc(GrpcThrottle),
-    Finagle(FinagleBudget),
-    Adaptive(AdaptiveThrottle),
-}
 
 /// Why a backend turns a call away before any attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,11 +202,8 @@ impl World<'_> {
         {
             self.stats.cooldown_started(backend);
         }
-        match &mut self.budget {
-            Some(Budget::Grpc(t)) if ok => t.on_success(),
-            Some(Budget::Grpc(t)) => t.on_failure(),
-            Some(Budget::Adaptive(t)) if ok => t.on_accept(now),
-            _ => {}
+        if let Some(budget) = &mut self.budget {
+            budget.on_result(now, ok);
         }
     }
 
@@ -221,20 +211,14 @@ impl World<'_> {
     /// then, and the retry budget must allow it.
     pub(in crate::world) fn retry_allowed(&mut self, now: Time, request: Key, delay: Time) -> bool {
         let r = self.requests.get(request).expect("live request");
-        if let Some(d) = r.deadline
-            && now.saturating_add(delay) >= d
-        {
+        if !r.deadline.fits_after(now, delay) {
             self.requests
                 .get_mut(request)
                 .expect("live request")
                 .deadline_hit = true;
             return false;
         }
-        let allowed = match &mut self.budget {
-            Some(Budget::Grpc(t)) => t.allows_retry(),
-            Some(Budget::Finagle(b)) => b.try_withdraw(now),
-            _ => true,
-        };
+        let allowed = self.budget.as_mut().is_none_or(|b| b.try_retry(now));
         if !allowed {
             self.stats.budget_denied();
         }
@@ -278,7 +262,7 @@ impl World<'_> {
             self.complete(now, request, outcome);
             return;
         };
-        if r.deadline.is_some_and(|d| now >= d) {
+        if r.deadline.is_expired(now) {
             self.complete(now, request, Outcome::Failed);
             return;
         }
