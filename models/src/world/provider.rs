@@ -567,3 +567,6 @@ impl World<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
