@@ -248,7 +248,9 @@ impl World<'_> {
     }
 
     /// Moves the call down its route's fallback chain after `trigger`; without a chain, or at
-    /// its end, the call ends with `outcome`.
+    /// its end, the call ends with `outcome`. A backend whose context window is too small for
+    /// the call is passed over at once (a context overflow of its own), so the chain is walked
+    /// in a loop until the call lands somewhere.
     pub(in crate::world) fn fall_back(
         &mut self,
         now: Time,
@@ -256,15 +258,40 @@ impl World<'_> {
         trigger: FallbackTrigger,
         outcome: Outcome,
     ) {
+        let mut trigger = trigger;
+        loop {
+            match self.fallback_step(now, request, trigger) {
+                Landed::Backend { overflow: None } => {
+                    if !self.try_attempt(now, request) {
+                        self.complete(now, request, Outcome::Shed);
+                    }
+                }
+                Landed::Backend {
+                    overflow: Some(tokens),
+                } => {
+                    trigger = FallbackTrigger::ContextOverflow { tokens };
+                    continue;
+                }
+                Landed::Stale => self.answered(now, request, 0),
+                Landed::Default => self.complete(now, request, Outcome::Degraded),
+                Landed::End { deadline: true } => self.complete(now, request, Outcome::Failed),
+                Landed::End { deadline: false } => self.complete(now, request, outcome),
+            }
+            return;
+        }
+    }
+
+    /// One step down the chain after `trigger`: the next backend (the call moved there, with
+    /// a fresh attempt count; `overflow` when the prompt does not fit its window), a stale
+    /// cache answer, the default response, or the end of the chain.
+    fn fallback_step(&mut self, now: Time, request: Key, trigger: FallbackTrigger) -> Landed {
         let r = self.requests.get_mut(request).expect("live request");
         let route = &self.config.routes[r.route as usize];
         let Some(chain) = &route.chain else {
-            self.complete(now, request, outcome);
-            return;
+            return Landed::End { deadline: false };
         };
         if r.deadline.is_expired(now) {
-            self.complete(now, request, Outcome::Failed);
-            return;
+            return Landed::End { deadline: true };
         }
         let mut step = chain.next(r.depth as u32, trigger);
         if step == FallbackStep::StaleCache {
@@ -276,8 +303,7 @@ impl World<'_> {
                 self.stats.stale_served(r.route as usize);
                 r.degraded = true;
                 r.from_cache = true;
-                self.answered(now, request, 0);
-                return;
+                return Landed::Stale;
             }
             step = chain.next(chain.backends() as u32, FallbackTrigger::CacheMiss);
         }
@@ -298,30 +324,30 @@ impl World<'_> {
                 self.stats.fell_back();
                 // The next backend may have a smaller window than the prompt needs.
                 let need = r.prompt_tokens as u64 + r.max_tokens as u64;
-                if let Some(window) = self.backends[r.backend as usize].context_window
-                    && need > window as u64
-                {
-                    let tokens = need.min(u32::MAX as u64) as u32;
-                    self.fall_back(
-                        now,
-                        request,
-                        FallbackTrigger::ContextOverflow { tokens },
-                        outcome,
-                    );
-                    return;
-                }
-                if !self.try_attempt(now, request) {
-                    self.complete(now, request, Outcome::Shed);
-                }
+                let overflow = self.backends[r.backend as usize]
+                    .context_window
+                    .filter(|&window| need > window as u64)
+                    .map(|_| need.min(u32::MAX as u64) as u32);
+                Landed::Backend { overflow }
             }
             FallbackStep::Default => {
                 self.stats.default_response();
-                if let Some(r) = self.requests.get_mut(request) {
-                    r.degraded = true;
-                }
-                self.complete(now, request, Outcome::Degraded);
+                r.degraded = true;
+                Landed::Default
             }
-            FallbackStep::StaleCache | FallbackStep::GiveUp => self.complete(now, request, outcome),
+            FallbackStep::StaleCache | FallbackStep::GiveUp => Landed::End { deadline: false },
         }
     }
+}
+
+/// Where one step down a fallback chain put the call.
+enum Landed {
+    /// On the next backend; `overflow`: the tokens it needs, when they do not fit its window.
+    Backend { overflow: Option<u32> },
+    /// Answered from the cache, stale.
+    Stale,
+    /// Answered with the route's default response.
+    Default,
+    /// Nowhere: the chain is over (or the call's deadline passed).
+    End { deadline: bool },
 }
