@@ -47,9 +47,19 @@ fn an_outage_refuses_before_the_buckets_are_charged() {
     let mut p = provider(&cfg);
     let mut reserved = 50;
     // A chaos outage in rate-limited mode: a 429 with the backend's Retry-After.
-    let refusal = p.refuse(0, &cfg, Some(OutageMode::RateLimited), None, 10, &mut reserved);
+    let refusal = p.refuse(
+        0,
+        &cfg,
+        Some(OutageMode::RateLimited),
+        None,
+        10,
+        &mut reserved,
+    );
     assert_eq!(refusal, Some((ErrorClass::RateLimited, Some(7 * S), None)));
-    assert_eq!(reserved, 0, "a refused attempt gives its output reservation back");
+    assert_eq!(
+        reserved, 0,
+        "a refused attempt gives its output reservation back"
+    );
     // The bucket was not charged: the one request a minute is still there.
     let mut reserved = 50;
     assert_eq!(p.refuse(0, &cfg, None, None, 10, &mut reserved), None);
@@ -130,7 +140,10 @@ fn token_latency_is_first_token_plus_the_rest() {
     };
     let mut p = provider(&cfg);
     // 0.5 s to the first token, then 99 more at 20 ms.
-    assert_eq!(p.answer_latency(&cfg, 100, 1), (S / 2, S / 2 + 99 * 20_000_000));
+    assert_eq!(
+        p.answer_latency(&cfg, 100, 1),
+        (S / 2, S / 2 + 99 * 20_000_000)
+    );
     // An error takes as long as a first token unless the backend says otherwise.
     assert_eq!(p.error_latency(&cfg, None), S / 2);
     assert_eq!(p.error_latency(&cfg, Some(3)), 3);
