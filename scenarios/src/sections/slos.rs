@@ -25,7 +25,7 @@
 //! windows that must fit the evaluation interval) are checked by [`build_slos`] with the key
 //! path of the offending value.
 
-use crate::build::BuildError;
+use crate::build_error::{BuildError, err};
 use crate::values::Duration;
 use models::slo::{
     AlertingConfig, Budgeting, CallOutcome, DEFAULT_INCIDENT_WINDOW, EmptySlice, Indicator,
@@ -389,13 +389,6 @@ impl<'de> Deserialize<'de> for BurnFactor {
     }
 }
 
-fn err(path: String, message: impl Into<String>) -> BuildError {
-    BuildError {
-        path,
-        message: message.into(),
-    }
-}
-
 /// Converts `[[slos]]` to `models` configuration. `tenants` and `routes` are the scenario's
 /// names, which the filters must use. Errors carry the key path (`slos[1].tenants[0]`).
 pub fn build_slos(
@@ -636,6 +629,30 @@ pub fn build_slos(
         out.push(config);
     }
     Ok(out)
+}
+
+/// Checks what depends on the horizon (slots per window, time slices) the way the world will:
+/// by building one tracker per SLO, so that a scenario that validates can also run. Errors
+/// point at the SLO, or at its alerting interval when that is what does not fit.
+pub fn check_slos_fit(
+    slos: &[SloConfig],
+    tenants: &[&str],
+    routes: &[&str],
+    warmup: sim_core::Time,
+    horizon: sim_core::Time,
+) -> Result<(), BuildError> {
+    for (i, slo) in slos.iter().enumerate() {
+        models::slo::SloTracker::new(std::slice::from_ref(slo), tenants, routes, warmup, horizon)
+            .map_err(|m| {
+            let field = if m.contains("evaluation interval") {
+                format!("slos[{i}].alerting.interval")
+            } else {
+                format!("slos[{i}]")
+            };
+            err(field, m)
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,9 +25,9 @@
 //! anomaly_threshold = 1.0           # alert above 2× the baseline
 //! ```
 
-use crate::build::BuildError;
-use crate::schema::OutageMode as SchemaOutageMode;
-use crate::slo_schema::BurnFactor;
+use crate::build_error::{BuildError, err};
+use crate::sections::episodes::OutageMode as SchemaOutageMode;
+use crate::sections::slos::BurnFactor;
 use crate::values::{Duration, NonNegative, Positive, Probability, RateValue};
 use models::chaos::{
     BlastRadius, ChaosConfig, DEFAULT_GATE_INTERVAL, DEFAULT_GATE_LIMIT, DEFAULT_GATE_WINDOW,
@@ -251,13 +251,6 @@ pub struct CostGuardSchema {
     pub period: Duration,
 }
 
-fn err(path: String, message: impl Into<String>) -> BuildError {
-    BuildError {
-        path,
-        message: message.into(),
-    }
-}
-
 fn index_of(names: &[&str], name: &str, path: String, what: &str) -> Result<u16, BuildError> {
     names
         .iter()
@@ -424,7 +417,7 @@ pub fn build_chaos(
     let total: usize = experiments.iter().map(|e| e.faults.len()).sum();
     if experiments.len() > u16::MAX as usize || total > u16::MAX as usize {
         return Err(err(
-            "chaos.experiments".into(),
+            "chaos.experiments",
             "at most 65535 experiments and 65535 faults in all",
         ));
     }
@@ -649,19 +642,19 @@ fn build_fault(
 pub fn build_cost_guard(c: &CostGuardSchema) -> Result<CostGuardConfig, BuildError> {
     if c.period.0 == 0 {
         return Err(err(
-            "cost_guard.period".into(),
+            "cost_guard.period",
             "the period must be longer than 0s",
         ));
     }
     if c.budget_usd_per_hour.is_none() && c.anomaly_threshold.is_none() {
         return Err(err(
-            "cost_guard".into(),
+            "cost_guard",
             "give `budget_usd_per_hour`, `anomaly_threshold`, or both",
         ));
     }
     if c.baseline_periods == 0 || c.baseline_periods > 10_000 {
         return Err(err(
-            "cost_guard.baseline_periods".into(),
+            "cost_guard.baseline_periods",
             "between 1 and 10000 periods",
         ));
     }
