@@ -1,5 +1,5 @@
 //! The sections of a scenario file, one module each: its serde types and the code that turns
-//! it into `models` configuration. `crate::build` calls them in order.
+//! it into `models` configuration. `build::build_world` calls them in order.
 //!
 //! Imports between sections go one way only: a section may use the types of the sections it
 //! embeds (a backend embeds a GPU pool, a breaker and outages; a tenant embeds arrivals), and the
