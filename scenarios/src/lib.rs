@@ -16,6 +16,9 @@ pub mod sections;
 pub mod sweep;
 pub mod values;
 
+#[cfg(test)]
+mod layout_tests;
+
 pub use error::ScenarioError;
 pub use load::{Format, Loaded, Source, canonical_json, load};
 pub use overrides::Override;
