@@ -175,10 +175,7 @@ pub enum BackoffKind {
 /// The gateway's retry rules, checked against the built `backends`: unlimited instant retries
 /// of a backend that can fail in zero time would stop virtual time. Also checks the attempt
 /// timeout and deadline, which bound every attempt.
-pub(crate) fn build_retry(
-    g: &Gateway,
-    backends: &[BackendConfig],
-) -> Result<RetryRules, BuildError> {
+pub fn build_retry(g: &Gateway, backends: &[BackendConfig]) -> Result<RetryRules, BuildError> {
     let r = &g.retry;
     if r.base.0 > r.cap.0 && r.backoff != BackoffKind::None {
         return Err(err(
@@ -255,7 +252,7 @@ pub(crate) fn build_retry(
 
 /// The gateway's configuration, its rules checked in the order of its fields; `retry` comes
 /// from [`build_retry`].
-pub(crate) fn build_gateway(g: &Gateway, retry: RetryRules) -> Result<GatewayConfig, BuildError> {
+pub fn build_gateway(g: &Gateway, retry: RetryRules) -> Result<GatewayConfig, BuildError> {
     Ok(GatewayConfig {
         queue_capacity: g.queue_capacity.0,
         idempotency: match &g.idempotency {

@@ -1,5 +1,8 @@
-//! The scenario format of the resilience policies: fallback chains on routes, circuit breakers
-//! and cooldowns on backends, retry budgets and the per-call deadline at the gateway.
+//! The scenario format of the resilience policies, and their conversion to `policies` and
+//! `models` values: fallback chains on routes, circuit breakers and cooldowns on backends, and
+//! at the gateway retry budgets, hedging, admission control and queue scheduling. The sections
+//! that embed them (routes, backends, gateway) call these conversions; the gateway's rate
+//! limits are their own section (`rate_limits`).
 //!
 //! Defaults follow the libraries people use, and say so: circuit breakers are resilience4j's
 //! `CircuitBreakerConfig`, cooldowns LiteLLM's router, retry budgets gRPC's retry throttling,
