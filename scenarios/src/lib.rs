@@ -2,19 +2,22 @@
 //! `--set` overrides, validation, built-in examples, and building a `models` world.
 
 pub mod build;
+pub mod build_error;
 pub mod builtin_data;
-pub mod chaos_schema;
+pub mod dists;
 pub mod error;
 pub mod examples;
-pub mod gpu_schema;
 pub mod load;
 pub mod locate;
+pub mod names;
 pub mod overrides;
-pub mod resilience_schema;
 pub mod schema;
-pub mod slo_schema;
+pub mod sections;
 pub mod sweep;
 pub mod values;
+
+#[cfg(test)]
+mod layout_tests;
 
 pub use error::ScenarioError;
 pub use load::{Format, Loaded, Source, canonical_json, load};

@@ -231,7 +231,7 @@ fn warnings(
 /// binary and stay as they are.
 fn resolve_paths(scenario: &mut Scenario, base_dir: Option<&Path>, resolved: &[Vec<Segment>]) {
     for (i, tenant) in scenario.tenants.iter_mut().enumerate() {
-        let crate::schema::Arrivals::Trace { path, .. } = &mut tenant.arrivals else {
+        let crate::sections::arrivals::Arrivals::Trace { path, .. } = &mut tenant.arrivals else {
             continue;
         };
         if path.starts_with(crate::builtin_data::PREFIX) || Path::new(path.as_str()).is_absolute() {

@@ -1,13 +1,16 @@
-//! The scenario format of the resilience policies: fallback chains on routes, circuit breakers
-//! and cooldowns on backends, retry budgets and the per-call deadline at the gateway.
+//! The scenario format of the resilience policies, and their conversion to `policies` and
+//! `models` values: fallback chains on routes, circuit breakers and cooldowns on backends, and
+//! at the gateway retry budgets, hedging, admission control and queue scheduling. The sections
+//! that embed them (routes, backends, gateway) call these conversions; the gateway's rate
+//! limits are their own section (`rate_limits`).
 //!
 //! Defaults follow the libraries people use, and say so: circuit breakers are resilience4j's
 //! `CircuitBreakerConfig`, cooldowns LiteLLM's router, retry budgets gRPC's retry throttling,
 //! Finagle's `RetryBudget` and the Google SRE book's client-side adaptive throttling.
 
-use crate::build::BuildError;
+use crate::build_error::BuildError;
 use crate::values::{Duration, Positive, Probability};
-use models::config::SOFT_CATEGORIES;
+use models::config::{RetryBudgetConfig, SOFT_CATEGORIES};
 use policies::{
     BreakerConfig, CooldownConfig, ErrorClass, FallbackTriggers, OpenDuration, RetryableClasses,
     SoftCategoryThresholds, WindowKind,
@@ -306,6 +309,34 @@ pub enum RetryBudget {
     },
 }
 
+impl RetryBudget {
+    /// The world's retry budget; the window was checked with the retry rules.
+    pub fn config(&self) -> RetryBudgetConfig {
+        match self {
+            RetryBudget::Grpc {
+                max_tokens,
+                token_ratio,
+            } => RetryBudgetConfig::Grpc {
+                max_tokens: max_tokens.0,
+                token_ratio: token_ratio.0,
+            },
+            RetryBudget::Finagle {
+                percent,
+                min_retries_per_second,
+                window,
+            } => RetryBudgetConfig::Finagle {
+                percent: percent.0,
+                min_retries_per_second: *min_retries_per_second,
+                window: window.0,
+            },
+            RetryBudget::Adaptive { k, window } => RetryBudgetConfig::Adaptive {
+                k: k.0,
+                window: window.0,
+            },
+        }
+    }
+}
+
 fn default_max_tokens() -> Positive {
     Positive(10.0)
 }
@@ -398,6 +429,17 @@ pub enum Scheduling {
     WeightedFair,
 }
 
+impl Scheduling {
+    /// The fair-queue discipline; weighted fair serves one unit of weight per round.
+    pub fn discipline(self) -> policies::Discipline {
+        match self {
+            Scheduling::Fifo => policies::Discipline::Fifo,
+            Scheduling::RoundRobin => policies::Discipline::RoundRobin,
+            Scheduling::WeightedFair => policies::Discipline::WeightedFair { quantum: 1 },
+        }
+    }
+}
+
 /// Admission control in front of each backend's queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -421,75 +463,24 @@ pub struct PriorityShedding {
     pub levels: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitScope {
-    /// One limiter for all traffic.
-    #[default]
-    Global,
-    /// One limiter per tenant.
-    Tenant,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitAlgorithm {
-    /// A bucket of `burst` refilled by `limit` per `per`.
-    #[default]
-    TokenBucket,
-    /// The generic cell rate algorithm: `limit` per `per` with `burst` tolerance.
-    Gcra,
-    /// At most `limit` in any sliding window of `per` (exact log).
-    SlidingWindow,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitUnit {
-    /// Calls.
-    #[default]
-    Requests,
-    /// Prompt plus output tokens of each call (estimated before the call).
-    Tokens,
-    /// Calls in flight at once (a concurrency limit; `per` and `algorithm` do not apply).
-    Concurrency,
-    /// Estimated spend: `limit` whole USD per `per` (e.g. 50 per "1h"), each call charged its
-    /// prompt and output tokens at the route's primary backend's prices before it is sent.
-    Usd,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnLimit {
-    /// Answer 429 with Retry-After: the call ends throttled.
-    #[default]
-    Reject,
-    /// Hold the call until the limiter admits it.
-    Delay,
-}
-
-/// A gateway rate limit, checked on every call before the cache and the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayRateLimit {
-    #[serde(default)]
-    pub scope: LimitScope,
-    #[serde(default)]
-    pub algorithm: LimitAlgorithm,
-    #[serde(default)]
-    pub unit: LimitUnit,
-    /// How many units per `per` (or in flight, for concurrency).
-    pub limit: u64,
-    /// The period of `limit` (default "1m").
-    #[serde(default = "default_per")]
-    pub per: Duration,
-    /// Bucket size or burst tolerance, in units (default: `limit`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub burst: Option<u64>,
-    #[serde(default)]
-    pub on_limit: OnLimit,
-}
-
-fn default_per() -> Duration {
-    Duration(60 * SEC)
+impl AdmissionControl {
+    /// The admission policy, checked for validity; errors point at `path`.
+    pub fn policy(&self, path: &str) -> Result<policies::Admission, BuildError> {
+        let adm = policies::Admission {
+            max_depth: self.max_queue_depth,
+            max_estimated_wait: self.max_estimated_wait.map(|d| d.0),
+            priority: self
+                .priority_shedding
+                .as_ref()
+                .map(|p| policies::PriorityShedding {
+                    from_depth: p.from_depth,
+                    levels: p.levels,
+                }),
+        };
+        adm.validate().map_err(|m| BuildError {
+            path: path.to_string(),
+            message: m,
+        })?;
+        Ok(adm)
+    }
 }

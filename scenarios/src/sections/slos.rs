@@ -25,7 +25,7 @@
 //! windows that must fit the evaluation interval) are checked by [`build_slos`] with the key
 //! path of the offending value.
 
-use crate::build::BuildError;
+use crate::build_error::{BuildError, err};
 use crate::values::Duration;
 use models::slo::{
     AlertingConfig, Budgeting, CallOutcome, DEFAULT_INCIDENT_WINDOW, EmptySlice, Indicator,
@@ -389,13 +389,6 @@ impl<'de> Deserialize<'de> for BurnFactor {
     }
 }
 
-fn err(path: String, message: impl Into<String>) -> BuildError {
-    BuildError {
-        path,
-        message: message.into(),
-    }
-}
-
 /// Converts `[[slos]]` to `models` configuration. `tenants` and `routes` are the scenario's
 /// names, which the filters must use. Errors carry the key path (`slos[1].tenants[0]`).
 pub fn build_slos(
@@ -445,89 +438,7 @@ pub fn build_slos(
                 }
             }
         }
-        let indicator = match &s.indicator {
-            IndicatorSchema::Availability {} => Indicator::Ratio(RatioSli::availability()),
-            IndicatorSchema::Goodput {} => Indicator::Ratio(RatioSli::goodput()),
-            IndicatorSchema::Correctness {} => Indicator::Ratio(RatioSli::correctness()),
-            IndicatorSchema::Latency { threshold } => {
-                Indicator::Ratio(RatioSli::latency_under(threshold.0))
-            }
-            IndicatorSchema::Ttft { threshold } => {
-                Indicator::Ratio(RatioSli::ttft_under(threshold.0))
-            }
-            IndicatorSchema::Cost { max_usd } => {
-                if !(max_usd.is_finite() && *max_usd >= 0.0) {
-                    return Err(err(
-                        format!("{p}.indicator.max_usd"),
-                        format!("expected an amount of zero or more, found {max_usd}"),
-                    ));
-                }
-                Indicator::Ratio(RatioSli::cost_under(*max_usd))
-            }
-            IndicatorSchema::Ratio {
-                good,
-                total,
-                latency_max,
-                ttft_max,
-                cost_max_usd,
-            } => {
-                if let Some(c) = cost_max_usd
-                    && !(c.is_finite() && *c >= 0.0)
-                {
-                    return Err(err(
-                        format!("{p}.indicator.cost_max_usd"),
-                        format!("expected an amount of zero or more, found {c}"),
-                    ));
-                }
-                let total = total.as_deref().map_or(OutcomeSet::ALL, set);
-                if total.is_empty() {
-                    return Err(err(format!("{p}.indicator.total"), "no outcome is counted"));
-                }
-                Indicator::Ratio(RatioSli {
-                    total,
-                    good: set(good),
-                    latency_max: latency_max.map(|d| d.0),
-                    ttft_max: ttft_max.map(|d| d.0),
-                    cost_max_usd: *cost_max_usd,
-                })
-            }
-            IndicatorSchema::Threshold {
-                metric,
-                quantile,
-                max,
-                outcomes,
-            } => {
-                let outcomes = outcomes.as_deref().map_or(OutcomeSet::ANSWERED, set);
-                if outcomes.is_empty() {
-                    return Err(err(
-                        format!("{p}.indicator.outcomes"),
-                        "no outcome is counted",
-                    ));
-                }
-                if s.budgeting_method != BudgetingMethod::Timeslices {
-                    return Err(err(
-                        format!("{p}.budgeting_method"),
-                        "a threshold indicator is judged per time slice: set \
-                         budgeting_method = \"timeslices\"",
-                    ));
-                }
-                if !quantile.0.is_multiple_of(1_000) {
-                    return Err(err(
-                        format!("{p}.indicator.quantile"),
-                        "quantiles are kept to three decimals (0.95, 0.999)",
-                    ));
-                }
-                Indicator::Threshold(ThresholdSli {
-                    metric: match metric {
-                        ThresholdMetricName::Latency => ThresholdMetric::Latency,
-                        ThresholdMetricName::Ttft => ThresholdMetric::Ttft,
-                    },
-                    quantile_per_mille: (quantile.0 / 1_000) as u32,
-                    max: max.0,
-                    outcomes,
-                })
-            }
-        };
+        let indicator = indicator(s, &p)?;
         let budgeting = match s.budgeting_method {
             BudgetingMethod::Occurrences => {
                 for (set, key) in [
@@ -563,40 +474,7 @@ pub fn build_slos(
             ));
         }
         let a = &s.alerting;
-        let preset = match a.preset {
-            PresetName::SreWorkbook => Some(Preset::SreWorkbook),
-            PresetName::Sloth => Some(Preset::Sloth),
-            PresetName::Pyrra => Some(Preset::Pyrra),
-            PresetName::None => None,
-        };
-        let mut rules = match preset {
-            Some(preset) => preset
-                .rules(w)
-                .map_err(|e| err(format!("{p}.alerting.preset"), e))?,
-            None => Vec::new(),
-        };
-        for (j, r) in a.rules.iter().enumerate() {
-            if rules.iter().any(|o| o.name == r.name) {
-                return Err(err(
-                    format!("{p}.alerting.rules[{j}].name"),
-                    format!("another rule of this SLO is named `{}`", r.name),
-                ));
-            }
-            let severity = match r.severity {
-                SeverityName::Page => Severity::Page,
-                SeverityName::Ticket => Severity::Ticket,
-            };
-            let rule = BurnRateRule::new(
-                r.name.clone(),
-                severity,
-                r.long_window.0,
-                r.short_window.0,
-                r.burn_rate.0,
-                r.for_duration.0,
-            )
-            .map_err(|e| err(format!("{p}.alerting.rules[{j}]"), e))?;
-            rules.push(rule);
-        }
+        let rules = alert_rules(a, w, &p)?;
         let config = SloConfig {
             name: name.to_string(),
             indicator,
@@ -636,6 +514,160 @@ pub fn build_slos(
         out.push(config);
     }
     Ok(out)
+}
+
+/// The SLI of one SLO; `p` is the SLO's key path. A threshold indicator is judged per time
+/// slice, so it needs timeslices budgeting.
+fn indicator(s: &SloSchema, p: &str) -> Result<Indicator, BuildError> {
+    Ok(match &s.indicator {
+        IndicatorSchema::Availability {} => Indicator::Ratio(RatioSli::availability()),
+        IndicatorSchema::Goodput {} => Indicator::Ratio(RatioSli::goodput()),
+        IndicatorSchema::Correctness {} => Indicator::Ratio(RatioSli::correctness()),
+        IndicatorSchema::Latency { threshold } => {
+            Indicator::Ratio(RatioSli::latency_under(threshold.0))
+        }
+        IndicatorSchema::Ttft { threshold } => Indicator::Ratio(RatioSli::ttft_under(threshold.0)),
+        IndicatorSchema::Cost { max_usd } => {
+            if !(max_usd.is_finite() && *max_usd >= 0.0) {
+                return Err(err(
+                    format!("{p}.indicator.max_usd"),
+                    format!("expected an amount of zero or more, found {max_usd}"),
+                ));
+            }
+            Indicator::Ratio(RatioSli::cost_under(*max_usd))
+        }
+        IndicatorSchema::Ratio {
+            good,
+            total,
+            latency_max,
+            ttft_max,
+            cost_max_usd,
+        } => {
+            if let Some(c) = cost_max_usd
+                && !(c.is_finite() && *c >= 0.0)
+            {
+                return Err(err(
+                    format!("{p}.indicator.cost_max_usd"),
+                    format!("expected an amount of zero or more, found {c}"),
+                ));
+            }
+            let total = total.as_deref().map_or(OutcomeSet::ALL, set);
+            if total.is_empty() {
+                return Err(err(format!("{p}.indicator.total"), "no outcome is counted"));
+            }
+            Indicator::Ratio(RatioSli {
+                total,
+                good: set(good),
+                latency_max: latency_max.map(|d| d.0),
+                ttft_max: ttft_max.map(|d| d.0),
+                cost_max_usd: *cost_max_usd,
+            })
+        }
+        IndicatorSchema::Threshold {
+            metric,
+            quantile,
+            max,
+            outcomes,
+        } => {
+            let outcomes = outcomes.as_deref().map_or(OutcomeSet::ANSWERED, set);
+            if outcomes.is_empty() {
+                return Err(err(
+                    format!("{p}.indicator.outcomes"),
+                    "no outcome is counted",
+                ));
+            }
+            if s.budgeting_method != BudgetingMethod::Timeslices {
+                return Err(err(
+                    format!("{p}.budgeting_method"),
+                    "a threshold indicator is judged per time slice: set \
+                     budgeting_method = \"timeslices\"",
+                ));
+            }
+            if !quantile.0.is_multiple_of(1_000) {
+                return Err(err(
+                    format!("{p}.indicator.quantile"),
+                    "quantiles are kept to three decimals (0.95, 0.999)",
+                ));
+            }
+            Indicator::Threshold(ThresholdSli {
+                metric: match metric {
+                    ThresholdMetricName::Latency => ThresholdMetric::Latency,
+                    ThresholdMetricName::Ttft => ThresholdMetric::Ttft,
+                },
+                quantile_per_mille: (quantile.0 / 1_000) as u32,
+                max: max.0,
+                outcomes,
+            })
+        }
+    })
+}
+
+/// The SLO's burn-rate alert rules: the preset's for window `w`, then the ones written out,
+/// every rule's name unique within the SLO.
+fn alert_rules(
+    a: &AlertingSchema,
+    w: sim_core::Time,
+    p: &str,
+) -> Result<Vec<BurnRateRule>, BuildError> {
+    let preset = match a.preset {
+        PresetName::SreWorkbook => Some(Preset::SreWorkbook),
+        PresetName::Sloth => Some(Preset::Sloth),
+        PresetName::Pyrra => Some(Preset::Pyrra),
+        PresetName::None => None,
+    };
+    let mut rules = match preset {
+        Some(preset) => preset
+            .rules(w)
+            .map_err(|e| err(format!("{p}.alerting.preset"), e))?,
+        None => Vec::new(),
+    };
+    for (j, r) in a.rules.iter().enumerate() {
+        if rules.iter().any(|o| o.name == r.name) {
+            return Err(err(
+                format!("{p}.alerting.rules[{j}].name"),
+                format!("another rule of this SLO is named `{}`", r.name),
+            ));
+        }
+        let severity = match r.severity {
+            SeverityName::Page => Severity::Page,
+            SeverityName::Ticket => Severity::Ticket,
+        };
+        let rule = BurnRateRule::new(
+            r.name.clone(),
+            severity,
+            r.long_window.0,
+            r.short_window.0,
+            r.burn_rate.0,
+            r.for_duration.0,
+        )
+        .map_err(|e| err(format!("{p}.alerting.rules[{j}]"), e))?;
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
+/// Checks what depends on the horizon (slots per window, time slices) the way the world will:
+/// by building one tracker per SLO, so that a scenario that validates can also run. Errors
+/// point at the SLO, or at its alerting interval when that is what does not fit.
+pub fn check_slos_fit(
+    slos: &[SloConfig],
+    tenants: &[&str],
+    routes: &[&str],
+    warmup: sim_core::Time,
+    horizon: sim_core::Time,
+) -> Result<(), BuildError> {
+    for (i, slo) in slos.iter().enumerate() {
+        models::slo::SloTracker::new(std::slice::from_ref(slo), tenants, routes, warmup, horizon)
+            .map_err(|m| {
+            let field = if m.contains("evaluation interval") {
+                format!("slos[{i}].alerting.interval")
+            } else {
+                format!("slos[{i}]")
+            };
+            err(field, m)
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,9 +25,9 @@
 //! anomaly_threshold = 1.0           # alert above 2× the baseline
 //! ```
 
-use crate::build::BuildError;
-use crate::schema::OutageMode as SchemaOutageMode;
-use crate::slo_schema::BurnFactor;
+use crate::build_error::{BuildError, err};
+use crate::sections::episodes::OutageMode as SchemaOutageMode;
+use crate::sections::slos::BurnFactor;
 use crate::values::{Duration, NonNegative, Positive, Probability, RateValue};
 use models::chaos::{
     BlastRadius, ChaosConfig, DEFAULT_GATE_INTERVAL, DEFAULT_GATE_LIMIT, DEFAULT_GATE_WINDOW,
@@ -251,13 +251,6 @@ pub struct CostGuardSchema {
     pub period: Duration,
 }
 
-fn err(path: String, message: impl Into<String>) -> BuildError {
-    BuildError {
-        path,
-        message: message.into(),
-    }
-}
-
 fn index_of(names: &[&str], name: &str, path: String, what: &str) -> Result<u16, BuildError> {
     names
         .iter()
@@ -358,35 +351,7 @@ pub fn build_chaos(
             }
             probes.push(Probe { slo, tolerance_ppm });
         }
-        let g = &x.safety_gate;
-        let gate = if g.enabled {
-            let gp = format!("{p}.safety_gate");
-            if g.interval.0 == 0 {
-                return Err(err(
-                    format!("{gp}.interval"),
-                    "the interval must be longer than 0s",
-                ));
-            }
-            if g.window.0 == 0 || !g.window.0.is_multiple_of(g.interval.0) {
-                return Err(err(
-                    format!("{gp}.window"),
-                    "the window must be a positive whole number of intervals",
-                ));
-            }
-            if g.window.0 / g.interval.0 > 100_000 {
-                return Err(err(
-                    format!("{gp}.window"),
-                    "the window spans more than 100000 intervals; use a longer interval",
-                ));
-            }
-            Some(SafetyGate {
-                max_burn_rate: g.max_burn_rate.0,
-                window: g.window.0,
-                interval: g.interval.0,
-            })
-        } else {
-            None
-        };
+        let gate = safety_gate(&x.safety_gate, &p)?;
         if x.method.is_empty() {
             return Err(err(
                 format!("{p}.method"),
@@ -424,7 +389,7 @@ pub fn build_chaos(
     let total: usize = experiments.iter().map(|e| e.faults.len()).sum();
     if experiments.len() > u16::MAX as usize || total > u16::MAX as usize {
         return Err(err(
-            "chaos.experiments".into(),
+            "chaos.experiments",
             "at most 65535 experiments and 65535 faults in all",
         ));
     }
@@ -446,42 +411,7 @@ fn build_fault(
             "a fault must last longer than 0s",
         ));
     }
-    // Fields that do not belong to the kind are mistakes, not silently ignored values.
-    let allowed: &[&str] = match f.kind {
-        K::ProviderOutage | K::Partition => &["mode"],
-        K::Latency => &["add", "multiplier"],
-        K::Corruption => &["probability", "category"],
-        K::TrafficSurge => &["multiplier"],
-        K::LongContextBurst => &["rate", "prompt_tokens"],
-        K::WorkerStall => &["workers"],
-        K::ReplicaKill => &["replicas"],
-    };
-    let given = [
-        ("mode", f.mode.is_some()),
-        ("add", f.add.is_some()),
-        ("multiplier", f.multiplier.is_some()),
-        ("probability", f.probability.is_some()),
-        ("category", f.category.is_some()),
-        ("rate", f.rate.is_some()),
-        ("prompt_tokens", f.prompt_tokens.is_some()),
-        ("workers", f.workers.is_some()),
-        ("replicas", f.replicas.is_some()),
-    ];
-    let kind_name = serde_json::to_value(f.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    for (field, set) in given {
-        if set && !allowed.contains(&field) {
-            return Err(err(
-                format!("{p}.{field}"),
-                format!(
-                    "`{field}` does not apply to a `{kind_name}` fault (it takes: {})",
-                    allowed.join(", ")
-                ),
-            ));
-        }
-    }
+    let kind_name = check_fields(f, p)?;
     let mut t = Vec::with_capacity(f.tenants.len());
     for (k, n) in f.tenants.iter().enumerate() {
         t.push(index_of(tenants, n, format!("{p}.tenants[{k}]"), "tenant")?);
@@ -505,36 +435,9 @@ fn build_fault(
             ))
         }
     };
-    let mode = |m: Option<SchemaOutageMode>, partition: bool| -> Result<OutageMode, BuildError> {
-        let m = match (m, partition) {
-            (Some(m), _) => m,
-            (None, false) => SchemaOutageMode::ServerError,
-            (None, true) => SchemaOutageMode::ConnectionRefused,
-        };
-        Ok(match m {
-            SchemaOutageMode::ServerError | SchemaOutageMode::RateLimited if partition => {
-                return Err(err(
-                    format!("{p}.mode"),
-                    "a partition refuses or hangs connections: `connection_refused` or `hang`",
-                ));
-            }
-            SchemaOutageMode::ServerError => OutageMode::ServerError,
-            SchemaOutageMode::RateLimited => OutageMode::RateLimited,
-            SchemaOutageMode::ConnectionRefused => OutageMode::ConnectionRefused,
-            SchemaOutageMode::Hang => {
-                if !attempt_timeout {
-                    return Err(err(
-                        format!("{p}.mode"),
-                        "a hanging fault needs gateway.attempt_timeout: without one, calls would wait forever",
-                    ));
-                }
-                OutageMode::Hang
-            }
-        })
-    };
     let kind = match f.kind {
-        K::ProviderOutage => FaultKind::Outage(mode(f.mode, false)?),
-        K::Partition => FaultKind::Partition(mode(f.mode, true)?),
+        K::ProviderOutage => FaultKind::Outage(outage_mode(f.mode, false, attempt_timeout, p)?),
+        K::Partition => FaultKind::Partition(outage_mode(f.mode, true, attempt_timeout, p)?),
         K::Latency => {
             let add = f.add.map_or(0, |d| d.0);
             let multiplier = f.multiplier.map_or(1.0, |m| m.0);
@@ -602,36 +505,7 @@ fn build_fault(
             }
             FaultKind::Stall { workers }
         }
-        K::ReplicaKill => {
-            let replicas = f.replicas.unwrap_or(1);
-            if replicas == 0 {
-                return Err(err(
-                    format!("{p}.replicas"),
-                    "a replica kill takes down at least one replica",
-                ));
-            }
-            let targets: Vec<usize> = if b.is_empty() {
-                (0..backends.len()).collect()
-            } else {
-                b.iter().map(|&i| i as usize).collect()
-            };
-            if let Some(k) = b.iter().position(|&i| !pools[i as usize]) {
-                return Err(err(
-                    format!("{p}.backends[{k}]"),
-                    format!(
-                        "`{}` is not a GPU pool: only pool replicas can be killed",
-                        f.backends[k]
-                    ),
-                ));
-            }
-            if !targets.iter().any(|&i| pools[i]) {
-                return Err(err(
-                    p.to_string(),
-                    "a replica kill needs a GPU pool backend (`[backends.gpu_pool]`)",
-                ));
-            }
-            FaultKind::ReplicaKill { replicas }
-        }
+        K::ReplicaKill => replica_kill(f, p, &b, backends.len(), pools)?,
     };
     Ok(FaultConfig {
         offset: f.offset.0,
@@ -649,19 +523,19 @@ fn build_fault(
 pub fn build_cost_guard(c: &CostGuardSchema) -> Result<CostGuardConfig, BuildError> {
     if c.period.0 == 0 {
         return Err(err(
-            "cost_guard.period".into(),
+            "cost_guard.period",
             "the period must be longer than 0s",
         ));
     }
     if c.budget_usd_per_hour.is_none() && c.anomaly_threshold.is_none() {
         return Err(err(
-            "cost_guard".into(),
+            "cost_guard",
             "give `budget_usd_per_hour`, `anomaly_threshold`, or both",
         ));
     }
     if c.baseline_periods == 0 || c.baseline_periods > 10_000 {
         return Err(err(
-            "cost_guard.baseline_periods".into(),
+            "cost_guard.baseline_periods",
             "between 1 and 10000 periods",
         ));
     }
@@ -675,4 +549,152 @@ pub fn build_cost_guard(c: &CostGuardSchema) -> Result<CostGuardConfig, BuildErr
             baseline_periods: c.baseline_periods,
         }),
     })
+}
+
+/// The experiment's safety gate, if enabled: its window must be a whole number of evaluation
+/// intervals, so the burn rate is measured over exactly the window.
+fn safety_gate(g: &GateSchema, p: &str) -> Result<Option<SafetyGate>, BuildError> {
+    if !g.enabled {
+        return Ok(None);
+    }
+    let gp = format!("{p}.safety_gate");
+    if g.interval.0 == 0 {
+        return Err(err(
+            format!("{gp}.interval"),
+            "the interval must be longer than 0s",
+        ));
+    }
+    if g.window.0 == 0 || !g.window.0.is_multiple_of(g.interval.0) {
+        return Err(err(
+            format!("{gp}.window"),
+            "the window must be a positive whole number of intervals",
+        ));
+    }
+    if g.window.0 / g.interval.0 > 100_000 {
+        return Err(err(
+            format!("{gp}.window"),
+            "the window spans more than 100000 intervals; use a longer interval",
+        ));
+    }
+    Ok(Some(SafetyGate {
+        max_burn_rate: g.max_burn_rate.0,
+        window: g.window.0,
+        interval: g.interval.0,
+    }))
+}
+
+/// What callers see during a provider outage or partition fault; a partition refuses or hangs
+/// connections, and a hang needs an attempt timeout to end.
+fn outage_mode(
+    m: Option<SchemaOutageMode>,
+    partition: bool,
+    attempt_timeout: bool,
+    p: &str,
+) -> Result<OutageMode, BuildError> {
+    let m = match (m, partition) {
+        (Some(m), _) => m,
+        (None, false) => SchemaOutageMode::ServerError,
+        (None, true) => SchemaOutageMode::ConnectionRefused,
+    };
+    Ok(match m {
+        SchemaOutageMode::ServerError | SchemaOutageMode::RateLimited if partition => {
+            return Err(err(
+                format!("{p}.mode"),
+                "a partition refuses or hangs connections: `connection_refused` or `hang`",
+            ));
+        }
+        SchemaOutageMode::ServerError => OutageMode::ServerError,
+        SchemaOutageMode::RateLimited => OutageMode::RateLimited,
+        SchemaOutageMode::ConnectionRefused => OutageMode::ConnectionRefused,
+        SchemaOutageMode::Hang => {
+            if !attempt_timeout {
+                return Err(err(
+                    format!("{p}.mode"),
+                    "a hanging fault needs gateway.attempt_timeout: without one, calls would wait forever",
+                ));
+            }
+            OutageMode::Hang
+        }
+    })
+}
+
+/// Fields that do not belong to the fault's kind are mistakes, not silently ignored values.
+/// Answers the kind's name as written in a scenario, for the messages.
+fn check_fields(f: &FaultSchema, p: &str) -> Result<String, BuildError> {
+    use FaultKindName as K;
+    let allowed: &[&str] = match f.kind {
+        K::ProviderOutage | K::Partition => &["mode"],
+        K::Latency => &["add", "multiplier"],
+        K::Corruption => &["probability", "category"],
+        K::TrafficSurge => &["multiplier"],
+        K::LongContextBurst => &["rate", "prompt_tokens"],
+        K::WorkerStall => &["workers"],
+        K::ReplicaKill => &["replicas"],
+    };
+    let given = [
+        ("mode", f.mode.is_some()),
+        ("add", f.add.is_some()),
+        ("multiplier", f.multiplier.is_some()),
+        ("probability", f.probability.is_some()),
+        ("category", f.category.is_some()),
+        ("rate", f.rate.is_some()),
+        ("prompt_tokens", f.prompt_tokens.is_some()),
+        ("workers", f.workers.is_some()),
+        ("replicas", f.replicas.is_some()),
+    ];
+    let kind_name = serde_json::to_value(f.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    for (field, set) in given {
+        if set && !allowed.contains(&field) {
+            return Err(err(
+                format!("{p}.{field}"),
+                format!(
+                    "`{field}` does not apply to a `{kind_name}` fault (it takes: {})",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(kind_name)
+}
+
+/// A replica kill's size, and its targets: the listed backends (every one a GPU pool), or
+/// every backend when none is listed (at least one of them a pool).
+fn replica_kill(
+    f: &FaultSchema,
+    p: &str,
+    b: &[u16],
+    backend_count: usize,
+    pools: &[bool],
+) -> Result<FaultKind, BuildError> {
+    let replicas = f.replicas.unwrap_or(1);
+    if replicas == 0 {
+        return Err(err(
+            format!("{p}.replicas"),
+            "a replica kill takes down at least one replica",
+        ));
+    }
+    let targets: Vec<usize> = if b.is_empty() {
+        (0..backend_count).collect()
+    } else {
+        b.iter().map(|&i| i as usize).collect()
+    };
+    if let Some(k) = b.iter().position(|&i| !pools[i as usize]) {
+        return Err(err(
+            format!("{p}.backends[{k}]"),
+            format!(
+                "`{}` is not a GPU pool: only pool replicas can be killed",
+                f.backends[k]
+            ),
+        ));
+    }
+    if !targets.iter().any(|&i| pools[i]) {
+        return Err(err(
+            p.to_string(),
+            "a replica kill needs a GPU pool backend (`[backends.gpu_pool]`)",
+        ));
+    }
+    Ok(FaultKind::ReplicaKill { replicas })
 }

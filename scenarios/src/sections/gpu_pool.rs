@@ -4,8 +4,8 @@
 //! `max_num_batched_tokens` 8192 with chunked prefill off, `gpu_memory_utilization` 0.9) and
 //! Kubernetes' horizontal autoscaler for scaling (10% tolerance, 5-minute scale-down window).
 
-use crate::build::{BuildError, duration_sampler};
-use crate::schema::DurationDist;
+use crate::build_error::{BuildError, err};
+use crate::dists::{DurationDist, duration_sampler};
 use crate::values::{Duration, Positive};
 use models::gpu::autoscale::{AutoscaleConfig, ScaleSignal};
 use models::gpu::step_time::{PRESETS, StepModel, preset};
@@ -17,13 +17,6 @@ use serde::{Deserialize, Serialize};
 
 const SEC: u64 = sim_core::NANOS_PER_SEC;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-fn err(path: impl Into<String>, message: impl Into<String>) -> BuildError {
-    BuildError {
-        path: path.into(),
-        message: message.into(),
-    }
-}
 
 /// A pool of identical model replicas with continuous batching and a KV cache each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
