@@ -62,6 +62,3 @@ pub use sli::{
 pub use tracker::SloTracker;
 
 pub use crate::outcome::{Outcome, OutcomeSet};
-
-/// The SLO name of [`Outcome`], kept while the scenario format moves to the shared name.
-pub type CallOutcome = Outcome;

@@ -28,9 +28,8 @@
 use crate::build_error::{BuildError, err};
 use crate::values::Duration;
 use models::slo::{
-    AlertingConfig, Budgeting, CallOutcome, DEFAULT_INCIDENT_WINDOW, EmptySlice, Indicator,
-    Objective, OutcomeSet, RatioSli, SloConfig, SloWindow, ThresholdMetric, ThresholdSli,
-    decimal_scaled,
+    AlertingConfig, Budgeting, DEFAULT_INCIDENT_WINDOW, EmptySlice, Indicator, Objective, Outcome,
+    OutcomeSet, RatioSli, SloConfig, SloWindow, ThresholdMetric, ThresholdSli, decimal_scaled,
 };
 use policies::burn_rate::{BURN_UNIT, BurnRateRule, DEFAULT_INTERVAL, Preset, Severity};
 use serde::de::{self, Deserializer, Visitor};
@@ -132,36 +131,8 @@ pub enum EmptySlices {
     Skip,
 }
 
-/// A call outcome by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeName {
-    Correct,
-    WrongAccepted,
-    DetectedHandled,
-    Degraded,
-    Throttled,
-    Shed,
-    Failed,
-}
-
-impl From<OutcomeName> for CallOutcome {
-    fn from(o: OutcomeName) -> CallOutcome {
-        match o {
-            OutcomeName::Correct => CallOutcome::Correct,
-            OutcomeName::WrongAccepted => CallOutcome::WrongAccepted,
-            OutcomeName::DetectedHandled => CallOutcome::DetectedHandled,
-            OutcomeName::Degraded => CallOutcome::Degraded,
-            OutcomeName::Throttled => CallOutcome::Throttled,
-            OutcomeName::Shed => CallOutcome::Shed,
-            OutcomeName::Failed => CallOutcome::Failed,
-        }
-    }
-}
-
-fn set(names: &[OutcomeName]) -> OutcomeSet {
-    let v: Vec<CallOutcome> = names.iter().map(|&o| o.into()).collect();
-    OutcomeSet::of(&v)
+fn set(names: &[Outcome]) -> OutcomeSet {
+    OutcomeSet::of(names)
 }
 
 /// The SLI, chosen by `kind`. Answered calls are those that returned something: correct,
@@ -187,9 +158,9 @@ pub enum IndicatorSchema {
     /// Any ratio: calls with an outcome in `total` count (default: all); good if the outcome
     /// is in `good` and within every limit given.
     Ratio {
-        good: Vec<OutcomeName>,
+        good: Vec<Outcome>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        total: Option<Vec<OutcomeName>>,
+        total: Option<Vec<Outcome>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latency_max: Option<Duration>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,7 +176,7 @@ pub enum IndicatorSchema {
         quantile: Ratio,
         max: Duration,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        outcomes: Option<Vec<OutcomeName>>,
+        outcomes: Option<Vec<Outcome>>,
     },
 }
 
