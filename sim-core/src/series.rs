@@ -60,7 +60,8 @@ pub struct BucketGrid {
     pub start: Time,
     /// End of the window (the horizon); the last bucket may be shorter than `width`.
     pub end: Time,
-    /// Length of every bucket but possibly the last, in nanoseconds; never zero for a non-empty window.
+    /// Length of every bucket but possibly the last, in nanoseconds: a "nice" width (1 ms, 2 ms,
+    /// 5 ms, ... 1 week, then whole weeks), never zero when built by [`BucketGrid::for_window`].
     pub width: Time,
 }
 
