@@ -2,6 +2,9 @@
 //! it enforces: runs too big for the machine are refused with the estimate, and an overloaded
 //! run whose queue grows without bound stops with a clear error instead of being killed.
 
+// A counting global allocator must implement the unsafe GlobalAlloc trait.
+#![allow(unsafe_code)]
+
 mod common;
 use common::{faultline, scratch_dir};
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -24,7 +24,7 @@ const EVENTS_PER_CALL: f64 = 3.0;
 /// What one run of a configuration is expected to take.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Footprint {
-    /// Expected events per replication (calls × [`EVENTS_PER_CALL`]).
+    /// Expected events per replication (calls × 3, a rough count of the events one call schedules).
     pub events_per_replication: f64,
     /// Bytes one replication's world holds at its start.
     pub world_bytes: u64,

@@ -7,6 +7,9 @@
 //! test), while a wrong one (an off-by-one rank, a biased sampler, MRU instead of LRU, a TTL
 //! that restarts on hits) misses them by far more.
 
+// A counting global allocator must implement the unsafe GlobalAlloc trait.
+#![allow(unsafe_code)]
+
 use models::cache::{
     CacheConfig, CacheState, ExactCache, Lookup, SemanticCache, SemanticLookup, Zipf,
 };

@@ -64,12 +64,18 @@ pub struct PriorityShedding {
 /// An admission policy for one queue. Every limit is optional.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Admission {
+    /// Requests the queue may hold; a newcomer to a full queue is shed as [`ShedReason::QueueFull`].
     pub max_depth: Option<u64>,
+    /// The longest [`estimated_wait`] a newcomer may face, in nanoseconds; beyond it the newcomer is
+    /// shed as [`ShedReason::WaitTooLong`].
     pub max_estimated_wait: Option<Time>,
+    /// Shedding of low priorities from a threshold depth (see [`Admission::min_priority`]).
     pub priority: Option<PriorityShedding>,
 }
 
 impl Admission {
+    /// Checks that priority shedding has at least one level and starts below `max_depth`; the error
+    /// says which rule was broken.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(p) = self.priority {
             if p.levels == 0 {

@@ -9,15 +9,40 @@ pub enum Backoff {
     /// Retry at once: the failed call re-joins the queue immediately.
     None,
     /// Always wait `base` (capped by `cap`).
-    Constant { base: Time, cap: Time },
+    Constant {
+        /// The delay before every retry.
+        base: Time,
+        /// An upper bound on `base`.
+        cap: Time,
+    },
     /// `min(cap, base · 2^(n−1))` before retry n.
-    Exponential { base: Time, cap: Time },
+    Exponential {
+        /// The delay before the first retry; it doubles with each retry.
+        base: Time,
+        /// The most any delay may be.
+        cap: Time,
+    },
     /// Uniform on `[0, min(cap, base · 2^(n−1))]`.
-    FullJitter { base: Time, cap: Time },
+    FullJitter {
+        /// The first retry's upper bound; it doubles with each retry.
+        base: Time,
+        /// The most the upper bound may grow to.
+        cap: Time,
+    },
     /// Half the exponential delay plus a uniform draw on the other half.
-    EqualJitter { base: Time, cap: Time },
+    EqualJitter {
+        /// The first retry's full delay (half fixed, half drawn); it doubles with each retry.
+        base: Time,
+        /// The most the full delay may grow to.
+        cap: Time,
+    },
     /// `min(cap, uniform[base, 3 · previous])`, starting from `previous = base`.
-    DecorrelatedJitter { base: Time, cap: Time },
+    DecorrelatedJitter {
+        /// The smallest delay, and the starting `previous`.
+        base: Time,
+        /// The most any delay may be.
+        cap: Time,
+    },
 }
 
 /// `min(cap, base · 2^(retry − 1))` without overflow.

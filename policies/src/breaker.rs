@@ -40,18 +40,25 @@ pub enum WindowKind {
     /// The last `n` calls.
     Count(u32),
     /// The calls of the last `seconds` seconds, in one-second buckets.
-    Time { seconds: u32 },
+    Time {
+        /// The window's length in seconds, from 1 to 86,400 (a day).
+        seconds: u32,
+    },
 }
 
 /// How long the breaker stays open.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OpenDuration {
+    /// The same duration, in nanoseconds, after every opening.
     Fixed(Time),
     /// `base` on the first opening; each re-open straight from half-open multiplies the
     /// previous duration by `multiplier` (≥ 1), up to `cap`.
     Growing {
+        /// The first opening's duration, in nanoseconds.
         base: Time,
+        /// The growth factor per re-open from half-open, at least 1.
         multiplier: f64,
+        /// The longest the open duration may grow to, at least `base`.
         cap: Time,
     },
 }
@@ -61,6 +68,7 @@ pub enum OpenDuration {
 pub struct SoftCategoryThresholds {
     /// Over soft failures of every category together.
     pub any: Option<u32>,
+    /// Over soft failures of category `i` alone, at index `i`.
     pub per_category: [Option<u32>; MAX_SOFT_CATEGORIES],
 }
 
@@ -95,6 +103,7 @@ impl SoftCategoryThresholds {
 /// A breaker's configuration. [`Default`] is resilience4j's `CircuitBreakerConfig` defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerConfig {
+    /// Which calls the failure, slow and soft rates are computed over.
     pub window: WindowKind,
     /// Calls the window must hold before rates are evaluated.
     pub minimum_calls: u32,
@@ -106,9 +115,11 @@ pub struct BreakerConfig {
     pub slow_call_duration: Time,
     /// Opens after this many failures in a row; `None`: off.
     pub consecutive_failures: Option<u32>,
+    /// How long the breaker rejects calls once open.
     pub open_duration: OpenDuration,
     /// Trial calls let through in half-open.
     pub half_open_permitted: u32,
+    /// Soft-failure rate thresholds; [`SoftCategoryThresholds::NONE`] by default.
     pub soft: SoftCategoryThresholds,
 }
 
@@ -153,6 +164,9 @@ impl BreakerConfig {
         latency > self.slow_call_duration
     }
 
+    /// Checks the configuration: a window of at least one call or second (and at most a day), rate
+    /// thresholds in (0, 1], at least one consecutive failure and one half-open trial call, and a
+    /// growing open duration with multiplier ≥ 1 and cap ≥ base. The error says which rule failed.
     pub fn validate(&self) -> Result<(), String> {
         match self.window {
             WindowKind::Count(0) => return Err("breaker window must hold at least 1 call".into()),
@@ -243,11 +257,13 @@ pub struct CallResult {
 }
 
 impl CallResult {
+    /// A fast success: neither failed, slow nor soft-failed.
     pub const SUCCESS: CallResult = CallResult {
         failed: false,
         slow: false,
         soft_category: None,
     };
+    /// A hard failure that was not slow.
     pub const FAILURE: CallResult = CallResult {
         failed: true,
         slow: false,
@@ -258,8 +274,14 @@ impl CallResult {
 /// The breaker's state as callers see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
+    /// Letting calls through and recording their outcomes in the window.
     Closed,
-    Open { until: Time },
+    /// Rejecting every call.
+    Open {
+        /// When the open period ends; the first call at or after it finds the breaker half-open.
+        until: Time,
+    },
+    /// Letting through its trial calls, whose results decide between closing and re-opening.
     HalfOpen,
 }
 
@@ -294,7 +316,9 @@ impl Permit {
 pub struct BreakerStats {
     /// Transitions into open (from closed or half-open).
     pub opened: u64,
+    /// Transitions from open into half-open.
     pub half_opened: u64,
+    /// Transitions from half-open back to closed.
     pub closed: u64,
     /// Calls refused by [`CircuitBreaker::allow`].
     pub rejected: u64,
@@ -475,6 +499,8 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
+    /// A closed breaker with an empty window; fails with [`BreakerConfig::validate`]'s message if the
+    /// configuration is invalid.
     pub fn new(cfg: BreakerConfig) -> Result<CircuitBreaker, String> {
         cfg.validate()?;
         Ok(CircuitBreaker {
@@ -491,10 +517,12 @@ impl CircuitBreaker {
         })
     }
 
+    /// The configuration it was built with.
     pub fn config(&self) -> &BreakerConfig {
         &self.cfg
     }
 
+    /// Transition and rejection counts so far.
     pub fn stats(&self) -> BreakerStats {
         self.stats
     }

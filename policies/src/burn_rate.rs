@@ -55,11 +55,14 @@ pub const DEFAULT_INTERVAL: Time = 60 * sim_core::NANOS_PER_SEC;
 /// Good and total counts of one window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WindowCounts {
+    /// Good events (successes by the SLI's definition), at most `total`.
     pub good: u64,
+    /// All events the SLI counts.
     pub total: u64,
 }
 
 impl WindowCounts {
+    /// Events that were not good: `total − good`, saturating at 0.
     pub fn bad(&self) -> u64 {
         self.total.saturating_sub(self.good)
     }
@@ -99,6 +102,7 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// A stable lower-case name for reports: `page` or `ticket`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Page => "page",
@@ -111,9 +115,13 @@ impl Severity {
 /// and `short`, continuously for at least `for_duration`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BurnRateRule {
+    /// The rule's name, as reports and alert logs show it.
     pub name: String,
+    /// Who the alert is for.
     pub severity: Severity,
+    /// The long window, in nanoseconds: it makes the alert significant (enough budget burnt).
     pub long: Time,
+    /// The short window, at most `long`: it makes the alert reset soon after the burn stops.
     pub short: Time,
     /// Burn-rate threshold in [`BURN_UNIT`]s.
     pub factor: u64,
@@ -282,7 +290,9 @@ fn round_to_minute(d: Time) -> Time {
 /// A change of a rule's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
+    /// The condition had held for the rule's `for` duration: the alert started firing.
     Fired,
+    /// The condition stopped holding while the alert was firing.
     Resolved,
 }
 
@@ -296,10 +306,12 @@ pub struct RuleState {
 }
 
 impl RuleState {
+    /// Inactive: the condition has not been seen to hold.
     pub fn new() -> RuleState {
         RuleState::default()
     }
 
+    /// Whether the rule is firing (not merely pending).
     pub fn is_firing(&self) -> bool {
         self.firing
     }
@@ -421,6 +433,7 @@ impl RollingCounts {
         }
     }
 
+    /// The evaluation interval: the width of a slot, in nanoseconds.
     pub fn interval(&self) -> Time {
         self.interval
     }
@@ -471,11 +484,15 @@ impl RollingCounts {
 /// A log entry: rule `rule` fired or resolved at `at`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlertEvent {
+    /// The evaluation instant at which the transition happened.
     pub at: Time,
+    /// The rule's index in the rule set.
     pub rule: usize,
+    /// Whether the rule fired or resolved.
     pub transition: Transition,
     /// Burn rates over the rule's long and short windows at that evaluation.
     pub burn_long: f64,
+    /// The burn rate over the short window (`burn_long` is over the long one); NaN for an empty window.
     pub burn_short: f64,
 }
 
@@ -522,6 +539,7 @@ impl AlertRules {
         self.rules.iter().flat_map(|r| [r.long, r.short]).collect()
     }
 
+    /// The rules, in the order their indices refer to.
     pub fn rules(&self) -> &[BurnRateRule] {
         &self.rules
     }
@@ -551,6 +569,7 @@ impl AlertRules {
         }
     }
 
+    /// Whether rule `rule` is firing; `false` for an index past the last rule.
     pub fn is_firing(&self, rule: usize) -> bool {
         self.states.get(rule).is_some_and(RuleState::is_firing)
     }
@@ -565,6 +584,7 @@ impl AlertRules {
         &self.firings
     }
 
+    /// Every transition so far, in time order, up to [`MAX_LOG`] entries.
     pub fn log(&self) -> &[AlertEvent] {
         &self.log
     }
@@ -617,6 +637,7 @@ impl BurnRateAlerter {
         Ok(BurnRateAlerter { alerts, counts })
     }
 
+    /// The rules, in the order their indices refer to.
     pub fn rules(&self) -> &[BurnRateRule] {
         self.alerts.rules()
     }
@@ -645,6 +666,8 @@ impl BurnRateAlerter {
         self.counts.add(good, total);
     }
 
+    /// Whether rule `rule` is firing as of the last evaluation run; `false` for an index past the last
+    /// rule.
     pub fn is_firing(&self, rule: usize) -> bool {
         self.alerts.is_firing(rule)
     }
@@ -659,6 +682,7 @@ impl BurnRateAlerter {
         self.alerts.firings()
     }
 
+    /// Every transition so far, in time order, up to [`MAX_LOG`] entries.
     pub fn log(&self) -> &[AlertEvent] {
         self.alerts.log()
     }
@@ -682,7 +706,9 @@ impl BurnRateAlerter {
 /// One firing of an alert: from `fired` until `resolved` (`None`: still firing at the end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Episode {
+    /// When the alert fired.
     pub fired: Time,
+    /// When it resolved; `None` if it was still firing at the end.
     pub resolved: Option<Time>,
 }
 
@@ -735,17 +761,22 @@ pub fn union_episodes(lists: &[Vec<Episode>]) -> Vec<Episode> {
 /// A ground-truth fault: something injected over `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FaultWindow {
+    /// When the fault began, inclusive.
     pub start: Time,
+    /// When the fault ended, exclusive.
     pub end: Time,
 }
 
 /// How well alert episodes matched the ground-truth faults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertGrade {
+    /// Alert episodes graded.
     pub episodes: usize,
     /// Episodes that overlap some fault window (extended by the grace period).
     pub true_episodes: usize,
+    /// Ground-truth faults graded.
     pub faults: usize,
+    /// Faults that some episode overlapped (extended by the grace period).
     pub detected: usize,
     /// `true_episodes / episodes`; `None` without episodes.
     pub precision: Option<f64>,

@@ -55,6 +55,8 @@ pub struct Cooldown {
 }
 
 impl Cooldown {
+    /// A backend not cooling down, with no failures counted; the failure window must be at least one
+    /// second (it is counted in one-second slices).
     pub fn new(cfg: CooldownConfig) -> Result<Cooldown, String> {
         if cfg.window < NANOS_PER_SEC {
             return Err("cooldown failure window must be at least 1 second".to_string());

@@ -35,10 +35,12 @@ impl Deadline {
         }
     }
 
+    /// When the call started.
     pub fn start(&self) -> Time {
         self.start
     }
 
+    /// The absolute expiry time; `None` for an unbounded call.
     pub fn expires_at(&self) -> Option<Time> {
         self.expires_at
     }
@@ -48,6 +50,8 @@ impl Deadline {
         self.expires_at.map(|end| end.saturating_sub(now))
     }
 
+    /// Whether the deadline has passed at `now` (expiry itself counts as passed); never for an
+    /// unbounded call.
     pub fn is_expired(&self, now: Time) -> bool {
         self.expires_at.is_some_and(|end| now >= end)
     }

@@ -27,7 +27,10 @@ pub enum Discipline {
     /// One item per backlogged tenant in turn, whatever its cost.
     RoundRobin,
     /// Deficit round robin: tenant `i` receives `quantum · weight[i]` units of cost per round.
-    WeightedFair { quantum: u64 },
+    WeightedFair {
+        /// Units of cost a weight-1 tenant may spend per round; at least 1.
+        quantum: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -97,14 +100,17 @@ impl<T> FairQueue<T> {
         })
     }
 
+    /// Items queued over all tenants.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether no tenant has anything queued.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// The number of tenants, fixed at construction.
     pub fn tenants(&self) -> usize {
         self.queues.len()
     }

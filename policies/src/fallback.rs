@@ -30,7 +30,10 @@ pub enum FallbackTrigger {
     /// A validator rejected the answer.
     ValidationFailed,
     /// The prompt did not fit; `tokens` is its size if known (0: unknown).
-    ContextOverflow { tokens: u32 },
+    ContextOverflow {
+        /// The prompt's size in tokens.
+        tokens: u32,
+    },
     /// The stale cache had nothing for this call.
     CacheMiss,
 }
@@ -38,12 +41,18 @@ pub enum FallbackTrigger {
 /// Which triggers move the call down the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FallbackTriggers {
+    /// Error classes (after any retries) that move the call on.
     pub errors: RetryableClasses,
+    /// Whether a timed-out attempt or call moves the call on.
     pub timeout: bool,
+    /// Whether a backend skipped for an open breaker or a cooldown moves the call on.
     pub breaker_open: bool,
     /// Fall back when an answer took longer than this; `None`: never for slowness.
     pub latency_over: Option<Time>,
+    /// Whether an answer a validator rejected moves the call on.
     pub validation_failure: bool,
+    /// Whether a prompt too long for the backend moves the call on, to the next backend with a larger
+    /// context window that holds it.
     pub context_overflow: bool,
 }
 
@@ -108,10 +117,12 @@ impl FallbackChain {
         })
     }
 
+    /// Backends in the chain, the primary included (at least one).
     pub fn backends(&self) -> usize {
         self.context_windows.len()
     }
 
+    /// The triggers that move a call down this chain.
     pub fn triggers(&self) -> &FallbackTriggers {
         &self.triggers
     }

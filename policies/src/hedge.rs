@@ -22,8 +22,11 @@ pub enum HedgeDelay {
     /// The `quantile_ppm / 10⁶` quantile of observed latencies once `min_observations` have been
     /// seen; `initial` before that.
     Quantile {
+        /// The quantile in parts per million, in `1..=1_000_000` (950,000 is the p95).
         quantile_ppm: u32,
+        /// Latencies to observe before the quantile is trusted (at least one is always needed).
         min_observations: u64,
+        /// The delay used until then, in nanoseconds.
         initial: Time,
     },
 }
@@ -55,6 +58,7 @@ impl HedgePolicy {
         })
     }
 
+    /// Hedges allowed per call besides the first attempt; 0 means hedging is off.
     pub fn max_extra_attempts(&self) -> u32 {
         self.max_extra_attempts
     }
@@ -91,6 +95,7 @@ impl HedgePolicy {
         self.latencies.record(latency);
     }
 
+    /// The latencies observed so far, which the quantile delay is read from.
     pub fn latencies(&self) -> &LogLinearHistogram {
         &self.latencies
     }

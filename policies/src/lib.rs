@@ -2,6 +2,7 @@
 //! stream where it jitters) and answers with a decision; none holds references into the world or
 //! schedules anything itself, so each can be tested on its own. `policies` never depends on
 //! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
+#![warn(missing_docs)]
 
 pub mod admission;
 pub mod backoff;

@@ -162,14 +162,17 @@ impl RetryableClasses {
         RetryableClasses(self.0 & !class.bit())
     }
 
+    /// Whether `class` is in the set.
     pub fn contains(self, class: ErrorClass) -> bool {
         self.0 & class.bit() != 0
     }
 
+    /// Whether the set has no class (nothing is retried).
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    /// How many classes are in the set.
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
     }

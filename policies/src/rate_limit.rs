@@ -23,7 +23,10 @@ pub enum RateDecision {
     /// Not now; admitted if asked again after this long (nothing reserved).
     Wait(Time),
     /// Rejected; `retry_after: None` when the request can never be admitted.
-    Reject { retry_after: Option<Time> },
+    Reject {
+        /// When asking again could succeed (a Retry-After); `None` when it never can.
+        retry_after: Option<Time>,
+    },
 }
 
 impl RateDecision {
@@ -38,6 +41,7 @@ impl RateDecision {
         }
     }
 
+    /// Whether the request was admitted (and its tokens taken).
     pub fn is_admit(self) -> bool {
         self == RateDecision::Admit
     }
@@ -104,6 +108,7 @@ impl TokenBucket {
         to_time(missing.div_ceil(u128::from(self.amount)))
     }
 
+    /// The most tokens the bucket holds: the largest burst, and the largest request it can ever admit.
     pub fn capacity(&self) -> u64 {
         self.capacity
     }
@@ -203,6 +208,8 @@ impl Gcra {
         Some((new_tat, new_tat.saturating_sub(limit)))
     }
 
+    /// Admits `n` units at `now` if they conform (advancing the theoretical arrival time), else says
+    /// how long to wait; rejects for good a request larger than the burst.
     pub fn try_take(&mut self, now: Time, n: u64) -> RateDecision {
         match self.schedule(now, n) {
             None => NEVER,
@@ -216,6 +223,7 @@ impl Gcra {
         }
     }
 
+    /// How long until `n` units would conform (0: now); `None` if they never can (more than a burst).
     pub fn time_until(&self, now: Time, n: u64) -> Option<Time> {
         self.schedule(now, n)
             .map(|(_, from)| from.saturating_sub(now))
@@ -234,6 +242,7 @@ pub struct SlidingWindowLog {
 }
 
 impl SlidingWindowLog {
+    /// At most `limit` units in any window of `window` nanoseconds; both must be positive.
     pub fn new(limit: u64, window: Time) -> Result<SlidingWindowLog, String> {
         if limit == 0 || window == 0 {
             return Err("sliding-window limit and window must be positive".to_string());
@@ -256,6 +265,8 @@ impl SlidingWindowLog {
         }
     }
 
+    /// How long until `n` more units fit, as the oldest admissions leave the window (0: now);
+    /// `None` if `n` exceeds the limit. Forgets admissions that have left the window.
     pub fn time_until(&mut self, now: Time, n: u64) -> Option<Time> {
         self.expire(now);
         if n > self.limit {
@@ -274,6 +285,7 @@ impl SlidingWindowLog {
         Some(0)
     }
 
+    /// Admits and remembers `n` units at `now` if they fit in the window, else says how long to wait.
     pub fn try_take(&mut self, now: Time, n: u64) -> RateDecision {
         match self.time_until(now, n) {
             None => NEVER,
@@ -303,6 +315,8 @@ pub struct SlidingWindowCounter {
 }
 
 impl SlidingWindowCounter {
+    /// About `limit` units per `window` nanoseconds, in fixed windows aligned to time 0; both must be
+    /// positive.
     pub fn new(limit: u64, window: Time) -> Result<SlidingWindowCounter, String> {
         if limit == 0 || window == 0 {
             return Err("sliding-window limit and window must be positive".to_string());
@@ -342,6 +356,8 @@ impl SlidingWindowCounter {
         Some(to_time(w.saturating_sub(allowed)))
     }
 
+    /// How long until the weighted count leaves room for `n` units (0: now); `None` if `n` exceeds
+    /// the limit.
     pub fn time_until(&mut self, now: Time, n: u64) -> Option<Time> {
         self.roll(now);
         if n > self.limit {
@@ -356,6 +372,7 @@ impl SlidingWindowCounter {
         Some((self.window - elapsed).saturating_add(e))
     }
 
+    /// Counts `n` units at `now` if the weighted count leaves room, else says how long to wait.
     pub fn try_take(&mut self, now: Time, n: u64) -> RateDecision {
         match self.time_until(now, n) {
             None => NEVER,
@@ -371,13 +388,18 @@ impl SlidingWindowCounter {
 /// Any one of the limiters, for callers that pick one from configuration.
 #[derive(Debug, Clone)]
 pub enum RateLimiter {
+    /// A token bucket.
     TokenBucket(TokenBucket),
+    /// The generic cell rate algorithm.
     Gcra(Gcra),
+    /// An exact sliding window.
     SlidingLog(SlidingWindowLog),
+    /// The sliding-window counter approximation.
     SlidingCounter(SlidingWindowCounter),
 }
 
 impl RateLimiter {
+    /// The chosen limiter's `try_take`: admit `n` units at `now`, or say how long to wait.
     pub fn try_take(&mut self, now: Time, n: u64) -> RateDecision {
         match self {
             RateLimiter::TokenBucket(l) => l.try_take(now, n),
@@ -387,6 +409,7 @@ impl RateLimiter {
         }
     }
 
+    /// The chosen limiter's `time_until`: how long until `n` units would be admitted, `None` for never.
     pub fn time_until(&mut self, now: Time, n: u64) -> Option<Time> {
         match self {
             RateLimiter::TokenBucket(l) => l.time_until(now, n),

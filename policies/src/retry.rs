@@ -15,7 +15,9 @@ use sim_core::{RandomStream, Time};
 /// A retry policy: at most `max_attempts` attempts in all (`None`: no limit), spaced by `backoff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
+    /// Attempts in all, the first included (1: never retry); `None`: no limit.
     pub max_attempts: Option<u32>,
+    /// The delay before each retry.
     pub backoff: Backoff,
 }
 
@@ -55,7 +57,9 @@ impl RetryPolicy {
 pub enum AttemptFailure {
     /// A hard error; `retry_after` is the server's Retry-After, if it sent one.
     Error {
+        /// What kind of error it was; decides whether it is retryable.
         class: ErrorClass,
+        /// The server's Retry-After, in nanoseconds, if it sent one.
         retry_after: Option<Time>,
     },
     /// A response arrived but a validator rejected it (wrong format, refusal, ...).

@@ -38,10 +38,12 @@ impl GrpcThrottle {
         }
     }
 
+    /// A successful attempt gives back `token_ratio` tokens, up to `max_tokens`.
     pub fn on_success(&mut self) {
         self.milli = (self.milli + self.ratio_milli).min(self.max_milli);
     }
 
+    /// A failed attempt takes one token (never below zero).
     pub fn on_failure(&mut self) {
         self.milli = (self.milli - 1000).max(0);
     }
@@ -51,6 +53,7 @@ impl GrpcThrottle {
         2 * self.milli > self.max_milli
     }
 
+    /// Tokens left, for reports and tests.
     pub fn tokens(&self) -> f64 {
         self.milli as f64 / 1000.0
     }
@@ -216,8 +219,11 @@ impl RetryBudget for AdaptiveThrottle {
 /// the per-attempt path).
 #[derive(Debug, Clone)]
 pub enum AnyRetryBudget {
+    /// gRPC's retry throttling.
     Grpc(GrpcThrottle),
+    /// Finagle's retry budget.
     Finagle(FinagleBudget),
+    /// Client-side adaptive throttling.
     Adaptive(AdaptiveThrottle),
 }
 

@@ -4,6 +4,8 @@
 
 use sim_core::Time;
 
+/// A running sum of signed amounts over the last `window` of time, at the resolution of one slice
+/// (an amount leaves the window whole, when its slice does).
 #[derive(Debug, Clone)]
 pub struct SlidingWindow {
     slice: Time,
@@ -41,6 +43,7 @@ impl SlidingWindow {
         self.head = current;
     }
 
+    /// Adds `amount` (negative to withdraw) at `now`; times must not decrease.
     pub fn add(&mut self, now: Time, amount: i64) {
         self.advance(now);
         let i = (self.head % self.counts.len() as u64) as usize;

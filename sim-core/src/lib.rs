@@ -1,6 +1,7 @@
 //! The engine under faultline: virtual time, the event scheduler, named random streams, samplers,
 //! streaming statistics and parallel replications. It knows nothing about LLMs; `models` builds
 //! the simulated world on top of it.
+#![warn(missing_docs)]
 
 pub mod log_histogram;
 pub mod random;

@@ -28,6 +28,7 @@ impl Default for LogLinearHistogram {
 }
 
 impl LogLinearHistogram {
+    /// An empty histogram. Allocates all 976 buckets (under 8 KiB) now, so recording never allocates.
     pub fn new() -> LogLinearHistogram {
         LogLinearHistogram {
             counts: vec![0; BUCKETS].into_boxed_slice(),
@@ -56,11 +57,13 @@ impl LogLinearHistogram {
         ((1u64 << exp) + sub * width).saturating_add(width - 1)
     }
 
+    /// Counts one observation of `latency` nanoseconds; every `Time` value has a bucket.
     pub fn record(&mut self, latency: Time) {
         self.counts[Self::index(latency)] += 1;
         self.total += 1;
     }
 
+    /// How many observations have been recorded.
     pub fn count(&self) -> u64 {
         self.total
     }

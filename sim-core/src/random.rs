@@ -49,6 +49,8 @@ pub fn stream_id(entity: &str, purpose: &str) -> u64 {
 }
 
 impl Streams {
+    /// The stream keys of replication `replication` of a run seeded with `master_seed`. The same pair
+    /// always gives the same keys; different replications share no key material.
     pub fn new(master_seed: u64, replication: u32) -> Streams {
         let mut state = master_seed ^ (u64::from(replication)).wrapping_mul(0xD1B5_4A32_D192_ED03);
         // Mix the replication in twice so that nearby (seed, replication) pairs share nothing.
@@ -80,6 +82,7 @@ impl RandomStream {
         Streams::new(seed, 0).stream("test", "test")
     }
 
+    /// The next 64 uniformly random bits; every other draw is built from these.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()

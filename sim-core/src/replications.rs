@@ -3,10 +3,13 @@
 
 use rayon::prelude::*;
 
+/// Why [`thread_pool`] could not start its workers.
 #[derive(Debug, thiserror::Error)]
 #[error("could not start {threads} worker threads: {message}")]
 pub struct ThreadPoolError {
+    /// The number of threads asked for (0 when the default, all cores, failed).
     pub threads: usize,
+    /// What went wrong: the pool builder's error, or why the request was refused.
     pub message: String,
 }
 

@@ -32,47 +32,69 @@ fn positive(name: &str, value: f64) -> Result<(), SamplerError> {
 /// A probability distribution on the real line (mostly the non-negative half).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sampler {
+    /// Always `value`.
     Deterministic {
+        /// The single value returned by every draw.
         value: f64,
     },
+    /// Exponential with the given mean (rate `1 / mean`); memoryless.
     Exponential {
+        /// The mean, also the standard deviation.
         mean: f64,
     },
+    /// Uniform on `[low, high)`.
     Uniform {
+        /// The smallest value, inclusive.
         low: f64,
+        /// The upper bound, exclusive.
         high: f64,
     },
     /// `exp(N(mu, sigma²))`.
     LogNormal {
+        /// The mean of the underlying normal: `exp(mu)` is the median.
         mu: f64,
+        /// The standard deviation of the underlying normal: the spread on a log scale.
         sigma: f64,
     },
+    /// Gamma with density proportional to `x^(shape − 1)·e^(−x / scale)`; mean `shape·scale`.
     Gamma {
+        /// The shape k; k = 1 is the exponential, large k is nearly normal.
         shape: f64,
+        /// The scale θ, in the unit of the samples.
         scale: f64,
     },
+    /// Weibull: `P(X > x) = exp(−(x / scale)^shape)`.
     Weibull {
+        /// The shape k; k < 1 gives a heavier tail than the exponential, k = 1 is the exponential.
         shape: f64,
+        /// The scale λ, in the unit of the samples: `P(X > λ) = 1/e` whatever the shape.
         scale: f64,
     },
     /// Pareto type I: `P(X > x) = (scale / x)^shape` for `x ≥ scale`.
     Pareto {
+        /// The minimum value x_m, in the unit of the samples.
         scale: f64,
+        /// The tail index α: the mean is finite only for α > 1, the variance only for α > 2.
         shape: f64,
     },
     /// Two-phase hyperexponential: with probability `p` exponential with `mean1`, else `mean2`.
     HyperExponential {
+        /// The probability of the first phase, in [0, 1].
         p: f64,
+        /// The mean of the first phase.
         mean1: f64,
+        /// The mean of the second phase.
         mean2: f64,
     },
     /// Resampling of observed values, each equally likely.
     Empirical {
+        /// The observed values; a value present twice is drawn twice as often.
         values: Box<[f64]>,
     },
 }
 
 impl Sampler {
+    /// A constant; `value` must be finite and non-negative.
     pub fn deterministic(value: f64) -> Result<Sampler, SamplerError> {
         require(value.is_finite() && value >= 0.0, || {
             format!("value must be a non-negative finite number, found {value}")
@@ -80,11 +102,13 @@ impl Sampler {
         Ok(Sampler::Deterministic { value })
     }
 
+    /// The exponential with the given positive, finite mean.
     pub fn exponential(mean: f64) -> Result<Sampler, SamplerError> {
         positive("mean", mean)?;
         Ok(Sampler::Exponential { mean })
     }
 
+    /// The uniform on `[low, high)`; needs finite `0 ≤ low ≤ high`.
     pub fn uniform(low: f64, high: f64) -> Result<Sampler, SamplerError> {
         require(
             low.is_finite() && high.is_finite() && low >= 0.0 && low <= high,
@@ -93,6 +117,7 @@ impl Sampler {
         Ok(Sampler::Uniform { low, high })
     }
 
+    /// `exp(N(mu, sigma²))`; needs a finite `mu` and a finite `sigma ≥ 0` (0 is a constant).
     pub fn lognormal(mu: f64, sigma: f64) -> Result<Sampler, SamplerError> {
         require(mu.is_finite(), || format!("mu must be finite, found {mu}"))?;
         require(sigma.is_finite() && sigma >= 0.0, || {
@@ -110,18 +135,22 @@ impl Sampler {
         Sampler::lognormal(log(median), log(p99 / median) / Z_99)
     }
 
+    /// The gamma with the given shape and scale, both positive and finite.
     pub fn gamma(shape: f64, scale: f64) -> Result<Sampler, SamplerError> {
         positive("shape", shape)?;
         positive("scale", scale)?;
         Ok(Sampler::Gamma { shape, scale })
     }
 
+    /// The Weibull with the given shape and scale, both positive and finite.
     pub fn weibull(shape: f64, scale: f64) -> Result<Sampler, SamplerError> {
         positive("shape", shape)?;
         positive("scale", scale)?;
         Ok(Sampler::Weibull { shape, scale })
     }
 
+    /// The Pareto type I with minimum `scale` and tail index `shape`, both positive and finite (note
+    /// the order: scale first).
     pub fn pareto(scale: f64, shape: f64) -> Result<Sampler, SamplerError> {
         positive("scale", scale)?;
         positive("shape", shape)?;
@@ -143,6 +172,7 @@ impl Sampler {
         })
     }
 
+    /// Resampling of `values`: at least one, each finite and non-negative.
     pub fn empirical(values: Vec<f64>) -> Result<Sampler, SamplerError> {
         require(!values.is_empty(), || {
             "empirical needs at least one value".to_string()

@@ -48,6 +48,8 @@ impl<E: Copy> Default for Scheduler<E> {
 }
 
 impl<E: Copy> Scheduler<E> {
+    /// An empty scheduler at time 0. Room for 1,024 pending events is reserved up front so a typical
+    /// run's heap never grows after the first moments.
     pub fn new() -> Self {
         Scheduler {
             heap: BinaryHeap::with_capacity(1024),
@@ -91,10 +93,12 @@ impl<E: Copy> Scheduler<E> {
         self.heap.peek().map(|e| e.time)
     }
 
+    /// Events pending, including stale ones whose handler will drop them.
     pub fn len(&self) -> usize {
         self.heap.len()
     }
 
+    /// Whether no event is pending: the run has nothing left to do.
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

@@ -60,6 +60,8 @@ pub struct BucketGrid {
     pub start: Time,
     /// End of the window (the horizon); the last bucket may be shorter than `width`.
     pub end: Time,
+    /// Length of every bucket but possibly the last, in nanoseconds: a "nice" width (1 ms, 2 ms,
+    /// 5 ms, ... 1 week, then whole weeks), never zero when built by [`BucketGrid::for_window`].
     pub width: Time,
 }
 
@@ -81,10 +83,12 @@ impl BucketGrid {
         BucketGrid { start, end, width }
     }
 
+    /// The number of buckets: the window's length divided by `width`, rounded up.
     pub fn len(&self) -> usize {
         self.end.saturating_sub(self.start).div_ceil(self.width) as usize
     }
 
+    /// Whether the window is empty (zero length), so that it has no buckets.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -121,6 +125,7 @@ pub struct CountSeries {
 }
 
 impl CountSeries {
+    /// All-zero counts, one per bucket of `grid` (allocated now, never again).
     pub fn new(grid: BucketGrid) -> CountSeries {
         CountSeries {
             grid,
@@ -128,6 +133,7 @@ impl CountSeries {
         }
     }
 
+    /// Adds `n` events at `now` to its bucket; events before the window (in the warm-up) are ignored.
     #[inline]
     pub fn add(&mut self, now: Time, n: u64) {
         if let Some(i) = self.grid.index(now) {
@@ -135,6 +141,7 @@ impl CountSeries {
         }
     }
 
+    /// The count in each bucket, in time order.
     pub fn counts(&self) -> &[u64] {
         &self.counts
     }
@@ -168,6 +175,7 @@ pub struct LevelSeries {
 }
 
 impl LevelSeries {
+    /// A level of 0 from time 0, with one zero integral per bucket of `grid`.
     pub fn new(grid: BucketGrid) -> LevelSeries {
         LevelSeries {
             grid,
@@ -222,6 +230,7 @@ impl LevelSeries {
 /// The series one replication produced, each with one value per bucket of `grid`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesSet {
+    /// The buckets every series is measured on.
     pub grid: BucketGrid,
     /// Name (with its unit, as metric names carry) and values, in a fixed order.
     pub series: Vec<(String, Vec<f64>)>,
@@ -230,6 +239,7 @@ pub struct SeriesSet {
 /// One series reduced across replications.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesStat {
+    /// The series' name, as in [`SeriesSet::series`].
     pub name: String,
     /// Mean over replications per bucket (NaN where no replication had a finite value).
     pub mean: Vec<f64>,
@@ -240,7 +250,9 @@ pub struct SeriesStat {
 /// Every series of a run, reduced across replications.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesSummary {
+    /// The buckets, the same for every replication.
     pub grid: BucketGrid,
+    /// Each series' per-bucket statistics, in the replications' order of series.
     pub series: Vec<SeriesStat>,
 }
 
@@ -261,10 +273,12 @@ pub fn cdf_levels() -> Vec<f64> {
 /// the latency in seconds at each of [`cdf_levels`] (NaN if it had no completions).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CdfSet {
+    /// Population name and its latency in seconds at each level, in the order pushed.
     pub distributions: Vec<(String, Vec<f64>)>,
 }
 
 impl CdfSet {
+    /// Appends the population `name`, read from `hist` at every level of [`cdf_levels`].
     pub fn push(&mut self, name: impl Into<String>, hist: &LatencyHistogram) {
         let values = CDF_PER_MILLE
             .iter()
@@ -277,7 +291,9 @@ impl CdfSet {
 /// Latency distributions reduced across replications: the mean latency at each level.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CdfSummary {
+    /// The quantile levels, as [`cdf_levels`] gives them.
     pub levels: Vec<f64>,
+    /// Per population, the mean latency in seconds at each level and its 95% half-width.
     pub distributions: Vec<SeriesStat>,
 }
 

@@ -10,7 +10,9 @@
 /// A reference to a slab slot as it was when the key was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
+    /// The slot's position in the slab.
     pub index: u32,
+    /// The slot's generation when the key was made; it wraps after 65,536 reuses of one slot.
     pub generation: u16,
 }
 
@@ -19,6 +21,8 @@ struct Slot<T> {
     value: Option<T>,
 }
 
+/// Values of type `T` addressed by [`Key`]s that go stale when their value is removed, so an event
+/// holding one can find out its target is gone. Memory is the peak number of live values.
 pub struct Slab<T> {
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
@@ -32,6 +36,7 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    /// An empty slab; allocates nothing until the first insert.
     pub fn new() -> Self {
         Slab {
             slots: Vec::new(),
@@ -40,6 +45,8 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Stores `value`, reusing the most recently freed slot if there is one (with its generation
+    /// advanced, so old keys to that slot no longer match). Panics past 2^32 slots.
     pub fn insert(&mut self, value: T) -> Key {
         self.live += 1;
         if let Some(index) = self.free.pop() {
@@ -73,6 +80,7 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value, mutably, if `key` still refers to it.
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation == key.generation {
@@ -104,10 +112,12 @@ impl<T> Slab<T> {
         })
     }
 
+    /// The number of live values.
     pub fn len(&self) -> usize {
         self.live
     }
 
+    /// Whether no value is live.
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }

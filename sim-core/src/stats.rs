@@ -15,10 +15,12 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// An empty tally: count 0, and NaN for every statistic until something is recorded.
     pub fn new() -> Tally {
         Tally::default()
     }
 
+    /// Adds one observation, in O(1) time and memory.
     #[inline]
     pub fn record(&mut self, x: f64) {
         self.count += 1;
@@ -34,6 +36,7 @@ impl Tally {
         self.m2 += delta * (x - self.mean);
     }
 
+    /// How many observations have been recorded.
     pub fn count(&self) -> u64 {
         self.count
     }
@@ -52,10 +55,12 @@ impl Tally {
         }
     }
 
+    /// The smallest observation, or NaN with none.
     pub fn min(&self) -> f64 {
         if self.count == 0 { f64::NAN } else { self.min }
     }
 
+    /// The largest observation, or NaN with none.
     pub fn max(&self) -> f64 {
         if self.count == 0 { f64::NAN } else { self.max }
     }
@@ -73,6 +78,7 @@ pub struct TimeWeighted {
 }
 
 impl TimeWeighted {
+    /// A level of 0 from `start` on; the average is taken over time from `start`.
     pub fn new(start: Time) -> TimeWeighted {
         TimeWeighted {
             level: 0,
@@ -99,6 +105,8 @@ impl TimeWeighted {
         self.max = self.max.max(self.level);
     }
 
+    /// Sets the level to `level` at `now` (times must not decrease), for callers that know the new level
+    /// rather than the change.
     #[inline]
     pub fn set(&mut self, now: Time, level: i64) {
         self.advance(now);
@@ -106,6 +114,7 @@ impl TimeWeighted {
         self.max = self.max.max(level);
     }
 
+    /// The current level.
     pub fn level(&self) -> i64 {
         self.level
     }
@@ -127,6 +136,8 @@ impl TimeWeighted {
         self.area as f64 / (now - self.start) as f64
     }
 
+    /// The highest level reached since the start (or the last [`restart`](Self::restart)); 0 if the
+    /// level never rose above it.
     pub fn max(&self) -> i64 {
         self.max
     }
@@ -145,6 +156,8 @@ impl Default for LatencyHistogram {
 }
 
 impl LatencyHistogram {
+    /// An empty histogram covering 1 µs to one hour at 3 significant digits; it resizes itself if a
+    /// longer latency arrives.
     pub fn new() -> LatencyHistogram {
         // One hour at 3 significant digits to start with; it grows if a longer value arrives.
         let mut hist = Histogram::new_with_bounds(1, 3_600_000_000, 3)
@@ -159,6 +172,8 @@ impl LatencyHistogram {
         self.hist.distinct_values() as u64 * std::mem::size_of::<u64>() as u64
     }
 
+    /// Records a latency of `latency` nanoseconds, truncated to whole microseconds (so anything under
+    /// 1 µs counts as 0).
     #[inline]
     pub fn record(&mut self, latency: Time) {
         let micros = latency / 1_000;
@@ -166,6 +181,7 @@ impl LatencyHistogram {
         let _ = self.hist.record(micros);
     }
 
+    /// How many latencies have been recorded.
     pub fn count(&self) -> u64 {
         self.hist.len()
     }
@@ -178,6 +194,7 @@ impl LatencyHistogram {
         self.hist.value_at_quantile(q) as f64 * 1e-6
     }
 
+    /// Forgets every observation but keeps the counters' memory (for the end of a warm-up).
     pub fn reset(&mut self) {
         self.hist.reset();
     }
@@ -192,6 +209,7 @@ pub struct TimeBuckets {
 }
 
 impl TimeBuckets {
+    /// Empty buckets of `width` nanoseconds each, the first starting at time 0. Panics if `width` is 0.
     pub fn new(width: Time) -> TimeBuckets {
         assert!(width > 0, "bucket width must be positive");
         TimeBuckets {
@@ -200,6 +218,7 @@ impl TimeBuckets {
         }
     }
 
+    /// Adds `n` events at `now` to the bucket holding it, creating the buckets up to it if needed.
     #[inline]
     pub fn add(&mut self, now: Time, n: u64) {
         let index = (now / self.width) as usize;
@@ -209,10 +228,12 @@ impl TimeBuckets {
         self.counts[index] += n;
     }
 
+    /// Each bucket's width in nanoseconds.
     pub fn width(&self) -> Time {
         self.width
     }
 
+    /// The count in each bucket from time 0, up to the last bucket anything was added to.
     pub fn counts(&self) -> &[u64] {
         &self.counts
     }

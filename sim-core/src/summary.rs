@@ -14,14 +14,19 @@ pub struct MetricSet {
 }
 
 impl MetricSet {
+    /// An empty set.
     pub fn new() -> MetricSet {
         MetricSet::default()
     }
 
+    /// Appends `name = value`. The order of pushes is the order of the report, so every replication
+    /// must push the same names in the same order.
     pub fn push(&mut self, name: impl Into<String>, value: f64) {
         self.entries.push((name.into(), value));
     }
 
+    /// The value of the first entry called `name` (a linear search: for tests and reports, not the hot
+    /// path).
     pub fn get(&self, name: &str) -> Option<f64> {
         self.entries
             .iter()
@@ -29,6 +34,7 @@ impl MetricSet {
             .map(|(_, v)| *v)
     }
 
+    /// Every name and value, in the order pushed.
     pub fn entries(&self) -> &[(String, f64)] {
         &self.entries
     }
@@ -37,15 +43,19 @@ impl MetricSet {
 /// A confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Interval {
+    /// The lower bound.
     pub low: f64,
+    /// The upper bound, never below `low`.
     pub high: f64,
 }
 
 impl Interval {
+    /// Whether `x` lies in the closed interval `[low, high]`.
     pub fn contains(&self, x: f64) -> bool {
         self.low <= x && x <= self.high
     }
 
+    /// Half the interval's width: the "±" of a symmetric interval.
     pub fn half_width(&self) -> f64 {
         0.5 * (self.high - self.low)
     }
@@ -62,11 +72,17 @@ impl Interval {
 /// One metric summarised across replications.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSummary {
+    /// The metric's name, with its unit (`_s`, `_per_s`, `_ratio` ...).
     pub name: String,
     /// Mean over the replications that produced a finite value (NaN if none did).
     pub mean: f64,
+    /// The 95% Student-t interval for the mean, clipped to the metric's [`Domain`] and, for a
+    /// proportion over counts whose interval would pass a bound or have no width, widened to hold the
+    /// Wilson interval of the pooled counts. `None` with fewer than two finite values.
     pub ci95: Option<Interval>,
+    /// The 99% interval, built the same way as `ci95`.
     pub ci99: Option<Interval>,
+    /// The value each replication reported, in replication order (NaN where it had none).
     pub per_replication: Vec<f64>,
 }
 

@@ -9,6 +9,7 @@ use std::fmt;
 /// Virtual time and durations, in nanoseconds.
 pub type Time = u64;
 
+/// Nanoseconds in one second: the factor between [`Time`] and seconds.
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// Nanoseconds in each unit a duration string may use, largest first (this order is also the
@@ -33,22 +34,34 @@ const DURATION_ALIASES: &[(&str, u64)] = &[
 /// Why a duration or rate string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimeParseError {
+    /// The string was empty or only whitespace.
     #[error("empty duration; expected a number with a unit, like \"250ms\", \"4h\" or \"30d\"")]
     Empty,
+    /// The string (quoted in full) is not a sequence of numbers followed by units.
     #[error(
         "`{0}` is not a duration; expected a number with a unit (ns, us, ms, s, m, h, d), like \"250ms\" or \"1h30m\""
     )]
     Syntax(String),
+    /// A number carried a unit that is not a time unit.
     #[error("unknown time unit `{unit}` in `{text}`; expected one of ns, us, ms, s, m, min, h, d")]
-    Unit { unit: String, text: String },
+    Unit {
+        /// The unit as written.
+        unit: String,
+        /// The whole duration string it appeared in.
+        text: String,
+    },
+    /// The duration does not fit in a `u64` of nanoseconds.
     #[error("duration `{0}` is too long (the limit is about 584 years)")]
     Overflow(String),
+    /// A decimal fraction would need a fraction of a nanosecond (`"1.5ns"`).
     #[error("duration `{0}` is not a whole number of nanoseconds")]
     SubNanosecond(String),
+    /// The string is not `COUNT/UNIT` with a finite count and a time unit.
     #[error(
         "`{0}` is not a rate; expected a positive number of events per unit, like \"20/s\", \"1200/min\" or \"3/h\""
     )]
     RateSyntax(String),
+    /// The rate is zero or negative (or, through [`Rate::per_second`], not finite).
     #[error("rate `{0}` must be positive")]
     RateNotPositive(String),
 }
@@ -159,6 +172,7 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// A rate of `per_second` events per second; must be positive and finite.
     pub fn per_second(per_second: f64) -> Result<Rate, TimeParseError> {
         if per_second.is_finite() && per_second > 0.0 {
             Ok(Rate { per_second })
@@ -167,6 +181,7 @@ impl Rate {
         }
     }
 
+    /// Events per second.
     pub fn as_per_second(self) -> f64 {
         self.per_second
     }
