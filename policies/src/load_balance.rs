@@ -33,6 +33,8 @@ use sim_core::{NANOS_PER_SEC, RandomStream, Time};
 pub const DEFAULT_SAMPLES: usize = 10;
 /// The latency, in seconds, LiteLLM records for an attempt that timed out.
 pub const TIMEOUT_PENALTY_S: f64 = 1000.0;
+/// Deployments per balancer at most (the world passes their availability as a bit mask).
+pub const MAX_MEMBERS: usize = 64;
 const MINUTE: Time = 60 * NANOS_PER_SEC;
 
 /// How a member is chosen.
@@ -114,8 +116,11 @@ impl LoadBalancer {
         members: Vec<Member>,
         samples: usize,
     ) -> Result<LoadBalancer, String> {
-        if members.is_empty() {
-            return Err("a load balancer needs at least one deployment".to_string());
+        if members.is_empty() || members.len() > MAX_MEMBERS {
+            return Err(format!(
+                "a load balancer needs 1 to {MAX_MEMBERS} deployments, found {}",
+                members.len()
+            ));
         }
         if samples == 0 {
             return Err("latency samples must be at least 1".to_string());

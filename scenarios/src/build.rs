@@ -412,6 +412,14 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
             cache,
             cached_prompt_share: r.cached_prompt_share.0,
             explicit: true,
+            balance: r
+                .balance
+                .as_ref()
+                .map(|b| {
+                    let at = format!("{path}.balance");
+                    crate::balance_schema::build_balance(b, backend, &backend_ids, &at)
+                })
+                .transpose()?,
         });
     }
 
@@ -483,6 +491,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
                         cache: None,
                         cached_prompt_share: 0.0,
                         explicit: false,
+                        balance: None,
                     });
                     routes.len() - 1
                 }

@@ -1,6 +1,7 @@
 //! The scenario file format: serde types, loading TOML and JSON with precise error positions,
 //! `--set` overrides, validation, built-in examples, and building a `models` world.
 
+pub mod balance_schema;
 pub mod build;
 pub mod builtin_data;
 pub mod chaos_schema;

@@ -71,6 +71,9 @@ pub struct Route {
     /// timeouts, open breakers, validation failures and context overflows; no last resorts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<crate::resilience_schema::Fallback>,
+    /// Load balancing across several backends in the chain's first place (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<crate::balance_schema::Balance>,
     /// Base probability that an answer is silently bad, by category (default: none):
     /// `hallucination`, `refusal`, `format_violation`, `instruction_drift`,
     /// `quality_degradation`. Each answer has at most one; the backend's hidden degradation
