@@ -3,6 +3,7 @@
 
 mod compare;
 mod execute;
+mod interop_cmd;
 mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -192,6 +193,12 @@ enum Command {
         /// The example to print.
         name: Option<String>,
     },
+    /// Turn a LiteLLM router config, or OpenSLO / sloth SLOs, into scenario TOML.
+    #[command(subcommand)]
+    Import(interop_cmd::ImportCommand),
+    /// Write Prometheus rules for a scenario's SLOs and burn-rate alerts.
+    #[command(subcommand)]
+    Export(interop_cmd::ExportCommand),
 }
 
 /// What `run` prints on stdout (files are written the same way whatever is chosen).
@@ -276,6 +283,8 @@ fn main() -> ExitCode {
             execute::validate(&scenario, &settings.overrides())
         }
         Command::Examples { name } => execute::examples(name.as_deref()),
+        Command::Import(cmd) => interop_cmd::import(cmd),
+        Command::Export(cmd) => interop_cmd::export(cmd),
         Command::Sweep {
             scenario,
             set,
