@@ -408,10 +408,17 @@ fn write(
     // Traffic: one tenant per model group.
     for (g, group) in groups {
         let rpm: Option<u64> = group.deployments.iter().map(|d| d.rpm).sum();
-        let rate = match rpm {
-            Some(r) => (r as f64 * defaults::RPM_LOAD / 60.0).max(0.001),
-            None => defaults::RATE_PER_S,
+        let tpm: Option<u64> = group.deployments.iter().map(|d| d.tpm).sum();
+        // Half of what the group's rpm and tpm allow (the prompts below average about 1,500
+        // tokens), else one call a second.
+        let by_rpm = rpm.map(|r| r as f64 * defaults::RPM_LOAD / 60.0);
+        let by_tpm = tpm.map(|t| t as f64 * defaults::RPM_LOAD / 60.0 / 1500.0);
+        let rate = match (by_rpm, by_tpm) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => defaults::RATE_PER_S,
         };
+        let rate = rate.max(0.001);
         let _ = writeln!(o, "[[tenants]]  # DEFAULT traffic");
         let _ = writeln!(o, "name = {}", quote(&format!("{}-clients", name(g))));
         let _ = writeln!(o, "route = {}", quote(&name(g)));

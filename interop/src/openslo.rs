@@ -167,7 +167,7 @@ fn objective(obj: &At) -> Result<String, ImportError> {
         if !(x > 0.0 && x < 1.0) {
             return Err(t.error(format!("expected a fraction between 0 and 1, found {x}")));
         }
-        return Ok(format!("{}", x * 100.0).chars().take(12).collect());
+        return Ok(percent(x));
     }
     if let Some(t) = obj.get("targetPercent")? {
         let x = t.f64()?;
@@ -179,6 +179,16 @@ fn objective(obj: &At) -> Result<String, ImportError> {
         return Ok(format!("{x}"));
     }
     Err(obj.error("expected `target` (a fraction) or `targetPercent`"))
+}
+
+/// A fraction as a percentage, exact to a millionth: 0.995 → "99.5".
+fn percent(x: f64) -> String {
+    let ppm = (x * 1e6).round() as u64;
+    let (int, frac) = (ppm / 10_000, ppm % 10_000);
+    if frac == 0 {
+        return int.to_string();
+    }
+    format!("{int}.{}", format!("{frac:04}").trim_end_matches('0'))
 }
 
 /// What kind of SLI a query's text names.
@@ -348,7 +358,7 @@ fn openslo_slo(
                     .transpose()?;
                 let target = obj
                     .get("timeSliceTarget")?
-                    .map(|t| t.f64().map(|x| format!("{}", x * 100.0)))
+                    .map(|t| t.f64().map(percent))
                     .transpose()?;
                 Some(("timeslices".to_string(), slice, target))
             }
@@ -391,7 +401,12 @@ fn alert_policies(
     };
     let mut rules = Vec::new();
     for p in list.items()? {
-        let policy = match p.get("alertPolicyRef")? {
+        // A name, `{ alertPolicyRef: name }`, or the policy inline.
+        let reference = match &p.node.value {
+            crate::yaml::Value::Str(_) => Some(p.clone()),
+            _ => p.get("alertPolicyRef")?,
+        };
+        let policy = match reference {
             Some(r) => {
                 let n = r.str()?;
                 policies
@@ -399,13 +414,7 @@ fn alert_policies(
                     .cloned()
                     .ok_or_else(|| r.error(format!("no AlertPolicy is named `{n}`")))?
             }
-            None => match &p.node.value {
-                crate::yaml::Value::Str(n) => policies
-                    .get(n.as_str())
-                    .cloned()
-                    .ok_or_else(|| p.error(format!("no AlertPolicy is named `{n}`")))?,
-                _ => p,
-            },
+            None => p,
         };
         let pspec = policy
             .get("spec")?
@@ -518,7 +527,17 @@ fn sloth_spec(at: &At, out: &mut Vec<Slo>, warnings: &mut Vec<String>) -> Result
         let sli = s.get("sli")?.ok_or_else(|| s.error("expected `sli`"))?;
         let mut text = String::new();
         all_text(&sli, &mut text);
-        let kind = kind_of(&text);
+        // A sloth SLI is an error ratio: status codes or errors in it mean availability,
+        // whatever else the series is named after.
+        let t = text.to_ascii_lowercase();
+        let kind = if ["5..", "code", "status", "error"]
+            .iter()
+            .any(|w| t.contains(w))
+        {
+            Some(Kind::Availability)
+        } else {
+            kind_of(&text)
+        };
         let indicator = match kind {
             Some(Kind::Correctness) => "{ kind = \"correctness\" }",
             Some(Kind::Availability) => "{ kind = \"availability\" }",

@@ -250,7 +250,7 @@ pub fn prom_duration(t: Time) -> String {
         ("m", 60_000 * MS),
         ("s", 1_000 * MS),
     ] {
-        if t >= ns && t % ns == 0 {
+        if t >= ns && t.is_multiple_of(ns) {
             return format!("{}{unit}", t / ns);
         }
     }
@@ -298,11 +298,14 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// An alert's name and labels.
+pub type Alert = (String, Vec<(String, String)>);
+
 /// Checks the shape of a rules file, as Prometheus loads it: `groups`, each with a unique
 /// `name` and `rules`; each rule exactly one of `record` (a valid metric name) or `alert`, a
 /// non-empty `expr`, `for` a duration, `labels` and `annotations` maps of strings. Returns the
 /// alerts as `(alert, labels)` for further checks.
-pub fn check(text: &str) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+pub fn check(text: &str) -> Result<Vec<Alert>, String> {
     use crate::yaml::{At, parse};
     let doc = parse("rules", text).map_err(|e| e.to_string())?;
     let root = At::root("rules", &doc);

@@ -24,9 +24,9 @@ pub fn quote(s: &str) -> String {
 /// A duration string for `seconds`, exact to the microsecond: "5s", "1500ms", "250us".
 pub fn duration(seconds: f64) -> String {
     let us = (seconds * 1e6).round() as u64;
-    if us % 1_000_000 == 0 {
+    if us.is_multiple_of(1_000_000) {
         format!("\"{}s\"", us / 1_000_000)
-    } else if us % 1_000 == 0 {
+    } else if us.is_multiple_of(1_000) {
         format!("\"{}ms\"", us / 1_000)
     } else {
         format!("\"{us}us\"")

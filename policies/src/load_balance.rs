@@ -194,7 +194,14 @@ impl LoadBalancer {
                         self.scratch.push((m.weight, i));
                     }
                 }
-                weighted(&self.scratch, rng)
+                // Every weight zero: uniform. Some weight elsewhere but none among the
+                // available: nothing to pick (LiteLLM's weighted draw fails on a zero total).
+                if self.members.iter().all(|m| m.weight == 0.0) {
+                    uniform(&self.scratch, rng)
+                } else {
+                    self.scratch.retain(|x| x.0 > 0.0);
+                    weighted(&self.scratch, rng)
+                }
             }
             Strategy::LeastBusy => (0..self.members.len())
                 .filter(|&i| available(i))
@@ -273,7 +280,7 @@ impl LoadBalancer {
 /// A weighted draw over `(weight, index)`; all-zero weights draw uniformly.
 fn weighted(items: &[(f64, usize)], rng: &mut RandomStream) -> Option<usize> {
     let total: f64 = items.iter().map(|x| x.0).sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return uniform(items, rng);
     }
     let mut u = rng.next_f64() * total;
