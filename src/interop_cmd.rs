@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
-    /// A LiteLLM proxy/router config (model_list, router_settings, litellm_settings) → scenario TOML.
+    /// A LiteLLM proxy/router config (model_list, router_settings, litellm_settings) → scenario
+    /// TOML; `example:litellm-loadbalance`, `example:litellm-fallbacks` and
+    /// `example:litellm-latency` are built in.
     #[command(
         after_help = "Example:\n  faultline import litellm config.yaml --out router.toml\n  \
         faultline run router.toml"
@@ -54,6 +56,41 @@ pub enum ExportCommand {
     },
 }
 
+/// LiteLLM configs built into the binary, written after LiteLLM's documented examples (the
+/// ones `tests/interop.rs` imports): `example:NAME`.
+const LITELLM_EXAMPLES: [(&str, &str); 3] = [
+    (
+        "litellm-loadbalance",
+        include_str!("../tests/fixtures/interop/litellm-loadbalance.yaml"),
+    ),
+    (
+        "litellm-fallbacks",
+        include_str!("../tests/fixtures/interop/litellm-fallbacks.yaml"),
+    ),
+    (
+        "litellm-latency",
+        include_str!("../tests/fixtures/interop/litellm-latency.yaml"),
+    ),
+];
+
+fn read_config(path: &Path) -> Result<String, Failure> {
+    let spec = path.display().to_string();
+    match spec.strip_prefix("example:") {
+        Some(name) => LITELLM_EXAMPLES
+            .iter()
+            .find(|e| e.0 == name)
+            .map(|e| e.1.to_string())
+            .ok_or_else(|| {
+                let names: Vec<&str> = LITELLM_EXAMPLES.iter().map(|e| e.0).collect();
+                Failure::Input(format!(
+                    "no built-in LiteLLM config named `{name}`; they are: {}",
+                    names.join(", ")
+                ))
+            }),
+        None => read(path),
+    }
+}
+
 fn read(path: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(path)
         .map_err(|e| Failure::Input(format!("{}: cannot read the file: {e}", path.display())))
@@ -83,7 +120,7 @@ pub fn import(cmd: ImportCommand) -> Result<ExitCode, Failure> {
     match cmd {
         ImportCommand::Litellm { config, out } => {
             let file = config.display().to_string();
-            let text = read(&config)?;
+            let text = read_config(&config)?;
             let imported = interop::litellm::import(&file, &text)
                 .map_err(|e| Failure::Input(e.to_string()))?;
             check_scenario(&format!("{file} (imported)"), &imported.toml)?;

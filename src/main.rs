@@ -194,10 +194,17 @@ enum Command {
         name: Option<String>,
     },
     /// Turn a LiteLLM router config, or OpenSLO / sloth SLOs, into scenario TOML.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  faultline import litellm example:litellm-fallbacks --out router.toml\n  \
+        faultline run router.toml --set horizon=10m --replications 2"
+    )]
     Import(interop_cmd::ImportCommand),
     /// Write Prometheus rules for a scenario's SLOs and burn-rate alerts.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  faultline export prometheus example:slo-burn-alerts --out slo-rules.yaml"
+    )]
     Export(interop_cmd::ExportCommand),
 }
 

@@ -110,10 +110,7 @@ fn a_cooled_down_deployment_receives_no_calls_during_its_cooldown() {
     // second: at most 25 × 3 s = 75 more per cooldown, a generous bound).
     let attempts_on = mean(&on, "backend.chat-1.attempts");
     let cooldowns = mean(&on, "backend.chat-1.cooldowns");
-    assert!(
-        (15.0..=21.0).contains(&cooldowns),
-        "cooldowns {cooldowns}"
-    );
+    assert!((15.0..=21.0).contains(&cooldowns), "cooldowns {cooldowns}");
     assert!(attempts_on <= cooldowns * 78.0, "attempts {attempts_on}");
     // Without cooldowns it takes its full half of the traffic: about 6,000 calls (binomial
     // standard deviation about 55 per replication).
