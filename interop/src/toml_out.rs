@@ -74,6 +74,7 @@ mod tests {
         assert_eq!(number(3.0), "3");
         assert_eq!(number(0.25), "0.25");
         assert_eq!(name("gpt-3.5-turbo"), "gpt-3_5-turbo");
-        assert_eq!(name(" "), "unnamed");
+        assert_eq!(name(""), "unnamed");
+        assert_eq!(name("a b"), "a_b");
     }
 }
