@@ -4,6 +4,7 @@
 mod compare;
 mod execute;
 mod failure;
+mod interop_cmd;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -194,6 +195,19 @@ enum Command {
         /// The example to print.
         name: Option<String>,
     },
+    /// Turn a LiteLLM router config, or OpenSLO / sloth SLOs, into scenario TOML.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  faultline import litellm example:litellm-fallbacks --out router.toml\n  \
+        faultline run router.toml --set horizon=10m --replications 2"
+    )]
+    Import(interop_cmd::ImportCommand),
+    /// Write Prometheus rules for a scenario's SLOs and burn-rate alerts.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  faultline export prometheus example:slo-burn-alerts --out slo-rules.yaml"
+    )]
+    Export(interop_cmd::ExportCommand),
 }
 
 /// Changes to the scenario, applied before validation.
@@ -261,6 +275,8 @@ fn main() -> ExitCode {
             execute::validate(&scenario, &settings.overrides())
         }
         Command::Examples { name } => execute::examples(name.as_deref()),
+        Command::Import(cmd) => interop_cmd::import(cmd),
+        Command::Export(cmd) => interop_cmd::export(cmd),
         Command::Sweep {
             scenario,
             set,

@@ -65,6 +65,17 @@ pub struct RouteConfig {
     pub cached_prompt_share: f64,
     /// Declared in the scenario (reported per route), or implied by a tenant naming a backend.
     pub explicit: bool,
+    /// Several backends share the chain's first place (`None`: `backend` alone).
+    pub balance: Option<BalanceConfig>,
+}
+
+/// How a route picks among the backends that share its first place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BalanceConfig {
+    pub strategy: policies::Strategy,
+    pub members: Vec<(BackendId, policies::Member)>,
+    /// Latencies kept per member (latency based).
+    pub samples: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -30,6 +30,7 @@ use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{RandomStream, Scheduler, Slab, Time};
 
+mod balance;
 mod build;
 mod call;
 mod chaos_hooks;
@@ -88,6 +89,8 @@ struct Route {
     cache_rng: RandomStream,
     /// Whether an answer is silently bad, and whether the validator notices.
     validator: Validator,
+    /// Picks among the deployments sharing the chain's first place (`balance`).
+    balance: Option<balance::Balance>,
 }
 
 /// Errors that come back at once still take a round trip, so a retry loop without backoff

@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod fair_queue;
 pub mod fallback;
 pub mod hedge;
+pub mod load_balance;
 pub mod outcome;
 pub mod rate_limit;
 pub mod retry;
@@ -34,6 +35,7 @@ pub use deadline::{Deadline, check_timeouts};
 pub use fair_queue::{Discipline, FairQueue};
 pub use fallback::{FallbackChain, FallbackStep, FallbackTrigger, FallbackTriggers};
 pub use hedge::{HedgeDelay, HedgePolicy};
+pub use load_balance::{LoadBalancer, Member, Strategy};
 pub use outcome::{ErrorClass, RetryableClasses};
 pub use rate_limit::{
     Gcra, RateDecision, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket,

@@ -116,6 +116,10 @@ impl<'c> World<'c> {
                         .map(|c| CacheState::new(c).expect("validated when the world is built")),
                     cache_rng: streams.stream(&entity, "cache"),
                     validator: Validator::new(&streams, &entity),
+                    balance: r
+                        .balance
+                        .as_ref()
+                        .map(|b| super::balance::Balance::new(b, &streams, &entity)),
                 }
             })
             .collect();

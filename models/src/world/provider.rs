@@ -397,6 +397,8 @@ impl World<'_> {
             if let Some(h) = &mut self.hedge {
                 h.observe(now - a.started);
             }
+            let tokens = (a.prompt_tokens, a.output_tokens);
+            self.balance_answered(now, a.route, a.backend, now - a.started, tokens);
             let winner = self
                 .requests
                 .get(a.request)
@@ -458,6 +460,8 @@ impl World<'_> {
             }
             return;
         }
+        let route = self.attempts.get(attempt).map_or(0, |a| a.route);
+        self.balance_timed_out(route, backend as u16);
         self.attempt_result(now, backend, permit, false, now - started, None);
         self.stats.attempt_failed(now, true);
         self.orphaned(request, attempt, seq, backend as u16);

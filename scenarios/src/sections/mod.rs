@@ -7,6 +7,7 @@
 //! `schema`.
 
 pub mod arrivals;
+pub mod balance;
 pub mod backends;
 pub mod chaos;
 pub mod episodes;

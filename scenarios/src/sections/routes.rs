@@ -32,6 +32,9 @@ pub struct Route {
     /// timeouts, open breakers, validation failures and context overflows; no last resorts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,
+    /// Load balancing across several backends in the chain's first place (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<super::balance::Balance>,
     /// Base probability that an answer is silently bad, by category (default: none):
     /// `hallucination`, `refusal`, `format_violation`, `instruction_drift`,
     /// `quality_degradation`. Each answer has at most one; the backend's hidden degradation
@@ -262,6 +265,14 @@ fn build_route(
         cache,
         cached_prompt_share: r.cached_prompt_share.0,
         explicit: true,
+        balance: r
+            .balance
+            .as_ref()
+            .map(|b| {
+                let at = format!("{path}.balance");
+                super::balance::build_balance(b, backend, backend_ids, &at)
+            })
+            .transpose()?,
     })
 }
 

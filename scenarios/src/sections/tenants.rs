@@ -256,6 +256,7 @@ fn steps(
                     cache: None,
                     cached_prompt_share: 0.0,
                     explicit: false,
+                    balance: None,
                 });
                 routes.len() - 1
             }

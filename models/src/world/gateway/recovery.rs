@@ -159,6 +159,8 @@ impl World<'_> {
         delay: Time,
         class: Option<ErrorClass>,
     ) {
+        // A retry picks again among a balanced route's deployments, as LiteLLM's does.
+        self.rebalance(now, request);
         let r = self.requests.get_mut(request).expect("live request");
         r.last_delay = delay;
         self.stats.retry(class);
