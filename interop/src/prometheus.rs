@@ -10,23 +10,12 @@
 //! `llm_call_duration_seconds` and `llm_time_to_first_token_seconds` for latency SLIs, each
 //! with `tenant` and `route` labels. Rename them to your gateway's series when deploying.
 
-use models::slo::{CallOutcome, Indicator, OutcomeSet, RatioSli, SloConfig};
+use models::slo::{Indicator, Outcome, OutcomeSet, RatioSli, SloConfig};
 use policies::Severity;
 use policies::burn_rate::BURN_UNIT;
 use sim_core::Time;
 use std::collections::BTreeSet;
 use std::fmt::Write;
-
-/// The outcome label values, in `CallOutcome` order.
-const OUTCOMES: [(CallOutcome, &str); 7] = [
-    (CallOutcome::Correct, "correct"),
-    (CallOutcome::WrongAccepted, "wrong_accepted"),
-    (CallOutcome::DetectedHandled, "detected_handled"),
-    (CallOutcome::Degraded, "degraded"),
-    (CallOutcome::Throttled, "throttled"),
-    (CallOutcome::Shed, "shed"),
-    (CallOutcome::Failed, "failed"),
-];
 
 /// Rules for `slos`; `origin` names the scenario in a header comment. Returns the YAML and
 /// warnings for what Prometheus cannot express as the simulation measured it.
@@ -171,9 +160,8 @@ fn ratio_query(
 ) -> String {
     let total = outcome_regex(r.total);
     let bad = OutcomeSet::of(
-        &OUTCOMES
-            .iter()
-            .map(|o| o.0)
+        &Outcome::ALL
+            .into_iter()
             .filter(|&o| r.total.contains(o) && !r.good.contains(o))
             .collect::<Vec<_>>(),
     );
@@ -214,10 +202,11 @@ fn ratio_query(
 }
 
 fn outcome_regex(set: OutcomeSet) -> String {
-    let names: Vec<&str> = OUTCOMES
-        .iter()
-        .filter(|o| set.contains(o.0))
-        .map(|o| o.1)
+    // The outcome label values are the outcomes' own names.
+    let names: Vec<&str> = Outcome::ALL
+        .into_iter()
+        .filter(|&o| set.contains(o))
+        .map(Outcome::as_str)
         .collect();
     if names.is_empty() {
         // Matches no outcome label value.

@@ -2,7 +2,7 @@
 //! is known in closed form (issue 6, item 7).
 
 use models::slo::{
-    AlertingConfig, Budgeting, CallFacts, CallOutcome, EmptySlice, Indicator, Objective, RatioSli,
+    AlertingConfig, Budgeting, CallFacts, EmptySlice, Indicator, Objective, Outcome, RatioSli,
     SloConfig, SloReport, SloTracker, SloWindow, ThresholdMetric, ThresholdSli,
 };
 use policies::burn_rate::{DEFAULT_INTERVAL, FaultWindow, Preset};
@@ -14,7 +14,7 @@ const MIN: Time = 60 * S;
 const H: Time = 60 * MIN;
 const DAY: Time = 24 * H;
 
-fn call(outcome: CallOutcome, latency: Time) -> CallFacts {
+fn call(outcome: Outcome, latency: Time) -> CallFacts {
     CallFacts {
         outcome,
         latency,
@@ -43,9 +43,9 @@ fn run(configs: &[SloConfig], horizon: Time, every: Time, outage: (Time, Time)) 
     let mut now = 0;
     while now < horizon {
         let o = if (outage.0..outage.1).contains(&now) {
-            CallOutcome::Failed
+            Outcome::Failed
         } else {
-            CallOutcome::Correct
+            Outcome::Correct
         };
         t.record(now, 0, 0, &call(o, S));
         now += every;
@@ -129,9 +129,9 @@ fn timeslices_count_slices_and_judge_empty_ones_good() {
         let mut now = 0;
         while now < DAY {
             let o = if now < outage_min * MIN {
-                CallOutcome::Failed
+                Outcome::Failed
             } else {
-                CallOutcome::Correct
+                Outcome::Correct
             };
             t.record(now, 0, 0, &call(o, S));
             now += 30 * S;
@@ -245,7 +245,7 @@ fn threshold_sli_judges_each_slice_by_its_quantile() {
         let slow = (20 * MIN..30 * MIN).contains(&now) && i % 10 == 0;
         let ttft = if slow { 5 * S } else { S / 2 };
         let f = CallFacts {
-            outcome: CallOutcome::Correct,
+            outcome: Outcome::Correct,
             latency: 3 * S,
             ttft: Some(ttft),
             cost_usd: 0.001,
@@ -281,8 +281,8 @@ fn tenant_filters_count_only_their_tenant() {
     slo.tenants = vec!["b".into()];
     let mut t = SloTracker::new(&[slo], &["a", "b"], &[], 0, H).unwrap();
     for i in 0..100 {
-        t.record(i * S, 0, 0, &call(CallOutcome::Failed, S));
-        t.record(i * S, 1, 0, &call(CallOutcome::Correct, S));
+        t.record(i * S, 0, 0, &call(Outcome::Failed, S));
+        t.record(i * S, 1, 0, &call(Outcome::Correct, S));
     }
     let r = t.finish(H, &[]).slos.remove(0);
     assert_eq!((r.good, r.total), (100, 100));

@@ -2,7 +2,7 @@
 //! never reports a burned budget or an alert without bad calls.
 
 use models::slo::{
-    AlertingConfig, Budgeting, CallFacts, CallOutcome, EmptySlice, Indicator, Objective, RatioSli,
+    AlertingConfig, Budgeting, CallFacts, EmptySlice, Indicator, Objective, Outcome, RatioSli,
     SloConfig, SloTracker, SloWindow, ThresholdMetric, ThresholdSli,
 };
 use policies::burn_rate::{FaultWindow, Preset};
@@ -59,8 +59,8 @@ fn configs(kind: u8, calendar: bool, slices: bool, ppm: u64) -> Vec<SloConfig> {
     }]
 }
 
-fn outcome(i: u8) -> CallOutcome {
-    CallOutcome::ALL[i as usize % CallOutcome::ALL.len()]
+fn outcome(i: u8) -> Outcome {
+    Outcome::ALL[i as usize % Outcome::ALL.len()]
 }
 
 proptest! {
@@ -107,7 +107,7 @@ proptest! {
         let mut now = 0;
         for dt in gaps {
             now += dt;
-            let f = CallFacts { outcome: CallOutcome::Correct, latency: S, ttft: None, cost_usd: 0.0 };
+            let f = CallFacts { outcome: Outcome::Correct, latency: S, ttft: None, cost_usd: 0.0 };
             t.record(now, 0, 0, &f);
         }
         let r = t.finish(6 * 60 * MIN, &[]).slos.remove(0);

@@ -7,8 +7,8 @@
 //! `schema`.
 
 pub mod arrivals;
-pub mod balance;
 pub mod backends;
+pub mod balance;
 pub mod chaos;
 pub mod episodes;
 pub mod gateway;
