@@ -3,6 +3,7 @@
 //! the simulated world on top of it.
 
 pub mod log_histogram;
+pub mod names;
 pub mod random;
 pub mod replications;
 pub mod samplers;
