@@ -38,6 +38,19 @@ pub const SLO_ALERT_FIRING: &str = "alert_firing";
 /// `chaos.NAME.ran`: 1 when the experiment's method started; its presence makes `NAME` an
 /// experiment.
 pub const CHAOS_RAN: &str = "ran";
+/// The rest of an experiment's journal that reports read: `chaos.NAME.aborted` (1/0),
+/// `.aborted_at_s`, `.abort_burn_rate`, `.gate_limit`, `.steady_before` and `.steady_after`
+/// (1 held), `.bad_calls`, `.budget_burned`, `.fallback_s` and `.fallback_within_sla`.
+pub const CHAOS_ABORTED: &str = "aborted";
+pub const CHAOS_ABORTED_AT_S: &str = "aborted_at_s";
+pub const CHAOS_ABORT_BURN_RATE: &str = "abort_burn_rate";
+pub const CHAOS_GATE_LIMIT: &str = "gate_limit";
+pub const CHAOS_STEADY_BEFORE: &str = "steady_before";
+pub const CHAOS_STEADY_AFTER: &str = "steady_after";
+pub const CHAOS_BAD_CALLS: &str = "bad_calls";
+pub const CHAOS_BUDGET_BURNED: &str = "budget_burned";
+pub const CHAOS_FALLBACK_S: &str = "fallback_s";
+pub const CHAOS_FALLBACK_WITHIN_SLA: &str = "fallback_within_sla";
 /// `backend.NAME.utilisation`: busy slots over concurrency (metric and series).
 pub const UTILISATION: &str = "utilisation";
 /// `backend.NAME.breaker_openings`: breaker openings per bucket (series).
