@@ -38,25 +38,33 @@ pub const SLO_ALERT_FIRING: &str = "alert_firing";
 /// `chaos.NAME.ran`: 1 when the experiment's method started; its presence makes `NAME` an
 /// experiment.
 pub const CHAOS_RAN: &str = "ran";
-/// The rest of an experiment's journal that reports read: `chaos.NAME.aborted` (1/0),
-/// `.aborted_at_s`, `.abort_burn_rate`, `.gate_limit`, `.steady_before` and `.steady_after`
-/// (1 held), `.bad_calls`, `.budget_burned`, `.fallback_s` and `.fallback_within_sla`.
+/// `chaos.NAME.aborted`: 1 when the experiment was aborted.
 pub const CHAOS_ABORTED: &str = "aborted";
+/// `chaos.NAME.aborted_at_s`: when it was aborted (NaN: not aborted).
 pub const CHAOS_ABORTED_AT_S: &str = "aborted_at_s";
+/// `chaos.NAME.abort_burn_rate`: the burn rate that aborted it.
 pub const CHAOS_ABORT_BURN_RATE: &str = "abort_burn_rate";
+/// `chaos.NAME.gate_limit`: the gate's burn-rate limit.
 pub const CHAOS_GATE_LIMIT: &str = "gate_limit";
+/// `chaos.NAME.steady_before`: 1 when the steady state held before the method.
 pub const CHAOS_STEADY_BEFORE: &str = "steady_before";
+/// `chaos.NAME.steady_after`: 1 when it held after (NaN when the method did not run).
 pub const CHAOS_STEADY_AFTER: &str = "steady_after";
+/// `chaos.NAME.bad_calls`: bad calls during the method.
 pub const CHAOS_BAD_CALLS: &str = "bad_calls";
+/// `chaos.NAME.budget_burned`: the share of the error budget they burned.
 pub const CHAOS_BUDGET_BURNED: &str = "budget_burned";
+/// `chaos.NAME.fallback_s`: from the first fault to the first fallback answer.
 pub const CHAOS_FALLBACK_S: &str = "fallback_s";
+/// `chaos.NAME.fallback_within_sla`: 1 when that was within the experiment's `fallback_sla`.
 pub const CHAOS_FALLBACK_WITHIN_SLA: &str = "fallback_within_sla";
 /// `backend.NAME.utilisation`: busy slots over concurrency (metric and series).
 pub const UTILISATION: &str = "utilisation";
 /// `backend.NAME.breaker_openings`: breaker openings per bucket (series).
 pub const BREAKER_OPENINGS: &str = "breaker_openings";
-/// `backend.NAME.breaker_open` and `.breaker_half_open`: the state timeline (series).
+/// `backend.NAME.breaker_open`: the share of each bucket the breaker spent open (series).
 pub const BREAKER_OPEN: &str = "breaker_open";
+/// `backend.NAME.breaker_half_open`: the share spent half-open (series).
 pub const BREAKER_HALF_OPEN: &str = "breaker_half_open";
 
 /// The prefix of the error family: `errors.CLASS` counts, `errors.KIND_per_s` series.
@@ -89,7 +97,7 @@ impl Scope {
     }
 
     /// What follows `SCOPE.` in `name` (a distribution's entity), if `name` is in the scope.
-    pub fn strip<'a>(self, name: &'a str) -> Option<&'a str> {
+    pub fn strip(self, name: &str) -> Option<&str> {
         name.strip_prefix(self.0)?.strip_prefix('.')
     }
 }
@@ -116,6 +124,7 @@ mod tests {
         assert_eq!(SLO.entity(&name, SLO_SLI), None);
         assert_eq!(CHAOS.entity(&name, SLO_MET), None);
         assert_eq!(BACKEND.entity_name("api"), "backend.api");
+        assert_eq!(ROUTE.word(), "route");
         assert_eq!(TENANT.strip("tenant.a.b"), Some("a.b"));
         assert_eq!(TENANT.strip("tenants.a"), None);
         assert_eq!(error("rate_limited"), "errors.rate_limited");
