@@ -35,6 +35,11 @@
 use crate::outage::OutageMode;
 use crate::slo::{CallFacts, Indicator, Objective, RatioSli, SloConfig};
 use policies::burn_rate::{BURN_UNIT, PPM, RollingCounts, WindowCounts, burn_exceeds, burn_rate};
+use sim_core::names::{
+    CHAOS, CHAOS_ABORT_BURN_RATE, CHAOS_ABORTED, CHAOS_ABORTED_AT_S, CHAOS_BAD_CALLS,
+    CHAOS_BUDGET_BURNED, CHAOS_FALLBACK_S, CHAOS_FALLBACK_WITHIN_SLA, CHAOS_GATE_LIMIT, CHAOS_RAN,
+    CHAOS_STEADY_AFTER, CHAOS_STEADY_BEFORE,
+};
 use sim_core::summary::MetricSet;
 use sim_core::time::as_secs_f64;
 use sim_core::{RandomStream, Time};
@@ -574,19 +579,19 @@ impl ChaosState {
     pub fn push_metrics(&self, m: &mut MetricSet, end: Time, slo_names: &[String]) {
         let span = end.saturating_sub(self.start);
         for (x, cfg) in self.exps.iter().zip(&self.config.experiments) {
-            let p = format!("chaos.{}", cfg.name);
+            let p = CHAOS.entity_name(&cfg.name);
             let ran = matches!(x.status, Status::Completed | Status::Aborted { .. })
                 || x.status == Status::Running;
             let (aborted, at, burn) = match x.status {
                 Status::Aborted { at, burn_rate } => (1.0, as_secs_f64(at), burn_rate),
                 _ => (0.0, f64::NAN, f64::NAN),
             };
-            m.push(format!("{p}.ran"), f64::from(u8::from(ran)));
-            m.push(format!("{p}.aborted"), aborted);
-            m.push(format!("{p}.aborted_at_s"), at);
-            m.push(format!("{p}.abort_burn_rate"), burn);
+            m.push(CHAOS.metric(&cfg.name, CHAOS_RAN), f64::from(u8::from(ran)));
+            m.push(CHAOS.metric(&cfg.name, CHAOS_ABORTED), aborted);
+            m.push(CHAOS.metric(&cfg.name, CHAOS_ABORTED_AT_S), at);
+            m.push(CHAOS.metric(&cfg.name, CHAOS_ABORT_BURN_RATE), burn);
             m.push(
-                format!("{p}.gate_limit"),
+                CHAOS.metric(&cfg.name, CHAOS_GATE_LIMIT),
                 cfg.gate
                     .map_or(f64::NAN, |g| g.max_burn_rate as f64 / BURN_UNIT as f64),
             );
@@ -602,11 +607,11 @@ impl ChaosState {
                     .all(|(pr, c)| c.holds(self.slos[pr.slo].objective, pr.tolerance_ppm))
             };
             m.push(
-                format!("{p}.steady_before"),
+                CHAOS.metric(&cfg.name, CHAOS_STEADY_BEFORE),
                 f64::from(u8::from(judge(&x.before))),
             );
             m.push(
-                format!("{p}.steady_after"),
+                CHAOS.metric(&cfg.name, CHAOS_STEADY_AFTER),
                 if ran {
                     f64::from(u8::from(judge(&x.after)))
                 } else {
@@ -622,7 +627,7 @@ impl ChaosState {
                 );
             }
             let bad = x.during.total - x.during.good;
-            m.push(format!("{p}.bad_calls"), bad as f64);
+            m.push(CHAOS.metric(&cfg.name, CHAOS_BAD_CALLS), bad as f64);
             let v = &self.slos[cfg.slo];
             let run = self.run_counts[cfg.slo].total;
             let budget = v.objective.budget_ppm() as f64 / PPM as f64;
@@ -632,7 +637,7 @@ impl ChaosState {
                 run as f64 * v.window as f64 / span as f64
             };
             m.push(
-                format!("{p}.budget_burned"),
+                CHAOS.metric(&cfg.name, CHAOS_BUDGET_BURNED),
                 if per_window > 0.0 {
                     bad as f64 / (budget * per_window)
                 } else {
@@ -644,11 +649,11 @@ impl ChaosState {
                 _ => None,
             };
             m.push(
-                format!("{p}.fallback_s"),
+                CHAOS.metric(&cfg.name, CHAOS_FALLBACK_S),
                 fallback.map_or(f64::NAN, as_secs_f64),
             );
             m.push(
-                format!("{p}.fallback_within_sla"),
+                CHAOS.metric(&cfg.name, CHAOS_FALLBACK_WITHIN_SLA),
                 match (cfg.fallback_sla, ran) {
                     (Some(sla), true) => f64::from(u8::from(fallback.is_some_and(|t| t <= sla))),
                     _ => f64::NAN,

@@ -326,7 +326,9 @@ impl<'c> World<'c> {
                 let p_degraded =
                     d.degraded_mean as f64 / (d.normal_mean as f64 + d.degraded_mean as f64);
                 state.provider.degraded = state.provider.degradation_rng.bernoulli(p_degraded);
-                self.stats.model_degraded(0, b, state.provider.degraded);
+                self.stats
+                    .backends
+                    .model_degraded(0, b, state.provider.degraded);
                 self.schedule_degradation_flip(0, b);
             }
             for (i, &(at, _)) in cfg.model_updates.iter().enumerate() {

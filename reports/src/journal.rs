@@ -5,6 +5,11 @@
 
 use crate::number::format_number;
 use serde::Serialize;
+use sim_core::names::{
+    CHAOS, CHAOS_ABORT_BURN_RATE, CHAOS_ABORTED, CHAOS_ABORTED_AT_S, CHAOS_BAD_CALLS,
+    CHAOS_BUDGET_BURNED, CHAOS_FALLBACK_S, CHAOS_FALLBACK_WITHIN_SLA, CHAOS_GATE_LIMIT, CHAOS_RAN,
+    CHAOS_STEADY_AFTER, CHAOS_STEADY_BEFORE,
+};
 use sim_core::summary::MetricSummary;
 
 /// One experiment across replications.
@@ -71,14 +76,14 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
     metrics
         .iter()
         .filter_map(|m| {
-            let name = m.name.strip_prefix("chaos.")?.strip_suffix(".ran")?;
-            let g = |field: &str| get(metrics, &format!("chaos.{name}.{field}"));
+            let name = CHAOS.entity(&m.name, CHAOS_RAN)?;
+            let g = |field: &str| get(metrics, &CHAOS.metric(name, field));
             let replications = m.per_replication.len();
             let ran = count(Some(m));
-            let aborted = count(g("aborted"));
-            let aborted_at_s = finite_mean(g("aborted_at_s"));
-            let abort_burn_rate = finite_mean(g("abort_burn_rate"));
-            let gate_limit = finite_mean(g("gate_limit"));
+            let aborted = count(g(CHAOS_ABORTED));
+            let aborted_at_s = finite_mean(g(CHAOS_ABORTED_AT_S));
+            let abort_burn_rate = finite_mean(g(CHAOS_ABORT_BURN_RATE));
+            let gate_limit = finite_mean(g(CHAOS_GATE_LIMIT));
             let mut reasons = Vec::new();
             if ran < replications {
                 reasons.push(format!(
@@ -94,7 +99,7 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
                     gate_limit.map_or("?".into(), format_number),
                 ));
             }
-            let fallback_sla = g("fallback_within_sla");
+            let fallback_sla = g(CHAOS_FALLBACK_WITHIN_SLA);
             Some(Journal {
                 experiment: name.to_string(),
                 replications,
@@ -104,11 +109,11 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
                 abort_burn_rate,
                 gate_limit,
                 reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
-                steady_before: count(g("steady_before")),
-                steady_after: count(g("steady_after")),
-                bad_calls: g("bad_calls").map_or(f64::NAN, |m| m.mean),
-                budget_burned: g("budget_burned").map_or(f64::NAN, |m| m.mean),
-                fallback_s: finite_mean(g("fallback_s")),
+                steady_before: count(g(CHAOS_STEADY_BEFORE)),
+                steady_after: count(g(CHAOS_STEADY_AFTER)),
+                bad_calls: g(CHAOS_BAD_CALLS).map_or(f64::NAN, |m| m.mean),
+                budget_burned: g(CHAOS_BUDGET_BURNED).map_or(f64::NAN, |m| m.mean),
+                fallback_s: finite_mean(g(CHAOS_FALLBACK_S)),
                 fallback_within_sla: fallback_sla
                     .filter(|m| m.per_replication.iter().any(|v| v.is_finite()))
                     .map(|m| count(Some(m))),

@@ -2,6 +2,7 @@
 //! them", so every output (terminal, HTML, comparisons) opens with these lines.
 
 use crate::number::format_number;
+use sim_core::names::{SLO, SLO_ALERTS, SLO_BUDGET_REMAINING, SLO_MET, SLO_SLI};
 use sim_core::summary::MetricSummary;
 
 /// One SLO's verdict across replications.
@@ -52,18 +53,18 @@ pub fn verdicts(metrics: &[MetricSummary]) -> Vec<Verdict> {
     metrics
         .iter()
         .filter_map(|m| {
-            let name = m.name.strip_prefix("slo.")?.strip_suffix(".met")?;
+            let name = SLO.entity(&m.name, SLO_MET)?;
             let met = m.per_replication.iter().filter(|&&v| v == 1.0).count();
-            let sli = get(&format!("slo.{name}.sli"));
+            let sli = get(&SLO.metric(name, SLO_SLI));
             Some(Verdict {
                 name: name.to_string(),
                 met,
                 replications: m.per_replication.len(),
                 sli: sli.map_or(f64::NAN, |s| s.mean),
                 sli_ci95: sli.and_then(|s| s.ci95).map(|c| (c.low, c.high)),
-                budget_remaining: get(&format!("slo.{name}.budget_remaining"))
+                budget_remaining: get(&SLO.metric(name, SLO_BUDGET_REMAINING))
                     .map_or(f64::NAN, |s| s.mean),
-                alerts: get(&format!("slo.{name}.alerts")).map_or(f64::NAN, |s| s.mean),
+                alerts: get(&SLO.metric(name, SLO_ALERTS)).map_or(f64::NAN, |s| s.mean),
             })
         })
         .collect()

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod log_histogram;
+pub mod names;
 pub mod random;
 pub mod replications;
 pub mod samplers;

@@ -2,6 +2,9 @@
 
 use super::objective::Objective;
 use policies::burn_rate::{AlertEvent, AlertGrade, BurnRateRule};
+use sim_core::names::{
+    SLO, SLO_ALERT_FIRING, SLO_ALERTS, SLO_BUDGET_REMAINING, SLO_BURN_RATE, SLO_MET, SLO_SLI,
+};
 use sim_core::series::BucketGrid;
 use sim_core::summary::MetricSet;
 use sim_core::time::{Time, as_secs_f64};
@@ -96,11 +99,12 @@ impl SloReport {
     /// nothing detected).
     pub fn push_metrics(&self, m: &mut MetricSet) {
         for s in &self.slos {
-            let p = format!("slo.{}", s.name);
-            m.push(format!("{p}.sli"), s.sli);
-            m.push(format!("{p}.met"), if s.met { 1.0 } else { 0.0 });
+            let n = &s.name;
+            let p = SLO.entity_name(n);
+            m.push(SLO.metric(n, SLO_SLI), s.sli);
+            m.push(SLO.metric(n, SLO_MET), if s.met { 1.0 } else { 0.0 });
             m.push(format!("{p}.budget_consumed"), s.budget_consumed);
-            m.push(format!("{p}.budget_remaining"), 1.0 - s.budget_consumed);
+            m.push(SLO.metric(n, SLO_BUDGET_REMAINING), 1.0 - s.budget_consumed);
             m.push(format!("{p}.budget_consumed_max"), s.budget_consumed_max);
             m.push(
                 format!("{p}.time_to_exhaustion_s"),
@@ -111,7 +115,10 @@ impl SloReport {
             m.push(format!("{p}.incidents"), s.incidents as f64);
             m.push(format!("{p}.mttr_s"), nan_or(s.mttr));
             m.push(format!("{p}.mtbf_s"), nan_or(s.mtbf));
-            m.push(format!("{p}.alerts"), s.firings.iter().sum::<u64>() as f64);
+            m.push(
+                SLO.metric(n, SLO_ALERTS),
+                s.firings.iter().sum::<u64>() as f64,
+            );
             for (r, n) in s.rules.iter().zip(&s.firings) {
                 m.push(format!("{p}.alerts.{}", r.name), *n as f64);
             }
@@ -140,14 +147,14 @@ impl SloReport {
     pub fn series(&self) -> Vec<(String, Vec<f64>)> {
         let mut out = Vec::new();
         for s in &self.slos {
-            let p = format!("slo.{}", s.name);
-            out.push((format!("{p}.sli"), s.sli_series.clone()));
+            let n = &s.name;
+            out.push((SLO.metric(n, SLO_SLI), s.sli_series.clone()));
             out.push((
-                format!("{p}.budget_remaining"),
+                SLO.metric(n, SLO_BUDGET_REMAINING),
                 s.budget_remaining_series.clone(),
             ));
-            out.push((format!("{p}.burn_rate"), s.burn_rate_series.clone()));
-            out.push((format!("{p}.alert_firing"), s.alert_series.clone()));
+            out.push((SLO.metric(n, SLO_BURN_RATE), s.burn_rate_series.clone()));
+            out.push((SLO.metric(n, SLO_ALERT_FIRING), s.alert_series.clone()));
         }
         out
     }

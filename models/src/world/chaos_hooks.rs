@@ -128,7 +128,7 @@ impl World<'_> {
         let c = self.chaos.as_mut().expect("chaos events need chaos");
         c.fault_began(now, index);
         let fault = c.fault(index).clone();
-        self.stats.fault_level(now, false, true);
+        self.stats.series.fault_level(now, false, true);
         match fault.kind {
             FaultKind::Stall { workers } => {
                 for b in 0..self.backends.len() {
@@ -177,7 +177,7 @@ impl World<'_> {
         c.fault_ended(index);
         let since = c.since[index];
         let fault = c.fault(index).clone();
-        self.stats.fault_level(now, true, false);
+        self.stats.series.fault_level(now, true, false);
         // A surge is load, not a failure: alerts are not graded on catching it.
         if self.slo.is_some() && !matches!(fault.kind, FaultKind::Surge { .. }) {
             self.faults.push(FaultWindow {

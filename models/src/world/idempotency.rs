@@ -102,7 +102,7 @@ impl World<'_> {
         if !running && o.finished.is_none() {
             return Resend::Fresh;
         }
-        self.stats.duplicate_resend(keys);
+        self.stats.resilience.duplicate_resend(keys);
         if !keys {
             return Resend::Duplicate;
         }

@@ -115,7 +115,7 @@ impl World<'_> {
             r.poisoned = hop;
         }
         if soft > 0 {
-            self.stats.soft_missed(soft - 1);
+            self.stats.correctness.soft_missed(soft - 1);
         }
         r.tokens_used = r
             .tokens_used
@@ -127,13 +127,14 @@ impl World<'_> {
             }
         }
         self.stats
+            .routes
             .call_answered(r.route as usize, now.saturating_sub(r.call_started));
         if !r.from_cache
             && let Some(CacheState::Exact(c)) = &mut self.routes[r.route as usize].cache
         {
             c.cache.insert(now, r.cache_key);
         }
-        self.stats.answered_at_depth(r.depth);
+        self.stats.resilience.answered_at_depth(r.depth);
         let more_steps = (r.step as usize) + 1 < cfg.steps.len();
         let more_turns = r.turn + 1 < r.turns;
         if more_steps {
@@ -141,7 +142,7 @@ impl World<'_> {
         } else if more_turns {
             let l = cfg.agent_loop.as_ref().expect("turns > 1 only with a loop");
             if r.turn + 1 >= l.turn_cap {
-                self.stats.turn_cap_stop();
+                self.stats.jobs.turn_cap_stop();
                 self.complete(now, request, Outcome::Failed);
                 return;
             }
@@ -155,7 +156,7 @@ impl World<'_> {
             if let Some(cap) = l.token_cap
                 && r.tokens_used.saturating_add(next) > cap
             {
-                self.stats.token_cap_stop();
+                self.stats.jobs.token_cap_stop();
                 self.complete(now, request, Outcome::Failed);
                 return;
             }
@@ -163,7 +164,7 @@ impl World<'_> {
             // counted, rather than sending a prompt whose count (and cost) would saturate.
             let next_prompt = r.prompt_tokens as u64 + r.output_tokens as u64 + growth;
             if next_prompt > u32::MAX as u64 {
-                self.stats.prompt_limit_stop();
+                self.stats.jobs.prompt_limit_stop();
                 self.complete(now, request, Outcome::Failed);
                 return;
             }
@@ -192,7 +193,7 @@ impl World<'_> {
         if matches!(outcome, Outcome::Failed | Outcome::Throttled)
             && (r.deadline_hit || r.deadline.is_expired(now))
         {
-            self.stats.deadline_exceeded();
+            self.stats.resilience.deadline_exceeded();
         }
         self.backends[r.backend as usize].release(r.permit);
         if self.slo.is_some() || self.chaos.is_some() {
@@ -210,10 +211,10 @@ impl World<'_> {
             }
         }
         if matches!(outcome, Outcome::WrongAccepted) {
-            self.stats.wrong_let_in(r.poisoned);
+            self.stats.correctness.wrong_let_in(r.poisoned);
         }
         if self.config.tenants[r.tenant as usize].agent_loop.is_some() {
-            self.stats.job_finished(r.turn + 1, r.tokens_used);
+            self.stats.jobs.finished(r.turn + 1, r.tokens_used);
         }
         self.stats
             .completed(now, r.tenant as usize, r.arrived, r.job_attempts, outcome);

@@ -325,7 +325,7 @@ impl World<'_> {
                 bucket.reconcile(now, a.reserved_output as u64, 0);
             }
             if a.duplicate {
-                self.stats.duplicate_work(now - a.started, 0.0);
+                self.stats.resilience.duplicate_work(now - a.started, 0.0);
             }
             if a.abandoned {
                 self.orphan_finished(a.request, attempt, None);
@@ -365,13 +365,13 @@ impl World<'_> {
                 a.output_tokens,
                 cost,
             );
-            self.stats.billed_at(now, cost);
+            self.stats.series.billed_at(now, cost);
             if let Some(g) = &mut self.cost_guard {
                 g.billed(now, cost);
             }
         }
         if a.duplicate {
-            self.stats.duplicate_work(now - a.started, cost);
+            self.stats.resilience.duplicate_work(now - a.started, cost);
         }
         if a.abandoned {
             // The caller already gave up on this attempt; the work was wasted, unless a resend
@@ -409,7 +409,7 @@ impl World<'_> {
                 return;
             }
             if a.hedge {
-                self.stats.hedge_won();
+                self.stats.resilience.hedge_won();
             }
             let r = self.requests.get_mut(a.request).expect("checked above");
             r.call_seq = r.call_seq.wrapping_add(1);
@@ -454,7 +454,7 @@ impl World<'_> {
         if a.too_slow {
             // Not a failure of the backend: the route just prefers a faster answer elsewhere.
             self.backends[backend].release(permit);
-            self.stats.too_slow();
+            self.stats.resilience.too_slow();
             if self.settle(request, seq) {
                 self.fall_back(now, request, FallbackTrigger::TooSlow, Outcome::Failed);
             }
@@ -505,7 +505,7 @@ impl World<'_> {
     /// Keeps the ground-truth fault windows alerts are graded against: a backend is faulty
     /// while it is in an outage, slowed down, or its model degraded.
     pub(super) fn fault_changed(&mut self, now: Time, backend: usize, was: bool, is: bool) {
-        self.stats.fault_level(now, was, is);
+        self.stats.series.fault_level(now, was, is);
         if self.slo.is_none() || was == is {
             return;
         }
@@ -523,7 +523,7 @@ impl World<'_> {
         let degraded = b.provider.degraded;
         let is = b.provider.faulty();
         self.fault_changed(now, backend, was, is);
-        self.stats.model_degraded(now, backend, degraded);
+        self.stats.backends.model_degraded(now, backend, degraded);
         self.schedule_degradation_flip(now, backend);
     }
 
@@ -567,7 +567,7 @@ impl World<'_> {
         let is_faulty = b.provider.faulty();
         self.fault_changed(now, backend, was_faulty, is_faulty);
         if was_down != outage.is_some() {
-            self.stats.backend_down(now, backend, outage.is_some());
+            self.stats.backends.down(now, backend, outage.is_some());
         }
     }
 }

@@ -123,7 +123,9 @@ impl World<'_> {
         } else {
             r.step
         };
-        self.stats.rejected_by_validator(soft.checked_sub(1), hop);
+        self.stats
+            .correctness
+            .rejected_by_validator(soft.checked_sub(1), hop);
         let v = self.config.routes[r.route as usize]
             .validator
             .as_ref()

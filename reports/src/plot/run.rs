@@ -8,6 +8,10 @@
 
 use super::{Bars, Chart, Figure, Line, Marker, Scale, Shade};
 use crate::report::Report;
+use sim_core::names::{
+    self, BACKEND, BREAKER_HALF_OPEN, BREAKER_OPEN, BREAKER_OPENINGS, ROUTE, SLO, SLO_ALERT_FIRING,
+    SLO_BUDGET_REMAINING, SLO_BURN_RATE, TENANT, UTILISATION,
+};
 use sim_core::series::{SeriesStat, SeriesSummary};
 use sim_core::summary::MetricSummary;
 use sim_core::time::{NANOS_PER_SEC, Time};
@@ -96,11 +100,7 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
             .iter()
             .filter(|d| has_data(d))
             .map(|d| Line {
-                label: d
-                    .name
-                    .strip_prefix("tenant.")
-                    .unwrap_or(&d.name)
-                    .to_string(),
+                label: TENANT.strip(&d.name).unwrap_or(&d.name).to_string(),
                 points: d
                     .mean
                     .iter()
@@ -262,11 +262,11 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
     let slos: Vec<&str> = series
         .series
         .iter()
-        .filter_map(|s| middle(&s.name, "slo.", ".budget_remaining"))
+        .filter_map(|s| SLO.entity(&s.name, SLO_BUDGET_REMAINING))
         .collect();
     let mut markers: Vec<Marker> = Vec::new();
     for name in &slos {
-        if let Some(alert) = find(&format!("slo.{name}.alert_firing")) {
+        if let Some(alert) = find(&SLO.metric(name, SLO_ALERT_FIRING)) {
             // The series is 1 only in buckets with an evaluation that found a rule firing: with
             // buckets shorter than the evaluation interval, a steady firing has gaps to bridge.
             let every = alert_interval(scenario, name);
@@ -292,10 +292,10 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
     };
     let slo_rows = |suffix: &str| -> Vec<(&SeriesStat, String)> {
         slos.iter()
-            .filter_map(|n| find(&format!("slo.{n}.{suffix}")).map(|s| (s, n.to_string())))
+            .filter_map(|n| find(&SLO.metric(n, suffix)).map(|s| (s, n.to_string())))
             .collect()
     };
-    let budget = slo_rows("budget_remaining");
+    let budget = slo_rows(SLO_BUDGET_REMAINING);
     if !budget.is_empty() {
         let mut chart = Chart::new("SLO error budget remaining", &x_label, "fraction of budget");
         // Overspent budgets go negative; the band must not be clipped at zero.
@@ -319,7 +319,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
             figure: Figure::Chart(chart),
         });
     }
-    let burn = slo_rows("burn_rate");
+    let burn = slo_rows(SLO_BURN_RATE);
     if !burn.is_empty() {
         let mut chart = Chart::new("SLO burn rate", &x_label, "error budget burn rate (×)");
         chart.lines = burn
@@ -392,7 +392,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         .iter()
         .filter(|s| has_data(s))
         .filter_map(|s| {
-            let class = s.name.strip_prefix("errors.")?.trim_end_matches("_per_s");
+            let class = names::error_class(&s.name)?.trim_end_matches("_per_s");
             Some((s, class.replace('_', " ")))
         })
         .collect();
@@ -420,7 +420,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
             .series
             .iter()
             .filter(|s| has_data(s))
-            .filter_map(|s| middle(&s.name, "backend.", suffix).map(|n| (s, n.to_string())))
+            .filter_map(|s| BACKEND.entity(&s.name, suffix).map(|n| (s, n.to_string())))
             .collect()
     };
     time_chart(
@@ -428,7 +428,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         "Backend utilisation",
         "busy fraction of concurrency",
         "Busy slots over concurrency per backend, time-averaged within each bucket.",
-        per_backend(".utilisation"),
+        per_backend(UTILISATION),
     );
     let per_pool = |suffix: &str| -> Vec<(&SeriesStat, String)> {
         series
@@ -470,7 +470,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
             "Times each backend's circuit breaker opened (from closed or half-open) per {width} \
              bucket, averaged across replications."
         ),
-        per_backend(".breaker_openings"),
+        per_backend(BREAKER_OPENINGS),
     );
     // The state timeline: per breaker, the share of each bucket it spent open and half-open
     // (closed is the rest). Averaged across replications a share says how often, in that
@@ -479,9 +479,9 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         .series
         .iter()
         .filter(|s| has_data(s))
-        .filter_map(|s| middle(&s.name, "backend.", ".breaker_open").map(|n| (s, n)))
+        .filter_map(|s| BACKEND.entity(&s.name, BREAKER_OPEN).map(|n| (s, n)))
         .flat_map(|(open, n)| {
-            let half = find(&format!("backend.{n}.breaker_half_open"));
+            let half = find(&BACKEND.metric(n, BREAKER_HALF_OPEN));
             std::iter::once((open, format!("{n} open")))
                 .chain(half.map(|h| (h, format!("{n} half-open"))))
         })
@@ -534,10 +534,10 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
     let finite = |rows: &Vec<(String, f64, f64, f64)>| rows.iter().any(|r| r.1.is_finite());
 
     let mut cost = Vec::new();
-    for kind in ["backend", "tenant", "route"] {
-        let prefix = format!("{kind}.");
+    for scope in [BACKEND, TENANT, ROUTE] {
         cost.extend(report.metrics.iter().filter_map(|m| {
-            middle(&m.name, &prefix, ".cost_usd").map(|n| row(format!("{kind} {n}"), m))
+            let n = scope.entity(&m.name, "cost_usd")?;
+            Some(row(format!("{} {n}", scope.word()), m))
         }));
     }
     // One row is the total, already in the table: a breakdown needs two.
@@ -583,8 +583,8 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
         .metrics
         .iter()
         .filter_map(|m| {
-            let class = m.name.strip_prefix("errors.")?;
-            (!class.is_empty()).then(|| row(class.replace('_', " "), m))
+            let class = names::error_class(&m.name)?;
+            Some(row(class.replace('_', " "), m))
         })
         .collect();
     if finite(&errors) {

@@ -116,7 +116,7 @@ impl World<'_> {
             };
         }
         if !admitted {
-            self.stats.gateway_limited(false);
+            self.stats.resilience.gateway_limited(false);
             self.complete(now, request, Outcome::Throttled);
             return Step::Done;
         }
@@ -135,7 +135,7 @@ impl World<'_> {
         if wait == 0 {
             return Step::Next;
         }
-        self.stats.gateway_limited(true);
+        self.stats.resilience.gateway_limited(true);
         r.gate_hold = true;
         r.retry_at = now.saturating_add(wait);
         let at = r.retry_at;

@@ -151,9 +151,9 @@ impl World<'_> {
         // Every job counts as in flight until `complete` (or a block on arrival) ends it.
         self.in_flight[tenant as usize] += 1;
         if let Some(budget) = cfg.budget_usd
-            && self.stats.tenant_spend(tenant as usize) >= budget
+            && self.stats.tenants.spend(tenant as usize) >= budget
         {
-            self.stats.budget_rejected();
+            self.stats.jobs.budget_rejected();
             self.complete(now, request, Outcome::OverBudget);
             return;
         }
@@ -163,7 +163,7 @@ impl World<'_> {
             } else {
                 false_positive_rate
             });
-            self.stats.guardrail(injection, caught);
+            self.stats.correctness.guardrail(injection, caught);
             if caught {
                 let outcome = if injection {
                     Outcome::DetectedHandled
@@ -174,7 +174,7 @@ impl World<'_> {
                 return;
             }
         } else if injection {
-            self.stats.guardrail(true, false);
+            self.stats.correctness.guardrail(true, false);
         }
         if injection && let Some(r) = self.requests.get_mut(request) {
             r.poisoned = INPUT_HOP;
@@ -255,11 +255,11 @@ impl World<'_> {
         };
         match answer {
             None => {
-                self.stats.cache_lookup(route, false, false);
+                self.stats.routes.cache_lookup(route, false, false);
                 Step::Next
             }
             Some(wrong) => {
-                self.stats.cache_lookup(route, true, wrong);
+                self.stats.routes.cache_lookup(route, true, wrong);
                 r.from_cache = true;
                 if wrong && r.poisoned == CLEAN {
                     r.poisoned = r.step;
@@ -283,7 +283,7 @@ impl World<'_> {
             Ok(permit) => permit,
             Err(closed) => {
                 let breaker = closed == Closed::BreakerOpen;
-                self.stats.backend_skipped(backend_index as usize, breaker);
+                self.stats.backends.skipped(backend_index as usize, breaker);
                 self.fall_back(now, request, FallbackTrigger::BreakerOpen, Outcome::Failed);
                 return true;
             }
@@ -296,7 +296,7 @@ impl World<'_> {
             && !budget.admit(now, &mut self.budget_rng)
         {
             self.backends[backend_index as usize].release(permit);
-            self.stats.rejected_locally();
+            self.stats.resilience.rejected_locally();
             self.give_up(
                 now,
                 request,
@@ -365,7 +365,7 @@ impl World<'_> {
             if let Err(reason) =
                 adm.admit(b.queue.len() as u64, to_time(mean), b.concurrency, priority)
             {
-                self.stats.shed(reason);
+                self.stats.resilience.shed(reason);
                 room = false;
             }
         }

@@ -111,7 +111,7 @@ impl World<'_> {
             hedge: true,
             ..Attempt::of(request, r, now, permit, !can_start)
         });
-        self.stats.hedge_sent();
+        self.stats.resilience.hedge_sent();
         if can_start {
             self.start_service(now, attempt, false);
         } else {
@@ -194,7 +194,6 @@ impl World<'_> {
             };
             if let Some(state) = breaker.record(now, p, result) {
                 self.stats.breaker_changed(now, backend, state);
-                self.stats.breaker_at(now, backend, state);
             }
         }
         let b = &mut self.backends[backend];
@@ -202,7 +201,7 @@ impl World<'_> {
             && let Some(c) = &mut b.cooldown
             && c.on_failure(now)
         {
-            self.stats.cooldown_started(backend);
+            self.stats.backends.cooldown_started(backend);
         }
         if let Some(budget) = &mut self.budget {
             budget.on_result(now, ok);
@@ -222,7 +221,7 @@ impl World<'_> {
         }
         let allowed = self.budget.as_mut().is_none_or(|b| b.try_retry(now));
         if !allowed {
-            self.stats.budget_denied();
+            self.stats.resilience.budget_denied();
         }
         allowed
     }
@@ -302,7 +301,7 @@ impl World<'_> {
                 _ => false,
             };
             if served {
-                self.stats.stale_served(r.route as usize);
+                self.stats.routes.stale_served(r.route as usize);
                 r.degraded = true;
                 r.from_cache = true;
                 return Landed::Stale;
@@ -323,7 +322,7 @@ impl World<'_> {
                 };
                 r.attempts = 0;
                 r.last_delay = 0;
-                self.stats.fell_back();
+                self.stats.resilience.fell_back();
                 // The next backend may have a smaller window than the prompt needs.
                 let need = r.prompt_tokens as u64 + r.max_tokens as u64;
                 let overflow = self.backends[r.backend as usize]
@@ -333,7 +332,7 @@ impl World<'_> {
                 Landed::Backend { overflow }
             }
             FallbackStep::Default => {
-                self.stats.default_response();
+                self.stats.resilience.default_response();
                 r.degraded = true;
                 Landed::Default
             }

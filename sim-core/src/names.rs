@@ -1,0 +1,147 @@
+//! The metric-name catalogue: the name patterns that producers (`models`) build and readers
+//! (`reports`) parse, kept in one place so both sides agree byte for byte. A report finds an
+//! SLO, an experiment or a backend by the shape of a metric's name, so a producer that spelled a
+//! name differently would make a section silently vanish; with both sides building and parsing
+//! through this module, that cannot happen.
+//!
+//! A scoped name is `SCOPE.ENTITY.WHAT` (`backend.api.utilisation`, `slo.availability.met`);
+//! the error family is `errors.CLASS` (`errors.rate_limited`, series `errors.failed_per_s`).
+
+/// A family of metrics about one named entity (a backend, tenant, route, SLO or chaos
+/// experiment): `SCOPE.ENTITY.WHAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope(&'static str);
+
+/// Per backend: `backend.NAME.utilisation`, `.cost_usd`, `.breaker_open`, …
+pub const BACKEND: Scope = Scope("backend");
+/// Per tenant: `tenant.NAME.latency_p99_s`, …; `tenant.NAME` names its latency distribution.
+pub const TENANT: Scope = Scope("tenant");
+/// Per declared route: `route.NAME.latency_p99_s`, …
+pub const ROUTE: Scope = Scope("route");
+/// Per SLO: `slo.NAME.met`, `.sli`, `.budget_remaining`, …
+pub const SLO: Scope = Scope("slo");
+/// Per chaos experiment: `chaos.NAME.ran`, `.aborted`, …
+pub const CHAOS: Scope = Scope("chaos");
+
+/// `slo.NAME.met`: 1 when the SLO held; its presence is what makes `NAME` an SLO.
+pub const SLO_MET: &str = "met";
+/// `slo.NAME.sli`: the service level indicator.
+pub const SLO_SLI: &str = "sli";
+/// `slo.NAME.budget_remaining`: the metric and the series.
+pub const SLO_BUDGET_REMAINING: &str = "budget_remaining";
+/// `slo.NAME.alerts`: firings of all the SLO's rules.
+pub const SLO_ALERTS: &str = "alerts";
+/// `slo.NAME.burn_rate`: the burn-rate series.
+pub const SLO_BURN_RATE: &str = "burn_rate";
+/// `slo.NAME.alert_firing`: the 0/1 series of buckets with a rule firing.
+pub const SLO_ALERT_FIRING: &str = "alert_firing";
+/// `chaos.NAME.ran`: 1 when the experiment's method started; its presence makes `NAME` an
+/// experiment.
+pub const CHAOS_RAN: &str = "ran";
+/// `chaos.NAME.aborted`: 1 when the experiment was aborted.
+pub const CHAOS_ABORTED: &str = "aborted";
+/// `chaos.NAME.aborted_at_s`: when it was aborted (NaN: not aborted).
+pub const CHAOS_ABORTED_AT_S: &str = "aborted_at_s";
+/// `chaos.NAME.abort_burn_rate`: the burn rate that aborted it.
+pub const CHAOS_ABORT_BURN_RATE: &str = "abort_burn_rate";
+/// `chaos.NAME.gate_limit`: the gate's burn-rate limit.
+pub const CHAOS_GATE_LIMIT: &str = "gate_limit";
+/// `chaos.NAME.steady_before`: 1 when the steady state held before the method.
+pub const CHAOS_STEADY_BEFORE: &str = "steady_before";
+/// `chaos.NAME.steady_after`: 1 when it held after (NaN when the method did not run).
+pub const CHAOS_STEADY_AFTER: &str = "steady_after";
+/// `chaos.NAME.bad_calls`: bad calls during the method.
+pub const CHAOS_BAD_CALLS: &str = "bad_calls";
+/// `chaos.NAME.budget_burned`: the share of the error budget they burned.
+pub const CHAOS_BUDGET_BURNED: &str = "budget_burned";
+/// `chaos.NAME.fallback_s`: from the first fault to the first fallback answer.
+pub const CHAOS_FALLBACK_S: &str = "fallback_s";
+/// `chaos.NAME.fallback_within_sla`: 1 when that was within the experiment's `fallback_sla`.
+pub const CHAOS_FALLBACK_WITHIN_SLA: &str = "fallback_within_sla";
+/// `backend.NAME.utilisation`: busy slots over concurrency (metric and series).
+pub const UTILISATION: &str = "utilisation";
+/// `backend.NAME.breaker_openings`: breaker openings per bucket (series).
+pub const BREAKER_OPENINGS: &str = "breaker_openings";
+/// `backend.NAME.breaker_open`: the share of each bucket the breaker spent open (series).
+pub const BREAKER_OPEN: &str = "breaker_open";
+/// `backend.NAME.breaker_half_open`: the share spent half-open (series).
+pub const BREAKER_HALF_OPEN: &str = "breaker_half_open";
+
+/// The prefix of the error family: `errors.CLASS` counts, `errors.KIND_per_s` series.
+pub const ERRORS: &str = "errors.";
+
+impl Scope {
+    /// The scope's own word (`backend`).
+    pub fn word(self) -> &'static str {
+        self.0
+    }
+
+    /// `SCOPE.ENTITY`: the prefix of an entity's metrics, and the name of its distribution.
+    pub fn entity_name(self, entity: &str) -> String {
+        format!("{}.{entity}", self.0)
+    }
+
+    /// `SCOPE.ENTITY.WHAT`.
+    pub fn metric(self, entity: &str, what: &str) -> String {
+        format!("{}.{entity}.{what}", self.0)
+    }
+
+    /// The entity of `name` when it is `SCOPE.ENTITY.WHAT` with a non-empty entity (which may
+    /// itself hold dots: `backend.a.b.utilisation` is backend `a.b`).
+    pub fn entity<'a>(self, name: &'a str, what: &str) -> Option<&'a str> {
+        name.strip_prefix(self.0)?
+            .strip_prefix('.')?
+            .strip_suffix(what)?
+            .strip_suffix('.')
+            .filter(|e| !e.is_empty())
+    }
+
+    /// What follows `SCOPE.` in `name` (a distribution's entity), if `name` is in the scope.
+    pub fn strip(self, name: &str) -> Option<&str> {
+        name.strip_prefix(self.0)?.strip_prefix('.')
+    }
+}
+
+/// `errors.CLASS` (or a series `errors.KIND_per_s`).
+pub fn error(class: &str) -> String {
+    format!("{ERRORS}{class}")
+}
+
+/// The class of an `errors.CLASS` name, when non-empty.
+pub fn error_class(name: &str) -> Option<&str> {
+    name.strip_prefix(ERRORS).filter(|c| !c.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builders_and_parsers_agree() {
+        let name = SLO.metric("availability", SLO_MET);
+        assert_eq!(name, "slo.availability.met");
+        assert_eq!(SLO.entity(&name, SLO_MET), Some("availability"));
+        assert_eq!(SLO.entity(&name, SLO_SLI), None);
+        assert_eq!(CHAOS.entity(&name, SLO_MET), None);
+        assert_eq!(BACKEND.entity_name("api"), "backend.api");
+        assert_eq!(ROUTE.word(), "route");
+        assert_eq!(TENANT.strip("tenant.a.b"), Some("a.b"));
+        assert_eq!(TENANT.strip("tenants.a"), None);
+        assert_eq!(error("rate_limited"), "errors.rate_limited");
+        assert_eq!(error_class("errors.rate_limited"), Some("rate_limited"));
+        assert_eq!(error_class("errors."), None);
+        assert_eq!(error_class("error.x"), None);
+    }
+
+    #[test]
+    fn an_entity_may_hold_dots_but_not_be_empty() {
+        assert_eq!(
+            BACKEND.entity("backend.a.b.utilisation", UTILISATION),
+            Some("a.b")
+        );
+        assert_eq!(BACKEND.entity("backend.utilisation", UTILISATION), None);
+        assert_eq!(BACKEND.entity("backend..utilisation", UTILISATION), None);
+        assert_eq!(BACKEND.entity("backend.a.xutilisation", UTILISATION), None);
+        assert_eq!(BACKEND.entity("backendx.a.utilisation", UTILISATION), None);
+    }
+}
