@@ -3,6 +3,7 @@
 
 mod compare;
 mod execute;
+mod fidelity;
 mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -192,6 +193,12 @@ enum Command {
         /// The example to print.
         name: Option<String>,
     },
+    /// Replay real vLLM measurements; fit GPU efficiencies leave-one-experiment-out; print
+    /// simulated against measured per metric and stage, with MAPE.
+    #[command(
+        after_help = "Examples:\n  faultline fidelity data/sim-to-real/vllm_h100_measurements.json"
+    )]
+    Fidelity(fidelity::FidelityArgs),
 }
 
 /// What `run` prints on stdout (files are written the same way whatever is chosen).
@@ -276,6 +283,7 @@ fn main() -> ExitCode {
             execute::validate(&scenario, &settings.overrides())
         }
         Command::Examples { name } => execute::examples(name.as_deref()),
+        Command::Fidelity(args) => fidelity::fidelity(args),
         Command::Sweep {
             scenario,
             set,

@@ -8,7 +8,7 @@
 //! number of evaluations, with nothing but arithmetic and `libm`, so the fit is a pure function
 //! of the data and the seed.
 
-use super::fidelity::{Experiment, Figures, OutputLengths};
+use super::fidelity::{Experiment, Figures, METRICS, OutputLengths, Simulated, ape};
 use super::hardware::Efficiency;
 
 /// The metrics the fit minimises and the acceptance targets name.
@@ -153,6 +153,26 @@ pub struct Fold {
     pub fitted: Efficiency,
 }
 
+/// The fold that holds out experiment `held_out` and fits on all the others.
+pub fn fit_fold(
+    experiments: &[Experiment],
+    held_out: usize,
+    start: &Efficiency,
+    lengths: OutputLengths,
+    seed: u64,
+) -> Fold {
+    let train: Vec<&Experiment> = experiments
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != held_out)
+        .map(|(_, e)| e)
+        .collect();
+    Fold {
+        held_out,
+        fitted: fit(&train, start, lengths, seed),
+    }
+}
+
 /// Fits once per experiment on all the others.
 pub fn leave_one_out(
     experiments: &[Experiment],
@@ -161,19 +181,49 @@ pub fn leave_one_out(
     seed: u64,
 ) -> Vec<Fold> {
     (0..experiments.len())
-        .map(|held_out| {
-            let train: Vec<&Experiment> = experiments
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| i != held_out)
-                .map(|(_, e)| e)
-                .collect();
-            Fold {
-                held_out,
-                fitted: fit(&train, start, lengths, seed),
-            }
-        })
+        .map(|held_out| fit_fold(experiments, held_out, start, lengths, seed))
         .collect()
+}
+
+/// Leave-one-out predictions: each experiment simulated with the efficiencies fitted on the
+/// others, and the mean absolute percentage error per metric over them.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub folds: Vec<Fold>,
+    /// Per experiment, its held-out prediction.
+    pub predicted: Vec<Simulated>,
+    /// Per metric of [`METRICS`], the mean over experiments of the whole run's absolute
+    /// percentage error.
+    pub mape: [f64; 7],
+}
+
+/// Predicts every held-out experiment of `folds` (one per experiment, from [`leave_one_out`] or
+/// [`fit_fold`] run in parallel) and scores the predictions.
+pub fn evaluate(
+    experiments: &[Experiment],
+    folds: Vec<Fold>,
+    lengths: OutputLengths,
+    seed: u64,
+) -> Result<Evaluation, String> {
+    let mut predicted = Vec::with_capacity(experiments.len());
+    let mut mape = [0.0; 7];
+    for fold in &folds {
+        let e = &experiments[fold.held_out];
+        let sim = e.simulate(&fold.fitted, lengths, seed)?;
+        let real = e
+            .measured_ms
+            .get("whole_run")
+            .ok_or_else(|| format!("experiment {}: no `whole_run` measurement", e.id))?;
+        for (m, (_, get)) in mape.iter_mut().zip(METRICS) {
+            *m += ape(get(&sim.whole_run), get(real)) / experiments.len() as f64;
+        }
+        predicted.push(sim);
+    }
+    Ok(Evaluation {
+        folds,
+        predicted,
+        mape,
+    })
 }
 
 #[cfg(test)]
