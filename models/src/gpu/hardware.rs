@@ -131,17 +131,17 @@ pub struct Efficiency {
     pub request_overhead_ms: f64,
 }
 
-/// Efficiencies of vLLM V1 on Hopper, fitted to the seven sim-to-real experiments
-/// (`data/sim-to-real/`, all seven; `faultline fidelity` refits them and shows each
-/// leave-one-out fold). Other families have no measurement in the repository and borrow these,
-/// which `source` says.
+/// Efficiencies of vLLM V1 on Hopper, fitted to all seven sim-to-real experiments
+/// (`data/sim-to-real/`, H100 SXM, vLLM V1) by `faultline fidelity`, which refits them from
+/// these values and shows each leave-one-out fold; rounded to three figures. Other families have
+/// no measurement in the repository and borrow these, which [`efficiency`] says.
 pub const HOPPER_VLLM_V1: Efficiency = Efficiency {
-    compute: 0.55,
-    bandwidth: 0.75,
-    kv_bandwidth: 0.5,
-    step_floor_ms: 2.0,
-    allreduce_us: 10.0,
-    request_overhead_ms: 10.0,
+    compute: 0.785,
+    bandwidth: 0.819,
+    kv_bandwidth: 0.496,
+    step_floor_ms: 0.986,
+    allreduce_us: 5.13,
+    request_overhead_ms: 8.66,
 };
 
 /// The efficiencies for a family, and where they come from.
