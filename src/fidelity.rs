@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use models::gpu::fidelity::{METRICS, MeasurementFile, OutputLengths, ape};
-use models::gpu::fit::{self, Fold, TARGETS};
+use models::gpu::fit::{self, FIT_START, Fold, TARGETS};
 use models::gpu::hardware::{Efficiency, HOPPER_VLLM_V1};
 use rayon::prelude::*;
 
@@ -65,11 +65,11 @@ pub fn fidelity(args: FidelityArgs) -> Result<ExitCode, Failure> {
     let (all, folds): (Efficiency, Vec<Fold>) = pool.install(|| {
         let all_refs: Vec<_> = exps.iter().collect();
         rayon::join(
-            || fit::fit(&all_refs, &HOPPER_VLLM_V1, lengths, seed),
+            || fit::fit(&all_refs, &FIT_START, lengths, seed),
             || {
                 (0..exps.len())
                     .into_par_iter()
-                    .map(|i| fit::fit_fold(exps, i, &HOPPER_VLLM_V1, lengths, seed))
+                    .map(|i| fit::fit_fold(exps, i, &FIT_START, lengths, seed))
                     .collect()
             },
         )

@@ -132,16 +132,16 @@ pub struct Efficiency {
 }
 
 /// Efficiencies of vLLM V1 on Hopper, fitted to all seven sim-to-real experiments
-/// (`data/sim-to-real/`, H100 SXM, vLLM V1) by `faultline fidelity`, which refits them from
-/// these values and shows each leave-one-out fold; rounded to three figures. Other families have
+/// (`data/sim-to-real/`, H100 SXM, vLLM V1) by `faultline fidelity` from [`super::fit::FIT_START`],
+/// rounded to three figures (`tests/gpu_fidelity.rs` checks they are what the command prints). Other families have
 /// no measurement in the repository and borrow these, which [`efficiency`] says.
 pub const HOPPER_VLLM_V1: Efficiency = Efficiency {
-    compute: 0.785,
-    bandwidth: 0.819,
-    kv_bandwidth: 0.496,
-    step_floor_ms: 0.986,
-    allreduce_us: 5.13,
-    request_overhead_ms: 8.66,
+    compute: 0.695,
+    bandwidth: 0.825,
+    kv_bandwidth: 0.505,
+    step_floor_ms: 1.04,
+    allreduce_us: 2.99,
+    request_overhead_ms: 6.08,
 };
 
 /// The efficiencies for a family, and where they come from.
