@@ -81,8 +81,11 @@ pub struct Figures {
     pub e2e_p99: f64,
 }
 
+/// A metric's name and how to read it from [`Figures`].
+pub type Metric = (&'static str, fn(&Figures) -> f64);
+
 /// The metrics, in the order tables print them, with their accessors.
-pub const METRICS: [(&str, fn(&Figures) -> f64); 7] = [
+pub const METRICS: [Metric; 7] = [
     ("ttft_mean", |f| f.ttft_mean),
     ("ttft_p90", |f| f.ttft_p90),
     ("ttft_p99", |f| f.ttft_p99),

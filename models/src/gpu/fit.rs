@@ -8,11 +8,11 @@
 //! number of evaluations, with nothing but arithmetic and `libm`, so the fit is a pure function
 //! of the data and the seed.
 
-use super::fidelity::{Experiment, Figures, METRICS, OutputLengths, Simulated, ape};
+use super::fidelity::{Experiment, METRICS, Metric, OutputLengths, Simulated, ape};
 use super::hardware::Efficiency;
 
 /// The metrics the fit minimises and the acceptance targets name.
-pub const TARGETS: [(&str, fn(&Figures) -> f64); 6] = [
+pub const TARGETS: [Metric; 6] = [
     ("ttft_mean", |f| f.ttft_mean),
     ("ttft_p90", |f| f.ttft_p90),
     ("itl_mean", |f| f.itl_mean),
