@@ -132,9 +132,10 @@ pub struct Efficiency {
 }
 
 /// Efficiencies of vLLM V1 on Hopper, fitted to all seven sim-to-real experiments
-/// (`data/sim-to-real/`, H100 SXM, vLLM V1) by `faultline fidelity` from [`super::fit::FIT_START`],
-/// rounded to three figures (`tests/gpu_fidelity.rs` checks they are what the command prints). Other families have
-/// no measurement in the repository and borrow these, which [`efficiency`] says.
+/// (`data/sim-to-real/`, H100 SXM, vLLM V1) by `faultline fidelity` from
+/// [`super::fit::FIT_START`], rounded to three figures (`tests/gpu_fidelity.rs` checks they are
+/// what the command prints). Other families have no measurement in the repository and borrow
+/// these, which [`efficiency`] says. The request overhead applies in the fidelity harness only.
 pub const HOPPER_VLLM_V1: Efficiency = Efficiency {
     compute: 0.695,
     bandwidth: 0.825,
