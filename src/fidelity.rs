@@ -3,7 +3,6 @@
 //! stage with the mean absolute percentage error.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use models::gpu::fidelity::{METRICS, MeasurementFile, OutputLengths, ape};
@@ -16,8 +15,9 @@ use crate::Failure;
 /// Arguments of `faultline fidelity`.
 #[derive(clap::Args)]
 pub struct FidelityArgs {
-    /// A measurement file (data/sim-to-real/vllm_h100_measurements.json has seven experiments).
-    file: PathBuf,
+    /// A measurement file, or builtin:sim-to-real/vllm_h100_measurements.json (the seven
+    /// vendored experiments, embedded in the binary).
+    file: String,
     /// Output lengths: `implied` (default) uses the mean the measurement implies where it departs
     /// from the workload's `output_len` by more than 5% (a base model stopping early); `spec`
     /// uses `output_len` as written.
@@ -29,6 +29,10 @@ pub struct FidelityArgs {
     /// Worker threads for the folds (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "T")]
     threads: Option<usize>,
+    /// Skip fitting (a second instead of minutes): replay every experiment with the built-in
+    /// Hopper efficiencies, which were fitted on all seven, so nothing is held out.
+    #[arg(long)]
+    no_fit: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,9 +46,15 @@ enum Lengths {
 const BLIS_TRAINED: [Option<f64>; 6] = [Some(14.0), None, Some(13.5), Some(15.0), None, Some(20.0)];
 
 pub fn fidelity(args: FidelityArgs) -> Result<ExitCode, Failure> {
-    let path = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| Failure::Input(format!("cannot read {path}: {e}")))?;
+    let path = args.file.clone();
+    let text = match path.strip_prefix(scenarios::builtin_data::PREFIX) {
+        Some(name) => {
+            String::from_utf8_lossy(scenarios::builtin_data::read(name).map_err(Failure::Input)?)
+                .into_owned()
+        }
+        None => std::fs::read_to_string(&path)
+            .map_err(|e| Failure::Input(format!("cannot read {path}: {e}")))?,
+    };
     let file = parse(&path, &text)?;
     if file.experiments.is_empty() {
         return Err(Failure::Input(format!("{path}: `experiments` is empty")));
@@ -62,6 +72,30 @@ pub fn fidelity(args: FidelityArgs) -> Result<ExitCode, Failure> {
         .build()
         .map_err(|e| Failure::Runtime(format!("thread pool: {e}")))?;
     let seed = args.seed;
+    if args.no_fit {
+        let folds = (0..exps.len())
+            .map(|held_out| Fold {
+                held_out,
+                fitted: HOPPER_VLLM_V1,
+            })
+            .collect();
+        let eval = fit::evaluate(exps, folds, lengths, seed).map_err(Failure::Runtime)?;
+        let text = render(&file, &HOPPER_VLLM_V1, &eval, lengths).map_err(Failure::Runtime)?;
+        print!(
+            "{}",
+            text.replace(
+                "Efficiencies fitted on all",
+                "Built-in Hopper efficiencies (--no-fit), fitted earlier on all"
+            )
+            .replace(
+                "Leave one experiment out: each row is predicted with efficiencies fitted on the others",
+                "Not held out (--no-fit): every row uses the built-in efficiencies"
+            )
+            .replace("fitted without it:", "efficiencies:")
+            .replace(" held-out experiments (whole run)", " experiments (whole run, not held out)")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let (all, folds): (Efficiency, Vec<Fold>) = pool.install(|| {
         let all_refs: Vec<_> = exps.iter().collect();
         rayon::join(

@@ -196,7 +196,7 @@ enum Command {
     /// Replay real vLLM measurements; fit GPU efficiencies leave-one-experiment-out; print
     /// simulated against measured per metric and stage, with MAPE.
     #[command(
-        after_help = "Examples:\n  faultline fidelity data/sim-to-real/vllm_h100_measurements.json"
+        after_help = "Examples:\n  faultline fidelity builtin:sim-to-real/vllm_h100_measurements.json --no-fit"
     )]
     Fidelity(fidelity::FidelityArgs),
 }

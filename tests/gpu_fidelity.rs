@@ -125,6 +125,26 @@ fn the_readme_table_and_the_fitted_efficiencies_are_what_the_command_prints() {
 }
 
 #[test]
+fn the_embedded_measurements_replay_without_a_fit_in_any_directory() {
+    let out = faultline(&[
+        "fidelity",
+        "builtin:sim-to-real/vllm_h100_measurements.json",
+        "--no-fit",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("not held out"));
+    assert!(!text.contains("held-out"));
+    assert_eq!(text.matches("efficiencies: compute 0.695").count(), 7);
+    let out = faultline(&["fidelity", "builtin:nope.json", "--no-fit"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn a_bad_measurement_file_is_an_input_error_naming_the_place() {
     let dir = scratch_dir("fidelity-bad");
     let path = dir.join("m.json");
