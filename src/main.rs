@@ -4,6 +4,7 @@
 mod compare;
 mod execute;
 mod failure;
+mod fidelity;
 mod interop_cmd;
 mod sweep;
 
@@ -208,6 +209,12 @@ enum Command {
         after_help = "Example:\n  faultline export prometheus example:slo-burn-alerts --out slo-rules.yaml"
     )]
     Export(interop_cmd::ExportCommand),
+    /// Replay real vLLM measurements; fit GPU efficiencies leave-one-experiment-out; print
+    /// simulated against measured per metric and stage, with MAPE.
+    #[command(
+        after_help = "Examples:\n  faultline fidelity builtin:sim-to-real/vllm_h100_measurements.json --no-fit"
+    )]
+    Fidelity(fidelity::FidelityArgs),
 }
 
 /// Changes to the scenario, applied before validation.
@@ -277,6 +284,7 @@ fn main() -> ExitCode {
         Command::Examples { name } => execute::examples(name.as_deref()),
         Command::Import(cmd) => interop_cmd::import(cmd),
         Command::Export(cmd) => interop_cmd::export(cmd),
+        Command::Fidelity(args) => fidelity::fidelity(args),
         Command::Sweep {
             scenario,
             set,

@@ -329,3 +329,80 @@ fn pools_with_crashes_and_autoscaling_are_deterministic_across_threads() {
         "report.json differs between --threads 1 and --threads 2"
     );
 }
+
+#[test]
+fn a_pool_naming_a_model_and_gpu_gets_vllms_kv_budget_and_roofline_steps() {
+    let text = |model: &str, gpu: &str, tp: u32| {
+        pool("1/s", 100, 10, "1h", "").replace(
+            "step_time = \"llama2-7b-a100\"\nkv = { blocks = 4000 }",
+            &format!("model = {model}\ngpu = \"{gpu}\"\ngpus_per_replica = {tp}"),
+        )
+    };
+    // Llama-2-7B on an A100-40GB: 40 GiB × 0.9 = 38 654 705 664 B, less 6 738 415 616 × 2 B of
+    // weights and the 1.5 GiB reserve = 23 567 261 696 B, over 8 MiB a block → 2 809 blocks.
+    let cfg = world(&text("\"llama-2-7b\"", "a100-40gb", 1));
+    let replica = cfg.backends[0].pool.as_ref().unwrap().replica;
+    assert_eq!(replica.kv_blocks, 2809);
+    // The same model from a config.json file gives the same replica.
+    let dir = scratch_dir("gpu-config-json");
+    let path = dir.join("config.json");
+    std::fs::write(
+        &path,
+        r#"{"architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 11008,
+            "num_attention_heads": 32, "num_key_value_heads": 32, "num_hidden_layers": 32,
+            "vocab_size": 32000, "torch_dtype": "float16", "rms_norm_eps": 1e-5}"#,
+    )
+    .unwrap();
+    let from_file = world(&text(
+        &format!("{{ config = \"{}\" }}", path.display()),
+        "a100-40gb",
+        1,
+    ));
+    assert_eq!(
+        from_file.backends[0].pool.as_ref().unwrap().replica,
+        replica
+    );
+    // Llama-3.1-70B at TP8 has one KV head per GPU; at TP16 each GPU still holds one
+    // (replicated), so per-GPU blocks stop growing with the KV share and grow only with the
+    // smaller weight shard.
+    let blocks = |tp| {
+        world(&text("\"llama-3.1-70b\"", "h100-sxm", tp)).backends[0]
+            .pool
+            .as_ref()
+            .unwrap()
+            .replica
+            .kv_blocks
+    };
+    let (b4, b8, b16) = (blocks(4), blocks(8), blocks(16));
+    assert!(b8 > 2 * b4, "{b4} {b8}");
+    assert!(b16 < 2 * b8 && b16 > b8, "{b8} {b16}");
+    // Errors name the key and what was expected.
+    let bad = |t: String| {
+        let source = Source::from_text("test.toml", "test", t, Format::Toml);
+        load(&source, &[]).map(|_| ()).unwrap_err().to_string()
+    };
+    let e = bad(text("\"llama-9b\"", "h100-sxm", 1));
+    assert!(
+        e.contains("gpu_pool.model") && e.contains("llama-3.1-70b"),
+        "{e}"
+    );
+    let e = bad(text("\"llama-2-7b\"", "h100-sxl", 1));
+    assert!(e.contains("gpu_pool.gpu") && e.contains("h100-sxm"), "{e}");
+    let e = bad(pool("1/s", 100, 10, "1h", "").replace(
+        "step_time = \"llama2-7b-a100\"\nkv = { blocks = 4000 }",
+        "model = \"llama-2-7b\"",
+    ));
+    assert!(e.contains("needs a `gpu`"), "{e}");
+    let e = bad(text(
+        "{ config = \"/nonexistent/config.json\" }",
+        "h100-sxm",
+        1,
+    ));
+    assert!(
+        e.contains("model.config") && e.contains("cannot read"),
+        "{e}"
+    );
+    // Far too big for one 24 GiB L4: the weights do not fit.
+    let e = bad(text("\"llama-3.1-70b\"", "l4", 1));
+    assert!(e.contains("gpu_pool.model"), "{e}");
+}

@@ -6,10 +6,16 @@
 pub const PREFIX: &str = "builtin:";
 
 /// Every embedded file, by its path under `data/`.
-pub const FILES: &[(&str, &[u8])] = &[(
-    "traces/AzureLLMInferenceTrace_code.csv",
-    include_bytes!("../../data/traces/AzureLLMInferenceTrace_code.csv"),
-)];
+pub const FILES: &[(&str, &[u8])] = &[
+    (
+        "traces/AzureLLMInferenceTrace_code.csv",
+        include_bytes!("../../data/traces/AzureLLMInferenceTrace_code.csv"),
+    ),
+    (
+        "sim-to-real/vllm_h100_measurements.json",
+        include_bytes!("../../data/sim-to-real/vllm_h100_measurements.json"),
+    ),
+];
 
 /// The bytes of `builtin:NAME`, or a message listing what is embedded.
 pub fn read(name: &str) -> Result<&'static [u8], String> {

@@ -230,19 +230,39 @@ fn warnings(
 /// without a file) against the current directory. `builtin:` paths name data embedded in the
 /// binary and stay as they are.
 fn resolve_paths(scenario: &mut Scenario, base_dir: Option<&Path>, resolved: &[Vec<Segment>]) {
+    let key = |k: &str| Segment::Key(k.to_string());
+    let mut paths: Vec<(Vec<Segment>, &mut String)> = Vec::new();
     for (i, tenant) in scenario.tenants.iter_mut().enumerate() {
-        let crate::sections::arrivals::Arrivals::Trace { path, .. } = &mut tenant.arrivals else {
-            continue;
-        };
+        if let crate::sections::arrivals::Arrivals::Trace { path, .. } = &mut tenant.arrivals {
+            let here = vec![
+                key("tenants"),
+                Segment::Index(i),
+                key("arrivals"),
+                key("path"),
+            ];
+            paths.push((here, path));
+        }
+    }
+    for (i, backend) in scenario.backends.iter_mut().enumerate() {
+        if let Some(crate::sections::gpu_pool::GpuPool {
+            model: Some(crate::sections::gpu_pool::PoolModel::Config { config }),
+            ..
+        }) = &mut backend.gpu_pool
+        {
+            let here = vec![
+                key("backends"),
+                Segment::Index(i),
+                key("gpu_pool"),
+                key("model"),
+                key("config"),
+            ];
+            paths.push((here, config));
+        }
+    }
+    for (here, path) in paths {
         if path.starts_with(crate::builtin_data::PREFIX) || Path::new(path.as_str()).is_absolute() {
             continue;
         }
-        let here = [
-            Segment::Key("tenants".to_string()),
-            Segment::Index(i),
-            Segment::Key("arrivals".to_string()),
-            Segment::Key("path".to_string()),
-        ];
         let from_override = resolved
             .iter()
             .any(|p| p.len() <= here.len() && here[..p.len()] == p[..]);

@@ -15,6 +15,10 @@
 /// Picoseconds per millisecond.
 const PS_PER_MS: f64 = 1e9;
 
+use super::arch::Architecture;
+use super::hardware::{Efficiency, Gpu};
+use super::roofline::Roofline;
+
 /// One set of `[a, b, c]` coefficients in milliseconds, as the sources publish them.
 pub type CoeffsMs = [f64; 3];
 
@@ -149,9 +153,17 @@ pub fn preset(name: &str) -> Option<StepPreset> {
 /// Integer coefficients `[a, b, c]` in picoseconds (per unit of their term).
 type CoeffsPs = [u64; 3];
 
-/// The step-time model in integer picoseconds.
+/// The step-time model in integer picoseconds: fitted coefficients (the presets), or a roofline
+/// built from a model's architecture and a GPU's datasheet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepModel {
+pub enum StepModel {
+    Fitted(Fitted),
+    Roofline(Roofline),
+}
+
+/// DistServe-form coefficients in integer picoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fitted {
     prefill: CoeffsPs,
     decode_small: CoeffsPs,
     decode_large: CoeffsPs,
@@ -193,18 +205,91 @@ impl StepModel {
         decode_large: CoeffsMs,
         threshold: u32,
     ) -> Result<StepModel, String> {
-        Ok(StepModel {
+        Ok(StepModel::Fitted(Fitted {
             prefill: to_ps("prefill", prefill)?,
             decode_small: to_ps("small-batch decode", decode_small)?,
             decode_large: to_ps("large-batch decode", decode_large)?,
             threshold,
-        })
+        }))
     }
 
     pub fn from_preset(p: &StepPreset) -> Result<StepModel, String> {
         StepModel::from_ms(p.prefill, p.decode_small, p.decode_large, p.threshold)
     }
 
+    /// The roofline model of `arch` at tensor-parallel degree `tp` on `gpu` (see
+    /// [`super::roofline`]).
+    pub fn roofline(
+        arch: &Architecture,
+        gpu: &Gpu,
+        tp: u32,
+        eff: &Efficiency,
+    ) -> Result<StepModel, String> {
+        Roofline::new(arch, gpu, tp, eff).map(StepModel::Roofline)
+    }
+
+    /// Prefill step over prompts (or chunks) totalling `sum_tokens`, with `sum_sq` the increase
+    /// of `ΣL²`: `Σ c·(c + 2d)` over chunks of `c` tokens after `d` already prefilled, so a
+    /// prompt's chunks add up to the cost of prefilling it whole.
+    #[inline]
+    pub fn prefill_ps(&self, sum_tokens: u64, sum_sq: u128) -> u128 {
+        match self {
+            StepModel::Fitted(f) => f.prefill_ps(sum_tokens, sum_sq),
+            StepModel::Roofline(r) => r.step_ps(sum_tokens, 0, sum_sq, 0),
+        }
+    }
+
+    /// Decode step of `batch` sequences attending over `sum_context` tokens in all.
+    #[inline]
+    pub fn decode_ps(&self, sum_context: u128, batch: u32) -> u128 {
+        match self {
+            StepModel::Fitted(f) => f.decode_ps(sum_context, batch),
+            StepModel::Roofline(r) => r.step_ps(batch as u64, batch as u64, 0, sum_context),
+        }
+    }
+
+    /// A mixed step: prefill chunks alongside `batch` decodes.
+    #[inline]
+    pub fn mixed_ps(&self, sum_tokens: u64, sum_sq: u128, sum_context: u128, batch: u32) -> u128 {
+        match self {
+            StepModel::Fitted(f) => f.mixed_ps(sum_tokens, sum_sq, sum_context, batch),
+            StepModel::Roofline(r) => {
+                r.step_ps(sum_tokens + batch as u64, batch as u64, sum_sq, sum_context)
+            }
+        }
+    }
+
+    /// Total time of `k` consecutive decode steps of an unchanged batch of `batch` sequences whose
+    /// contexts sum to `s0` before the first step. Both forms are `base(batch) + b·Σcontext`
+    /// per step, and step `j` (1-based) attends over `s0 + batch·j` tokens, so the total is the
+    /// arithmetic series `k·(base + b·s0) + b·batch·k(k+1)/2`, exactly equal to summing the steps
+    /// one by one.
+    #[inline]
+    pub fn decode_run_ps(&self, k: u64, batch: u32, s0: u128) -> u128 {
+        let (base, b) = match self {
+            StepModel::Fitted(f) => {
+                let [a, b, c] = f.decode_coeffs(batch);
+                (a as u128 + c as u128 * batch as u128, b as u128)
+            }
+            StepModel::Roofline(r) => (r.decode_base_ps(batch), r.kv_read as u128),
+        };
+        let k = k as u128;
+        k * (base + b * s0) + b * batch as u128 * (k * (k + 1) / 2)
+    }
+
+    /// A lower bound on the time any step producing `tokens` output tokens can take; used for the
+    /// saturation bound on throughput (every produced token rides on a prefill or decode step).
+    pub fn min_step_ps_for(&self, tokens: u32) -> u128 {
+        match self {
+            StepModel::Fitted(f) => f.min_step_ps_for(tokens),
+            // A step producing `tokens` tokens processes at least that many; the cheapest is a
+            // decode with no context or a prefill without attention.
+            StepModel::Roofline(r) => r.step_ps(tokens as u64, 0, 0, 0),
+        }
+    }
+}
+
+impl Fitted {
     /// The decode coefficients for a batch of `batch` sequences.
     #[inline]
     fn decode_coeffs(&self, batch: u32) -> CoeffsPs {
@@ -249,18 +334,6 @@ impl StepModel {
             + pc as u128 * sum_sq
             + db as u128 * sum_context
             + dc as u128 * batch as u128
-    }
-
-    /// Total time of `k` consecutive decode steps of an unchanged batch of `batch` sequences whose
-    /// contexts sum to `s0` before the first step. Step `j` (1-based) attends over `s0 + batch·j`
-    /// tokens, so the total is the arithmetic series
-    /// `k·(a + c·batch + b·s0) + b·batch·k(k+1)/2`, exactly equal to summing the steps one by one.
-    #[inline]
-    pub fn decode_run_ps(&self, k: u64, batch: u32, s0: u128) -> u128 {
-        let [a, b, c] = self.decode_coeffs(batch);
-        let k = k as u128;
-        let per_step = a as u128 + c as u128 * batch as u128 + b as u128 * s0;
-        k * per_step + b as u128 * batch as u128 * (k * (k + 1) / 2)
     }
 
     /// A lower bound on the time any step producing `tokens` output tokens can take; used for the

@@ -7,7 +7,10 @@
 use crate::build_error::{BuildError, err};
 use crate::dists::{DurationDist, duration_sampler};
 use crate::values::{Duration, Positive};
+use models::gpu::arch::{Architecture, CATALOGUE, HfConfig, catalogue_model};
 use models::gpu::autoscale::{AutoscaleConfig, ScaleSignal};
+use models::gpu::hardware::{self, Efficiency, Gpu};
+use models::gpu::roofline::{VLLM_RESERVE_GIB, vllm_kv_blocks};
 use models::gpu::step_time::{PRESETS, StepModel, preset};
 use models::gpu::{
     CrashProcess, GpuPoolConfig, KvSpec, ModelShape, OnCrash, PoolAutoscale, ReplicaConfig,
@@ -25,12 +28,29 @@ pub struct GpuPool {
     /// Replicas serving at time 0 (default 1).
     #[serde(default = "one")]
     pub replicas: u32,
+    /// The model served, for step times and KV capacity from its architecture: a catalogue name
+    /// (`llama-2-7b`, `llama-3.1-70b`, `qwen2.5-7b`, ... or the Hugging Face repository) or
+    /// `{ config = "path/to/config.json" }`. Needs `gpu`; `gpus_per_replica` is the
+    /// tensor-parallel degree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<PoolModel>,
+    /// The accelerator: `a100-40gb`, `a100-80gb`, `h100-sxm`, `h100-pcie`, `h200`, `l40s`, `l4`,
+    /// `mi300x`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
+    /// Overrides of the fitted efficiencies (default: the GPU family's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efficiency: Option<EfficiencySpec>,
     /// Step-time model: a preset name (`llama2-7b-a100`, `llama2-70b-tp2-h100`,
     /// `llama2-70b-tp4-h100`, `llama2-70b-tp8-h100`, `opt-13b-a100-vllm`), or coefficients.
-    pub step_time: StepTime,
+    /// Default, with `model` and `gpu`: the roofline from the architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_time: Option<StepTime>,
     /// KV cache per replica: `{ blocks = N }` (16-token blocks), or derived from memory and the
-    /// model shape.
-    pub kv: Kv,
+    /// model shape. Default, with `model` and `gpu`: vLLM's budget (utilisation 0.9, less the
+    /// weight shard and a 1.5 GiB activation and runtime reserve per GPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv: Option<Kv>,
     /// Most sequences in a batch (vLLM `max_num_seqs`, default 256).
     #[serde(default = "default_max_batch")]
     pub max_batch: u32,
@@ -88,6 +108,30 @@ fn default_max_waiting() -> u32 {
 }
 fn default_cold_start() -> Duration {
     Duration(60 * SEC)
+}
+
+/// A model named from the catalogue, or read from a Hugging Face `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PoolModel {
+    Name(String),
+    Config { config: String },
+}
+
+/// Efficiency overrides; each defaults to the GPU family's fitted value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EfficiencySpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_bandwidth: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_floor_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allreduce_us: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,9 +258,112 @@ fn default_tolerance() -> f64 {
 }
 
 impl GpuPool {
+    /// The architecture and GPU, when `model` and `gpu` are given.
+    fn hardware(&self, path: &str) -> Result<Option<(Architecture, Gpu)>, BuildError> {
+        let (model, gpu_name) = match (&self.model, &self.gpu) {
+            (None, None) => return Ok(None),
+            (Some(m), Some(g)) => (m, g),
+            (Some(_), None) => {
+                return Err(err(
+                    format!("{path}.gpu"),
+                    "a pool that names a `model` needs a `gpu` too",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    format!("{path}.model"),
+                    "a pool that names a `gpu` needs a `model` too",
+                ));
+            }
+        };
+        let gpu = hardware::gpu(gpu_name).ok_or_else(|| {
+            let names: Vec<&str> = hardware::GPUS.iter().map(|g| g.name).collect();
+            err(
+                format!("{path}.gpu"),
+                format!(
+                    "unknown GPU `{gpu_name}`; expected one of {}",
+                    names.join(", ")
+                ),
+            )
+        })?;
+        let arch = match model {
+            PoolModel::Name(name) => catalogue_model(name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = CATALOGUE.iter().map(|m| m.name).collect();
+                    err(
+                        format!("{path}.model"),
+                        format!(
+                            "unknown model `{name}`; expected one of {}, or {{ config = \"path/to/config.json\" }}",
+                            names.join(", ")
+                        ),
+                    )
+                })?
+                .arch,
+            PoolModel::Config { config } => {
+                let here = format!("{path}.model.config");
+                let text = std::fs::read_to_string(config)
+                    .map_err(|e| err(&here, format!("cannot read {config}: {e}")))?;
+                let hf: HfConfig = serde_json::from_str(&text).map_err(|e| {
+                    err(
+                        &here,
+                        format!("{config}:{}:{}: {e}", e.line(), e.column()),
+                    )
+                })?;
+                hf.architecture()
+                    .map_err(|m| err(&here, format!("{config}: {m}")))?
+            }
+        };
+        Ok(Some((arch, gpu)))
+    }
+
+    fn efficiency(&self, gpu: &Gpu, path: &str) -> Result<Efficiency, BuildError> {
+        let (mut eff, _) = hardware::efficiency(gpu.family);
+        if let Some(o) = &self.efficiency {
+            let share = |name: &str, v: Option<f64>, dflt: f64| match v {
+                None => Ok(dflt),
+                Some(x) if x.is_finite() && x > 0.0 && x <= 1.0 => Ok(x),
+                Some(x) => Err(err(
+                    format!("{path}.efficiency.{name}"),
+                    format!("expected a share in (0, 1], got {x}"),
+                )),
+            };
+            let cost = |name: &str, v: Option<f64>, dflt: f64| match v {
+                None => Ok(dflt),
+                Some(x) if x.is_finite() && (0.0..=3.6e6).contains(&x) => Ok(x),
+                Some(x) => Err(err(
+                    format!("{path}.efficiency.{name}"),
+                    format!("expected a value of 0 or more, got {x}"),
+                )),
+            };
+            eff.compute = share("compute", o.compute, eff.compute)?;
+            eff.bandwidth = share("bandwidth", o.bandwidth, eff.bandwidth)?;
+            eff.kv_bandwidth = share("kv_bandwidth", o.kv_bandwidth, eff.kv_bandwidth)?;
+            eff.step_floor_ms = cost("step_floor_ms", o.step_floor_ms, eff.step_floor_ms)?;
+            eff.allreduce_us = cost("allreduce_us", o.allreduce_us, eff.allreduce_us)?;
+        }
+        Ok(eff)
+    }
+
     pub fn config(&self, path: &str) -> Result<GpuPoolConfig, BuildError> {
-        let step = match &self.step_time {
-            StepTime::Preset(name) => {
+        let hw = self.hardware(path)?;
+        if self.efficiency.is_some() && hw.is_none() {
+            return Err(err(
+                format!("{path}.efficiency"),
+                "efficiencies apply to the roofline of a pool with `model` and `gpu`",
+            ));
+        }
+        let step = match (&self.step_time, &hw) {
+            (None, Some((arch, gpu))) => {
+                let eff = self.efficiency(gpu, path)?;
+                StepModel::roofline(arch, gpu, self.gpus_per_replica.max(1), &eff)
+            }
+            (None, None) => {
+                return Err(err(
+                    format!("{path}.step_time"),
+                    "give `step_time`, or `model` and `gpu` for step times from the architecture",
+                ));
+            }
+            (Some(StepTime::Preset(name)), _) => {
                 let p = preset(name).ok_or_else(|| {
                     let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
                     err(
@@ -229,12 +376,15 @@ impl GpuPool {
                 })?;
                 StepModel::from_preset(&p)
             }
-            StepTime::Coefficients {
-                prefill,
-                decode,
-                decode_large,
-                threshold,
-            } => StepModel::from_ms(
+            (
+                Some(StepTime::Coefficients {
+                    prefill,
+                    decode,
+                    decode_large,
+                    threshold,
+                }),
+                _,
+            ) => StepModel::from_ms(
                 *prefill,
                 *decode,
                 decode_large.unwrap_or(*decode),
@@ -242,7 +392,23 @@ impl GpuPool {
             ),
         }
         .map_err(|m| err(format!("{path}.step_time"), m))?;
-        let kv_blocks = self.kv_blocks(&format!("{path}.kv"))?;
+        let kv_blocks = match (&self.kv, &hw) {
+            (Some(kv), _) => self.kv_blocks(kv, &format!("{path}.kv"))?,
+            (None, Some((arch, gpu))) => vllm_kv_blocks(
+                arch,
+                gpu,
+                self.gpus_per_replica.max(1),
+                0.9,
+                VLLM_RESERVE_GIB,
+            )
+            .map_err(|m| err(format!("{path}.model"), m))?,
+            (None, None) => {
+                return Err(err(
+                    format!("{path}.kv"),
+                    "give `kv`, or `model` and `gpu` for vLLM's KV budget",
+                ));
+            }
+        };
         if self.replicas == 0 {
             return Err(err(
                 format!("{path}.replicas"),
@@ -320,8 +486,7 @@ impl GpuPool {
         })
     }
 
-    fn kv_blocks(&self, path: &str) -> Result<u32, BuildError> {
-        let kv = &self.kv;
+    fn kv_blocks(&self, kv: &Kv, path: &str) -> Result<u32, BuildError> {
         let spec = match (kv.blocks, kv.gpu_memory_gib, &kv.model) {
             (Some(n), None, None) if kv.weights_gib.is_none() && kv.memory_fraction.is_none() => {
                 KvSpec::Blocks(n)

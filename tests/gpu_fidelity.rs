@@ -1,0 +1,163 @@
+//! `faultline fidelity` on the vendored real vLLM measurements: the README's sim-to-real table
+//! and fitted efficiencies are what the command prints, the Hopper efficiencies scenarios use are
+//! that fit, and bad measurement files are clear errors.
+
+mod common;
+use common::{faultline, scratch_dir};
+use models::gpu::hardware::HOPPER_VLLM_V1;
+
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/sim-to-real/vllm_h100_measurements.json"
+);
+
+/// The number after `label` in `line` (`compute 0.695  bandwidth ...`).
+fn after(line: &str, label: &str) -> f64 {
+    let rest = line
+        .split(&format!("{label} "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {label} in {line}"));
+    rest.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Rounds to three significant figures, as the README and the constants state them.
+fn three(v: f64) -> f64 {
+    let digits = 2 - v.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits);
+    (v * scale).round() / scale
+}
+
+#[test]
+fn the_readme_table_and_the_fitted_efficiencies_are_what_the_command_prints() {
+    let out = faultline(&["fidelity", DATA, "--threads", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Seven held-out predictions, each with its own fit.
+    assert_eq!(text.matches("fitted without it:").count(), 7);
+    // The MAPE table.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    // Per-experiment rows start with their stage; the summary's rows with the metric.
+    let mape = |metric: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{metric} ")))
+            .unwrap_or_else(|| panic!("no {metric} row"));
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('%')
+            .parse()
+            .unwrap()
+    };
+    let rows = [
+        ("TTFT mean", "ttft_mean"),
+        ("TTFT p90", "ttft_p90"),
+        ("ITL mean", "itl_mean"),
+        ("E2E mean", "e2e_mean"),
+        ("E2E p90", "e2e_p90"),
+        ("E2E p99", "e2e_p99"),
+    ];
+    let mut reached = 0;
+    for (label, metric) in rows {
+        let printed = mape(metric);
+        let row = format!("| {label} | {printed:.1}% |");
+        assert!(readme.contains(&row), "README lacks `{row}`");
+        if printed <= 10.0 {
+            reached += 1;
+        }
+    }
+    assert!(readme.contains(&format!(
+        "The ≤ 10% target is reached on {} of the six headline metrics",
+        ["none", "one", "two", "three", "four", "five", "all"][reached]
+    )));
+    // The all-experiment fit: the README's sentence and the constant scenarios use.
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Efficiencies fitted on all"))
+        .nth(1)
+        .unwrap();
+    let fitted = [
+        (
+            after(line, "compute"),
+            HOPPER_VLLM_V1.compute,
+            "compute {} of peak",
+        ),
+        (
+            after(line, "bandwidth"),
+            HOPPER_VLLM_V1.bandwidth,
+            "weight bandwidth {} and",
+        ),
+        (
+            after(line, "kv_bandwidth"),
+            HOPPER_VLLM_V1.kv_bandwidth,
+            "paged-KV bandwidth {} of peak",
+        ),
+        (
+            after(line, "step_floor"),
+            HOPPER_VLLM_V1.step_floor_ms,
+            "a {} ms step floor",
+        ),
+        (
+            after(line, "allreduce"),
+            HOPPER_VLLM_V1.allreduce_us,
+            "{} µs per all-reduce",
+        ),
+        (
+            after(line, "request_overhead"),
+            HOPPER_VLLM_V1.request_overhead_ms,
+            "{} ms per request",
+        ),
+    ];
+    for (printed, constant, phrase) in fitted {
+        assert_eq!(three(printed), constant, "{line}");
+        let stated = phrase.replace("{}", &format!("{constant}"));
+        let stated_padded = phrase.replace("{}", &format!("{constant:.2}"));
+        assert!(
+            readme.contains(&stated) || readme.contains(&stated_padded),
+            "README lacks `{stated}`"
+        );
+    }
+}
+
+#[test]
+fn the_embedded_measurements_replay_without_a_fit_in_any_directory() {
+    let out = faultline(&[
+        "fidelity",
+        "builtin:sim-to-real/vllm_h100_measurements.json",
+        "--no-fit",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("not held out"));
+    assert!(!text.contains("held-out"));
+    assert_eq!(text.matches("efficiencies: compute 0.695").count(), 7);
+    let out = faultline(&["fidelity", "builtin:nope.json", "--no-fit"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_bad_measurement_file_is_an_input_error_naming_the_place() {
+    let dir = scratch_dir("fidelity-bad");
+    let path = dir.join("m.json");
+    std::fs::write(&path, "{\"experiments\": [{\"id\": 3}]}").unwrap();
+    let out = faultline(&["fidelity", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("m.json:1:"), "{err}");
+    assert!(err.contains("experiments[0].id"), "{err}");
+    let out = faultline(&["fidelity", dir.join("missing.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(&path, "{\"experiments\": []}").unwrap();
+    let out = faultline(&["fidelity", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+}
