@@ -3,7 +3,7 @@
 //! 99% confidence interval (fixed seeds, so deterministic) and states the half-width required.
 
 mod common;
-use common::{assert_in_ci99, metric, run_report};
+use common::{assert_in_ci99, metric, run_report, run_scenario, scratch_dir};
 use serde_json::Value;
 
 /// V4, Little's law: L = λ·W with L (time-average number in system) and W (mean time in system
@@ -114,4 +114,69 @@ fn quickstart_retries_buy_success_with_extra_attempts() {
     );
     assert!(metric(&with, "attempts_per_request").mean > 1.02);
     assert_eq!(metric(&without, "attempts_per_request").mean, 1.0);
+}
+
+/// M/G/∞: Poisson arrivals at 10/s to unlimited servers. The number in service is Poisson with
+/// mean λ·E[S] whatever the service distribution, so each distribution's parameters must map
+/// to the stated mean. The time average over T has variance about λ·E[S²]/T, which bounds the
+/// interval's half-width (ten 2-hour replications: under 2% of λ·E[S] for all five).
+#[test]
+fn m_g_infinity_has_lambda_times_the_mean_service_in_service_for_every_distribution() {
+    // Γ(1 + 1/1.5) = Γ(5/3), the Weibull mean for shape 1.5 and scale 1 s.
+    let gamma_5_3 = 0.902_745_292_950_933_6;
+    let cases = [
+        // (service, E[S] in s, E[S²] in s²)
+        (r#"{ dist = "gamma", shape = 2.0, mean = "1s" }"#, 1.0, 1.5),
+        // E[S²] = Γ(1 + 2/1.5) = Γ(7/3) = 1.190639.
+        (
+            r#"{ dist = "weibull", shape = 1.5, scale = "1s" }"#,
+            gamma_5_3,
+            1.190_639,
+        ),
+        // Pareto α = 3, minimum 1 s: mean α/(α − 1), E[S²] = α/(α − 2).
+        (
+            r#"{ dist = "pareto", shape = 3.0, scale = "1s" }"#,
+            1.5,
+            3.0,
+        ),
+        // Squared coefficient of variation 4: E[S²] = (1 + 4)·E[S]².
+        (
+            r#"{ dist = "hyperexponential", mean = "1s", scv = 4.0 }"#,
+            1.0,
+            5.0,
+        ),
+        (
+            r#"{ dist = "empirical", values = ["500ms", "1s", "3s"] }"#,
+            1.5,
+            (0.25 + 1.0 + 9.0) / 3.0,
+        ),
+    ];
+    let (lambda, hours, reps): (f64, f64, f64) = (10.0, 2.0, 10.0);
+    for (i, (service, mean_s, second_moment)) in cases.iter().enumerate() {
+        let text = format!(
+            r#"
+seed = 11
+replications = {reps}
+horizon = "{hours}h"
+[[tenants]]
+name = "t"
+backend = "servers"
+arrivals = {{ process = "poisson", rate = "{lambda}/s" }}
+[[backends]]
+name = "servers"
+concurrency = "unlimited"
+service = {service}
+"#
+        );
+        let r = run_scenario(&scratch_dir(&format!("mginf-{i}")), &text, &[]);
+        let busy = lambda * mean_s;
+        // t(9, 0.995) = 3.25; 1.5 for the spread of the sample standard deviation.
+        let half = 1.5 * 3.25 * (lambda * second_moment / (hours * 3600.0) / reps).sqrt();
+        assert!(
+            half < 0.02 * busy,
+            "{service}: the bound {half} is too loose to mean much"
+        );
+        assert_in_ci99(&r, "backend.servers.busy_mean", busy, half);
+        assert_in_ci99(&r, "number_in_system_mean", busy, half);
+    }
 }
