@@ -377,3 +377,149 @@ proptest! {
         prop_assert_eq!(s.opened, s.half_opened + u64::from(matches!(b.state, Inner::Open { .. })));
     }
 }
+
+/// A breaker on `window` whose only rule is `kind` at 50% (0 failed, 1 slow, 2 soft of category
+/// 0, 3 soft of any category), judged from 4 calls.
+fn only_rule(window: WindowKind, kind: usize) -> (BreakerConfig, CallResult) {
+    let soft = SoftCategoryThresholds::NONE;
+    let (failure, slow, soft, bad) = match kind {
+        0 => (Some(500_000), None, soft, CallResult::FAILURE),
+        1 => (
+            None,
+            Some(500_000),
+            soft,
+            CallResult {
+                slow: true,
+                ..CallResult::SUCCESS
+            },
+        ),
+        2 => (
+            None,
+            None,
+            soft.with_category(0, 500_000).unwrap(),
+            CallResult {
+                soft_category: Some(0),
+                ..CallResult::SUCCESS
+            },
+        ),
+        _ => (
+            None,
+            None,
+            SoftCategoryThresholds {
+                any: Some(500_000),
+                ..soft
+            },
+            CallResult {
+                soft_category: Some(5),
+                ..CallResult::SUCCESS
+            },
+        ),
+    };
+    let cfg = BreakerConfig {
+        failure_rate_threshold_ppm: failure,
+        slow_call_rate_threshold_ppm: slow,
+        soft,
+        ..small(window)
+    };
+    (cfg, bad)
+}
+
+#[test]
+fn a_count_window_forgets_the_oldest_call_of_every_kind() {
+    // Window of 4: bad, then four good ones push it out; one bad of the last four (25%)
+    // leaves it closed, a second (50%) opens it.
+    for kind in 0..4 {
+        let (cfg, bad) = only_rule(WindowKind::Count(4), kind);
+        let mut b = CircuitBreaker::new(cfg).unwrap();
+        let ok = CallResult::SUCCESS;
+        for (k, r) in [bad, ok, ok, ok, ok, bad].into_iter().enumerate() {
+            assert_eq!(
+                call(&mut b, k as Time * S, r),
+                None,
+                "kind {kind}, call {k}"
+            );
+        }
+        assert!(
+            matches!(call(&mut b, 6 * S, bad), Some(BreakerState::Open { .. })),
+            "kind {kind}"
+        );
+    }
+}
+
+#[test]
+fn a_time_window_forgets_calls_older_than_its_seconds() {
+    // Ten one-second buckets. Bad, four good, bad in the first 6 s (at most 33%) leave it
+    // closed; 30 s later they are gone: bad, good, good (3 calls, under the minimum), then bad
+    // makes 2 of 4 and opens it.
+    for kind in 0..4 {
+        let (cfg, bad) = only_rule(WindowKind::Time { seconds: 10 }, kind);
+        let mut b = CircuitBreaker::new(cfg).unwrap();
+        let ok = CallResult::SUCCESS;
+        for (k, r) in [bad, ok, ok, ok, ok, bad].into_iter().enumerate() {
+            assert_eq!(
+                call(&mut b, k as Time * S, r),
+                None,
+                "kind {kind}, call {k}"
+            );
+        }
+        for (k, r) in [bad, ok, ok].into_iter().enumerate() {
+            assert_eq!(call(&mut b, (30 + k as Time) * S, r), None, "kind {kind}");
+        }
+        assert!(
+            matches!(call(&mut b, 33 * S, bad), Some(BreakerState::Open { .. })),
+            "kind {kind}"
+        );
+    }
+}
+
+#[test]
+fn closing_clears_the_window_and_permits_say_whether_they_are_trials() {
+    let cfg = small(WindowKind::Count(4));
+    let mut b = CircuitBreaker::new(cfg).unwrap();
+    assert_eq!(b.config(), &cfg);
+    let p = b.allow(0).unwrap();
+    assert!(!p.is_trial());
+    b.record(0, p, CallResult::FAILURE);
+    for k in 1..4 {
+        call(&mut b, k * S, CallResult::FAILURE);
+    }
+    assert_eq!(b.state(4 * S), BreakerState::Open { until: 63 * S });
+    // Half-open: three trials, a fourth refused until one is handed back unused.
+    let trials: Vec<Permit> = (0..3).map(|_| b.allow(63 * S).unwrap()).collect();
+    assert!(trials.iter().all(Permit::is_trial));
+    assert!(b.allow(63 * S).is_none());
+    b.release(trials[0]);
+    let again = b.allow(63 * S).expect("a freed trial slot");
+    for p in [trials[1], trials[2], again] {
+        b.record(64 * S, p, CallResult::SUCCESS);
+    }
+    assert_eq!(b.state(64 * S), BreakerState::Closed);
+    // The four failures before the opening are gone: three new ones are under the minimum.
+    for k in 0..3 {
+        assert_eq!(call(&mut b, 65 * S + k, CallResult::FAILURE), None);
+    }
+    assert!(call(&mut b, 66 * S, CallResult::FAILURE).is_some());
+}
+
+#[test]
+fn validation_bounds_the_time_window_and_the_growing_duration() {
+    let time = |seconds| BreakerConfig {
+        window: WindowKind::Time { seconds },
+        ..BreakerConfig::default()
+    };
+    assert!(time(0).validate().is_err());
+    assert!(time(1).validate().is_ok());
+    assert!(time(86_400).validate().is_ok());
+    assert!(time(86_401).validate().is_err());
+    let growing = |base, cap| BreakerConfig {
+        open_duration: OpenDuration::Growing {
+            base,
+            multiplier: 2.0,
+            cap,
+        },
+        ..BreakerConfig::default()
+    };
+    assert!(growing(10 * S, 10 * S).validate().is_ok());
+    assert!(growing(10 * S, 20 * S).validate().is_ok());
+    assert!(growing(10 * S, 10 * S - 1).validate().is_err());
+}

@@ -142,6 +142,26 @@ fn grading_counts_false_positives_and_misses() {
     assert_eq!(u, [ep(0, None)]);
 }
 
+#[test]
+fn the_reported_burn_rate_is_the_bad_share_over_the_budget() {
+    // 10 bad of 100 against a 1% budget: ten times the sustainable rate.
+    let counts = WindowCounts {
+        good: 90,
+        total: 100,
+    };
+    assert_eq!(burn_rate(counts, 10_000), 10.0);
+    assert_eq!(burn_rate(WindowCounts { good: 3, total: 4 }, 500_000), 0.5);
+    assert!(
+        burn_rate(WindowCounts::default(), 10_000).is_nan(),
+        "no calls"
+    );
+    assert!(burn_rate(counts, 0).is_nan(), "no budget");
+    let rule = BurnRateRule::new("r", Severity::Page, 4, 2, 14_400_000, 0).unwrap();
+    assert_eq!(rule.factor_f64(), 14.4);
+    assert_eq!(Severity::Page.as_str(), "page");
+    assert_eq!(Severity::Ticket.as_str(), "ticket");
+}
+
 proptest! {
     /// With no bad events nothing ever fires, whatever the traffic and the rules.
     #[test]
