@@ -239,10 +239,6 @@ fn v4_littles_law_holds_on_every_example() {
                 "{name} replication {i}: C·W/T = {completed_area}, L = {}, N = {in_system_at_end}",
                 l[i]
             );
-            assert!(
-                l[i] / (rate[i] * w[i]) > 1.005,
-                "{name}: the end's backlog shows"
-            );
         }
         let (long, _) = run_report(
             &format!("example:{name}"),
