@@ -450,7 +450,16 @@ fn example_agent_chain() {
         ],
     );
     // Stationary value 0.75·0.98³ + 0.25·0.8³ and independent 0.935³, each in its 99% CI.
-    assert_in_ci99(&corr, "correctness", 0.833_894, 0.03);
+    // The two differ by 0.0165, so the correlated model's interval must be narrower than half
+    // that to tell them apart: 60 replications (half-width about 0.007) rather than the
+    // example's 10 (0.019), and the interval must leave the independent value out.
+    let (many, _) = run_report("example:agent-chain", &["--replications", "60"]);
+    assert_in_ci99(&many, "correctness", 0.833_894, 0.0165 / 2.0);
+    let low = metric(&many, "correctness").ci99.0;
+    assert!(
+        low > 0.817_400,
+        "the correlated CI starts at {low}, below the independent value"
+    );
     assert_in_ci99(&indep, "correctness", 0.817_400, 0.003);
     let half = |r: &Value| {
         let m = metric(r, "correctness");

@@ -142,6 +142,39 @@ mod tests {
         assert!((mean / MS as f64 - 100.0).abs() < 1.0, "{mean}");
     }
 
+    #[test]
+    fn decorrelated_jitter_draws_between_base_and_three_times_the_previous_delay() {
+        // Brooker's rule: uniform on [base, 3 · previous], with `previous` at least `base`.
+        // After a 1 s delay with a 100 ms base: uniform on [0.1 s, 3 s], mean 1.55 s and a
+        // maximum just under 3 s; before the first retry: uniform on [0.1 s, 0.3 s].
+        let b = Backoff::DecorrelatedJitter {
+            base: 100 * MS,
+            cap: 60_000 * MS,
+        };
+        let mut rng = RandomStream::from_seed(4);
+        let n = 100_000;
+        let draws: Vec<Time> = (0..n).map(|_| b.delay(2, 1_000 * MS, &mut rng)).collect();
+        let mean = draws.iter().map(|&d| d as f64).sum::<f64>() / n as f64 / MS as f64;
+        // Standard deviation (3 − 0.1)/√12 s = 837 ms: standard error 2.6 ms at this n.
+        assert!((mean - 1_550.0).abs() < 15.0, "mean {mean} ms");
+        let (low, high) = (draws.iter().min().unwrap(), draws.iter().max().unwrap());
+        assert!(*low >= 100 * MS && *low < 110 * MS, "{low}");
+        assert!(*high < 3_000 * MS && *high > 2_990 * MS, "{high}");
+        let first: Vec<Time> = (0..10_000).map(|_| b.delay(1, 0, &mut rng)).collect();
+        assert!(first.iter().all(|d| (100 * MS..300 * MS).contains(d)));
+        assert!(*first.iter().max().unwrap() > 299 * MS);
+        // The cap bounds each delay, not the range it is drawn from.
+        let capped = Backoff::DecorrelatedJitter {
+            base: 100 * MS,
+            cap: 500 * MS,
+        };
+        let over = (0..10_000)
+            .filter(|_| capped.delay(2, 1_000 * MS, &mut rng) == 500 * MS)
+            .count();
+        // P(uniform[0.1, 3] ≥ 0.5) = 2.5/2.9 = 0.862.
+        assert!((over as f64 / 10_000.0 - 2.5 / 2.9).abs() < 0.02, "{over}");
+    }
+
     fn any_backoff() -> impl Strategy<Value = Backoff> {
         (0u64..10_000_000_000, 0u64..100_000_000_000, 0usize..6).prop_map(|(base, cap, kind)| {
             match kind {

@@ -118,3 +118,28 @@ pub fn write_trace(path: &Path, rows: &[(u64, u32, u32)]) {
         .collect();
     std::fs::write(path, text).unwrap();
 }
+
+/// One metric's value in each replication, in replication order.
+pub fn per_rep(report: &Value, name: &str) -> Vec<f64> {
+    report["metrics"][name]["per_replication"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no metric `{name}`"))
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// A series' bucket width (seconds) and its per-bucket means across replications.
+pub fn series_values(report: &Value, name: &str) -> (f64, Vec<f64>) {
+    let s = &report["series"];
+    let width = s["bucket_width_ns"].as_f64().unwrap() / 1e9;
+    let values = s["values"][name]["mean"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no series `{name}`"))
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(f64::NAN))
+        .collect();
+    (width, values)
+}
+
+pub mod resilience;

@@ -1,0 +1,323 @@
+//! Burn-rate alerting's unit tests (the SRE workbook's rules on hand-worked traces) and properties.
+
+use super::*;
+use proptest::prelude::*;
+
+const S: Time = sim_core::NANOS_PER_SEC;
+
+#[test]
+fn threshold_is_strict_and_exact() {
+    // 99.9%: budget 1000 ppm; 14.4× → error ratio 1.44%.
+    let at = |bad: u64, total: u64| WindowCounts {
+        good: total - bad,
+        total,
+    };
+    assert!(!burn_exceeds(at(144, 10_000), 14_400_000, 1_000));
+    assert!(burn_exceeds(at(145, 10_000), 14_400_000, 1_000));
+    assert!(!burn_exceeds(at(0, 0), 1, 1_000));
+    assert!(!burn_exceeds(at(u64::MAX, u64::MAX), MAX_FACTOR, PPM - 1));
+    assert!(burn_exceeds(at(u64::MAX, u64::MAX), 1, PPM));
+}
+
+#[test]
+fn presets_match_their_sources() {
+    let f = |rules: &[BurnRateRule]| {
+        rules
+            .iter()
+            .map(|r| (r.factor, r.long / MIN, r.short / MIN, r.for_duration / MIN))
+            .collect::<Vec<_>>()
+    };
+    let sre = Preset::SreWorkbook.rules(30 * DAY).unwrap();
+    assert_eq!(
+        f(&sre),
+        [
+            (14_400_000, 60, 5, 0),
+            (6_000_000, 360, 30, 0),
+            (1_000_000, 4320, 360, 0)
+        ]
+    );
+    let sloth = Preset::Sloth.rules(30 * DAY).unwrap();
+    assert_eq!(
+        f(&sloth),
+        [
+            (14_400_000, 60, 5, 0),
+            (6_000_000, 360, 30, 0),
+            (3_000_000, 1440, 120, 0),
+            (1_000_000, 4320, 360, 0)
+        ]
+    );
+    let sloth28 = Preset::Sloth.rules(28 * DAY).unwrap();
+    assert_eq!(sloth28[0].factor, 13_440_000);
+    let pyrra = Preset::Pyrra.rules(28 * DAY).unwrap();
+    assert_eq!(
+        f(&pyrra),
+        [
+            (14_000_000, 60, 5, 2),
+            (7_000_000, 360, 30, 15),
+            (2_000_000, 1440, 120, 60),
+            (1_000_000, 5760, 360, 180)
+        ]
+    );
+    // Pyrra scales its windows with the SLO window: 7 days gives 15m/1m long/short.
+    let p7 = Preset::Pyrra.rules(7 * DAY).unwrap();
+    assert_eq!((p7[0].long, p7[0].short), (15 * MIN, MIN));
+}
+
+#[test]
+fn rolling_counts_cover_exactly_the_trailing_window() {
+    let mut c = RollingCounts::new(0, 10, &[30, 10]).unwrap();
+    for k in 0..10u64 {
+        c.add(k, k); // slot k holds k events
+        c.close_slot();
+        let w30: u64 = (k.saturating_sub(2)..=k).sum();
+        assert_eq!(c.window(0).total, w30, "after slot {k}");
+        assert_eq!(c.window(1).total, k);
+    }
+    assert!(RollingCounts::new(0, 7, &[30]).is_err());
+    assert!(RollingCounts::new(0, 0, &[30]).is_err());
+}
+
+#[test]
+fn alerter_fires_and_resolves_on_an_outage() {
+    let rules = Preset::SreWorkbook.rules(30 * DAY).unwrap();
+    let mut a = BurnRateAlerter::new(rules, 1_000, DEFAULT_INTERVAL, 0).unwrap();
+    // One request per second: an hour good, ten minutes down, an hour good.
+    let mut t = 0;
+    while t < 3 * H {
+        let down = (H..H + 10 * MIN).contains(&t);
+        a.record(t, u64::from(!down), 1);
+        t += S;
+    }
+    a.advance(t);
+    let page = a.episodes(0);
+    assert_eq!(page.len(), 1, "{:?}", a.log());
+    // 51.84 s of outage are needed; the first evaluation after that is at 60 s.
+    assert_eq!(page[0].fired, H + MIN);
+    // Resolves when the 5m window's error ratio drops to 1.44%: 5m after the outage ended.
+    let resolved = page[0].resolved.unwrap();
+    assert!(
+        resolved > H + 10 * MIN && resolved <= H + 15 * MIN,
+        "{resolved}"
+    );
+    let g = grade(
+        &a.any_episodes(),
+        &[FaultWindow {
+            start: H,
+            end: H + 10 * MIN,
+        }],
+        0,
+    );
+    assert_eq!((g.precision, g.recall), (Some(1.0), Some(1.0)));
+    assert_eq!(g.detection, [Some(MIN)]);
+}
+
+#[test]
+fn grading_counts_false_positives_and_misses() {
+    let ep = |f: Time, r: Option<Time>| Episode {
+        fired: f,
+        resolved: r,
+    };
+    let faults = [
+        FaultWindow {
+            start: 100,
+            end: 200,
+        },
+        FaultWindow {
+            start: 1_000,
+            end: 1_100,
+        },
+    ];
+    let episodes = [ep(50, Some(60)), ep(150, Some(260)), ep(2_000, None)];
+    let g = grade(&episodes, &faults, 0);
+    assert_eq!(g.true_episodes, 1);
+    assert_eq!(g.precision, Some(1.0 / 3.0));
+    assert_eq!(g.recall, Some(0.5));
+    assert_eq!(g.detection, [Some(50), None]);
+    assert_eq!(g.reset, [Some(60), None]);
+    // A grace period credits a firing just after the fault.
+    let late = [ep(1_150, Some(1_200))];
+    assert_eq!(grade(&late, &faults, 0).detected, 0);
+    assert_eq!(grade(&late, &faults, 100).detected, 1);
+    let u = union_episodes(&[vec![ep(0, Some(10)), ep(20, None)], vec![ep(5, Some(25))]]);
+    assert_eq!(u, [ep(0, None)]);
+}
+
+#[test]
+fn the_reported_burn_rate_is_the_bad_share_over_the_budget() {
+    // 10 bad of 100 against a 1% budget: ten times the sustainable rate.
+    let counts = WindowCounts {
+        good: 90,
+        total: 100,
+    };
+    assert_eq!(burn_rate(counts, 10_000), 10.0);
+    assert_eq!(burn_rate(WindowCounts { good: 3, total: 4 }, 500_000), 0.5);
+    assert!(
+        burn_rate(WindowCounts::default(), 10_000).is_nan(),
+        "no calls"
+    );
+    assert!(burn_rate(counts, 0).is_nan(), "no budget");
+    let rule = BurnRateRule::new("r", Severity::Page, 4, 2, 14_400_000, 0).unwrap();
+    assert_eq!(rule.factor_f64(), 14.4);
+    assert_eq!(Severity::Page.as_str(), "page");
+    assert_eq!(Severity::Ticket.as_str(), "ticket");
+}
+
+/// A burn-rate threshold at `reach` thousandths of the all-bad burn rate of `budget`, in
+/// [`BURN_UNIT`]s: the property tests draw thresholds that traffic can cross.
+fn reachable_factor(reach: u64, budget: u64) -> u64 {
+    (reach * (PPM / budget) * BURN_UNIT / 1_000).max(1)
+}
+
+/// With `for = 0`, after every evaluation a rule is firing iff both of its windows exceed the
+/// threshold at that evaluation; transitions alternate, starting with a firing. Thresholds run
+/// from a thousandth of the all-bad burn rate to all of it, and the test asserts that both
+/// sides were seen: at least a tenth of the cases fire at some evaluation and a tenth never do
+/// (about 80% and 20%).
+#[test]
+fn fires_iff_both_windows_exceed() {
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::Cell;
+    let cases = 256;
+    let (fired, quiet) = (Cell::new(0u32), Cell::new(0u32));
+    let strategy = (
+        proptest::collection::vec((0u64..20, 0u64..20), 1..200),
+        1u64..12,
+        1u64..4,
+        1u64..=1_000,
+        1_000u64..=200_000,
+    );
+    let mut runner = TestRunner::new(Config::with_cases(cases));
+    runner
+        .run(&strategy, |(slots, long, short_div, reach, budget)| {
+            let factor = reachable_factor(reach, budget);
+            let short = (long / short_div).max(1);
+            let rule = BurnRateRule::new("r", Severity::Page, long, short, factor, 0).unwrap();
+            let mut state = RuleState::new();
+            let mut counts = RollingCounts::new(0, 1, &[long, short]).unwrap();
+            let mut history: Vec<WindowCounts> = Vec::new();
+            let mut last = None;
+            let mut ever = false;
+            for (k, &(good, bad)) in slots.iter().enumerate() {
+                counts.add(good, good + bad);
+                history.push(WindowCounts {
+                    good,
+                    total: good + bad,
+                });
+                counts.close_slot();
+                let sum = |n: u64| {
+                    let from = history.len().saturating_sub(n as usize);
+                    history[from..]
+                        .iter()
+                        .fold(WindowCounts::default(), |a, w| WindowCounts {
+                            good: a.good + w.good,
+                            total: a.total + w.total,
+                        })
+                };
+                prop_assert_eq!(counts.window(0), sum(long));
+                prop_assert_eq!(counts.window(1), sum(short));
+                let t = state.evaluate(&rule, k as Time + 1, sum(long), sum(short), budget);
+                let expect = burn_exceeds(sum(long), factor, budget)
+                    && burn_exceeds(sum(short), factor, budget);
+                prop_assert_eq!(state.is_firing(), expect);
+                ever |= expect;
+                if let Some(t) = t {
+                    match last {
+                        None => prop_assert_eq!(t, Transition::Fired),
+                        Some(prev) => prop_assert_ne!(prev, t),
+                    }
+                    last = Some(t);
+                }
+            }
+            let side = if ever { &fired } else { &quiet };
+            side.set(side.get() + 1);
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        fired.get() >= cases / 10 && quiet.get() >= cases / 10,
+        "fired in {} cases, quiet in {}: the property was barely exercised",
+        fired.get(),
+        quiet.get()
+    );
+}
+
+proptest! {
+    /// With no bad events nothing ever fires, whatever the traffic and the rules.
+    #[test]
+    fn never_fires_without_bad_events(
+        totals in proptest::collection::vec((0u64..5, 0u64..1_000), 1..300),
+        reach in 1u64..=1_000,
+        budget in 1_000u64..=200_000,
+    ) {
+        // A threshold bad calls could cross (up to the all-bad burn rate): only their absence
+        // keeps the rule quiet.
+        let factor = reachable_factor(reach, budget);
+        let rule = BurnRateRule::new("r", Severity::Page, 4, 2, factor, 0).unwrap();
+        let mut a = BurnRateAlerter::new(vec![rule], budget, 1, 0).unwrap();
+        let mut now = 0;
+        for (dt, n) in totals {
+            now += dt;
+            a.record(now, n, n);
+        }
+        a.advance(now + 10);
+        prop_assert!(a.log().is_empty());
+    }
+
+    /// Skipping idle stretches changes nothing: the alerter's log equals that of a plain
+    /// evaluation at every instant.
+    #[test]
+    fn idle_skipping_is_invisible(
+        events in proptest::collection::vec((0u64..40, 0u64..3, 0u64..3), 1..150),
+        for_duration in 0u64..4,
+    ) {
+        let rule = BurnRateRule::new("r", Severity::Page, 6, 2, 2 * BURN_UNIT, for_duration)
+            .unwrap();
+        let mut a = BurnRateAlerter::new(vec![rule.clone()], 100_000, 1, 0).unwrap();
+        let mut counts = RollingCounts::new(0, 1, &[6, 2]).unwrap();
+        let mut state = RuleState::new();
+        let mut reference = Vec::new();
+        let mut now = 0;
+        let step = |counts: &mut RollingCounts, state: &mut RuleState, to: Time,
+                    out: &mut Vec<(Time, Transition)>| {
+            while counts.next_boundary() <= to {
+                let at = counts.next_boundary();
+                counts.close_slot();
+                if let Some(t) = state.evaluate(&rule, at, counts.window(0), counts.window(1),
+                                                100_000) {
+                    out.push((at, t));
+                }
+            }
+        };
+        for (dt, good, bad) in events {
+            now += dt;
+            a.record(now, good, good + bad);
+            step(&mut counts, &mut state, now, &mut reference);
+            counts.add(good, good + bad);
+        }
+        a.advance(now + 50);
+        step(&mut counts, &mut state, now + 50, &mut reference);
+        let log: Vec<(Time, Transition)> = a.log().iter().map(|e| (e.at, e.transition)).collect();
+        prop_assert_eq!(log, reference);
+    }
+
+    /// A `for` duration delays firing until the condition has held that long, and never
+    /// fires when the condition never holds for that long.
+    #[test]
+    fn for_duration_delays_firing(
+        conds in proptest::collection::vec(any::<bool>(), 1..200),
+        for_duration in 0u64..10,
+    ) {
+        let rule = BurnRateRule::new("r", Severity::Page, 1, 1, BURN_UNIT, for_duration).unwrap();
+        let bad = WindowCounts { good: 0, total: 1 };
+        let good = WindowCounts { good: 1, total: 1 };
+        let mut state = RuleState::new();
+        let mut run = 0u64;
+        for (k, &c) in conds.iter().enumerate() {
+            let w = if c { bad } else { good };
+            state.evaluate(&rule, k as Time, w, w, 1_000);
+            run = if c { run + 1 } else { 0 };
+            // Firing iff the condition held at the last `for + 1` evaluations (one per unit).
+            prop_assert_eq!(state.is_firing(), run > for_duration);
+        }
+    }
+}
