@@ -150,3 +150,92 @@ fn bad_settings_are_refused() {
     let bad = Strategy::LatencyBased { buffer: f64::NAN };
     assert!(LoadBalancer::new(bad, members(&[1.0]), 10).is_err());
 }
+
+#[test]
+fn the_latency_ring_overwrites_its_oldest_sample_each_time() {
+    let mut lb =
+        LoadBalancer::new(Strategy::LatencyBased { buffer: 0.0 }, members(&[1.0]), 3).unwrap();
+    // Three samples of 5 s, then three of 1 s: every old sample is overwritten once.
+    for s in [5, 5, 5, 1, 1, 1] {
+        lb.answered(0, 0, s * NANOS_PER_SEC, 0, 0);
+    }
+    assert!(
+        (lb.mean_latency(0) - 1.0).abs() < 1e-12,
+        "{}",
+        lb.mean_latency(0)
+    );
+    // Two more of 4 s replace the two oldest 1 s samples: (1 + 4 + 4) / 3.
+    for s in [4, 4] {
+        lb.answered(0, 0, s * NANOS_PER_SEC, 0, 0);
+    }
+    assert!(
+        (lb.mean_latency(0) - 3.0).abs() < 1e-12,
+        "{}",
+        lb.mean_latency(0)
+    );
+}
+
+#[test]
+fn simple_shuffle_draws_every_member_in_proportion_among_three() {
+    // Equal weights over three members: each gets a third (standard error 0.0024 at 40,000
+    // picks; 0.012 is five of them).
+    let mut lb = LoadBalancer::new(Strategy::SimpleShuffle, members(&[1.0, 1.0, 1.0]), 10).unwrap();
+    let mut rng = RandomStream::from_seed(3);
+    let mut counts = [0u32; 3];
+    let n = 40_000;
+    for _ in 0..n {
+        counts[lb.pick(0, 0, all, idle, &mut rng).unwrap()] += 1;
+    }
+    for c in counts {
+        let share = f64::from(c) / f64::from(n);
+        assert!((share - 1.0 / 3.0).abs() < 0.012, "{counts:?}");
+    }
+    assert_eq!(lb.len(), 3);
+    assert!(!lb.is_empty());
+}
+
+#[test]
+fn simple_shuffle_picks_nothing_when_only_zero_weights_are_available() {
+    // The weighted member is unavailable; the zero-weight one must not be drawn instead.
+    let mut lb = LoadBalancer::new(Strategy::SimpleShuffle, members(&[1.0, 0.0]), 10).unwrap();
+    let mut rng = RandomStream::from_seed(5);
+    for _ in 0..100 {
+        assert_eq!(lb.pick(0, 0, |i| i == 1, idle, &mut rng), None);
+    }
+}
+
+#[test]
+fn latency_based_never_picks_an_unavailable_member() {
+    let mut lb = LoadBalancer::new(
+        Strategy::LatencyBased { buffer: 0.0 },
+        members(&[1.0, 1.0]),
+        10,
+    )
+    .unwrap();
+    // Member 0 is the faster, but cooling down.
+    lb.answered(0, 0, NANOS_PER_SEC, 0, 0);
+    lb.answered(0, 1, 5 * NANOS_PER_SEC, 0, 0);
+    let mut rng = RandomStream::from_seed(9);
+    assert_eq!(lb.pick(0, 0, all, idle, &mut rng), Some(0));
+    assert_eq!(lb.pick(0, 0, |i| i == 1, idle, &mut rng), Some(1));
+}
+
+#[test]
+fn usage_is_counted_per_whole_minute() {
+    // Member 0 took 500 tokens at 0 s; within the same minute (30 s) it is still the busier.
+    let mut lb = LoadBalancer::new(Strategy::UsageBased, members(&[1.0, 1.0]), 10).unwrap();
+    lb.answered(0, 0, NANOS_PER_SEC, 10, 500);
+    lb.answered(0, 1, NANOS_PER_SEC, 10, 100);
+    let mut rng = RandomStream::from_seed(2);
+    assert_eq!(lb.pick(30 * NANOS_PER_SEC, 0, all, idle, &mut rng), Some(1));
+    // In the next minute both start from zero again: a tie, drawn at random among the two.
+    let mut picked = [false; 2];
+    for k in 0..50 {
+        let mut fresh = lb.clone();
+        let mut rng = RandomStream::from_seed(k);
+        picked[fresh
+            .pick(61 * NANOS_PER_SEC, 0, all, idle, &mut rng)
+            .unwrap()] = true;
+    }
+    assert_eq!(picked, [true, true]);
+}
