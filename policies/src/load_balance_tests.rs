@@ -229,7 +229,10 @@ fn usage_is_counted_per_whole_minute() {
     for k in 0..20 {
         let mut fresh = lb.clone();
         let mut rng = RandomStream::from_seed(k);
-        assert_eq!(fresh.pick(30 * NANOS_PER_SEC, 0, all, idle, &mut rng), Some(1));
+        assert_eq!(
+            fresh.pick(30 * NANOS_PER_SEC, 0, all, idle, &mut rng),
+            Some(1)
+        );
     }
     // In the next minute both start from zero again: a tie, drawn at random among the two.
     let mut picked = [false; 2];
