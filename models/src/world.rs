@@ -199,6 +199,9 @@ pub struct World<'c> {
     tenants: Vec<Tenant>,
     backends: Vec<Backend>,
     routes: Vec<Route>,
+    /// Some route balances its first place: only then does a call ask `rebalance` (a check
+    /// per call otherwise, on every scenario).
+    balanced: bool,
     requests: Slab<Request>,
     attempts: Slab<Attempt>,
     retry_rng: RandomStream,

@@ -86,6 +86,9 @@ impl World<'_> {
         latency: Time,
         tokens: (u32, u32),
     ) {
+        if !self.balanced {
+            return;
+        }
         if let Some(i) = self.member(route, backend) {
             let b = self.routes[route as usize]
                 .balance
@@ -98,6 +101,9 @@ impl World<'_> {
 
     /// An attempt on `route` at `backend` timed out.
     pub(super) fn balance_timed_out(&mut self, route: u16, backend: u16) {
+        if !self.balanced {
+            return;
+        }
         if let Some(i) = self.member(route, backend) {
             let b = self.routes[route as usize]
                 .balance

@@ -128,6 +128,7 @@ impl<'c> World<'c> {
             sched: Scheduler::new(),
             tenants,
             backends,
+            balanced: config.routes.iter().any(|r| r.balance.is_some()),
             routes,
             requests: Slab::new(),
             attempts: Slab::new(),

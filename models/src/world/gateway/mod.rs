@@ -203,7 +203,9 @@ impl World<'_> {
         if self.cache(now, request) == Step::Done {
             return true;
         }
-        self.rebalance(now, request);
+        if self.balanced {
+            self.rebalance(now, request);
+        }
         if self.context_window(now, request) == Step::Done {
             return true;
         }

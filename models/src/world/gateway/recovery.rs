@@ -160,7 +160,9 @@ impl World<'_> {
         class: Option<ErrorClass>,
     ) {
         // A retry picks again among a balanced route's deployments, as LiteLLM's does.
-        self.rebalance(now, request);
+        if self.balanced {
+            self.rebalance(now, request);
+        }
         let r = self.requests.get_mut(request).expect("live request");
         r.last_delay = delay;
         self.stats.retry(class);
