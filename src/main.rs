@@ -216,6 +216,9 @@ enum Command {
         after_help = "Examples:\n  faultline fidelity builtin:sim-to-real/vllm_h100_measurements.json --no-fit"
     )]
     Fidelity(fidelity::FidelityArgs),
+    /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors.
+    #[command(after_help = "Example:\n  faultline schema > faultline.schema.json")]
+    Schema,
     /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
     #[command(after_help = "Example:\n  faultline completions bash > faultline.bash")]
     Completions {
@@ -295,6 +298,10 @@ fn main() -> ExitCode {
         Command::Import(cmd) => interop_cmd::import(cmd),
         Command::Export(cmd) => interop_cmd::export(cmd),
         Command::Fidelity(args) => fidelity::fidelity(args),
+        Command::Schema => {
+            print!("{}", scenarios::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
         Command::Sweep {
