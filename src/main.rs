@@ -299,7 +299,7 @@ fn main() -> ExitCode {
         Command::Export(cmd) => interop_cmd::export(cmd),
         Command::Fidelity(args) => fidelity::fidelity(args),
         Command::Schema => {
-            print!("{}", scenarios::json_schema());
+            print!("{}", faultline::scenario_schema());
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => shell::completions(shell),
