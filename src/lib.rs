@@ -19,7 +19,10 @@
 //!
 //! A run is a pure function of the scenario, its overrides and the seed: the same call gives
 //! the same report, byte for byte, for any thread count. The command line (`src/main.rs`) is
-//! a thin layer of arguments, files and exit codes over the same crates.
+//! a thin layer of arguments, files and exit codes over the same crates. Unlike the command
+//! line, the library does not refuse runs by their estimated size (`--max-memory`,
+//! `--max-events`): estimate one first with [`models::footprint::footprint`] of
+//! [`Scenario::world`] when the scenario comes from someone else.
 //!
 //! The workspace's crates are re-exported for what this surface does not cover: [`scenarios`]
 //! (the file format, its serde types and JSON Schema), [`models`] (the simulated world),

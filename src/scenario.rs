@@ -111,6 +111,12 @@ impl Scenario {
         scenarios::canonical_json(&self.loaded.scenario)
     }
 
+    /// The world built from the scenario, as the simulator runs it (for
+    /// [`models::footprint::footprint`], say).
+    pub fn world(&self) -> &models::WorldConfig {
+        &self.loaded.world
+    }
+
     /// Things that are valid but probably not meant, each naming its place.
     pub fn warnings(&self) -> &[String] {
         &self.loaded.warnings

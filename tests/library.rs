@@ -63,6 +63,10 @@ fn text_and_files_load_like_the_command_line() {
     )
     .unwrap();
     assert_eq!(file.canonical_json(), json.canonical_json());
+    // The world is there to estimate a run before making it: M/M/1 over 100,000 s at 0.8
+    // arrivals a second has 80,000 arrivals, each an event or a few.
+    let events = faultline::models::footprint::footprint(from_text.world()).events_per_replication;
+    assert!((8e4..1e6).contains(&events), "{events}");
     // Overrides apply in order and are validated whole.
     let set = file.set("gateway.retry.max_attempts=5").unwrap();
     assert_eq!(set.canonical_json()["gateway"]["retry"]["max_attempts"], 5);

@@ -6,14 +6,14 @@
 //!
 //! The few value types that parse themselves (durations, rates, ranged numbers, limits,
 //! objectives) state their schema by hand here, next to nothing else: each says what its
-//! `Deserialize` accepts. The schema may be looser than the reader (a duration's unit is
+//! `Deserialize` accepts. (The outcome names of SLO filters are stated beside the SLO types,
+//! in `sections::slos`.) The schema may be looser than the reader (a duration's unit is
 //! checked by name only when the file is loaded), never stricter: every built-in example
 //! validates (`tests/schema.rs`).
 
 use crate::schema::Scenario;
 use crate::sections::slos::{BurnFactor, ObjectiveValue, Ratio};
 use crate::values::{Duration, Limit, NonNegative, Positive, Probability, RateValue};
-use models::outcome::Outcome;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use sim_core::time::duration_unit_names;
 use std::borrow::Cow;
@@ -38,25 +38,6 @@ fn string_schema(description: &str, pattern: &str, examples: &[&str]) -> Schema 
         "description": description,
         "examples": examples,
     })
-}
-
-/// How a job ended (`models::Outcome`), by name: the schema of an outcome in an SLO's `good`,
-/// `total` or `outcomes` list. `models` knows nothing of schemas, so its names are listed here
-/// from [`Outcome::ALL`].
-pub(crate) struct OutcomeName;
-
-impl JsonSchema for OutcomeName {
-    fn schema_name() -> Cow<'static, str> {
-        "Outcome".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
-        json_schema!({
-            "description": "How a job ended",
-            "type": "string",
-            "enum": names,
-        })
-    }
 }
 
 impl JsonSchema for Duration {

@@ -162,10 +162,10 @@ pub enum IndicatorSchema {
     /// Any ratio: calls with an outcome in `total` count (default: all); good if the outcome
     /// is in `good` and within every limit given.
     Ratio {
-        #[schemars(with = "Vec<crate::json_schema::OutcomeName>")]
+        #[schemars(with = "Vec<OutcomeName>")]
         good: Vec<Outcome>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schemars(with = "Option<Vec<crate::json_schema::OutcomeName>>")]
+        #[schemars(with = "Option<Vec<OutcomeName>>")]
         total: Option<Vec<Outcome>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latency_max: Option<Duration>,
@@ -182,7 +182,7 @@ pub enum IndicatorSchema {
         quantile: Ratio,
         max: Duration,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schemars(with = "Option<Vec<crate::json_schema::OutcomeName>>")]
+        #[schemars(with = "Option<Vec<OutcomeName>>")]
         outcomes: Option<Vec<Outcome>>,
     },
 }
@@ -262,6 +262,25 @@ pub struct RuleSchema {
     /// Default "0s": fire at the first evaluation that sees the condition.
     #[serde(default, rename = "for")]
     pub for_duration: Duration,
+}
+
+/// How a job ended (`models::Outcome`), by name: the schema of an outcome in an SLO's `good`,
+/// `total` or `outcomes` list. `models` knows nothing of schemas, so its names are listed here
+/// from `Outcome::ALL`.
+struct OutcomeName;
+
+impl schemars::JsonSchema for OutcomeName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Outcome".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        schemars::json_schema!({
+            "description": "How a job ended",
+            "type": "string",
+            "enum": names,
+        })
+    }
 }
 
 /// An objective or slice target: `"99.9"`, `"99.9%"` (percent) or `0.999` (fraction).
