@@ -27,7 +27,16 @@
 //! - [`BurnRateAlerter`]: rules + rolling counts + an evaluation clock at a fixed virtual-time
 //!   interval + a log of firings and resolutions.
 //! - [`grade`]: precision, recall, detection time and reset time of the alert episodes against
-//!   the ground-truth fault windows that a simulator (unlike production) knows exactly.
+//!   the ground-truth fault windows that a simulator (unlike production) knows exactly;
+//!   [`faults_while_armed`] picks the faults a rule could have seen.
+//!
+//! **Arming.** A simulated run starts with no history, and a window is never padded with
+//! invented traffic, so early in a run a long window covers only what was measured so far. A
+//! rule judged on that would be a different rule: the workbook's 1× ticket over 3 days acts as a
+//! 1× alert over the last few hours, and fires on ordinary noise. So a rule is *armed* only once
+//! its long window is filled by measured (post-warm-up) data ([`BurnRateRule::armed_at`]);
+//! before that it is not evaluated, and a rule whose long window is longer than the run is
+//! never armed, which reports say instead of grading it.
 //!
 //! Sources: Google SRE workbook, ch. 5 "Alerting on SLOs" (table "Recommended parameters for an
 //! SLO-based alert"); sloth (`internal/alert/windows/google-30d.yaml`, factor = budget share ×
@@ -169,6 +178,24 @@ impl BurnRateRule {
     /// The factor as a number, for reports.
     pub fn factor_f64(&self) -> f64 {
         self.factor as f64 / BURN_UNIT as f64
+    }
+
+    /// The first evaluation instant at which the rule is *armed*: its long window then holds
+    /// nothing but measured history (`history_start + long`).
+    ///
+    /// Before that instant the long window would cover only part of its length, so a rule
+    /// would judge a few hours with a threshold meant for days: a 3-day ticket at 1× would act
+    /// as a 6-hour alert at the start of every run. An unarmed rule is never evaluated: it stays
+    /// inactive and its time counts for nothing in its grade. (A production system has the
+    /// history; a simulation that starts empty does not, and pretending otherwise would invent
+    /// traffic.)
+    pub fn armed_at(&self, history_start: Time) -> Time {
+        history_start.saturating_add(self.long)
+    }
+
+    /// Whether the rule is armed at evaluation instant `at` for history since `history_start`.
+    pub fn is_armed(&self, history_start: Time, at: Time) -> bool {
+        at >= self.armed_at(history_start)
     }
 }
 
@@ -510,14 +537,22 @@ pub struct AlertRules {
     rules: Vec<BurnRateRule>,
     states: Vec<RuleState>,
     budget_ppm: u64,
+    /// Where measured history begins: rule `i` is evaluated from `history_start + long` on.
+    history_start: Time,
     log: Vec<AlertEvent>,
     log_dropped: u64,
     firings: Vec<u64>,
 }
 
 impl AlertRules {
-    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`.
-    pub fn new(rules: Vec<BurnRateRule>, budget_ppm: u64) -> Result<AlertRules, String> {
+    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`;
+    /// `history_start` is where measured history begins (the end of a warm-up): each rule is
+    /// [armed](BurnRateRule::armed_at) once its long window lies wholly after it.
+    pub fn new(
+        rules: Vec<BurnRateRule>,
+        budget_ppm: u64,
+        history_start: Time,
+    ) -> Result<AlertRules, String> {
         if budget_ppm == 0 || budget_ppm > PPM {
             return Err(format!(
                 "the error budget must be between 1 and 1000000 ppm, found {budget_ppm}"
@@ -528,6 +563,7 @@ impl AlertRules {
             firings: vec![0; rules.len()],
             rules,
             budget_ppm,
+            history_start,
             log: Vec::new(),
             log_dropped: 0,
         })
@@ -544,10 +580,19 @@ impl AlertRules {
         &self.rules
     }
 
+    /// When rule `rule` is armed (`None` for an index past the last rule).
+    pub fn armed_at(&self, rule: usize) -> Option<Time> {
+        self.rules.get(rule).map(|r| r.armed_at(self.history_start))
+    }
+
     /// One evaluation at `at` over `counts` (whose first windows are [`windows`](Self::windows)):
-    /// each rule fires or resolves; the log records the transition with both burn rates.
+    /// each armed rule fires or resolves; the log records the transition with both burn rates.
+    /// A rule not yet armed is skipped: it stays inactive.
     pub fn evaluate(&mut self, at: Time, counts: &RollingCounts) {
         for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.is_armed(self.history_start, at) {
+                continue;
+            }
             let long = counts.window(2 * i);
             let short = counts.window(2 * i + 1);
             if let Some(t) = self.states[i].evaluate(rule, at, long, short, self.budget_ppm) {
@@ -632,7 +677,7 @@ impl BurnRateAlerter {
         interval: Time,
         start: Time,
     ) -> Result<BurnRateAlerter, String> {
-        let alerts = AlertRules::new(rules, budget_ppm)?;
+        let alerts = AlertRules::new(rules, budget_ppm, start)?;
         let counts = RollingCounts::new(start, interval, &alerts.windows())?;
         Ok(BurnRateAlerter { alerts, counts })
     }
@@ -812,6 +857,25 @@ fn mean_secs(values: &[Option<Time>]) -> f64 {
         .map(|&t| sim_core::time::as_secs_f64(t))
         .sum::<f64>()
         / v.len() as f64
+}
+
+/// The faults a rule armed at `armed_at` could have detected in a run ending at `end`: those
+/// still on (or within `grace` after) at the arming instant or later. None if the rule was not
+/// armed by the end: it is not graded at all, rather than graded as missing everything.
+pub fn faults_while_armed(
+    faults: &[FaultWindow],
+    armed_at: Time,
+    end: Time,
+    grace: Time,
+) -> Vec<FaultWindow> {
+    if armed_at > end {
+        return Vec::new();
+    }
+    faults
+        .iter()
+        .filter(|f| f.end.max(f.start).saturating_add(grace) > armed_at)
+        .copied()
+        .collect()
 }
 
 /// Grades `episodes` (sorted, as [`union_episodes`] or [`episodes_from_log`] return them)

@@ -2,6 +2,7 @@
 //! summary, CSV, plots and the HTML page. Reads results through `sim-core`'s metric and series
 //! types and the report JSON only, never `models` internals.
 
+pub mod alerts;
 pub mod html;
 pub mod journal;
 pub mod number;

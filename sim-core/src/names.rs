@@ -31,6 +31,9 @@ pub const SLO_SLI: &str = "sli";
 pub const SLO_BUDGET_REMAINING: &str = "budget_remaining";
 /// `slo.NAME.alerts`: firings of all the SLO's rules.
 pub const SLO_ALERTS: &str = "alerts";
+/// `slo.NAME.armed.RULE`: 1 when the rule's long window was filled by measured data before the
+/// end of the run (a rule never armed was never evaluated).
+pub const SLO_ARMED: &str = "armed";
 /// `slo.NAME.burn_rate`: the burn-rate series.
 pub const SLO_BURN_RATE: &str = "burn_rate";
 /// `slo.NAME.alert_firing`: the 0/1 series of buckets with a rule firing.
