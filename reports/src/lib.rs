@@ -3,6 +3,7 @@
 //! types and the report JSON only, never `models` internals.
 
 pub mod alerts;
+pub mod compare_html;
 pub mod html;
 pub mod journal;
 pub mod number;
@@ -14,6 +15,7 @@ pub mod report;
 pub mod sweep;
 pub mod sweep_output;
 pub mod sweep_plots;
+pub mod sweep_table;
 pub mod table;
 pub mod verdict;
 

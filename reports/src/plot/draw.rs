@@ -2,7 +2,7 @@
 //! Degenerate input (no points, all NaN, a single value) draws a labelled empty frame rather
 //! than failing, so a run with nothing to show in one chart still gets its other charts.
 
-use super::{Bars, Chart, FAMILY, Figure, Heatmap, Scale, Scatter};
+use super::{BarTone, Bars, Chart, FAMILY, Figure, Heatmap, Scale, Scatter};
 use crate::number::format_number;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
@@ -467,18 +467,16 @@ where
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .draw()?;
-    for (i, r) in b.rows.iter().enumerate() {
-        let i = slot(i);
+    for (row, r) in b.rows.iter().enumerate() {
+        let i = slot(row);
         if !r.1.is_finite() {
             continue;
         }
-        // Blue when the whole interval is above zero, red below, grey when it crosses zero.
-        let col = if !b.differences || r.2 > 0.0 {
-            colour(0)
-        } else if r.3 < 0.0 {
-            colour(3)
-        } else {
-            RGBColor(150, 150, 150)
+        let col = match b.tones.get(row).copied().unwrap_or(BarTone::Amount) {
+            BarTone::Amount => colour(0),
+            BarTone::Better => colour(2),
+            BarTone::Worse => colour(3),
+            BarTone::Unclear => RGBColor(150, 150, 150),
         };
         let mut bar = Rectangle::new(
             [

@@ -143,9 +143,19 @@ pub struct Bars {
     pub title: String,
     pub x_label: String,
     pub rows: Vec<(String, f64, f64, f64)>,
-    /// Paired differences: colour each bar by whether its interval is above zero (blue), below
-    /// (red) or crosses it (grey). Otherwise (amounts: costs, shares, counts) every bar is blue.
-    pub differences: bool,
+    /// What each bar's colour says, by row; rows without one are amounts (costs, shares,
+    /// counts), drawn blue.
+    pub tones: Vec<BarTone>,
+}
+
+/// The meaning of a bar's colour, the same in every chart: green better, red worse, grey a
+/// change the replications cannot tell from none, blue an amount with no better direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarTone {
+    Amount,
+    Better,
+    Worse,
+    Unclear,
 }
 
 /// Anything [`write_figure`] can render.
@@ -275,18 +285,21 @@ pub fn pareto_scatter(
 
 /// Paired comparison: one horizontal bar per `(metric, difference, ci_low, ci_high)` row, with
 /// the confidence interval as a whisker and a line at zero, so "does the interval cross zero"
-/// is visible at a glance. Rows share one x axis: pass relative differences (e.g. percent) when
+/// is visible at a glance, coloured by `tones` (better, worse or unclear for each metric's
+/// direction, not the sign). Rows share one x axis: pass relative differences (e.g. percent) when
 /// the metrics' units differ. Writes `STEM.png` and `STEM.svg`.
 pub fn paired_bars(
     stem: &Path,
     title: &str,
+    x_label: &str,
     rows: &[(String, f64, f64, f64)],
+    tones: &[BarTone],
 ) -> Result<(), PlotError> {
     let figure = Figure::Bars(Bars {
         title: title.to_string(),
-        x_label: "difference (B − A)".to_string(),
+        x_label: x_label.to_string(),
         rows: rows.to_vec(),
-        differences: true,
+        tones: tones.to_vec(),
     });
     write_figure(&figure, stem).map(|_| ())
 }
@@ -434,10 +447,12 @@ mod tests {
         paired_bars(
             &dir.join("bars"),
             "B vs A",
+            "change",
             &[
                 ("success_ratio".into(), 0.01, 0.005, 0.015),
                 ("latency_p99_s".into(), -0.4, -0.9, 0.1),
             ],
+            &[BarTone::Better, BarTone::Unclear],
         )
         .unwrap();
         for stem in ["band", "heat", "pareto", "bars"] {
@@ -457,7 +472,7 @@ mod tests {
         );
         // Degenerate input draws an empty frame instead of failing.
         heatmap(&dir.join("empty"), "t", "x", "y", &[], &[], &[]).unwrap();
-        paired_bars(&dir.join("none"), "t", &[]).unwrap();
+        paired_bars(&dir.join("none"), "t", "x", &[], &[]).unwrap();
         line_with_band(
             &dir.join("nan"),
             "t",

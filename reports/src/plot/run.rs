@@ -527,7 +527,7 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
                 title: title.to_string(),
                 x_label: x_label.to_string(),
                 rows,
-                differences: false,
+                tones: Vec::new(),
             }),
         });
     };
