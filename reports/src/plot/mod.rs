@@ -94,8 +94,16 @@ pub struct Chart {
     pub x_label: String,
     pub y_label: String,
     pub x_scale: Scale,
+    /// The y axis: log for a latency tail (the share of requests slower than x).
+    pub y_scale: Scale,
+    /// The x axis exactly, when the data should not decide it: a time axis ends at the horizon,
+    /// not where the last bucket's midpoint or a padding margin falls.
+    pub x_range: Option<(f64, f64)>,
     /// Start the y axis at zero (rates, depths, utilisation) rather than at the data's minimum.
     pub y_from_zero: bool,
+    /// Where the legend goes: top right by default; bottom left where the lines fall to the
+    /// right (a tail), so it covers no curve.
+    pub legend_lower_left: bool,
     pub lines: Vec<Line>,
     pub shaded: Vec<Shade>,
     pub markers: Vec<Marker>,
@@ -108,7 +116,10 @@ impl Chart {
             x_label: x_label.to_string(),
             y_label: y_label.to_string(),
             x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
+            x_range: None,
             y_from_zero: true,
+            legend_lower_left: false,
             lines: Vec::new(),
             shaded: Vec::new(),
             markers: Vec::new(),
