@@ -2,7 +2,7 @@
 //! Degenerate input (no points, all NaN, a single value) draws a labelled empty frame rather
 //! than failing, so a run with nothing to show in one chart still gets its other charts.
 
-use super::{BarTone, Bars, Chart, FAMILY, Figure, Heatmap, Scale, Scatter};
+use super::{BarTone, Bars, Chart, Corner, FAMILY, Figure, Heatmap, Scale, Scatter};
 use crate::number::format_number;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
@@ -277,10 +277,13 @@ where
     }
     if c.lines.len() > 1 {
         ch.configure_series_labels()
-            .position(if c.legend_lower_left {
-                SeriesLabelPosition::LowerLeft
-            } else {
-                SeriesLabelPosition::UpperRight
+            .position(match c.legend_corner() {
+                Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+                Corner::MiddleRight => SeriesLabelPosition::MiddleRight,
+                Corner::MiddleLeft => SeriesLabelPosition::MiddleLeft,
             })
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))

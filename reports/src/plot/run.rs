@@ -134,8 +134,6 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
             );
             chart.y_scale = Scale::Log;
             chart.y_from_zero = false;
-            // The curves fall to the right: the lower left is empty.
-            chart.legend_lower_left = true;
             // Heavy tails span decades; a log axis keeps the body and the tail both readable.
             if lo.is_finite() && hi / lo > 50.0 {
                 chart.x_scale = Scale::Log;
@@ -553,7 +551,9 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
             }),
         });
     };
-    let finite = |rows: &Vec<(String, f64, f64, f64)>| rows.iter().any(|r| r.1.is_finite());
+    // A bar chart needs a bar: rows that are all zero (or missing) draw nothing.
+    let finite =
+        |rows: &Vec<(String, f64, f64, f64)>| rows.iter().any(|r| r.1.is_finite() && r.1 != 0.0);
 
     let mut cost = Vec::new();
     for scope in [BACKEND, TENANT, ROUTE] {
@@ -866,7 +866,8 @@ mod tests {
         let r = Report::new("t", 1, 2, serde_json::json!({}), vec![]).with_series(None, Some(cdf));
         let c = chart_of(&run_figures(&r), "latency_cdf");
         assert_eq!(c.y_scale, Scale::Log);
-        assert!(c.legend_lower_left);
+        // The curve falls from the upper left: the legend goes elsewhere.
+        assert_ne!(c.legend_corner(), super::super::Corner::UpperLeft);
         let ys: Vec<f64> = c.lines[0].points.iter().map(|p| p.1).collect();
         // 1 − F: the p99 at 0.01, the p99.9 at 0.001.
         for (y, f) in ys.iter().zip(&levels) {
