@@ -3,6 +3,7 @@
 
 use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
 use crate::failure::Failure;
+use reports::compare_html::{ArmLink, VariantSection, render_compare_html};
 use reports::paired::{PairedDifference, paired_differences, render_comparison};
 use reports::report::{FORMAT_VERSION, Tool};
 use reports::sweep_plots::write_comparison_plot;
@@ -127,9 +128,13 @@ struct DifferenceJson {
     baseline_mean: f64,
     variant_mean: f64,
     difference: f64,
+    /// The difference in percent of the baseline mean's magnitude.
+    change_percent: Option<f64>,
     ci95_low: Option<f64>,
     ci95_high: Option<f64>,
     variance_reduction: Option<f64>,
+    /// `better`, `worse`, `n.s.`, `same`, or empty (no direction), by the metric's direction.
+    verdict: &'static str,
 }
 
 impl From<&PairedDifference> for DifferenceJson {
@@ -139,9 +144,11 @@ impl From<&PairedDifference> for DifferenceJson {
             baseline_mean: d.baseline_mean,
             variant_mean: d.variant_mean,
             difference: d.difference,
+            change_percent: d.change_percent,
             ci95_low: d.ci95.map(|c| c.low),
             ci95_high: d.ci95.map(|c| c.high),
             variance_reduction: d.variance_reduction,
+            verdict: d.judgement.word(),
         }
     }
 }
@@ -235,9 +242,11 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
         "baseline_mean",
         "variant_mean",
         "difference",
+        "change_percent",
         "ci95_low",
         "ci95_high",
         "variance_reduction",
+        "verdict",
     ])
     .expect("writing to memory");
     let cell = |v: Option<f64>| {
@@ -246,7 +255,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
             .unwrap_or_default()
     };
 
-    println!(
+    let summary = format!(
         "{} arms, {replications} replications each, {} random numbers (seed {seed})",
         arms.len(),
         if args.independent {
@@ -255,6 +264,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
             "common"
         }
     );
+    println!("{summary}");
     if slos.is_empty() {
         println!("SLOs: none defined in these scenarios");
     } else {
@@ -271,10 +281,22 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
             );
         }
     }
+    let mut sections: Vec<(ArmLink, Vec<PairedDifference>, Option<String>)> = Vec::new();
     for (k, (arm, metrics)) in results.enumerate() {
         let diffs = paired_differences(&base_metrics, &metrics);
-        write_comparison_plot(&dir, k + 1, &arm.label, &diffs)
+        let drawn = write_comparison_plot(&dir, k + 1, &arm.label, &diffs)
             .map_err(|e| Failure::Runtime(e.to_string()))?;
+        let chart_svg = drawn
+            .then(|| std::fs::read_to_string(dir.join(format!("plots/variant-{}.svg", k + 1))).ok())
+            .flatten();
+        sections.push((
+            ArmLink {
+                label: arm.label.clone(),
+                report: arm.report.clone(),
+            },
+            diffs.clone(),
+            chart_svg,
+        ));
         println!();
         println!("{}  vs  baseline {}", arm.label, baseline.label);
         print!("{}", render_comparison(&diffs));
@@ -285,9 +307,11 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
                 cell(Some(d.baseline_mean)),
                 cell(Some(d.variant_mean)),
                 cell(Some(d.difference)),
+                cell(d.change_percent),
                 cell(d.ci95.map(|c| c.low)),
                 cell(d.ci95.map(|c| c.high)),
                 cell(d.variance_reduction),
+                d.judgement.word().to_string(),
             ])
             .expect("writing to memory");
         }
@@ -298,6 +322,26 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
             arm,
         });
     }
+    let slo_lines: Vec<(String, String, String)> = json_slos_lines(&slos);
+    let page = render_compare_html(
+        &summary,
+        &ArmLink {
+            label: baseline.label.clone(),
+            report: baseline.report.clone(),
+        },
+        &slo_lines,
+        &sections
+            .iter()
+            .map(|(arm, diffs, svg)| VariantSection {
+                arm: ArmLink {
+                    label: arm.label.clone(),
+                    report: arm.report.clone(),
+                },
+                diffs,
+                chart_svg: svg.clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
     let json = CompareJson {
         format_version: FORMAT_VERSION,
         tool: Tool::current(),
@@ -316,6 +360,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
     for (file, bytes) in [
         ("compare.json", text.into_bytes()),
         ("compare.csv", csv.into_inner().expect("writing to memory")),
+        ("compare.html", page.into_bytes()),
     ] {
         let path = dir.join(file);
         write_atomic(&path, &bytes)
@@ -323,11 +368,35 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
     }
     println!();
     println!("VR: variance reduction from common random numbers, (Var A + Var B) / Var(B − A).");
+    println!(
+        "verdict: better or worse by the metric's direction, where the 95% CI excludes 0 \
+         (n.s.: it does not)."
+    );
     println!("comparison: {}", dir.join("compare.json").display());
+    println!("html:       {}", dir.join("compare.html").display());
     println!("plots:      {}", dir.join("plots").display());
     println!(
         "rerun an arm: faultline rerun {}",
         dir.join("variants/0/report.json").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each arm's SLO verdicts as the page lists them: `(arm, verdict, rest)`.
+fn json_slos_lines(slos: &[SloJson]) -> Vec<(String, String, String)> {
+    slos.iter()
+        .map(|s| {
+            (
+                s.arm.clone(),
+                s.verdict.to_string(),
+                format!(
+                    "{} (SLI {}, met {}/{})",
+                    s.slo,
+                    reports::number::format_number(s.sli),
+                    s.met,
+                    s.replications
+                ),
+            )
+        })
+        .collect()
 }

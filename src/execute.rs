@@ -4,6 +4,7 @@ use crate::failure::Failure;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::html::shell_quote;
+use reports::number::count_of;
 use reports::{
     Report, StoredReport, first_difference, render_csv, render_summary, write_atomic,
     write_run_outputs,
@@ -439,11 +440,11 @@ pub fn validate(spec: &str, overrides: &[String]) -> Result<ExitCode, Failure> {
     let (source, loaded) = load_spec(spec, overrides)?;
     let s = &loaded.scenario;
     println!(
-        "{}: valid ({} tenants, {} backends, {} replications × {})",
+        "{}: valid ({}, {}, {} × {})",
         source.origin,
-        s.tenants.len(),
-        s.backends.len(),
-        s.replications,
+        count_of(s.tenants.len() as f64, "tenant", "tenants"),
+        count_of(s.backends.len() as f64, "backend", "backends"),
+        count_of(f64::from(s.replications), "replication", "replications"),
         format_duration(s.horizon.0)
     );
     let (fp, peak) = estimate(&loaded);

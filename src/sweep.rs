@@ -8,6 +8,8 @@ use reports::number::format_number;
 use reports::objective::{Constraint, Objective, column_value, select};
 use reports::sweep::{PLAN_FILE, PointReport, SweepPlan, SweepPoint, point_report_path};
 use reports::sweep_output::finalize;
+use reports::sweep_plots::HEADLINE;
+use reports::sweep_table::{render_sweep_html, render_sweep_table, sweep_table};
 use reports::write_atomic;
 use scenarios::sweep::{Combine, Point, parse_axis, parse_shard, points};
 use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
@@ -248,10 +250,7 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     let finished = finalize(&dir, &plan).map_err(Failure::Runtime)?;
-    print_done(&dir, &plan, &finished);
-    if let Some((o, c)) = objective {
-        print_selection(&dir, &finished, &o, &c)?;
-    }
+    summarize_sweep(&dir, &plan, &finished, objective, args.objective.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -363,10 +362,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", plan_path.display())))?;
     }
     let finished = finalize(&out, &plan).map_err(Failure::Runtime)?;
-    print_done(&out, &plan, &finished);
-    if let Some((o, c)) = objective {
-        print_selection(&out, &finished, &o, &c)?;
-    }
+    summarize_sweep(&out, &plan, &finished, objective, args.objective.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -498,6 +494,48 @@ fn describe(settings: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What a finished sweep prints and writes beside its tables: the run line, the table of
+/// points, the objective's choice, and `sweep.html` with the table and the plots.
+fn summarize_sweep(
+    dir: &Path,
+    plan: &SweepPlan,
+    points: &[SweepPoint],
+    objective: Option<Goal>,
+    objective_text: Option<&str>,
+) -> Result<(), Failure> {
+    print_done(dir, plan, points);
+    let (columns, constraints, chosen) = match &objective {
+        Some((o, c)) => {
+            let s = select(points, o, c).map_err(Failure::Input)?;
+            (s.columns, c.clone(), s.chosen)
+        }
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    let table = sweep_table(plan, points, &columns, &constraints, &chosen);
+    println!();
+    print!("{}", render_sweep_table(&table));
+    if let Some((o, c)) = &objective {
+        print_selection(dir, points, o, c)?;
+    }
+    // The plots the sweep drew, headline metrics first, then the Pareto front.
+    let figures: Vec<(String, String)> = HEADLINE
+        .iter()
+        .copied()
+        .chain(["pareto"])
+        .filter_map(|stem| {
+            let svg =
+                std::fs::read_to_string(dir.join("plots").join(format!("{stem}.svg"))).ok()?;
+            Some((stem.to_string(), svg))
+        })
+        .collect();
+    let html = render_sweep_html(plan, &table, objective_text, &figures);
+    let path = dir.join("sweep.html");
+    write_atomic(&path, html.as_bytes())
+        .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
+    println!("html:   {}", path.display());
+    Ok(())
 }
 
 fn print_done(dir: &Path, plan: &SweepPlan, points: &[SweepPoint]) {

@@ -479,6 +479,65 @@ fn chaos_runs_are_reproducible() {
     assert_eq!(a["chaos_journal"], b["chaos_journal"]);
 }
 
+/// A burn-rate rule acts only once its long window is filled by measured data. In the 4-hour
+/// game day that arms the 1h/5m page (from 1 h, when the first experiment starts) and never the
+/// 6h/30m page or the 3d/6h ticket; before, the ticket judged the first hours' latency noise
+/// against its 1× threshold and fired on it. No alert fires before the first fault.
+#[test]
+fn chaos_game_day_alerts_only_once_armed() {
+    let (r, _) = run_report("example:chaos-game-day", &[]);
+    let first_fault = r["scenario"]["chaos"]["experiments"][0]["start"]
+        .as_str()
+        .map(|s| s.to_string());
+    assert_eq!(first_fault.as_deref(), Some("1h"));
+    for slo in ["availability", "latency"] {
+        for (rule, armed) in [
+            ("page-1h-5m", 1.0),
+            ("page-6h-30m", 0.0),
+            ("ticket-3d-6h", 0.0),
+        ] {
+            for v in per_rep(&r, &format!("slo.{slo}.armed.{rule}")) {
+                assert_eq!(v, Some(armed), "{slo} {rule}");
+            }
+        }
+        for rule in ["page-6h-30m", "ticket-3d-6h"] {
+            for v in per_rep(&r, &format!("slo.{slo}.alerts.{rule}")) {
+                assert_eq!(v, Some(0.0), "{slo} {rule} fired unarmed");
+            }
+            // Never armed: not graded, so no detection time.
+            let detection = per_rep(&r, &format!("slo.{slo}.detection_time_s.{rule}"));
+            assert!(detection.iter().all(Option::is_none), "{detection:?}");
+        }
+        let width = r["series"]["bucket_width_ns"].as_f64().unwrap() / 1e9;
+        let firing: Vec<f64> = r["series"]["values"][format!("slo.{slo}.alert_firing")]["mean"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let before = (3600.0 / width) as usize;
+        assert!(before > 0 && firing.len() > before);
+        assert!(
+            firing[..before].iter().all(|&x| x == 0.0),
+            "{slo}: an alert fired before the first fault: {:?}",
+            &firing[..before]
+        );
+    }
+    // The terminal summary says which rules were never armed.
+    let dir = scratch_dir("game-day-armed");
+    let out = faultline(&[
+        "run",
+        "example:chaos-game-day",
+        "--replications",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not armed"), "{text}");
+    assert!(text.contains("latency ticket-3d-6h"), "{text}");
+}
+
 #[test]
 fn slo_burn_alerts_pages_when_theory_says() {
     // Burn rate 0.5 before the update, 20 after: the 1h window's burn passes 14.4 after
@@ -498,9 +557,10 @@ fn slo_burn_alerts_pages_when_theory_says() {
     }
     assert_eq!(metric(&r, "slo.correctness.alerts.page-1h-5m").mean, 1.0);
     assert_eq!(metric(&r, "slo.correctness.alert_recall").mean, 1.0);
-    // The ticket (1× over 3d/6h) is first: about 10 minutes.
-    let ticket = metric(&r, "slo.correctness.detection_time_s").mean;
-    assert!((400.0..800.0).contains(&ticket), "{ticket}");
+    // The ticket (1× over 3d/6h) is never armed in 12 hours; the page is the SLO's first alert.
+    assert_eq!(metric(&r, "slo.correctness.armed.ticket-3d-6h").mean, 0.0);
+    assert_eq!(metric(&r, "slo.correctness.alerts.ticket-3d-6h").mean, 0.0);
+    assert_eq!(metric(&r, "slo.correctness.detection_time_s").mean, page);
 }
 
 #[test]

@@ -312,7 +312,8 @@ name = "availability"
 objective = "99"
 time_window = { duration = "2h", is_rolling = false }
 indicator = { kind = "availability" }
-alerting = { preset = "sre_workbook" }
+# A 2-hour run arms no workbook rule but the 1h/5m page; a 30-minute rule sees the outage.
+alerting = { preset = "sre_workbook", rules = [{ name = "fast", severity = "page", long_window = "30m", short_window = "5m", burn_rate = 2 }] }
 "#;
 
 fn outage_run() -> std::path::PathBuf {

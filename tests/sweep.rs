@@ -292,6 +292,40 @@ fn objectives_pick_points_and_print_their_rerun_commands() {
         "success_ratio>=0.97",
     ]);
     assert!(said.contains(&format!("point {id}:")), "{said}");
+    // The table of points: every point, its parameters, the objective's metric, the constraint
+    // verdict, and `*` on the chosen one; no line wider than 100 columns.
+    let header = said
+        .lines()
+        .find(|l| l.starts_with("point "))
+        .expect("a table of points");
+    assert!(header.contains("time_in_system_mean_s"), "{said}");
+    assert!(header.ends_with("meets"), "{said}");
+    let rows: Vec<&str> = said
+        .lines()
+        .filter(|l| {
+            points
+                .iter()
+                .any(|p| l.starts_with(p["id"].as_str().unwrap()))
+        })
+        .collect();
+    assert_eq!(rows.len(), points.len(), "{said}");
+    for (row, p) in rows.iter().zip(points) {
+        let meets = mean(p, "success_ratio") >= 0.97;
+        assert_eq!(row.ends_with("yes"), meets, "{row}");
+        assert_eq!(row.contains(" * "), p["id"] == id, "{row}");
+    }
+    let out_path = out.display().to_string();
+    assert!(
+        said.lines()
+            .filter(|l| !l.contains(&out_path))
+            .all(|l| l.chars().count() <= 100),
+        "{said}"
+    );
+    // The same table in sweep.html, with the chosen point highlighted and the plots inline.
+    let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    assert_eq!(html.matches("<tr class=\"chosen\">").count(), 1, "{html}");
+    assert!(html.contains(&format!("points/{id}/report.json")), "{html}");
+    assert!(html.contains("<svg"), "the sweep's plots are in the page");
     assert!(
         said.contains(&format!(
             "faultline rerun {}",
@@ -409,6 +443,25 @@ fn common_random_numbers_narrow_the_comparison() {
         }
         let said = ok(&args);
         assert!(said.contains("SLOs:"), "{said}");
+        // A faster server: time in system goes down, which is better, in percent of the
+        // baseline; the page beside the reports says the same.
+        let row = said
+            .lines()
+            .find(|l| l.starts_with("time_in_system_mean_s "))
+            .expect("a time-in-system row");
+        assert!(row.ends_with(" better"), "{row}");
+        assert!(row.contains("%") && row.contains(" -"), "{row}");
+        // Every line but those naming the output files fits 100 columns.
+        let out_path = out.display().to_string();
+        assert!(
+            said.lines()
+                .filter(|l| !l.contains(&out_path))
+                .all(|l| l.chars().count() <= 100),
+            "{said}"
+        );
+        let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+        assert!(html.contains("<td class=\"better\">better</td>"), "{html}");
+        assert!(html.contains("href=\"variants/1/report.json\""), "{html}");
         let json: Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap())
                 .unwrap();
@@ -424,6 +477,11 @@ fn common_random_numbers_narrow_the_comparison() {
             .unwrap()
             .clone();
         let ci = (d["ci95_high"].as_f64().unwrap() - d["ci95_low"].as_f64().unwrap()) / 2.0;
+        assert_eq!(d["verdict"], "better");
+        let pct = d["change_percent"].as_f64().unwrap();
+        let expected =
+            100.0 * d["difference"].as_f64().unwrap() / d["baseline_mean"].as_f64().unwrap();
+        assert!((pct - expected).abs() < 1e-9 && pct < 0.0, "{pct}");
         // Each arm's report reruns.
         let rerun = ok(&[
             "rerun",

@@ -185,19 +185,28 @@ fn fast_burn_page_fires_after_51_8_seconds_of_total_outage() {
         assert_eq!(m.get("slo.avail.alert_recall"), Some(1.0));
         assert_eq!(m.get("slo.avail.alert_precision"), Some(1.0));
         assert_eq!(r.rule_grades[0].detection[0], Some(detection));
-        // The SLO's alert (any rule) is at least as fast as its page; here the 1× ticket is
-        // faster still, since two hours of history make its 6h and 3d windows short.
+        // In a 4-hour run only the 1h page is armed: the 6h page's and the 3d ticket's long
+        // windows are never filled by measured data, so they never act on a few hours of
+        // history. The SLO's alert (any rule) is the page.
+        assert_eq!(r.armed, [true, false, false]);
+        assert_eq!(r.firings, [1, 0, 0]);
+        assert_eq!(m.get("slo.avail.armed.ticket-3d-6h"), Some(0.0));
+        assert_eq!(m.get("slo.avail.armed.page-1h-5m"), Some(1.0));
         let d = m.get("slo.avail.detection_time_s").unwrap();
-        assert!(d <= detection as f64 / 1e9, "{d}");
+        assert_eq!(d, detection as f64 / 1e9);
+        // Rules never armed are graded on nothing: recall undefined, not 0.
+        assert_eq!(r.rule_grades[2].recall, None);
         // The page resolves once the 5m window is clean enough (error ratio ≤ 1.44%), about
-        // five minutes after the outage; the 1× ticket over 3d/6h is still firing at the end,
-        // so the SLO's alert as a whole has not reset.
+        // five minutes after the outage, and with it the SLO's alert.
         let page_reset = r.rule_grades[0].reset[0].expect("the page resolved");
         assert!(
             page_reset > 4 * MIN && page_reset <= 5 * MIN + DEFAULT_INTERVAL,
             "{page_reset}"
         );
-        assert!(m.get("slo.avail.reset_time_s").unwrap().is_nan());
+        assert_eq!(
+            m.get("slo.avail.reset_time_s").unwrap(),
+            page_reset as f64 / 1e9
+        );
         // A 4-hour run of a 30-day SLO: the budget is extrapolated to the whole window (43.2
         // minutes of outage at this steady traffic), of which 20 minutes is 46.3%.
         assert_eq!(m.get("slo.avail.met"), Some(1.0));

@@ -27,7 +27,16 @@
 //! - [`BurnRateAlerter`]: rules + rolling counts + an evaluation clock at a fixed virtual-time
 //!   interval + a log of firings and resolutions.
 //! - [`grade`]: precision, recall, detection time and reset time of the alert episodes against
-//!   the ground-truth fault windows that a simulator (unlike production) knows exactly.
+//!   the ground-truth fault windows that a simulator (unlike production) knows exactly;
+//!   [`faults_while_armed`] picks the faults a rule could have seen.
+//!
+//! **Arming.** A simulated run starts with no history, and a window is never padded with
+//! invented traffic, so early in a run a long window covers only what was measured so far. A
+//! rule judged on that would be a different rule: the workbook's 1× ticket over 3 days acts as a
+//! 1× alert over the last few hours, and fires on ordinary noise. So a rule is *armed* only once
+//! its long window is filled by measured (post-warm-up) data ([`BurnRateRule::armed_at`]);
+//! before that it is not evaluated, and a rule whose long window is longer than the run is
+//! never armed, which reports say instead of grading it.
 //!
 //! Sources: Google SRE workbook, ch. 5 "Alerting on SLOs" (table "Recommended parameters for an
 //! SLO-based alert"); sloth (`internal/alert/windows/google-30d.yaml`, factor = budget share ×
@@ -169,6 +178,24 @@ impl BurnRateRule {
     /// The factor as a number, for reports.
     pub fn factor_f64(&self) -> f64 {
         self.factor as f64 / BURN_UNIT as f64
+    }
+
+    /// The first evaluation instant at which the rule is *armed*: its long window then holds
+    /// nothing but measured history (`history_start + long`).
+    ///
+    /// Before that instant the long window would cover only part of its length, so a rule
+    /// would judge a few hours with a threshold meant for days: a 3-day ticket at 1× would act
+    /// as a 6-hour alert at the start of every run. An unarmed rule is never evaluated: it stays
+    /// inactive and its time counts for nothing in its grade. (A production system has the
+    /// history; a simulation that starts empty does not, and pretending otherwise would invent
+    /// traffic.)
+    pub fn armed_at(&self, history_start: Time) -> Time {
+        history_start.saturating_add(self.long)
+    }
+
+    /// Whether the rule is armed at evaluation instant `at` for history since `history_start`.
+    pub fn is_armed(&self, history_start: Time, at: Time) -> bool {
+        at >= self.armed_at(history_start)
     }
 }
 
@@ -510,14 +537,22 @@ pub struct AlertRules {
     rules: Vec<BurnRateRule>,
     states: Vec<RuleState>,
     budget_ppm: u64,
+    /// Where measured history begins: rule `i` is evaluated from `history_start + long` on.
+    history_start: Time,
     log: Vec<AlertEvent>,
     log_dropped: u64,
     firings: Vec<u64>,
 }
 
 impl AlertRules {
-    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`.
-    pub fn new(rules: Vec<BurnRateRule>, budget_ppm: u64) -> Result<AlertRules, String> {
+    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`;
+    /// `history_start` is where measured history begins (the end of a warm-up): each rule is
+    /// [armed](BurnRateRule::armed_at) once its long window lies wholly after it.
+    pub fn new(
+        rules: Vec<BurnRateRule>,
+        budget_ppm: u64,
+        history_start: Time,
+    ) -> Result<AlertRules, String> {
         if budget_ppm == 0 || budget_ppm > PPM {
             return Err(format!(
                 "the error budget must be between 1 and 1000000 ppm, found {budget_ppm}"
@@ -528,6 +563,7 @@ impl AlertRules {
             firings: vec![0; rules.len()],
             rules,
             budget_ppm,
+            history_start,
             log: Vec::new(),
             log_dropped: 0,
         })
@@ -544,10 +580,19 @@ impl AlertRules {
         &self.rules
     }
 
+    /// When rule `rule` is armed (`None` for an index past the last rule).
+    pub fn armed_at(&self, rule: usize) -> Option<Time> {
+        self.rules.get(rule).map(|r| r.armed_at(self.history_start))
+    }
+
     /// One evaluation at `at` over `counts` (whose first windows are [`windows`](Self::windows)):
-    /// each rule fires or resolves; the log records the transition with both burn rates.
+    /// each armed rule fires or resolves; the log records the transition with both burn rates.
+    /// A rule not yet armed is skipped: it stays inactive.
     pub fn evaluate(&mut self, at: Time, counts: &RollingCounts) {
         for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.is_armed(self.history_start, at) {
+                continue;
+            }
             let long = counts.window(2 * i);
             let short = counts.window(2 * i + 1);
             if let Some(t) = self.states[i].evaluate(rule, at, long, short, self.budget_ppm) {
@@ -632,7 +677,7 @@ impl BurnRateAlerter {
         interval: Time,
         start: Time,
     ) -> Result<BurnRateAlerter, String> {
-        let alerts = AlertRules::new(rules, budget_ppm)?;
+        let alerts = AlertRules::new(rules, budget_ppm, start)?;
         let counts = RollingCounts::new(start, interval, &alerts.windows())?;
         Ok(BurnRateAlerter { alerts, counts })
     }
@@ -703,161 +748,10 @@ impl BurnRateAlerter {
     }
 }
 
-/// One firing of an alert: from `fired` until `resolved` (`None`: still firing at the end).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Episode {
-    /// When the alert fired.
-    pub fired: Time,
-    /// When it resolved; `None` if it was still firing at the end.
-    pub resolved: Option<Time>,
-}
-
-impl Episode {
-    fn end(&self) -> Time {
-        self.resolved.unwrap_or(Time::MAX)
-    }
-}
-
-/// Pairs firings and resolutions of the log entries selected by `keep`.
-pub fn episodes_from_log(log: &[AlertEvent], keep: impl Fn(&AlertEvent) -> bool) -> Vec<Episode> {
-    let mut out: Vec<Episode> = Vec::new();
-    for e in log.iter().filter(|e| keep(e)) {
-        match e.transition {
-            Transition::Fired => out.push(Episode {
-                fired: e.at,
-                resolved: None,
-            }),
-            Transition::Resolved => {
-                if let Some(last) = out.last_mut()
-                    && last.resolved.is_none()
-                {
-                    last.resolved = Some(e.at);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The union of several rules' episodes: the time during which at least one fired, as sorted,
-/// disjoint episodes.
-pub fn union_episodes(lists: &[Vec<Episode>]) -> Vec<Episode> {
-    let mut all: Vec<Episode> = lists.iter().flatten().copied().collect();
-    all.sort();
-    let mut out: Vec<Episode> = Vec::new();
-    for e in all {
-        match out.last_mut() {
-            Some(last) if e.fired <= last.end() => {
-                if e.end() > last.end() {
-                    last.resolved = e.resolved;
-                }
-            }
-            _ => out.push(e),
-        }
-    }
-    out
-}
-
-/// A ground-truth fault: something injected over `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FaultWindow {
-    /// When the fault began, inclusive.
-    pub start: Time,
-    /// When the fault ended, exclusive.
-    pub end: Time,
-}
-
-/// How well alert episodes matched the ground-truth faults.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertGrade {
-    /// Alert episodes graded.
-    pub episodes: usize,
-    /// Episodes that overlap some fault window (extended by the grace period).
-    pub true_episodes: usize,
-    /// Ground-truth faults graded.
-    pub faults: usize,
-    /// Faults that some episode overlapped (extended by the grace period).
-    pub detected: usize,
-    /// `true_episodes / episodes`; `None` without episodes.
-    pub precision: Option<f64>,
-    /// `detected / faults`; `None` without faults.
-    pub recall: Option<f64>,
-    /// Per fault: fault start → first firing that overlaps it (0 if an alert was already firing
-    /// when it started); `None` if undetected.
-    pub detection: Vec<Option<Time>>,
-    /// Per detected fault: fault end → resolution of the last episode overlapping it (0 if that
-    /// episode resolved before the fault ended); `None` if undetected or still firing at the
-    /// end of the run.
-    pub reset: Vec<Option<Time>>,
-}
-
-impl AlertGrade {
-    /// Mean detection time over detected faults, in seconds (`NaN` if none).
-    pub fn mean_detection_s(&self) -> f64 {
-        mean_secs(&self.detection)
-    }
-
-    /// Mean reset time over faults whose alert reset, in seconds (`NaN` if none).
-    pub fn mean_reset_s(&self) -> f64 {
-        mean_secs(&self.reset)
-    }
-}
-
-fn mean_secs(values: &[Option<Time>]) -> f64 {
-    let v: Vec<Time> = values.iter().flatten().copied().collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.iter()
-        .map(|&t| sim_core::time::as_secs_f64(t))
-        .sum::<f64>()
-        / v.len() as f64
-}
-
-/// Grades `episodes` (sorted, as [`union_episodes`] or [`episodes_from_log`] return them)
-/// against `faults`.
-///
-/// An episode overlaps a fault when it is active at some instant of `[start, end + grace)`. The
-/// grace period credits alerts that fire just after a short fault ended, because the windows
-/// still hold its errors; with `grace = 0` only alerts that fire while the fault is on count.
-/// Episodes that overlap no fault are false positives (they lower precision); faults that no
-/// episode overlaps are missed (they lower recall).
-pub fn grade(episodes: &[Episode], faults: &[FaultWindow], grace: Time) -> AlertGrade {
-    let overlaps = |e: &Episode, f: &FaultWindow| {
-        let f_end = f.end.max(f.start).saturating_add(grace);
-        e.fired < f_end && e.end() > f.start
-    };
-    let true_episodes = episodes
-        .iter()
-        .filter(|e| faults.iter().any(|f| overlaps(e, f)))
-        .count();
-    let mut detection = Vec::with_capacity(faults.len());
-    let mut reset = Vec::with_capacity(faults.len());
-    for f in faults {
-        let hits: Vec<&Episode> = episodes.iter().filter(|e| overlaps(e, f)).collect();
-        match (hits.first(), hits.last()) {
-            (Some(first), Some(last)) => {
-                detection.push(Some(first.fired.saturating_sub(f.start)));
-                reset.push(last.resolved.map(|r| r.saturating_sub(f.end)));
-            }
-            _ => {
-                detection.push(None);
-                reset.push(None);
-            }
-        }
-    }
-    let detected = detection.iter().filter(|d| d.is_some()).count();
-    AlertGrade {
-        episodes: episodes.len(),
-        true_episodes,
-        faults: faults.len(),
-        detected,
-        precision: (!episodes.is_empty()).then(|| true_episodes as f64 / episodes.len() as f64),
-        recall: (!faults.is_empty()).then(|| detected as f64 / faults.len() as f64),
-        detection,
-        reset,
-    }
-}
+mod grade;
+pub use grade::{
+    AlertGrade, Episode, FaultWindow, episodes_from_log, faults_while_armed, grade, union_episodes,
+};
 
 #[cfg(test)]
 mod tests;

@@ -38,7 +38,7 @@ pub fn shell_quote(text: &str) -> String {
     }
 }
 
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:2em auto;max-width:1000px;\
 padding:0 1em;color:#222;background:#fff;line-height:1.4}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;\
@@ -125,6 +125,10 @@ pub fn render_html(
             );
         }
         h.push_str("</ul>\n");
+        let unarmed = crate::alerts::render_unarmed(&report.metrics);
+        if !unarmed.is_empty() {
+            let _ = writeln!(h, "<p class=\"meta\">{}</p>", escape(unarmed.trim()));
+        }
     }
     // The SLO charts (budget and burn rate over time) belong with the verdicts they explain.
     for (f, svg) in figures.iter().filter(|(f, _)| is_slo_figure(f.stem)) {

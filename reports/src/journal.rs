@@ -189,15 +189,22 @@ pub fn render_journals(metrics: &[MetricSummary]) -> String {
         }
     }
     if let Some(c) = cost_guard(metrics) {
+        // "(first at …)" only where an alert fired: never "first at - s".
+        let kind = |n: f64, first: Option<f64>, what: &str| {
+            let n = (n * 10.0).round() / 10.0;
+            let counted =
+                crate::number::count_of(n, &format!("{what} alert"), &format!("{what} alerts"));
+            match first {
+                Some(t) if n > 0.0 => {
+                    format!("{counted} (first at {} s)", format_number(t.round()))
+                }
+                _ => counted,
+            }
+        };
         out.push_str(&format!(
-            "Cost guard: {} budget alerts (first at {} s), {} anomaly alerts (first at {} s), \
-             max ${} per period\n",
-            format_number((c.budget_alerts * 10.0).round() / 10.0),
-            c.first_budget_alert_s
-                .map_or("-".into(), |v| format_number(v.round())),
-            format_number((c.anomaly_alerts * 10.0).round() / 10.0),
-            c.first_anomaly_alert_s
-                .map_or("-".into(), |v| format_number(v.round())),
+            "Cost guard: {}, {}, max ${} per period\n",
+            kind(c.budget_alerts, c.first_budget_alert_s, "budget"),
+            kind(c.anomaly_alerts, c.first_anomaly_alert_s, "anomaly"),
             format_number((c.max_period_usd * 100.0).round() / 100.0),
         ));
     }
@@ -243,5 +250,22 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("fallback not engaged"), "{text}");
+    }
+
+    #[test]
+    fn the_cost_guard_line_names_a_first_alert_only_when_one_fired() {
+        let quiet = vec![
+            m("cost_guard.budget_alerts", &[0.0]),
+            m("cost_guard.first_budget_alert_s", &[f64::NAN]),
+            m("cost_guard.anomaly_alerts", &[1.0]),
+            m("cost_guard.first_anomaly_alert_s", &[3600.4]),
+            m("cost_guard.max_period_usd", &[207.714]),
+        ];
+        let text = render_journals(&quiet);
+        assert_eq!(
+            text,
+            "Cost guard: 0 budget alerts, 1 anomaly alert (first at 3600 s), max $207.71 per period\n"
+        );
+        assert!(!text.contains(" - s"));
     }
 }

@@ -2,6 +2,8 @@
 //! summary, CSV, plots and the HTML page. Reads results through `sim-core`'s metric and series
 //! types and the report JSON only, never `models` internals.
 
+pub mod alerts;
+pub mod compare_html;
 pub mod html;
 pub mod journal;
 pub mod number;
@@ -14,6 +16,7 @@ pub mod series_csv;
 pub mod sweep;
 pub mod sweep_output;
 pub mod sweep_plots;
+pub mod sweep_table;
 pub mod table;
 pub mod verdict;
 

@@ -26,3 +26,49 @@ pub fn format_number(x: f64) -> String {
     }
     format!("{x:.4e}")
 }
+
+/// `n` and the noun, singular for exactly 1: `1 backend`, `2 backends`, `0.5 alerts`.
+pub fn count_of(n: f64, singular: &str, plural: &str) -> String {
+    format!(
+        "{} {}",
+        format_number(n),
+        if n == 1.0 { singular } else { plural }
+    )
+}
+
+/// `x` as 0 when it is within a few ulps of 0 relative to `scale` (the magnitude of the numbers
+/// it was computed from): `0.1 + 0.2 − 0.3` is 5.6e-17, which is rounding, not a difference.
+pub fn snap_zero(x: f64, scale: f64) -> f64 {
+    if x.abs() <= 16.0 * f64::EPSILON * scale.abs() {
+        0.0
+    } else {
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_noise_snaps_to_zero_and_real_differences_stay() {
+        let noise = (0.1 + 0.2) - 0.3;
+        assert_ne!(noise, 0.0);
+        assert_eq!(snap_zero(noise, 0.3), 0.0);
+        assert_eq!(format_number(snap_zero(noise, 0.3)), "0");
+        assert_eq!(snap_zero(2.2204e-17, 1.0), 0.0);
+        // A difference of a millionth of the operands is real.
+        assert_eq!(snap_zero(1e-6, 1.0), 1e-6);
+        // Small operands keep small differences.
+        assert_eq!(snap_zero(1e-20, 1e-19), 1e-20);
+        assert_eq!(snap_zero(-3.0, 0.0), -3.0);
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count_of(1.0, "backend", "backends"), "1 backend");
+        assert_eq!(count_of(2.0, "backend", "backends"), "2 backends");
+        assert_eq!(count_of(0.0, "alert", "alerts"), "0 alerts");
+        assert_eq!(count_of(1.5, "alert", "alerts"), "1.5 alerts");
+    }
+}

@@ -168,7 +168,13 @@ impl Constraint {
         })
     }
 
-    fn holds(&self, p: &SweepPoint) -> bool {
+    /// The constraint as written (`success_ratio>=0.99`).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether point `p` meets the constraint (a missing value does not).
+    pub fn holds(&self, p: &SweepPoint) -> bool {
         let Some(v) = self.metric.value(p) else {
             return false;
         };

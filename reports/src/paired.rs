@@ -7,7 +7,58 @@
 //! same replications (Law & Kelton, *Simulation Modeling and Analysis*, §11.2): a value of 10
 //! means independent runs would need ten times as many replications for the same precision.
 
+use crate::number::snap_zero;
+use sim_core::names::{Better, better};
 use sim_core::summary::{Interval, MetricSummary, t_interval};
+
+/// What a difference means for the metric, by its direction ([`sim_core::names::better`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// The variant is better, and the 95% interval of the difference excludes 0.
+    Better,
+    /// The variant is worse, and the interval excludes 0.
+    Worse,
+    /// The interval includes 0: no difference the replications can tell.
+    NotSignificant,
+    /// No difference at all.
+    Same,
+    /// The metric has no better direction (a load, a count), or no difference was computed.
+    Undirected,
+}
+
+impl Judgement {
+    /// The word the tables show (empty for [`Judgement::Undirected`]).
+    pub fn word(self) -> &'static str {
+        match self {
+            Judgement::Better => "better",
+            Judgement::Worse => "worse",
+            Judgement::NotSignificant => "n.s.",
+            Judgement::Same => "same",
+            Judgement::Undirected => "",
+        }
+    }
+}
+
+/// Judges a difference of `metric` with its interval.
+pub fn judge(metric: &str, difference: f64, ci95: Option<Interval>) -> Judgement {
+    if !difference.is_finite() {
+        return Judgement::Undirected;
+    }
+    if difference == 0.0 && ci95.is_none_or(|c| c.low == 0.0 && c.high == 0.0) {
+        return Judgement::Same;
+    }
+    let direction = better(metric);
+    if direction == Better::Neither {
+        return Judgement::Undirected;
+    }
+    if ci95.is_some_and(|c| c.low <= 0.0 && c.high >= 0.0) {
+        return Judgement::NotSignificant;
+    }
+    match (direction, difference > 0.0) {
+        (Better::Higher, true) | (Better::Lower, false) => Judgement::Better,
+        _ => Judgement::Worse,
+    }
+}
 
 /// One metric compared between a baseline and a variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +72,11 @@ pub struct PairedDifference {
     /// `(Var A + Var B) / Var(B − A)`; `None` when it is undefined (fewer than two pairs, or no
     /// variance at all).
     pub variance_reduction: Option<f64>,
+    /// The difference as a percentage of the baseline mean's magnitude; `None` when the
+    /// baseline is 0 or not finite.
+    pub change_percent: Option<f64>,
+    /// Better, worse or neither, by the metric's direction and the interval.
+    pub judgement: Judgement,
 }
 
 fn variance(xs: &[f64]) -> Option<f64> {
@@ -61,13 +117,25 @@ pub fn paired_differences(
                 (Some(va), Some(vb), Some(vd)) if vd > 0.0 => Some((va + vb) / vd),
                 _ => None,
             };
+            // Differences within a few ulps of the operands are rounding: shown as 0.
+            let scale = a.mean.abs().max(b.mean.abs());
+            let scale = if scale.is_finite() { scale } else { 0.0 };
+            let difference = snap_zero(difference, scale);
+            let ci95 = t_interval(&diffs, 0.95).map(|c| Interval {
+                low: snap_zero(c.low, scale),
+                high: snap_zero(c.high, scale),
+            });
+            let change_percent = (a.mean.is_finite() && a.mean != 0.0 && difference.is_finite())
+                .then(|| 100.0 * difference / a.mean.abs());
             Some(PairedDifference {
                 name: a.name.clone(),
                 baseline_mean: a.mean,
                 variant_mean: b.mean,
                 difference,
-                ci95: t_interval(&diffs, 0.95),
+                judgement: judge(&a.name, difference, ci95),
+                ci95,
                 variance_reduction,
+                change_percent,
             })
         })
         .collect()
@@ -98,18 +166,20 @@ pub fn independent_interval(a: &[f64], b: &[f64]) -> Option<Interval> {
     })
 }
 
-/// The terminal table of one comparison, at most 100 columns wide.
+/// The terminal table of one comparison, at most 100 columns wide: each shared metric's means,
+/// the change in percent of the baseline, the 95% interval of the difference, the variance
+/// reduction and whether the variant is better or worse by the metric's direction.
 pub fn render_comparison(diffs: &[PairedDifference]) -> String {
     use crate::number::format_number;
     use std::fmt::Write;
-    const NAME: usize = 31;
+    const NAME: usize = 25;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<NAME$} {:>11} {:>11} {:>11}  {:<24} {:>6}",
-        "metric", "baseline", "variant", "difference", "95% CI of difference", "VR"
+        "{:<NAME$} {:>11} {:>11} {:>8}  {:<25} {:>6} verdict",
+        "metric", "baseline", "variant", "change", "95% CI of difference", "VR"
     );
-    let _ = writeln!(out, "{}", "─".repeat(NAME + 12 * 3 + 2 + 24 + 7));
+    let _ = writeln!(out, "{}", "─".repeat(100));
     for d in diffs {
         let name = if d.name.chars().count() > NAME {
             let cut: String = d.name.chars().take(NAME - 1).collect();
@@ -124,15 +194,32 @@ pub fn render_comparison(diffs: &[PairedDifference]) -> String {
         let vr = d
             .variance_reduction
             .map_or("—".to_string(), |v| format!("{}×", short(v)));
-        let _ = writeln!(
-            out,
-            "{name:<NAME$} {:>11} {:>11} {:>11}  {ci:<24} {vr:>6}",
+        let line = format!(
+            "{name:<NAME$} {:>11} {:>11} {:>8}  {ci:<25} {vr:>6} {}",
             format_number(d.baseline_mean),
             format_number(d.variant_mean),
-            format_number(d.difference),
+            d.change_percent.map_or("—".to_string(), percent),
+            d.judgement.word()
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
+}
+
+/// A signed percentage in at most eight characters: `+12.3%`, `-0.42%`, `0%`.
+pub fn percent(p: f64) -> String {
+    let a = p.abs();
+    if p == 0.0 {
+        "0%".to_string()
+    } else if a >= 99_999.5 {
+        if p > 0.0 { ">+1e5%" } else { "<-1e5%" }.to_string()
+    } else if a >= 99.95 {
+        format!("{p:+.0}%")
+    } else if a >= 9.995 {
+        format!("{p:+.1}%")
+    } else {
+        format!("{p:+.2}%")
+    }
 }
 
 /// A ratio in at most five characters.
@@ -199,6 +286,8 @@ mod tests {
                 high: -122999.98765,
             }),
             variance_reduction: Some(123456.0),
+            change_percent: Some(-100.0),
+            judgement: Judgement::Better,
         };
         let table = render_comparison(&[d]);
         for line in table.lines() {
@@ -210,7 +299,7 @@ mod tests {
                 .lines()
                 .nth(2)
                 .unwrap()
-                .starts_with("tenant.a-rather-long-tenant-na…")
+                .starts_with("tenant.a-rather-long-ten…")
         );
     }
 
@@ -221,5 +310,61 @@ mod tests {
         let d = &paired_differences(&a, &b)[0];
         assert_eq!(d.difference, 1.0);
         assert_eq!(d.variance_reduction, None);
+    }
+
+    #[test]
+    fn changes_are_judged_by_the_metric_direction_not_the_sign() {
+        let a = summaries(&[
+            ("latency_p99_s", &[2.0, 2.2, 1.9]),
+            ("success_ratio", &[0.90, 0.92, 0.91]),
+            ("arrivals", &[100.0, 101.0, 99.0]),
+            ("cost_usd", &[5.0, 5.1, 4.9]),
+        ]);
+        let b = summaries(&[
+            ("latency_p99_s", &[1.0, 1.2, 0.9]),
+            ("success_ratio", &[0.80, 0.82, 0.81]),
+            ("arrivals", &[200.0, 201.0, 199.0]),
+            ("cost_usd", &[5.2, 4.8, 5.0]),
+        ]);
+        let d = paired_differences(&a, &b);
+        // Latency went down: better, by 50.5% of 2.033.
+        assert_eq!(d[0].judgement, Judgement::Better);
+        assert!((d[0].change_percent.unwrap() + 100.0 / 2.0333333).abs() < 1e-3);
+        // Success went down: worse.
+        assert_eq!(d[1].judgement, Judgement::Worse);
+        // Arrivals doubled: neither better nor worse.
+        assert_eq!(d[2].judgement, Judgement::Undirected);
+        // Cost moved within its noise: not significant.
+        assert_eq!(d[3].judgement, Judgement::NotSignificant);
+        let table = render_comparison(&d);
+        let row = |m: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(m))
+                .unwrap()
+                .to_string()
+        };
+        assert!(row("latency_p99_s").ends_with(" better"), "{table}");
+        assert!(row("latency_p99_s").contains("-49.2%"), "{table}");
+        assert!(row("success_ratio").ends_with(" worse"), "{table}");
+        assert!(row("arrivals").contains("+100%"), "{table}");
+        assert!(row("cost_usd").ends_with(" n.s."), "{table}");
+    }
+
+    #[test]
+    fn rounding_noise_is_no_difference() {
+        // 0.3 against 0.1 + 0.2 in every replication: a difference of 5.6e-17, which is
+        // rounding. It shows as 0 and "same", not 5.5511e-17.
+        let a = summaries(&[("success_ratio", &[0.3, 0.3])]);
+        let b = summaries(&[("success_ratio", &[0.1 + 0.2, 0.1 + 0.2])]);
+        let d = &paired_differences(&a, &b)[0];
+        assert_eq!(d.difference, 0.0);
+        assert_eq!(d.judgement, Judgement::Same);
+        assert_eq!(d.change_percent, Some(0.0));
+        let table = render_comparison(std::slice::from_ref(d));
+        assert!(!table.contains("e-1"), "{table}");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(-0.4213), "-0.42%");
+        assert_eq!(percent(1e6), ">+1e5%");
     }
 }

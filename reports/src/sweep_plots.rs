@@ -4,8 +4,8 @@
 //! Only headline metrics are drawn (a sweep has dozens of metrics; `sweep.csv` has them all),
 //! and only those the scenario produces.
 
-use crate::paired::PairedDifference;
-use crate::plot::{PlotError, heatmap, line_with_band, paired_bars};
+use crate::paired::{Judgement, PairedDifference};
+use crate::plot::{BarTone, PlotError, heatmap, line_with_band, paired_bars};
 use crate::sweep::{SweepPlan, SweepPoint};
 use std::path::Path;
 
@@ -135,16 +135,24 @@ pub fn write_sweep_plots(
     Ok(written)
 }
 
-/// Writes `DIR/plots/variant-K.{png,svg}`: each headline metric's paired difference as a
+/// One bar: `(label, value, ci_low, ci_high)`.
+pub type BarRow = (String, f64, f64, f64);
+
+/// The colour a paired difference gets: its judgement by the metric's direction.
+pub fn tone(d: &PairedDifference) -> BarTone {
+    match d.judgement {
+        Judgement::Better => BarTone::Better,
+        Judgement::Worse => BarTone::Worse,
+        Judgement::NotSignificant | Judgement::Same => BarTone::Unclear,
+        Judgement::Undirected => BarTone::Amount,
+    }
+}
+
+/// The rows and colours of a comparison chart: each headline metric's paired difference as a
 /// percentage of the baseline mean, with its 95% interval (percentages, because the metrics'
 /// units differ and they share one axis). Metrics with a zero or missing baseline are left out.
-pub fn write_comparison_plot(
-    dir: &Path,
-    variant: usize,
-    label: &str,
-    diffs: &[PairedDifference],
-) -> Result<bool, PlotError> {
-    let rows: Vec<(String, f64, f64, f64)> = HEADLINE
+pub fn comparison_rows(diffs: &[PairedDifference]) -> (Vec<BarRow>, Vec<BarTone>) {
+    HEADLINE
         .iter()
         .filter_map(|m| {
             let d = diffs.iter().find(|d| d.name == *m)?;
@@ -156,16 +164,32 @@ pub fn write_comparison_plot(
             let (low, high) = d
                 .ci95
                 .map_or((d.difference, d.difference), |c| (c.low, c.high));
-            Some((format!("{m} (%)"), pct(d.difference), pct(low), pct(high)))
+            Some((
+                (m.to_string(), pct(d.difference), pct(low), pct(high)),
+                tone(d),
+            ))
         })
-        .collect();
+        .unzip()
+}
+
+/// Writes `DIR/plots/variant-K.{png,svg}` from [`comparison_rows`]: green where the variant is
+/// better by the metric's direction, red where worse, grey where the interval includes 0.
+pub fn write_comparison_plot(
+    dir: &Path,
+    variant: usize,
+    label: &str,
+    diffs: &[PairedDifference],
+) -> Result<bool, PlotError> {
+    let (rows, tones) = comparison_rows(diffs);
     if rows.is_empty() {
         return Ok(false);
     }
     paired_bars(
         &dir.join("plots").join(format!("variant-{variant}")),
         &format!("{label} vs baseline"),
+        "change, % of the baseline mean (green better, red worse, grey not significant)",
         &rows,
+        &tones,
     )?;
     Ok(true)
 }
@@ -186,5 +210,23 @@ mod tests {
         );
         assert_eq!(numeric(&["1s", "200ms"]), None);
         assert_eq!(numeric(&["none", "full_jitter"]), None);
+    }
+
+    #[test]
+    fn comparison_bars_are_coloured_by_direction_not_sign() {
+        use sim_core::summary::{MetricSet, summarize};
+        let set = |lat: f64, ok: f64| {
+            let mut s = MetricSet::new();
+            s.push("success_ratio", ok);
+            s.push("latency_p99_s", lat);
+            s
+        };
+        let a = summarize(&[set(2.0, 0.9), set(2.1, 0.91), set(1.9, 0.92)]);
+        let b = summarize(&[set(1.0, 0.8), set(1.1, 0.81), set(0.9, 0.82)]);
+        let (rows, tones) = comparison_rows(&crate::paired::paired_differences(&a, &b));
+        // Both went down; only the latency drop is better.
+        assert_eq!(rows[0].0, "success_ratio");
+        assert!(rows[0].1 < 0.0 && rows[1].1 < 0.0);
+        assert_eq!(tones, [BarTone::Worse, BarTone::Better]);
     }
 }

@@ -30,6 +30,7 @@ pub fn render_table(metrics: &[MetricSummary]) -> String {
 /// we meet them"), then the metrics table. Every line fits 100 columns.
 pub fn render_summary(metrics: &[MetricSummary]) -> String {
     let mut out = crate::verdict::render_verdicts(metrics);
+    out.push_str(&crate::alerts::render_unarmed(metrics));
     out.push_str(&crate::journal::render_journals(metrics));
     out.push('\n');
     out.push_str(&render_table(metrics));

@@ -31,6 +31,9 @@ pub const SLO_SLI: &str = "sli";
 pub const SLO_BUDGET_REMAINING: &str = "budget_remaining";
 /// `slo.NAME.alerts`: firings of all the SLO's rules.
 pub const SLO_ALERTS: &str = "alerts";
+/// `slo.NAME.armed.RULE`: 1 when the rule's long window was filled by measured data before the
+/// end of the run (a rule never armed was never evaluated).
+pub const SLO_ARMED: &str = "armed";
 /// `slo.NAME.burn_rate`: the burn-rate series.
 pub const SLO_BURN_RATE: &str = "burn_rate";
 /// `slo.NAME.alert_firing`: the 0/1 series of buckets with a rule firing.
@@ -102,6 +105,123 @@ impl Scope {
     }
 }
 
+/// Which way a metric is better, so a comparison can say "better" or "worse" rather than
+/// "up" or "down": lower latency is better, higher success is better, more arrivals is neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Less is better: latency, errors, cost.
+    Lower,
+    /// More is better: success, SLIs, budget left.
+    Higher,
+    /// A load, a size or a count with no good direction (arrivals, utilisation, tokens).
+    Neither,
+}
+
+/// Last name segments of metrics where less is better.
+const LOWER: &[&str] = &[
+    "attempt_failures",
+    "attempt_timeout",
+    "attempts_per_request",
+    "bad_answers",
+    "bad_calls",
+    "block_probability",
+    "blocked",
+    "breaker_rejected",
+    "budget_burned",
+    "budget_consumed",
+    "budget_consumed_max",
+    "cache_wrong_hits",
+    "context_overflow",
+    "context_overflows",
+    "default_responses",
+    "degraded",
+    "degraded_fraction",
+    "depth1_share",
+    "detection_time_s",
+    "fallback_s",
+    "fallbacks",
+    "false_positives",
+    "incidents",
+    "missed",
+    "mttr_s",
+    "number_in_system_mean",
+    "outage_fraction",
+    "preempted_requests",
+    "preemptions",
+    "preemptions_per_min",
+    "queue_length_mean",
+    "queue_wait_mean_s",
+    "queue_wait_probability",
+    "reprefill_tokens",
+    "reset_time_s",
+    "restarts_per_request_max",
+    "restarts_per_request_mean",
+    "retries",
+    "sojourn_mean_s",
+    "throttled",
+    "time_in_system_mean_s",
+    "timeouts",
+    "windows_breached",
+    "wrong_accepted",
+    "wrong_let_in",
+    "aborted",
+];
+
+/// Last name segments of metrics where more is better.
+const HIGHER: &[&str] = &[
+    "alert_precision",
+    "alert_recall",
+    "budget_remaining",
+    "cache_hit_ratio",
+    "correct",
+    "depth0_share",
+    "detected",
+    "detected_handled",
+    "fallback_within_sla",
+    "goodput_per_s",
+    "met",
+    "mtbf_s",
+    "sli",
+    "steady_after",
+    "steady_before",
+    "success_ratio",
+    "time_to_exhaustion_s",
+];
+
+/// Which way `metric` (a full name: `latency_p99_s`, `backend.api.cost_usd`,
+/// `slo.avail.detection_time_s.page-1h-5m`) is better. Decided by the name's shape: the error,
+/// retry and shedding families, latencies and costs are better lower; success, SLIs, budgets
+/// left and detection are better higher; anything else is neither.
+pub fn better(metric: &str) -> Better {
+    if metric.starts_with(ERRORS)
+        || metric.starts_with("retries.")
+        || metric.starts_with("shed.")
+        || metric.starts_with("soft.")
+    {
+        return Better::Lower;
+    }
+    let mut segments = metric.rsplit('.');
+    let last = segments.next().unwrap_or(metric);
+    // Per-rule and per-SLO suffixes: `detection_time_s.RULE`, `sli_after.SLO`.
+    match segments.next() {
+        Some("detection_time_s") => return Better::Lower,
+        Some("sli_after" | "sli_before") => return Better::Higher,
+        _ => {}
+    }
+    let timing = ["latency_", "ttft_", "tpot_", "e2e_", "cost_"];
+    if LOWER.contains(&last)
+        || timing.iter().any(|p| last.starts_with(p))
+        || last.ends_with("cost_usd")
+        || last == "max_period_usd"
+    {
+        Better::Lower
+    } else if HIGHER.contains(&last) {
+        Better::Higher
+    } else {
+        Better::Neither
+    }
+}
+
 /// `errors.CLASS` (or a series `errors.KIND_per_s`).
 pub fn error(class: &str) -> String {
     format!("{ERRORS}{class}")
@@ -143,5 +263,49 @@ mod tests {
         assert_eq!(BACKEND.entity("backend..utilisation", UTILISATION), None);
         assert_eq!(BACKEND.entity("backend.a.xutilisation", UTILISATION), None);
         assert_eq!(BACKEND.entity("backendx.a.utilisation", UTILISATION), None);
+    }
+
+    #[test]
+    fn directions_follow_the_metric_names() {
+        for name in [
+            "latency_p99_s",
+            "ttft_p50_s",
+            "tenant.chat.e2e_p99_s",
+            "cost_usd",
+            "backend.api.cost_usd",
+            "pool.gpu.gpu_cost_usd",
+            "cost_per_success_usd",
+            "errors.rate_limited",
+            "retries.server_error",
+            "slo.a.detection_time_s.page-1h-5m",
+            "slo.a.budget_consumed",
+            "queue_wait_mean_s",
+            "chaos.kv.aborted",
+        ] {
+            assert_eq!(better(name), Better::Lower, "{name}");
+        }
+        for name in [
+            "success_ratio",
+            "tenant.chat.success_ratio",
+            "goodput_per_s",
+            "slo.a.sli",
+            "slo.a.met",
+            "slo.a.budget_remaining",
+            "slo.a.alert_recall",
+            "chaos.kv.sli_after.availability",
+            "cache_hit_ratio",
+        ] {
+            assert_eq!(better(name), Better::Higher, "{name}");
+        }
+        for name in [
+            "arrivals",
+            "throughput_per_s",
+            "backend.api.utilisation",
+            "input_tokens_billed",
+            "slo.a.alerts.page-1h-5m",
+            "slo.a.armed.page-1h-5m",
+        ] {
+            assert_eq!(better(name), Better::Neither, "{name}");
+        }
     }
 }

@@ -3,7 +3,8 @@
 use super::objective::Objective;
 use policies::burn_rate::{AlertEvent, AlertGrade, BurnRateRule};
 use sim_core::names::{
-    SLO, SLO_ALERT_FIRING, SLO_ALERTS, SLO_BUDGET_REMAINING, SLO_BURN_RATE, SLO_MET, SLO_SLI,
+    SLO, SLO_ALERT_FIRING, SLO_ALERTS, SLO_ARMED, SLO_BUDGET_REMAINING, SLO_BURN_RATE, SLO_MET,
+    SLO_SLI,
 };
 use sim_core::series::BucketGrid;
 use sim_core::summary::MetricSet;
@@ -58,6 +59,9 @@ pub struct SloResult {
     pub mttr: Option<Time>,
     pub mtbf: Option<Time>,
     pub rules: Vec<BurnRateRule>,
+    /// Per rule: whether it was armed before the end of the run (its long window filled by
+    /// measured data, [`BurnRateRule::armed_at`]); a rule never armed was never evaluated.
+    pub armed: Vec<bool>,
     pub firings: Vec<u64>,
     pub alert_log: Vec<AlertEvent>,
     pub alert_log_dropped: u64,
@@ -96,7 +100,7 @@ impl SloReport {
     /// `.windows_breached`, `.incidents`, `.mttr_s`, `.mtbf_s`, `.alerts` (firings of all
     /// rules), `.alerts.RULE`, `.alert_precision`, `.alert_recall`, `.detection_time_s`,
     /// `.reset_time_s`, `.detection_time_s.RULE` (NaN where undefined: no firings, no faults,
-    /// nothing detected).
+    /// nothing detected), `.armed.RULE` (1 if the rule was armed before the end of the run).
     pub fn push_metrics(&self, m: &mut MetricSet) {
         for s in &self.slos {
             let n = &s.name;
@@ -121,6 +125,12 @@ impl SloReport {
             );
             for (r, n) in s.rules.iter().zip(&s.firings) {
                 m.push(format!("{p}.alerts.{}", r.name), *n as f64);
+            }
+            for (r, &armed) in s.rules.iter().zip(&s.armed) {
+                m.push(
+                    format!("{}.{}", SLO.metric(n, SLO_ARMED), r.name),
+                    if armed { 1.0 } else { 0.0 },
+                );
             }
             m.push(
                 format!("{p}.alert_precision"),

@@ -6,7 +6,8 @@ use super::objective::Objective;
 use super::report::{Incident, MAX_STORED, SloReport, SloResult, WindowResult};
 use super::sli::{Budgeting, CallFacts, EmptySlice, Indicator, ThresholdMetric};
 use policies::burn_rate::{
-    AlertRules, FaultWindow, PPM, RollingCounts, WindowCounts, burn_rate, grade, union_episodes,
+    AlertRules, FaultWindow, PPM, RollingCounts, WindowCounts, burn_rate, faults_while_armed,
+    grade, union_episodes,
 };
 use sim_core::series::BucketGrid;
 use sim_core::stats::LatencyHistogram;
@@ -172,7 +173,7 @@ impl SloTracker {
                 incident_idx,
                 rolling_idx,
                 window_len,
-                alerts: AlertRules::new(c.alerting.rules.clone(), c.objective.budget_ppm())?,
+                alerts: AlertRules::new(c.alerting.rules.clone(), c.objective.budget_ppm(), start)?,
                 run: Acc::default(),
                 calendar: Acc::default(),
                 calendar_index: 0,
@@ -638,9 +639,24 @@ impl SloState {
         let per_rule: Vec<_> = (0..self.config.alerting.rules.len())
             .map(|r| self.alerts.episodes(r))
             .collect();
+        // Each rule is graded on the faults it could see once armed; the SLO's alert (any rule)
+        // on those the first-armed rule could see. A rule never armed is graded on nothing.
         let grace = self.config.alerting.grace;
-        let rule_grades = per_rule.iter().map(|e| grade(e, faults, grace)).collect();
-        let grade_all = grade(&union_episodes(&per_rule), faults, grace);
+        let armed_at: Vec<Time> = (0..per_rule.len())
+            .map(|r| self.alerts.armed_at(r).unwrap_or(Time::MAX))
+            .collect();
+        let armed: Vec<bool> = armed_at.iter().map(|&a| a <= end).collect();
+        let rule_grades = per_rule
+            .iter()
+            .zip(&armed_at)
+            .map(|(e, &a)| grade(e, &faults_while_armed(faults, a, end, grace), grace))
+            .collect();
+        let first_armed = armed_at.iter().copied().min().unwrap_or(Time::MAX);
+        let grade_all = grade(
+            &union_episodes(&per_rule),
+            &faults_while_armed(faults, first_armed, end, grace),
+            grace,
+        );
         let up = span.saturating_sub(self.incident_time);
         let (firings, alert_log, alert_log_dropped) = self.alerts.into_parts();
         SloResult {
@@ -667,6 +683,7 @@ impl SloState {
             mttr: (self.incidents > 0).then(|| self.incident_time / self.incidents),
             mtbf: (self.incidents > 0).then(|| up / self.incidents),
             rules: self.config.alerting.rules.clone(),
+            armed,
             firings,
             alert_log,
             alert_log_dropped,

@@ -282,6 +282,10 @@ proptest! {
             while counts.next_boundary() <= to {
                 let at = counts.next_boundary();
                 counts.close_slot();
+                // The reference evaluates every instant from the arming one on.
+                if !rule.is_armed(0, at) {
+                    continue;
+                }
                 if let Some(t) = state.evaluate(&rule, at, counts.window(0), counts.window(1),
                                                 100_000) {
                     out.push((at, t));
@@ -320,4 +324,56 @@ proptest! {
             prop_assert_eq!(state.is_firing(), run > for_duration);
         }
     }
+}
+
+/// A rule is armed once its long window is filled by history measured since `start`, and not an
+/// evaluation before: a 3-day ticket over a run that began 6 hours ago would otherwise act as a
+/// 1× alert over 6 hours.
+#[test]
+fn a_rule_is_armed_once_its_long_window_is_history() {
+    let rules = Preset::SreWorkbook.rules(30 * DAY).unwrap();
+    let ticket = &rules[2];
+    let start = 2 * H; // a two-hour warm-up
+    assert_eq!(ticket.armed_at(start), start + 3 * DAY);
+    assert!(!ticket.is_armed(start, start + 3 * DAY - 1));
+    assert!(ticket.is_armed(start, start + 3 * DAY));
+    assert_eq!(rules[0].armed_at(0), H);
+
+    // Every call bad from the first second: the 1h page fires at its first armed evaluation
+    // (at 1 h, not at 1 min as it would over the partial window); the 6h page and the 3d ticket,
+    // whose long windows the 4-hour run never fills, stay silent.
+    let mut a = BurnRateAlerter::new(rules, 1_000, DEFAULT_INTERVAL, 0).unwrap();
+    let mut t = 0;
+    while t < 4 * H {
+        a.record(t, 0, 1);
+        t += S;
+    }
+    a.advance(t);
+    assert_eq!(a.episodes(0).first().map(|e| e.fired), Some(H));
+    assert_eq!(a.firings(), [1, 0, 0]);
+    assert!(a.log().iter().all(|e| e.at >= H));
+}
+
+/// Only the faults an armed rule could see are graded; a rule never armed grades nothing
+/// (recall undefined, not 0).
+#[test]
+fn faults_before_arming_are_not_held_against_a_rule() {
+    let f = |start: Time, end: Time| FaultWindow { start, end };
+    let faults = [f(10, 20), f(30, 40), f(50, 60)];
+    assert_eq!(
+        faults_while_armed(&faults, 35, 100, 0),
+        [f(30, 40), f(50, 60)]
+    );
+    // A fault ending exactly at the arming instant is over before the rule can look.
+    assert_eq!(faults_while_armed(&faults, 40, 100, 0), [f(50, 60)]);
+    // The grace period extends what the rule could still see.
+    assert_eq!(
+        faults_while_armed(&faults, 40, 100, 1),
+        [f(30, 40), f(50, 60)]
+    );
+    assert_eq!(faults_while_armed(&faults, 0, 100, 0), faults);
+    assert_eq!(faults_while_armed(&faults, 100, 100, 0), []);
+    assert_eq!(faults_while_armed(&faults, 101, 100, 0), []);
+    let g = grade(&[], &faults_while_armed(&faults, 101, 100, 0), 0);
+    assert_eq!((g.precision, g.recall), (None, None));
 }

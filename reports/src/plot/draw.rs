@@ -2,7 +2,7 @@
 //! Degenerate input (no points, all NaN, a single value) draws a labelled empty frame rather
 //! than failing, so a run with nothing to show in one chart still gets its other charts.
 
-use super::{Bars, Chart, FAMILY, Figure, Heatmap, Scale, Scatter};
+use super::{BarTone, Bars, Chart, Corner, FAMILY, Figure, Heatmap, Scale, Scatter};
 use crate::number::format_number;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
@@ -111,7 +111,13 @@ where
         .chain(c.shaded.iter().flat_map(|s| [tx(s.from), tx(s.to)]))
         .chain(c.markers.iter().map(|m| tx(m.at)));
     let (mut x0, mut x1) = padded(xs, false);
-    if !log {
+    if let Some((a, b)) = c.x_range.map(|(a, b)| (tx(a), tx(b)))
+        && a.is_finite()
+        && b.is_finite()
+        && a < b
+    {
+        (x0, x1) = (a, b);
+    } else if !log {
         // Time and parameter axes read best starting where the data starts.
         let first = c
             .lines
@@ -126,6 +132,16 @@ where
             x1 = x0 + 1.0;
         }
     }
+    let ylog = c.y_scale == Scale::Log;
+    let ty = |y: f64| {
+        if !ylog {
+            y
+        } else if y > 0.0 {
+            y.log10()
+        } else {
+            f64::NAN
+        }
+    };
     let ys = c.lines.iter().flat_map(|l| {
         let floor = if c.y_from_zero {
             0.0
@@ -137,9 +153,9 @@ where
             .iter()
             .flatten()
             .flat_map(move |b| [b.0.max(floor), b.1]);
-        l.points.iter().map(|p| p.1).chain(band)
+        l.points.iter().map(|p| p.1).chain(band).map(ty)
     });
-    let (y0, y1) = padded(ys, c.y_from_zero);
+    let (y0, y1) = padded(ys, c.y_from_zero && !ylog);
     let mut ch = ChartBuilder::on(root)
         .caption(&c.title, font(22))
         .margin(14)
@@ -156,7 +172,16 @@ where
             tick(*v)
         }
     };
-    let y_fmt = |v: &f64| tick(*v);
+    let y_fmt = |v: &f64| {
+        if ylog {
+            // Shares of requests: 0.1, 0.01, … read as they are.
+            let y = 10f64.powf(*v);
+            let digits = (1 - y.log10().floor() as i32).max(0) as usize;
+            tick(format!("{y:.digits$}").parse().unwrap_or(y))
+        } else {
+            tick(*v)
+        }
+    };
     ch.configure_mesh()
         .x_desc(&c.x_label)
         .y_desc(&c.y_label)
@@ -193,7 +218,10 @@ where
                 .iter()
                 .zip(band)
                 // Rates and depths cannot be negative, whatever a symmetric interval says.
-                .map(|(p, b)| (tx(p.0), if c.y_from_zero { b.0.max(0.0) } else { b.0 }, b.1))
+                .map(|(p, b)| {
+                    let lo = if c.y_from_zero { b.0.max(0.0) } else { b.0 };
+                    (tx(p.0), ty(lo), ty(b.1))
+                })
                 .collect();
             // One polygon per finite run, so a gap in the data is a gap in the band.
             let mut run: Vec<(f64, f64, f64)> = Vec::new();
@@ -215,7 +243,7 @@ where
             }
             flush(&mut run)?;
         }
-        let pts: Vec<(f64, f64)> = l.points.iter().map(|p| (tx(p.0), p.1)).collect();
+        let pts: Vec<(f64, f64)> = l.points.iter().map(|p| (tx(p.0), ty(p.1))).collect();
         let segs = segments(&pts);
         let mut first = true;
         for seg in segs {
@@ -249,7 +277,14 @@ where
     }
     if c.lines.len() > 1 {
         ch.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match c.legend_corner() {
+                Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+                Corner::MiddleRight => SeriesLabelPosition::MiddleRight,
+                Corner::MiddleLeft => SeriesLabelPosition::MiddleLeft,
+            })
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .label_font(font(13))
@@ -467,18 +502,16 @@ where
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .draw()?;
-    for (i, r) in b.rows.iter().enumerate() {
-        let i = slot(i);
+    for (row, r) in b.rows.iter().enumerate() {
+        let i = slot(row);
         if !r.1.is_finite() {
             continue;
         }
-        // Blue when the whole interval is above zero, red below, grey when it crosses zero.
-        let col = if !b.differences || r.2 > 0.0 {
-            colour(0)
-        } else if r.3 < 0.0 {
-            colour(3)
-        } else {
-            RGBColor(150, 150, 150)
+        let col = match b.tones.get(row).copied().unwrap_or(BarTone::Amount) {
+            BarTone::Amount => colour(0),
+            BarTone::Better => colour(2),
+            BarTone::Worse => colour(3),
+            BarTone::Unclear => RGBColor(150, 150, 150),
         };
         let mut bar = Rectangle::new(
             [

@@ -94,8 +94,14 @@ pub struct Chart {
     pub x_label: String,
     pub y_label: String,
     pub x_scale: Scale,
+    /// The y axis: log for a latency tail (the share of requests slower than x).
+    pub y_scale: Scale,
+    /// The x axis exactly, when the data should not decide it: a time axis ends at the horizon,
+    /// not where the last bucket's midpoint or a padding margin falls.
+    pub x_range: Option<(f64, f64)>,
     /// Start the y axis at zero (rates, depths, utilisation) rather than at the data's minimum.
     pub y_from_zero: bool,
+
     pub lines: Vec<Line>,
     pub shaded: Vec<Shade>,
     pub markers: Vec<Marker>,
@@ -108,11 +114,102 @@ impl Chart {
             x_label: x_label.to_string(),
             y_label: y_label.to_string(),
             x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
+            x_range: None,
             y_from_zero: true,
+
             lines: Vec::new(),
             shaded: Vec::new(),
             markers: Vec::new(),
         }
+    }
+}
+
+/// A corner (or the middle of a side) of the plot area, where a legend can go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    UpperRight,
+    UpperLeft,
+    LowerRight,
+    LowerLeft,
+    MiddleRight,
+    MiddleLeft,
+}
+
+impl Chart {
+    /// The place whose legend-sized box (the outer 30% of the width, a quarter of the height at
+    /// the top, bottom or middle) the lines cross least, sampled along every segment; ties go to
+    /// the upper right, then upper left, lower right, lower left, middle right, middle left. A
+    /// legend there covers no curve when any such place is free (budgets along the top and a
+    /// level line along the bottom leave the middle).
+    pub fn legend_corner(&self) -> Corner {
+        let tf = |scale: Scale, v: f64| match scale {
+            Scale::Linear => v,
+            Scale::Log if v > 0.0 => v.log10(),
+            Scale::Log => f64::NAN,
+        };
+        let pts: Vec<(f64, f64)> = self
+            .lines
+            .iter()
+            .flat_map(|l| {
+                let p: Vec<(f64, f64)> = l
+                    .points
+                    .iter()
+                    .map(|&(x, y)| (tf(self.x_scale, x), tf(self.y_scale, y)))
+                    .collect();
+                let mut out = Vec::new();
+                for w in p.windows(2) {
+                    let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+                    for k in 0..10 {
+                        let t = f64::from(k) / 10.0;
+                        out.push((x0 + (x1 - x0) * t, y0 + (y1 - y0) * t));
+                    }
+                }
+                out.extend(p.last().copied());
+                out
+            })
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        let bounds = |vals: &mut dyn Iterator<Item = f64>| {
+            vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(v), h.max(v))
+            })
+        };
+        let (mut x0, mut x1) = bounds(&mut pts.iter().map(|p| p.0));
+        if let Some((a, b)) = self.x_range {
+            (x0, x1) = (tf(self.x_scale, a), tf(self.x_scale, b));
+        }
+        let (mut y0, y1) = bounds(&mut pts.iter().map(|p| p.1));
+        if self.y_from_zero && self.y_scale == Scale::Linear {
+            y0 = y0.min(0.0);
+        }
+        let (w, h) = ((x1 - x0).max(1e-300), (y1 - y0).max(1e-300));
+        // `row`: 2 top, 1 middle, 0 bottom.
+        let count = |right: bool, row: u8| {
+            pts.iter()
+                .filter(|(x, y)| {
+                    let fx = (x - x0) / w;
+                    let fy = (y - y0) / h;
+                    let in_row = match row {
+                        2 => fy >= 0.75,
+                        1 => (0.375..=0.625).contains(&fy),
+                        _ => fy <= 0.25,
+                    };
+                    (if right { fx >= 0.7 } else { fx <= 0.3 }) && in_row
+                })
+                .count()
+        };
+        [
+            (Corner::UpperRight, count(true, 2)),
+            (Corner::UpperLeft, count(false, 2)),
+            (Corner::LowerRight, count(true, 0)),
+            (Corner::LowerLeft, count(false, 0)),
+            (Corner::MiddleRight, count(true, 1)),
+            (Corner::MiddleLeft, count(false, 1)),
+        ]
+        .into_iter()
+        .min_by_key(|&(_, n)| n)
+        .map_or(Corner::UpperRight, |(c, _)| c)
     }
 }
 
@@ -143,9 +240,19 @@ pub struct Bars {
     pub title: String,
     pub x_label: String,
     pub rows: Vec<(String, f64, f64, f64)>,
-    /// Paired differences: colour each bar by whether its interval is above zero (blue), below
-    /// (red) or crosses it (grey). Otherwise (amounts: costs, shares, counts) every bar is blue.
-    pub differences: bool,
+    /// What each bar's colour says, by row; rows without one are amounts (costs, shares,
+    /// counts), drawn blue.
+    pub tones: Vec<BarTone>,
+}
+
+/// The meaning of a bar's colour, the same in every chart: green better, red worse, grey a
+/// change the replications cannot tell from none, blue an amount with no better direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarTone {
+    Amount,
+    Better,
+    Worse,
+    Unclear,
 }
 
 /// Anything [`write_figure`] can render.
@@ -275,18 +382,21 @@ pub fn pareto_scatter(
 
 /// Paired comparison: one horizontal bar per `(metric, difference, ci_low, ci_high)` row, with
 /// the confidence interval as a whisker and a line at zero, so "does the interval cross zero"
-/// is visible at a glance. Rows share one x axis: pass relative differences (e.g. percent) when
+/// is visible at a glance, coloured by `tones` (better, worse or unclear for each metric's
+/// direction, not the sign). Rows share one x axis: pass relative differences (e.g. percent) when
 /// the metrics' units differ. Writes `STEM.png` and `STEM.svg`.
 pub fn paired_bars(
     stem: &Path,
     title: &str,
+    x_label: &str,
     rows: &[(String, f64, f64, f64)],
+    tones: &[BarTone],
 ) -> Result<(), PlotError> {
     let figure = Figure::Bars(Bars {
         title: title.to_string(),
-        x_label: "difference (B − A)".to_string(),
+        x_label: x_label.to_string(),
         rows: rows.to_vec(),
-        differences: true,
+        tones: tones.to_vec(),
     });
     write_figure(&figure, stem).map(|_| ())
 }
@@ -344,6 +454,43 @@ mod tests {
         let info = reader.next_frame(&mut buf).unwrap();
         buf.truncate(info.buffer_size());
         (info.width, info.height, buf, info.color_type.samples())
+    }
+
+    #[test]
+    fn the_legend_goes_where_no_line_runs() {
+        let mut c = Chart::new("t", "x", "y");
+        let flat = |y: f64| Line {
+            label: "l".into(),
+            points: (0..=100).map(|i| (f64::from(i), y)).collect(),
+            band: None,
+        };
+        // Budgets near 1 along the top and a level line at 0: every corner is crossed, the
+        // middle of the right side is free.
+        c.lines = vec![flat(1.0), flat(0.0)];
+        c.y_from_zero = false;
+        assert_eq!(c.legend_corner(), Corner::MiddleRight);
+        // A line along the bottom only: the upper right is free, and preferred.
+        c.lines = vec![
+            flat(0.0),
+            Line {
+                points: vec![(0.0, 0.0), (0.0, 5.0)],
+                ..flat(0.0)
+            },
+        ];
+        assert_eq!(c.legend_corner(), Corner::UpperRight);
+        // A falling tail on a log axis leaves the upper right free too, and not the upper left.
+        c.y_scale = Scale::Log;
+        c.lines = vec![Line {
+            points: vec![
+                (1.0, 1.0),
+                (2.0, 0.9),
+                (5.0, 0.1),
+                (10.0, 0.01),
+                (20.0, 0.001),
+            ],
+            ..flat(0.0)
+        }];
+        assert_eq!(c.legend_corner(), Corner::UpperRight);
     }
 
     #[test]
@@ -434,10 +581,12 @@ mod tests {
         paired_bars(
             &dir.join("bars"),
             "B vs A",
+            "change",
             &[
                 ("success_ratio".into(), 0.01, 0.005, 0.015),
                 ("latency_p99_s".into(), -0.4, -0.9, 0.1),
             ],
+            &[BarTone::Better, BarTone::Unclear],
         )
         .unwrap();
         for stem in ["band", "heat", "pareto", "bars"] {
@@ -457,7 +606,7 @@ mod tests {
         );
         // Degenerate input draws an empty frame instead of failing.
         heatmap(&dir.join("empty"), "t", "x", "y", &[], &[], &[]).unwrap();
-        paired_bars(&dir.join("none"), "t", &[]).unwrap();
+        paired_bars(&dir.join("none"), "t", "x", &[], &[]).unwrap();
         line_with_band(
             &dir.join("nan"),
             "t",

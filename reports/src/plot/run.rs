@@ -87,6 +87,15 @@ fn series_line(summary: &SeriesSummary, stat: &SeriesStat, label: &str, unit: f6
     }
 }
 
+/// Charts of shares (utilisation, time in a state): their bands are clipped to [0, 1], which a
+/// t-interval from few replications can overshoot at both ends.
+const SHARE_STEMS: [&str; 3] = ["utilisation", "kv_utilisation", "breaker_state"];
+
+/// Whether every finite value of the series is 0 (or there is none).
+fn all_zero(stat: &SeriesStat) -> bool {
+    stat.mean.iter().all(|v| !v.is_finite() || *v == 0.0)
+}
+
 fn has_data(stat: &SeriesStat) -> bool {
     stat.mean.iter().any(|v| v.is_finite())
 }
@@ -101,11 +110,13 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
             .filter(|d| has_data(d))
             .map(|d| Line {
                 label: TENANT.strip(&d.name).unwrap_or(&d.name).to_string(),
+                // The tail: the share of requests slower than each latency (1 − F), on a log
+                // axis, so the p99 and p99.9 are as far apart as the median and the p90.
                 points: d
                     .mean
                     .iter()
                     .copied()
-                    .zip(cdf.levels.iter().copied())
+                    .zip(cdf.levels.iter().map(|f| 1.0 - f))
                     .collect(),
                 band: None,
             })
@@ -117,10 +128,12 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
                 .filter(|x| x.is_finite() && *x > 0.0)
                 .fold((f64::INFINITY, 0.0f64), |(l, h), x| (l.min(x), h.max(x)));
             let mut chart = Chart::new(
-                "Latency distribution (arrival to outcome)",
+                "Latency tail (arrival to outcome)",
                 "latency (s)",
-                "fraction of requests at or below",
+                "share of requests slower (log scale)",
             );
+            chart.y_scale = Scale::Log;
+            chart.y_from_zero = false;
             // Heavy tails span decades; a log axis keeps the body and the tail both readable.
             if lo.is_finite() && hi / lo > 50.0 {
                 chart.x_scale = Scale::Log;
@@ -128,8 +141,9 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
             chart.lines = lines;
             out.push(RunFigure {
                 stem: "latency_cdf",
-                caption: "Latency CDF per tenant: each point is the mean, across replications, \
-                          of that quantile's latency."
+                caption: "Latency tail per tenant: the share of requests slower than each \
+                          latency (1 − CDF, log scale: 0.01 is the p99), from the mean across \
+                          replications of each quantile's latency."
                     .to_string(),
                 figure: Figure::Chart(chart),
             });
@@ -309,6 +323,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
             .push(level_line("exhausted", 0.0, x_start, x_end));
         chart.shaded = shaded.clone();
         chart.markers = markers.clone();
+        chart.x_range = Some((x_start, x_end));
         out.push(RunFigure {
             stem: "slo_budget",
             caption: format!(
@@ -331,6 +346,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
             .push(level_line("sustainable (1×)", 1.0, x_start, x_end));
         chart.shaded = shaded.clone();
         chart.markers = markers;
+        chart.x_range = Some((x_start, x_end));
         out.push(RunFigure {
             stem: "slo_burn_rate",
             caption: format!(
@@ -346,15 +362,19 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
                           y_label: &str,
                           caption: &str,
                           rows: Vec<(&SeriesStat, String)>| {
+        // A series that is zero throughout says nothing a caption could not: no line for it,
+        // and no chart when every line would be one.
+        let rows: Vec<_> = rows.into_iter().filter(|(s, _)| !all_zero(s)).collect();
         if rows.is_empty() {
             return;
         }
         let mut chart = Chart::new(title, &x_label, y_label);
+        chart.x_range = Some((x_start, x_end));
         chart.lines = rows
             .iter()
             .map(|(s, label)| series_line(series, s, label, unit))
             .collect();
-        if stem == "breaker_state" {
+        if SHARE_STEMS.contains(&stem) {
             // Shares live in [0, 1]: a t-interval from few replications can overshoot both ends.
             for band in chart.lines.iter_mut().filter_map(|l| l.band.as_mut()) {
                 for (lo, hi) in band.iter_mut() {
@@ -527,11 +547,13 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
                 title: title.to_string(),
                 x_label: x_label.to_string(),
                 rows,
-                differences: false,
+                tones: Vec::new(),
             }),
         });
     };
-    let finite = |rows: &Vec<(String, f64, f64, f64)>| rows.iter().any(|r| r.1.is_finite());
+    // A bar chart needs a bar: rows that are all zero (or missing) draw nothing.
+    let finite =
+        |rows: &Vec<(String, f64, f64, f64)>| rows.iter().any(|r| r.1.is_finite() && r.1 != 0.0);
 
     let mut cost = Vec::new();
     for scope in [BACKEND, TENANT, ROUTE] {
@@ -602,7 +624,7 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::series::BucketGrid;
+    use sim_core::series::{BucketGrid, CdfSummary};
     use sim_core::summary::Interval;
 
     fn stat(name: &str, mean: Vec<f64>) -> SeriesStat {
@@ -779,5 +801,78 @@ mod tests {
             panic!("chart")
         };
         assert!(c.shaded.is_empty() && c.markers.is_empty());
+    }
+
+    fn chart_of(figures: &[RunFigure], stem: &str) -> Chart {
+        match &figures.iter().find(|f| f.stem == stem).unwrap().figure {
+            Figure::Chart(c) => c.clone(),
+            _ => panic!("{stem} is not a chart"),
+        }
+    }
+
+    #[test]
+    fn time_axes_end_at_the_horizon_and_zero_series_are_not_drawn() {
+        let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
+        let r = report(
+            vec![
+                stat("throughput_per_s", vec![1.0; n]),
+                stat("goodput_per_s", vec![0.0; n]),
+                stat("errors.blocked_per_s", vec![0.0; n]),
+                stat("errors.failed_per_s", vec![0.0; n]),
+                stat("queue_length_mean", vec![0.0; n]),
+                SeriesStat {
+                    // Peaks near 1 with a wide interval: the band must stay within [0, 1].
+                    ci95_half_width: vec![0.5; n],
+                    ..stat("pool.gpu.kv_utilisation", vec![0.9; n])
+                },
+                stat("slo.avail.budget_remaining", vec![0.5; n]),
+            ],
+            vec![],
+        );
+        let figures = run_figures(&r);
+        let drawn: Vec<&str> = figures.iter().map(|f| f.stem).collect();
+        // Errors and queue depth are zero throughout: no chart of nothing.
+        assert!(!drawn.contains(&"errors"), "{drawn:?}");
+        assert!(!drawn.contains(&"queue_depth"), "{drawn:?}");
+        // Goodput is zero throughout: throughput is drawn alone.
+        let throughput = chart_of(&figures, "throughput");
+        assert_eq!(throughput.lines.len(), 1);
+        assert_eq!(throughput.lines[0].label, "throughput");
+        // 100 s of virtual time in seconds: every time axis is exactly [0, 100].
+        for stem in ["throughput", "kv_utilisation", "slo_budget"] {
+            assert_eq!(
+                chart_of(&figures, stem).x_range,
+                Some((0.0, 100.0)),
+                "{stem}"
+            );
+        }
+        let kv = chart_of(&figures, "kv_utilisation");
+        for &(lo, hi) in kv.lines[0].band.as_ref().unwrap() {
+            assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi));
+        }
+    }
+
+    #[test]
+    fn the_latency_chart_shows_the_tail_on_a_log_axis() {
+        let levels = vec![0.5, 0.9, 0.99, 0.999, 1.0];
+        let cdf = CdfSummary {
+            levels: levels.clone(),
+            distributions: vec![SeriesStat {
+                name: "tenant.chat".to_string(),
+                mean: vec![1.0, 2.0, 5.0, 9.0, 12.0],
+                ci95_half_width: vec![f64::NAN; 5],
+            }],
+        };
+        let r = Report::new("t", 1, 2, serde_json::json!({}), vec![]).with_series(None, Some(cdf));
+        let c = chart_of(&run_figures(&r), "latency_cdf");
+        assert_eq!(c.y_scale, Scale::Log);
+        // The curve falls from the upper left: the legend goes elsewhere.
+        assert_ne!(c.legend_corner(), super::super::Corner::UpperLeft);
+        let ys: Vec<f64> = c.lines[0].points.iter().map(|p| p.1).collect();
+        // 1 − F: the p99 at 0.01, the p99.9 at 0.001.
+        for (y, f) in ys.iter().zip(&levels) {
+            assert!((y - (1.0 - f)).abs() < 1e-12, "{ys:?}");
+        }
+        assert_eq!(c.lines[0].label, "chat");
     }
 }
