@@ -2,6 +2,8 @@
 //! summary, CSV, plots and the HTML page. Reads results through `sim-core`'s metric and series
 //! types and the report JSON only, never `models` internals.
 
+pub mod gate;
+pub mod headline;
 pub mod html;
 pub mod journal;
 pub mod number;
