@@ -45,7 +45,7 @@ enum Command {
         faultline run my.toml --seed 7 --replications 30 --set gateway.retry.max_attempts=3\n  \
         faultline run example:quickstart --set backends.llm-api.concurrency=12 --out out/q12\n  \
         faultline run example:mmc --format csv > mmc.csv\n  \
-        faultline run example:provider-outage --fail-on slo,alert   # exit 3 when either fails\n  \
+        faultline run example:fallback-chain --fail-on slo,abort   # exit 3 if either fails\n  \
         faultline run example:chaos-game-day --metrics 'chaos.*' --metrics '*p99*'\n\n\
         Exit codes: 0 success; 1 the run failed; 2 bad input or usage; 3 a verdict named by \
         --fail-on failed (the report and every output are written first).")]

@@ -237,7 +237,7 @@ pub fn short(x: f64) -> String {
         let digits = r.unsigned_abs().to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -523,8 +523,11 @@ pub fn slo_texts(report: &Report) -> Vec<(String, String, Option<String>)> {
         .collect()
 }
 
+/// One key figure's mean, interval and unit as text.
+pub type FigureText = (String, String, String);
+
 /// The key figures for report.html: name, mean, interval text, unit (`None`: not produced).
-pub fn key_figures(report: &Report) -> Vec<(String, Option<(String, String, String)>)> {
+pub fn key_figures(report: &Report) -> Vec<(String, Option<FigureText>)> {
     headline_names(report)
         .into_iter()
         .map(|n| {

@@ -88,29 +88,35 @@ fn headline(h: &mut String, report: &Report) {
     if slos.is_empty() {
         h.push_str("<li class=\"none\">No SLOs defined.</li>\n");
     }
-    for (word, text, _) in &slos {
+    for (word, text, alerts) in &slos {
         let class = if word.contains("MISSED") || word == "AT RISK" {
             "bad"
         } else {
             "good"
         };
-        let _ = writeln!(
+        let _ = write!(
             h,
-            "<li><strong class=\"{class}\">{}</strong> {}</li>",
+            "<li><strong class=\"{class}\">{}</strong> {}",
             escape(word),
             escape(text)
         );
+        if let Some(a) = alerts {
+            let _ = write!(h, "; {}", escape(a));
+        }
+        h.push_str("</li>\n");
     }
     for j in crate::journal::journals(&report.metrics) {
         let class = if j.word() == "RAN" { "good" } else { "bad" };
-        let lines = j.lines();
-        let text = lines.trim_start_matches(j.word()).trim();
+        let short = j.short().replace('\n', "; ");
         let _ = writeln!(
             h,
             "<li><strong class=\"{class}\">{}</strong> {}</li>",
             escape(j.word()),
-            escape(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+            escape(short.trim_start_matches(j.word()).trim())
         );
+    }
+    if let Some(c) = crate::journal::render_cost_guard(&report.metrics) {
+        let _ = writeln!(h, "<li>{}</li>", escape(&c));
     }
     h.push_str("</ul>\n");
     let figures = crate::headline::key_figures(report);

@@ -81,6 +81,6 @@ mod tests {
         let many = vec!["cost_usd"; MAX_HEADLINE + 1];
         let e = check_report(&headline(&many)).unwrap_err();
         assert_eq!(e.path, format!("report.headline[{MAX_HEADLINE}]"));
-        assert!(check_report(&headline(&vec!["x"; 0])).is_ok());
+        assert!(check_report(&headline(&[])).is_ok());
     }
 }
