@@ -275,6 +275,13 @@ fn metrics_lists_definitions_and_filters_rows() {
     let all = String::from_utf8(faultline(&["metrics"]).stdout).unwrap();
     assert!(all.lines().count() > sim_core::definitions::DEFINITIONS.len());
     assert!(all.lines().all(|l| l.chars().count() <= 100), "{all}");
+    let slo = String::from_utf8(faultline(&["metrics", "slo.*"]).stdout).unwrap();
+    let rows: Vec<&str> = slo
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.is_empty() && !l.starts_with('`'))
+        .collect();
+    assert!(rows.len() >= 15, "{slo}");
+    assert!(rows.iter().all(|r| r.starts_with("slo.*.")), "{slo}");
     let none = faultline(&["metrics", "no_such_*"]);
     assert_eq!(none.status.code(), Some(2));
 

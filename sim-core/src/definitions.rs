@@ -201,7 +201,8 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "degraded",
         "jobs",
-        "jobs answered by a fallback backend or a default response",
+        "jobs answered by a fallback backend or a default response (planned overflow to a second \
+         backend counts too)",
     ),
     d(
         "correctness",
@@ -221,7 +222,8 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "fallback.depth*_share",
         "ratio",
-        "share of answered calls answered at that depth of the fallback chain (0: the primary)",
+        "share of backend-answered calls answered at that depth of the fallback chain (0: the \
+         primary); last-resort answers (stale cache, default response) are not in it",
     ),
     d(
         "fallback.too_slow",
@@ -382,7 +384,8 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "backend.*.utilisation",
         "ratio",
-        "busy_mean / concurrency (0 with unlimited concurrency)",
+        "busy_mean / concurrency (none with unlimited concurrency; a large concurrency standing in \
+         for unlimited reads near 0: see busy_mean)",
     ),
     d(
         "backend.*.attempts",
@@ -764,12 +767,12 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     let (mut i, mut j) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while j < n.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
+        if i < p.len() && p[i] == '*' {
             star = Some((i, j));
             i += 1;
+        } else if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
         } else if let Some((si, sj)) = star {
             i = si + 1;
             j = sj + 1;
@@ -818,6 +821,10 @@ mod tests {
         assert!(!glob_match("", "x"));
         assert!(glob_match("a*b*c", "aXbYbZc"));
         assert!(!glob_match("a*b*c", "aXbYbZ"));
+        // A star in the pattern is a wildcard even where the name holds a star itself, so
+        // `slo.*` selects the catalogue's `slo.*.sli`.
+        assert!(glob_match("slo.*", "slo.*.sli"));
+        assert!(glob_match("*.sli", "slo.*.sli"));
     }
 
     #[test]
