@@ -225,5 +225,16 @@ mod tests {
         let fails = FailOn::parse("abort").unwrap().failures(&deviated);
         assert_eq!(fails.len(), 1);
         assert!(fails[0].contains("after 1/2"), "{fails:?}");
+        // A steady state that did not hold before: the method never ran there (no fault
+        // injected), which is a deviation too, though nothing was aborted or failed after.
+        let not_run = report(&[
+            ("chaos.x.ran", &[1.0, 0.0]),
+            ("chaos.x.aborted", &[0.0, 0.0]),
+            ("chaos.x.steady_before", &[1.0, 0.0]),
+            ("chaos.x.steady_after", &[1.0, f64::NAN]),
+        ]);
+        let fails = FailOn::parse("abort").unwrap().failures(&not_run);
+        assert_eq!(fails.len(), 1, "{fails:?}");
+        assert!(fails[0].contains("before 1/2, after 0/2"), "{fails:?}");
     }
 }
