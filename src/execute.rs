@@ -387,7 +387,7 @@ pub fn metrics(glob: Option<&str>) -> Result<ExitCode, Failure> {
         .max()
         .unwrap_or(0)
         .min(36);
-    let rest = " ".repeat(width + 16);
+    let rest = " ".repeat(width + 15);
     for d in chosen {
         let first = if d.pattern.chars().count() > width {
             println!("{}", d.pattern);
