@@ -22,6 +22,8 @@ pub struct CompareArgs {
     pub seed: Option<u64>,
     pub replications: Option<u32>,
     pub independent: bool,
+    /// `--fail-on`: verdicts that make the comparison exit 3 when they fail in any arm.
+    pub fail_on: Vec<String>,
     pub out: Option<PathBuf>,
     pub threads: Option<usize>,
 }
@@ -165,6 +167,8 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
         crate::execute::check_out_dir(dir)?;
     }
     let arms = arms(&args)?;
+    let fail_on = reports::gate::FailOn::parse_all(&args.fail_on).map_err(Failure::Input)?;
+    let mut failed: Vec<String> = Vec::new();
     // Every arm runs with the first arm's seed and replication count unless told otherwise:
     // common random numbers need the same seed, and pairing needs the same count.
     let (first_source, first) = load_spec(&arms[0].scenario, &args.sets)?;
@@ -201,6 +205,12 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
                 })?;
         let metrics = simulated.metrics.clone();
         let report = simulated.report(&source.name, &loaded.scenario);
+        failed.extend(
+            fail_on
+                .failures(&report)
+                .into_iter()
+                .map(|f| format!("{}: {f}", arm.label)),
+        );
         let rel = Path::new("variants")
             .join(k.to_string())
             .join("report.json");
@@ -379,7 +389,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode, Failure> {
         "rerun an arm: faultline rerun {}",
         dir.join("variants/0/report.json").display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::execute::verdict_exit(&failed))
 }
 
 /// Each arm's SLO verdicts as the page lists them: `(arm, verdict, rest)`.

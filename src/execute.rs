@@ -279,13 +279,42 @@ pub(crate) fn progress_bar(len: u64, unit: &str) -> ProgressBar {
     bar
 }
 
-pub fn run(
-    spec: &str,
-    overrides: &[String],
-    threads: Option<usize>,
-    out: Option<PathBuf>,
-    format: OutputFormat,
-) -> Result<ExitCode, Failure> {
+/// What `faultline run` was asked to do.
+pub struct RunArgs<'a> {
+    pub spec: &'a str,
+    pub overrides: &'a [String],
+    pub threads: Option<usize>,
+    pub out: Option<PathBuf>,
+    pub format: OutputFormat,
+    /// `--metrics`: the rows of the table or CSV.
+    pub metrics: Vec<String>,
+    /// `--fail-on`: verdicts that make the run exit 3.
+    pub fail_on: Vec<String>,
+}
+
+/// The exit code after every output is written: 0, or [`reports::gate::VERDICT_FAILED`] with
+/// each failed verdict named on stderr.
+pub(crate) fn verdict_exit(failed: &[String]) -> ExitCode {
+    if failed.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for f in failed {
+        eprintln!("verdict failed (--fail-on): {f}");
+    }
+    ExitCode::from(reports::gate::VERDICT_FAILED)
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+    let RunArgs {
+        spec,
+        overrides,
+        threads,
+        out,
+        format,
+        metrics,
+        fail_on,
+    } = args;
+    let fail_on = reports::gate::FailOn::parse_all(&fail_on).map_err(Failure::Input)?;
     if let Some(dir) = &out {
         check_out_dir(dir)?;
     }
@@ -296,6 +325,13 @@ pub fn run(
     let elapsed = started.elapsed().as_secs_f64();
     let s = &loaded.scenario;
     let report = simulated.report(&source.name, s);
+    for name in reports::headline::missing_names(&report) {
+        eprintln!(
+            "warning: {}: `report.headline` names `{name}`, which this run does not produce \
+             (`faultline metrics` says what each metric needs)",
+            source.origin
+        );
+    }
     let dir = out.unwrap_or_else(|| Path::new("faultline-out").join(&source.name));
     let path = dir.join("report.json");
     let json = report.to_json();
@@ -306,9 +342,9 @@ pub fn run(
         write_run_outputs(&report, &dir, &rerun).map_err(|e| Failure::Runtime(e.to_string()))?;
     match format {
         OutputFormat::Json => print!("{json}"),
-        OutputFormat::Csv => print!("{}", render_csv(&report.metrics)),
+        OutputFormat::Csv => print!("{}", render_csv(&report.metrics, &metrics)),
         OutputFormat::Table => {
-            print!("{}", render_summary(&report.metrics));
+            print!("{}", render_summary(&report, &metrics));
             println!();
             println!(
                 "{}: {} replications × {} (warm-up {}), seed {}",
@@ -328,6 +364,44 @@ pub fn run(
         "simulated {events} events in {elapsed:.2} s ({:.1} M events/s)",
         events as f64 / elapsed.max(1e-9) / 1e6
     );
+    Ok(verdict_exit(&fail_on.failures(&report)))
+}
+
+/// `faultline metrics [GLOB]`: each metric family's name, unit and definition, wrapped to 100
+/// columns. GLOB selects by pattern (`slo.*`) or by a concrete name (`slo.availability.sli`
+/// finds `slo.*.sli`); one that selects nothing is bad input.
+pub fn metrics(glob: Option<&str>) -> Result<ExitCode, Failure> {
+    use sim_core::definitions::{DEFINITIONS, glob_match};
+    let chosen: Vec<_> = DEFINITIONS
+        .iter()
+        .filter(|d| glob.is_none_or(|g| glob_match(g, d.pattern) || glob_match(d.pattern, g)))
+        .collect();
+    if chosen.is_empty() {
+        return Err(Failure::Input(format!(
+            "no metric matches `{}`; `faultline metrics` lists them all",
+            glob.unwrap_or("")
+        )));
+    }
+    let width = chosen
+        .iter()
+        .map(|d| d.pattern.len())
+        .max()
+        .unwrap_or(0)
+        .min(36);
+    let rest = " ".repeat(width + 15);
+    for d in chosen {
+        let first = if d.pattern.chars().count() > width {
+            println!("{}", d.pattern);
+            format!("{:<width$}  {:<12} ", "", d.unit)
+        } else {
+            format!("{:<width$}  {:<12} ", d.pattern, d.unit)
+        };
+        for l in reports::headline::wrap(d.meaning, &first, &rest) {
+            println!("{l}");
+        }
+    }
+    println!();
+    println!("`*` stands for a scenario's own names (tenants, backends, routes, SLOs, ...).");
     Ok(ExitCode::SUCCESS)
 }
 

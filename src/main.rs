@@ -1,5 +1,6 @@
 //! The `faultline` command line. Library crates do the work; this file parses arguments, renders
-//! errors and maps them to exit codes: 0 success, 1 run-time failure, 2 bad input or usage.
+//! errors and maps them to exit codes: 0 success, 1 run-time failure, 2 bad input or usage, 3 a
+//! verdict named by `--fail-on` failed (every output written).
 
 mod compare;
 mod execute;
@@ -44,7 +45,11 @@ enum Command {
     #[command(after_help = "Examples:\n  faultline run example:mm1\n  \
         faultline run my.toml --seed 7 --replications 30 --set gateway.retry.max_attempts=3\n  \
         faultline run example:quickstart --set backends.llm-api.concurrency=12 --out out/q12\n  \
-        faultline run example:mmc --format csv > mmc.csv")]
+        faultline run example:mmc --format csv > mmc.csv\n  \
+        faultline run example:fallback-chain --fail-on slo,abort   # exit 3 if either fails\n  \
+        faultline run example:chaos-game-day --metrics 'chaos.*' --metrics '*p99*'\n\n\
+        Exit codes: 0 success; 1 the run failed; 2 bad input or usage; 3 a verdict named by \
+        --fail-on failed (the report and every output are written first).")]
     Run {
         /// A scenario file (.toml or .json) or example:NAME.
         scenario: String,
@@ -59,6 +64,16 @@ enum Command {
         /// What to print on stdout: a summary table, the report JSON, or one CSV row per metric.
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        /// Only the metrics whose names match GLOB (`*` any run of characters, `?` one) in the
+        /// table or CSV (repeatable; report.json keeps every metric).
+        #[arg(long = "metrics", value_name = "GLOB")]
+        metrics: Vec<String>,
+        /// Exit 3, after writing every output, when one of these verdicts fails: slo (an SLO
+        /// missed, or projected to miss over its window), alert (a burn-rate alert fired),
+        /// abort (a chaos experiment aborted or its steady state deviated), guard (the cost
+        /// guard fired); comma-separated, or all.
+        #[arg(long = "fail-on", value_name = "LIST")]
+        fail_on: Vec<String>,
     },
     /// Redraw a report's plots and report.html from its JSON, without rerunning.
     #[command(
@@ -161,7 +176,9 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         faultline compare example:quickstart my.toml   # the example against your edited copy\n  \
         faultline compare example:retry-amplification --variant gateway.retry.max_attempts=1 \\\n      \
-        --variant gateway.retry.max_attempts=5,gateway.retry.backoff=full_jitter")]
+        --variant gateway.retry.max_attempts=5,gateway.retry.backoff=full_jitter\n\n\
+        Exit codes: 0 success; 1 a run failed; 2 bad input or usage; 3 a verdict named by \
+        --fail-on failed in some arm (every output written first).")]
     Compare {
         /// Scenario files (the first is the baseline), or one scenario with --variant.
         #[arg(required = true)]
@@ -181,12 +198,25 @@ enum Command {
         /// Give each arm its own seed, to see what common random numbers save.
         #[arg(long)]
         independent: bool,
+        /// Exit 3 when a verdict of any arm fails: slo, alert, abort, guard (as for `run`).
+        #[arg(long = "fail-on", value_name = "LIST")]
+        fail_on: Vec<String>,
         /// Output directory (default: faultline-out/NAME-compare).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long, value_name = "T")]
         threads: Option<usize>,
+    },
+    /// Print each metric's definition and unit (those matching GLOB, or all).
+    #[command(
+        after_help = "Examples:\n  faultline metrics\n  faultline metrics 'slo.*'\n  \
+        faultline metrics latency_p99_s\n\n\
+        `*` in a metric's name stands for a scenario's own names (a tenant, backend, SLO ...)."
+    )]
+    Metrics {
+        /// A metric name or pattern (`*` any run of characters, `?` one).
+        glob: Option<String>,
     },
     /// List the built-in examples, or print one as TOML.
     #[command(
@@ -288,7 +318,18 @@ fn main() -> ExitCode {
             threads,
             out,
             format,
-        } => execute::run(&scenario, &settings.overrides(), threads, out, format),
+            metrics,
+            fail_on,
+        } => execute::run(execute::RunArgs {
+            spec: &scenario,
+            overrides: &settings.overrides(),
+            threads,
+            out,
+            format,
+            metrics,
+            fail_on,
+        }),
+        Command::Metrics { glob } => execute::metrics(glob.as_deref()),
         Command::Plot { report, out } => execute::plot(&report, out),
         Command::Rerun { report, threads } => execute::rerun(&report, threads),
         Command::Validate { scenario, settings } => {
@@ -349,6 +390,7 @@ fn main() -> ExitCode {
             seed,
             replications,
             independent,
+            fail_on,
             out,
             threads,
         } => compare::compare(compare::CompareArgs {
@@ -358,6 +400,7 @@ fn main() -> ExitCode {
             seed,
             replications,
             independent,
+            fail_on,
             out,
             threads,
         }),

@@ -39,8 +39,7 @@ pub fn render_unarmed(metrics: &[MetricSummary]) -> String {
     }
     let whose = if rules.len() == 1 { "its" } else { "their" };
     let mut out = format!(
-        "  not armed (never evaluated: the run is shorter than {whose} long window):
-"
+        "  not armed (never evaluated: the run is shorter than {whose} long window):\n"
     );
     let mut line = String::from("   ");
     for (i, (s, r)) in rules.iter().enumerate() {

@@ -48,7 +48,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
 th{background:#f3f3f3}figure{margin:1.2em 0}figure svg{max-width:100%;height:auto;\
 border:1px solid #eee}figcaption{color:#555;font-size:.9em}\
 pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}\
-.meta{color:#555}.none{color:#555;font-style:italic}";
+.meta{color:#555}.none{color:#555;font-style:italic}\
+#headline{border:1px solid #ccc;background:#fafafa;padding:.2em 1em 1em}\
+#headline h2{margin-top:.6em}.headline li{margin:.3em 0}.good{color:#1a7f37}.bad{color:#b42318}\
+.flags li{color:#8a4b00}";
 
 fn ci(c: Option<Interval>) -> String {
     match c {
@@ -75,6 +78,87 @@ fn push_figure(h: &mut String, f: &RunFigure, svg: &str) {
         svg.trim_start(),
         escape(&f.caption)
     );
+}
+
+/// The headline at the top of the page: the verdicts in one line each, the scenario's key
+/// figures and the diagnosis flags, the same words as the terminal's.
+fn headline(h: &mut String, report: &Report) {
+    h.push_str("<section id=\"headline\">\n<h2>Headline</h2>\n<ul class=\"headline\">\n");
+    let slos = crate::headline::slo_texts(report);
+    if slos.is_empty() {
+        h.push_str("<li class=\"none\">No SLOs defined.</li>\n");
+    }
+    for (word, text, alerts) in &slos {
+        let class = if word.contains("MISSED") || word == "AT RISK" {
+            "bad"
+        } else {
+            "good"
+        };
+        let _ = write!(
+            h,
+            "<li><strong class=\"{class}\">{}</strong> {}",
+            escape(word),
+            escape(text)
+        );
+        if let Some(a) = alerts {
+            let _ = write!(h, "; {}", escape(a));
+        }
+        h.push_str("</li>\n");
+    }
+    for j in crate::journal::journals(&report.metrics) {
+        let class = if j.word() == "RAN" { "good" } else { "bad" };
+        let short = j.short().replace('\n', "; ");
+        let _ = writeln!(
+            h,
+            "<li><strong class=\"{class}\">{}</strong> {}</li>",
+            escape(j.word()),
+            escape(short.trim_start_matches(j.word()).trim())
+        );
+    }
+    if let Some(c) = crate::journal::render_cost_guard(&report.metrics) {
+        let _ = writeln!(h, "<li>{}</li>", escape(&c));
+    }
+    h.push_str("</ul>\n");
+    let figures = crate::headline::key_figures(report);
+    if !figures.is_empty() {
+        h.push_str(
+            "<table class=\"key\">\n<tr><th>key figure</th><th>mean</th><th>95% CI</th>\
+             <th>unit</th></tr>\n",
+        );
+        for (name, row) in &figures {
+            match row {
+                Some((mean, ci, unit)) => {
+                    let _ = writeln!(
+                        h,
+                        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                         <td>{}</td></tr>",
+                        escape(name),
+                        escape(mean),
+                        escape(ci),
+                        escape(unit)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        h,
+                        "<tr><td>{}</td><td colspan=\"3\" class=\"none\">not produced by \
+                         this run</td></tr>",
+                        escape(name)
+                    );
+                }
+            }
+        }
+        h.push_str("</table>\n");
+    }
+    let flags = crate::headline::flags(report);
+    if !flags.is_empty() {
+        h.push_str("<ul class=\"flags\">\n");
+        for f in &flags {
+            let _ = writeln!(h, "<li>⚠ {}</li>", escape(f));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</section>\n");
 }
 
 /// The page for `report`, with `figures` (and their SVG text) and the command that reruns it.
@@ -110,19 +194,19 @@ pub fn render_html(
         escape(&report.results_digest)
     );
 
+    headline(&mut h, report);
     h.push_str("<section id=\"slos\">\n<h2>SLO verdicts</h2>\n");
-    let verdicts = crate::verdict::verdicts(&report.metrics);
+    let verdicts = crate::headline::slo_texts(report);
     if verdicts.is_empty() {
         h.push_str("<p class=\"none\">No SLOs defined.</p>\n");
     } else {
         h.push_str("<ul class=\"verdicts\">\n");
-        for v in &verdicts {
-            let _ = writeln!(
-                h,
-                "<li><strong>{}</strong> {}</li>",
-                escape(v.word()),
-                escape(v.line().trim_start_matches(v.word()).trim())
-            );
+        for (word, text, alerts) in &verdicts {
+            let _ = write!(h, "<li><strong>{}</strong> {}", escape(word), escape(text));
+            if let Some(a) = alerts {
+                let _ = write!(h, "<br/>{}", escape(a));
+            }
+            h.push_str("</li>\n");
         }
         h.push_str("</ul>\n");
         let unarmed = crate::alerts::render_unarmed(&report.metrics);

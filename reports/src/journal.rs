@@ -176,6 +176,61 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// The experiment in one line for the headline (its reason, if any, on a second):
+    /// `RAN 429-storm: steady 10/10 → 9/10, budget 0.01%, fallback 2.2 s (10/10 within SLA)`,
+    /// the steady state held before → after the method.
+    pub fn short(&self) -> String {
+        let mut out = format!(
+            "{} {}: steady {}/{} → {}/{}, budget {}%, {}",
+            self.word(),
+            self.experiment,
+            self.steady_before,
+            self.replications,
+            self.steady_after,
+            self.ran,
+            format_number((self.budget_burned * 10_000.0).round() / 100.0),
+            match (self.fallback_s, self.fallback_within_sla) {
+                (Some(s), Some(k)) => format!(
+                    "fallback {} s ({k}/{} within SLA)",
+                    format_number((s * 10.0).round() / 10.0),
+                    self.ran
+                ),
+                (Some(s), None) => {
+                    format!("fallback {} s", format_number((s * 10.0).round() / 10.0))
+                }
+                (None, _) => "no fallback answer".to_string(),
+            }
+        );
+        if let Some(r) = &self.reason {
+            out.push('\n');
+            out.push_str(r);
+        }
+        out
+    }
+}
+
+/// The cost guard in one line (`None` without one).
+pub fn render_cost_guard(metrics: &[MetricSummary]) -> Option<String> {
+    let c = cost_guard(metrics)?;
+    // "(first at …)" only where an alert fired: never "first at - s".
+    let alerts = |n: f64, first: Option<f64>, what: &str| {
+        let n = (n * 10.0).round() / 10.0;
+        let counted =
+            crate::number::count_of(n, &format!("{what} alert"), &format!("{what} alerts"));
+        match first {
+            Some(t) if n > 0.0 => format!("{counted} (first at {} s)", format_number(t.round())),
+            _ => counted,
+        }
+    };
+    Some(format!(
+        "Cost guard: {}, {}, max ${} per period",
+        alerts(c.budget_alerts, c.first_budget_alert_s, "budget"),
+        alerts(c.anomaly_alerts, c.first_anomaly_alert_s, "anomaly"),
+        format_number((c.max_period_usd * 100.0).round() / 100.0),
+    ))
+}
+
 /// The chaos and cost-guard block of the terminal summary (empty without either).
 pub fn render_journals(metrics: &[MetricSummary]) -> String {
     let mut out = String::new();
@@ -188,25 +243,9 @@ pub fn render_journals(metrics: &[MetricSummary]) -> String {
             out.push('\n');
         }
     }
-    if let Some(c) = cost_guard(metrics) {
-        // "(first at …)" only where an alert fired: never "first at - s".
-        let kind = |n: f64, first: Option<f64>, what: &str| {
-            let n = (n * 10.0).round() / 10.0;
-            let counted =
-                crate::number::count_of(n, &format!("{what} alert"), &format!("{what} alerts"));
-            match first {
-                Some(t) if n > 0.0 => {
-                    format!("{counted} (first at {} s)", format_number(t.round()))
-                }
-                _ => counted,
-            }
-        };
-        out.push_str(&format!(
-            "Cost guard: {}, {}, max ${} per period\n",
-            kind(c.budget_alerts, c.first_budget_alert_s, "budget"),
-            kind(c.anomaly_alerts, c.first_anomaly_alert_s, "anomaly"),
-            format_number((c.max_period_usd * 100.0).round() / 100.0),
-        ));
+    if let Some(line) = render_cost_guard(metrics) {
+        out.push_str(&line);
+        out.push('\n');
     }
     out
 }
@@ -250,6 +289,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("fallback not engaged"), "{text}");
+        let short = j[0].short();
+        assert_eq!(
+            short,
+            "ABORTED kv: steady 1/1 → 1/1, budget 0.1%, no fallback answer\n\
+             safety gate aborted 1/1 at 620 s (burn rate 5.5 > limit 2)"
+        );
     }
 
     #[test]

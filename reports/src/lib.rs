@@ -4,6 +4,8 @@
 
 pub mod alerts;
 pub mod compare_html;
+pub mod gate;
+pub mod headline;
 pub mod html;
 pub mod journal;
 pub mod number;

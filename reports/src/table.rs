@@ -1,39 +1,82 @@
-//! The terminal summary: SLO verdicts first, then one row per metric with its mean and 95%
-//! confidence interval, at most 100 columns wide; and the same metrics as CSV for scripts.
+//! The terminal summary: the headline first, then one row per metric with its mean and 95%
+//! confidence interval, grouped by section, at most 100 columns wide; and the same metrics as
+//! CSV for scripts.
 
 use crate::number::format_number;
+use crate::report::Report;
+use sim_core::definitions::{self, Section};
 use sim_core::summary::MetricSummary;
 use std::fmt::Write;
 
-pub fn render_table(metrics: &[MetricSummary]) -> String {
-    const NAME: usize = 44;
+/// Names up to this many columns share their row with the numbers; a longer name gets a line
+/// of its own, whole, with the numbers on the next (2 + 44 + 1 + 14 + 2 + at most 26 for the
+/// interval stays within 100 columns).
+const NAME: usize = 44;
+
+/// Whether `name` passes `--metrics` (no patterns: every metric).
+pub fn selected(name: &str, patterns: &[String]) -> bool {
+    patterns.is_empty()
+        || patterns
+            .iter()
+            .any(|p| sim_core::definitions::glob_match(p, name))
+}
+
+/// One row per metric with its mean and 95% interval, grouped by section (calls, tenants,
+/// backends and routes, GPU pools, SLOs, chaos, cost) in report order within each, at most 100
+/// columns wide; only the metrics `patterns` select (`*` and `?` wildcards; none: all).
+pub fn render_table(metrics: &[MetricSummary], patterns: &[String]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<NAME$} {:>14}  95% CI", "metric", "mean");
-    let _ = writeln!(out, "{}", "─".repeat(NAME + 1 + 14 + 2 + 36));
-    for m in metrics {
-        let name = if m.name.chars().count() > NAME {
-            let cut: String = m.name.chars().take(NAME - 1).collect();
-            format!("{cut}…")
-        } else {
-            m.name.clone()
-        };
-        let ci = match m.ci95 {
-            Some(c) => format!("[{}, {}]", format_number(c.low), format_number(c.high)),
-            None => "—".to_string(),
-        };
-        let _ = writeln!(out, "{name:<NAME$} {:>14}  {ci}", format_number(m.mean));
+    let chosen: Vec<&MetricSummary> = metrics
+        .iter()
+        .filter(|m| selected(&m.name, patterns))
+        .collect();
+    if chosen.is_empty() {
+        let _ = writeln!(out, "no metric matches {}", patterns.join(", "));
+        return out;
+    }
+    for section in Section::ALL {
+        let rows: Vec<&&MetricSummary> = chosen
+            .iter()
+            .filter(|m| definitions::section(&m.name) == section)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "{:<w$} {:>14}  95% CI",
+            section.title(),
+            "mean",
+            w = NAME + 2
+        );
+        let _ = writeln!(out, "{}", "─".repeat(NAME + 2 + 1 + 14 + 2 + 26));
+        for m in rows {
+            let ci = match m.ci95 {
+                Some(c) => format!("[{}, {}]", format_number(c.low), format_number(c.high)),
+                None => "—".to_string(),
+            };
+            let numbers = format!("{:>14}  {ci}", format_number(m.mean));
+            if m.name.chars().count() > NAME {
+                let _ = writeln!(out, "  {}", m.name);
+                let _ = writeln!(out, "  {:<NAME$} {numbers}", "");
+            } else {
+                let _ = writeln!(out, "  {:<NAME$} {numbers}", m.name);
+            }
+        }
     }
     out
 }
 
-/// The summary `faultline run` prints: the SLO line first (a reader's first question is "did
-/// we meet them"), then the metrics table. Every line fits 100 columns.
-pub fn render_summary(metrics: &[MetricSummary]) -> String {
-    let mut out = crate::verdict::render_verdicts(metrics);
-    out.push_str(&crate::alerts::render_unarmed(metrics));
-    out.push_str(&crate::journal::render_journals(metrics));
+/// The summary `faultline run` prints: the headline first (verdicts, chaos journals, key
+/// figures, flags: what the run found), then the metrics table, filtered by `patterns`. Every
+/// line fits 100 columns.
+pub fn render_summary(report: &Report, patterns: &[String]) -> String {
+    let mut out = crate::headline::render_headline(report);
     out.push('\n');
-    out.push_str(&render_table(metrics));
+    out.push_str(&render_table(&report.metrics, patterns));
     out
 }
 
@@ -49,13 +92,13 @@ fn csv_field(s: &str) -> String {
 
 /// One row per metric: `name,mean,ci95_low,ci95_high,ci99_low,ci99_high`, numbers at full
 /// precision (shortest round-trip form), empty where a value does not exist.
-pub fn render_csv(metrics: &[MetricSummary]) -> String {
+pub fn render_csv(metrics: &[MetricSummary], patterns: &[String]) -> String {
     let num = |x: Option<f64>| match x {
         Some(x) if x.is_finite() => format!("{x}"),
         _ => String::new(),
     };
     let mut out = String::from("name,mean,ci95_low,ci95_high,ci99_low,ci99_high\n");
-    for m in metrics {
+    for m in metrics.iter().filter(|m| selected(&m.name, patterns)) {
         let _ = writeln!(
             out,
             "{},{},{},{},{},{}",
@@ -85,9 +128,10 @@ mod tests {
     }
 
     #[test]
-    fn table_layout_fits_100_columns() {
+    fn a_long_name_gets_its_own_line_whole() {
+        let name = "tenant.a-very-long-tenant-name-indeed.time_in_system_mean_s";
         let m = MetricSummary {
-            name: "tenant.a-very-long-tenant-name-indeed.time_in_system_mean_s".to_string(),
+            name: name.to_string(),
             mean: 1.745541,
             ci95: Some(Interval {
                 low: 1.70001,
@@ -96,16 +140,15 @@ mod tests {
             ci99: None,
             per_replication: vec![],
         };
-        let table = render_table(&[m]);
+        let table = render_table(&[m], &[]);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].starts_with("tenants "), "{table}");
         for line in &lines {
             assert!(line.chars().count() <= 100, "{line}");
         }
-        assert_eq!(
-            lines[2].trim_end(),
-            "tenant.a-very-long-tenant-name-indeed.time_…        1.74554  [1.70001, 1.79999]"
-        );
+        assert_eq!(lines[2], format!("  {name}"));
+        assert_eq!(lines[3].trim(), "1.74554  [1.70001, 1.79999]");
     }
 
     fn synthetic() -> Vec<MetricSummary> {
@@ -138,26 +181,50 @@ mod tests {
 
     /// The layout people read every day: a change to it should be a decision, not an accident.
     #[test]
-    fn summary_snapshot() {
+    fn table_snapshot() {
         let expected = "\
-SLOs: none defined
+calls                                                    mean  95% CI
+─────────────────────────────────────────────────────────────────────────────────────────
+  arrivals                                              35961  [35800.5, 36121.5]
+  success_ratio                                       0.99996  [0.99992, 1]
+  latency_p99_s                                             —  —
 
-metric                                                 mean  95% CI
-─────────────────────────────────────────────────────────────────────────────────────────────────
-arrivals                                              35961  [35800.5, 36121.5]
-success_ratio                                       0.99996  [0.99992, 1]
-latency_p99_s                                             —  —
-tenant.a,b \"quoted\".latency_p99_s                      8.25  [7.5, 9]
-backend.x.utilisation                             1.2340e-5  [1.5000e-7, 2.5000e-5]
+tenants                                                  mean  95% CI
+─────────────────────────────────────────────────────────────────────────────────────────
+  tenant.a,b \"quoted\".latency_p99_s                      8.25  [7.5, 9]
+
+backends and routes                                      mean  95% CI
+─────────────────────────────────────────────────────────────────────────────────────────
+  backend.x.utilisation                             1.2340e-5  [1.5000e-7, 2.5000e-5]
 ";
-        let got = render_summary(&synthetic());
+        let got = render_table(&synthetic(), &[]);
         assert_eq!(got, expected, "\n{got}");
         assert!(got.lines().all(|l| l.chars().count() <= 100));
     }
 
     #[test]
+    fn patterns_choose_rows() {
+        let only = |p: &[&str]| {
+            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+            render_csv(&synthetic(), &p)
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').next().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(only(&["*p99*"]), vec!["latency_p99_s", "\"tenant.a"]);
+        assert_eq!(
+            only(&["arrivals", "backend.*"]),
+            vec!["arrivals", "backend.x.utilisation"]
+        );
+        assert!(only(&["nothing"]).is_empty());
+        let table = render_table(&synthetic(), &["nothing".to_string()]);
+        assert_eq!(table, "no metric matches nothing\n");
+    }
+
+    #[test]
     fn csv_rows_are_exact_and_quoted() {
-        let csv = render_csv(&synthetic());
+        let csv = render_csv(&synthetic(), &[]);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "name,mean,ci95_low,ci95_high,ci99_low,ci99_high");
         assert_eq!(lines[1], "arrivals,35961,35800.5,36121.5,35799.5,36122.5");

@@ -16,7 +16,8 @@
 //! 6. `slos`, which name tenants and routes (implied routes included), then checked against the
 //!    horizon;
 //! 7. `chaos` experiments, which name SLOs, tenants and backends, and the `cost_guard`;
-//! 8. the rest of the gateway.
+//! 8. the rest of the gateway;
+//! 9. `report`, whose headline names are checked against the metric catalogue.
 //!
 //! A scenario with several mistakes reports the first one met in this order, so moving a step
 //! changes which error a user sees first; renumbering entities changes every random stream.
@@ -26,6 +27,7 @@ use crate::schema::Scenario;
 use crate::sections::backends::build_backends;
 use crate::sections::chaos::{build_chaos, build_cost_guard};
 use crate::sections::gateway::{build_gateway, build_retry};
+use crate::sections::report::check_report;
 use crate::sections::routes::build_routes;
 use crate::sections::slos::{build_slos, check_slos_fit};
 use crate::sections::tenants::{Resolved, build_tenants};
@@ -68,6 +70,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
     };
     let cost_guard = s.cost_guard.as_ref().map(build_cost_guard).transpose()?;
     let gateway = build_gateway(&s.gateway, retry)?;
+    check_report(&s.report)?;
     Ok(WorldConfig {
         horizon: s.horizon.0,
         warmup: s.warmup.0,

@@ -7,6 +7,7 @@
 use crate::sections::backends::Backend;
 use crate::sections::chaos::{ChaosSchema, CostGuardSchema};
 use crate::sections::gateway::Gateway;
+use crate::sections::report::ReportSchema;
 use crate::sections::routes::Route;
 use crate::sections::slos::SloSchema;
 use crate::sections::tenants::Tenant;
@@ -61,4 +62,7 @@ pub struct Scenario {
     /// Spend per hour against a budget and a baseline (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_guard: Option<CostGuardSchema>,
+    /// What the summary's headline shows besides the verdicts (default: nothing more).
+    #[serde(default, skip_serializing_if = "ReportSchema::is_empty")]
+    pub report: ReportSchema,
 }

@@ -3,6 +3,7 @@
 //! the simulated world on top of it.
 #![warn(missing_docs)]
 
+pub mod definitions;
 pub mod log_histogram;
 pub mod names;
 pub mod random;

@@ -14,6 +14,7 @@ pub mod episodes;
 pub mod gateway;
 pub mod gpu_pool;
 pub mod rate_limits;
+pub mod report;
 pub mod resilience;
 pub mod routes;
 pub mod slos;

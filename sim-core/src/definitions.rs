@@ -1,0 +1,871 @@
+//! What every metric means: its definition, unit and the section of the summary it belongs to,
+//! beside the name catalogue in [`crate::names`]. `faultline metrics [GLOB]` prints this table,
+//! the terminal summary groups its rows by [`Section`], and a scenario's `[report] headline`
+//! names are checked against it.
+//!
+//! A pattern is a metric name with `*` for the parts a scenario chooses (a tenant, backend,
+//! route, pool, SLO, experiment, rule, error class or soft-failure category). `*` matches any
+//! run of characters, dots included, because those names may hold dots themselves.
+
+/// The group of rows a metric is shown in, in the order the summary prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    /// The gateway's view of every call: arrivals, outcomes, latency, retries, errors.
+    Calls,
+    /// Per tenant.
+    Tenants,
+    /// Per backend and per route.
+    Backends,
+    /// Self-hosted GPU pools.
+    Pools,
+    /// Service level objectives and their alerts.
+    Slos,
+    /// Chaos experiments.
+    Chaos,
+    /// Tokens, prices, spend and the cost guard.
+    Cost,
+}
+
+impl Section {
+    /// Every section, in print order.
+    pub const ALL: [Section; 7] = [
+        Section::Calls,
+        Section::Tenants,
+        Section::Backends,
+        Section::Pools,
+        Section::Slos,
+        Section::Chaos,
+        Section::Cost,
+    ];
+
+    /// The section's heading in the summary.
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Calls => "calls",
+            Section::Tenants => "tenants",
+            Section::Backends => "backends and routes",
+            Section::Pools => "GPU pools",
+            Section::Slos => "SLOs",
+            Section::Chaos => "chaos",
+            Section::Cost => "cost",
+        }
+    }
+}
+
+/// One metric family: its name pattern, unit and definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Definition {
+    /// The name, `*` standing for a scenario's own names.
+    pub pattern: &'static str,
+    /// The unit (`1` for a pure number, `ratio` for a share in [0, 1]).
+    pub unit: &'static str,
+    /// What it counts, over the measured window `[warmup, horizon]` unless it says otherwise.
+    pub meaning: &'static str,
+}
+
+const fn d(pattern: &'static str, unit: &'static str, meaning: &'static str) -> Definition {
+    Definition {
+        pattern,
+        unit,
+        meaning,
+    }
+}
+
+/// Every metric family faultline reports. More specific patterns come first where two match
+/// (`slo.*.alerts.*` before `slo.*.alerts`).
+pub const DEFINITIONS: &[Definition] = &[
+    // Calls.
+    d(
+        "arrivals",
+        "jobs",
+        "jobs that arrived (a chain or agent loop is one job)",
+    ),
+    d(
+        "arrival_rate_per_s",
+        "1/s",
+        "arrivals per second of measured time",
+    ),
+    d(
+        "admitted_rate_per_s",
+        "1/s",
+        "arrivals not blocked at the door, per second",
+    ),
+    d(
+        "blocked",
+        "jobs",
+        "jobs refused on arrival because the queue was full",
+    ),
+    d(
+        "block_probability",
+        "ratio",
+        "blocked on arrival / arrivals",
+    ),
+    d(
+        "completions",
+        "jobs",
+        "jobs that ended with any outcome in the window (including jobs that arrived before the warm-up ended)",
+    ),
+    d("throughput_per_s", "1/s", "completions per second"),
+    d("goodput_per_s", "1/s", "jobs ended `correct`, per second"),
+    d(
+        "success_ratio",
+        "ratio",
+        "jobs ended correct, wrong_accepted or degraded / completions",
+    ),
+    d(
+        "attempts_per_request",
+        "attempts/job",
+        "provider attempts (including hedges and retries) per completed job; calls answered by a cache make none",
+    ),
+    d(
+        "retries.*",
+        "attempts",
+        "retries caused by an error of that class",
+    ),
+    d("retries", "attempts", "attempts after the first of a call"),
+    d(
+        "attempt_failures",
+        "attempts",
+        "attempts that ended in an error or timed out",
+    ),
+    d(
+        "timeouts",
+        "attempts",
+        "attempts abandoned at the attempt timeout",
+    ),
+    d(
+        "errors.*",
+        "attempts",
+        "attempts that ended with this error class",
+    ),
+    d(
+        "queue_wait_mean_s",
+        "s",
+        "mean wait in the gateway's queue, per attempt",
+    ),
+    d(
+        "queue_wait_probability",
+        "ratio",
+        "share of attempts that waited at all",
+    ),
+    d(
+        "queue_length_mean",
+        "calls",
+        "time-weighted mean number of calls waiting",
+    ),
+    d(
+        "time_in_system_mean_s",
+        "s",
+        "mean time from arrival to the final outcome",
+    ),
+    d(
+        "number_in_system_mean",
+        "jobs",
+        "time-weighted mean number of jobs in the system",
+    ),
+    d(
+        "latency_p50_s",
+        "s",
+        "median time from arrival to outcome, per completed job (cache hits included)",
+    ),
+    d("latency_p95_s", "s", "95th percentile of that latency"),
+    d("latency_p99_s", "s", "99th percentile of that latency"),
+    d(
+        "ttft_p50_s",
+        "s",
+        "median time to first token of answered calls",
+    ),
+    d("ttft_p95_s", "s", "95th percentile time to first token"),
+    d("ttft_p99_s", "s", "99th percentile time to first token"),
+    d(
+        "context_overflows",
+        "calls",
+        "calls whose prompt + max_tokens exceeded the context window",
+    ),
+    d(
+        "throttled",
+        "jobs",
+        "jobs that ended `throttled` (a 429 or a gateway limit had the last word)",
+    ),
+    d("correct", "jobs", "jobs ended `correct`"),
+    d(
+        "wrong_accepted",
+        "jobs",
+        "jobs ended with a silently bad answer let through",
+    ),
+    d(
+        "detected_handled",
+        "jobs",
+        "jobs whose bad answer or injection was caught and ended in an error",
+    ),
+    d(
+        "degraded",
+        "jobs",
+        "jobs answered by a fallback backend or a default response (planned overflow to a second \
+         backend counts too)",
+    ),
+    d(
+        "correctness",
+        "ratio",
+        "correct / (correct + wrong_accepted)",
+    ),
+    d(
+        "fallbacks",
+        "calls",
+        "calls that moved down their route's fallback chain",
+    ),
+    d(
+        "default_responses",
+        "calls",
+        "calls answered by the route's default response",
+    ),
+    d(
+        "fallback.depth*_share",
+        "ratio",
+        "share of backend-answered calls answered at that depth of the fallback chain (0: the \
+         primary); last-resort answers (stale cache, default response) are not in it",
+    ),
+    d(
+        "fallback.too_slow",
+        "calls",
+        "fallbacks skipped because the deadline left too little time",
+    ),
+    d(
+        "soft.*.detected",
+        "answers",
+        "silently bad answers of the category the validator caught",
+    ),
+    d(
+        "soft.*.missed",
+        "answers",
+        "silently bad answers of the category it let through",
+    ),
+    d("soft.*", "answers", "silently bad answers of the category"),
+    d(
+        "validator.false_positives",
+        "answers",
+        "good answers the validator rejected",
+    ),
+    d(
+        "guardrail.injections_blocked",
+        "jobs",
+        "prompt injections the input guardrail blocked",
+    ),
+    d(
+        "guardrail.injections_missed",
+        "jobs",
+        "prompt injections it let through",
+    ),
+    d(
+        "guardrail.clean_blocked",
+        "jobs",
+        "clean prompts it blocked",
+    ),
+    d(
+        "chain.*.wrong_let_in",
+        "jobs",
+        "jobs whose first bad answer came from that chain step",
+    ),
+    d(
+        "chain.*.detected",
+        "answers",
+        "validator rejections at that chain step",
+    ),
+    d(
+        "turns_per_job_mean",
+        "turns",
+        "mean agent-loop turns per job",
+    ),
+    d(
+        "tokens_per_job_mean",
+        "tokens",
+        "mean tokens (prompt + output) per agent-loop job",
+    ),
+    d("turn_cap_stops", "jobs", "agent loops stopped at turn_cap"),
+    d(
+        "token_cap_stops",
+        "jobs",
+        "agent loops stopped at token_cap",
+    ),
+    d(
+        "prompt_limit_stops",
+        "jobs",
+        "agent loops stopped because the prompt outgrew the context window",
+    ),
+    d(
+        "budget_rejections",
+        "jobs",
+        "jobs turned away because their tenant's budget was spent",
+    ),
+    d(
+        "rate_limit.delayed",
+        "calls",
+        "calls a gateway rate limit delayed",
+    ),
+    d(
+        "rate_limit.rejected",
+        "calls",
+        "calls a gateway rate limit rejected",
+    ),
+    d(
+        "retry_budget.denied",
+        "attempts",
+        "retries the retry budget refused",
+    ),
+    d(
+        "adaptive_throttle.rejected_locally",
+        "calls",
+        "calls adaptive throttling refused without sending",
+    ),
+    d("shed.*", "calls", "calls shed, by reason"),
+    d("hedges_sent", "attempts", "hedged attempts sent"),
+    d(
+        "hedges_won",
+        "attempts",
+        "hedged attempts that answered first",
+    ),
+    d("deadline_exceeded", "jobs", "jobs ended by their deadline"),
+    d(
+        "idempotency.duplicates",
+        "attempts",
+        "attempts the provider worked on twice",
+    ),
+    d(
+        "idempotency.absorbed",
+        "attempts",
+        "resends attached to an attempt still running, under an idempotency key",
+    ),
+    d(
+        "idempotency.duplicate_work_s",
+        "s",
+        "provider time spent on duplicate work",
+    ),
+    d(
+        "idempotency.duplicate_cost_usd",
+        "USD",
+        "spend on duplicate work",
+    ),
+    d("faults.*", "1", "fault activity"),
+    // Tenants.
+    d("tenant.*.arrivals", "jobs", "the tenant's arrivals"),
+    d(
+        "tenant.*.blocked",
+        "jobs",
+        "the tenant's jobs blocked on arrival",
+    ),
+    d(
+        "tenant.*.success_ratio",
+        "ratio",
+        "the tenant's success ratio",
+    ),
+    d("tenant.*.correctness", "ratio", "the tenant's correctness"),
+    d(
+        "tenant.*.time_in_system_mean_s",
+        "s",
+        "the tenant's mean time in system",
+    ),
+    d(
+        "tenant.*.latency_p99_s",
+        "s",
+        "the tenant's 99th percentile latency",
+    ),
+    d(
+        "tenant.*.ttft_p99_s",
+        "s",
+        "the tenant's 99th percentile time to first token",
+    ),
+    d("tenant.*.cost_usd", "USD", "the tenant's spend"),
+    // Backends and routes.
+    d(
+        "backend.*.busy_mean",
+        "slots",
+        "time-weighted mean slots busy, abandoned attempts included",
+    ),
+    d(
+        "backend.*.utilisation",
+        "ratio",
+        "busy_mean / concurrency (none with unlimited concurrency; a large concurrency standing in \
+         for unlimited reads near 0: see busy_mean)",
+    ),
+    d(
+        "backend.*.attempts",
+        "attempts",
+        "attempts the backend started",
+    ),
+    d(
+        "backend.*.cost_usd",
+        "USD",
+        "the backend's spend (GPU-hours for a pool)",
+    ),
+    d(
+        "backend.*.degraded_fraction",
+        "ratio",
+        "share of time in the hidden degraded state",
+    ),
+    d(
+        "backend.*.outage_fraction",
+        "ratio",
+        "share of time in an outage",
+    ),
+    d(
+        "backend.*.breaker_opened",
+        "count",
+        "times the breaker opened",
+    ),
+    d(
+        "backend.*.breaker_half_opened",
+        "count",
+        "times it went half-open",
+    ),
+    d(
+        "backend.*.breaker_recovered",
+        "count",
+        "times it closed again",
+    ),
+    d(
+        "backend.*.breaker_rejected",
+        "calls",
+        "calls it turned away",
+    ),
+    d(
+        "backend.*.breaker_open_share",
+        "ratio",
+        "share of time open",
+    ),
+    d(
+        "backend.*.breaker_half_open_share",
+        "ratio",
+        "share of time half-open",
+    ),
+    d("backend.*.cooldowns", "count", "cooldowns started"),
+    d(
+        "backend.*.cooldown_skips",
+        "calls",
+        "calls that skipped the backend while it cooled down",
+    ),
+    d(
+        "route.*.attempts_billed",
+        "attempts",
+        "billed attempts of the route's calls",
+    ),
+    d(
+        "route.*.bad_answers",
+        "answers",
+        "silently bad answers on the route",
+    ),
+    d("route.*.cost_usd", "USD", "the route's spend"),
+    d(
+        "route.*.latency_p50_s",
+        "s",
+        "median latency of the route's calls",
+    ),
+    d(
+        "route.*.latency_p99_s",
+        "s",
+        "99th percentile latency of the route's calls",
+    ),
+    d(
+        "route.*.cache_lookups",
+        "calls",
+        "cache lookups on the route",
+    ),
+    d("route.*.cache_hit_ratio", "ratio", "cache hits / lookups"),
+    d(
+        "route.*.cache_stale_served",
+        "calls",
+        "stale entries served as a last resort",
+    ),
+    d(
+        "route.*.cache_wrong_hits",
+        "calls",
+        "semantic hits that answered the wrong question",
+    ),
+    // GPU pools.
+    d(
+        "pool.*.preemptions_per_min",
+        "1/min",
+        "KV-cache preemptions per minute",
+    ),
+    d(
+        "pool.*.preemptions",
+        "count",
+        "KV-cache preemptions (a running call evicted to free blocks)",
+    ),
+    d(
+        "pool.*.preempted_requests",
+        "calls",
+        "calls preempted at least once",
+    ),
+    d(
+        "pool.*.reprefill_tokens",
+        "tokens",
+        "prompt tokens prefilled again after preemption",
+    ),
+    d(
+        "pool.*.restarts_per_request_mean",
+        "1",
+        "mean restarts per call",
+    ),
+    d(
+        "pool.*.restarts_per_request_max",
+        "1",
+        "most restarts of one call",
+    ),
+    d(
+        "pool.*.kv_utilisation_mean",
+        "ratio",
+        "time-weighted share of KV blocks in use",
+    ),
+    d("pool.*.batch_size_*", "calls", "running batch size"),
+    d("pool.*.completed", "calls", "calls the pool finished"),
+    d(
+        "pool.*.throughput_per_s",
+        "1/s",
+        "calls finished per second",
+    ),
+    d(
+        "pool.*.output_tokens_per_s",
+        "tokens/s",
+        "output tokens per second",
+    ),
+    d(
+        "pool.*.in_pool_mean",
+        "calls",
+        "time-weighted mean calls in the pool",
+    ),
+    d(
+        "pool.*.queue_wait_mean_s",
+        "s",
+        "mean wait for admission to a replica",
+    ),
+    d("pool.*.sojourn_mean_s", "s", "mean time in the pool"),
+    d(
+        "pool.*.ttft_p50_s",
+        "s",
+        "pool-side median time to first token",
+    ),
+    d(
+        "pool.*.ttft_p99_s",
+        "s",
+        "pool-side 99th percentile time to first token",
+    ),
+    d("pool.*.tpot_p50_ms", "ms", "median time per output token"),
+    d(
+        "pool.*.tpot_p99_ms",
+        "ms",
+        "99th percentile time per output token",
+    ),
+    d(
+        "pool.*.e2e_p50_s",
+        "s",
+        "median time in the pool, arrival to last token",
+    ),
+    d("pool.*.e2e_p99_s", "s", "99th percentile of that"),
+    d(
+        "pool.*.replicas_mean",
+        "replicas",
+        "time-weighted mean replicas provisioned",
+    ),
+    d("pool.*.scale_ups", "count", "autoscaler scale-ups"),
+    d("pool.*.scale_downs", "count", "autoscaler scale-downs"),
+    d("pool.*.gpu_hours", "GPU-h", "GPU-hours provisioned"),
+    d("pool.*.gpu_cost_usd", "USD", "GPU-hours times their price"),
+    // SLOs.
+    d(
+        "slo.*.sli",
+        "ratio",
+        "good / total events over the compliance window current at the end",
+    ),
+    d(
+        "slo.*.met",
+        "0/1",
+        "1 when no compliance window's budget was exhausted (for a run shorter than the window: not yet)",
+    ),
+    d(
+        "slo.*.budget_consumed_max",
+        "budgets",
+        "the largest budget_consumed of any window",
+    ),
+    d(
+        "slo.*.budget_consumed",
+        "budgets",
+        "error budget spent in the window current at the end, as a multiple of the window's budget (so far, for a run shorter than the window)",
+    ),
+    d(
+        "slo.*.budget_remaining",
+        "budgets",
+        "1 - budget_consumed (negative once overspent)",
+    ),
+    d(
+        "slo.*.time_to_exhaustion_s",
+        "s",
+        "from the window's start to the budget running out",
+    ),
+    d(
+        "slo.*.windows_breached",
+        "windows",
+        "compliance windows whose budget ran out",
+    ),
+    d("slo.*.windows", "windows", "compliance windows seen"),
+    d(
+        "slo.*.incidents",
+        "count",
+        "runs of evaluations with the SLI over the incident window below objective",
+    ),
+    d("slo.*.mttr_s", "s", "mean incident length"),
+    d("slo.*.mtbf_s", "s", "mean time between incident starts"),
+    d(
+        "slo.*.alerts.*",
+        "firings",
+        "firings of that burn-rate rule",
+    ),
+    d(
+        "slo.*.alerts",
+        "firings",
+        "firings of all the SLO's burn-rate rules",
+    ),
+    d(
+        "slo.*.alert_precision",
+        "ratio",
+        "firings that overlapped a fault window / firings",
+    ),
+    d(
+        "slo.*.alert_recall",
+        "ratio",
+        "fault windows some firing overlapped / fault windows",
+    ),
+    d(
+        "slo.*.detection_time_s.*",
+        "s",
+        "from a fault's start to that rule's first firing",
+    ),
+    d(
+        "slo.*.detection_time_s",
+        "s",
+        "from a fault's start to the first firing of any rule",
+    ),
+    d(
+        "slo.*.reset_time_s",
+        "s",
+        "from a fault's end to the alert going quiet",
+    ),
+    // Chaos.
+    d(
+        "chaos.*.ran",
+        "0/1",
+        "1 when the experiment's method started",
+    ),
+    d(
+        "chaos.*.aborted_at_s",
+        "s",
+        "when the safety gate aborted it",
+    ),
+    d(
+        "chaos.*.aborted",
+        "0/1",
+        "1 when the safety gate aborted it",
+    ),
+    d(
+        "chaos.*.abort_burn_rate",
+        "1",
+        "the burn rate that aborted it",
+    ),
+    d(
+        "chaos.*.gate_limit",
+        "1",
+        "the safety gate's burn-rate limit",
+    ),
+    d(
+        "chaos.*.steady_before",
+        "0/1",
+        "1 when the steady state held before the method",
+    ),
+    d(
+        "chaos.*.steady_after",
+        "0/1",
+        "1 when it held again after the method",
+    ),
+    d(
+        "chaos.*.sli_before.*",
+        "ratio",
+        "a probe's SLI before the method",
+    ),
+    d(
+        "chaos.*.sli_after.*",
+        "ratio",
+        "a probe's SLI after the method",
+    ),
+    d(
+        "chaos.*.bad_calls",
+        "calls",
+        "bad calls of the experiment's SLO during the method",
+    ),
+    d(
+        "chaos.*.budget_burned",
+        "budgets",
+        "their share of one SLO window's error budget",
+    ),
+    d(
+        "chaos.*.fallback_s",
+        "s",
+        "from the first fault to the first fallback answer",
+    ),
+    d(
+        "chaos.*.fallback_within_sla",
+        "0/1",
+        "1 when that was within the experiment's fallback_sla",
+    ),
+    d("chaos.*.method_s", "s", "how long the method ran"),
+    // Cost.
+    d(
+        "input_tokens_billed",
+        "tokens",
+        "prompt tokens of billed attempts",
+    ),
+    d(
+        "output_tokens_billed",
+        "tokens",
+        "output tokens of billed attempts",
+    ),
+    d("cost_usd", "USD", "spend over the measured window"),
+    d("cost_per_hour_usd", "USD/h", "spend per hour"),
+    d("cost_per_success_usd", "USD", "spend per successful job"),
+    d(
+        "cost_guard.budget_alerts",
+        "count",
+        "cost-guard budget alerts",
+    ),
+    d(
+        "cost_guard.anomaly_alerts",
+        "count",
+        "cost-guard anomaly alerts",
+    ),
+    d(
+        "cost_guard.first_budget_alert_s",
+        "s",
+        "when the first budget alert fired",
+    ),
+    d(
+        "cost_guard.first_anomaly_alert_s",
+        "s",
+        "when the first anomaly alert fired",
+    ),
+    d(
+        "cost_guard.max_period_usd",
+        "USD",
+        "the largest spend in one guard period",
+    ),
+];
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters (dots
+/// included) and `?` for one character. Metric names are flat strings, not paths, so a
+/// path-aware glob crate would only add rules (`*` stopping at `/`) that do not apply.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Iterative wildcard matching with one backtrack point: linear in practice, never
+    // exponential.
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+/// The definition of the metric `name`, if faultline reports such a metric.
+pub fn definition(name: &str) -> Option<&'static Definition> {
+    DEFINITIONS.iter().find(|d| glob_match(d.pattern, name))
+}
+
+/// The section of the summary the metric `name` is shown in.
+pub fn section(name: &str) -> Section {
+    let first = name.split('.').next().unwrap_or(name);
+    match first {
+        "tenant" => Section::Tenants,
+        "backend" | "route" => Section::Backends,
+        "pool" => Section::Pools,
+        "slo" => Section::Slos,
+        "chaos" => Section::Chaos,
+        "cost_guard" => Section::Cost,
+        _ if name.ends_with("_usd") || name.ends_with("_billed") => Section::Cost,
+        _ => Section::Calls,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::Domain;
+
+    #[test]
+    fn stars_match_any_run_of_characters() {
+        assert!(glob_match("slo.*.sli", "slo.availability.sli"));
+        assert!(glob_match("slo.*.sli", "slo.a.b.sli"));
+        assert!(!glob_match("slo.*.sli", "slo.availability.sli_after"));
+        assert!(glob_match("*p99*", "tenant.chat.latency_p99_s"));
+        assert!(!glob_match("*p99", "latency_p99_s"));
+        assert!(glob_match("latency_p?9_s", "latency_p99_s"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("", "x"));
+        assert!(glob_match("a*b*c", "aXbYbZc"));
+        assert!(!glob_match("a*b*c", "aXbYbZ"));
+        // A star in the pattern is a wildcard even where the name holds a star itself, so
+        // `slo.*` selects the catalogue's `slo.*.sli`.
+        assert!(glob_match("slo.*", "slo.*.sli"));
+        assert!(glob_match("*.sli", "slo.*.sli"));
+    }
+
+    #[test]
+    fn specific_patterns_win_over_general_ones() {
+        let p = |n: &str| definition(n).map(|d| d.pattern);
+        assert_eq!(p("slo.a.alerts.page-1h-5m"), Some("slo.*.alerts.*"));
+        assert_eq!(p("slo.a.alerts"), Some("slo.*.alerts"));
+        assert_eq!(
+            p("slo.a.budget_consumed_max"),
+            Some("slo.*.budget_consumed_max")
+        );
+        assert_eq!(p("retries"), Some("retries"));
+        assert_eq!(p("retries.server_error"), Some("retries.*"));
+        assert_eq!(p("soft.refusal.missed"), Some("soft.*.missed"));
+        assert_eq!(p("chaos.kv.aborted_at_s"), Some("chaos.*.aborted_at_s"));
+        assert_eq!(p("no_such_metric"), None);
+    }
+
+    /// A metric the catalogue calls a ratio is one the summary's intervals are clipped to
+    /// [0, 1] for, and a metric clipped to [0, 1] is a ratio or a 0/1 verdict.
+    #[test]
+    fn ratio_units_agree_with_the_interval_domains() {
+        for def in DEFINITIONS {
+            let example = def.pattern.replace('*', "x");
+            let domain = Domain::of(&example);
+            if def.unit == "ratio" {
+                assert_eq!(domain, Domain::Unit, "{}", def.pattern);
+            }
+            if domain == Domain::Unit {
+                assert!(["ratio", "0/1"].contains(&def.unit), "{}", def.pattern);
+            }
+        }
+    }
+
+    #[test]
+    fn sections_follow_the_scope() {
+        assert_eq!(section("tenant.chat.latency_p99_s"), Section::Tenants);
+        assert_eq!(section("route.llm.cost_usd"), Section::Backends);
+        assert_eq!(section("cost_usd"), Section::Cost);
+        assert_eq!(section("input_tokens_billed"), Section::Cost);
+        assert_eq!(section("slo.a.sli"), Section::Slos);
+        assert_eq!(section("latency_p50_s"), Section::Calls);
+    }
+}
