@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_HEADLINE: usize = 8;
 
 /// The `[report]` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSchema {
     /// Metric names shown as key figures at the top of the summary and of report.html, in
