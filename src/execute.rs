@@ -198,6 +198,8 @@ pub(crate) struct Simulated {
     pub series: Option<SeriesSummary>,
     pub latency_cdf: CdfSummary,
     pub events: u64,
+    /// What the recorded replication wrote (`--requests`, `--trace`), if one was recorded.
+    pub recorded: Option<models::record::Recorded>,
 }
 
 impl Simulated {
@@ -216,7 +218,7 @@ impl Simulated {
 }
 
 /// Runs every replication of `loaded` on a pool of `threads` workers, with a progress bar.
-fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failure> {
+pub(crate) fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failure> {
     let pool = thread_pool(threads)?;
     let reps = loaded.scenario.replications;
     let bar = progress_bar(reps as u64, "replications");
@@ -241,8 +243,19 @@ pub(crate) fn replicate(
     on_replication: impl Fn() + Sync,
 ) -> Result<Simulated, Failure> {
     let seed = loaded.scenario.seed;
+    replicate_with(loaded, on_replication, |i| {
+        models::run_replication(&loaded.world, seed, i)
+    })
+}
+
+/// [`replicate`], running replication `i` with `run_one(i)`.
+pub(crate) fn replicate_with(
+    loaded: &Loaded,
+    on_replication: impl Fn() + Sync,
+    run_one: impl Fn(u32) -> Result<models::RunOutput, models::RunAborted> + Sync,
+) -> Result<Simulated, Failure> {
     let outputs: Vec<_> = sim_core::replications::in_order(loaded.scenario.replications, |i| {
-        let out = models::run_replication(&loaded.world, seed, i);
+        let out = run_one(i);
         on_replication();
         out.map_err(|stalled| Failure::Runtime(format!("replication {i}: {stalled}")))
     })
@@ -252,7 +265,9 @@ pub(crate) fn replicate(
     let mut metrics = Vec::with_capacity(outputs.len());
     let mut series = Vec::with_capacity(outputs.len());
     let mut cdfs = Vec::with_capacity(outputs.len());
+    let mut recorded = None;
     for o in outputs {
+        recorded = recorded.or(o.recorded);
         metrics.push(o.metrics);
         series.push(o.series);
         cdfs.push(o.latency_cdf);
@@ -262,6 +277,7 @@ pub(crate) fn replicate(
         series: summarize_series(&series).filter(|s| !s.grid.is_empty()),
         latency_cdf: summarize_cdf(&cdfs),
         events,
+        recorded,
     })
 }
 
@@ -284,13 +300,14 @@ pub fn run(
     threads: Option<usize>,
     out: Option<PathBuf>,
     format: OutputFormat,
+    records: &crate::records::RecordArgs,
 ) -> Result<ExitCode, Failure> {
     if let Some(dir) = &out {
         check_out_dir(dir)?;
     }
     let (source, loaded) = load_spec(spec, overrides)?;
     let started = Instant::now();
-    let simulated = simulate(&loaded, threads)?;
+    let simulated = crate::records::simulate(records, &loaded, threads)?;
     let events = simulated.events;
     let elapsed = started.elapsed().as_secs_f64();
     let s = &loaded.scenario;

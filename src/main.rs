@@ -6,6 +6,7 @@ mod execute;
 mod failure;
 mod fidelity;
 mod interop_cmd;
+mod records;
 mod shell;
 mod sweep;
 
@@ -44,7 +45,9 @@ enum Command {
     #[command(after_help = "Examples:\n  faultline run example:mm1\n  \
         faultline run my.toml --seed 7 --replications 30 --set gateway.retry.max_attempts=3\n  \
         faultline run example:quickstart --set backends.llm-api.concurrency=12 --out out/q12\n  \
-        faultline run example:mmc --format csv > mmc.csv")]
+        faultline run example:mmc --format csv > mmc.csv\n  \
+        faultline run example:fallback-chain --requests calls.csv --trace trace.json \\\n      \
+        --trace-window 10h..10h10m   # open trace.json in ui.perfetto.dev")]
     Run {
         /// A scenario file (.toml or .json) or example:NAME.
         scenario: String,
@@ -59,6 +62,8 @@ enum Command {
         /// What to print on stdout: a summary table, the report JSON, or one CSV row per metric.
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        #[command(flatten)]
+        records: records::RecordArgs,
     },
     /// Redraw a report's plots and report.html from its JSON, without rerunning.
     #[command(
@@ -288,7 +293,8 @@ fn main() -> ExitCode {
             threads,
             out,
             format,
-        } => execute::run(&scenario, &settings.overrides(), threads, out, format),
+            records,
+        } => execute::run(&scenario, &settings.overrides(), threads, out, format, &records),
         Command::Plot { report, out } => execute::plot(&report, out),
         Command::Rerun { report, threads } => execute::rerun(&report, threads),
         Command::Validate { scenario, settings } => {
