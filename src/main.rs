@@ -294,7 +294,14 @@ fn main() -> ExitCode {
             out,
             format,
             records,
-        } => execute::run(&scenario, &settings.overrides(), threads, out, format, &records),
+        } => execute::run(
+            &scenario,
+            &settings.overrides(),
+            threads,
+            out,
+            format,
+            &records,
+        ),
         Command::Plot { report, out } => execute::plot(&report, out),
         Command::Rerun { report, threads } => execute::rerun(&report, threads),
         Command::Validate { scenario, settings } => {

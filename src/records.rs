@@ -46,13 +46,18 @@ impl Pending {
             .file_name()
             .and_then(|n| n.to_str())
             .filter(|_| !path.is_dir())
-            .ok_or_else(|| {
-                Failure::Input(format!("{flag} {}: not a file name", path.display()))
-            })?;
+            .ok_or_else(|| Failure::Input(format!("{flag} {}: not a file name", path.display())))?;
         let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let file = File::create(&tmp).map_err(|e| {
-            Failure::Input(format!("{flag} {}: cannot write there: {e}", path.display()))
-        })?;
+        let cannot = |e: std::io::Error| {
+            Failure::Input(format!(
+                "{flag} {}: cannot write there: {e}",
+                path.display()
+            ))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(cannot)?;
+        }
+        let file = File::create(&tmp).map_err(cannot)?;
         let pending = Pending {
             flag,
             path: path.to_path_buf(),
@@ -65,7 +70,11 @@ impl Pending {
     /// Renames the temporary into place once everything was written.
     fn commit(&mut self, written: Option<std::io::Result<u64>>) -> Result<(), Failure> {
         let fail = |e: std::io::Error| {
-            Failure::Runtime(format!("{} {}: cannot write: {e}", self.flag, self.path.display()))
+            Failure::Runtime(format!(
+                "{} {}: cannot write: {e}",
+                self.flag,
+                self.path.display()
+            ))
         };
         match written {
             Some(Ok(_)) => {}

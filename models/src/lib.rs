@@ -18,6 +18,7 @@ pub mod workload;
 pub mod world;
 
 pub use config::{BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig};
-pub use world::{Overgrown, RunAborted, RunOutput, STALL_LIMIT, Stalled, World, run_replication,
+pub use world::{
+    Overgrown, RunAborted, RunOutput, STALL_LIMIT, Stalled, World, run_replication,
     run_replication_recorded,
 };

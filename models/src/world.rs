@@ -507,9 +507,10 @@ impl<'c> World<'c> {
             &mut metrics,
         );
         let requests = &self.requests;
-        let recorded = self.recorder.take().map(|r| {
-            r.finish(horizon, |k| requests.get(k).map(|q| (q.depth, q.cost)))
-        });
+        let recorded = self
+            .recorder
+            .take()
+            .map(|r| r.finish(horizon, |k| requests.get(k).map(|q| (q.depth, q.cost))));
         Ok(RunOutput {
             metrics,
             series,
@@ -551,6 +552,10 @@ pub fn run_replication_recorded(
     options: crate::record::RecordOptions,
 ) -> Result<RunOutput, RunAborted> {
     let mut world = World::new(config, seed, replication);
-    world.record(crate::record::CallRecorder::new(config, replication, options));
+    world.record(crate::record::CallRecorder::new(
+        config,
+        replication,
+        options,
+    ));
     world.run()
 }

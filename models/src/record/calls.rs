@@ -179,7 +179,9 @@ impl CallSink {
                 a.backend,
                 secs(a.sent),
                 opt(a.started),
-                a.ended.map(|t| secs(t).to_string()).unwrap_or("running".into()),
+                a.ended
+                    .map(|t| secs(t).to_string())
+                    .unwrap_or("running".into()),
                 a.outcome
             );
         }

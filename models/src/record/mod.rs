@@ -148,6 +148,8 @@ struct Live {
     queue_lane: u32,
     started: Option<Time>,
     lane: u32,
+    /// Its slot lane was handed back already (`slot_freed`): another attempt may hold it now.
+    freed: bool,
 }
 
 /// Lanes of one backend: slots (per GPU replica for a pool), queue waits, backoffs.
@@ -208,7 +210,7 @@ impl CallRecorder {
             .map(|b| {
                 let replicas = b.pool.as_ref().map_or(0, |p| p.max_replicas() as usize);
                 BackendLanes {
-                    slots: (0..replicas.max(1)).map(|_| Lanes::default()).collect(),
+                    slots: (0..=replicas).map(|_| Lanes::default()).collect(),
                     queue: Lanes::default(),
                     backoff: Lanes::default(),
                     waiting: 0,
@@ -329,6 +331,7 @@ impl CallRecorder {
             queue_lane: 0,
             started: None,
             lane: 0,
+            freed: false,
         };
         if queued {
             self.enqueue(now, &mut live);
@@ -395,13 +398,9 @@ impl CallRecorder {
         live.started = Some(now);
         live.replica = replica;
         let b = live.backend as usize;
-        let family = if replica == u16::MAX {
-            0
-        } else {
-            replica as usize
-        };
-        let (lane, new) = self.lanes[b].slots[family].take(now, Time::MAX);
+        let (lane, new) = self.lanes[b].slots[family(replica)].take(now, Time::MAX);
         live.lane = lane;
+        live.freed = false;
         if new && let Some(t) = &mut self.trace {
             t.name_thread(
                 backend_pid(live.backend),
@@ -419,6 +418,19 @@ impl CallRecorder {
         }
     }
 
+    /// The backend's slot is free again (the attempt's outcome comes after): a call waiting
+    /// for it may take its lane at once.
+    pub fn slot_freed(&mut self, now: Time, attempt: Key) {
+        if let Some(mut live) = self.live(attempt)
+            && live.started.is_some()
+            && !live.freed
+        {
+            self.lanes[live.backend as usize].slots[family(live.replica)].release(live.lane, now);
+            live.freed = true;
+            self.live[attempt.index as usize] = Some(live);
+        }
+    }
+
     /// The caller's view of the attempt ended (`Requeued`: it goes back to the queue).
     pub fn attempt_ended(&mut self, now: Time, attempt: Key, end: End) {
         let Some(mut live) = self.live(attempt) else {
@@ -427,12 +439,9 @@ impl CallRecorder {
         self.dequeue(now, &mut live);
         if let Some(started) = live.started {
             let b = live.backend as usize;
-            let family = if live.replica == u16::MAX {
-                0
-            } else {
-                live.replica as usize
-            };
-            self.lanes[b].slots[family].release(live.lane, now);
+            if !live.freed {
+                self.lanes[b].slots[family(live.replica)].release(live.lane, now);
+            }
             self.spans[b] += 1;
             if let Some(t) = &mut self.trace {
                 let tid = slot_tid(live.replica, live.lane);
@@ -644,11 +653,17 @@ impl CallRecorder {
         sink.write(&row, &attempts);
     }
 
-    /// A backend's breaker moved to `state`.
+    /// A backend's breaker moved to `state`. An open breaker turns half-open at its `until`
+    /// (the breaker notices at the next call; its clock in the metrics counts from `until`).
     pub fn breaker(&mut self, now: Time, backend: u16, state: BreakerState) {
         if let Some(t) = &mut self.trace {
+            let pid = backend_pid(backend);
             let name = json_str(&format!("breaker {}", state.name()));
-            t.instant(backend_pid(backend), "breaker", &name, now, format_args!(""));
+            t.instant(pid, "breaker", &name, now, format_args!(""));
+            if let BreakerState::Open { until } = state {
+                let half = json_str("breaker half_open");
+                t.instant(pid, "breaker", &half, until, format_args!(""));
+            }
         }
     }
 
@@ -719,7 +734,13 @@ impl CallRecorder {
             if let Some(s) = l.replica_seen.get_mut(i) {
                 *s = seen;
             }
-            t.counter(pid, &format!("replica {i} batch"), "calls", seen.0 as u64, now);
+            t.counter(
+                pid,
+                &format!("replica {i} batch"),
+                "calls",
+                seen.0 as u64,
+                now,
+            );
             t.counter(
                 pid,
                 &format!("replica {i} kv"),
@@ -773,6 +794,16 @@ impl CallRecorder {
             calls: self.calls.map(CallSink::finish),
             trace: self.trace.map(TraceSink::finish),
         }
+    }
+}
+
+/// The slot-lane family of GPU replica `replica`: 0 for slots not on a replica (a backend
+/// without a pool, or an attempt refused before a replica took it).
+fn family(replica: u16) -> usize {
+    if replica == u16::MAX {
+        0
+    } else {
+        replica as usize + 1
     }
 }
 

@@ -93,7 +93,15 @@ impl World<'_> {
         r.max_tokens = t.max_tokens.unwrap_or(output);
         r.from_cache = false;
         if let Some(rec) = &mut self.recorder {
-            rec.call_started(now, request, r.step, r.turn, r.route, (prompt, output), r.cost);
+            rec.call_started(
+                now,
+                request,
+                r.step,
+                r.turn,
+                r.route,
+                (prompt, output),
+                r.cost,
+            );
         }
         // The gateway's limits count jobs, not calls: only a job's first call meets them.
         let from = if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {

@@ -308,6 +308,9 @@ impl World<'_> {
         if !a.slotless {
             self.stats.service_ended(now, backend);
             b.busy -= 1;
+            if let Some(rec) = &mut self.recorder {
+                rec.slot_freed(now, attempt);
+            }
         }
         // A slot freed: the next waiting call starts (calls shed at their queue timeout are
         // still in the queue: skip them). A pool lets waiting calls in when replicas free up.

@@ -113,7 +113,14 @@ impl World<'_> {
             ..Attempt::of(request, r, now, permit, !can_start)
         });
         if let Some(rec) = &mut self.recorder {
-            rec.attempt_sent(now, attempt, request, backend_index, Kind::Hedge, !can_start);
+            rec.attempt_sent(
+                now,
+                attempt,
+                request,
+                backend_index,
+                Kind::Hedge,
+                !can_start,
+            );
         }
         self.stats.resilience.hedge_sent();
         if can_start {
