@@ -106,6 +106,8 @@ struct AttemptRow {
     kind: Kind,
     backend: u16,
     sent: Time,
+    /// Sent into the backend's queue rather than straight into service.
+    queued: bool,
     started: Option<Time>,
     ended: Option<(Time, End)>,
 }
@@ -177,6 +179,8 @@ pub struct CallRecorder {
     live: Vec<Option<Live>>,
     next_job: u64,
     next_call: u64,
+    /// Set by `finish`: where the waits of calls still open end.
+    horizon: Option<Time>,
     /// Attempt spans written per backend (for tests against `backend.NAME.attempts`).
     pub spans: Vec<u64>,
 }
@@ -188,10 +192,44 @@ fn backend_pid(b: u16) -> u64 {
     2 + b as u64
 }
 
+/// The names a recorder writes, and each backend's GPU replicas (0 without a pool).
+pub struct Names {
+    pub tenants: Vec<String>,
+    pub routes: Vec<String>,
+    pub backends: Vec<String>,
+    pub replicas: Vec<usize>,
+    pub slos: Vec<String>,
+}
+
+impl Names {
+    pub fn of(config: &WorldConfig) -> Names {
+        Names {
+            tenants: config.tenants.iter().map(|t| t.name.clone()).collect(),
+            routes: config.routes.iter().map(|r| r.name.clone()).collect(),
+            backends: config.backends.iter().map(|b| b.name.clone()).collect(),
+            replicas: config
+                .backends
+                .iter()
+                .map(|b| b.pool.as_ref().map_or(0, |p| p.max_replicas() as usize))
+                .collect(),
+            slos: config.slos.iter().map(|s| s.name.clone()).collect(),
+        }
+    }
+}
+
 impl CallRecorder {
     pub fn new(config: &WorldConfig, replication: u32, options: RecordOptions) -> CallRecorder {
-        let backends: Vec<String> = config.backends.iter().map(|b| b.name.clone()).collect();
-        let routes: Vec<String> = config.routes.iter().map(|r| r.name.clone()).collect();
+        CallRecorder::with_names(Names::of(config), replication, options)
+    }
+
+    pub fn with_names(names: Names, replication: u32, options: RecordOptions) -> CallRecorder {
+        let Names {
+            tenants,
+            routes,
+            backends,
+            replicas,
+            slos,
+        } = names;
         let mut trace = options
             .trace
             .map(|(out, window)| TraceSink::new(out, window, replication));
@@ -204,25 +242,21 @@ impl CallRecorder {
                 t.name_process(2 + (backends.len() + r) as u64, &format!("route {name}"));
             }
         }
-        let lanes = config
-            .backends
+        let lanes = replicas
             .iter()
-            .map(|b| {
-                let replicas = b.pool.as_ref().map_or(0, |p| p.max_replicas() as usize);
-                BackendLanes {
-                    slots: (0..=replicas).map(|_| Lanes::default()).collect(),
-                    queue: Lanes::default(),
-                    backoff: Lanes::default(),
-                    waiting: 0,
-                    replica_seen: vec![(u32::MAX, u32::MAX); replicas],
-                    serving: None,
-                }
+            .map(|&replicas| BackendLanes {
+                slots: (0..=replicas).map(|_| Lanes::default()).collect(),
+                queue: Lanes::default(),
+                backoff: Lanes::default(),
+                waiting: 0,
+                replica_seen: vec![(u32::MAX, u32::MAX); replicas],
+                serving: None,
             })
             .collect();
         CallRecorder {
-            tenants: config.tenants.iter().map(|t| t.name.clone()).collect(),
-            slos: config.slos.iter().map(|s| s.name.clone()).collect(),
-            alerting: vec![false; config.slos.len()],
+            tenants,
+            alerting: vec![false; slos.len()],
+            slos,
             validator_lanes: routes.iter().map(|_| Lanes::default()).collect(),
             spans: vec![0; backends.len()],
             routes,
@@ -234,6 +268,7 @@ impl CallRecorder {
             live: Vec::new(),
             next_job: 0,
             next_call: 0,
+            horizon: None,
         }
     }
 
@@ -244,6 +279,7 @@ impl CallRecorder {
     }
 
     /// A job of `tenant` entered the gateway.
+    #[cold]
     pub fn job_arrived(&mut self, now: Time, request: Key, tenant: u16) {
         let i = request.index as usize;
         if self.jobs.len() <= i {
@@ -262,6 +298,7 @@ impl CallRecorder {
     /// The job's next call starts (its step and turn, on `route`); `cost` is the job's spend
     /// so far.
     #[allow(clippy::too_many_arguments)]
+    #[cold]
     pub fn call_started(
         &mut self,
         now: Time,
@@ -291,6 +328,7 @@ impl CallRecorder {
     }
 
     /// An attempt of `request`'s call was sent to `backend` (into its queue when `queued`).
+    #[cold]
     pub fn attempt_sent(
         &mut self,
         now: Time,
@@ -307,6 +345,7 @@ impl CallRecorder {
                     kind,
                     backend,
                     sent: now,
+                    queued,
                     started: None,
                     ended: None,
                 });
@@ -390,6 +429,7 @@ impl CallRecorder {
     }
 
     /// The attempt starts service (on GPU replica `replica`, or `u16::MAX`).
+    #[cold]
     pub fn attempt_started(&mut self, now: Time, attempt: Key, replica: u16) {
         let Some(mut live) = self.live(attempt) else {
             return;
@@ -420,6 +460,7 @@ impl CallRecorder {
 
     /// The backend's slot is free again (the attempt's outcome comes after): a call waiting
     /// for it may take its lane at once.
+    #[cold]
     pub fn slot_freed(&mut self, now: Time, attempt: Key) {
         if let Some(mut live) = self.live(attempt)
             && live.started.is_some()
@@ -432,6 +473,7 @@ impl CallRecorder {
     }
 
     /// The caller's view of the attempt ended (`Requeued`: it goes back to the queue).
+    #[cold]
     pub fn attempt_ended(&mut self, now: Time, attempt: Key, end: End) {
         let Some(mut live) = self.live(attempt) else {
             return;
@@ -478,6 +520,7 @@ impl CallRecorder {
     }
 
     /// The call's answer began to stream at `at`.
+    #[cold]
     pub fn first_token(&mut self, request: Key, at: Time) {
         if let Some(j) = self.job(request) {
             j.first_token = Some(at);
@@ -485,6 +528,7 @@ impl CallRecorder {
     }
 
     /// The answer's soft-failure category + 1 (0: good), drawn when it came back.
+    #[cold]
     pub fn soft(&mut self, request: Key, soft: u8) {
         if let Some(j) = self.job(request) {
             j.soft = soft;
@@ -492,6 +536,7 @@ impl CallRecorder {
     }
 
     /// The route's validator judged the answer: `caught` or passed; it took until `until`.
+    #[cold]
     pub fn validated(&mut self, now: Time, request: Key, route: u16, caught: bool, until: Time) {
         let Some(j) = self.job(request) else { return };
         j.verdict = Some(caught);
@@ -518,6 +563,7 @@ impl CallRecorder {
     }
 
     /// The call was answered from a cache.
+    #[cold]
     pub fn cached(&mut self, request: Key) {
         if let Some(j) = self.job(request) {
             j.cached = true;
@@ -525,6 +571,7 @@ impl CallRecorder {
     }
 
     /// A retry of `request`'s call at `backend` waits `delay` first.
+    #[cold]
     pub fn backoff(&mut self, now: Time, request: Key, backend: u16, delay: Time) {
         let job = self.job(request).map_or(u64::MAX, |j| j.job);
         let Some(t) = &mut self.trace else { return };
@@ -547,11 +594,13 @@ impl CallRecorder {
     }
 
     /// The call was answered and the job goes on to its next call.
+    #[cold]
     pub fn call_continued(&mut self, now: Time, request: Key, depth: u8, cost: f64) {
         self.close_call(Some(now), request, "continued", Some(depth), cost);
     }
 
     /// The job ended (`None`: blocked on arrival, a full queue), with the open call if any.
+    #[cold]
     pub fn job_ended(
         &mut self,
         now: Time,
@@ -599,10 +648,12 @@ impl CallRecorder {
             .attempts
             .iter()
             .map(|a| {
-                let waited_until = a.started.or(match a.ended {
-                    Some((t, End::QueueTimeout)) => Some(t),
-                    _ => None,
-                });
+                // A queued attempt waited until it started, left the queue (a timeout), the
+                // call ended, or the run did.
+                let waited_until = a
+                    .queued
+                    .then(|| a.started.or(a.ended.map(|e| e.0)).or(end).or(self.horizon))
+                    .flatten();
                 if let Some(t) = waited_until {
                     queue_wait += t.saturating_sub(a.sent);
                 }
@@ -655,6 +706,7 @@ impl CallRecorder {
 
     /// A backend's breaker moved to `state`. An open breaker turns half-open at its `until`
     /// (the breaker notices at the next call; its clock in the metrics counts from `until`).
+    #[cold]
     pub fn breaker(&mut self, now: Time, backend: u16, state: BreakerState) {
         if let Some(t) = &mut self.trace {
             let pid = backend_pid(backend);
@@ -668,6 +720,7 @@ impl CallRecorder {
     }
 
     /// A backend became faulty (an outage, slowdown, degradation or silent update) or recovered.
+    #[cold]
     pub fn fault(&mut self, now: Time, backend: u16, faulty: bool) {
         if let Some(t) = &mut self.trace {
             let name = if faulty {
@@ -680,6 +733,7 @@ impl CallRecorder {
     }
 
     /// A backend's outage began or ended.
+    #[cold]
     pub fn outage(&mut self, now: Time, backend: u16, down: bool) {
         if let Some(t) = &mut self.trace {
             let name = if down {
@@ -692,6 +746,7 @@ impl CallRecorder {
     }
 
     /// A chaos fault of kind `kind` went in (`begin`) or was rolled back.
+    #[cold]
     pub fn chaos(&mut self, now: Time, experiment: &str, kind: &str, begin: bool) {
         if let Some(t) = &mut self.trace {
             let what = if begin { "begins" } else { "ends" };
@@ -707,10 +762,12 @@ impl CallRecorder {
         }
     }
 
-    /// After the SLO tracker ran: an instant where an SLO's alerting started or stopped.
-    pub fn alerts(&mut self, now: Time, tracker: &crate::slo::SloTracker) {
+    /// After the SLO tracker ran: an instant where an SLO's alerting started or stopped
+    /// (`firing(s)`: whether some burn-rate rule of SLO `s` fires now).
+    #[cold]
+    pub fn alerts(&mut self, now: Time, firing: impl Fn(usize) -> bool) {
         for s in 0..self.slos.len() {
-            let firing = tracker.is_alerting(s);
+            let firing = firing(s);
             if firing != self.alerting[s] {
                 self.alerting[s] = firing;
                 if let Some(t) = &mut self.trace {
@@ -724,6 +781,7 @@ impl CallRecorder {
 
     /// GPU replica `i` of a pool backend changed: its batch and KV counters, and the serving
     /// replicas.
+    #[cold]
     pub(crate) fn replica(&mut self, now: Time, backend: usize, i: usize, pool: &Pool) {
         let Some(t) = &mut self.trace else { return };
         let l = &mut self.lanes[backend];
@@ -761,6 +819,7 @@ impl CallRecorder {
     /// At the horizon: calls still open get a row (`unfinished`), attempts still out a span
     /// ending there; then the files are closed. `state` gives a job's fallback depth and spend.
     pub fn finish(mut self, horizon: Time, state: impl Fn(Key) -> Option<(u8, f64)>) -> Recorded {
+        self.horizon = Some(horizon);
         for i in 0..self.live.len() {
             if let Some(live) = self.live[i] {
                 let mut live = live;
@@ -823,3 +882,6 @@ fn slot_name(replica: u16, lane: u32) -> String {
         format!("replica {replica} slot {lane}")
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -250,7 +250,9 @@ mod tests {
         // Lane 0 is free from 7, lane 1 from 10.
         assert_eq!(l.take(6, 8), (3, true));
         assert_eq!(l.take(7, 9), (0, false));
-        assert_eq!(l.take(10, 11), (1, false));
+        // Lanes 0 and 1 are both free at 10: the lowest first.
+        assert_eq!(l.take(10, 11), (0, false));
+        assert_eq!(l.take(10, 12), (1, false));
     }
 
     #[test]

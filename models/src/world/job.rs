@@ -228,7 +228,7 @@ impl World<'_> {
             if let Some(tracker) = &mut self.slo {
                 tracker.record(now, r.tenant, r.route, &facts);
                 if let Some(rec) = &mut self.recorder {
-                    rec.alerts(now, tracker);
+                    rec.alerts(now, |s| tracker.is_alerting(s));
                 }
             }
             if let Some(c) = &mut self.chaos {
