@@ -199,6 +199,8 @@ pub(crate) struct Simulated {
     pub series: Option<SeriesSummary>,
     pub latency_cdf: CdfSummary,
     pub events: u64,
+    /// What the recorded replication wrote (`--requests`, `--trace`), if one was recorded.
+    pub recorded: Option<models::record::Recorded>,
 }
 
 impl Simulated {
@@ -217,7 +219,7 @@ impl Simulated {
 }
 
 /// Runs every replication of `loaded` on a pool of `threads` workers, with a progress bar.
-fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failure> {
+pub(crate) fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failure> {
     let pool = thread_pool(threads)?;
     let reps = loaded.scenario.replications;
     let bar = progress_bar(reps as u64, "replications");
@@ -242,8 +244,19 @@ pub(crate) fn replicate(
     on_replication: impl Fn() + Sync,
 ) -> Result<Simulated, Failure> {
     let seed = loaded.scenario.seed;
+    replicate_with(loaded, on_replication, |i| {
+        models::run_replication(&loaded.world, seed, i)
+    })
+}
+
+/// [`replicate`], running replication `i` with `run_one(i)`.
+pub(crate) fn replicate_with(
+    loaded: &Loaded,
+    on_replication: impl Fn() + Sync,
+    run_one: impl Fn(u32) -> Result<models::RunOutput, models::RunAborted> + Sync,
+) -> Result<Simulated, Failure> {
     let outputs: Vec<_> = sim_core::replications::in_order(loaded.scenario.replications, |i| {
-        let out = models::run_replication(&loaded.world, seed, i);
+        let out = run_one(i);
         on_replication();
         out.map_err(|stalled| Failure::Runtime(format!("replication {i}: {stalled}")))
     })
@@ -253,7 +266,9 @@ pub(crate) fn replicate(
     let mut metrics = Vec::with_capacity(outputs.len());
     let mut series = Vec::with_capacity(outputs.len());
     let mut cdfs = Vec::with_capacity(outputs.len());
+    let mut recorded = None;
     for o in outputs {
+        recorded = recorded.or(o.recorded);
         metrics.push(o.metrics);
         series.push(o.series);
         cdfs.push(o.latency_cdf);
@@ -263,6 +278,7 @@ pub(crate) fn replicate(
         series: summarize_series(&series).filter(|s| !s.grid.is_empty()),
         latency_cdf: summarize_cdf(&cdfs),
         events,
+        recorded,
     })
 }
 
@@ -290,6 +306,8 @@ pub struct RunArgs<'a> {
     pub metrics: Vec<String>,
     /// `--fail-on`: verdicts that make the run exit 3.
     pub fail_on: Vec<String>,
+    /// `--requests` and `--trace`: one replication's calls and timeline.
+    pub records: &'a crate::records::RecordArgs,
 }
 
 /// The exit code after every output is written: 0, or [`reports::gate::VERDICT_FAILED`] with
@@ -313,6 +331,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         format,
         metrics,
         fail_on,
+        records,
     } = args;
     let fail_on = reports::gate::FailOn::parse_all(&fail_on).map_err(Failure::Input)?;
     if let Some(dir) = &out {
@@ -320,7 +339,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     }
     let (source, loaded) = load_spec(spec, overrides)?;
     let started = Instant::now();
-    let simulated = simulate(&loaded, threads)?;
+    let simulated = crate::records::simulate(records, &loaded, threads)?;
     let events = simulated.events;
     let elapsed = started.elapsed().as_secs_f64();
     let s = &loaded.scenario;

@@ -7,6 +7,7 @@ mod execute;
 mod failure;
 mod fidelity;
 mod interop_cmd;
+mod records;
 mod shell;
 mod sweep;
 
@@ -47,7 +48,9 @@ enum Command {
         faultline run example:quickstart --set backends.llm-api.concurrency=12 --out out/q12\n  \
         faultline run example:mmc --format csv > mmc.csv\n  \
         faultline run example:fallback-chain --fail-on slo,abort   # exit 3 if either fails\n  \
-        faultline run example:chaos-game-day --metrics 'chaos.*' --metrics '*p99*'\n\n\
+        faultline run example:chaos-game-day --metrics 'chaos.*' --metrics '*p99*'\n  \
+        faultline run example:fallback-chain --requests calls.csv --trace trace.json \\\n      \
+        --trace-window 10h..10h10m   # open trace.json in ui.perfetto.dev\n\n\
         Exit codes: 0 success; 1 the run failed; 2 bad input or usage; 3 a verdict named by \
         --fail-on failed (the report and every output are written first).")]
     Run {
@@ -74,6 +77,8 @@ enum Command {
         /// guard fired); comma-separated, or all.
         #[arg(long = "fail-on", value_name = "LIST")]
         fail_on: Vec<String>,
+        #[command(flatten)]
+        records: records::RecordArgs,
     },
     /// Redraw a report's plots and report.html from its JSON, without rerunning.
     #[command(
@@ -320,6 +325,7 @@ fn main() -> ExitCode {
             format,
             metrics,
             fail_on,
+            records,
         } => execute::run(execute::RunArgs {
             spec: &scenario,
             overrides: &settings.overrides(),
@@ -328,6 +334,7 @@ fn main() -> ExitCode {
             format,
             metrics,
             fail_on,
+            records: &records,
         }),
         Command::Metrics { glob } => execute::metrics(glob.as_deref()),
         Command::Plot { report, out } => execute::plot(&report, out),

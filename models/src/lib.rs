@@ -12,9 +12,13 @@ pub mod gpu;
 pub mod metrics;
 pub mod outage;
 pub mod outcome;
+pub mod record;
 pub mod slo;
 pub mod workload;
 pub mod world;
 
 pub use config::{BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig};
-pub use world::{Overgrown, RunAborted, RunOutput, STALL_LIMIT, Stalled, World, run_replication};
+pub use world::{
+    Overgrown, RunAborted, RunOutput, STALL_LIMIT, Stalled, World, run_replication,
+    run_replication_recorded,
+};

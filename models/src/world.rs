@@ -108,6 +108,8 @@ pub struct RunOutput {
     pub events: u64,
     /// Arrival times per tenant, when recording was requested.
     pub arrivals: Option<Vec<(Time, u16)>>,
+    /// What the call recorder wrote, when this replication had one.
+    pub recorded: Option<crate::record::Recorded>,
 }
 
 /// Events at one instant of virtual time beyond which a run counts as stalled. No scenario
@@ -225,6 +227,8 @@ pub struct World<'c> {
     /// Chaos experiments and the cost guard, when the scenario has them (see `chaos_hooks`).
     chaos: Option<crate::chaos::ChaosState>,
     cost_guard: Option<crate::cost_guard::CostGuard>,
+    /// Per-call rows and the trace, for the one replication that writes them (`record`).
+    recorder: Option<Box<crate::record::CallRecorder>>,
 }
 
 impl<'c> World<'c> {
@@ -233,7 +237,11 @@ impl<'c> World<'c> {
         self.arrival_log = Some(Vec::new());
     }
 
-    /// Runs to the horizon and returns the replication's metrics.
+    /// Writes this replication's calls and timeline as it runs (see `crate::record`).
+    pub fn record(&mut self, recorder: crate::record::CallRecorder) {
+        self.recorder = Some(Box::new(recorder));
+    }
+
     /// An event in words, naming the tenant and backend it concerns, for the stall message.
     fn describe(&self, event: &Event) -> String {
         let tenant = |t: u16| format!("tenant `{}`", self.config.tenants[t as usize].name);
@@ -498,12 +506,18 @@ impl<'c> World<'c> {
             horizon,
             &mut metrics,
         );
+        let requests = &self.requests;
+        let recorded = self
+            .recorder
+            .take()
+            .map(|r| r.finish(horizon, |k| requests.get(k).map(|q| (q.depth, q.cost))));
         Ok(RunOutput {
             metrics,
             series,
             latency_cdf,
             events: self.events,
             arrivals: self.arrival_log,
+            recorded,
         })
     }
 }
@@ -528,4 +542,20 @@ pub fn run_replication(
     replication: u32,
 ) -> Result<RunOutput, RunAborted> {
     World::new(config, seed, replication).run()
+}
+
+/// Runs one replication that writes its calls and timeline as `options` says.
+pub fn run_replication_recorded(
+    config: &WorldConfig,
+    seed: u64,
+    replication: u32,
+    options: crate::record::RecordOptions,
+) -> Result<RunOutput, RunAborted> {
+    let mut world = World::new(config, seed, replication);
+    world.record(crate::record::CallRecorder::new(
+        config,
+        replication,
+        options,
+    ));
+    world.run()
 }

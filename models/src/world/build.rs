@@ -205,6 +205,7 @@ impl<'c> World<'c> {
                 .cost_guard
                 .as_ref()
                 .map(crate::cost_guard::CostGuard::new),
+            recorder: None,
         }
     }
 }

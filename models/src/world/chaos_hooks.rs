@@ -128,6 +128,10 @@ impl World<'_> {
         let c = self.chaos.as_mut().expect("chaos events need chaos");
         c.fault_began(now, index);
         let fault = c.fault(index).clone();
+        if let Some(rec) = &mut self.recorder {
+            let experiment = &c.config.experiments[c.faults[index].0].name;
+            rec.chaos(now, experiment, fault.kind.name(), true);
+        }
         self.stats.series.fault_level(now, false, true);
         match fault.kind {
             FaultKind::Stall { workers } => {
@@ -177,6 +181,10 @@ impl World<'_> {
         c.fault_ended(index);
         let since = c.since[index];
         let fault = c.fault(index).clone();
+        if let Some(rec) = &mut self.recorder {
+            let experiment = &c.config.experiments[c.faults[index].0].name;
+            rec.chaos(now, experiment, fault.kind.name(), false);
+        }
         self.stats.series.fault_level(now, true, false);
         // A surge is load, not a failure: alerts are not graded on catching it.
         if self.slo.is_some() && !matches!(fault.kind, FaultKind::Surge { .. }) {

@@ -25,6 +25,9 @@ impl World<'_> {
             .as_mut()
             .expect("a pool backend");
         pool.touch(now, i);
+        if let Some(rec) = &mut self.recorder {
+            rec.replica(now, backend, i, pool);
+        }
         let r = &pool.replicas[i];
         if before != Some(r.generation())
             && let Some(at) = r.next_change()
@@ -181,6 +184,9 @@ impl World<'_> {
                 OnCrash::Requeue => {
                     // Back to the gateway queue, from scratch; it holds no slot meanwhile, and
                     // the statistics see it leave service and join the queue.
+                    if let Some(rec) = &mut self.recorder {
+                        rec.attempt_ended(now, attempt, crate::record::End::Requeued);
+                    }
                     let b = &mut self.backends[backend];
                     b.busy -= 1;
                     a.queued = true;

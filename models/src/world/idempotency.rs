@@ -136,6 +136,10 @@ impl World<'_> {
                 replay: true,
                 ..Attempt::of(request, r, now, permit, false)
             });
+            if let Some(rec) = &mut self.recorder {
+                let kind = crate::record::Kind::Replay;
+                rec.attempt_sent(now, attempt, request, r.backend, kind, false);
+            }
             self.sched
                 .schedule(now + ROUND_TRIP, Event::service_done(attempt));
         }

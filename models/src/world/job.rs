@@ -92,6 +92,17 @@ impl World<'_> {
         r.output_tokens = output;
         r.max_tokens = t.max_tokens.unwrap_or(output);
         r.from_cache = false;
+        if let Some(rec) = &mut self.recorder {
+            rec.call_started(
+                now,
+                request,
+                r.step,
+                r.turn,
+                r.route,
+                (prompt, output),
+                r.cost,
+            );
+        }
         // The gateway's limits count jobs, not calls: only a job's first call meets them.
         let from = if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
             Stage::Limits
@@ -116,6 +127,11 @@ impl World<'_> {
         }
         if soft > 0 {
             self.stats.correctness.soft_missed(soft - 1);
+        }
+        if r.from_cache
+            && let Some(rec) = &mut self.recorder
+        {
+            rec.cached(request);
         }
         r.tokens_used = r
             .tokens_used
@@ -180,6 +196,9 @@ impl World<'_> {
             self.complete(now, request, outcome);
             return;
         }
+        if let Some(rec) = &mut self.recorder {
+            rec.call_continued(now, request, r.depth, r.cost);
+        }
         if !self.start_call(now, request, None) {
             self.complete(now, request, Outcome::Shed);
         }
@@ -187,6 +206,9 @@ impl World<'_> {
 
     pub(super) fn complete(&mut self, now: Time, request: Key, outcome: Outcome) {
         let r = self.requests.remove(request).expect("live request");
+        if let Some(rec) = &mut self.recorder {
+            rec.job_ended(now, request, Some(outcome), r.depth, r.cost);
+        }
         let t = &mut self.in_flight[r.tenant as usize];
         *t = t.saturating_sub(1);
         // A call that ended unanswered because its deadline passed (or left no room to retry).
@@ -205,6 +227,9 @@ impl World<'_> {
             };
             if let Some(tracker) = &mut self.slo {
                 tracker.record(now, r.tenant, r.route, &facts);
+                if let Some(rec) = &mut self.recorder {
+                    rec.alerts(now, |s| tracker.is_alerting(s));
+                }
             }
             if let Some(c) = &mut self.chaos {
                 c.record(now, r.tenant, r.route, &facts);

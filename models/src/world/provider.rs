@@ -9,6 +9,7 @@ use crate::config::{
 };
 use crate::event::Event;
 use crate::metrics::Outcome;
+use crate::record::End;
 use policies::{AttemptFailure, ErrorClass, FallbackTrigger, FaultWindow, TokenBucket};
 use sim_core::{Key, RandomStream, Streams, Time};
 
@@ -247,6 +248,9 @@ impl World<'_> {
                     // known.
                     a.replica = i as u16;
                     a.done_at = Time::MAX;
+                    if let Some(rec) = &mut self.recorder {
+                        rec.attempt_started(now, attempt, i as u16);
+                    }
                     if let Some(timeout) = timeout {
                         a.timeout_at = now.saturating_add(timeout);
                         self.sched
@@ -286,6 +290,9 @@ impl World<'_> {
         }
         let waited = now - a.enqueued;
         self.stats.service_started(now, backend, waited, from_queue);
+        if let Some(rec) = &mut self.recorder {
+            rec.attempt_started(now, attempt, u16::MAX);
+        }
     }
 
     pub(super) fn on_service_done(&mut self, now: Time, attempt: Key) {
@@ -301,6 +308,9 @@ impl World<'_> {
         if !a.slotless {
             self.stats.service_ended(now, backend);
             b.busy -= 1;
+            if let Some(rec) = &mut self.recorder {
+                rec.slot_freed(now, attempt);
+            }
         }
         // A slot freed: the next waiting call starts (calls shed at their queue timeout are
         // still in the queue: skip them). A pool lets waiting calls in when replicas free up.
@@ -330,6 +340,9 @@ impl World<'_> {
             if a.abandoned {
                 self.orphan_finished(a.request, attempt, None);
                 return;
+            }
+            if let Some(rec) = &mut self.recorder {
+                rec.attempt_ended(now, attempt, End::Error(class));
             }
             self.attempt_result(now, backend, a.permit, false, now - a.started, None);
             self.stats.attempt_error(now, class);
@@ -381,6 +394,9 @@ impl World<'_> {
             return;
         }
         if failed {
+            if let Some(rec) = &mut self.recorder {
+                rec.attempt_ended(now, attempt, End::Error(ErrorClass::Server500));
+            }
             self.attempt_result(now, backend, a.permit, false, now - a.started, None);
             self.stats.attempt_failed(now, false);
             if self.settle(a.request, a.call_seq) {
@@ -399,6 +415,9 @@ impl World<'_> {
             }
             let tokens = (a.prompt_tokens, a.output_tokens);
             self.balance_answered(now, a.route, a.backend, now - a.started, tokens);
+            if let Some(rec) = &mut self.recorder {
+                rec.attempt_ended(now, attempt, End::Answered);
+            }
             let winner = self
                 .requests
                 .get(a.request)
@@ -418,6 +437,9 @@ impl World<'_> {
                 let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
                 self.stats.first_token(r.tenant as usize, ttft);
                 r.first_token.get_or_insert(a.started + a.ttft);
+                if let Some(rec) = &mut self.recorder {
+                    rec.first_token(a.request, a.started + a.ttft);
+                }
                 // The breaker hears about this answer once its validation is known.
                 r.permit = a.permit;
             }
@@ -438,6 +460,9 @@ impl World<'_> {
             let (request, backend, permit, seq) =
                 (a.request, a.backend as usize, a.permit.take(), a.call_seq);
             self.backends[backend].release(permit);
+            if let Some(rec) = &mut self.recorder {
+                rec.attempt_ended(now, attempt, End::QueueTimeout);
+            }
             self.stats.queue_timed_out(now);
             if self.settle(request, seq) {
                 self.complete(now, request, Outcome::Shed);
@@ -454,6 +479,9 @@ impl World<'_> {
         if a.too_slow {
             // Not a failure of the backend: the route just prefers a faster answer elsewhere.
             self.backends[backend].release(permit);
+            if let Some(rec) = &mut self.recorder {
+                rec.attempt_ended(now, attempt, End::TooSlow);
+            }
             self.stats.resilience.too_slow();
             if self.settle(request, seq) {
                 self.fall_back(now, request, FallbackTrigger::TooSlow, Outcome::Failed);
@@ -462,6 +490,9 @@ impl World<'_> {
         }
         let route = self.attempts.get(attempt).map_or(0, |a| a.route);
         self.balance_timed_out(route, backend as u16);
+        if let Some(rec) = &mut self.recorder {
+            rec.attempt_ended(now, attempt, End::Error(ErrorClass::AttemptTimeout));
+        }
         self.attempt_result(now, backend, permit, false, now - started, None);
         self.stats.attempt_failed(now, true);
         self.orphaned(request, attempt, seq, backend as u16);
@@ -505,6 +536,11 @@ impl World<'_> {
     /// Keeps the ground-truth fault windows alerts are graded against: a backend is faulty
     /// while it is in an outage, slowed down, or its model degraded.
     pub(super) fn fault_changed(&mut self, now: Time, backend: usize, was: bool, is: bool) {
+        if was != is
+            && let Some(rec) = &mut self.recorder
+        {
+            rec.fault(now, backend as u16, is);
+        }
         self.stats.series.fault_level(now, was, is);
         if self.slo.is_none() || was == is {
             return;
@@ -568,6 +604,9 @@ impl World<'_> {
         self.fault_changed(now, backend, was_faulty, is_faulty);
         if was_down != outage.is_some() {
             self.stats.backends.down(now, backend, outage.is_some());
+            if let Some(rec) = &mut self.recorder {
+                rec.outage(now, backend as u16, outage.is_some());
+            }
         }
     }
 }

@@ -80,6 +80,9 @@ impl World<'_> {
         if soft > 0 {
             self.stats.soft_failure(r.route as usize, soft - 1);
         }
+        if let Some(rec) = &mut self.recorder {
+            rec.soft(request, soft);
+        }
         let Some(v) = &route_cfg.validator else {
             let (backend, permit) = (r.backend as usize, r.permit.take());
             let latency = now.saturating_sub(r.call_started);
@@ -89,6 +92,9 @@ impl World<'_> {
             return;
         };
         let (detected, latency) = route.validator.judge(v, soft);
+        if let Some(rec) = &mut self.recorder {
+            rec.validated(now, request, r.route, detected, now.saturating_add(latency));
+        }
         r.pending_soft = soft;
         r.pending_detected = detected;
         if latency == 0 {

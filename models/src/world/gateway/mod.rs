@@ -29,6 +29,7 @@ use super::{ROUND_TRIP, Route, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
 use crate::event::Event;
 use crate::metrics::Outcome;
+use crate::record::Kind;
 use crate::workload::token_count;
 use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger};
 use policies::{Deadline, RetryBudget};
@@ -148,6 +149,9 @@ impl World<'_> {
             max_tokens: 0,
             orphan: None,
         });
+        if let Some(rec) = &mut self.recorder {
+            rec.job_arrived(now, request, tenant);
+        }
         // Every job counts as in flight until `complete` (or a block on arrival) ends it.
         self.in_flight[tenant as usize] += 1;
         if let Some(budget) = cfg.budget_usd
@@ -181,6 +185,9 @@ impl World<'_> {
         }
         let tokens = recorded.map(|r| (r.prompt, r.output));
         if !self.start_call(now, request, tokens) {
+            if let Some(rec) = &mut self.recorder {
+                rec.job_ended(now, request, None, 0, 0.0);
+            }
             self.requests.remove(request);
             self.in_flight[tenant as usize] -= 1;
             self.stats.blocked_on_arrival(now, tenant as usize);
@@ -263,6 +270,9 @@ impl World<'_> {
             Some(wrong) => {
                 self.stats.routes.cache_lookup(route, true, wrong);
                 r.from_cache = true;
+                if let Some(rec) = &mut self.recorder {
+                    rec.cached(request);
+                }
                 if wrong && r.poisoned == CLEAN {
                     r.poisoned = r.step;
                 }
@@ -344,6 +354,10 @@ impl World<'_> {
                 slotless: true,
                 ..Attempt::of(request, r, now, permit, false)
             });
+            if let Some(rec) = &mut self.recorder {
+                let kind = Kind::of(false, r.attempts, r.depth);
+                rec.attempt_sent(now, attempt, request, r.backend, kind, false);
+            }
             r.in_flight += 1;
             self.sched
                 .schedule(now + ROUND_TRIP, Event::service_done(attempt));
@@ -382,6 +396,10 @@ impl World<'_> {
             duplicate,
             ..Attempt::of(request, r, now, permit, !can_start)
         });
+        if let Some(rec) = &mut self.recorder {
+            let kind = Kind::of(false, r.attempts, r.depth);
+            rec.attempt_sent(now, attempt, request, r.backend, kind, !can_start);
+        }
         r.in_flight += 1;
         self.schedule_hedge(now, request);
         if can_start {

@@ -5,6 +5,7 @@
 use crate::cache::CacheState;
 use crate::event::Event;
 use crate::metrics::Outcome;
+use crate::record::Kind;
 use crate::world::call::Attempt;
 use crate::world::{Backend, World};
 use policies::RetryBudget;
@@ -111,6 +112,16 @@ impl World<'_> {
             hedge: true,
             ..Attempt::of(request, r, now, permit, !can_start)
         });
+        if let Some(rec) = &mut self.recorder {
+            rec.attempt_sent(
+                now,
+                attempt,
+                request,
+                backend_index,
+                Kind::Hedge,
+                !can_start,
+            );
+        }
         self.stats.resilience.hedge_sent();
         if can_start {
             self.start_service(now, attempt, false);
@@ -165,6 +176,9 @@ impl World<'_> {
         }
         let r = self.requests.get_mut(request).expect("live request");
         r.last_delay = delay;
+        if let Some(rec) = &mut self.recorder {
+            rec.backoff(now, request, r.backend, delay);
+        }
         self.stats.retry(class);
         if delay == 0 {
             if !self.try_attempt(now, request) {
@@ -196,6 +210,9 @@ impl World<'_> {
             };
             if let Some(state) = breaker.record(now, p, result) {
                 self.stats.breaker_changed(now, backend, state);
+                if let Some(rec) = &mut self.recorder {
+                    rec.breaker(now, backend as u16, state);
+                }
             }
         }
         let b = &mut self.backends[backend];
