@@ -54,11 +54,21 @@ fn replication(seed: u64, horizon_ns: u64, totals: &mut Totals) {
         totals.events += 1;
         if kind == 0 {
             seq += 1;
-            heap.push(Reverse((now + exp_ns(&mut arrivals, 1.0 / LAMBDA), seq, 0, 0)));
+            heap.push(Reverse((
+                now + exp_ns(&mut arrivals, 1.0 / LAMBDA),
+                seq,
+                0,
+                0,
+            )));
             if busy < SERVERS {
                 busy += 1;
                 seq += 1;
-                heap.push(Reverse((now + exp_ns(&mut service, SERVICE_MEAN_S), seq, 1, now)));
+                heap.push(Reverse((
+                    now + exp_ns(&mut service, SERVICE_MEAN_S),
+                    seq,
+                    1,
+                    now,
+                )));
             } else {
                 queue.push_back(now);
             }
@@ -88,7 +98,11 @@ fn main() {
     let seed = args.get(2).copied().unwrap_or(1);
     let mut totals = Totals::default();
     for r in 0..replications {
-        replication(seed.wrapping_mul(1_000_003).wrapping_add(r), horizon_s * 1_000_000_000, &mut totals);
+        replication(
+            seed.wrapping_mul(1_000_003).wrapping_add(r),
+            horizon_s * 1_000_000_000,
+            &mut totals,
+        );
     }
     let n = totals.customers.max(1) as f64;
     println!(
