@@ -496,10 +496,15 @@ impl ChaosState {
         }
         // Once every experiment has ended (or did not run) and its probe window after is over,
         // nothing above can change again: later calls only count towards the SLOs' run totals.
-        self.settled = self.exps.iter().zip(&self.config.experiments).all(|(x, cfg)| {
-            !matches!(x.status, Status::Pending | Status::Running)
-                && x.end.is_none_or(|e| now >= e.saturating_add(cfg.probe_window))
-        });
+        self.settled = self
+            .exps
+            .iter()
+            .zip(&self.config.experiments)
+            .all(|(x, cfg)| {
+                !matches!(x.status, Status::Pending | Status::Running)
+                    && x.end
+                        .is_none_or(|e| now >= e.saturating_add(cfg.probe_window))
+            });
     }
 
     /// The method of experiment `e` is due: checks the steady state. Returns whether it runs.

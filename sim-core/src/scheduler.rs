@@ -110,7 +110,6 @@ impl<E: Copy> Scheduler<E> {
         (at, seq) > (self.now, self.now_seq)
     }
 
-
     /// Schedules `event` after `delay`, saturating at the end of representable time.
     pub fn schedule_in(&mut self, delay: Time, event: E) {
         self.schedule(self.now.saturating_add(delay), event);
