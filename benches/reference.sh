@@ -8,6 +8,7 @@
 #
 # Usage: benches/reference.sh [REPS] [extra faultline run arguments, e.g. --set horizon=100h]
 #                                                                  (Linux; needs python3)
+# THREADS="2" benches/reference.sh runs the 2-thread case only (default THREADS="2 1").
 #
 # Wall, CPU and peak RSS are those of the faultline process alone (plots, report.html and
 # report.json included), reaped with wait4() through a child subreaper as in horizon_memory.sh,
@@ -25,7 +26,7 @@ trap 'rm -rf "$WORK"' EXIT
 echo "building faultline (cargo build --release)..." >&2
 (cd "$ROOT" && cargo build --release --quiet --bin faultline)
 
-"$PYTHON" - "$ROOT/target/release/faultline" "$ROOT/benches/reference.toml" "$REPS" "$WORK" "$@" <<'EOF'
+THREADS="${THREADS:-2 1}" "$PYTHON" - "$ROOT/target/release/faultline" "$ROOT/benches/reference.toml" "$REPS" "$WORK" "$@" <<'EOF'
 import ctypes
 import json
 import os
@@ -73,9 +74,10 @@ def parse_hours(h):
     return float(m.group(1)) * scale[m.group(2)] / 3600
 
 
-runs = {2: [], 1: []}
+counts = [int(t) for t in os.environ["THREADS"].split()]
+runs = {t: [] for t in counts}
 for i in range(reps):
-    for threads in (2, 1):
+    for threads in counts:
         r = run(threads, i)
         runs[threads].append(r)
         print(f"  run {i + 1}/{reps}, {threads} thread(s): {r['wall']:.1f} s wall, {r['cpu']:.1f} CPU-s, "
@@ -85,9 +87,10 @@ digests = {r["digest"] for rs in runs.values() for r in rs}
 med = {t: {k: statistics.median(r[k] for r in rs) for k in ("events", "wall", "cpu", "rss_mib", "hours")}
        for t, rs in runs.items()}
 print()
-print(f"benches/reference.toml, {med[2]['hours']:,.0f} virtual hours in all "
+first = med[counts[0]]
+print(f"benches/reference.toml, {first['hours']:,.0f} virtual hours in all "
       f"(median of {reps} run(s) each, alternating; whole process)")
-print(f"{'':<34}{'2 threads':>14}{'1 thread':>14}")
+print(f"{'':<34}" + "".join(f"{f'{t} thread(s)':>14}" for t in counts))
 rows = [("events", "{:,.0f}", lambda m: m["events"]),
         ("wall seconds", "{:.2f}", lambda m: m["wall"]),
         ("CPU seconds (user + system)", "{:.2f}", lambda m: m["cpu"]),
@@ -96,9 +99,10 @@ rows = [("events", "{:,.0f}", lambda m: m["events"]),
         ("times real time", "{:,.0f}", lambda m: m["hours"] * 3600 / m["wall"]),
         ("peak RSS (MiB)", "{:.1f}", lambda m: m["rss_mib"])]
 for label, fmt, f in rows:
-    print(f"{label:<34}{fmt.format(f(med[2])):>14}{fmt.format(f(med[1])):>14}")
+    print(f"{label:<34}" + "".join(f"{fmt.format(f(med[t])):>14}" for t in counts))
 print()
-print(f"2 threads / 1 thread speed-up (wall): {med[1]['wall'] / med[2]['wall']:.2f}x")
+if 1 in med and 2 in med:
+    print(f"2 threads / 1 thread speed-up (wall): {med[1]['wall'] / med[2]['wall']:.2f}x")
 if len(digests) != 1:
     sys.exit(f"error: the runs disagree on the results digest: {sorted(digests)}")
 print(f"results digest (the same in every run): {digests.pop()}")
