@@ -391,8 +391,10 @@ impl World<'_> {
             self.start_service(now, attempt, false);
             // A provider's answer time is known when it starts (a pool's is not: `Time::MAX`);
             // its timeout, if any, only ends it sooner.
-            let ends_by = self.attempts.get(attempt).map(|a| a.done_at);
-            self.arm_hedge(request, ends_by);
+            if self.hedge.is_some() {
+                let ends_by = self.attempts.get(attempt).map(|a| a.done_at);
+                self.arm_hedge(request, ends_by);
+            }
         } else {
             self.arm_hedge(request, None);
             self.backends[backend_index as usize]

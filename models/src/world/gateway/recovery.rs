@@ -92,6 +92,9 @@ impl World<'_> {
     /// and be dropped, as most hedge timers are, so it stays out of the heap unless a new
     /// attempt of the call makes it matter again ([`wake_hedge`](Self::wake_hedge)).
     pub(in crate::world) fn arm_hedge(&mut self, request: Key, ends_by: Option<Time>) {
+        if self.hedge.is_none() {
+            return;
+        }
         let r = self.requests.get_mut(request).expect("live request");
         let Some(seq) = r.dormant_hedge else {
             return;
@@ -109,6 +112,9 @@ impl World<'_> {
     /// has passed (it would have found nothing in flight and been dropped) is forgotten. With
     /// this, results are the same as with every timer in the heap.
     pub(in crate::world) fn wake_hedge(&mut self, request: Key) {
+        if self.hedge.is_none() {
+            return;
+        }
         let Some(r) = self.requests.get_mut(request) else {
             return;
         };
