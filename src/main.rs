@@ -6,6 +6,7 @@ mod execute;
 mod failure;
 mod fidelity;
 mod interop_cmd;
+mod shell;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -24,7 +25,7 @@ use std::process::ExitCode;
     after_help = "Examples:\n  faultline run example:quickstart\n  faultline examples\n  \
         faultline examples quickstart > my.toml   # a starting point for your own scenario"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Refuse runs whose estimated peak memory exceeds SIZE (e.g. 16GiB, 512MiB, unlimited);
@@ -215,6 +216,18 @@ enum Command {
         after_help = "Examples:\n  faultline fidelity builtin:sim-to-real/vllm_h100_measurements.json --no-fit"
     )]
     Fidelity(fidelity::FidelityArgs),
+    /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors.
+    #[command(after_help = "Example:\n  faultline schema > faultline.schema.json")]
+    Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
+    #[command(after_help = "Example:\n  faultline completions bash > faultline.bash")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    #[command(after_help = "Example:\n  faultline man > faultline.1")]
+    Man,
 }
 
 /// Changes to the scenario, applied before validation.
@@ -285,6 +298,12 @@ fn main() -> ExitCode {
         Command::Import(cmd) => interop_cmd::import(cmd),
         Command::Export(cmd) => interop_cmd::export(cmd),
         Command::Fidelity(args) => fidelity::fidelity(args),
+        Command::Schema => {
+            print!("{}", faultline::scenario_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => shell::completions(shell),
+        Command::Man => shell::man(),
         Command::Sweep {
             scenario,
             set,

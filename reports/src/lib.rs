@@ -10,6 +10,7 @@ pub mod output;
 pub mod paired;
 pub mod plot;
 pub mod report;
+pub mod series_csv;
 pub mod sweep;
 pub mod sweep_output;
 pub mod sweep_plots;

@@ -437,6 +437,12 @@ impl Report {
         }
     }
 
+    /// The summary of the metric `name` (`latency_p99_s`, `backend.NAME.utilisation`, ...),
+    /// if the run has it.
+    pub fn metric(&self, name: &str) -> Option<&MetricSummary> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("reports always serialize");
         s.push('\n');

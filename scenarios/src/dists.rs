@@ -8,7 +8,7 @@ use sim_core::Sampler;
 
 /// A distribution of token counts, chosen by `dist`. Draws are rounded to whole tokens, at
 /// least 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TokenDist {
     Fixed {
@@ -38,7 +38,7 @@ pub enum TokenDist {
 
 /// A distribution of durations, chosen by `dist`; every parameter with a unit is a duration
 /// string.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DurationDist {
     Deterministic {

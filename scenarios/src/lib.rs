@@ -7,6 +7,7 @@ pub mod builtin_data;
 pub mod dists;
 pub mod error;
 pub mod examples;
+pub mod json_schema;
 pub mod load;
 pub mod locate;
 pub mod names;
@@ -20,6 +21,7 @@ pub mod values;
 mod layout_tests;
 
 pub use error::ScenarioError;
+pub use json_schema::json_schema;
 pub use load::{Format, Loaded, Source, canonical_json, load};
 pub use overrides::Override;
 pub use schema::Scenario;

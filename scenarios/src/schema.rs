@@ -21,9 +21,14 @@ fn default_replications() -> u32 {
 }
 
 /// A whole scenario.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// The JSON Schema a JSON scenario file names for its editor (`"$schema":
+    /// "./faultline.schema.json"`, from `faultline schema`). Ignored by the simulator and left
+    /// out of the canonical scenario, so it changes no result.
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub json_schema: Option<String>,
     /// What the scenario is for, in a sentence or two (shown by `faultline examples`).
     #[serde(default)]
     pub description: String,

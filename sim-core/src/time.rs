@@ -66,6 +66,15 @@ pub enum TimeParseError {
     RateNotPositive(String),
 }
 
+/// Every unit a duration may be written in (canonical names, then the extra spellings): what
+/// the scenario schema's pattern for durations allows.
+pub fn duration_unit_names() -> impl Iterator<Item = &'static str> {
+    DURATION_UNITS
+        .iter()
+        .chain(DURATION_ALIASES)
+        .map(|(name, _)| *name)
+}
+
 fn unit_nanos(unit: &str) -> Option<u64> {
     DURATION_UNITS
         .iter()

@@ -2,12 +2,12 @@
 //! end. Every statistic restarts at the end of the warm-up; levels (queue length, requests in
 //! system) carry over so time averages stay exact.
 //!
-//! [`Stats`] holds the core call counters (arrivals, blocking, completions, attempts, queue
+//! `Stats` holds the core call counters (arrivals, blocking, completions, attempts, queue
 //! wait, latency, tokens, cost, errors by class) and one component per concern, each owning its
-//! counters, its recorders and its block of metrics: [`Backends`], [`Tenants`], [`Routes`],
-//! [`Correctness`], [`Jobs`], [`Resilience`] and the time [`Series`]. A call site that touches
+//! counters, its recorders and its block of metrics: `Backends`, `Tenants`, `Routes`,
+//! `Correctness`, `Jobs`, `Resilience` and the time `Series`. A call site that touches
 //! one concern reaches its component (`stats.resilience.hedge_sent()`); an event that touches
-//! several (a completion, a bill) is one method here that records it in each. [`Stats::finish`]
+//! several (a completion, a bill) is one method here that records it in each. `Stats::finish`
 //! asks the components for their blocks in a fixed order, which is the report's order.
 
 mod backends;

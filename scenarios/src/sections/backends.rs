@@ -24,7 +24,7 @@ fn default_concurrency() -> Limit<1> {
 }
 
 /// Something that serves calls: `concurrency` slots, a service time, a failure probability.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Backend {
     pub name: String,
@@ -109,7 +109,7 @@ pub struct Backend {
 /// refills one-sixtieth of itself every second). An attempt takes one request, its prompt tokens
 /// and its `max_tokens` up front; output tokens are reconciled when it finishes. When any bucket
 /// is short the attempt gets a 429 whose Retry-After is the time until it would not be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderLimits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,7 +122,7 @@ pub struct ProviderLimits {
 
 /// A two-state Markov chain: normal for an exponential time of mean `normal_sojourn`, then
 /// degraded (soft-failure rates × `multiplier`) for a mean of `degraded_sojourn`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Degradation {
     pub normal_sojourn: Duration,
@@ -130,14 +130,16 @@ pub struct Degradation {
     pub multiplier: Positive,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelUpdate {
     pub at: Duration,
     pub multiplier: Positive,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenBusy {
     #[default]
@@ -148,7 +150,7 @@ pub enum WhenBusy {
 /// What a provider charges, in USD per million tokens. Every attempt that reached the provider
 /// and was served is billed, including attempts the caller abandoned at its timeout (the
 /// provider finishes them); attempts that ended in an error are not.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     #[serde(default)]

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 const MINUTE: u64 = 60 * sim_core::NANOS_PER_SEC;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChaosSchema {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -48,7 +48,7 @@ pub struct ChaosSchema {
 }
 
 /// One experiment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentSchema {
     /// Unique; metrics are reported as `chaos.NAME.*`.
@@ -81,7 +81,7 @@ fn default_probe_window() -> Duration {
 
 /// The hypothesis: every probe holds over `window` before the method (else the method does not
 /// run) and over `window` after it (reported).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SteadyState {
     /// Default "10m".
@@ -103,7 +103,7 @@ impl Default for SteadyState {
 
 /// The SLI of `slo` over the window must be at least its objective minus `tolerance`
 /// (percentage points as decimal text, `"0.5"`; default `"0"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeSchema {
     pub slo: String,
@@ -131,7 +131,7 @@ fn default_gate_interval() -> Duration {
 /// The abort criterion: the burn rate of the experiment's SLO over the trailing `window`,
 /// evaluated every `interval` from the method's start, above `max_burn_rate` (default 2: twice
 /// the pace that spends exactly the SLO window's budget, e.g. 2/30 of a 30-day budget per day).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GateSchema {
     #[serde(default = "default_true")]
@@ -157,7 +157,7 @@ impl Default for GateSchema {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKindName {
     /// Every attempt in the blast radius fails as in an outage (`mode`: server_error,
@@ -183,7 +183,7 @@ pub enum FaultKindName {
 }
 
 /// One timed fault; which fields apply depends on `kind` (the others are rejected).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSchema {
     pub kind: FaultKindName,
@@ -234,7 +234,7 @@ fn default_baseline() -> u32 {
 
 /// Spend per period (default one hour) against a budget, and against the trailing mean of the
 /// previous `baseline_periods` periods (default 6).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostGuardSchema {
     /// Alert when a period's spend exceeds this (default: no budget alert).

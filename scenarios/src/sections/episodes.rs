@@ -9,7 +9,7 @@ use models::config::{Episode, EpisodeEffect, EpisodeTiming, OutageMode as ModelO
 use serde::{Deserialize, Serialize};
 
 /// When an outage or slowdown happens: a window, or an alternating up/down process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Outage {
     /// A scheduled window: its start and length.
@@ -27,7 +27,7 @@ pub struct Outage {
     pub mode: OutageMode,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Slowdown {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,7 +43,9 @@ pub struct Slowdown {
 }
 
 /// How an outage looks to a caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OutageMode {
     /// 503 after the usual error latency.

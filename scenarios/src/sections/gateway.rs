@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::Sampler;
 
 /// The gateway in front of the backends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gateway {
     /// Calls that may wait for each backend (default "unlimited"; 0 makes a loss system:
@@ -61,7 +61,7 @@ pub struct Gateway {
 /// answers it with the result it stored when that attempt finished (errors included, as Stripe
 /// does); no new work, no new bill. `keys = false`: the resend is new work, billed again. Either
 /// way the report counts the duplicates, and what they cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Idempotency {
     pub keys: bool,
@@ -69,7 +69,7 @@ pub struct Idempotency {
 
 /// Screens prompts: catches an injection with probability `recall` and blocks it; blocks a
 /// clean prompt with probability `false_positive_rate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputGuardrail {
     pub recall: Probability,
@@ -102,7 +102,7 @@ impl Limit<0> {
 }
 
 /// How failed attempts are retried.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     /// Attempts in all, the first included (default 1: no retries; "unlimited" retries forever).
@@ -160,7 +160,9 @@ impl Default for Retry {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BackoffKind {
     #[default]

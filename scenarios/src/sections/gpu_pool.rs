@@ -22,7 +22,7 @@ const SEC: u64 = sim_core::NANOS_PER_SEC;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// A pool of identical model replicas with continuous batching and a KV cache each.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GpuPool {
     /// Replicas serving at time 0 (default 1).
@@ -111,7 +111,7 @@ fn default_cold_start() -> Duration {
 }
 
 /// A model named from the catalogue, or read from a Hugging Face `config.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum PoolModel {
     Name(String),
@@ -119,7 +119,7 @@ pub enum PoolModel {
 }
 
 /// Efficiency overrides; each defaults to the GPU family's fitted value.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EfficiencySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +134,7 @@ pub struct EfficiencySpec {
     pub allreduce_us: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum StepTime {
     Preset(String),
@@ -150,7 +150,7 @@ pub enum StepTime {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Kv {
     /// Capacity in 16-token blocks, stated directly.
@@ -172,7 +172,7 @@ pub struct Kv {
     pub model: Option<Model>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Model {
     Name(String),
@@ -190,7 +190,9 @@ fn two() -> u32 {
     2
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Routing {
     RoundRobin,
@@ -199,7 +201,9 @@ pub enum Routing {
     KvAware,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CrashAction {
     #[default]
@@ -207,7 +211,7 @@ pub enum CrashAction {
     Requeue,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Crashes {
     /// Time from serving to the next crash.
@@ -218,7 +222,7 @@ pub struct Crashes {
 
 /// Scale on utilisation or queue depth, Kubernetes-style: `desired = ceil(ready × metric /
 /// target)`, within `[min_replicas, max_replicas]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Autoscale {
     /// Target busy share of ready replicas over the last interval (e.g. 0.7).

@@ -7,7 +7,9 @@ use crate::values::Duration;
 use models::config::{GatewayLimit, LimitKind};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitScope {
     /// One limiter for all traffic.
@@ -17,7 +19,9 @@ pub enum LimitScope {
     Tenant,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitAlgorithm {
     /// A bucket of `burst` refilled by `limit` per `per`.
@@ -29,7 +33,9 @@ pub enum LimitAlgorithm {
     SlidingWindow,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitUnit {
     /// Calls.
@@ -44,7 +50,9 @@ pub enum LimitUnit {
     Usd,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OnLimit {
     /// Answer 429 with Retry-After: the call ends throttled.
@@ -55,7 +63,7 @@ pub enum OnLimit {
 }
 
 /// A gateway rate limit, checked on every call before the cache and the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayRateLimit {
     #[serde(default)]

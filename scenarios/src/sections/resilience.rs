@@ -25,7 +25,7 @@ fn yes() -> bool {
 }
 
 /// What moves a call to the route's next backend, and what is left when none answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fallback {
     /// Error classes that fall back once the retries at a backend are spent (default: every
@@ -94,7 +94,9 @@ impl Default for Fallback {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerWindow {
     /// The last `window_size` calls.
@@ -105,7 +107,7 @@ pub enum BreakerWindow {
 }
 
 /// A circuit breaker on a backend (defaults: resilience4j's).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CircuitBreaker {
     /// `count` (default) or `time`.
@@ -240,7 +242,7 @@ impl CircuitBreaker {
 
 /// LiteLLM-style cooldown: more than `allowed_fails` failures within `window` and the backend
 /// is skipped for `cooldown` (defaults: LiteLLM's 3 fails, 5 s, per minute).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cooldown {
     #[serde(default = "default_allowed_fails")]
@@ -277,7 +279,7 @@ impl Cooldown {
 }
 
 /// A budget that stops retries from multiplying load when a backend is down, chosen by `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RetryBudget {
     /// gRPC retry throttling: a token count that failures drain by 1 and successes refill by
@@ -363,7 +365,7 @@ fn default_adaptive_window() -> Duration {
 /// backend; the first answer wins and the others are abandoned (the provider still bills them).
 /// Give either a fixed `delay` or a `quantile` of the latencies seen so far (after
 /// `min_observations`, default 100; `initial` before that, default "1s").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hedge {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -417,7 +419,9 @@ impl Hedge {
 }
 
 /// How queued calls are ordered across tenants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Scheduling {
     /// First come, first served.
@@ -441,7 +445,7 @@ impl Scheduling {
 }
 
 /// Admission control in front of each backend's queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdmissionControl {
     /// Shed calls that would make the queue deeper than this (default: no limit).
@@ -456,7 +460,7 @@ pub struct AdmissionControl {
     pub priority_shedding: Option<PriorityShedding>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriorityShedding {
     pub from_depth: u64,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A route: what a call asks for, served by a backend, with its own soft-failure rates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
     /// Unique; keys the route's random streams.
@@ -55,7 +55,7 @@ pub struct Route {
 
 /// A response cache, chosen by `kind`. The gateway asks it after the rate limits and before the
 /// queue; a hit answers the call without a backend (and without cost).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Cache {
     /// Exact-match: each job asks for one of `catalogue_size` prompts with Zipf popularity
@@ -88,7 +88,7 @@ fn default_zipf() -> f64 {
 
 /// An output guardrail: which bad answers it catches, how often it wrongly rejects a good one,
 /// how long it takes, and what happens on a rejection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Validator {
     /// Probability of catching a bad answer, by category (default 0 for a category not listed).
@@ -110,7 +110,9 @@ pub struct Validator {
     pub reask_extra_tokens: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ValidatorAction {
     #[default]

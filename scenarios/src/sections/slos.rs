@@ -58,7 +58,7 @@ fn default_quantile() -> Ratio {
 }
 
 /// One SLO.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SloSchema {
     /// Unique among SLOs; metrics are reported as `slo.NAME.*`.
@@ -105,7 +105,7 @@ pub struct SloSchema {
 }
 
 /// `duration` and `is_rolling`, as OpenSLO's `timeWindow`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeWindow {
     pub duration: Duration,
@@ -114,7 +114,9 @@ pub struct TimeWindow {
     pub is_rolling: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetingMethod {
     #[default]
@@ -122,7 +124,9 @@ pub enum BudgetingMethod {
     Timeslices,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EmptySlices {
     #[default]
@@ -137,7 +141,7 @@ fn set(names: &[Outcome]) -> OutcomeSet {
 
 /// The SLI, chosen by `kind`. Answered calls are those that returned something: correct,
 /// wrong_accepted, detected_handled, degraded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum IndicatorSchema {
     // The three without parameters are empty struct variants, not unit variants: serde lets a
@@ -158,8 +162,10 @@ pub enum IndicatorSchema {
     /// Any ratio: calls with an outcome in `total` count (default: all); good if the outcome
     /// is in `good` and within every limit given.
     Ratio {
+        #[schemars(with = "Vec<OutcomeName>")]
         good: Vec<Outcome>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<Vec<OutcomeName>>")]
         total: Option<Vec<Outcome>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latency_max: Option<Duration>,
@@ -176,11 +182,12 @@ pub enum IndicatorSchema {
         quantile: Ratio,
         max: Duration,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<Vec<OutcomeName>>")]
         outcomes: Option<Vec<Outcome>>,
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThresholdMetricName {
     Latency,
@@ -188,7 +195,7 @@ pub enum ThresholdMetricName {
 }
 
 /// Burn-rate alerting. The rules are the preset's followed by the custom `rules`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertingSchema {
     /// `sre_workbook` (default), `sloth`, `pyrra`, or `none` (custom rules only).
@@ -216,7 +223,9 @@ impl Default for AlertingSchema {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PresetName {
     #[default]
@@ -226,7 +235,9 @@ pub enum PresetName {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SeverityName {
     #[default]
@@ -236,7 +247,7 @@ pub enum SeverityName {
 
 /// A custom multi-window rule: fire when the burn rate exceeds `burn_rate` over both windows,
 /// for at least `for`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSchema {
     pub name: String,
@@ -251,6 +262,25 @@ pub struct RuleSchema {
     /// Default "0s": fire at the first evaluation that sees the condition.
     #[serde(default, rename = "for")]
     pub for_duration: Duration,
+}
+
+/// How a job ended (`models::Outcome`), by name: the schema of an outcome in an SLO's `good`,
+/// `total` or `outcomes` list. `models` knows nothing of schemas, so its names are listed here
+/// from `Outcome::ALL`.
+struct OutcomeName;
+
+impl schemars::JsonSchema for OutcomeName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Outcome".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        schemars::json_schema!({
+            "description": "How a job ended",
+            "type": "string",
+            "enum": names,
+        })
+    }
 }
 
 /// An objective or slice target: `"99.9"`, `"99.9%"` (percent) or `0.999` (fraction).

@@ -20,7 +20,7 @@ fn default_weight() -> u32 {
 }
 
 /// One step of an agent chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// The route this step calls.
@@ -34,7 +34,7 @@ pub struct Step {
 
 /// An agent loop: the job calls its route turn after turn, the prompt growing each turn by
 /// what came before (the context), until it is done or a cap stops it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentLoop {
     /// Turns the task needs, drawn per job.
@@ -57,7 +57,7 @@ fn default_turn_cap() -> u32 {
 }
 
 /// A source of traffic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tenant {
     /// Unique; also keys the tenant's random streams, so renaming a tenant changes its traffic.
