@@ -4,7 +4,11 @@
 # example. Both report their mean time in system (theory: W = 1.745541 s) as a check that they
 # simulate the same model.
 #
-# Usage: benches/compare_simpy.sh            (needs python3 with venv, and PyPI access for simpy)
+# Usage: benches/compare_simpy.sh [REPS]     (needs python3 with simpy installed, or with venv and
+#                                             PyPI access to install it in a throwaway venv)
+#
+# The two run one after the other, alternating, REPS times each (default 3); the medians of their
+# CPU times are compared, per customer.
 #
 # SimPy's CPU time is time.process_time() around env.run() only. faultline's is the user+system
 # time of the whole `faultline run` process (start-up, scenario loading and writing the report
@@ -15,6 +19,7 @@ CUSTOMERS=1000000
 # 1,000,000 customers at 3.2/s.
 HORIZON_S=312500
 SEED=1
+REPS="${1:-3}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
@@ -26,10 +31,15 @@ echo "building faultline (cargo build --release)..." >&2
 (cd "$ROOT" && cargo build --release --quiet)
 FAULTLINE="$ROOT/target/release/faultline"
 
-echo "installing simpy into a temporary venv..." >&2
-"$PYTHON" -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check simpy
-VPY="$WORK/venv/bin/python"
+if "$PYTHON" -c 'import simpy' 2>/dev/null; then
+    VPY="$PYTHON"
+else
+    echo "installing simpy into a temporary venv..." >&2
+    "$PYTHON" -m venv "$WORK/venv"
+    "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check simpy
+    VPY="$WORK/venv/bin/python"
+fi
+echo "SimPy $("$VPY" -c 'import simpy; print(simpy.__version__)')" >&2
 
 cat >"$WORK/simpy_mmc.py" <<'EOF'
 """M/M/4 FIFO queue in SimPy; prints one JSON line of results."""
@@ -106,18 +116,25 @@ print(json.dumps({
 }))
 EOF
 
-echo "running SimPy for $CUSTOMERS customers..." >&2
-"$VPY" "$WORK/simpy_mmc.py" "$CUSTOMERS" "$SEED" >"$WORK/simpy.json"
-
-echo "running faultline for ${HORIZON_S}s (~$CUSTOMERS customers)..." >&2
-"$PYTHON" "$WORK/run_faultline.py" "$FAULTLINE" "$HORIZON_S" "$SEED" "$WORK/out" >"$WORK/faultline.json"
+for i in $(seq 1 "$REPS"); do
+    echo "run $i/$REPS: SimPy for $CUSTOMERS customers, then faultline for ${HORIZON_S}s..." >&2
+    "$VPY" "$WORK/simpy_mmc.py" "$CUSTOMERS" "$SEED" >>"$WORK/simpy.json"
+    "$PYTHON" "$WORK/run_faultline.py" "$FAULTLINE" "$HORIZON_S" "$SEED" "$WORK/out" >>"$WORK/faultline.json"
+done
 
 "$PYTHON" - "$WORK/simpy.json" "$WORK/faultline.json" <<'EOF'
 import json
 import sys
 
-simpy_r = json.load(open(sys.argv[1]))
-fl = json.load(open(sys.argv[2]))
+
+def median_run(path):
+    """The run with the median CPU time (the lower middle one for an even count)."""
+    runs = sorted((json.loads(line) for line in open(path)), key=lambda r: r["cpu_s"])
+    return runs[(len(runs) - 1) // 2], len(runs)
+
+
+simpy_r, reps = median_run(sys.argv[1])
+fl, _ = median_run(sys.argv[2])
 THEORY_W, THEORY_WQ = 1.745541, 0.745541
 
 for r in (simpy_r, fl):
@@ -132,11 +149,13 @@ rows = [
 ]
 print()
 print(f"M/M/4, lambda = 3.2/s, rho = 0.8 (theory: Wq = {THEORY_WQ} s, W = {THEORY_W} s)")
+print(f"median of {reps} alternating runs each; one thread")
 print(f"{'':<26}{'SimPy':>16}{'faultline':>16}")
 for label, fmt, key in rows:
     print(f"{label:<26}{fmt.format(simpy_r[key]):>16}{fmt.format(fl[key]):>16}")
 print()
-print(f"faultline/SimPy customers per CPU-second: {fl['rate'] / simpy_r['rate']:.1f}x")
+print(f"faultline/SimPy customers per CPU-second (per-customer speed ratio): "
+      f"{fl['rate'] / simpy_r['rate']:.1f}x")
 
 bad = [
     name for name, r in (("SimPy", simpy_r), ("faultline", fl))

@@ -270,6 +270,8 @@ pub struct ChaosState {
     /// Blast-radius draws, corruption draws and extra arrivals.
     pub(crate) rng: RandomStream,
     start: Time,
+    /// Every experiment is over, probe windows included: `record` only counts the run totals.
+    settled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -376,6 +378,7 @@ impl ChaosState {
             slos: views,
             rng,
             start,
+            settled: false,
         })
     }
 
@@ -457,6 +460,9 @@ impl ChaosState {
                 self.run_counts[s].add(good);
             }
         }
+        if self.settled {
+            return;
+        }
         for (x, cfg) in self.exps.iter_mut().zip(&self.config.experiments) {
             let w = cfg.probe_window;
             for (i, p) in cfg.probes.iter().enumerate() {
@@ -488,6 +494,17 @@ impl ChaosState {
                 g.add(u64::from(good), 1);
             }
         }
+        // Once every experiment has ended (or did not run) and its probe window after is over,
+        // nothing above can change again: later calls only count towards the SLOs' run totals.
+        self.settled = self
+            .exps
+            .iter()
+            .zip(&self.config.experiments)
+            .all(|(x, cfg)| {
+                !matches!(x.status, Status::Pending | Status::Running)
+                    && x.end
+                        .is_none_or(|e| now >= e.saturating_add(cfg.probe_window))
+            });
     }
 
     /// The method of experiment `e` is due: checks the steady state. Returns whether it runs.

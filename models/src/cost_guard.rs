@@ -46,6 +46,8 @@ pub struct CostGuard {
     history: Vec<f64>,
     next: usize,
     filled: usize,
+    /// The mean of `history`, computed when a period closes rather than at every bill.
+    base: Option<f64>,
     budget_fired: bool,
     anomaly_fired: bool,
     max_spend: f64,
@@ -67,6 +69,7 @@ impl CostGuard {
             history: vec![0.0; n],
             next: 0,
             filled: 0,
+            base: None,
             budget_fired: false,
             anomaly_fired: false,
             max_spend: 0.0,
@@ -95,11 +98,18 @@ impl CostGuard {
             if self.period < p && self.history.iter().all(|&s| s == 0.0) {
                 self.period = p;
             }
+            self.base = self.mean_of_history();
         }
     }
 
     /// The baseline of the period in progress, when there is one.
     pub fn baseline(&self) -> Option<f64> {
+        self.base
+    }
+
+    /// The mean spend of the complete periods in the ring, newest first (the summation order
+    /// the anomaly check has always used).
+    fn mean_of_history(&self) -> Option<f64> {
         (self.filled > 0).then(|| {
             let n = self.history.len();
             let sum: f64 = (0..self.filled)

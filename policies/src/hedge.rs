@@ -54,7 +54,12 @@ impl HedgePolicy {
         Ok(HedgePolicy {
             delay,
             max_extra_attempts,
-            latencies: LogLinearHistogram::new(),
+            latencies: match delay {
+                HedgeDelay::Quantile { quantile_ppm, .. } => {
+                    LogLinearHistogram::tracking(quantile_ppm)
+                }
+                HedgeDelay::Fixed(_) => LogLinearHistogram::new(),
+            },
         })
     }
 
@@ -78,7 +83,12 @@ impl HedgePolicy {
                 if self.latencies.count() < min_observations.max(1) {
                     initial
                 } else {
-                    self.latencies.quantile(quantile_ppm).unwrap_or(initial)
+                    // The histogram tracks `quantile_ppm`: read without a scan of its buckets.
+                    debug_assert_eq!(
+                        self.latencies.tracked_quantile(),
+                        self.latencies.quantile(quantile_ppm)
+                    );
+                    self.latencies.tracked_quantile().unwrap_or(initial)
                 }
             }
         })

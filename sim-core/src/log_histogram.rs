@@ -19,6 +19,18 @@ const BUCKETS: usize = SUB + (64 - SUB_BITS as usize) * SUB;
 pub struct LogLinearHistogram {
     counts: Box<[u64]>,
     total: u64,
+    tracked: Option<Cursor>,
+}
+
+/// One quantile kept up to date as observations arrive, so that reading it costs nothing: the
+/// bucket holding the ⌈q·n⌉-th smallest observation and the count of observations up to and
+/// including it. Each observation moves the rank by at most one, so the cursor moves by a bucket
+/// or a few (past empty ones) instead of the whole histogram being scanned at every read.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    quantile_ppm: u32,
+    bucket: usize,
+    through: u64,
 }
 
 impl Default for LogLinearHistogram {
@@ -33,7 +45,28 @@ impl LogLinearHistogram {
         LogLinearHistogram {
             counts: vec![0; BUCKETS].into_boxed_slice(),
             total: 0,
+            tracked: None,
         }
+    }
+
+    /// An empty histogram that keeps the `quantile_ppm / 10⁶` quantile current as it records,
+    /// for [`LogLinearHistogram::tracked_quantile`]: a decision read at every call (a hedge delay)
+    /// then costs no scan of the buckets.
+    pub fn tracking(quantile_ppm: u32) -> LogLinearHistogram {
+        LogLinearHistogram {
+            tracked: Some(Cursor {
+                quantile_ppm: quantile_ppm.min(1_000_000),
+                bucket: 0,
+                through: 0,
+            }),
+            ..LogLinearHistogram::new()
+        }
+    }
+
+    /// The rank ⌈q·n⌉ (at least 1) of the q-quantile among `total` observations.
+    fn rank(quantile_ppm: u32, total: u64) -> u64 {
+        let q = u128::from(quantile_ppm.min(1_000_000));
+        (q * u128::from(total)).div_ceil(1_000_000).max(1) as u64
     }
 
     fn index(v: Time) -> usize {
@@ -59,8 +92,34 @@ impl LogLinearHistogram {
 
     /// Counts one observation of `latency` nanoseconds; every `Time` value has a bucket.
     pub fn record(&mut self, latency: Time) {
-        self.counts[Self::index(latency)] += 1;
+        let i = Self::index(latency);
+        self.counts[i] += 1;
         self.total += 1;
+        if let Some(c) = &mut self.tracked {
+            if i <= c.bucket {
+                c.through += 1;
+            }
+            let rank = Self::rank(c.quantile_ppm, self.total);
+            // Up while the bucket holds fewer than `rank` observations up to it, down while the
+            // buckets below it already hold `rank`: then it is the first bucket reaching `rank`.
+            while c.through < rank {
+                c.bucket += 1;
+                c.through += self.counts[c.bucket];
+            }
+            while c.through - self.counts[c.bucket] >= rank {
+                c.through -= self.counts[c.bucket];
+                c.bucket -= 1;
+            }
+        }
+    }
+
+    /// The quantile given to [`LogLinearHistogram::tracking`], equal to `quantile` of it but read
+    /// without a scan; `None` when empty or when the histogram tracks no quantile.
+    pub fn tracked_quantile(&self) -> Option<Time> {
+        match self.tracked {
+            Some(c) if self.total > 0 => Some(Self::bucket_high(c.bucket)),
+            _ => None,
+        }
     }
 
     /// How many observations have been recorded.
@@ -75,8 +134,7 @@ impl LogLinearHistogram {
         if self.total == 0 {
             return None;
         }
-        let q = u128::from(quantile_ppm.min(1_000_000));
-        let rank = (q * u128::from(self.total)).div_ceil(1_000_000).max(1) as u64;
+        let rank = Self::rank(quantile_ppm, self.total);
         let mut seen = 0u64;
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c;
@@ -125,6 +183,22 @@ mod tests {
             let est = h.quantile(q).unwrap();
             prop_assert!(est >= exact, "{est} < {exact}");
             prop_assert!(est - exact <= exact / 16, "{est} vs {exact}");
+        }
+
+        /// The tracked quantile equals the scanned one after every observation, whatever the
+        /// order of the values (spread over many powers of two, with repeats, so the cursor
+        /// moves both ways and across empty buckets).
+        #[test]
+        fn tracked_quantile_equals_the_scan(
+            xs in proptest::collection::vec((0u32..40, 0u64..4), 1..300),
+            q in 1u32..=1_000_000,
+        ) {
+            let mut h = LogLinearHistogram::tracking(q);
+            prop_assert_eq!(h.tracked_quantile(), None);
+            for &(exp, low) in &xs {
+                h.record((1u64 << exp) + low);
+                prop_assert_eq!(h.tracked_quantile(), h.quantile(q));
+            }
         }
     }
 }

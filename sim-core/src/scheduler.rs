@@ -39,6 +39,8 @@ pub struct Scheduler<E> {
     heap: BinaryHeap<Entry<E>>,
     next_seq: u64,
     now: Time,
+    /// The sequence number of the entry popped last (the event being handled).
+    now_seq: u64,
 }
 
 impl<E: Copy> Default for Scheduler<E> {
@@ -55,6 +57,7 @@ impl<E: Copy> Scheduler<E> {
             heap: BinaryHeap::with_capacity(1024),
             next_seq: 0,
             now: 0,
+            now_seq: 0,
         }
     }
 
@@ -76,6 +79,37 @@ impl<E: Copy> Scheduler<E> {
         self.next_seq += 1;
     }
 
+    /// Takes the next place in the order of events without scheduling anything yet. An event
+    /// that will most likely be dropped as stale when it comes due (a timer whose work will be
+    /// over by then) can be kept out of the heap: [`schedule_reserved`](Self::schedule_reserved)
+    /// puts it in later, if it turns out to matter, exactly where it would have been.
+    pub fn reserve(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq - 1
+    }
+
+    /// Schedules `event` at `at` in the place `seq` taken by [`reserve`](Self::reserve): among
+    /// events at the same instant it runs as if it had been scheduled when `seq` was reserved.
+    /// An event of an earlier place than the one being handled must not be due before it.
+    pub fn schedule_reserved(&mut self, at: Time, seq: u64, event: E) {
+        debug_assert!(seq < self.next_seq, "a place never reserved");
+        debug_assert!(
+            (at, seq) > (self.now, self.now_seq),
+            "a reserved event would run in the past"
+        );
+        self.heap.push(Entry {
+            time: at.max(self.now),
+            seq,
+            event,
+        });
+    }
+
+    /// Whether an event reserved at `(at, seq)` is still ahead of the one being handled, i.e.
+    /// would not have run yet had it been scheduled.
+    pub fn is_ahead(&self, at: Time, seq: u64) -> bool {
+        (at, seq) > (self.now, self.now_seq)
+    }
+
     /// Schedules `event` after `delay`, saturating at the end of representable time.
     pub fn schedule_in(&mut self, delay: Time, event: E) {
         self.schedule(self.now.saturating_add(delay), event);
@@ -85,6 +119,7 @@ impl<E: Copy> Scheduler<E> {
     pub fn pop(&mut self) -> Option<(Time, E)> {
         let entry = self.heap.pop()?;
         self.now = entry.time;
+        self.now_seq = entry.seq;
         Some((entry.time, entry.event))
     }
 
@@ -143,6 +178,23 @@ mod tests {
         assert_eq!(s.pop(), Some((105, 2)));
         s.schedule_in(u64::MAX, 3);
         assert_eq!(s.pop(), Some((u64::MAX, 3)));
+    }
+
+    #[test]
+    fn a_reserved_event_runs_in_its_reserved_place() {
+        let mut s = Scheduler::new();
+        s.schedule(10, 'a');
+        let seq = s.reserve();
+        s.schedule(10, 'c');
+        s.schedule(5, 'x');
+        assert_eq!(s.pop(), Some((5, 'x')));
+        assert!(s.is_ahead(10, seq));
+        s.schedule_reserved(10, seq, 'b');
+        let order: Vec<_> = std::iter::from_fn(|| s.pop()).collect();
+        assert_eq!(order, vec![(10, 'a'), (10, 'b'), (10, 'c')]);
+        // Behind the event being handled: (10, 'c') was scheduled after the reservation.
+        assert!(!s.is_ahead(10, seq));
+        assert!(s.is_ahead(11, seq));
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub(super) struct Request {
     pub(super) in_flight: u8,
     pub(super) extra_sent: u8,
     pub(super) hedge_at: Time,
+    /// The place in the event order of a hedge timer due at `hedge_at` that is not in the heap
+    /// (reserved, or left out because the call's attempt ends first; see `arm_hedge`).
+    pub(super) dormant_hedge: Option<u64>,
     /// The prompt the job asks for (exact caches), and whether this call was answered from a
     /// cache.
     pub(super) cache_key: u64,

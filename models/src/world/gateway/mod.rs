@@ -140,6 +140,7 @@ impl World<'_> {
             in_flight: 0,
             extra_sent: 0,
             hedge_at: 0,
+            dormant_hedge: None,
             cache_key,
             from_cache: false,
             last_delay: 0,
@@ -319,6 +320,8 @@ impl World<'_> {
             );
             return true;
         }
+        // Every way on from here may put an attempt in flight.
+        self.wake_hedge(request);
         let duplicate = match self.resend(now, request, permit) {
             Resend::Absorbed => return true,
             Resend::Duplicate => true,
@@ -401,10 +404,17 @@ impl World<'_> {
             rec.attempt_sent(now, attempt, request, r.backend, kind, !can_start);
         }
         r.in_flight += 1;
-        self.schedule_hedge(now, request);
+        self.reserve_hedge(now, request);
         if can_start {
             self.start_service(now, attempt, false);
+            // A provider's answer time is known when it starts (a pool's is not: `Time::MAX`);
+            // its timeout, if any, only ends it sooner.
+            if self.hedge.is_some() {
+                let ends_by = self.attempts.get(attempt).map(|a| a.done_at);
+                self.arm_hedge(request, ends_by);
+            }
         } else {
+            self.arm_hedge(request, None);
             self.backends[backend_index as usize]
                 .queue
                 .push(tenant, attempt);

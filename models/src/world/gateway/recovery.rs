@@ -63,6 +63,15 @@ impl World<'_> {
 
     /// Arms the call's next hedge, if hedging is on and it has hedges left.
     pub(in crate::world) fn schedule_hedge(&mut self, now: Time, request: Key) {
+        self.reserve_hedge(now, request);
+        self.arm_hedge(request, None);
+    }
+
+    /// Sets when the call's next hedge is due, if hedging is on and it has hedges left, and
+    /// takes the timer's place among the events without putting it in the heap yet:
+    /// [`arm_hedge`](Self::arm_hedge) does, once the attempt has started.
+    pub(in crate::world) fn reserve_hedge(&mut self, now: Time, request: Key) {
+        self.wake_hedge(request);
         let Some(h) = &self.hedge else {
             return;
         };
@@ -74,9 +83,48 @@ impl World<'_> {
             return;
         };
         r.hedge_at = now.saturating_add(delay.max(1));
-        let at = r.hedge_at;
-        if at <= self.config.horizon {
-            self.sched.schedule(at, Event::hedge_due(request));
+        if r.hedge_at <= self.config.horizon {
+            r.dormant_hedge = Some(self.sched.reserve());
+        }
+    }
+
+    /// Puts the timer [`reserve_hedge`](Self::reserve_hedge) set in the heap, unless the call's
+    /// only attempt ends (`ends_by`) before it is due: that timer would find nothing in flight
+    /// and be dropped, as most hedge timers are, so it stays out of the heap unless a new
+    /// attempt of the call makes it matter again ([`wake_hedge`](Self::wake_hedge)).
+    pub(in crate::world) fn arm_hedge(&mut self, request: Key, ends_by: Option<Time>) {
+        if self.hedge.is_none() {
+            return;
+        }
+        let r = self.requests.get_mut(request).expect("live request");
+        let Some(seq) = r.dormant_hedge else {
+            return;
+        };
+        if r.in_flight == 1 && ends_by.is_some_and(|t| t < r.hedge_at) {
+            return;
+        }
+        r.dormant_hedge = None;
+        self.sched
+            .schedule_reserved(r.hedge_at, seq, Event::hedge_due(request));
+    }
+
+    /// A new attempt of the call is about to go out, so a hedge timer left out of the heap may
+    /// find an attempt in flight after all: it goes in, in its reserved place. One whose time
+    /// has passed (it would have found nothing in flight and been dropped) is forgotten. With
+    /// this, results are the same as with every timer in the heap.
+    pub(in crate::world) fn wake_hedge(&mut self, request: Key) {
+        if self.hedge.is_none() {
+            return;
+        }
+        let Some(r) = self.requests.get_mut(request) else {
+            return;
+        };
+        let Some(seq) = r.dormant_hedge.take() else {
+            return;
+        };
+        if self.sched.is_ahead(r.hedge_at, seq) {
+            self.sched
+                .schedule_reserved(r.hedge_at, seq, Event::hedge_due(request));
         }
     }
 
