@@ -38,9 +38,8 @@ pub fn render_unarmed(metrics: &[MetricSummary]) -> String {
         return String::new();
     }
     let whose = if rules.len() == 1 { "its" } else { "their" };
-    let mut out = format!(
-        "  not armed (never evaluated: the run is shorter than {whose} long window):\n"
-    );
+    let mut out =
+        format!("  not armed (never evaluated: the run is shorter than {whose} long window):\n");
     let mut line = String::from("   ");
     for (i, (s, r)) in rules.iter().enumerate() {
         let item = format!(" {s} {r}{}", if i + 1 < rules.len() { "," } else { "" });
