@@ -460,11 +460,20 @@ pub fn render_headline(report: &Report) -> String {
             text.push_str("; ");
             text.push_str(&a);
         }
+        // Rules that could not fire are said to be unarmed, not left to read as quiet.
+        let unarmed: Vec<String> = crate::alerts::unarmed_rules(&report.metrics)
+            .into_iter()
+            .filter(|(slo, _)| *slo == s.verdict.name)
+            .map(|(_, rule)| rule)
+            .collect();
+        if !unarmed.is_empty() {
+            text.push_str(&format!(
+                "; not armed (run too short): {}",
+                unarmed.join(", ")
+            ));
+        }
         lines.extend(wrap(&text, "", "    "));
     }
-    // Rules that could not fire are said to be unarmed, not left to read as quiet.
-    let unarmed = crate::alerts::render_unarmed(&report.metrics);
-    lines.extend(unarmed.lines().map(str::to_string));
     for j in crate::journal::journals(&report.metrics) {
         let short = j.short();
         let mut parts = short.lines();
@@ -473,7 +482,10 @@ pub fn render_headline(report: &Report) -> String {
             lines.extend(wrap(reason, "    ", "    "));
         }
     }
-    if let Some(c) = crate::journal::render_cost_guard(&report.metrics) {
+    // The cost guard is a finding when it fired (a quiet one shows in the table's cost rows).
+    if crate::journal::cost_guard_fired(&report.metrics)
+        && let Some(c) = crate::journal::render_cost_guard(&report.metrics)
+    {
         lines.extend(wrap(&c, "", "    "));
     }
     let names = headline_names(report);

@@ -210,6 +210,11 @@ impl Journal {
     }
 }
 
+/// Whether the cost guard raised any alert (budget or anomaly) in some replication.
+pub fn cost_guard_fired(metrics: &[MetricSummary]) -> bool {
+    cost_guard(metrics).is_some_and(|c| c.budget_alerts > 0.0 || c.anomaly_alerts > 0.0)
+}
+
 /// The cost guard in one line (`None` without one).
 pub fn render_cost_guard(metrics: &[MetricSummary]) -> Option<String> {
     let c = cost_guard(metrics)?;

@@ -615,6 +615,12 @@ pub const DEFINITIONS: &[Definition] = &[
     d("slo.*.mttr_s", "s", "mean incident length"),
     d("slo.*.mtbf_s", "s", "mean time between incident starts"),
     d(
+        "slo.*.armed.*",
+        "1",
+        "1 when that rule's long window filled with post-warm-up data, so it could fire; 0 when \
+         the run ended first (never evaluated, not graded)",
+    ),
+    d(
         "slo.*.alerts.*",
         "firings",
         "firings of that burn-rate rule",
