@@ -9,10 +9,7 @@ use reports::{
     Report, StoredReport, first_difference, render_csv, render_summary, write_atomic,
     write_run_outputs,
 };
-use scenarios::Scenario;
-use scenarios::{Format, Loaded, Override, Source, canonical_json, load};
-use sim_core::series::{CdfSummary, SeriesSummary, summarize_cdf, summarize_series};
-use sim_core::summary::{MetricSummary, summarize};
+use scenarios::{Format, Loaded, Override, Source, load};
 use sim_core::time::format_duration;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -193,30 +190,9 @@ pub(crate) fn admit(loaded: &mut Loaded, origin: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What a run produced, reduced across replications in replication order.
-pub(crate) struct Simulated {
-    pub metrics: Vec<MetricSummary>,
-    pub series: Option<SeriesSummary>,
-    pub latency_cdf: CdfSummary,
-    pub events: u64,
-    /// What the recorded replication wrote (`--requests`, `--trace`), if one was recorded.
-    pub recorded: Option<models::record::Recorded>,
-}
-
-impl Simulated {
-    /// The report of this run: the same bytes whether it came from `run`, a sweep point or a
-    /// comparison arm.
-    pub(crate) fn report(self, name: &str, scenario: &Scenario) -> Report {
-        Report::new(
-            name,
-            scenario.seed,
-            scenario.replications,
-            canonical_json(scenario),
-            self.metrics,
-        )
-        .with_series(self.series, Some(self.latency_cdf))
-    }
-}
+/// What a run produced, reduced across replications in replication order (the library's
+/// reduction: the command line and the library give the same bytes).
+pub(crate) type Simulated = faultline::Replicated;
 
 /// Runs every replication of `loaded` on a pool of `threads` workers, with a progress bar.
 pub(crate) fn simulate(loaded: &Loaded, threads: Option<usize>) -> Result<Simulated, Failure> {
@@ -255,31 +231,7 @@ pub(crate) fn replicate_with(
     on_replication: impl Fn() + Sync,
     run_one: impl Fn(u32) -> Result<models::RunOutput, models::RunAborted> + Sync,
 ) -> Result<Simulated, Failure> {
-    let outputs: Vec<_> = sim_core::replications::in_order(loaded.scenario.replications, |i| {
-        let out = run_one(i);
-        on_replication();
-        out.map_err(|stalled| Failure::Runtime(format!("replication {i}: {stalled}")))
-    })
-    .into_iter()
-    .collect::<Result<_, _>>()?;
-    let events = outputs.iter().map(|o| o.events).sum();
-    let mut metrics = Vec::with_capacity(outputs.len());
-    let mut series = Vec::with_capacity(outputs.len());
-    let mut cdfs = Vec::with_capacity(outputs.len());
-    let mut recorded = None;
-    for o in outputs {
-        recorded = recorded.or(o.recorded);
-        metrics.push(o.metrics);
-        series.push(o.series);
-        cdfs.push(o.latency_cdf);
-    }
-    Ok(Simulated {
-        metrics: summarize(&metrics),
-        series: summarize_series(&series).filter(|s| !s.grid.is_empty()),
-        latency_cdf: summarize_cdf(&cdfs),
-        events,
-        recorded,
-    })
+    faultline::run::replicate_with(loaded, on_replication, run_one).map_err(Failure::from)
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise, so logs stay clean.

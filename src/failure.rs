@@ -23,3 +23,12 @@ impl Failure {
         ExitCode::from(code)
     }
 }
+
+impl From<faultline::Error> for Failure {
+    fn from(e: faultline::Error) -> Failure {
+        match e {
+            faultline::Error::Input(m) => Failure::Input(m),
+            faultline::Error::Run(m) => Failure::Runtime(m),
+        }
+    }
+}

@@ -29,14 +29,14 @@
 //! [`reports`] (report JSON, tables, plots, HTML) and [`sim_core`] (the engine).
 
 mod error;
-mod run;
+pub mod run;
 mod scenario;
 mod study;
 
 pub use error::Error;
 pub use reports::Report;
 pub use reports::paired::PairedDifference;
-pub use run::RunOptions;
+pub use run::{Replicated, RunOptions};
 pub use scenario::Scenario;
 pub use sim_core::summary::{Interval, MetricSummary};
 pub use study::{Comparison, SweepPoint, Variant, compare, sweep};
