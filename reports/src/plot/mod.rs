@@ -10,6 +10,7 @@
 //! [`pareto_scatter`], [`paired_bars`]) each write `STEM.png` and `STEM.svg`.
 
 mod draw;
+pub mod palette;
 pub mod run;
 
 use crate::report::write_atomic;
@@ -80,11 +81,20 @@ pub struct Shade {
     pub label: String,
 }
 
-/// A vertical line at an x value with a short label: an alert firing, a breaker opening.
+/// A vertical line at an x value with a short label: an alert firing, a breaker opening, the
+/// point a sweep chose. The label is written above the plot area, where no line runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marker {
     pub at: f64,
     pub label: String,
+    pub kind: MarkerKind,
+}
+
+/// What a [`Marker`] marks, which decides its colour (see [`palette`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerKind {
+    Alert,
+    Chosen,
 }
 
 /// A line chart: time series, CDFs, one-parameter sweeps.
@@ -101,6 +111,10 @@ pub struct Chart {
     pub x_range: Option<(f64, f64)>,
     /// Start the y axis at zero (rates, depths, utilisation) rather than at the data's minimum.
     pub y_from_zero: bool,
+    /// The x ticks exactly (data values), when the data's own points are the honest ticks: a
+    /// sweep's swept values, so an integer parameter shows no 1.5 and a log sweep shows the
+    /// decades it ran. `None`: ticks at round numbers.
+    pub x_ticks: Option<Vec<f64>>,
 
     pub lines: Vec<Line>,
     pub shaded: Vec<Shade>,
@@ -117,6 +131,7 @@ impl Chart {
             y_scale: Scale::Linear,
             x_range: None,
             y_from_zero: true,
+            x_ticks: None,
 
             lines: Vec::new(),
             shaded: Vec::new(),
@@ -222,6 +237,25 @@ pub struct Heatmap {
     pub x_ticks: Vec<String>,
     pub y_ticks: Vec<String>,
     pub values: Vec<Vec<Option<f64>>>,
+    /// `(row, column)` cells to outline: the points a sweep's objective chose.
+    pub marked: Vec<(usize, usize)>,
+}
+
+impl Heatmap {
+    /// The values the colour scale spans, `(lowest, highest)` finite value: the ends of the
+    /// colour bar drawn beside the grid. `None` when no cell has a value.
+    pub fn colour_range(&self) -> Option<(f64, f64)> {
+        let (lo, hi) = self
+            .values
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, u), &v| {
+                (l.min(v), u.max(v))
+            });
+        (lo <= hi).then_some((lo, hi))
+    }
 }
 
 /// Points of a two-objective trade-off; those on the Pareto front are highlighted and labelled.
@@ -356,6 +390,7 @@ pub fn heatmap(
         x_ticks: x_ticks.to_vec(),
         y_ticks: y_ticks.to_vec(),
         values: values.to_vec(),
+        marked: Vec::new(),
     });
     write_figure(&figure, stem).map(|_| ())
 }
@@ -442,6 +477,7 @@ mod tests {
         c.markers.push(Marker {
             at: 25.0,
             label: "alert".into(),
+            kind: MarkerKind::Alert,
         });
         c
     }

@@ -6,7 +6,7 @@
 //! Time series have the backend fault windows (the `faults.active` series) shaded; the SLO charts
 //! also mark where an alert started firing.
 
-use super::{Bars, Chart, Figure, Line, Marker, Scale, Shade};
+use super::{Bars, Chart, Figure, Line, Marker, MarkerKind, Scale, Shade};
 use crate::report::Report;
 use sim_core::names::{
     self, BACKEND, BREAKER_HALF_OPEN, BREAKER_OPEN, BREAKER_OPENINGS, ROUTE, SLO, SLO_ALERT_FIRING,
@@ -293,6 +293,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
                     } else {
                         "alert".to_string()
                     },
+                    kind: MarkerKind::Alert,
                 });
             }
         }
