@@ -6,8 +6,8 @@
 
 use crate::paired::{Judgement, PairedDifference};
 use crate::plot::{
-    BarTone, Chart, Figure, Heatmap, Line, Marker, MarkerKind, PlotError, Scale, paired_bars,
-    write_figure,
+    BarTone, Chart, Figure, Heatmap, Line, LineKind, Marker, MarkerKind, PlotError, Scale,
+    paired_bars, write_figure,
 };
 use crate::sweep::{SweepPlan, SweepPoint};
 use std::path::Path;
@@ -124,6 +124,7 @@ pub fn sweep_figures(
                     label: m.to_string(),
                     points: rows.iter().map(|p| (p.0, p.1)).collect(),
                     band: Some(rows.iter().map(|p| (p.2, p.3)).collect()),
+                    kind: LineKind::Data,
                 });
                 chart.markers = chosen
                     .iter()

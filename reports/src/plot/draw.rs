@@ -4,7 +4,8 @@
 
 use super::palette::{self, GRID};
 use super::{
-    BarTone, Bars, Chart, Corner, FAMILY, Figure, Heatmap, MarkerKind, SIZE, Scale, Scatter,
+    BarTone, Bars, Chart, Corner, FAMILY, Figure, Heatmap, LineKind, MarkerKind, SIZE, Scale,
+    Scatter,
 };
 use crate::number::format_number;
 use plotters::coord::Shift;
@@ -240,8 +241,16 @@ where
             )))?;
         }
     }
-    for (i, l) in c.lines.iter().enumerate() {
-        let col = colour(i);
+    // Data lines take the series colours in turn; reference levels do not use one up.
+    let mut next_colour = 0;
+    for l in &c.lines {
+        let reference = l.kind == LineKind::Reference;
+        let col = if reference {
+            palette::REFERENCE
+        } else {
+            next_colour += 1;
+            colour(next_colour - 1)
+        };
         if let Some(band) = &l.band {
             let pts: Vec<(f64, f64, f64)> = l
                 .points
@@ -278,10 +287,24 @@ where
         let mut first = true;
         for seg in segs {
             let single = seg.len() == 1;
-            let drawn = ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(2)))?;
+            let drawn = if reference {
+                ch.draw_series(DashedLineSeries::new(
+                    seg.clone(),
+                    8,
+                    5,
+                    col.stroke_width(2),
+                ))?
+            } else {
+                ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(2)))?
+            };
             if first {
                 drawn.label(l.label.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                    if reference {
+                        // Dashed in the legend too: two short strokes.
+                        PathElement::new(vec![(x, y), (x + 7, y)], col.stroke_width(2))
+                    } else {
+                        PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                    }
                 });
                 first = false;
             }

@@ -71,6 +71,17 @@ pub struct Line {
     /// Optional `(low, high)` band per point (same length as `points`), drawn translucent under
     /// the line: confidence intervals across replications.
     pub band: Option<Vec<(f64, f64)>>,
+    /// Data or a reference level; decides its colour (see [`palette`]).
+    pub kind: LineKind,
+}
+
+/// What a [`Line`] is: data take the series colours in turn; a reference level (a budget
+/// exhausted, a sustainable burn rate) is dashed dark grey in every chart and takes no series
+/// colour from the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Data,
+    Reference,
 }
 
 /// An x interval drawn as a translucent background: an outage, a chaos experiment, a fault.
@@ -366,6 +377,7 @@ pub fn line_with_band(
         label: y_label.to_string(),
         points: sorted.iter().map(|p| (p.0, p.1)).collect(),
         band: Some(sorted.iter().map(|p| (p.2, p.3)).collect()),
+        kind: LineKind::Data,
     });
     write_figure(&Figure::Chart(chart), stem).map(|_| ())
 }
@@ -463,11 +475,13 @@ mod tests {
                     })
                     .collect(),
             ),
+            kind: LineKind::Data,
         });
         c.lines.push(Line {
             label: "with a gap".into(),
             points: vec![(0.0, 1.0), (10.0, f64::NAN), (20.0, 1.5), (30.0, 1.2)],
             band: None,
+            kind: LineKind::Reference,
         });
         c.shaded.push(Shade {
             from: 10.0,
@@ -499,6 +513,7 @@ mod tests {
             label: "l".into(),
             points: (0..=100).map(|i| (f64::from(i), y)).collect(),
             band: None,
+            kind: LineKind::Data,
         };
         // Budgets near 1 along the top and a level line at 0: every corner is crossed, the
         // middle of the right side is free.
@@ -527,6 +542,18 @@ mod tests {
             ..flat(0.0)
         }];
         assert_eq!(c.legend_corner(), Corner::UpperRight);
+    }
+
+    /// The colours say what a line is: the data line takes the first series colour, the
+    /// reference level its own (and does not use up the second series colour), the alert its.
+    #[test]
+    fn colours_follow_meaning_not_order() {
+        let svg = render_svg(&Figure::Chart(sample_chart())).unwrap();
+        let hex = |c: plotters::style::RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+        for c in [palette::series(0), palette::REFERENCE, palette::ALERT] {
+            assert!(svg.contains(&hex(c)), "{} missing", hex(c));
+        }
+        assert!(!svg.contains(&hex(palette::series(1))));
     }
 
     #[test]

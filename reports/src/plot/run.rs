@@ -6,7 +6,7 @@
 //! Time series have the backend fault windows (the `faults.active` series) shaded; the SLO charts
 //! also mark where an alert started firing.
 
-use super::{Bars, Chart, Figure, Line, Marker, MarkerKind, Scale, Shade};
+use super::{Bars, Chart, Figure, Line, LineKind, Marker, MarkerKind, Scale, Shade};
 use crate::report::Report;
 use sim_core::names::{
     self, BACKEND, BREAKER_HALF_OPEN, BREAKER_OPEN, BREAKER_OPENINGS, ROUTE, SLO, SLO_ALERT_FIRING,
@@ -85,6 +85,7 @@ fn series_line(summary: &SeriesSummary, stat: &SeriesStat, label: &str, unit: f6
                 })
                 .collect(),
         ),
+        kind: LineKind::Data,
     }
 }
 
@@ -120,6 +121,7 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
                     .zip(cdf.levels.iter().map(|f| 1.0 - f))
                     .collect(),
                 band: None,
+                kind: LineKind::Data,
             })
             .collect();
         if !lines.is_empty() {
@@ -211,6 +213,7 @@ fn level_line(label: &str, y: f64, from: f64, to: f64) -> Line {
         label: label.to_string(),
         points: vec![(from, y), (to, y)],
         band: None,
+        kind: LineKind::Reference,
     }
 }
 

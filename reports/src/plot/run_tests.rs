@@ -142,6 +142,21 @@ fn reliability_figures_come_from_their_series_and_metrics() {
     assert_eq!(budget.markers.len(), 1);
     assert!((budget.markers[0].at - 5.0).abs() < 1e-9);
     assert_eq!(budget.markers[0].label, "alert");
+    assert_eq!(budget.markers[0].kind, MarkerKind::Alert);
+    // The level of an exhausted budget is a reference, not data: it takes no series colour.
+    let exhausted = budget
+        .lines
+        .iter()
+        .find(|l| l.label == "exhausted")
+        .unwrap();
+    assert_eq!(exhausted.kind, LineKind::Reference);
+    assert!(
+        budget
+            .lines
+            .iter()
+            .filter(|l| l.label != "exhausted")
+            .all(|l| l.kind == LineKind::Data)
+    );
     let Figure::Bars(depth) = &figures
         .iter()
         .find(|f| f.stem == "fallback_depth")
