@@ -245,12 +245,16 @@ where
     let mut next_colour = 0;
     for l in &c.lines {
         let reference = l.kind == LineKind::Reference;
-        let col = if reference {
-            palette::REFERENCE
-        } else {
-            next_colour += 1;
-            colour(next_colour - 1)
+        let col = match l.kind {
+            LineKind::Reference => palette::REFERENCE,
+            // The colour of the data line it belongs to, the one drawn just before.
+            LineKind::Peak => colour(next_colour.max(1) - 1),
+            LineKind::Data => {
+                next_colour += 1;
+                colour(next_colour - 1)
+            }
         };
+        let width = if l.kind == LineKind::Peak { 1 } else { 2 };
         if let Some(band) = &l.band {
             let pts: Vec<(f64, f64, f64)> = l
                 .points
@@ -292,18 +296,18 @@ where
                     seg.clone(),
                     8,
                     5,
-                    col.stroke_width(2),
+                    col.stroke_width(width),
                 ))?
             } else {
-                ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(2)))?
+                ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(width)))?
             };
             if first {
                 drawn.label(l.label.clone()).legend(move |(x, y)| {
                     if reference {
                         // Dashed in the legend too: two short strokes.
-                        PathElement::new(vec![(x, y), (x + 7, y)], col.stroke_width(2))
+                        PathElement::new(vec![(x, y), (x + 7, y)], col.stroke_width(width))
                     } else {
-                        PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                        PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(width))
                     }
                 });
                 first = false;

@@ -82,6 +82,8 @@ pub struct Line {
 pub enum LineKind {
     Data,
     Reference,
+    /// The highest replication of the data line before it: thin, in that line's colour.
+    Peak,
 }
 
 /// An x interval drawn as a translucent background: an outage, a chaos experiment, a fault.

@@ -375,10 +375,31 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         }
         let mut chart = Chart::new(title, &x_label, y_label);
         chart.x_range = Some((x_start, x_end));
+        // Series that keep their peak get it as a thin line beside their mean and band.
         chart.lines = rows
             .iter()
-            .map(|(s, label)| series_line(series, s, label, unit))
+            .flat_map(|(s, label)| {
+                let line = series_line(series, s, label, unit);
+                let peak = s.peak.as_ref().map(|peak| Line {
+                    label: format!("{label}, highest replication"),
+                    points: line
+                        .points
+                        .iter()
+                        .map(|p| p.0)
+                        .zip(peak.iter().copied())
+                        .collect(),
+                    band: None,
+                    kind: LineKind::Peak,
+                });
+                std::iter::once(line).chain(peak)
+            })
             .collect();
+        let peak_note = if chart.lines.iter().any(|l| l.kind == LineKind::Peak) {
+            " Thin line: the highest replication in each bucket, so a cache that some \
+             replications filled is not averaged away."
+        } else {
+            ""
+        };
         if SHARE_STEMS.contains(&stem) {
             // Shares live in [0, 1]: a t-interval from few replications can overshoot both ends.
             for band in chart.lines.iter_mut().filter_map(|l| l.band.as_mut()) {
@@ -390,7 +411,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         chart.shaded = shaded.clone();
         out.push(RunFigure {
             stem,
-            caption: format!("{caption}{shade_note}"),
+            caption: format!("{caption}{peak_note}{shade_note}"),
             figure: Figure::Chart(chart),
         });
     };

@@ -10,6 +10,7 @@ fn stat(name: &str, mean: Vec<f64>) -> SeriesStat {
         name: name.to_string(),
         mean,
         ci95_half_width: vec![f64::NAN; n],
+        peak: None,
     }
 }
 
@@ -239,6 +240,13 @@ fn time_axes_end_at_the_horizon_and_zero_series_are_not_drawn() {
             "{stem}"
         );
     }
+    // Per-replication peaks: none in this report, so the KV chart has its mean line only.
+    assert!(
+        chart_of(&figures, "kv_utilisation")
+            .lines
+            .iter()
+            .all(|l| l.kind == LineKind::Data)
+    );
     // A GPU pool gets its TTFT over time, one line per pool.
     assert_eq!(chart_of(&figures, "ttft").lines[0].label, "gpu");
     let kv = chart_of(&figures, "kv_utilisation");
@@ -256,6 +264,7 @@ fn the_latency_chart_shows_the_tail_on_a_log_axis() {
             name: "tenant.chat".to_string(),
             mean: vec![1.0, 2.0, 5.0, 9.0, 12.0],
             ci95_half_width: vec![f64::NAN; 5],
+            peak: None,
         }],
     };
     let r = Report::new("t", 1, 2, serde_json::json!({}), vec![]).with_series(None, Some(cdf));
@@ -269,4 +278,36 @@ fn the_latency_chart_shows_the_tail_on_a_log_axis() {
         assert!((y - (1.0 - f)).abs() < 1e-12, "{ys:?}");
     }
     assert_eq!(c.lines[0].label, "chat");
+}
+
+#[test]
+fn kv_utilisation_shows_the_highest_replication_beside_the_mean() {
+    let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
+    let r = report(
+        vec![SeriesStat {
+            peak: Some(vec![1.0; n]),
+            ..stat("pool.gpu.kv_utilisation", vec![0.6; n])
+        }],
+        vec![],
+    );
+    let figures = run_figures(&r);
+    let kv = chart_of(&figures, "kv_utilisation");
+    let kinds: Vec<LineKind> = kv.lines.iter().map(|l| l.kind).collect();
+    assert_eq!(kinds, [LineKind::Data, LineKind::Peak]);
+    assert_eq!(kv.lines[1].label, "gpu, highest replication");
+    // At the mean's bucket midpoints, at the peak's values.
+    assert_eq!(kv.lines[1].points.len(), kv.lines[0].points.len());
+    assert!(
+        kv.lines[1]
+            .points
+            .iter()
+            .zip(&kv.lines[0].points)
+            .all(|(p, m)| p.0 == m.0 && p.1 == 1.0)
+    );
+    let caption = &figures
+        .iter()
+        .find(|f| f.stem == "kv_utilisation")
+        .unwrap()
+        .caption;
+    assert!(caption.contains("highest replication"), "{caption}");
 }
