@@ -134,6 +134,12 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode, Failure> {
         fixed.clone(),
         canonical_json(&base.scenario),
         grid.iter().map(|p| p.settings.clone()).collect(),
+    )
+    .with_log_parameters(
+        axes.iter()
+            .filter(|a| a.log)
+            .map(|a| a.path.clone())
+            .collect(),
     );
 
     // Every point is checked before any runs: a typo in the last value of a range must not
@@ -513,6 +519,8 @@ fn summarize_sweep(
         }
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    reports::sweep_plots::write_sweep_plots(dir, plan, points, &chosen)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
     let table = sweep_table(plan, points, &columns, &constraints, &chosen);
     println!();
     print!("{}", render_sweep_table(&table));

@@ -38,13 +38,13 @@ const DIGESTS: &[(&str, &str)] = &[
     ("fallback-chain", "sha256:292630b38887ef60d69e351f8d2df44ad57207c94c5360fe5b120f619bc6887f"),
     ("breaker-vs-retry-storm", "sha256:079fbc68e9eb71cb8ce9eef25003d5b259cca4087e947de09c48ac6f0d0ac810"),
     ("fair-share", "sha256:4f10fe564053f56dccab077807267e4b345961020d11f525d69140725d499976"),
-    ("chaos-game-day", "sha256:aa079243801d95f09cbfed8c90817fd6414bad96932ff33c22abc9b9d241693e"),
+    ("chaos-game-day", "sha256:f7c69ba9804326ff89586e647e754564eaca45a074039e93425c7dca30a011b7"),
     ("retry-storm", "sha256:3fa31f287c6ff2c643c45c82881fbd6af8e7cc85aaad10598afc7bfe2caa5490"),
     ("noisy-neighbor", "sha256:d56df38ea9859076d125268192ea65c89dab2f80545fe2d4daa282b9e170535b"),
     ("breaker-soft-failures", "sha256:8a2a18922f2cf6be0fbea87a0ffd0218f7224041b5037a8d96337281d7093408"),
-    ("kv-eviction-storm", "sha256:31f93e0834ef442d344febd1ece5d8a27bb87437ba1b3e8149800aace7338009"),
-    ("self-hosted-vs-api", "sha256:4d9cae79d9f4693a112e2fdc7536a9051c376a28d1283b5aa5f02983ea590544"),
-    ("autoscale-burst", "sha256:cdf9474a6c0d929ba1627a5017af2317ea8f8f3af0f864bfe462fbd982514b37"),
+    ("kv-eviction-storm", "sha256:847935086961b39f696b0f24eb86e74c9c9ee0968c090c06150182a8af154c6b"),
+    ("self-hosted-vs-api", "sha256:67bcb50a7fedbc5958493b3dae397e3e5febe18785b392413cb84d57fcacf1cf"),
+    ("autoscale-burst", "sha256:1fd9bf3ef5975ab28a5f8f0553faf4bfe96694e3b5123382e4f59a78dd17f215"),
     ("slo-burn-alerts", "sha256:9edb39a799468bdc1975a5eaa49a47a2ed74c390af1bad3838d44b984c37f4ad"),
 ];
 

@@ -149,3 +149,26 @@ indicator = { kind = "availability" }
     assert!(burn.contains(&100.0), "a bucket inside the outage");
     assert_eq!(per_rep(&r, "slo.availability.sli"), vec![0.9]);
 }
+
+#[test]
+fn the_pool_ttft_series_is_the_mean_ttft_of_each_bucket() {
+    // One call at 0 s on an idle replica: its first token comes after its prefill, in the
+    // first bucket. The series has that TTFT there and nothing (not zero) in every other bucket.
+    let r = run_trace("ttft-series", &one_replica(100, ""), &[(0, 160, 160)]);
+    let (_, ttft) = series_values(&r, "pool.pool.ttft_mean_s");
+    let finite: Vec<(usize, f64)> = ttft
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    assert_eq!(finite.len(), 1, "{ttft:?}");
+    assert_eq!(finite[0].0, 0);
+    // The histogram's p50 of a single value is that value to within its bin width.
+    let p50 = mean(&r, "pool.pool.ttft_p50_s");
+    assert!(
+        finite[0].1 > 0.0 && (finite[0].1 - p50).abs() <= 0.05 * p50,
+        "series {} vs ttft_p50_s {p50}",
+        finite[0].1
+    );
+}

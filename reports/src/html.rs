@@ -314,6 +314,7 @@ mod tests {
                 name: format!("backend.{EVIL}.utilisation"),
                 mean: vec![0.5; n],
                 ci95_half_width: vec![0.1; n],
+                peak: None,
             }],
         };
         let levels = cdf_levels();
@@ -322,6 +323,7 @@ mod tests {
                 name: format!("tenant.{EVIL}"),
                 mean: levels.iter().map(|q| q * 2.0).collect(),
                 ci95_half_width: vec![f64::NAN; levels.len()],
+                peak: None,
             }],
             levels,
         };

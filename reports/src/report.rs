@@ -100,6 +100,9 @@ pub struct Report {
 struct SeriesJson {
     mean: Vec<Option<f64>>,
     ci95_half_width: Vec<Option<f64>>,
+    /// The highest replication's value per bucket, for series that keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    peak: Option<Vec<Option<f64>>>,
 }
 
 fn finite(v: &[f64]) -> Vec<Option<f64>> {
@@ -121,6 +124,7 @@ impl Serialize for SeriesMap<'_> {
                 &SeriesJson {
                     mean: finite(&stat.mean),
                     ci95_half_width: finite(&stat.ci95_half_width),
+                    peak: stat.peak.as_deref().map(finite),
                 },
             )?;
         }
@@ -135,6 +139,7 @@ fn series_stats(rows: Ordered<SeriesJson>) -> Vec<SeriesStat> {
             name,
             mean: nan_for_null(&j.mean),
             ci95_half_width: nan_for_null(&j.ci95_half_width),
+            peak: j.peak.as_deref().map(nan_for_null),
         })
         .collect()
 }

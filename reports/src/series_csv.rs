@@ -45,11 +45,13 @@ mod tests {
                     name: "throughput_per_s".into(),
                     mean: vec![1.5, 0.1 + 0.2, 7.0],
                     ci95_half_width: vec![0.0; 3],
+                    peak: None,
                 },
                 SeriesStat {
                     name: "backend.a,\"b\".utilisation".into(),
                     mean: vec![f64::NAN, 0.25, f64::INFINITY],
                     ci95_half_width: vec![0.0; 3],
+                    peak: None,
                 },
             ],
         }

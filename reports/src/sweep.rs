@@ -26,6 +26,10 @@ pub struct SweepPlan {
     pub combine: String,
     /// The swept key paths, in axis order.
     pub parameters: Vec<String>,
+    /// The swept key paths whose values came from a `log:` range: their plots use a log axis.
+    /// Absent from plans that have none, so older plans read the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_parameters: Vec<String>,
     /// The settings shared by every point (`--set` with one value, `--seed`, `--replications`).
     pub fixed: Vec<String>,
     /// The canonical scenario with the fixed settings applied: every point starts from it.
@@ -60,6 +64,7 @@ impl SweepPlan {
             name: name.to_string(),
             combine: combine.to_string(),
             parameters,
+            log_parameters: Vec::new(),
             fixed,
             scenario,
             points: points
@@ -71,6 +76,12 @@ impl SweepPlan {
                 })
                 .collect(),
         }
+    }
+
+    /// The plan with `paths` marked as swept on a log range.
+    pub fn with_log_parameters(mut self, paths: Vec<String>) -> SweepPlan {
+        self.log_parameters = paths;
+        self
     }
 
     pub fn to_json(&self) -> String {

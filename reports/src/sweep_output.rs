@@ -1,4 +1,5 @@
-//! A sweep's outputs, written once its points are done: `sweep.json`, `sweep.csv` and the plots.
+//! A sweep's outputs, written once its points are done: `sweep.json` and `sweep.csv`. (The plots
+//! are written by the caller once the objective has chosen its points, which they mark.)
 //! Apart from `sweep` (the plan and the point reports) and `sweep_plots` (the drawing), which
 //! each stand alone.
 
@@ -6,11 +7,9 @@ use crate::sweep::SweepPlan;
 use crate::sweep::SweepPoint;
 use std::path::Path;
 
-/// Writes `sweep.json`, `sweep.csv` and the plots into `dir` from the plan and the point reports
-/// there.
+/// Writes `sweep.json` and `sweep.csv` into `dir` from the plan and the point reports there.
 pub fn finalize(dir: &Path, plan: &SweepPlan) -> Result<Vec<SweepPoint>, String> {
     let points = crate::sweep::read_points(dir, plan)?;
-    crate::sweep_plots::write_sweep_plots(dir, plan, &points).map_err(|e| e.to_string())?;
     for (file, text) in [
         ("sweep.json", crate::sweep::sweep_json(plan, &points)),
         ("sweep.csv", crate::sweep::sweep_csv(plan, &points)),

@@ -5,7 +5,10 @@
 //! and only those the scenario produces.
 
 use crate::paired::{Judgement, PairedDifference};
-use crate::plot::{BarTone, PlotError, heatmap, line_with_band, paired_bars};
+use crate::plot::{
+    BarTone, Chart, Figure, Heatmap, Line, LineKind, Marker, MarkerKind, PlotError, Scale,
+    paired_bars, write_figure,
+};
 use crate::sweep::{SweepPlan, SweepPoint};
 use std::path::Path;
 
@@ -40,17 +43,43 @@ fn numeric(values: &[&str]) -> Option<(Vec<f64>, String)> {
     Some((parsed.into_iter().map(|(n, _)| n).collect(), unit))
 }
 
-/// Writes `DIR/plots/METRIC.{png,svg}` for every headline metric: lines with 95% bands for a
-/// one-parameter sweep with numeric values, heatmaps for a two-parameter grid. Other shapes
-/// (three or more parameters, zipped lists) get no pictures: there is no honest 2-D view of them.
-/// Returns the stems written.
-pub fn write_sweep_plots(
-    dir: &Path,
+/// At most this many ticks on a sweep's parameter axis; more swept values are thinned evenly.
+const MAX_TICKS: usize = 12;
+
+/// The x ticks of a one-parameter sweep: the swept values themselves (sorted, thinned evenly to
+/// at most [`MAX_TICKS`], first and last kept), so an integer parameter gets integer ticks and a
+/// `log:` sweep its own decades, never 1.5 attempts.
+fn parameter_ticks(xs: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    if v.len() <= MAX_TICKS {
+        return v;
+    }
+    let step = v.len().div_ceil(MAX_TICKS - 1);
+    let last = *v.last().expect("more than MAX_TICKS values");
+    let mut out: Vec<f64> = v.iter().copied().step_by(step).collect();
+    if out.last() != Some(&last) {
+        // Keep the end of the range; drop the thinned tick just before it if it would crowd.
+        if out.len() >= MAX_TICKS {
+            out.pop();
+        }
+        out.push(last);
+    }
+    out
+}
+
+/// The pictures of a sweep, by file stem, as descriptions ([`Figure`]s): lines with 95% bands
+/// for a one-parameter sweep with numeric values (ticks at the swept values, a log axis for a
+/// `log:` range, a marker at each chosen point), heatmaps with a colour bar for a two-parameter
+/// grid (the chosen cells outlined). Other shapes (three or more parameters, zipped lists) get
+/// no pictures: there is no honest 2-D view of them. `chosen` indexes `points`.
+pub fn sweep_figures(
     plan: &SweepPlan,
     points: &[SweepPoint],
-) -> Result<Vec<String>, PlotError> {
-    let plots = dir.join("plots");
-    let mut written = Vec::new();
+    chosen: &[usize],
+) -> Vec<(String, Figure)> {
+    let mut out = Vec::new();
     let metrics: Vec<&str> = HEADLINE
         .iter()
         .copied()
@@ -60,20 +89,21 @@ pub fn write_sweep_plots(
         ([param], _) => {
             let values: Vec<&str> = points.iter().map(|p| p.settings[0].1.as_str()).collect();
             let Some((xs, unit)) = numeric(&values) else {
-                return Ok(written);
+                return out;
             };
+            let log = plan.log_parameters.contains(param) && xs.iter().all(|x| *x > 0.0);
             let x_label = if unit.is_empty() {
                 param.clone()
             } else {
                 format!("{param} ({unit})")
             };
             for m in metrics {
-                let rows: Vec<(f64, f64, f64, f64)> = points
+                let mut rows: Vec<(f64, f64, f64, f64)> = points
                     .iter()
                     .zip(&xs)
                     .filter_map(|(p, &x)| {
                         let line = p.metric(m)?;
-                        let mean = line.mean?;
+                        let mean = line.mean.filter(|v| v.is_finite())?;
                         Some((
                             x,
                             mean,
@@ -85,8 +115,27 @@ pub fn write_sweep_plots(
                 if rows.is_empty() {
                     continue;
                 }
-                line_with_band(&plots.join(m), m, &x_label, m, &rows)?;
-                written.push(m.to_string());
+                rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let mut chart = Chart::new(m, &x_label, m);
+                chart.y_from_zero = false;
+                chart.x_scale = if log { Scale::Log } else { Scale::Linear };
+                chart.x_ticks = Some(parameter_ticks(&xs));
+                chart.lines.push(Line {
+                    label: m.to_string(),
+                    points: rows.iter().map(|p| (p.0, p.1)).collect(),
+                    band: Some(rows.iter().map(|p| (p.2, p.3)).collect()),
+                    kind: LineKind::Data,
+                });
+                chart.markers = chosen
+                    .iter()
+                    .filter_map(|&i| xs.get(i))
+                    .map(|&at| Marker {
+                        at,
+                        label: "chosen".to_string(),
+                        kind: MarkerKind::Chosen,
+                    })
+                    .collect();
+                out.push((m.to_string(), Figure::Chart(chart)));
             }
         }
         ([rows_param, cols_param], "grid") => {
@@ -101,6 +150,15 @@ pub fn write_sweep_plots(
                     x_ticks.push(p.settings[1].1.clone());
                 }
             }
+            let marked: Vec<(usize, usize)> = chosen
+                .iter()
+                .filter_map(|&i| {
+                    let p = points.get(i)?;
+                    let row = y_ticks.iter().position(|y| *y == p.settings[0].1)?;
+                    let col = x_ticks.iter().position(|x| *x == p.settings[1].1)?;
+                    Some((row, col))
+                })
+                .collect();
             for m in metrics {
                 let values: Vec<Vec<Option<f64>>> = y_ticks
                     .iter()
@@ -118,19 +176,36 @@ pub fn write_sweep_plots(
                             .collect()
                     })
                     .collect();
-                heatmap(
-                    &plots.join(m),
-                    m,
-                    cols_param,
-                    rows_param,
-                    &x_ticks,
-                    &y_ticks,
-                    &values,
-                )?;
-                written.push(m.to_string());
+                let figure = Figure::Heatmap(Heatmap {
+                    title: m.to_string(),
+                    x_label: cols_param.clone(),
+                    y_label: rows_param.clone(),
+                    x_ticks: x_ticks.clone(),
+                    y_ticks: y_ticks.clone(),
+                    values,
+                    marked: marked.clone(),
+                });
+                out.push((m.to_string(), figure));
             }
         }
         _ => {}
+    }
+    out
+}
+
+/// Writes `DIR/plots/METRIC.{png,svg}` for every figure of [`sweep_figures`] and returns the
+/// stems written.
+pub fn write_sweep_plots(
+    dir: &Path,
+    plan: &SweepPlan,
+    points: &[SweepPoint],
+    chosen: &[usize],
+) -> Result<Vec<String>, PlotError> {
+    let plots = dir.join("plots");
+    let mut written = Vec::new();
+    for (stem, figure) in sweep_figures(plan, points, chosen) {
+        write_figure(&figure, &plots.join(&stem))?;
+        written.push(stem);
     }
     Ok(written)
 }
@@ -210,6 +285,126 @@ mod tests {
         );
         assert_eq!(numeric(&["1s", "200ms"]), None);
         assert_eq!(numeric(&["none", "full_jitter"]), None);
+    }
+
+    use crate::sweep::MetricLine;
+
+    /// A sweep of `path` over `grid` (one setting list per point), each point with a
+    /// success ratio that grows with its index.
+    fn sweep(params: &[&str], grid: Vec<Vec<&str>>) -> (SweepPlan, Vec<SweepPoint>) {
+        let settings: Vec<Vec<(String, String)>> = grid
+            .iter()
+            .map(|vals| {
+                params
+                    .iter()
+                    .zip(vals)
+                    .map(|(p, v)| (p.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect();
+        let plan = SweepPlan::new(
+            "demo",
+            "grid",
+            params.iter().map(|p| p.to_string()).collect(),
+            Vec::new(),
+            serde_json::json!({}),
+            settings,
+        );
+        let points = plan
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| SweepPoint {
+                id: p.id.clone(),
+                settings: p.settings.clone(),
+                results_digest: String::new(),
+                metrics: vec![(
+                    "success_ratio".to_string(),
+                    MetricLine {
+                        mean: Some(0.5 + i as f64 / 100.0),
+                        ci95_low: None,
+                        ci95_high: None,
+                    },
+                )],
+            })
+            .collect();
+        (plan, points)
+    }
+
+    fn chart(figures: &[(String, Figure)]) -> &Chart {
+        match &figures[0].1 {
+            Figure::Chart(c) => c,
+            other => panic!("not a chart: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn integer_parameters_get_integer_ticks_and_the_choice_a_marker() {
+        let (plan, points) = sweep(
+            &["gateway.retry.max_attempts"],
+            vec![vec!["1"], vec!["2"], vec!["3"], vec!["4"], vec!["5"]],
+        );
+        let figures = sweep_figures(&plan, &points, &[3]);
+        let c = chart(&figures);
+        assert_eq!(c.x_scale, Scale::Linear);
+        assert_eq!(c.x_ticks.as_deref(), Some(&[1.0, 2.0, 3.0, 4.0, 5.0][..]));
+        assert_eq!(c.markers.len(), 1);
+        assert_eq!(
+            (c.markers[0].at, c.markers[0].kind),
+            (4.0, MarkerKind::Chosen)
+        );
+        // Many values are thinned, still to swept (so integer) values, ends kept.
+        let many: Vec<f64> = (1..=50).map(f64::from).collect();
+        let t = parameter_ticks(&many);
+        assert!(t.len() <= MAX_TICKS, "{t:?}");
+        assert!(t.iter().all(|v| v.fract() == 0.0), "{t:?}");
+        assert_eq!((t[0], *t.last().unwrap()), (1.0, 50.0));
+    }
+
+    #[test]
+    fn log_sweeps_are_drawn_on_a_log_axis() {
+        // What `log:1..1000:4` expands to.
+        let grid = vec![vec!["1"], vec!["10"], vec!["100"], vec!["1000"]];
+        let (plan, points) = sweep(&["gateway.timeout"], grid);
+        let linear = sweep_figures(&plan, &points, &[]);
+        assert_eq!(chart(&linear).x_scale, Scale::Linear);
+        let plan = plan.with_log_parameters(vec!["gateway.timeout".to_string()]);
+        // The flag survives the plan file.
+        let plan = serde_json::from_str::<SweepPlan>(&plan.to_json()).unwrap();
+        let figures = sweep_figures(&plan, &points, &[]);
+        let c = chart(&figures);
+        assert_eq!(c.x_scale, Scale::Log);
+        assert_eq!(c.x_ticks.as_deref(), Some(&[1.0, 10.0, 100.0, 1000.0][..]));
+    }
+
+    #[test]
+    fn heatmaps_carry_their_colour_range_and_outline_the_choice() {
+        let (plan, points) = sweep(
+            &["a", "b"],
+            vec![
+                vec!["1", "x"],
+                vec!["1", "y"],
+                vec!["2", "x"],
+                vec!["2", "y"],
+            ],
+        );
+        let figures = sweep_figures(&plan, &points, &[2]);
+        let Figure::Heatmap(h) = &figures[0].1 else {
+            panic!("not a heatmap")
+        };
+        // Point 2 is a=2 (second row), b=x (first column).
+        assert_eq!(h.marked, [(1, 0)]);
+        assert_eq!(h.colour_range(), Some((0.5, 0.53)));
+        // The colour bar's ends are drawn as ticks beside the grid.
+        let svg = crate::plot::render_svg(&figures[0].1).unwrap();
+        let texts: Vec<&str> = svg
+            .split('>')
+            .filter_map(|t| t.split_once("</text").map(|(a, _)| a.trim()))
+            .collect();
+        assert!(
+            texts.contains(&"0.5") && texts.contains(&"0.53"),
+            "{texts:?}"
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ const MAX_AXIS_POINTS: usize = 100_000;
 pub struct Axis {
     pub path: String,
     pub values: Vec<String>,
+    /// Whether the values came from a `log:` range: spaced evenly in the logarithm, so a plot
+    /// of the sweep reads on a log axis.
+    pub log: bool,
 }
 
 /// One point of a sweep: its index in the grid, and a value for every axis.
@@ -62,7 +65,8 @@ pub fn parse_axis(arg: &str) -> Result<Axis, String> {
         .map_err(|e| e.replace(&format!("`{path}=0`"), &format!("`{arg}`")))?;
     let path = path.trim().to_string();
     let values = parse_spec(spec.trim()).map_err(|e| format!("`{arg}`: {e}"))?;
-    Ok(Axis { path, values })
+    let log = spec.trim().starts_with("log:");
+    Ok(Axis { path, values, log })
 }
 
 /// Expands `spec` into values.
@@ -459,6 +463,9 @@ mod tests {
             assert!(e.contains(needle), "`{s}` gave `{e}`, expected `{needle}`");
         }
         assert!(parse_axis("retry").unwrap_err().contains("KEY.PATH=SPEC"));
+        // A log range says so, for the plots; a list of the same values does not.
+        assert!(parse_axis("a.b=log:1..100:3").unwrap().log);
+        assert!(!parse_axis("a.b=1,10,100").unwrap().log);
         assert!(parse_axis("a..b=1").unwrap_err().contains("empty key"));
     }
 

@@ -245,6 +245,16 @@ pub struct SeriesStat {
     pub mean: Vec<f64>,
     /// Student-t 95% half-width per bucket (NaN with fewer than two finite values).
     pub ci95_half_width: Vec<f64>,
+    /// The highest replication's value per bucket, for the series whose peaks matter
+    /// ([`keeps_peak`]): a mean of 0.6 can hide replications that filled the cache.
+    pub peak: Option<Vec<f64>>,
+}
+
+/// Whether a series keeps its per-bucket maximum over replications: KV-cache utilisation, where
+/// a full cache (and the evictions it brings) in some replications is the finding, and a mean
+/// across replications smooths it away.
+pub fn keeps_peak(name: &str) -> bool {
+    name.ends_with(".kv_utilisation")
 }
 
 /// Every series of a run, reduced across replications.
@@ -354,10 +364,21 @@ fn reduce_rows(sets: &[&[(String, Vec<f64>)]]) -> Vec<SeriesStat> {
                     )
                 })
                 .unzip();
+            let peak = keeps_peak(name).then(|| {
+                (0..values.len())
+                    .map(|b| {
+                        sets.iter()
+                            .filter_map(|rows| rows[k].1.get(b).copied())
+                            .filter(|v| v.is_finite())
+                            .fold(f64::NAN, f64::max)
+                    })
+                    .collect()
+            });
             SeriesStat {
                 name: name.clone(),
                 mean,
                 ci95_half_width,
+                peak,
             }
         })
         .collect()
@@ -386,6 +407,29 @@ pub fn summarize_cdf(sets: &[CdfSet]) -> CdfSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kv_utilisation_keeps_the_highest_replication_per_bucket() {
+        let grid = BucketGrid::for_window(0, 100 * S);
+        let set = |kv: Vec<f64>, q: Vec<f64>| SeriesSet {
+            grid,
+            series: vec![
+                ("pool.p.kv_utilisation".to_string(), kv),
+                ("queue_length_mean".to_string(), q),
+            ],
+        };
+        let s = summarize_series(&[
+            set(vec![0.2, 1.0, f64::NAN], vec![1.0, 2.0, 3.0]),
+            set(vec![0.6, 0.0, f64::NAN], vec![3.0, 2.0, 1.0]),
+        ])
+        .unwrap();
+        let peak = s.series[0].peak.as_ref().unwrap();
+        assert_eq!(&peak[..2], &[0.6, 1.0]);
+        assert!(peak[2].is_nan(), "no replication had a value");
+        assert_eq!(s.series[0].mean[1], 0.5);
+        // Other series do not carry one.
+        assert_eq!(s.series[1].peak, None);
+    }
 
     #[test]
     fn widths_are_nice_and_bounded() {

@@ -120,6 +120,10 @@ struct PoolStats {
     provisioned: TimeWeighted,
     provisioned_series: LevelSeries,
     preemption_series: CountSeries,
+    /// Completed calls per bucket of their first token, and the sum of their TTFTs in
+    /// microseconds (nanoseconds could overflow a busy bucket): the mean TTFT over time.
+    ttft_count_series: CountSeries,
+    ttft_sum_us_series: CountSeries,
     /// Replica-nanoseconds spent at each batch size (index = sequences running), up replicas only.
     batch_time: Vec<u128>,
     start: Time,
@@ -153,6 +157,8 @@ impl PoolStats {
             provisioned: TimeWeighted::new(0),
             provisioned_series: LevelSeries::new(grid),
             preemption_series: CountSeries::new(grid),
+            ttft_count_series: CountSeries::new(grid),
+            ttft_sum_us_series: CountSeries::new(grid),
             batch_time: Vec::new(),
             start: 0,
             grid,
@@ -309,7 +315,10 @@ impl Pool {
         let s = &mut self.stats;
         s.completed += 1;
         s.output_tokens += c.output_tokens as u64;
-        s.ttft.record(c.first_token.saturating_sub(c.arrival));
+        let ttft = c.first_token.saturating_sub(c.arrival);
+        s.ttft.record(ttft);
+        s.ttft_count_series.add(c.first_token, 1);
+        s.ttft_sum_us_series.add(c.first_token, ttft / 1_000);
         if c.output_tokens > 1 {
             let per = c.finish.saturating_sub(c.first_token) / (c.output_tokens as u64 - 1);
             s.tpot.record(per);
@@ -615,6 +624,21 @@ impl Pool {
             .map(|x| x * 60.0)
             .collect();
         series.push((format!("{p}.preemptions_per_min"), per_min));
+        // Mean TTFT of the calls whose first token came in each bucket (NaN where none did).
+        let ttft_mean: Vec<f64> = s
+            .ttft_count_series
+            .counts()
+            .iter()
+            .zip(s.ttft_sum_us_series.counts())
+            .map(|(&n, &us)| {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    us as f64 / n as f64 / 1e6
+                }
+            })
+            .collect();
+        series.push((format!("{p}.ttft_mean_s"), ttft_mean));
         let provisioned = s.provisioned_series.means();
         let usd_per_replica_ns = cfg.gpus_per_replica as f64 * cfg.usd_per_gpu_hour / 3600.0 / 1e9;
         let grid = s.grid;

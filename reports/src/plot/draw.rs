@@ -2,33 +2,21 @@
 //! Degenerate input (no points, all NaN, a single value) draws a labelled empty frame rather
 //! than failing, so a run with nothing to show in one chart still gets its other charts.
 
-use super::{BarTone, Bars, Chart, Corner, FAMILY, Figure, Heatmap, Scale, Scatter};
+use super::palette::{self, GRID};
+use super::{
+    BarTone, Bars, Chart, Corner, FAMILY, Figure, Heatmap, LineKind, MarkerKind, SIZE, Scale,
+    Scatter,
+};
 use crate::number::format_number;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, SegmentValue};
 use plotters::prelude::*;
 use std::error::Error;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-/// Tableau 10: distinguishable, colour-blind friendlier than plotters' primaries.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-const GRID: RGBColor = RGBColor(230, 230, 230);
-
 fn colour(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+    palette::series(i)
 }
 
 fn font(size: u32) -> TextStyle<'static> {
@@ -88,6 +76,37 @@ fn segments(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
 
 fn tick(v: f64) -> String {
     format_number(if v.abs() < 1e-12 { 0.0 } else { v })
+}
+
+/// An x axis whose ticks can be given rather than computed: a sweep's axis ticks at the values
+/// it swept, so an integer parameter never shows 1.5 and a log sweep shows 1, 10, 100. Without
+/// given ticks it is plotters' own f64 axis. (Labels always come from our own formatter, so the
+/// default formatting it declares is never used.)
+struct TickedAxis {
+    inner: plotters::coord::types::RangedCoordf64,
+    ticks: Option<Vec<f64>>,
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        match &self.ticks {
+            // Given ticks are bold grid lines; there are no light ones.
+            Some(_) if hint.weight().allow_light_points() => Vec::new(),
+            Some(t) => t.clone(),
+            None => self.inner.key_points(hint),
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
 }
 
 fn chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<()>
@@ -156,12 +175,25 @@ where
         l.points.iter().map(|p| p.1).chain(band).map(ty)
     });
     let (y0, y1) = padded(ys, c.y_from_zero && !ylog);
-    let mut ch = ChartBuilder::on(root)
-        .caption(&c.title, font(22))
-        .margin(14)
+    // Marker labels go in a band above the plot area, where they cover no line.
+    let label_band = if c.markers.is_empty() { 0 } else { 18 };
+    let titled = root.margin(14, 14, 14, 14).titled(&c.title, font(22))?;
+    let plot_area = titled.margin(label_band, 0, 0, 0);
+    let mut ch = ChartBuilder::on(&plot_area)
         .x_label_area_size(48)
         .y_label_area_size(72)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
+        .build_cartesian_2d(
+            TickedAxis {
+                inner: (x0..x1).into(),
+                ticks: c.x_ticks.as_ref().map(|t| {
+                    t.iter()
+                        .map(|&v| tx(v))
+                        .filter(|v| v.is_finite() && *v >= x0 && *v <= x1)
+                        .collect()
+                }),
+            },
+            y0..y1,
+        )?;
     let x_fmt = |v: &f64| {
         if log {
             // Ticks fall at arbitrary exponents; two significant digits read as latencies.
@@ -195,10 +227,9 @@ where
     for s in &c.shaded {
         let (a, b) = (tx(s.from).max(x0), tx(s.to).min(x1));
         if a.is_finite() && b.is_finite() && a < b {
-            let grey = RGBColor(120, 120, 120);
             ch.draw_series(std::iter::once(Rectangle::new(
                 [(a, y0), (b, y1)],
-                grey.mix(0.15).filled(),
+                palette::FAULT.mix(0.15).filled(),
             )))?;
             ch.draw_series(std::iter::once(Text::new(
                 s.label.clone(),
@@ -210,8 +241,20 @@ where
             )))?;
         }
     }
-    for (i, l) in c.lines.iter().enumerate() {
-        let col = colour(i);
+    // Data lines take the series colours in turn; reference levels do not use one up.
+    let mut next_colour = 0;
+    for l in &c.lines {
+        let reference = l.kind == LineKind::Reference;
+        let col = match l.kind {
+            LineKind::Reference => palette::REFERENCE,
+            // The colour of the data line it belongs to, the one drawn just before.
+            LineKind::Peak => colour(next_colour.max(1) - 1),
+            LineKind::Data => {
+                next_colour += 1;
+                colour(next_colour - 1)
+            }
+        };
+        let width = if l.kind == LineKind::Peak { 1 } else { 2 };
         if let Some(band) = &l.band {
             let pts: Vec<(f64, f64, f64)> = l
                 .points
@@ -248,10 +291,24 @@ where
         let mut first = true;
         for seg in segs {
             let single = seg.len() == 1;
-            let drawn = ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(2)))?;
+            let drawn = if reference {
+                ch.draw_series(DashedLineSeries::new(
+                    seg.clone(),
+                    8,
+                    5,
+                    col.stroke_width(width),
+                ))?
+            } else {
+                ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(width)))?
+            };
             if first {
                 drawn.label(l.label.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                    if reference {
+                        // Dashed in the legend too: two short strokes.
+                        PathElement::new(vec![(x, y), (x + 7, y)], col.stroke_width(width))
+                    } else {
+                        PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(width))
+                    }
                 });
                 first = false;
             }
@@ -263,16 +320,27 @@ where
     for m in &c.markers {
         let x = tx(m.at);
         if x.is_finite() && x >= x0 && x <= x1 {
-            let red = RGBColor(200, 30, 30);
+            let (ink, width) = match m.kind {
+                MarkerKind::Alert => (palette::ALERT, 1),
+                MarkerKind::Chosen => (palette::CHOSEN, 2),
+            };
             ch.draw_series(std::iter::once(PathElement::new(
                 vec![(x, y0), (x, y1)],
-                red.stroke_width(1),
+                ink.stroke_width(width),
             )))?;
-            ch.draw_series(std::iter::once(Text::new(
-                m.label.clone(),
-                (x, y1 - (y1 - y0) * 0.06),
-                font(12).color(&red),
-            )))?;
+            if !m.label.is_empty() {
+                let (px, py) = ch.backend_coord(&(x, y1));
+                root.draw(&Text::new(
+                    m.label.clone(),
+                    (px, py - 3),
+                    font(12)
+                        .color(&ink)
+                        .pos(plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Center,
+                            plotters::style::text_anchor::VPos::Bottom,
+                        )),
+                ))?;
+            }
         }
     }
     if c.lines.len() > 1 {
@@ -321,20 +389,19 @@ where
 {
     let nx = h.x_ticks.len().max(1) as u32;
     let ny = h.y_ticks.len().max(1) as u32;
-    let (lo, hi) = h
-        .values
-        .iter()
-        .flatten()
-        .flatten()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, u), &v| {
-            (l.min(v), u.max(v))
-        });
-    let caption = if lo <= hi {
-        format!("{}  (colour: {} → {})", h.title, tick(lo), tick(hi))
-    } else {
+    let range = h.colour_range();
+    let (lo, hi) = range.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+    // The colour bar takes a strip on the right; the grid the rest.
+    let (grid_area, bar_area) = root.split_horizontally(SIZE.0 as i32 - 110);
+    if let Some(range) = range {
+        colour_bar(&bar_area, range)?;
+    }
+    let caption = if h.marked.is_empty() {
         h.title.clone()
+    } else {
+        format!("{}  (outlined: chosen)", h.title)
     };
+    let root = &grid_area;
     let mut ch = ChartBuilder::on(root)
         .caption(caption, font(20))
         .margin(14)
@@ -371,7 +438,7 @@ where
             };
             let fill = match v {
                 Some(_) => viridis(t),
-                None => RGBColor(210, 210, 210),
+                None => palette::MISSING,
             };
             ch.draw_series(std::iter::once(Rectangle::new(
                 [
@@ -397,6 +464,78 @@ where
             }
         }
     }
+    for &(row, col) in &h.marked {
+        if row < h.y_ticks.len() && col < h.x_ticks.len() {
+            let (r, c) = (row as u32, col as u32);
+            // Nested 1-pixel outlines: the SVG backend ignores a rectangle's stroke width.
+            for inset in 2..6 {
+                let mut cell = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(c), SegmentValue::Exact(r)),
+                        (SegmentValue::Exact(c + 1), SegmentValue::Exact(r + 1)),
+                    ],
+                    palette::CHOSEN.stroke_width(1),
+                );
+                cell.set_margin(inset, inset, inset, inset);
+                ch.draw_series(std::iter::once(cell))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The legend of a heatmap's colours: a vertical viridis strip from `lo` (bottom) to `hi` (top)
+/// with value ticks, aligned with the grid's plot area.
+fn colour_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, (lo, hi): (f64, f64)) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (y0, y1) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
+    let mut ch = ChartBuilder::on(area)
+        // Caption height and margin of the grid beside it, so the strip spans the same rows.
+        .margin_top(14 + 30)
+        .margin_bottom(14)
+        .margin_left(6)
+        .margin_right(6)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            0.0..1.0,
+            // The ends are labelled exactly: they are the lowest and highest cell.
+            TickedAxis {
+                inner: (y0..y1).into(),
+                ticks: Some(
+                    (0..5)
+                        .map(|k| y0 + (y1 - y0) * f64::from(k) / 4.0)
+                        .collect(),
+                ),
+            },
+        )?;
+    // Three significant digits: the bar tells colours apart, the cells carry exact values.
+    let fmt = |v: &f64| {
+        if *v == 0.0 || !v.is_finite() {
+            return tick(*v);
+        }
+        let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+        tick(format!("{v:.digits$}").parse().unwrap_or(*v))
+    };
+    ch.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_label_formatter(&fmt)
+        .label_style(font(12))
+        .draw()?;
+    const STEPS: usize = 64;
+    ch.draw_series((0..STEPS).map(|k| {
+        let a = y0 + (y1 - y0) * k as f64 / STEPS as f64;
+        let b = y0 + (y1 - y0) * (k + 1) as f64 / STEPS as f64;
+        let t = (k as f64 + 0.5) / STEPS as f64;
+        Rectangle::new([(0.0, a), (1.0, b)], viridis(t).filled())
+    }))?;
     Ok(())
 }
 
@@ -508,10 +647,10 @@ where
             continue;
         }
         let col = match b.tones.get(row).copied().unwrap_or(BarTone::Amount) {
-            BarTone::Amount => colour(0),
-            BarTone::Better => colour(2),
-            BarTone::Worse => colour(3),
-            BarTone::Unclear => RGBColor(150, 150, 150),
+            BarTone::Amount => palette::AMOUNT,
+            BarTone::Better => palette::BETTER,
+            BarTone::Worse => palette::WORSE,
+            BarTone::Unclear => palette::UNCLEAR,
         };
         let mut bar = Rectangle::new(
             [

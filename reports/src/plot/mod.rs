@@ -10,6 +10,7 @@
 //! [`pareto_scatter`], [`paired_bars`]) each write `STEM.png` and `STEM.svg`.
 
 mod draw;
+pub mod palette;
 pub mod run;
 
 use crate::report::write_atomic;
@@ -70,6 +71,19 @@ pub struct Line {
     /// Optional `(low, high)` band per point (same length as `points`), drawn translucent under
     /// the line: confidence intervals across replications.
     pub band: Option<Vec<(f64, f64)>>,
+    /// Data or a reference level; decides its colour (see [`palette`]).
+    pub kind: LineKind,
+}
+
+/// What a [`Line`] is: data take the series colours in turn; a reference level (a budget
+/// exhausted, a sustainable burn rate) is dashed dark grey in every chart and takes no series
+/// colour from the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Data,
+    Reference,
+    /// The highest replication of the data line before it: thin, in that line's colour.
+    Peak,
 }
 
 /// An x interval drawn as a translucent background: an outage, a chaos experiment, a fault.
@@ -80,11 +94,20 @@ pub struct Shade {
     pub label: String,
 }
 
-/// A vertical line at an x value with a short label: an alert firing, a breaker opening.
+/// A vertical line at an x value with a short label: an alert firing, a breaker opening, the
+/// point a sweep chose. The label is written above the plot area, where no line runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marker {
     pub at: f64,
     pub label: String,
+    pub kind: MarkerKind,
+}
+
+/// What a [`Marker`] marks, which decides its colour (see [`palette`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerKind {
+    Alert,
+    Chosen,
 }
 
 /// A line chart: time series, CDFs, one-parameter sweeps.
@@ -101,6 +124,10 @@ pub struct Chart {
     pub x_range: Option<(f64, f64)>,
     /// Start the y axis at zero (rates, depths, utilisation) rather than at the data's minimum.
     pub y_from_zero: bool,
+    /// The x ticks exactly (data values), when the data's own points are the honest ticks: a
+    /// sweep's swept values, so an integer parameter shows no 1.5 and a log sweep shows the
+    /// decades it ran. `None`: ticks at round numbers.
+    pub x_ticks: Option<Vec<f64>>,
 
     pub lines: Vec<Line>,
     pub shaded: Vec<Shade>,
@@ -117,6 +144,7 @@ impl Chart {
             y_scale: Scale::Linear,
             x_range: None,
             y_from_zero: true,
+            x_ticks: None,
 
             lines: Vec::new(),
             shaded: Vec::new(),
@@ -222,6 +250,25 @@ pub struct Heatmap {
     pub x_ticks: Vec<String>,
     pub y_ticks: Vec<String>,
     pub values: Vec<Vec<Option<f64>>>,
+    /// `(row, column)` cells to outline: the points a sweep's objective chose.
+    pub marked: Vec<(usize, usize)>,
+}
+
+impl Heatmap {
+    /// The values the colour scale spans, `(lowest, highest)` finite value: the ends of the
+    /// colour bar drawn beside the grid. `None` when no cell has a value.
+    pub fn colour_range(&self) -> Option<(f64, f64)> {
+        let (lo, hi) = self
+            .values
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, u), &v| {
+                (l.min(v), u.max(v))
+            });
+        (lo <= hi).then_some((lo, hi))
+    }
 }
 
 /// Points of a two-objective trade-off; those on the Pareto front are highlighted and labelled.
@@ -332,6 +379,7 @@ pub fn line_with_band(
         label: y_label.to_string(),
         points: sorted.iter().map(|p| (p.0, p.1)).collect(),
         band: Some(sorted.iter().map(|p| (p.2, p.3)).collect()),
+        kind: LineKind::Data,
     });
     write_figure(&Figure::Chart(chart), stem).map(|_| ())
 }
@@ -356,6 +404,7 @@ pub fn heatmap(
         x_ticks: x_ticks.to_vec(),
         y_ticks: y_ticks.to_vec(),
         values: values.to_vec(),
+        marked: Vec::new(),
     });
     write_figure(&figure, stem).map(|_| ())
 }
@@ -428,11 +477,13 @@ mod tests {
                     })
                     .collect(),
             ),
+            kind: LineKind::Data,
         });
         c.lines.push(Line {
             label: "with a gap".into(),
             points: vec![(0.0, 1.0), (10.0, f64::NAN), (20.0, 1.5), (30.0, 1.2)],
             band: None,
+            kind: LineKind::Reference,
         });
         c.shaded.push(Shade {
             from: 10.0,
@@ -442,6 +493,7 @@ mod tests {
         c.markers.push(Marker {
             at: 25.0,
             label: "alert".into(),
+            kind: MarkerKind::Alert,
         });
         c
     }
@@ -463,6 +515,7 @@ mod tests {
             label: "l".into(),
             points: (0..=100).map(|i| (f64::from(i), y)).collect(),
             band: None,
+            kind: LineKind::Data,
         };
         // Budgets near 1 along the top and a level line at 0: every corner is crossed, the
         // middle of the right side is free.
@@ -491,6 +544,18 @@ mod tests {
             ..flat(0.0)
         }];
         assert_eq!(c.legend_corner(), Corner::UpperRight);
+    }
+
+    /// The colours say what a line is: the data line takes the first series colour, the
+    /// reference level its own (and does not use up the second series colour), the alert its.
+    #[test]
+    fn colours_follow_meaning_not_order() {
+        let svg = render_svg(&Figure::Chart(sample_chart())).unwrap();
+        let hex = |c: plotters::style::RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+        for c in [palette::series(0), palette::REFERENCE, palette::ALERT] {
+            assert!(svg.contains(&hex(c)), "{} missing", hex(c));
+        }
+        assert!(!svg.contains(&hex(palette::series(1))));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! Time series have the backend fault windows (the `faults.active` series) shaded; the SLO charts
 //! also mark where an alert started firing.
 
-use super::{Bars, Chart, Figure, Line, Marker, Scale, Shade};
+use super::{Bars, Chart, Figure, Line, LineKind, Marker, MarkerKind, Scale, Shade};
 use crate::report::Report;
 use sim_core::names::{
     self, BACKEND, BREAKER_HALF_OPEN, BREAKER_OPEN, BREAKER_OPENINGS, ROUTE, SLO, SLO_ALERT_FIRING,
@@ -28,6 +28,7 @@ pub const ALL_STEMS: &[&str] = &[
     "queue_depth",
     "utilisation",
     "kv_utilisation",
+    "ttft",
     "preemptions",
     "replicas",
     "breaker",
@@ -84,6 +85,7 @@ fn series_line(summary: &SeriesSummary, stat: &SeriesStat, label: &str, unit: f6
                 })
                 .collect(),
         ),
+        kind: LineKind::Data,
     }
 }
 
@@ -119,6 +121,7 @@ pub fn run_figures(report: &Report) -> Vec<RunFigure> {
                     .zip(cdf.levels.iter().map(|f| 1.0 - f))
                     .collect(),
                 band: None,
+                kind: LineKind::Data,
             })
             .collect();
         if !lines.is_empty() {
@@ -210,6 +213,7 @@ fn level_line(label: &str, y: f64, from: f64, to: f64) -> Line {
         label: label.to_string(),
         points: vec![(from, y), (to, y)],
         band: None,
+        kind: LineKind::Reference,
     }
 }
 
@@ -293,6 +297,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
                     } else {
                         "alert".to_string()
                     },
+                    kind: MarkerKind::Alert,
                 });
             }
         }
@@ -370,10 +375,31 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         }
         let mut chart = Chart::new(title, &x_label, y_label);
         chart.x_range = Some((x_start, x_end));
+        // Series that keep their peak get it as a thin line beside their mean and band.
         chart.lines = rows
             .iter()
-            .map(|(s, label)| series_line(series, s, label, unit))
+            .flat_map(|(s, label)| {
+                let line = series_line(series, s, label, unit);
+                let peak = s.peak.as_ref().map(|peak| Line {
+                    label: format!("{label}, highest replication"),
+                    points: line
+                        .points
+                        .iter()
+                        .map(|p| p.0)
+                        .zip(peak.iter().copied())
+                        .collect(),
+                    band: None,
+                    kind: LineKind::Peak,
+                });
+                std::iter::once(line).chain(peak)
+            })
             .collect();
+        let peak_note = if chart.lines.iter().any(|l| l.kind == LineKind::Peak) {
+            " Thin line: the highest replication in each bucket, so a cache that some \
+             replications filled is not averaged away."
+        } else {
+            ""
+        };
         if SHARE_STEMS.contains(&stem) {
             // Shares live in [0, 1]: a t-interval from few replications can overshoot both ends.
             for band in chart.lines.iter_mut().filter_map(|l| l.band.as_mut()) {
@@ -385,7 +411,7 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         chart.shaded = shaded.clone();
         out.push(RunFigure {
             stem,
-            caption: format!("{caption}{shade_note}"),
+            caption: format!("{caption}{peak_note}{shade_note}"),
             figure: Figure::Chart(chart),
         });
     };
@@ -465,6 +491,14 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         "KV blocks in use over the KV blocks of replicas that are up, per pool, time-averaged \
          within each bucket.",
         per_pool(".kv_utilisation"),
+    );
+    time_chart(
+        "ttft",
+        "GPU pool time to first token",
+        "mean TTFT (s)",
+        "Mean time to first token of the calls whose first token came in each bucket, per pool \
+         (queueing, prefill and any re-prefill after a preemption included).",
+        per_pool(".ttft_mean_s"),
     );
     time_chart(
         "preemptions",
@@ -622,257 +656,5 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use sim_core::series::{BucketGrid, CdfSummary};
-    use sim_core::summary::Interval;
-
-    fn stat(name: &str, mean: Vec<f64>) -> SeriesStat {
-        let n = mean.len();
-        SeriesStat {
-            name: name.to_string(),
-            mean,
-            ci95_half_width: vec![f64::NAN; n],
-        }
-    }
-
-    fn metric(name: &str, mean: f64) -> MetricSummary {
-        MetricSummary {
-            name: name.to_string(),
-            mean,
-            ci95: Some(Interval {
-                low: mean * 0.9,
-                high: mean * 1.1,
-            }),
-            ci99: None,
-            per_replication: vec![mean],
-        }
-    }
-
-    #[test]
-    fn names_and_runs() {
-        assert_eq!(
-            middle("backend.a.b.utilisation", "backend.", ".utilisation"),
-            Some("a.b")
-        );
-        // Prefix and suffix overlapping, or nothing between them: no name, no panic.
-        assert_eq!(
-            middle("backend.utilisation", "backend.", ".utilisation"),
-            None
-        );
-        assert_eq!(
-            middle("backend..utilisation", "backend.", ".utilisation"),
-            None
-        );
-        let s = stat(
-            "x",
-            vec![0.0, 1.0, 0.6, 0.0, 0.0, 1.0, 0.4, 1.0, f64::NAN, 1.0],
-        );
-        assert_eq!(on_runs(&s), vec![(1, 2), (5, 5), (7, 7), (9, 9)]);
-        assert_eq!(
-            join_runs(on_runs(&s), 0),
-            vec![(1, 2), (5, 5), (7, 7), (9, 9)]
-        );
-        assert_eq!(join_runs(on_runs(&s), 1), vec![(1, 2), (5, 9)]);
-        assert_eq!(join_runs(on_runs(&s), 2), vec![(1, 9)]);
-        assert!(on_runs(&stat("x", vec![])).is_empty());
-    }
-
-    fn report(series: Vec<SeriesStat>, metrics: Vec<MetricSummary>) -> Report {
-        let grid = BucketGrid::for_window(0, 100 * NANOS_PER_SEC);
-        let summary = SeriesSummary { grid, series };
-        Report::new("t", 1, 2, serde_json::json!({}), metrics).with_series(Some(summary), None)
-    }
-
-    fn stems(r: &Report) -> Vec<&'static str> {
-        run_figures(r).iter().map(|f| f.stem).collect()
-    }
-
-    #[test]
-    fn reliability_figures_come_from_their_series_and_metrics() {
-        let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
-        let on = |from: usize, to: usize| {
-            (0..n)
-                .map(|i| if (from..to).contains(&i) { 1.0 } else { 0.0 })
-                .collect()
-        };
-        let r = report(
-            vec![
-                stat("throughput_per_s", vec![1.0; n]),
-                stat("faults.active", on(20, 40)),
-                stat("cost_usd_per_s", vec![0.01; n]),
-                stat("backend.a.breaker_openings", on(21, 22)),
-                SeriesStat {
-                    // Few replications: an interval wider than the [0, 1] a share lives in.
-                    ci95_half_width: vec![0.8; n],
-                    ..stat("backend.a.breaker_open", on(21, 30))
-                },
-                stat("backend.a.breaker_half_open", on(30, 31)),
-                stat("slo.avail.budget_remaining", vec![0.5; n]),
-                stat("slo.avail.burn_rate", vec![2.0; n]),
-                stat("slo.avail.alert_firing", on(25, 30)),
-            ],
-            vec![
-                metric("backend.a.cost_usd", 2.0),
-                metric("backend.b.cost_usd", 1.0),
-                metric("fallback.depth1_share", 0.25),
-                metric("fallback.depth0_share", 0.75),
-                metric("errors.server_error", 3.0),
-            ],
-        );
-        let figures = run_figures(&r);
-        assert_eq!(
-            stems(&r),
-            [
-                "slo_budget",
-                "slo_burn_rate",
-                "throughput",
-                "errors_by_class",
-                "breaker",
-                "breaker_state",
-                "fallback_depth",
-                "cost_rate",
-                "cost_breakdown"
-            ]
-        );
-        let chart = |stem: &str| match &figures.iter().find(|f| f.stem == stem).unwrap().figure {
-            Figure::Chart(c) => c.clone(),
-            _ => panic!("{stem} is not a chart"),
-        };
-        // Every time series shades the one fault window: buckets 20..40 of 200 ms.
-        for stem in [
-            "slo_budget",
-            "throughput",
-            "breaker",
-            "breaker_state",
-            "cost_rate",
-        ] {
-            let c = chart(stem);
-            assert_eq!(c.shaded.len(), 1, "{stem}");
-            assert!((c.shaded[0].from - 4.0).abs() < 1e-9 && (c.shaded[0].to - 8.0).abs() < 1e-9);
-        }
-        let state = chart("breaker_state");
-        let labels: Vec<&str> = state.lines.iter().map(|l| l.label.as_str()).collect();
-        assert_eq!(labels, ["a open", "a half-open"]);
-        let open_band = state.lines[0].band.as_ref().unwrap();
-        assert!(
-            open_band
-                .iter()
-                .all(|&(lo, hi)| (0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi))
-        );
-        assert!((open_band[25].0 - 0.2).abs() < 1e-12 && open_band[25].1 == 1.0);
-        let budget = chart("slo_budget");
-        assert_eq!(budget.markers.len(), 1);
-        assert!((budget.markers[0].at - 5.0).abs() < 1e-9);
-        assert_eq!(budget.markers[0].label, "alert");
-        let Figure::Bars(depth) = &figures
-            .iter()
-            .find(|f| f.stem == "fallback_depth")
-            .unwrap()
-            .figure
-        else {
-            panic!("bars")
-        };
-        assert_eq!(depth.rows[0].0, "depth 0 (primary)", "depths in order");
-        for f in &figures {
-            crate::plot::render_svg(&f.figure).unwrap();
-        }
-    }
-
-    #[test]
-    fn plain_runs_and_odd_names_get_no_reliability_figures() {
-        let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
-        let r = report(
-            vec![
-                stat("throughput_per_s", vec![1.0; n]),
-                stat("backend.utilisation", vec![1.0; n]),
-                stat("backend.breaker_openings", vec![1.0; n]),
-                stat("backend.breaker_open", vec![1.0; n]),
-                stat("slo..budget_remaining", vec![1.0; n]),
-            ],
-            // One cost row is the total, not a breakdown.
-            vec![
-                metric("backend.a.cost_usd", 2.0),
-                metric("fallback.depthX_share", 1.0),
-            ],
-        );
-        assert_eq!(stems(&r), ["throughput"]);
-        let Figure::Chart(c) = &run_figures(&r)[0].figure else {
-            panic!("chart")
-        };
-        assert!(c.shaded.is_empty() && c.markers.is_empty());
-    }
-
-    fn chart_of(figures: &[RunFigure], stem: &str) -> Chart {
-        match &figures.iter().find(|f| f.stem == stem).unwrap().figure {
-            Figure::Chart(c) => c.clone(),
-            _ => panic!("{stem} is not a chart"),
-        }
-    }
-
-    #[test]
-    fn time_axes_end_at_the_horizon_and_zero_series_are_not_drawn() {
-        let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
-        let r = report(
-            vec![
-                stat("throughput_per_s", vec![1.0; n]),
-                stat("goodput_per_s", vec![0.0; n]),
-                stat("errors.blocked_per_s", vec![0.0; n]),
-                stat("errors.failed_per_s", vec![0.0; n]),
-                stat("queue_length_mean", vec![0.0; n]),
-                SeriesStat {
-                    // Peaks near 1 with a wide interval: the band must stay within [0, 1].
-                    ci95_half_width: vec![0.5; n],
-                    ..stat("pool.gpu.kv_utilisation", vec![0.9; n])
-                },
-                stat("slo.avail.budget_remaining", vec![0.5; n]),
-            ],
-            vec![],
-        );
-        let figures = run_figures(&r);
-        let drawn: Vec<&str> = figures.iter().map(|f| f.stem).collect();
-        // Errors and queue depth are zero throughout: no chart of nothing.
-        assert!(!drawn.contains(&"errors"), "{drawn:?}");
-        assert!(!drawn.contains(&"queue_depth"), "{drawn:?}");
-        // Goodput is zero throughout: throughput is drawn alone.
-        let throughput = chart_of(&figures, "throughput");
-        assert_eq!(throughput.lines.len(), 1);
-        assert_eq!(throughput.lines[0].label, "throughput");
-        // 100 s of virtual time in seconds: every time axis is exactly [0, 100].
-        for stem in ["throughput", "kv_utilisation", "slo_budget"] {
-            assert_eq!(
-                chart_of(&figures, stem).x_range,
-                Some((0.0, 100.0)),
-                "{stem}"
-            );
-        }
-        let kv = chart_of(&figures, "kv_utilisation");
-        for &(lo, hi) in kv.lines[0].band.as_ref().unwrap() {
-            assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi));
-        }
-    }
-
-    #[test]
-    fn the_latency_chart_shows_the_tail_on_a_log_axis() {
-        let levels = vec![0.5, 0.9, 0.99, 0.999, 1.0];
-        let cdf = CdfSummary {
-            levels: levels.clone(),
-            distributions: vec![SeriesStat {
-                name: "tenant.chat".to_string(),
-                mean: vec![1.0, 2.0, 5.0, 9.0, 12.0],
-                ci95_half_width: vec![f64::NAN; 5],
-            }],
-        };
-        let r = Report::new("t", 1, 2, serde_json::json!({}), vec![]).with_series(None, Some(cdf));
-        let c = chart_of(&run_figures(&r), "latency_cdf");
-        assert_eq!(c.y_scale, Scale::Log);
-        // The curve falls from the upper left: the legend goes elsewhere.
-        assert_ne!(c.legend_corner(), super::super::Corner::UpperLeft);
-        let ys: Vec<f64> = c.lines[0].points.iter().map(|p| p.1).collect();
-        // 1 − F: the p99 at 0.01, the p99.9 at 0.001.
-        for (y, f) in ys.iter().zip(&levels) {
-            assert!((y - (1.0 - f)).abs() < 1e-12, "{ys:?}");
-        }
-        assert_eq!(c.lines[0].label, "chat");
-    }
-}
+#[path = "run_tests.rs"]
+mod tests;
