@@ -107,9 +107,9 @@ const HEDGED: &[(&str, &str, &str)] = &[
     ("retry-storm", "{ delay = \"300ms\", max_extra = 2 }", "sha256:f633c5a8ecc8e480044178457e6ef6576ba62a3ecb9ee0349569aca0b4facb9d"),
     ("breaker-vs-retry-storm", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:5939a79437374df6d91ce0e81c2aef93aa91ade2532cfcc6fad75084ef9d8422"),
     ("provider-outage", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:d3b3f8f2916c78c0a6cc433ce670dc3caef6ee88a51790eaf735fef6fe577ae1"),
-    ("chaos-game-day", "{ quantile = 0.95 }", "sha256:804d31cd44531e22590e7c1f75dbe94cc3d0b53ccf28ca91de7d0a91ab8be92c"),
+    ("chaos-game-day", "{ quantile = 0.95 }", "sha256:5f86d01c1676ed528b3e6d586c59c79445ccae60624bae769211029f410bb2c7"),
     ("noisy-neighbor", "{ delay = \"300ms\", max_extra = 2 }", "sha256:3cf92f8b3eb353b5c45e25ed48c37cc07d0ab3ea038f90df64b0aff464f3d10e"),
-    ("self-hosted-vs-api", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:1d87bb3e3846dd913f8a1fc7bbc2b2a505b8a738c002461cab37caed736fc495"),
+    ("self-hosted-vs-api", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:13789efef27903d886c14e5c811c10898522b4fe22c5fab533ddc73c4d369546"),
     ("breaker-soft-failures", "{ delay = \"300ms\", max_extra = 2 }", "sha256:66c86e685bc4c7b39319ba2684ef836211b00ecac95d7776dfaec58907eb4f8a"),
 ];
 
