@@ -200,6 +200,22 @@ fn json_lines_hold_the_same_row() {
     assert_eq!(v["attempts"][0]["start_s"], 11.0);
     assert_eq!(v["attempts"][1]["kind"], "retry");
     assert_eq!(v["attempts"].as_array().unwrap().len(), 2);
+    // The same values as the CSV row's columns.
+    assert_eq!(v["hedges"], 0);
+    assert_eq!(v["attempt_count"], 2);
+    assert_eq!(v["queue_wait_s"], 1.0);
+    assert_eq!(v["ttft_s"], 3.75);
+    assert_eq!(v["cost_usd"], 0.75);
+    assert_eq!(v["outcome"], "wrong_accepted");
+    assert_eq!(v["cached"], false);
+}
+
+#[test]
+fn a_run_without_calls_writes_no_rows() {
+    let (rec, calls, _) = recorder(CallFormat::JsonLines, TraceWindow::ALL);
+    let done = rec.finish(100 * S, |_| None);
+    assert_eq!(done.calls.unwrap().unwrap(), 0);
+    assert_eq!(calls.text(), "");
 }
 
 #[test]
