@@ -17,6 +17,65 @@ pub struct TenantId(pub u16);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BackendId(pub u16);
 
+/// Index of a route in [`WorldConfig::routes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteId(pub u16);
+
+/// Each id indexes the vectors that run parallel to its `WorldConfig` list (the configs, the
+/// world's state, the per-entity counters), so the hot path never casts a raw `u16`. Events
+/// keep the raw `u16` (they are 8 bytes) and become ids where they are dispatched.
+macro_rules! entity_id {
+    ($id:ident) => {
+        impl $id {
+            /// The position in its list.
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+
+            /// The id of position `i` (lists are validated to fit a `u16`).
+            #[inline]
+            pub fn at(i: usize) -> $id {
+                $id(i as u16)
+            }
+        }
+
+        impl<T> std::ops::Index<$id> for [T] {
+            type Output = T;
+            #[inline]
+            fn index(&self, id: $id) -> &T {
+                &self[id.0 as usize]
+            }
+        }
+
+        impl<T> std::ops::IndexMut<$id> for [T] {
+            #[inline]
+            fn index_mut(&mut self, id: $id) -> &mut T {
+                &mut self[id.0 as usize]
+            }
+        }
+
+        impl<T> std::ops::Index<$id> for Vec<T> {
+            type Output = T;
+            #[inline]
+            fn index(&self, id: $id) -> &T {
+                &self[id.0 as usize]
+            }
+        }
+
+        impl<T> std::ops::IndexMut<$id> for Vec<T> {
+            #[inline]
+            fn index_mut(&mut self, id: $id) -> &mut T {
+                &mut self[id.0 as usize]
+            }
+        }
+    };
+}
+
+entity_id!(TenantId);
+entity_id!(BackendId);
+entity_id!(RouteId);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorldConfig {
     /// Virtual time at which the run stops.
@@ -164,7 +223,7 @@ pub struct DegradationConfig {
 /// One step of a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepConfig {
-    pub route: u16,
+    pub route: RouteId,
     /// Token counts; `None` falls back to the tenant's.
     pub prompt_tokens: Option<TokenSource>,
     pub output_tokens: Option<TokenSource>,

@@ -3,10 +3,10 @@
 //! the loop starts. The streams are named by entity and purpose, so adding one leaves every
 //! other stream's draws unchanged.
 
-use super::gateway::{Queue, limiter};
+use super::gateway::{GatewayLimits, Queue};
 use super::provider::Provider;
 use super::validator::Validator;
-use super::{Backend, Route, Tenant, World};
+use super::{Backend, Route, Server, Tenant, World};
 use crate::cache::{CacheConfig, CacheState};
 use crate::config::{RetryBudgetConfig, ServiceModel, WorldConfig};
 use crate::gpu::pool::Pool;
@@ -40,7 +40,7 @@ impl<'c> World<'c> {
                         .iter()
                         .find(|s| {
                             matches!(
-                                config.routes[s.route as usize].cache,
+                                config.routes[s.route].cache,
                                 Some(CacheConfig::Exact { .. })
                             )
                         })
@@ -61,7 +61,6 @@ impl<'c> World<'c> {
             .map(|b| {
                 let entity = format!("backends.{}", b.name);
                 Backend {
-                    concurrency: b.concurrency,
                     busy: 0,
                     queue: if config.gateway.scheduling == Discipline::Fifo {
                         Queue::Fifo(VecDeque::new())
@@ -94,13 +93,16 @@ impl<'c> World<'c> {
                     cooldown: b
                         .cooldown
                         .map(|c| Cooldown::new(c).expect("validated when the world is built")),
-                    pool: b.pool.as_ref().map(|p| {
-                        Pool::new(
+                    server: match &b.pool {
+                        None => Server::Api {
+                            concurrency: b.concurrency,
+                        },
+                        Some(p) => Server::Pool(Box::new(Pool::new(
                             p,
                             BucketGrid::for_window(config.warmup, config.horizon),
                             streams.stream(&entity, "replica_crashes"),
-                        )
-                    }),
+                        ))),
+                    },
                 }
             })
             .collect();
@@ -170,20 +172,7 @@ impl<'c> World<'c> {
                 .gateway
                 .hedge
                 .map(|(d, m)| HedgePolicy::new(d, m).expect("validated when the world is built")),
-            limiters: config
-                .gateway
-                .rate_limits
-                .iter()
-                .map(|l| {
-                    let n = if l.per_tenant {
-                        config.tenants.len()
-                    } else {
-                        1
-                    };
-                    (0..n).map(|_| limiter(l.kind)).collect()
-                })
-                .collect(),
-            in_flight: vec![0; config.tenants.len()],
+            limits: GatewayLimits::new(config),
             guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
             stats: Stats::new(config),
             arrival_log: None,
