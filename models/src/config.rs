@@ -1,11 +1,14 @@
 //! The world as `models` runs it: names resolved to indices, units to nanoseconds, every value
-//! validated. `scenarios` builds this from a scenario file; tests and benchmarks may build it
+//! validated, and every stateful policy already constructed in its starting state (a breaker,
+//! a cooldown, hedging, the gateway's limiters): a replication clones them, so building a world
+//! cannot fail. `scenarios` builds this from a scenario file; tests and benchmarks may build it
 //! directly.
 
 pub use crate::outage::OutageMode;
 use crate::workload::{ArrivalSpec, TokenSource};
 use policies::{
-    Admission, BreakerConfig, CooldownConfig, Discipline, ErrorClass, FallbackChain, RetryRules,
+    Admission, CircuitBreaker, Cooldown, Discipline, ErrorClass, FallbackChain, HedgePolicy,
+    RateLimiter, RetryRules,
 };
 use sim_core::{Sampler, Time};
 
@@ -76,7 +79,7 @@ entity_id!(TenantId);
 entity_id!(BackendId);
 entity_id!(RouteId);
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct WorldConfig {
     /// Virtual time at which the run stops.
     pub horizon: Time,
@@ -158,7 +161,7 @@ pub enum ValidatorAction {
 }
 
 /// A gateway rate limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct GatewayLimit {
     /// One limiter per tenant, or one for all.
     pub per_tenant: bool,
@@ -171,26 +174,13 @@ pub struct GatewayLimit {
     pub delay: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a gateway limit counts against.
+#[derive(Debug, Clone)]
 pub enum LimitKind {
-    TokenBucket {
-        capacity: u64,
-        amount: u64,
-        per: Time,
-    },
-    Gcra {
-        limit: u64,
-        per: Time,
-        burst: u64,
-    },
-    SlidingWindow {
-        limit: u64,
-        window: Time,
-    },
+    /// A rate limiter (token bucket, GCRA or sliding window) in its starting state.
+    Rate(RateLimiter),
     /// Calls in flight at once.
-    Concurrency {
-        limit: u64,
-    },
+    Concurrency { limit: u64 },
 }
 
 /// A retry budget.
@@ -262,7 +252,7 @@ pub struct TenantConfig {
     pub max_tokens: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct BackendConfig {
     pub name: String,
     /// Calls served at once; more wait in the gateway queue.
@@ -286,8 +276,8 @@ pub struct BackendConfig {
     pub limits: ProviderLimits,
     pub episodes: Vec<Episode>,
     pub degradation: Option<DegradationConfig>,
-    pub breaker: Option<BreakerConfig>,
-    pub cooldown: Option<CooldownConfig>,
+    pub breaker: Option<CircuitBreaker>,
+    pub cooldown: Option<Cooldown>,
     /// Silent model updates: `(at, multiplier)`, in time order; multipliers compound.
     pub model_updates: Vec<(Time, f64)>,
     /// Crowding: an attempt that starts while `n` others are in service takes
@@ -365,7 +355,7 @@ impl Price {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// Calls that may wait for each backend; `None` is unbounded, `Some(0)` is a pure loss system.
     pub queue_capacity: Option<u32>,
@@ -380,8 +370,8 @@ pub struct GatewayConfig {
     pub admission: Option<Admission>,
     pub scheduling: Discipline,
     pub queue_timeout: Option<Time>,
-    /// Hedging: the delay rule and the most hedges per call.
-    pub hedge: Option<(policies::HedgeDelay, u32)>,
+    /// Hedging: the delay rule and the most hedges per call, no latency observed yet.
+    pub hedge: Option<HedgePolicy>,
     pub retry_budget: Option<RetryBudgetConfig>,
     /// Resends of timed-out attempts are studied: `Some(true)` with idempotency keys (the
     /// provider absorbs a duplicate), `Some(false)` without (a duplicate is new work); `None`

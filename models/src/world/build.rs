@@ -14,8 +14,7 @@ use crate::metrics::Stats;
 use crate::slo::SloTracker;
 use crate::workload::ArrivalState;
 use policies::{
-    AdaptiveThrottle, AnyRetryBudget, CircuitBreaker, Cooldown, Discipline, FairQueue,
-    FinagleBudget, GrpcThrottle, HedgePolicy,
+    AdaptiveThrottle, AnyRetryBudget, Discipline, FairQueue, FinagleBudget, GrpcThrottle,
 };
 use sim_core::series::BucketGrid;
 use sim_core::{Scheduler, Slab, Streams};
@@ -87,12 +86,8 @@ impl<'c> World<'c> {
                         }
                     },
                     provider: Provider::new(b, &streams, &entity),
-                    breaker: b.breaker.map(|c| {
-                        CircuitBreaker::new(c).expect("validated when the world is built")
-                    }),
-                    cooldown: b
-                        .cooldown
-                        .map(|c| Cooldown::new(c).expect("validated when the world is built")),
+                    breaker: b.breaker.clone(),
+                    cooldown: b.cooldown.clone(),
                     server: match &b.pool {
                         None => Server::Api {
                             concurrency: b.concurrency,
@@ -168,10 +163,7 @@ impl<'c> World<'c> {
                 }
             }),
             budget_rng: streams.stream("gateway.retry_budget", "rejections"),
-            hedge: config
-                .gateway
-                .hedge
-                .map(|(d, m)| HedgePolicy::new(d, m).expect("validated when the world is built")),
+            hedge: config.gateway.hedge.clone(),
             limits: GatewayLimits::new(config),
             guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
             stats: Stats::new(config),

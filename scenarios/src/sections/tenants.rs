@@ -167,7 +167,7 @@ fn build_tenant(
     }
     let steps = steps(t, path, known, routes)?;
     for (k, st) in steps.iter().enumerate() {
-        let backend = &known.backends[routes[st.route as usize].backend.0 as usize];
+        let backend = &known.backends[routes[st.route].backend];
         if backend.ttft.is_some() && st.output_tokens.is_none() && output_tokens.is_none() {
             let at = if t.steps.is_empty() {
                 format!("{path}.output_tokens")

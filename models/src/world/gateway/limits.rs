@@ -3,7 +3,7 @@
 //! does not takes from none. [`all_or_nothing`] is that rule, once, for both.
 
 use crate::config::{GatewayLimit, LimitKind, TenantId, WorldConfig};
-use policies::{Gcra, RateLimiter, SlidingWindowCounter, SlidingWindowLog, TokenBucket};
+use policies::{RateLimiter, TokenBucket};
 use sim_core::Time;
 
 /// A limiter an all-or-nothing pass can ask and take from.
@@ -131,29 +131,6 @@ pub(in crate::world) fn all_or_nothing<L: Limit>(
     Pass::Taken { wait }
 }
 
-/// A gateway limiter in its starting state.
-pub(in crate::world) fn limiter(kind: LimitKind) -> RateLimiter {
-    match kind {
-        LimitKind::TokenBucket {
-            capacity,
-            amount,
-            per,
-        } => RateLimiter::TokenBucket(
-            TokenBucket::new(capacity, amount, per).expect("validated when the world is built"),
-        ),
-        LimitKind::Gcra { limit, per, burst } => RateLimiter::Gcra(
-            Gcra::from_rate(limit, per, burst).expect("validated when the world is built"),
-        ),
-        LimitKind::SlidingWindow { limit, window } => RateLimiter::SlidingLog(
-            SlidingWindowLog::new(limit, window).expect("validated when the world is built"),
-        ),
-        // Concurrency is counted by the world; this limiter is never asked.
-        LimitKind::Concurrency { .. } => RateLimiter::SlidingCounter(
-            SlidingWindowCounter::new(1, 1).expect("a valid placeholder"),
-        ),
-    }
-}
-
 /// Takes one request, the prompt and the asked-for output tokens from the provider's buckets,
 /// all or nothing. `None` when admitted; otherwise the Retry-After of the 429: how long until
 /// every bucket could cover the call (`None` inside: never, the call is bigger than a bucket).
@@ -208,12 +185,15 @@ impl GatewayLimits {
         let mut first = Vec::new();
         for l in &config.gateway.rate_limits {
             first.push(limiters.len());
-            let n = if l.per_tenant {
-                config.tenants.len()
-            } else {
-                1
-            };
-            limiters.extend((0..n).map(|_| limiter(l.kind)));
+            // Concurrency is counted in `in_flight`: no limiter.
+            if let LimitKind::Rate(limiter) = &l.kind {
+                let n = if l.per_tenant {
+                    config.tenants.len()
+                } else {
+                    1
+                };
+                limiters.extend((0..n).map(|_| limiter.clone()));
+            }
         }
         GatewayLimits {
             limiters,
@@ -243,14 +223,14 @@ impl GatewayLimits {
     ) -> Limited {
         let in_flight = &self.in_flight;
         // Concurrency is a count, not a limiter: this job is already counted.
-        let concurrent = limits.iter().all(|l| match l.kind {
+        let concurrent = limits.iter().all(|l| match &l.kind {
             LimitKind::Concurrency { limit } => {
                 let n = if l.per_tenant {
                     in_flight[tenant]
                 } else {
                     in_flight.iter().sum()
                 };
-                n <= limit
+                n <= *limit
             }
             _ => true,
         });
