@@ -4,18 +4,17 @@
 //! 2. **Guardrail** — the input guardrail may catch a prompt injection, or a clean prompt
 //!    ([`World::new_job`]).
 //! 3. **Limits** — the gateway's rate and concurrency limits, all or nothing, on a job's first
-//!    call ([`World::pass_gateway_limits`] in `limits`); a delaying limit holds the job.
-//! 4. **Cache** — the route's exact or semantic cache may answer (`World::cache`).
-//! 5. **Context window** — a prompt that cannot fit on the backend falls back
-//!    (`World::context_window`).
-//! 6. **Queue / admission** — breaker and cooldown, adaptive throttling, the idempotency
-//!    resend, then a free slot, a 529 when the backend sheds at capacity, or the queue (its
-//!    capacity and admission control) ([`World::try_attempt`]).
-//! 7. **Attempt** — the provider or the GPU pool serves it (`super::provider`, `super::gpu`).
+//!    call ([`GatewayLimits::admit`] in `limits`); a delaying limit holds the job.
+//! 4. **Cache** — the route's exact or semantic cache may answer.
+//! 5. **Context window** — a prompt that cannot fit on the backend falls back.
+//! 6. **Gate** — the backend's breaker and cooldown, then adaptive throttling.
+//! 7. **Send** — the idempotency resend, then a free slot, a 529 when the backend sheds at
+//!    capacity, or the queue (its capacity and admission control) ([`Place`]); the provider or
+//!    the GPU pool serves it (`super::provider`, `super::gpu`).
 //!
-//! Steps 3 to 6 are [`World::pass_gateway`], one function in that order.
-//!
-//! After a failed attempt, `recovery` decides: retry (budget, deadline), hedge, fallback chain.
+//! Steps 3 to 6 answer an [`Admit`] (`World::admit`, one function in that order); the world
+//! applies it (`World::apply_admit`). After a failed attempt, `recovery` answers a `Next`:
+//! retry (budget, deadline), the fallback chain, a stale or default answer, or giving up.
 
 mod limits;
 mod recovery;
@@ -28,14 +27,14 @@ use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::idempotency::Resend;
 use super::{Backend, ROUND_TRIP, Route, Server, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
+use crate::config::TenantId;
 use crate::config::WorldConfig;
-use crate::config::{BackendId, RouteId, TenantId};
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
 use crate::workload::token_count;
+use policies::RetryBudget;
 use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger, Permit, ShedReason};
-use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
 use std::collections::VecDeque;
 
@@ -170,44 +169,9 @@ impl World<'_> {
                 .map_or(0, |c| c.draw_key(&mut t.cache_key_rng)),
             None => 0,
         };
-        let request = self.requests.insert(Request {
-            tenant,
-            route: RouteId(0),
-            backend: BackendId(0),
-            step: 0,
-            turn: 0,
-            turns,
-            arrived: now,
-            call_started: now,
-            attempts: 0,
-            job_attempts: 0,
-            tokens_used: 0,
-            poisoned: CLEAN,
-            pending_soft: 0,
-            pending_detected: false,
-            validate_at: 0,
-            first_token: None,
-            cost: 0.0,
-            depth: 0,
-            deadline: Deadline::unbounded(now),
-            permit: None,
-            degraded: false,
-            gate_hold: false,
-            deadline_hit: false,
-            call_seq: 0,
-            in_flight: 0,
-            extra_sent: 0,
-            hedge_at: 0,
-            dormant_hedge: None,
-            cache_key,
-            from_cache: false,
-            last_delay: 0,
-            retry_at: 0,
-            prompt_tokens: 0,
-            output_tokens: 0,
-            max_tokens: 0,
-            orphan: None,
-        });
+        let request = self
+            .requests
+            .insert(Request::new(now, tenant, turns, cache_key));
         if let Some(rec) = &mut self.recorder {
             rec.job_arrived(now, request, tenant.0);
         }
@@ -568,3 +532,6 @@ impl World<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
