@@ -45,6 +45,7 @@ pub(in crate::world) enum Queue {
 }
 
 impl Queue {
+    #[inline]
     pub(in crate::world) fn len(&self) -> usize {
         match self {
             Queue::Fifo(q) => q.len(),
@@ -52,6 +53,7 @@ impl Queue {
         }
     }
 
+    #[inline]
     pub(in crate::world) fn push(&mut self, tenant: TenantId, attempt: Key) {
         match self {
             Queue::Fifo(q) => q.push_back(attempt),
@@ -62,6 +64,7 @@ impl Queue {
         }
     }
 
+    #[inline]
     pub(in crate::world) fn pop(&mut self) -> Option<Key> {
         match self {
             Queue::Fifo(q) => q.pop_front(),
@@ -115,6 +118,7 @@ pub(in crate::world) enum Place {
 
 /// The route's cache lookup: `Some(wrong)` when it answers (`wrong`: a semantic cache's wrong
 /// hit), `None` on a miss or without a cache.
+#[inline]
 fn cache_stage(route: &mut Route, now: Time, key: u64) -> Option<bool> {
     let Route {
         cache, cache_rng, ..
@@ -227,6 +231,7 @@ impl World<'_> {
     /// The tenant's budget and the input guardrail come before, once per job ([`World::new_job`]);
     /// a delaying limit's held call comes back at [`Stage::Cache`]; retries and fallbacks go
     /// straight to the attempt ([`World::try_attempt`]).
+    #[inline]
     pub(in crate::world) fn pass_gateway(&mut self, now: Time, request: Key, from: Stage) -> bool {
         let admit = self.admit(now, request, from);
         self.apply_admit(now, request, admit)
@@ -234,6 +239,7 @@ impl World<'_> {
 
     /// The stages, in order, each answering whether the call goes on: the first that deals
     /// with it answers for the gateway.
+    #[inline]
     fn admit(&mut self, now: Time, request: Key, from: Stage) -> Admit {
         if from <= Stage::Limits {
             match self.limit_stage(now, request) {
@@ -292,6 +298,7 @@ impl World<'_> {
     }
 
     /// Applies the gateway's answer to the call; `false` when it found the queue full.
+    #[inline]
     fn apply_admit(&mut self, now: Time, request: Key, admit: Admit) -> bool {
         match admit {
             Admit::Gone => return false,
@@ -327,6 +334,7 @@ impl World<'_> {
     /// Starts a new attempt of `request` (a retry, a fallback, a held call's turn): the
     /// attempt stage of the gateway's order, applied. Returns `false` when the queue is full
     /// (the attempt is blocked).
+    #[inline]
     pub(in crate::world) fn try_attempt(&mut self, now: Time, request: Key) -> bool {
         let admit = self.attempt_stage(now, request);
         self.apply_admit(now, request, admit)
@@ -337,6 +345,7 @@ impl World<'_> {
     /// throttling: it fails locally, as throttled, and is not retried, since a retry would only
     /// be turned away again while the backend keeps rejecting; a fallback chain may still send
     /// it elsewhere). Past both, the call is sent with the breaker's permit.
+    #[inline]
     fn attempt_stage(&mut self, now: Time, request: Key) -> Admit {
         let Some(r) = self.requests.get(request) else {
             return Admit::Gone;
@@ -444,6 +453,7 @@ impl World<'_> {
 /// Where an attempt of `r` goes at its backend `b`: into service when a slot is free (a pool:
 /// when it fits and no call waits before it), a 529 when the backend sheds at capacity, else
 /// the queue, unless it is full or admission control sheds the call.
+#[inline]
 fn place(b: &Backend, config: &WorldConfig, r: &Request) -> Place {
     let can_start = match &b.server {
         // Calls keep their order: none overtakes one already waiting at the gateway.
