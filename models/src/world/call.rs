@@ -49,6 +49,15 @@ pub(super) struct Request {
     pub(super) permit: Option<Permit>,
     /// Some call of the job was answered by a fallback (or a default response).
     pub(super) degraded: bool,
+    /// The current call moved down its chain after a failure, not only because a backend was
+    /// at capacity (a 529): an answer it gets is `degraded`, not planned overflow.
+    pub(super) failed_over: bool,
+    /// Some call of the job was answered by a fallback backend the primary's capacity sent it
+    /// to (planned overflow).
+    pub(super) overflowed: bool,
+    /// The call's latest attempt was turned away because its backend was full (the 529 a
+    /// backend that sheds at capacity answers), not refused by the provider.
+    pub(super) at_capacity: bool,
     /// Held by a gateway rate limit that delays rather than rejects.
     pub(super) gate_hold: bool,
     /// The call's deadline refused a retry.
@@ -66,6 +75,10 @@ pub(super) struct Request {
     /// cache.
     pub(super) cache_key: u64,
     pub(super) from_cache: bool,
+    /// This call was answered by a stale cache entry (a last resort), and every call of the
+    /// job so far by a fresh cache hit.
+    pub(super) stale: bool,
+    pub(super) all_cached: bool,
     pub(super) last_delay: Time,
     pub(super) retry_at: Time,
     pub(super) prompt_tokens: u32,

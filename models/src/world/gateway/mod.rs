@@ -134,6 +134,9 @@ impl World<'_> {
             deadline: Deadline::unbounded(now),
             permit: None,
             degraded: false,
+            failed_over: false,
+            overflowed: false,
+            at_capacity: false,
             gate_hold: false,
             deadline_hit: false,
             call_seq: 0,
@@ -143,6 +146,8 @@ impl World<'_> {
             dormant_hedge: None,
             cache_key,
             from_cache: false,
+            stale: false,
+            all_cached: true,
             last_delay: 0,
             retry_at: 0,
             prompt_tokens: 0,
@@ -344,6 +349,11 @@ impl World<'_> {
                 .pool
                 .as_ref()
                 .is_some_and(|p| p.kv_admission_blocks.is_some());
+        // Whether this attempt is the capacity's 529: a fallback after it is planned overflow.
+        self.requests
+            .get_mut(request)
+            .expect("live request")
+            .at_capacity = !can_start && sheds;
         if !can_start && sheds {
             // At capacity the provider answers 529 after a round trip, holding no slot.
             let r = self.requests.get_mut(request).expect("live request");

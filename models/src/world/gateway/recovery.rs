@@ -371,6 +371,7 @@ impl World<'_> {
                 self.stats.routes.stale_served(r.route as usize);
                 r.degraded = true;
                 r.from_cache = true;
+                r.stale = true;
                 return Landed::Stale;
             }
             step = chain.next(chain.backends() as u32, FallbackTrigger::CacheMiss);
@@ -389,6 +390,9 @@ impl World<'_> {
                 };
                 r.attempts = 0;
                 r.last_delay = 0;
+                // Turned away because the backend was full: moving on is planned overflow.
+                r.failed_over |=
+                    !(r.at_capacity && trigger == FallbackTrigger::Error(ErrorClass::Overloaded));
                 self.stats.resilience.fell_back();
                 // The next backend may have a smaller window than the prompt needs.
                 let need = r.prompt_tokens as u64 + r.max_tokens as u64;
