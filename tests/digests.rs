@@ -103,13 +103,13 @@ fn every_example_reproduces_its_recorded_digest() {
 /// per call, retries and fallbacks inside the hedge delay, queues, pools, idempotency keys.
 #[rustfmt::skip]
 const HEDGED: &[(&str, &str, &str)] = &[
-    ("fallback-chain", "{ quantile = 0.95 }", "sha256:9cb82df9720896167c5429d91563a61aacbde677e885fd4544208d6e8a325dc2"),
-    ("retry-storm", "{ delay = \"300ms\", max_extra = 2 }", "sha256:f633c5a8ecc8e480044178457e6ef6576ba62a3ecb9ee0349569aca0b4facb9d"),
+    ("fallback-chain", "{ quantile = 0.95 }", "sha256:a3c664a2f347f9c5a1a33073ca1ec2534d32b3be8891c049cbbdfa10962c8319"),
+    ("retry-storm", "{ delay = \"300ms\", max_extra = 2 }", "sha256:cd3e337c50e8273289b4f1f17b2bac18ac6fbdbbf11fa4f1bcad4afc623c82e4"),
     ("breaker-vs-retry-storm", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:5939a79437374df6d91ce0e81c2aef93aa91ade2532cfcc6fad75084ef9d8422"),
     ("provider-outage", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:d3b3f8f2916c78c0a6cc433ce670dc3caef6ee88a51790eaf735fef6fe577ae1"),
-    ("chaos-game-day", "{ quantile = 0.95 }", "sha256:5f86d01c1676ed528b3e6d586c59c79445ccae60624bae769211029f410bb2c7"),
+    ("chaos-game-day", "{ quantile = 0.95 }", "sha256:db0f00bca49a6aebad318f1b56fe845fecc3d9b43e75f98c9f7465d8c6f37531"),
     ("noisy-neighbor", "{ delay = \"300ms\", max_extra = 2 }", "sha256:3cf92f8b3eb353b5c45e25ed48c37cc07d0ab3ea038f90df64b0aff464f3d10e"),
-    ("self-hosted-vs-api", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:13789efef27903d886c14e5c811c10898522b4fe22c5fab533ddc73c4d369546"),
+    ("self-hosted-vs-api", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:028cc365321b8bfb62790d060a094e55f44da62fabe4491d270cd36fc869760c"),
     ("breaker-soft-failures", "{ delay = \"300ms\", max_extra = 2 }", "sha256:66c86e685bc4c7b39319ba2684ef836211b00ecac95d7776dfaec58907eb4f8a"),
 ];
 
