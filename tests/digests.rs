@@ -24,28 +24,28 @@ use common::{faultline, scratch_dir};
 /// (example, results digest), in the order `faultline examples` lists them.
 #[rustfmt::skip]
 const DIGESTS: &[(&str, &str)] = &[
-    ("quickstart", "sha256:cfda12cdbb84a12d110af17e524bf7dc9eef7d35b05683efba28443cc54a6b73"),
-    ("mm1", "sha256:6d73d9aa862f36ae5f17a0ed970173e21d67b3724c1e095e1e4f21275d2965a9"),
-    ("mmc", "sha256:cb76301c3589e81b898fae904410db6b20dfef7ae4f70177958799c3a89a1673"),
-    ("erlang-b", "sha256:a65a67f905f7ee1a7830e9bbaf7548423612641d58ffd39fb6bab14dd8e72def"),
-    ("retry-feedback", "sha256:933b27359055e5c1dbfcb82f06af9d7bee5378d08efada77fa618300ffb4ded1"),
-    ("retry-amplification", "sha256:95d66b1dc740aa21af1e75bf5d6b845031331dcffe4c91d5eee52bd4f8da866f"),
+    ("quickstart", "sha256:c0cc7a8fd0b2ba2a159a985a92cb14b248d60e7db9f1663646b76dd062e9cefe"),
+    ("mm1", "sha256:abbedd2f93b543bb8d0390a67fd8b39a475710045e390f8985e59f4582983112"),
+    ("mmc", "sha256:1a9dfcc20fc91343eacd9a012d7da1f238852dbaa042fc2eb35a04758c94caee"),
+    ("erlang-b", "sha256:5937a190f67d19b0d07cec9231ccd04c599511b4832ca0a266b49af8ffde9e28"),
+    ("retry-feedback", "sha256:5874b33579a62190d6c93d338472d00d947be046306eebce80ce6d7ede6a3913"),
+    ("retry-amplification", "sha256:ade8d8d141e7a8b58e8534dedbea27cbc859a2d35a7debd879bf386451e9fe5c"),
     ("provider-outage", "sha256:74314a0818483ef7536edd6041203ad8d0be9dcba37e48e2165820778efe13f9"),
-    ("agent-chain", "sha256:e582f412f7ec59421699a5539df03ec3740ed823fb84b4012ba825e3bceb1398"),
-    ("azure-code-replay", "sha256:6365006552a01b9ab01e64e2ca3c8e31a36a38c556e9795e810f0fd02434ec1b"),
-    ("silent-model-update", "sha256:6fadbe5fa588e9f4474dffb51125bb5f3303de6e3d512f59911b481e4bef54f1"),
-    ("token-runaway", "sha256:afe44cd8dd0e1f8792b2090138aeb23e26671c90c90fd2307e20889bd6f541e0"),
-    ("fallback-chain", "sha256:292630b38887ef60d69e351f8d2df44ad57207c94c5360fe5b120f619bc6887f"),
+    ("agent-chain", "sha256:e9bea58884970204b817c3fe1d31087a81371d1f03b66a314a13962b180e791a"),
+    ("azure-code-replay", "sha256:b6ee366197d0c148febcd2de975452f53a0b5ad8675471a37e0ba0854df3c56d"),
+    ("silent-model-update", "sha256:78100d2d11ad7153a3820864d6b114e234e8ab38baed2a9598677c4e1cde6866"),
+    ("token-runaway", "sha256:e75edea0daa62dcf0a818ee3fa5b5a0c2b38ab92e9ceafd53548e071c1e3674e"),
+    ("fallback-chain", "sha256:ba241564e5524404e8e6dfe32c988cc83b790d1c86d2046608c2fc73596111db"),
     ("breaker-vs-retry-storm", "sha256:079fbc68e9eb71cb8ce9eef25003d5b259cca4087e947de09c48ac6f0d0ac810"),
     ("fair-share", "sha256:4f10fe564053f56dccab077807267e4b345961020d11f525d69140725d499976"),
-    ("chaos-game-day", "sha256:f7c69ba9804326ff89586e647e754564eaca45a074039e93425c7dca30a011b7"),
-    ("retry-storm", "sha256:3fa31f287c6ff2c643c45c82881fbd6af8e7cc85aaad10598afc7bfe2caa5490"),
+    ("chaos-game-day", "sha256:4fdff4b3519c14e16ba2f3074d496aa90a8a341143b0a51082677e2079519b2a"),
+    ("retry-storm", "sha256:a482b8e4eecac8250794a8d1f5933a4c4f20c80944f298ea2ae8adc60e8b4d69"),
     ("noisy-neighbor", "sha256:d56df38ea9859076d125268192ea65c89dab2f80545fe2d4daa282b9e170535b"),
     ("breaker-soft-failures", "sha256:8a2a18922f2cf6be0fbea87a0ffd0218f7224041b5037a8d96337281d7093408"),
-    ("kv-eviction-storm", "sha256:847935086961b39f696b0f24eb86e74c9c9ee0968c090c06150182a8af154c6b"),
-    ("self-hosted-vs-api", "sha256:67bcb50a7fedbc5958493b3dae397e3e5febe18785b392413cb84d57fcacf1cf"),
-    ("autoscale-burst", "sha256:1fd9bf3ef5975ab28a5f8f0553faf4bfe96694e3b5123382e4f59a78dd17f215"),
-    ("slo-burn-alerts", "sha256:9edb39a799468bdc1975a5eaa49a47a2ed74c390af1bad3838d44b984c37f4ad"),
+    ("kv-eviction-storm", "sha256:7cf38d76a6eeb7b8b60691b4f59a6bb6e96051df23168e13e8eb51b0a428d742"),
+    ("self-hosted-vs-api", "sha256:235e8198166680101eaf4bbade8b0209bb34470a2b13492ba88fff9fb2ebdcd2"),
+    ("autoscale-burst", "sha256:4393fef39d39984d3f9cb23ab6841192624eabd6661a85cc4eab3d350976df9b"),
+    ("slo-burn-alerts", "sha256:3d1c28e3bf7dc5f3ca8efb4214b6e208e0f1697a2aa02811b89137b5e9867479"),
 ];
 
 #[test]
@@ -103,13 +103,13 @@ fn every_example_reproduces_its_recorded_digest() {
 /// per call, retries and fallbacks inside the hedge delay, queues, pools, idempotency keys.
 #[rustfmt::skip]
 const HEDGED: &[(&str, &str, &str)] = &[
-    ("fallback-chain", "{ quantile = 0.95 }", "sha256:9cb82df9720896167c5429d91563a61aacbde677e885fd4544208d6e8a325dc2"),
-    ("retry-storm", "{ delay = \"300ms\", max_extra = 2 }", "sha256:f633c5a8ecc8e480044178457e6ef6576ba62a3ecb9ee0349569aca0b4facb9d"),
+    ("fallback-chain", "{ quantile = 0.95 }", "sha256:a3c664a2f347f9c5a1a33073ca1ec2534d32b3be8891c049cbbdfa10962c8319"),
+    ("retry-storm", "{ delay = \"300ms\", max_extra = 2 }", "sha256:cd3e337c50e8273289b4f1f17b2bac18ac6fbdbbf11fa4f1bcad4afc623c82e4"),
     ("breaker-vs-retry-storm", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:5939a79437374df6d91ce0e81c2aef93aa91ade2532cfcc6fad75084ef9d8422"),
     ("provider-outage", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:d3b3f8f2916c78c0a6cc433ce670dc3caef6ee88a51790eaf735fef6fe577ae1"),
-    ("chaos-game-day", "{ quantile = 0.95 }", "sha256:5f86d01c1676ed528b3e6d586c59c79445ccae60624bae769211029f410bb2c7"),
+    ("chaos-game-day", "{ quantile = 0.95 }", "sha256:db0f00bca49a6aebad318f1b56fe845fecc3d9b43e75f98c9f7465d8c6f37531"),
     ("noisy-neighbor", "{ delay = \"300ms\", max_extra = 2 }", "sha256:3cf92f8b3eb353b5c45e25ed48c37cc07d0ab3ea038f90df64b0aff464f3d10e"),
-    ("self-hosted-vs-api", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:13789efef27903d886c14e5c811c10898522b4fe22c5fab533ddc73c4d369546"),
+    ("self-hosted-vs-api", "{ quantile = 0.5, max_extra = 3, min_observations = 10 }", "sha256:028cc365321b8bfb62790d060a094e55f44da62fabe4491d270cd36fc869760c"),
     ("breaker-soft-failures", "{ delay = \"300ms\", max_extra = 2 }", "sha256:66c86e685bc4c7b39319ba2684ef836211b00ecac95d7776dfaec58907eb4f8a"),
 ];
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{faultline, scratch_dir};
+use common::{faultline, mean, per_rep, run_report, scratch_dir};
 use sim_core::summary::Domain;
 
 /// The words each example's finding (the README's examples table) is stated in, beyond the
@@ -327,4 +327,64 @@ fn an_unknown_headline_name_is_an_error_at_its_place() {
     assert!(err.contains("report.headline[0]"), "{err}");
     assert!(err.contains("time_in_sytsem_mean_s"), "{err}");
     assert!(err.contains("s.toml:"), "{err}");
+}
+
+/// The definitions a reader used to trip on, each on the example that showed it: completions
+/// count the arrivals' population (a warm-up's leftovers apart); a cache's answers are counted
+/// apart, so latency and attempts per request describe the jobs a backend handled; planned
+/// overflow is not degradation; a backend without a limit has no utilisation; the fallback
+/// shares include the last resorts and add up to 1.
+#[test]
+fn metric_definitions_read_as_they_say() {
+    let (mm1, _) = run_report("example:mm1", &["--replications", "2"]);
+    let arrivals = per_rep(&mm1, "arrivals");
+    for (i, done) in per_rep(&mm1, "completions").into_iter().enumerate() {
+        assert!(
+            done <= arrivals[i],
+            "replication {i}: {done} > {}",
+            arrivals[i]
+        );
+    }
+    // A queue at ρ = 0.8 holds a few jobs when the warm-up ends; they end after it.
+    assert!(mean(&mm1, "completions_from_warmup") > 0.0);
+
+    let (fc, _) = run_report("example:fallback-chain", &["--replications", "2"]);
+    // One call per job: the jobs a cache served are its hits.
+    let hits = mean(&fc, "route.chat.cache_hit_ratio") * mean(&fc, "route.chat.cache_lookups");
+    assert!((mean(&fc, "cache_served") - hits).abs() < 1.0);
+    assert!(mean(&fc, "cache_served_latency_mean_s") < 0.001);
+    // Every job a backend handled made an attempt; the median such call streams for seconds.
+    assert!(mean(&fc, "attempts_per_request") >= 1.0);
+    assert!(mean(&fc, "latency_p50_s") > 1.0);
+    let shares = [
+        "fallback.depth0_share",
+        "fallback.depth1_share",
+        "fallback.stale_share",
+    ];
+    for i in 0..2 {
+        let sum: f64 = shares.iter().map(|s| per_rep(&fc, s)[i]).sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "replication {i}: shares sum to {sum}"
+        );
+    }
+    // The stale answers are the stale entries the route served.
+    assert!(mean(&fc, "fallback.stale_share") > 0.0);
+    let past_cache = mean(&fc, "completions") - mean(&fc, "cache_served");
+    let stale = mean(&fc, "fallback.stale_share") * past_cache;
+    assert!((stale - mean(&fc, "route.chat.cache_stale_served")).abs() < 1.0);
+
+    // The pool turns calls away when full and the API takes them: overflow, not degradation.
+    let (sh, _) = run_report("example:self-hosted-vs-api", &["--replications", "1"]);
+    let (overflow, degraded) = (mean(&sh, "overflow"), mean(&sh, "degraded"));
+    assert!(
+        overflow > 100.0 * degraded.max(1.0),
+        "{overflow} vs {degraded}"
+    );
+    assert!(overflow + degraded <= mean(&sh, "fallbacks"));
+
+    // No limit, no utilisation: the number in service is the figure (thousands in the storm).
+    let (rs, _) = run_report("example:retry-storm", &["--replications", "2"]);
+    assert!(rs["metrics"].get("backend.llm-api.utilisation").is_none());
+    assert!(mean(&rs, "backend.llm-api.busy_mean") > 1_000.0);
 }

@@ -804,9 +804,9 @@ fn example_claims() -> Vec<Claim> {
         printed("success 0.99996 [0.99992, 1.0]", "0.99996", |r| r.mean("quickstart", "success_ratio")),
         printed("success 0.99996 [0.99992, 1.0]", "0.99992", |r| r.ci99("quickstart", "success_ratio").0),
         printed("success 0.99996 [0.99992, 1.0]", "1.0", |r| r.ci99("quickstart", "success_ratio").1),
-        printed("attempts 1.0361 [1.0347, 1.0375]", "1.0361", |r| r.mean("quickstart", "attempts_per_request")),
-        printed("attempts 1.0361 [1.0347, 1.0375]", "1.0347", |r| r.ci99("quickstart", "attempts_per_request").0),
-        printed("attempts 1.0361 [1.0347, 1.0375]", "1.0375", |r| r.ci99("quickstart", "attempts_per_request").1),
+        printed("attempts 1.0360 [1.0347, 1.0374]", "1.0360", |r| r.mean("quickstart", "attempts_per_request")),
+        printed("attempts 1.0360 [1.0347, 1.0374]", "1.0347", |r| r.ci99("quickstart", "attempts_per_request").0),
+        printed("attempts 1.0360 [1.0347, 1.0374]", "1.0374", |r| r.ci99("quickstart", "attempts_per_request").1),
         // mm1
         printed("M/M/1, λ = 0.8, μ = 1 (V1)", "1", |r| queue(r, "mm1").2),
         printed("M/M/1, λ = 0.8, μ = 1 (V1)", "0.8", |r| queue(r, "mm1").0),
@@ -814,9 +814,9 @@ fn example_claims() -> Vec<Claim> {
         printed("W = 5, Wq = 4, L = 4", "5", |r| { let (l, m, _) = queue(r, "mm1"); 1.0 / (m - l) }),
         printed("W = 5, Wq = 4, L = 4", "4", |r| { let (l, m, _) = queue(r, "mm1"); l / m / (m - l) }),
         printed("W = 5, Wq = 4, L = 4", "4#2", |r| { let (l, m, _) = queue(r, "mm1"); l / (m - l) }),
-        printed("W 5.0225 [4.8929, 5.1521]", "5.0225", |r| r.mean("mm1", "time_in_system_mean_s")),
-        printed("W 5.0225 [4.8929, 5.1521]", "4.8929", |r| r.ci99("mm1", "time_in_system_mean_s").0),
-        printed("W 5.0225 [4.8929, 5.1521]", "5.1521", |r| r.ci99("mm1", "time_in_system_mean_s").1),
+        printed("W 5.0224 [4.8928, 5.1521]", "5.0224", |r| r.mean("mm1", "time_in_system_mean_s")),
+        printed("W 5.0224 [4.8928, 5.1521]", "4.8928", |r| r.ci99("mm1", "time_in_system_mean_s").0),
+        printed("W 5.0224 [4.8928, 5.1521]", "5.1521", |r| r.ci99("mm1", "time_in_system_mean_s").1),
         printed("Wq 4.0221 [3.8949, 4.1493]", "4.0221", |r| r.mean("mm1", "queue_wait_mean_s")),
         printed("Wq 4.0221 [3.8949, 4.1493]", "3.8949", |r| r.ci99("mm1", "queue_wait_mean_s").0),
         printed("Wq 4.0221 [3.8949, 4.1493]", "4.1493", |r| r.ci99("mm1", "queue_wait_mean_s").1),
@@ -836,9 +836,9 @@ fn example_claims() -> Vec<Claim> {
         printed("Wq 0.75567 [0.7362, 0.77515]", "0.75567", |r| r.mean("mmc", "queue_wait_mean_s")),
         printed("Wq 0.75567 [0.7362, 0.77515]", "0.7362", |r| r.ci99("mmc", "queue_wait_mean_s").0),
         printed("Wq 0.75567 [0.7362, 0.77515]", "0.77515", |r| r.ci99("mmc", "queue_wait_mean_s").1),
-        printed("W 1.7564 [1.7354, 1.7774]", "1.7564", |r| r.mean("mmc", "time_in_system_mean_s")),
-        printed("W 1.7564 [1.7354, 1.7774]", "1.7354", |r| r.ci99("mmc", "time_in_system_mean_s").0),
-        printed("W 1.7564 [1.7354, 1.7774]", "1.7774", |r| r.ci99("mmc", "time_in_system_mean_s").1),
+        printed("W 1.7563 [1.7353, 1.7774]", "1.7563", |r| r.mean("mmc", "time_in_system_mean_s")),
+        printed("W 1.7563 [1.7353, 1.7774]", "1.7353", |r| r.ci99("mmc", "time_in_system_mean_s").0),
+        printed("W 1.7563 [1.7353, 1.7774]", "1.7774", |r| r.ci99("mmc", "time_in_system_mean_s").1),
         printed("L 5.6238 [5.5563, 5.6914]", "5.6238", |r| r.mean("mmc", "number_in_system_mean")),
         printed("L 5.6238 [5.5563, 5.6914]", "5.5563", |r| r.ci99("mmc", "number_in_system_mean").0),
         printed("L 5.6238 [5.5563, 5.6914]", "5.6914", |r| r.ci99("mmc", "number_in_system_mean").1),
@@ -857,9 +857,9 @@ fn example_claims() -> Vec<Claim> {
         printed("ρ 0.62634 [0.62398, 0.6287]", "0.62634", |r| r.mean("retry-feedback", "backend.server.utilisation")),
         printed("ρ 0.62634 [0.62398, 0.6287]", "0.62398", |r| r.ci99("retry-feedback", "backend.server.utilisation").0),
         printed("ρ 0.62634 [0.62398, 0.6287]", "0.6287", |r| r.ci99("retry-feedback", "backend.server.utilisation").1),
-        printed("T 3.365 [3.3282, 3.4017]", "3.365", |r| r.mean("retry-feedback", "time_in_system_mean_s")),
-        printed("T 3.365 [3.3282, 3.4017]", "3.3282", |r| r.ci99("retry-feedback", "time_in_system_mean_s").0),
-        printed("T 3.365 [3.3282, 3.4017]", "3.4017", |r| r.ci99("retry-feedback", "time_in_system_mean_s").1),
+        printed("T 3.3649 [3.3281, 3.4016]", "3.3649", |r| r.mean("retry-feedback", "time_in_system_mean_s")),
+        printed("T 3.3649 [3.3281, 3.4016]", "3.3281", |r| r.ci99("retry-feedback", "time_in_system_mean_s").0),
+        printed("T 3.3649 [3.3281, 3.4016]", "3.4016", |r| r.ci99("retry-feedback", "time_in_system_mean_s").1),
         // retry-amplification
         printed("p = 0.5, four attempts", "0.5", |r| amplification(r).0),
         about("p = 0.5, four attempts", "four", 4.0, 0.0, |r| r.num("retry-amplification", "gateway.retry.max_attempts")),
@@ -1021,10 +1021,11 @@ fn example_claims() -> Vec<Claim> {
         printed("availability 0.99916, 17% of the budget, $591", "591", |r| r.mean("fallback-chain/no-cache", "cost_usd")),
         printed("503s to 1,303, against 19,201", "1,303", |r| r.mean("fallback-chain", "errors.unavailable")),
         printed("503s to 1,303, against 19,201", "19,201", |r| r.mean("fallback-chain/no-breaker", "errors.unavailable")),
-        printed("depth-1 share = (1 − hit ratio)/6 = 0.0746", "6", |r| r.secs("fallback-chain", "horizon") / r.secs("fallback-chain", "backends.llm-api.outages.0.duration")),
-        printed("depth-1 share = (1 − hit ratio)/6 = 0.0746", "0.0746", fallback_theory),
-        printed("SLI 0.99983; depth-1 share 0.07425", "0.99983", |r| r.mean("fallback-chain", "slo.availability.sli")),
-        printed("SLI 0.99983; depth-1 share 0.07425", "0.07425", |r| r.mean("fallback-chain", "fallback.depth1_share")),
+        printed("depth-1 share (of calls past the cache) = 4 h / 24 h = 0.16667", "4", |r| r.secs("fallback-chain", "backends.llm-api.outages.0.duration") / 3600.0),
+        printed("depth-1 share (of calls past the cache) = 4 h / 24 h = 0.16667", "24", |r| r.secs("fallback-chain", "horizon") / 3600.0),
+        printed("depth-1 share (of calls past the cache) = 4 h / 24 h = 0.16667", "0.16667", fallback_theory),
+        printed("SLI 0.99983; depth-1 share 0.1654", "0.99983", |r| r.mean("fallback-chain", "slo.availability.sli")),
+        printed("SLI 0.99983; depth-1 share 0.1654", "0.1654", |r| r.mean("fallback-chain", "fallback.depth1_share")),
         // breaker-vs-retry-storm
         printed("hangs for 20 of 120 minutes under 20 calls/s", "20", |r| r.secs("breaker-vs-retry-storm", "backends.primary.outages.0.duration") / 60.0),
         printed("hangs for 20 of 120 minutes under 20 calls/s", "120", |r| r.secs("breaker-vs-retry-storm", "horizon") / 60.0),
@@ -1380,7 +1381,7 @@ fn theory_in_ci99() -> Vec<Contains> {
         contains("independent 0.935³ = 0.817400", |r| chain_correctness(r, "agent-chain/independent-6.5%"), |r| r.ci99("agent-chain/independent-6.5%", "correctness")),
         contains("correctness 0.99/3 + 0.95·2/3 = 0.963333", smu_theory, |r| r.ci99("silent-model-update", "correctness")),
         contains("P(turns > 20) = 0.170", turns_over_cap, |r| { let (lo, hi) = r.ci99("token-runaway/turn-cap", "success_ratio"); (1.0 - hi, 1.0 - lo) }),
-        contains("depth-1 share = (1 − hit ratio)/6 = 0.0746", fallback_theory, |r| r.ci99("fallback-chain", "fallback.depth1_share")),
+        contains("depth-1 share (of calls past the cache) = 4 h / 24 h = 0.16667", fallback_theory, |r| r.ci99("fallback-chain", "fallback.depth1_share")),
     ]
 }
 
@@ -1402,19 +1403,19 @@ fn turns_over_cap(r: &R) -> f64 {
     normal_tail(((cap + 0.5) / median).ln() / sigma)
 }
 
-/// The outage's cache misses go to the second provider: (1 − hit ratio) × the outage's share of
-/// the day.
+/// The depth shares count the calls a fresh cache hit did not answer. During the outage every
+/// such call goes to the second provider (the breaker skips the first, or its retries fail);
+/// outside it the first answers. The cache's hit ratio does not change with who answers a miss,
+/// so the second provider's share is the outage's share of the day.
 fn fallback_theory(r: &R) -> f64 {
     let id = "fallback-chain";
-    let outage = r.secs(id, "backends.llm-api.outages.0.duration") / r.secs(id, "horizon");
-    (1.0 - r.mean(id, "route.chat.cache_hit_ratio")) * outage
+    r.secs(id, "backends.llm-api.outages.0.duration") / r.secs(id, "horizon")
 }
 
 fn in_service_before_spike(r: &R) -> f64 {
     let id = "retry-storm";
     let spike = r.secs(id, "tenants.app.arrivals.steps.1.from");
-    r.window_mean(id, "backend.llm-api.utilisation", 10.0, spike)
-        * r.num(id, "backends.llm-api.concurrency")
+    r.window_mean(id, "backend.llm-api.busy_mean", 10.0, spike)
 }
 
 /// A duration every chaos-game-day experiment has the same value of.
@@ -1496,7 +1497,6 @@ const LABELS: &[&str] = &[
     // Formula constants: 1 − p.
     "(1−p)³",
     "(1−pm)³",
-    "(1 − hit ratio)",
 ];
 
 /// HTTP statuses, wherever they stand (429s, 503s, the 429-storm experiment).

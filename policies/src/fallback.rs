@@ -127,6 +127,12 @@ impl FallbackChain {
         &self.triggers
     }
 
+    /// Whether the chain ends in a stale cache entry, and in a default response: its last
+    /// resorts.
+    pub fn last_resorts(&self) -> (bool, bool) {
+        (self.stale_cache, self.default_response)
+    }
+
     /// The depth of a step (`None` for giving up).
     pub fn depth(&self, step: FallbackStep) -> Option<u32> {
         let n = self.backends() as u32;

@@ -2,7 +2,8 @@
 //!
 //! A rule is armed once its long window is filled by measured data; in a run shorter than that
 //! window it is never evaluated. Its firings (0) and grade (undefined) would read as "quiet",
-//! so the summary says instead that it could not have fired.
+//! so the headline and report.html say instead that it could not have fired, in one phrasing
+//! ([`unarmed_note`]).
 
 use sim_core::names::{SLO, SLO_ARMED, SLO_MET};
 use sim_core::summary::MetricSummary;
@@ -31,28 +32,16 @@ pub fn unarmed_rules(metrics: &[MetricSummary]) -> Vec<(String, String)> {
     out
 }
 
-/// The alert rules not armed, wrapped at 100 columns, or nothing when every rule was armed.
-pub fn render_unarmed(metrics: &[MetricSummary]) -> String {
-    let rules = unarmed_rules(metrics);
-    if rules.is_empty() {
-        return String::new();
-    }
-    let whose = if rules.len() == 1 { "its" } else { "their" };
-    let mut out =
-        format!("  not armed (never evaluated: the run is shorter than {whose} long window):\n");
-    let mut line = String::from("   ");
-    for (i, (s, r)) in rules.iter().enumerate() {
-        let item = format!(" {s} {r}{}", if i + 1 < rules.len() { "," } else { "" });
-        if line.len() + item.len() > 100 && line.len() > 3 {
-            out.push_str(&line);
-            out.push('\n');
-            line = String::from("   ");
-        }
-        line.push_str(&item);
-    }
-    out.push_str(&line);
-    out.push('\n');
-    out
+/// The note on `slo`'s rules that were never armed, as the headline and report.html both say
+/// it (`not armed (run too short): RULE, RULE`), or `None` when every rule was armed. One
+/// phrasing, so the terminal and the page never disagree.
+pub fn unarmed_note(metrics: &[MetricSummary], slo: &str) -> Option<String> {
+    let rules: Vec<String> = unarmed_rules(metrics)
+        .into_iter()
+        .filter(|(s, _)| s == slo)
+        .map(|(_, rule)| rule)
+        .collect();
+    (!rules.is_empty()).then(|| format!("not armed (run too short): {}", rules.join(", ")))
 }
 
 #[cfg(test)]
@@ -76,31 +65,25 @@ mod tests {
                 ("latency".to_string(), "page-6h-30m".to_string())
             ]
         );
-        let text = render_unarmed(&m);
         assert_eq!(
-            text,
-            "  not armed (never evaluated: the run is shorter than their long window):\n    \
-             latency ticket-3d-6h, latency page-6h-30m\n"
+            unarmed_note(&m, "latency").as_deref(),
+            Some("not armed (run too short): ticket-3d-6h, page-6h-30m")
         );
-        let mut one = MetricSet::new();
-        one.push("slo.a.met", 1.0);
-        one.push("slo.a.armed.t", 0.0);
-        assert!(render_unarmed(&summarize(&[one])).contains("than its long window"));
-        // Many rules wrap within 100 columns.
-        let mut many = MetricSet::new();
-        many.push("slo.availability-of-everything.met", 1.0);
-        for i in 0..12 {
-            many.push(
-                format!("slo.availability-of-everything.armed.rule-{i}"),
-                0.0,
-            );
-        }
-        let text = render_unarmed(&summarize(&[many]));
-        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
-        assert_eq!(text.matches("rule-").count(), 12);
+        assert_eq!(unarmed_note(&m, "other"), None);
         let mut all = MetricSet::new();
         all.push("slo.a.met", 1.0);
         all.push("slo.a.armed.t", 1.0);
-        assert_eq!(render_unarmed(&summarize(&[all])), "");
+        assert_eq!(unarmed_note(&summarize(&[all]), "a"), None);
+        // Armed in one replication and not in another: not armed in every run, so named.
+        let mut armed = MetricSet::new();
+        armed.push("slo.a.met", 1.0);
+        armed.push("slo.a.armed.t", 1.0);
+        let mut not = MetricSet::new();
+        not.push("slo.a.met", 1.0);
+        not.push("slo.a.armed.t", 0.0);
+        assert_eq!(
+            unarmed_note(&summarize(&[armed, not]), "a").as_deref(),
+            Some("not armed (run too short): t")
+        );
     }
 }

@@ -461,16 +461,9 @@ pub fn render_headline(report: &Report) -> String {
             text.push_str(&a);
         }
         // Rules that could not fire are said to be unarmed, not left to read as quiet.
-        let unarmed: Vec<String> = crate::alerts::unarmed_rules(&report.metrics)
-            .into_iter()
-            .filter(|(slo, _)| *slo == s.verdict.name)
-            .map(|(_, rule)| rule)
-            .collect();
-        if !unarmed.is_empty() {
-            text.push_str(&format!(
-                "; not armed (run too short): {}",
-                unarmed.join(", ")
-            ));
+        if let Some(note) = crate::alerts::unarmed_note(&report.metrics, &s.verdict.name) {
+            text.push_str("; ");
+            text.push_str(&note);
         }
         lines.extend(wrap(&text, "", "    "));
     }
@@ -529,10 +522,18 @@ pub fn slo_texts(report: &Report) -> Vec<(String, String, Option<String>)> {
                 .unwrap_or(&text)
                 .trim()
                 .to_string();
+            // The alerts, then the rules that could not fire, as the terminal says them.
+            let alerts = [
+                alert_text(&report.metrics, &s.verdict.name),
+                crate::alerts::unarmed_note(&report.metrics, &s.verdict.name),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
             (
                 s.word().to_string(),
                 rest,
-                alert_text(&report.metrics, &s.verdict.name),
+                (!alerts.is_empty()).then(|| alerts.join("; ")),
             )
         })
         .collect()

@@ -209,10 +209,6 @@ pub fn render_html(
             h.push_str("</li>\n");
         }
         h.push_str("</ul>\n");
-        let unarmed = crate::alerts::render_unarmed(&report.metrics);
-        if !unarmed.is_empty() {
-            let _ = writeln!(h, "<p class=\"meta\">{}</p>", escape(unarmed.trim()));
-        }
     }
     // The SLO charts (budget and burn rate over time) belong with the verdicts they explain.
     for (f, svg) in figures.iter().filter(|(f, _)| is_slo_figure(f.stem)) {

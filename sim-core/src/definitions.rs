@@ -103,7 +103,25 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "completions",
         "jobs",
-        "jobs that ended with any outcome in the window (including jobs that arrived before the warm-up ended)",
+        "jobs that arrived in the window and ended in it, with any outcome: the population of \
+         `arrivals`, so never more than it",
+    ),
+    d(
+        "completions_from_warmup",
+        "jobs",
+        "jobs that arrived during the warm-up and ended after it: in no per-job figure \
+         (outcomes, latency, attempts), only in the time series and the number in system",
+    ),
+    d(
+        "cache_served",
+        "jobs",
+        "jobs every call of which a fresh cache hit answered (no backend saw them); counted \
+         apart from latency and attempts per request",
+    ),
+    d(
+        "cache_served_latency_mean_s",
+        "s",
+        "mean time from arrival to outcome of the cache_served jobs",
     ),
     d("throughput_per_s", "1/s", "completions per second"),
     d("goodput_per_s", "1/s", "jobs ended `correct`, per second"),
@@ -115,7 +133,8 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "attempts_per_request",
         "attempts/job",
-        "provider attempts (including hedges and retries) per completed job; calls answered by a cache make none",
+        "attempts sent to backends (retries and hedges included) per completed job, over the jobs \
+         not answered wholly by a cache (cache_served jobs make none and are not in it)",
     ),
     d(
         "retries.*",
@@ -156,7 +175,8 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "time_in_system_mean_s",
         "s",
-        "mean time from arrival to the final outcome",
+        "mean time from arrival to the final outcome, over every completed job (cache-served \
+         ones included, so that L = λW holds)",
     ),
     d(
         "number_in_system_mean",
@@ -166,10 +186,19 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "latency_p50_s",
         "s",
-        "median time from arrival to outcome, per completed job (cache hits included)",
+        "median time from arrival to outcome, over completed jobs not answered wholly by a cache \
+         (those are cache_served, with their own latency)",
     ),
-    d("latency_p95_s", "s", "95th percentile of that latency"),
-    d("latency_p99_s", "s", "99th percentile of that latency"),
+    d(
+        "latency_p95_s",
+        "s",
+        "95th percentile of that latency (cache-served jobs not in it)",
+    ),
+    d(
+        "latency_p99_s",
+        "s",
+        "99th percentile of that latency (cache-served jobs not in it)",
+    ),
     d(
         "ttft_p50_s",
         "s",
@@ -201,8 +230,16 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "degraded",
         "jobs",
-        "jobs answered by a fallback backend or a default response (planned overflow to a second \
-         backend counts too)",
+        "jobs answered after a failure: by a fallback backend the chain reached after an error, \
+         timeout, open breaker or rejection, a stale cache entry or a default response (planned \
+         overflow is `overflow`)",
+    ),
+    d(
+        "overflow",
+        "jobs",
+        "jobs answered by a fallback backend only because the backend before it was full and \
+         turned the call away (a GPU pool's kv_admission cap, overload_when_busy): planned \
+         overflow, ended `correct` (or `wrong_accepted`), not degraded",
     ),
     d(
         "correctness",
@@ -222,8 +259,19 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "fallback.depth*_share",
         "ratio",
-        "share of backend-answered calls answered at that depth of the fallback chain (0: the \
-         primary); last-resort answers (stale cache, default response) are not in it",
+        "share of answered calls not answered by a fresh cache hit that the backend at that \
+         depth of the fallback chain answered (0: the primary); with stale_share and \
+         default_share the shares sum to 1",
+    ),
+    d(
+        "fallback.stale_share",
+        "ratio",
+        "share of those calls a stale cache entry answered, as a last resort",
+    ),
+    d(
+        "fallback.default_share",
+        "ratio",
+        "share of those calls the route's default response answered, as a last resort",
     ),
     d(
         "fallback.too_slow",
@@ -367,7 +415,7 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "tenant.*.latency_p99_s",
         "s",
-        "the tenant's 99th percentile latency",
+        "the tenant's 99th percentile latency (cache-served jobs not in it)",
     ),
     d(
         "tenant.*.ttft_p99_s",
@@ -379,13 +427,14 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "backend.*.busy_mean",
         "slots",
-        "time-weighted mean slots busy, abandoned attempts included",
+        "time-weighted mean attempts in service (busy slots), abandoned attempts the backend \
+         still works on included",
     ),
     d(
         "backend.*.utilisation",
         "ratio",
-        "busy_mean / concurrency (none with unlimited concurrency; a large concurrency standing in \
-         for unlimited reads near 0: see busy_mean)",
+        "busy_mean / concurrency, only for a backend with a finite concurrency (an unlimited one \
+         has no utilisation: its busy_mean is the figure)",
     ),
     d(
         "backend.*.attempts",
@@ -457,12 +506,12 @@ pub const DEFINITIONS: &[Definition] = &[
     d(
         "route.*.latency_p50_s",
         "s",
-        "median latency of the route's calls",
+        "median latency of the route's calls, from issue to answer (fresh cache hits not in it)",
     ),
     d(
         "route.*.latency_p99_s",
         "s",
-        "99th percentile latency of the route's calls",
+        "99th percentile of that latency",
     ),
     d(
         "route.*.cache_lookups",
@@ -811,67 +860,5 @@ pub fn section(name: &str) -> Section {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::summary::Domain;
-
-    #[test]
-    fn stars_match_any_run_of_characters() {
-        assert!(glob_match("slo.*.sli", "slo.availability.sli"));
-        assert!(glob_match("slo.*.sli", "slo.a.b.sli"));
-        assert!(!glob_match("slo.*.sli", "slo.availability.sli_after"));
-        assert!(glob_match("*p99*", "tenant.chat.latency_p99_s"));
-        assert!(!glob_match("*p99", "latency_p99_s"));
-        assert!(glob_match("latency_p?9_s", "latency_p99_s"));
-        assert!(glob_match("*", ""));
-        assert!(!glob_match("", "x"));
-        assert!(glob_match("a*b*c", "aXbYbZc"));
-        assert!(!glob_match("a*b*c", "aXbYbZ"));
-        // A star in the pattern is a wildcard even where the name holds a star itself, so
-        // `slo.*` selects the catalogue's `slo.*.sli`.
-        assert!(glob_match("slo.*", "slo.*.sli"));
-        assert!(glob_match("*.sli", "slo.*.sli"));
-    }
-
-    #[test]
-    fn specific_patterns_win_over_general_ones() {
-        let p = |n: &str| definition(n).map(|d| d.pattern);
-        assert_eq!(p("slo.a.alerts.page-1h-5m"), Some("slo.*.alerts.*"));
-        assert_eq!(p("slo.a.alerts"), Some("slo.*.alerts"));
-        assert_eq!(
-            p("slo.a.budget_consumed_max"),
-            Some("slo.*.budget_consumed_max")
-        );
-        assert_eq!(p("retries"), Some("retries"));
-        assert_eq!(p("retries.server_error"), Some("retries.*"));
-        assert_eq!(p("soft.refusal.missed"), Some("soft.*.missed"));
-        assert_eq!(p("chaos.kv.aborted_at_s"), Some("chaos.*.aborted_at_s"));
-        assert_eq!(p("no_such_metric"), None);
-    }
-
-    /// A metric the catalogue calls a ratio is one the summary's intervals are clipped to
-    /// [0, 1] for, and a metric clipped to [0, 1] is a ratio or a 0/1 verdict.
-    #[test]
-    fn ratio_units_agree_with_the_interval_domains() {
-        for def in DEFINITIONS {
-            let example = def.pattern.replace('*', "x");
-            let domain = Domain::of(&example);
-            if def.unit == "ratio" {
-                assert_eq!(domain, Domain::Unit, "{}", def.pattern);
-            }
-            if domain == Domain::Unit {
-                assert!(["ratio", "0/1"].contains(&def.unit), "{}", def.pattern);
-            }
-        }
-    }
-
-    #[test]
-    fn sections_follow_the_scope() {
-        assert_eq!(section("tenant.chat.latency_p99_s"), Section::Tenants);
-        assert_eq!(section("route.llm.cost_usd"), Section::Backends);
-        assert_eq!(section("cost_usd"), Section::Cost);
-        assert_eq!(section("input_tokens_billed"), Section::Cost);
-        assert_eq!(section("slo.a.sli"), Section::Slos);
-        assert_eq!(section("latency_p50_s"), Section::Calls);
-    }
-}
+#[path = "definitions_tests.rs"]
+mod tests;

@@ -141,13 +141,15 @@ impl Backends {
         for (b, cfg) in self.each.iter_mut().zip(&config.backends) {
             let name = &cfg.name;
             let busy = b.busy.mean(now);
-            let utilisation = if b.concurrency == u32::MAX {
-                f64::NAN
-            } else {
-                busy / b.concurrency as f64
-            };
             m.push(BACKEND.metric(name, "busy_mean"), busy);
-            m.push(BACKEND.metric(name, UTILISATION), utilisation);
+            // A share of a limit only where there is one: with unlimited concurrency the mean
+            // in service (`busy_mean`) is the figure, and no ratio stands in for it.
+            if b.concurrency != u32::MAX {
+                m.push(
+                    BACKEND.metric(name, UTILISATION),
+                    busy / b.concurrency as f64,
+                );
+            }
             m.push(BACKEND.metric(name, "attempts"), b.attempts_started as f64);
             if families.llm {
                 m.push(BACKEND.metric(name, "cost_usd"), b.cost);

@@ -47,13 +47,33 @@ fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
+/// How a job ended, as the statistics need it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JobEnd {
+    pub(crate) arrived: Time,
+    /// Attempts the job's calls sent to backends.
+    pub(crate) attempts: u32,
+    pub(crate) outcome: Outcome,
+    /// Every call of the job was answered by a fresh cache hit: no backend saw it.
+    pub(crate) cached: bool,
+    /// Some call was answered by a fallback backend only because the ones above it were at
+    /// capacity (planned overflow, not degradation).
+    pub(crate) overflowed: bool,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Stats {
     start: Time,
     arrivals: u64,
     blocked_on_arrival: u64,
     blocked_on_retry: u64,
+    /// Jobs that arrived in the measured window and ended, and jobs that arrived during the
+    /// warm-up and ended after it (counted apart, so completions never exceed arrivals).
     completions: u64,
+    completions_from_warmup: u64,
+    /// Jobs answered wholly by fresh cache hits, and their latency.
+    cache_served: u64,
+    cache_latency: Tally,
     successes: u64,
     attempts_failed: u64,
     timeouts: u64,
@@ -93,6 +113,9 @@ impl Stats {
             blocked_on_arrival: 0,
             blocked_on_retry: 0,
             completions: 0,
+            completions_from_warmup: 0,
+            cache_served: 0,
+            cache_latency: Tally::new(),
             successes: 0,
             attempts_failed: 0,
             timeouts: 0,
@@ -137,6 +160,13 @@ impl Stats {
         // Series ignore the warm-up by construction and follow levels from time 0: keep them.
         std::mem::swap(&mut fresh.series, &mut self.series);
         *self = fresh;
+    }
+
+    /// Whether a job that arrived at `arrived` is one the per-job statistics count: it arrived
+    /// in the measured window, as the arrivals it is compared with did.
+    #[inline]
+    pub(crate) fn in_window(&self, arrived: Time) -> bool {
+        arrived >= self.start
     }
 
     #[inline]
@@ -297,75 +327,69 @@ impl Stats {
         self.resilience.retried(class);
     }
 
+    /// A job ended. The time series count it whenever it arrived (they show the run over
+    /// time); the scalar statistics only when it arrived in the measured window.
     #[inline]
-    pub(crate) fn completed(
-        &mut self,
-        now: Time,
-        tenant: usize,
-        arrived: Time,
-        attempts: u32,
-        outcome: Outcome,
-    ) {
-        let t = now - arrived;
+    pub(crate) fn completed(&mut self, now: Time, tenant: usize, job: JobEnd) {
         self.in_system.add(now, -1);
+        self.series.completions.add(now, 1);
+        let series = match job.outcome {
+            Outcome::Correct => Some(&mut self.series.successes),
+            Outcome::WrongAccepted | Outcome::Degraded => None,
+            Outcome::Shed => self.series.blocked.as_mut(),
+            Outcome::DetectedHandled
+            | Outcome::OverBudget
+            | Outcome::Failed
+            | Outcome::Throttled => self.series.failed.as_mut(),
+        };
+        if let Some(s) = series {
+            s.add(now, 1);
+        }
+        if !self.in_window(job.arrived) {
+            self.completions_from_warmup += 1;
+            return;
+        }
+        let t = now - job.arrived;
         self.completions += 1;
-        self.attempts_per_request.record(attempts as f64);
         self.time_in_system.record(as_secs_f64(t));
-        self.latency.record(t);
         let ts = &mut self.tenants.each[tenant];
         ts.completions += 1;
         ts.time_in_system.record(as_secs_f64(t));
-        ts.latency.record(t);
-        self.series.completions.add(now, 1);
-        let class = match outcome {
+        // Latency and attempts describe the jobs a backend (or the gateway) handled; a job a
+        // cache answered whole is counted apart, with its own latency.
+        if job.cached {
+            self.cache_served += 1;
+            self.cache_latency.record(as_secs_f64(t));
+        } else {
+            self.attempts_per_request.record(job.attempts as f64);
+            self.latency.record(t);
+            ts.latency.record(t);
+        }
+        match job.outcome {
             Outcome::Correct | Outcome::WrongAccepted => {
                 self.successes += 1;
                 ts.successes += 1;
-                if outcome == Outcome::Correct {
+                if job.outcome == Outcome::Correct {
                     self.correctness.correct += 1;
                     ts.correct += 1;
                 } else {
                     // Answered, but not goodput: the goodput series counts correct answers.
                     self.correctness.wrong_accepted += 1;
-                    return;
                 }
-                &mut self.series.successes
+                if job.overflowed {
+                    self.resilience.overflow_answers += 1;
+                }
             }
             Outcome::Degraded => {
                 self.successes += 1;
                 ts.successes += 1;
                 self.resilience.degraded_answers += 1;
-                return;
             }
-            Outcome::DetectedHandled | Outcome::OverBudget => {
-                if outcome == Outcome::DetectedHandled {
-                    self.correctness.detected_handled += 1;
-                }
-                match &mut self.series.failed {
-                    Some(s) => s,
-                    None => return,
-                }
-            }
-            Outcome::Shed => {
-                self.blocked_on_retry += 1;
-                match &mut self.series.blocked {
-                    Some(s) => s,
-                    None => return,
-                }
-            }
-            Outcome::Failed => match &mut self.series.failed {
-                Some(s) => s,
-                None => return,
-            },
-            Outcome::Throttled => {
-                self.throttled += 1;
-                match &mut self.series.failed {
-                    Some(s) => s,
-                    None => return,
-                }
-            }
-        };
-        class.add(now, 1);
+            Outcome::DetectedHandled => self.correctness.detected_handled += 1,
+            Outcome::Shed => self.blocked_on_retry += 1,
+            Outcome::Throttled => self.throttled += 1,
+            Outcome::OverBudget | Outcome::Failed => {}
+        }
     }
 
     /// The replication's scalar metrics (in a fixed order, with units in their names), its time
@@ -377,7 +401,7 @@ impl Stats {
     ) -> (MetricSet, SeriesSet, CdfSet) {
         let secs = as_secs_f64(now.saturating_sub(self.start)).max(f64::MIN_POSITIVE);
         let mut m = MetricSet::new();
-        self.push_calls(&mut m, secs);
+        self.push_calls(&mut m, config, secs);
         self.correctness
             .finish(&mut m, config, &self.families, self.successes);
         self.jobs.finish(&mut m, &self.families);
@@ -397,7 +421,7 @@ impl Stats {
     }
 
     /// Arrivals, blocking, completions and the goodput they give.
-    fn push_calls(&self, m: &mut MetricSet, secs: f64) {
+    fn push_calls(&self, m: &mut MetricSet, config: &WorldConfig, secs: f64) {
         let admitted = self.arrivals - self.blocked_on_arrival;
         m.push("arrivals", self.arrivals as f64);
         m.push("arrival_rate_per_s", self.arrivals as f64 / secs);
@@ -411,6 +435,16 @@ impl Stats {
             ratio(self.blocked_on_arrival, self.arrivals),
         );
         m.push("completions", self.completions as f64);
+        if config.warmup > 0 {
+            m.push(
+                "completions_from_warmup",
+                self.completions_from_warmup as f64,
+            );
+        }
+        if config.routes.iter().any(|r| r.cache.is_some()) {
+            m.push("cache_served", self.cache_served as f64);
+            m.push("cache_served_latency_mean_s", self.cache_latency.mean());
+        }
         m.push("throughput_per_s", self.completions as f64 / secs);
         // Goodput counts correct answers; a silently bad answer is throughput, not goodput.
         m.push("goodput_per_s", self.correctness.correct as f64 / secs);

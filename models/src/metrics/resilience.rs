@@ -15,6 +15,10 @@ pub(crate) struct Resilience {
     families: ResilienceFamilies,
     /// Jobs answered by a fallback, a stale cache entry or a default response.
     pub(super) degraded_answers: u64,
+    /// Jobs answered by a fallback backend only because the backends above it were full.
+    pub(super) overflow_answers: u64,
+    /// Calls answered by a stale cache entry after the chain's backends failed.
+    stale_answers: u64,
     /// Calls shed, by [`policies::ShedReason`].
     shed_by: [u64; 4],
     gateway_rejected: u64,
@@ -46,6 +50,8 @@ impl Resilience {
         Resilience {
             families,
             degraded_answers: 0,
+            overflow_answers: 0,
+            stale_answers: 0,
             shed_by: [0; 4],
             gateway_rejected: 0,
             gateway_delayed: 0,
@@ -102,8 +108,15 @@ impl Resilience {
         self.rejected_locally += 1;
     }
 
-    pub(crate) fn answered_at_depth(&mut self, depth: u8) {
-        if let Some(d) = self.depth_answers.get_mut(depth as usize) {
+    /// A call was answered: by a fresh cache hit (no backend involved, so no depth), by a
+    /// stale cache entry (a last resort), or by the backend at `depth` of its chain.
+    pub(crate) fn call_answered(&mut self, depth: u8, fresh_hit: bool, stale: bool) {
+        if fresh_hit {
+            return;
+        }
+        if stale {
+            self.stale_answers += 1;
+        } else if let Some(d) = self.depth_answers.get_mut(depth as usize) {
             *d += 1;
         }
     }
@@ -150,11 +163,39 @@ impl Resilience {
                 m.push("fallback.too_slow", self.too_slow as f64);
             }
             m.push("degraded", self.degraded_answers as f64);
+            // A backend that turns calls away when full overflows to the next by design.
+            if config.backends.iter().any(|b| {
+                b.overload_when_busy
+                    || b.pool
+                        .as_ref()
+                        .is_some_and(|p| p.kv_admission_blocks.is_some())
+            }) {
+                m.push("overflow", self.overflow_answers as f64);
+            }
             m.push("fallbacks", self.fallbacks as f64);
             m.push("default_responses", self.default_responses as f64);
-            let answered: u64 = self.depth_answers.iter().sum();
+            // Shares of every answer that did not come from a fresh cache hit: by the depth of
+            // the backend that gave it, then the last resorts (stale entry, default response).
+            let (stale, default) = config
+                .routes
+                .iter()
+                .filter_map(|r| r.chain.as_ref())
+                .map(|c| c.last_resorts())
+                .fold((false, false), |(s, d), (cs, cd)| (s || cs, d || cd));
+            let answered: u64 = self.depth_answers.iter().sum::<u64>()
+                + self.stale_answers
+                + self.default_responses;
             for (d, n) in self.depth_answers.iter().enumerate() {
                 m.push(format!("fallback.depth{d}_share"), ratio(*n, answered));
+            }
+            if stale {
+                m.push("fallback.stale_share", ratio(self.stale_answers, answered));
+            }
+            if default {
+                m.push(
+                    "fallback.default_share",
+                    ratio(self.default_responses, answered),
+                );
             }
         }
         if config.gateway.admission.is_some() || config.gateway.queue_timeout.is_some() {

@@ -111,7 +111,10 @@ impl Series {
             busy: config
                 .backends
                 .iter()
-                .map(|b| (b.concurrency != u32::MAX).then(|| LevelSeries::new(grid)))
+                // A pool's own series show its load; every other backend's attempts in service.
+                .map(|b| {
+                    (b.pool.is_none() || b.concurrency != u32::MAX).then(|| LevelSeries::new(grid))
+                })
                 .collect(),
             cost: config
                 .backends
@@ -170,9 +173,15 @@ impl Series {
         }
         for (busy, cfg) in self.busy.iter_mut().zip(&config.backends) {
             if let Some(busy) = busy {
-                let c = cfg.concurrency as f64;
-                let u = busy.means().into_iter().map(|b| b / c).collect();
-                series.push((BACKEND.metric(&cfg.name, names::UTILISATION), u));
+                let means = busy.means();
+                if cfg.concurrency == u32::MAX {
+                    // No limit, so no share of one: the number in service is the figure.
+                    series.push((BACKEND.metric(&cfg.name, "busy_mean"), means));
+                } else {
+                    let c = cfg.concurrency as f64;
+                    let u = means.into_iter().map(|b| b / c).collect();
+                    series.push((BACKEND.metric(&cfg.name, names::UTILISATION), u));
+                }
             }
         }
         if let Some(cost) = &self.cost {

@@ -50,6 +50,15 @@ pub(super) struct Request {
     pub(super) permit: Option<Permit>,
     /// Some call of the job was answered by a fallback (or a default response).
     pub(super) degraded: bool,
+    /// The current call moved down its chain after a failure, not only because a backend was
+    /// at capacity (a 529): an answer it gets is `degraded`, not planned overflow.
+    pub(super) failed_over: bool,
+    /// Some call of the job was answered by a fallback backend the primary's capacity sent it
+    /// to (planned overflow).
+    pub(super) overflowed: bool,
+    /// The call's latest attempt was turned away because its backend was full (the 529 a
+    /// backend that sheds at capacity answers), not refused by the provider.
+    pub(super) at_capacity: bool,
     /// Held by a gateway rate limit that delays rather than rejects.
     pub(super) gate_hold: bool,
     /// The call's deadline refused a retry.
@@ -67,6 +76,10 @@ pub(super) struct Request {
     /// cache.
     pub(super) cache_key: u64,
     pub(super) from_cache: bool,
+    /// This call was answered by a stale cache entry (a last resort), and every call of the
+    /// job so far by a fresh cache hit.
+    pub(super) stale: bool,
+    pub(super) all_cached: bool,
     pub(super) last_delay: Time,
     pub(super) retry_at: Time,
     pub(super) prompt_tokens: u32,
@@ -103,6 +116,9 @@ impl Request {
             deadline: Deadline::unbounded(now),
             permit: None,
             degraded: false,
+            failed_over: false,
+            overflowed: false,
+            at_capacity: false,
             gate_hold: false,
             deadline_hit: false,
             call_seq: 0,
@@ -112,6 +128,8 @@ impl Request {
             dormant_hedge: None,
             cache_key,
             from_cache: false,
+            stale: false,
+            all_cached: true,
             last_delay: 0,
             retry_at: 0,
             prompt_tokens: 0,

@@ -9,7 +9,7 @@ use super::gateway::Stage;
 use crate::cache::CacheState;
 use crate::config::TenantId;
 use crate::event::Event;
-use crate::metrics::Outcome;
+use crate::metrics::{JobEnd, Outcome};
 use crate::slo::CallFacts;
 use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
@@ -94,6 +94,8 @@ impl World<'_> {
         r.output_tokens = output;
         r.max_tokens = t.max_tokens.unwrap_or(output);
         r.from_cache = false;
+        r.stale = false;
+        r.failed_over = false;
         if let Some(rec) = &mut self.recorder {
             rec.call_started(
                 now,
@@ -138,21 +140,34 @@ impl World<'_> {
         r.tokens_used = r
             .tokens_used
             .saturating_add(r.prompt_tokens as u64 + r.output_tokens as u64);
+        // A fresh cache hit is counted apart: no backend saw the call.
+        let fresh_hit = r.from_cache && !r.stale;
+        r.all_cached &= fresh_hit;
         if r.depth > 0 {
-            r.degraded = true;
+            // Moved down the chain after a failure: degraded; only because the backends above
+            // were at capacity: planned overflow, a normal answer.
+            if r.failed_over {
+                r.degraded = true;
+            } else {
+                r.overflowed = true;
+            }
             if let Some(c) = &mut self.chaos {
                 c.fallback_answered(now);
             }
         }
-        self.stats
-            .routes
-            .call_answered(r.route.index(), now.saturating_sub(r.call_started));
+        if !fresh_hit {
+            self.stats
+                .routes
+                .call_answered(r.route.index(), now.saturating_sub(r.call_started));
+        }
         if !r.from_cache
             && let Some(CacheState::Exact(c)) = &mut self.routes[r.route].cache
         {
             c.cache.insert(now, r.cache_key);
         }
-        self.stats.resilience.answered_at_depth(r.depth);
+        self.stats
+            .resilience
+            .call_answered(r.depth, fresh_hit, r.stale);
         let more_steps = (r.step as usize) + 1 < cfg.steps.len();
         let more_turns = r.turn + 1 < r.turns;
         if more_steps {
@@ -190,7 +205,7 @@ impl World<'_> {
         } else {
             let outcome = if r.poisoned != CLEAN {
                 Outcome::WrongAccepted
-            } else if r.degraded || r.depth > 0 {
+            } else if r.degraded {
                 Outcome::Degraded
             } else {
                 Outcome::Correct
@@ -213,8 +228,11 @@ impl World<'_> {
         }
         let t = &mut self.limits.in_flight[r.tenant];
         *t = t.saturating_sub(1);
+        // Per-job counters count the jobs that arrived in the measured window.
+        let counted = self.stats.in_window(r.arrived);
         // A call that ended unanswered because its deadline passed (or left no room to retry).
-        if matches!(outcome, Outcome::Failed | Outcome::Throttled)
+        if counted
+            && matches!(outcome, Outcome::Failed | Outcome::Throttled)
             && (r.deadline_hit || r.deadline.is_expired(now))
         {
             self.stats.resilience.deadline_exceeded();
@@ -237,13 +255,22 @@ impl World<'_> {
                 c.record(now, r.tenant.0, r.route.0, &facts);
             }
         }
-        if matches!(outcome, Outcome::WrongAccepted) {
+        if counted && matches!(outcome, Outcome::WrongAccepted) {
             self.stats.correctness.wrong_let_in(r.poisoned);
         }
-        if self.config.tenants[r.tenant].agent_loop.is_some() {
+        if counted && self.config.tenants[r.tenant].agent_loop.is_some() {
             self.stats.jobs.finished(r.turn + 1, r.tokens_used);
         }
-        self.stats
-            .completed(now, r.tenant.index(), r.arrived, r.job_attempts, outcome);
+        self.stats.completed(
+            now,
+            r.tenant.index(),
+            JobEnd {
+                arrived: r.arrived,
+                attempts: r.job_attempts,
+                outcome,
+                cached: r.all_cached && r.from_cache && !r.stale,
+                overflowed: r.overflowed,
+            },
+        );
     }
 }

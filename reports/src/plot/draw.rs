@@ -175,10 +175,20 @@ where
         l.points.iter().map(|p| p.1).chain(band).map(ty)
     });
     let (y0, y1) = padded(ys, c.y_from_zero && !ylog);
-    // Marker labels go in a band above the plot area, where they cover no line.
-    let label_band = if c.markers.is_empty() { 0 } else { 18 };
+    // Marker and fault labels go in a band above the plot area, where they cover no line.
+    let labelled = c.markers.iter().any(|m| !m.label.is_empty())
+        || c.shaded.iter().any(|s| !s.label.is_empty());
+    let label_band = if labelled { 18 } else { 0 };
+    // The legend goes in a corner no line crosses, or else outside, to the right.
+    let inside = c.legend_inside();
+    let legend_width = if c.lines.len() > 1 && inside.is_none() {
+        let longest = c.lines.iter().map(|l| l.label.chars().count()).max();
+        (longest.unwrap_or(0) as u32 * 7 + 40).clamp(80, 300)
+    } else {
+        0
+    };
     let titled = root.margin(14, 14, 14, 14).titled(&c.title, font(22))?;
-    let plot_area = titled.margin(label_band, 0, 0, 0);
+    let plot_area = titled.margin(label_band, 0, 0, legend_width);
     let mut ch = ChartBuilder::on(&plot_area)
         .x_label_area_size(48)
         .y_label_area_size(72)
@@ -231,18 +241,11 @@ where
                 [(a, y0), (b, y1)],
                 palette::FAULT.mix(0.15).filled(),
             )))?;
-            ch.draw_series(std::iter::once(Text::new(
-                s.label.clone(),
-                (a, y1),
-                font(12).pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Left,
-                    plotters::style::text_anchor::VPos::Top,
-                )),
-            )))?;
         }
     }
     // Data lines take the series colours in turn; reference levels do not use one up.
     let mut next_colour = 0;
+    let mut legend: Vec<(String, RGBColor, u32, bool)> = Vec::new();
     for l in &c.lines {
         let reference = l.kind == LineKind::Reference;
         let col = match l.kind {
@@ -302,6 +305,7 @@ where
                 ch.draw_series(LineSeries::new(seg.clone(), col.stroke_width(width)))?
             };
             if first {
+                legend.push((l.label.clone(), col, width, reference));
                 drawn.label(l.label.clone()).legend(move |(x, y)| {
                     if reference {
                         // Dashed in the legend too: two short strokes.
@@ -317,6 +321,9 @@ where
             }
         }
     }
+    // Labels in the band above the plot: alerts first, then the faults' where they leave
+    // room, none over another.
+    let mut band: Vec<(String, i32, RGBColor, bool)> = Vec::new();
     for m in &c.markers {
         let x = tx(m.at);
         if x.is_finite() && x >= x0 && x <= x1 {
@@ -329,23 +336,73 @@ where
                 ink.stroke_width(width),
             )))?;
             if !m.label.is_empty() {
-                let (px, py) = ch.backend_coord(&(x, y1));
-                root.draw(&Text::new(
-                    m.label.clone(),
-                    (px, py - 3),
-                    font(12)
-                        .color(&ink)
-                        .pos(plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Center,
-                            plotters::style::text_anchor::VPos::Bottom,
-                        )),
-                ))?;
+                band.push((m.label.clone(), ch.backend_coord(&(x, y1)).0, ink, true));
             }
         }
     }
-    if c.lines.len() > 1 {
+    for s in &c.shaded {
+        let a = tx(s.from).max(x0);
+        if !s.label.is_empty() && a.is_finite() && a < x1 {
+            band.push((
+                s.label.clone(),
+                ch.backend_coord(&(a, y1)).0,
+                palette::FAULT,
+                false,
+            ));
+        }
+    }
+    let top = ch.backend_coord(&(x0, y1)).1;
+    let mut taken: Vec<(i32, i32)> = Vec::new();
+    for (text, x, ink, centred) in band {
+        // DejaVu Sans at 12 px: about 7 pixels a character.
+        let w = text.chars().count() as i32 * 7;
+        let (from, to) = if centred {
+            (x - w / 2, x + w / 2)
+        } else {
+            (x, x + w)
+        };
+        if taken.iter().any(|&(a, b)| from < b + 4 && a < to + 4) {
+            continue;
+        }
+        taken.push((from, to));
+        root.draw(&Text::new(
+            text,
+            (x, top - 3),
+            font(12)
+                .color(&ink)
+                .pos(plotters::style::text_anchor::Pos::new(
+                    if centred {
+                        plotters::style::text_anchor::HPos::Center
+                    } else {
+                        plotters::style::text_anchor::HPos::Left
+                    },
+                    plotters::style::text_anchor::VPos::Bottom,
+                )),
+        ))?;
+    }
+    if legend_width > 0 {
+        // Outside, to the right of the plot area: one row per line, as the corner legend.
+        let (right, top) = ch.backend_coord(&(x1, y1));
+        let x = right + 12;
+        for (k, (label, col, width, reference)) in legend.iter().enumerate() {
+            let y = top + 10 + k as i32 * 20;
+            let stroke = if *reference { 7 } else { 18 };
+            root.draw(&PathElement::new(
+                vec![(x, y), (x + stroke, y)],
+                col.stroke_width(*width),
+            ))?;
+            root.draw(&Text::new(
+                label.clone(),
+                (x + 24, y),
+                font(13).pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Center,
+                )),
+            ))?;
+        }
+    } else if c.lines.len() > 1 {
         ch.configure_series_labels()
-            .position(match c.legend_corner() {
+            .position(match inside.unwrap_or_else(|| c.legend_corner()) {
                 Corner::UpperRight => SeriesLabelPosition::UpperRight,
                 Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
                 Corner::LowerRight => SeriesLabelPosition::LowerRight,
@@ -606,7 +663,18 @@ where
         .iter()
         .flat_map(|r| [r.1, r.2, r.3])
         .chain(std::iter::once(0.0));
-    let (x0, x1) = padded(xs, false);
+    let (mut x0, mut x1) = padded(xs, true);
+    // Counts and shares start at 0, not in a padding below it.
+    let nonnegative = b
+        .rows
+        .iter()
+        .all(|r| [r.1, r.2].iter().all(|v| v.is_nan() || *v >= 0.0));
+    if nonnegative {
+        x0 = 0.0;
+    }
+    // Room at the right for each bar's value, printed at its end, so a bar too short to see
+    // still says what it is.
+    x1 += (x1 - x0) * 0.12;
     let longest = b
         .rows
         .iter()
@@ -670,6 +738,19 @@ where
                 BLACK.stroke_width(2),
             )))?;
         }
+        let end = [0.0, r.1, r.3]
+            .into_iter()
+            .filter(|v| v.is_finite())
+            .fold(0.0_f64, f64::max);
+        let (px, py) = ch.backend_coord(&(end, SegmentValue::CenterOf(i)));
+        root.draw(&Text::new(
+            tick(r.1),
+            (px + 6, py),
+            font(12).pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Center,
+            )),
+        ))?;
     }
     ch.draw_series(std::iter::once(PathElement::new(
         vec![(0.0, SegmentValue::Exact(0)), (0.0, SegmentValue::Exact(n))],

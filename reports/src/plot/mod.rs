@@ -171,6 +171,35 @@ impl Chart {
     /// legend there covers no curve when any such place is free (budgets along the top and a
     /// level line along the bottom leave the middle).
     pub fn legend_corner(&self) -> Corner {
+        self.crossings(0.3, 0.25)
+            .into_iter()
+            .min_by_key(|&(_, n)| n)
+            .map_or(Corner::UpperRight, |(c, _)| c)
+    }
+
+    /// Where the legend goes: a corner no line crosses, for a box the size this legend needs
+    /// (a row per line, as wide as its longest label), or `None`: outside the plot area, to
+    /// its right, because every such place would cover part of a line.
+    pub fn legend_inside(&self) -> Option<Corner> {
+        let longest = self
+            .lines
+            .iter()
+            .map(|l| l.label.chars().count())
+            .max()
+            .unwrap_or(0);
+        // Against a plot area of about 800 × 380 pixels: 20 pixels a row, 7 a character and
+        // the sample stroke.
+        let width = ((longest as f64 * 7.0 + 44.0) / 800.0).clamp(0.1, 1.0);
+        let height = ((self.lines.len() as f64 * 20.0 + 12.0) / 380.0).clamp(0.1, 1.0);
+        self.crossings(width, height)
+            .into_iter()
+            .find(|&(_, n)| n == 0)
+            .map(|(c, _)| c)
+    }
+
+    /// For each place, in order of preference, how many samples along the lines fall in a box
+    /// `width` × `height` (shares of the plot area) there.
+    fn crossings(&self, width: f64, height: f64) -> [(Corner, usize); 6] {
         let tf = |scale: Scale, v: f64| match scale {
             Scale::Linear => v,
             Scale::Log if v > 0.0 => v.log10(),
@@ -219,11 +248,15 @@ impl Chart {
                     let fx = (x - x0) / w;
                     let fy = (y - y0) / h;
                     let in_row = match row {
-                        2 => fy >= 0.75,
-                        1 => (0.375..=0.625).contains(&fy),
-                        _ => fy <= 0.25,
+                        2 => fy >= 1.0 - height,
+                        1 => (fy - 0.5).abs() <= height / 2.0,
+                        _ => fy <= height,
                     };
-                    (if right { fx >= 0.7 } else { fx <= 0.3 }) && in_row
+                    (if right {
+                        fx >= 1.0 - width
+                    } else {
+                        fx <= width
+                    }) && in_row
                 })
                 .count()
         };
@@ -235,9 +268,6 @@ impl Chart {
             (Corner::MiddleRight, count(true, 1)),
             (Corner::MiddleLeft, count(false, 1)),
         ]
-        .into_iter()
-        .min_by_key(|&(_, n)| n)
-        .map_or(Corner::UpperRight, |(c, _)| c)
     }
 }
 

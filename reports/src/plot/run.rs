@@ -444,10 +444,11 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         .collect();
     time_chart(
         "errors",
-        "Errors by class",
+        "Failures over time",
         "per second",
         "Requests blocked (queue full) or failed (every attempt failed) per second, and attempt \
-         timeouts per second; only the classes this scenario can produce.",
+         timeouts per second; only those this scenario can produce. The attempts' error \
+         classes over the run are the errors_by_class chart.",
         errors,
     );
     let queue: Vec<_> = find("queue_length_mean")
@@ -476,6 +477,15 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         "Busy slots over concurrency per backend, time-averaged within each bucket.",
         per_backend(UTILISATION),
     );
+    time_chart(
+        "in_service",
+        "Attempts in service",
+        "attempts in service (time average)",
+        "Attempts a backend without a concurrency limit was working on (abandoned ones \
+         included), per backend, time-averaged within each bucket: with no limit there is no \
+         utilisation to show.",
+        per_backend("busy_mean"),
+    );
     let per_pool = |suffix: &str| -> Vec<(&SeriesStat, String)> {
         series
             .series
@@ -497,7 +507,9 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         "GPU pool time to first token",
         "mean TTFT (s)",
         "Mean time to first token of the calls whose first token came in each bucket, per pool \
-         (queueing, prefill and any re-prefill after a preemption included).",
+         (queueing, prefill and any re-prefill after a preemption included). A mean, not a \
+         tail: the run's tail is pool.NAME.ttft_p99_s in the metrics (a percentile per bucket \
+         would need a distribution kept per bucket).",
         per_pool(".ttft_mean_s"),
     );
     time_chart(
@@ -623,14 +635,24 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
         })
         .collect();
     depth.sort_by_key(|(d, _)| *d);
-    let depth: Vec<_> = depth.into_iter().map(|(_, r)| r).collect();
+    let mut depth: Vec<_> = depth.into_iter().map(|(_, r)| r).collect();
+    // The last resorts close the chain: a stale cache entry, then the default response.
+    for (name, label) in [
+        ("fallback.stale_share", "stale cache"),
+        ("fallback.default_share", "default response"),
+    ] {
+        if let Some(m) = report.metrics.iter().find(|m| m.name == name) {
+            depth.push(row(label.to_string(), m));
+        }
+    }
     if finite(&depth) {
         push(
             "fallback_depth",
             "Fallback depth",
             "share of answered calls",
-            "Which backend of its route's fallback chain answered each call: depth 0 is the \
-             route's own backend, depth 1 its first fallback, and so on.",
+            "What answered each call that a fresh cache hit did not: depth 0 is the route's own \
+             backend, depth 1 its first fallback, and so on, then the last resorts (a stale \
+             cache entry, the default response) where the chain has them; the bars add up to 1.",
             depth,
         );
     }

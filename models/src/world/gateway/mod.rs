@@ -398,6 +398,8 @@ impl World<'_> {
         r.attempts += 1;
         r.job_attempts += 1;
         let queued = place == Place::Enqueue;
+        // Whether this attempt is the capacity's 529: a fallback after it is planned overflow.
+        r.at_capacity = place == Place::Overloaded;
         let attempt = match place {
             // At capacity the provider answers 529 after a round trip, holding no slot.
             Place::Overloaded => self.attempts.insert(Attempt {

@@ -418,6 +418,7 @@ impl World<'_> {
                 self.stats.routes.stale_served(r.route.index());
                 r.degraded = true;
                 r.from_cache = true;
+                r.stale = true;
                 return Landed::Stale;
             }
             step = chain.next(chain.backends() as u32, FallbackTrigger::CacheMiss);
@@ -436,6 +437,9 @@ impl World<'_> {
                 };
                 r.attempts = 0;
                 r.last_delay = 0;
+                // Turned away because the backend was full: moving on is planned overflow.
+                r.failed_over |=
+                    !(r.at_capacity && trigger == FallbackTrigger::Error(ErrorClass::Overloaded));
                 self.stats.resilience.fell_back();
                 // The next backend may have a smaller window than the prompt needs.
                 let overflow = super::overflow(self.backends[r.backend].context_window, r);
