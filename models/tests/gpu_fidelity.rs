@@ -62,6 +62,7 @@ fn replica(max_batch: u32, budget: u32, kv_blocks: u32) -> (Replica, StepModel) 
     let arch = catalogue_model("llama-2-7b").unwrap().arch;
     let step = StepModel::roofline(&arch, &gpu("h100-sxm").unwrap(), 1, &HOPPER_VLLM_V1).unwrap();
     let cfg = ReplicaConfig {
+        prefix_caching: false,
         kv_blocks,
         max_batch,
         max_batched_tokens: budget,

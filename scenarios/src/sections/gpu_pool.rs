@@ -63,6 +63,12 @@ pub struct GpuPool {
     /// Sarathi-style chunked prefill (default false).
     #[serde(default)]
     pub chunked_prefill: bool,
+    /// Automatic prefix caching, as vLLM V1 (block hashes; cached prompt blocks are shared and
+    /// not prefilled again; freed blocks stay cached until reused, least recently used first).
+    /// Default: on for a pool with `model` and `gpu` (vLLM V1's default), off for the dated
+    /// step-time presets (the engines they were measured on had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_caching: Option<bool>,
     /// GPUs one replica holds (its tensor-parallel degree; default 1).
     #[serde(default = "one")]
     pub gpus_per_replica: u32,
@@ -441,6 +447,7 @@ impl GpuPool {
             ));
         }
         let replica = ReplicaConfig {
+            prefix_caching: self.prefix_caching.unwrap_or(self.model.is_some()),
             kv_blocks,
             max_batch: self.max_batch,
             max_batched_tokens: self.max_batched_tokens,
