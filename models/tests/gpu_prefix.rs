@@ -24,6 +24,7 @@ fn cfg(kv_blocks: u32, chunked: bool, prefix_caching: bool) -> ReplicaConfig {
         max_waiting: 10_000,
         chunked_prefill: chunked,
         prefix_caching,
+        scheduling: Default::default(),
         step: simple_model(),
     }
 }

@@ -23,6 +23,7 @@ fn simple_model() -> StepModel {
 fn cfg(kv_blocks: u32, max_batch: u32, chunked: bool, step: StepModel) -> ReplicaConfig {
     ReplicaConfig {
         prefix_caching: false,
+        scheduling: Default::default(),
         kv_blocks,
         max_batch,
         max_batched_tokens: 8192,
@@ -160,6 +161,7 @@ fn events_per_request_stay_bounded_as_output_grows() {
 fn lockstep(kv_blocks: u32, count: u32, p: u32, n: u32, chunked: bool) -> (Vec<Completion>, u64) {
     let mut h = Harness::new(ReplicaConfig {
         prefix_caching: false,
+        scheduling: Default::default(),
         max_batched_tokens: 1 << 20,
         ..cfg(kv_blocks, count, chunked, simple_model())
     });
@@ -314,6 +316,7 @@ proptest! {
     ) {
         let mut h = Harness::new(ReplicaConfig {
             prefix_caching: false,
+            scheduling: Default::default(),
             max_batched_tokens: 512,
             max_batch,
             ..cfg(kv, max_batch, chunked, StepModel::from_preset(&LLAMA2_7B_A100).unwrap())
@@ -497,6 +500,7 @@ fn heavy_case_cost() {
         let step = StepModel::from_preset(&LLAMA2_70B_TP4_H100).unwrap();
         let mut h = Harness::new(ReplicaConfig {
             prefix_caching: false,
+            scheduling: Default::default(),
             max_batched_tokens: 2048,
             ..cfg(4000, 128, chunked, step)
         });

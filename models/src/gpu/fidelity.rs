@@ -42,6 +42,11 @@ pub struct Experiment {
     pub workload: Workload,
     /// `whole_run` and `stage_<i>` → metric name → milliseconds.
     pub measured_ms: BTreeMap<String, Figures>,
+    /// Replay with automatic prefix caching, each request keyed by its group's system prompt
+    /// (as the real server ran; not in the file, set by the caller). The built-in Hopper
+    /// efficiencies were fitted without it.
+    #[serde(skip)]
+    pub prefix_caching: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,8 +175,8 @@ impl Experiment {
         .map_err(|m| format!("experiment {}: {m}", self.id))
     }
 
-    /// The replica vLLM V1 runs for this experiment: chunked prefill, automatic prefix caching,
-    /// its scheduler limits, the computed KV capacity and roofline step times with `eff`.
+    /// The replica vLLM V1 runs for this experiment: chunked prefill, its scheduler limits, the
+    /// computed KV capacity, roofline step times with `eff` and, if asked, prefix caching.
     pub fn replica_config(&self, eff: &Efficiency) -> Result<ReplicaConfig, String> {
         let step = StepModel::roofline(
             &self.architecture()?,
@@ -181,7 +186,8 @@ impl Experiment {
         )
         .map_err(|m| format!("experiment {}: {m}", self.id))?;
         Ok(ReplicaConfig {
-            prefix_caching: true,
+            prefix_caching: self.prefix_caching,
+            scheduling: Default::default(),
             kv_blocks: self.computed_kv_blocks()?,
             max_batch: self.max_num_seqs,
             max_batched_tokens: self.max_num_batched_tokens,

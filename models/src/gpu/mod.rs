@@ -23,6 +23,8 @@ pub use autoscale::{AutoscaleConfig, Autoscaler, PoolMetrics, ScaleAction, Scale
 pub use kv::{BLOCK_TOKENS, KvSpec, ModelShape};
 pub use pool::{CrashProcess, GpuPoolConfig, OnCrash, PoolAutoscale};
 pub use prefix::{PrefixCounters, PromptKey};
-pub use replica::{AdmitError, Completion, Drained, Replica, ReplicaConfig, ReplicaCounters};
+pub use replica::{
+    AdmitError, Completion, Drained, Replica, ReplicaConfig, ReplicaCounters, Scheduling,
+};
 pub use routing::{Router, RoutingPolicy};
 pub use step_time::{StepModel, StepPreset};

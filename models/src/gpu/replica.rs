@@ -73,7 +73,22 @@ pub struct ReplicaConfig {
     /// Automatic prefix caching (vLLM V1's default; see [`super::prefix`]): cached prompt
     /// blocks are shared and not prefilled again, freed blocks stay cached until reused.
     pub prefix_caching: bool,
+    pub scheduling: Scheduling,
     pub step: StepModel,
+}
+
+/// The order of the waiting queue and the choice of preemption victim, as vLLM's two
+/// scheduling policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheduling {
+    /// First come, first served; the victim is the most recently scheduled running request,
+    /// and it goes back to the front of the queue.
+    #[default]
+    Fcfs,
+    /// Most important first (a larger priority is more important, faultline's convention;
+    /// vLLM's smaller value), then earliest arrival; the victim is the least important running
+    /// request, the latest arrival among equals, and it rejoins the queue in that order.
+    Priority,
 }
 
 /// Why [`Replica::admit`] refused a request. All are immediate: the request never entered.
@@ -163,6 +178,9 @@ struct Req {
     preemptions: u32,
     reprefill_tokens: u64,
     phase: Phase,
+    priority: u8,
+    /// Arrival order on this replica (ties of priority go to the earlier).
+    seq: u64,
 }
 
 impl Req {
@@ -182,6 +200,8 @@ impl Req {
         preemptions: 0,
         reprefill_tokens: 0,
         phase: Phase::Free,
+        priority: 0,
+        seq: 0,
     };
 
     /// Tokens held in KV while decoding: `p + g − 1`.
@@ -423,6 +443,20 @@ impl Replica {
         output_tokens: u32,
         key: PromptKey<'_>,
     ) -> Result<(), AdmitError> {
+        self.admit_with(now, id, prompt_tokens, output_tokens, 0, key)
+    }
+
+    /// [`Replica::admit_keyed`] with a priority (used under [`Scheduling::Priority`]; larger is
+    /// more important).
+    pub fn admit_with(
+        &mut self,
+        now: Time,
+        id: u32,
+        prompt_tokens: u32,
+        output_tokens: u32,
+        priority: u8,
+        key: PromptKey<'_>,
+    ) -> Result<(), AdmitError> {
         if !self.is_up() {
             return Err(AdmitError::Down);
         }
@@ -449,19 +483,24 @@ impl Replica {
             }
             None => return Err(AdmitError::QueueFull),
         };
+        self.salt += 1;
         self.reqs[slot as usize] = Req {
             id,
             prompt,
             output,
             arrival: now,
             phase: Phase::Waiting,
+            priority,
+            seq: self.salt,
             ..Req::EMPTY
         };
         if let Some(p) = &mut self.paged {
-            self.salt += 1;
             p.set_prompt(slot as usize, key, prompt, self.salt);
         }
-        self.waiting.push_back(slot);
+        match self.cfg.scheduling {
+            Scheduling::Fcfs => self.waiting.push_back(slot),
+            Scheduling::Priority => self.enqueue_by_priority(slot),
+        }
         self.counters.admitted += 1;
         match self.segment {
             Segment::Idle => {
@@ -658,9 +697,34 @@ impl Replica {
         out(done);
     }
 
-    /// Evicts the most recently admitted running request to the front of the waiting queue.
+    /// Whether the request in slot `a` goes before the one in slot `b` under priority
+    /// scheduling.
+    fn outranks(&self, a: u32, b: u32) -> bool {
+        let (a, b) = (&self.reqs[a as usize], &self.reqs[b as usize]);
+        (a.priority, std::cmp::Reverse(a.seq)) > (b.priority, std::cmp::Reverse(b.seq))
+    }
+
+    /// Puts `slot` in the waiting queue after every request that outranks it.
+    fn enqueue_by_priority(&mut self, slot: u32) {
+        let at = self.waiting.partition_point(|&w| self.outranks(w, slot));
+        self.waiting.insert(at, slot);
+    }
+
+    /// Evicts the scheduling policy's victim (see [`Scheduling`]) back to the waiting queue.
     fn preempt_last(&mut self) {
-        let Some(slot) = self.running.pop() else {
+        let victim = match self.cfg.scheduling {
+            Scheduling::Fcfs => self.running.pop(),
+            Scheduling::Priority => {
+                let mut v = None;
+                for (i, &s) in self.running.iter().enumerate() {
+                    if v.is_none_or(|j: usize| self.outranks(self.running[j], s)) {
+                        v = Some(i);
+                    }
+                }
+                v.map(|i| self.running.remove(i))
+            }
+        };
+        let Some(slot) = victim else {
             return;
         };
         self.free_blocks_of(slot as usize);
@@ -671,7 +735,10 @@ impl Replica {
         r.step_decode = false;
         r.preemptions += 1;
         self.counters.preemptions += 1;
-        self.waiting.push_front(slot);
+        match self.cfg.scheduling {
+            Scheduling::Fcfs => self.waiting.push_front(slot),
+            Scheduling::Priority => self.enqueue_by_priority(slot),
+        }
     }
 
     /// Moves the head of the waiting queue into the batch with its whole prefill reserved in KV.
