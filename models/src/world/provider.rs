@@ -243,7 +243,7 @@ impl World<'_> {
         if doomed.is_none()
             && let Server::Pool(pool) = &mut b.server
         {
-            let priority = self.config.tenants[a.tenant as usize].priority;
+            let priority = self.config.tenants[a.tenant].priority;
             match pool.admit(
                 now,
                 attempt.index,
