@@ -29,12 +29,11 @@ fn cfg(kv_blocks: u32, chunked: bool, prefix_caching: bool) -> ReplicaConfig {
     }
 }
 
-/// Replays `arrivals` (time, prompt, output, group) on one replica, advancing it between
-/// arrivals exactly as the world does.
-fn replay(
-    c: ReplicaConfig,
-    arrivals: &[(Time, u32, u32, Option<(u64, u32)>)],
-) -> (Vec<Completion>, Replica) {
+/// An arrival: time, prompt and output tokens, and its shared prefix (group, tokens) if any.
+type Arrival = (Time, u32, u32, Option<(u64, u32)>);
+
+/// Replays `arrivals` on one replica, advancing it between arrivals exactly as the world does.
+fn replay(c: ReplicaConfig, arrivals: &[Arrival]) -> (Vec<Completion>, Replica) {
     let mut r = Replica::new(c).unwrap();
     let mut done = Vec::new();
     for (i, &(t, p, n, group)) in arrivals.iter().enumerate() {
