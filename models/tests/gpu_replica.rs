@@ -22,6 +22,8 @@ fn simple_model() -> StepModel {
 
 fn cfg(kv_blocks: u32, max_batch: u32, chunked: bool, step: StepModel) -> ReplicaConfig {
     ReplicaConfig {
+        prefix_caching: false,
+        scheduling: Default::default(),
         kv_blocks,
         max_batch,
         max_batched_tokens: 8192,
@@ -158,6 +160,8 @@ fn events_per_request_stay_bounded_as_output_grows() {
 /// see [`lockstep_min_kv`]). Returns the completions and the number of preemptions.
 fn lockstep(kv_blocks: u32, count: u32, p: u32, n: u32, chunked: bool) -> (Vec<Completion>, u64) {
     let mut h = Harness::new(ReplicaConfig {
+        prefix_caching: false,
+        scheduling: Default::default(),
         max_batched_tokens: 1 << 20,
         ..cfg(kv_blocks, count, chunked, simple_model())
     });
@@ -311,6 +315,8 @@ proptest! {
         n_req in 1u32..60,
     ) {
         let mut h = Harness::new(ReplicaConfig {
+            prefix_caching: false,
+            scheduling: Default::default(),
             max_batched_tokens: 512,
             max_batch,
             ..cfg(kv, max_batch, chunked, StepModel::from_preset(&LLAMA2_7B_A100).unwrap())
@@ -493,6 +499,8 @@ fn heavy_case_cost() {
     for chunked in [false, true] {
         let step = StepModel::from_preset(&LLAMA2_70B_TP4_H100).unwrap();
         let mut h = Harness::new(ReplicaConfig {
+            prefix_caching: false,
+            scheduling: Default::default(),
             max_batched_tokens: 2048,
             ..cfg(4000, 128, chunked, step)
         });

@@ -551,6 +551,11 @@ pub const DEFINITIONS: &[Definition] = &[
         "prompt tokens prefilled again after preemption",
     ),
     d(
+        "pool.*.prefix_hit_ratio",
+        "1",
+        "share of prompt tokens looked up at admissions that the prefix cache held (with prefix caching)",
+    ),
+    d(
         "pool.*.restarts_per_request_mean",
         "1",
         "mean restarts per call",

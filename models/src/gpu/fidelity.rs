@@ -14,6 +14,7 @@ use sim_core::{RandomStream, Streams, Time};
 
 use super::arch::{Architecture, HfConfig};
 use super::hardware::{Efficiency, Gpu, gpu};
+use super::prefix::PromptKey;
 use super::replica::{Completion, Replica, ReplicaConfig};
 use super::roofline::{VLLM_RESERVE_GIB, vllm_kv_blocks};
 use super::step_time::StepModel;
@@ -41,6 +42,11 @@ pub struct Experiment {
     pub workload: Workload,
     /// `whole_run` and `stage_<i>` → metric name → milliseconds.
     pub measured_ms: BTreeMap<String, Figures>,
+    /// Replay with automatic prefix caching, each request keyed by its group's system prompt
+    /// (as the real server ran; not in the file, set by the caller). The built-in Hopper
+    /// efficiencies were fitted without it.
+    #[serde(skip)]
+    pub prefix_caching: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,7 +176,7 @@ impl Experiment {
     }
 
     /// The replica vLLM V1 runs for this experiment: chunked prefill, its scheduler limits, the
-    /// computed KV capacity and roofline step times with `eff`.
+    /// computed KV capacity, roofline step times with `eff` and, if asked, prefix caching.
     pub fn replica_config(&self, eff: &Efficiency) -> Result<ReplicaConfig, String> {
         let step = StepModel::roofline(
             &self.architecture()?,
@@ -180,6 +186,8 @@ impl Experiment {
         )
         .map_err(|m| format!("experiment {}: {m}", self.id))?;
         Ok(ReplicaConfig {
+            prefix_caching: self.prefix_caching,
+            scheduling: Default::default(),
             kv_blocks: self.computed_kv_blocks()?,
             max_batch: self.max_num_seqs,
             max_batched_tokens: self.max_num_batched_tokens,
@@ -218,6 +226,19 @@ impl Experiment {
         Ok(out)
     }
 
+    /// What request `i`'s prompt shares: its user's group's system prompt. inference-perf hands
+    /// requests to the `groups × users` users in turn; the question after the system prompt is
+    /// the request's own.
+    pub fn prompt_key(&self, i: u64) -> PromptKey<'static> {
+        let sp = self.workload.shared_prefix;
+        let users = sp.num_users_per_system_prompt.max(1) as u64;
+        let all = (sp.num_unique_system_prompts.max(1) as u64).saturating_mul(users);
+        PromptKey::Shared {
+            group: (i % all) / users,
+            tokens: sp.system_prompt_len,
+        }
+    }
+
     /// The output length the measurement implies (see [`OutputLengths::Implied`]), if it
     /// departs from the specified one.
     pub fn implied_output_len(&self) -> Option<u32> {
@@ -252,7 +273,7 @@ impl Experiment {
                 replica.advance(next, |c| done.push(c));
             }
             replica
-                .admit(t, i as u32, prompt, output)
+                .admit_keyed(t, i as u32, prompt, output, self.prompt_key(i as u64))
                 .map_err(|e| format!("experiment {}: request {i} refused: {e:?}", self.id))?;
         }
         while let Some(next) = replica.next_change() {

@@ -13,6 +13,7 @@ pub mod fit;
 pub mod hardware;
 pub mod kv;
 pub(crate) mod pool;
+pub mod prefix;
 pub mod replica;
 pub mod roofline;
 pub mod routing;
@@ -21,6 +22,9 @@ pub mod step_time;
 pub use autoscale::{AutoscaleConfig, Autoscaler, PoolMetrics, ScaleAction, ScaleSignal};
 pub use kv::{BLOCK_TOKENS, KvSpec, ModelShape};
 pub use pool::{CrashProcess, GpuPoolConfig, OnCrash, PoolAutoscale};
-pub use replica::{AdmitError, Completion, Drained, Replica, ReplicaConfig, ReplicaCounters};
+pub use prefix::{PrefixCounters, PromptKey};
+pub use replica::{
+    AdmitError, Completion, Drained, Replica, ReplicaConfig, ReplicaCounters, Scheduling,
+};
 pub use routing::{Router, RoutingPolicy};
 pub use step_time::{StepModel, StepPreset};

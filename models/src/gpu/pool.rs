@@ -14,6 +14,7 @@ use sim_core::{RandomStream, Sampler, Time};
 
 use super::autoscale::{AutoscaleConfig, Autoscaler, PoolMetrics, ScaleAction};
 use super::kv::blocks_for;
+use super::prefix::PromptKey;
 use super::replica::{Completion, Drained, Replica, ReplicaConfig};
 use super::routing::{Router, RoutingPolicy};
 
@@ -126,6 +127,8 @@ struct PoolStats {
     ttft_sum_us_series: CountSeries,
     /// Replica-nanoseconds spent at each batch size (index = sequences running), up replicas only.
     batch_time: Vec<u128>,
+    /// Prefix-cache lookups and hits (tokens) of all replicas at the end of the warm-up.
+    prefix_at_start: (u64, u64),
     start: Time,
     grid: BucketGrid,
 }
@@ -160,6 +163,7 @@ impl PoolStats {
             ttft_count_series: CountSeries::new(grid),
             ttft_sum_us_series: CountSeries::new(grid),
             batch_time: Vec::new(),
+            prefix_at_start: (0, 0),
             start: 0,
             grid,
         }
@@ -285,10 +289,17 @@ impl Pool {
                 .is_none_or(|cap| self.committed[i].saturating_add(need) <= cap)
     }
 
-    /// Sends call `id` to a replica the router picks among those it fits; `None` when none
-    /// does. Returns the replica and its generation before the call arrived, for the world to
-    /// reschedule it.
-    pub fn admit(&mut self, now: Time, id: u32, prompt: u32, output: u32) -> Option<(usize, u32)> {
+    /// Sends call `id` (of scheduling `priority`, larger first under priority scheduling) to a
+    /// replica the router picks among those it fits; `None` when none does. Returns the replica
+    /// and its generation before the call arrived, for the world to reschedule it.
+    pub fn admit(
+        &mut self,
+        now: Time,
+        id: u32,
+        prompt: u32,
+        output: u32,
+        priority: u8,
+    ) -> Option<(usize, u32)> {
         let need = need_blocks(prompt, output);
         // The router is set aside while it reads the pool, so one eligibility rule serves both
         // `fits` and the pick.
@@ -298,7 +309,9 @@ impl Pool {
         self.router = router;
         let i = pick?;
         let before = self.replicas[i].generation();
-        self.replicas[i].admit(now, id, prompt, output).ok()?;
+        self.replicas[i]
+            .admit_with(now, id, prompt, output, priority, PromptKey::Unique)
+            .ok()?;
         self.committed[i] += need;
         self.stats.in_pool.add(now, 1);
         Some((i, before))
@@ -538,6 +551,15 @@ impl Pool {
         s.provisioned.restart(now);
         s.batch_time.iter_mut().for_each(|t| *t = 0);
         s.start = now;
+        self.stats.prefix_at_start = self.prefix_totals();
+    }
+
+    /// Prefix-cache lookups and hits in tokens, summed over the replicas.
+    fn prefix_totals(&self) -> (u64, u64) {
+        self.replicas
+            .iter()
+            .filter_map(|r| r.prefix_counters())
+            .fold((0, 0), |(q, h), c| (q + c.query_tokens, h + c.hit_tokens))
     }
 
     /// Writes the pool's metrics and series; returns its GPU cost in USD and the cost per bucket
@@ -553,6 +575,7 @@ impl Pool {
         for i in 0..self.replicas.len() {
             self.touch(now, i);
         }
+        let (queries, hits) = self.prefix_totals();
         let s = &mut self.stats;
         let secs = now.saturating_sub(s.start) as f64 / 1e9;
         let per_s = |n: f64| if secs > 0.0 { n / secs } else { f64::NAN };
@@ -603,6 +626,17 @@ impl Pool {
             s.restarts_max as f64,
         );
         m.push(format!("{p}.reprefill_tokens"), s.reprefill_tokens as f64);
+        if cfg.replica.prefix_caching {
+            let (q, h) = (queries - s.prefix_at_start.0, hits - s.prefix_at_start.1);
+            m.push(
+                format!("{p}.prefix_hit_ratio"),
+                if q == 0 {
+                    f64::NAN
+                } else {
+                    h as f64 / q as f64
+                },
+            );
+        }
         if cfg.crashes.is_some() {
             m.push(format!("{p}.crashes"), s.crashes as f64);
             m.push(format!("{p}.crash_failed"), s.crash_failed as f64);

@@ -49,7 +49,10 @@ use std::collections::VecDeque;
 use sim_core::Time;
 
 use super::kv::blocks_for;
+use super::prefix::{PrefixCache, PrefixCounters, PromptKey};
 use super::step_time::{StepModel, ps_to_ns};
+
+mod plan;
 
 /// Sentinel for "not yet" in per-request times.
 const NEVER: Time = Time::MAX;
@@ -67,7 +70,25 @@ pub struct ReplicaConfig {
     /// Most requests waiting; [`Replica::admit`] refuses beyond it.
     pub max_waiting: u32,
     pub chunked_prefill: bool,
+    /// Automatic prefix caching (vLLM V1's default; see [`super::prefix`]): cached prompt
+    /// blocks are shared and not prefilled again, freed blocks stay cached until reused.
+    pub prefix_caching: bool,
+    pub scheduling: Scheduling,
     pub step: StepModel,
+}
+
+/// The order of the waiting queue and the choice of preemption victim, as vLLM's two
+/// scheduling policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheduling {
+    /// First come, first served; the victim is the most recently scheduled running request,
+    /// and it goes back to the front of the queue.
+    #[default]
+    Fcfs,
+    /// Most important first (a larger priority is more important, faultline's convention;
+    /// vLLM's smaller value), then earliest arrival; the victim is the least important running
+    /// request, the latest arrival among equals, and it rejoins the queue in that order.
+    Priority,
 }
 
 /// Why [`Replica::admit`] refused a request. All are immediate: the request never entered.
@@ -157,6 +178,9 @@ struct Req {
     preemptions: u32,
     reprefill_tokens: u64,
     phase: Phase,
+    priority: u8,
+    /// Arrival order on this replica (ties of priority go to the earlier).
+    seq: u64,
 }
 
 impl Req {
@@ -176,6 +200,8 @@ impl Req {
         preemptions: 0,
         reprefill_tokens: 0,
         phase: Phase::Free,
+        priority: 0,
+        seq: 0,
     };
 
     /// Tokens held in KV while decoding: `p + g − 1`.
@@ -227,6 +253,10 @@ pub struct Replica {
     /// Slots in the batch, in admission order (the last is the preemption victim).
     running: Vec<u32>,
     used_blocks: u32,
+    /// The paged cache with prefix caching; `None`: blocks are only counted.
+    paged: Option<Box<PrefixCache>>,
+    /// Admissions so far: each request's unique salt for its own blocks' hashes.
+    salt: u64,
     segment: Segment,
     generation: u32,
     counters: ReplicaCounters,
@@ -263,6 +293,10 @@ impl Replica {
             waiting: VecDeque::new(),
             running: Vec::new(),
             used_blocks: 0,
+            paged: cfg
+                .prefix_caching
+                .then(|| Box::new(PrefixCache::new(cfg.kv_blocks))),
+            salt: 0,
             segment: Segment::Idle,
             generation: 0,
             counters: ReplicaCounters::default(),
@@ -323,9 +357,18 @@ impl Replica {
             .iter()
             .map(|&s| {
                 let r = &self.reqs[s as usize];
-                blocks_for(r.prompt as u64 + r.generated as u64)
+                let len = r.prompt as u64 + r.generated as u64;
+                match &self.paged {
+                    Some(p) => p.need(s as usize, len),
+                    None => blocks_for(len),
+                }
             })
             .sum()
+    }
+
+    /// Prefix-cache lookups and hits so far, with prefix caching on.
+    pub fn prefix_counters(&self) -> Option<PrefixCounters> {
+        self.paged.as_ref().map(|p| p.counters())
     }
 
     pub fn counters(&self) -> ReplicaCounters {
@@ -341,15 +384,78 @@ impl Replica {
         self.cfg.kv_blocks.saturating_sub(self.used_blocks) as u64
     }
 
+    /// Grows the request in `slot` to hold `blocks` blocks.
+    fn set_blocks(&mut self, slot: usize, blocks: u32) {
+        let r = &mut self.reqs[slot];
+        match &mut self.paged {
+            Some(p) => {
+                p.grow(slot, blocks);
+                self.used_blocks = self.cfg.kv_blocks - p.free_blocks();
+            }
+            None => self.used_blocks += blocks - r.blocks,
+        }
+        r.blocks = blocks;
+    }
+
+    /// Frees the blocks of the request in `slot` (shared ones stay with their other holders).
+    fn free_blocks_of(&mut self, slot: usize) {
+        let r = &mut self.reqs[slot];
+        match &mut self.paged {
+            Some(p) => {
+                p.release(slot);
+                self.used_blocks = self.cfg.kv_blocks - p.free_blocks();
+            }
+            None => self.used_blocks -= r.blocks,
+        }
+        r.blocks = 0;
+    }
+
+    /// Makes the full blocks among the first `tokens` tokens of `slot` findable by later
+    /// requests (prefix caching only).
+    #[inline]
+    fn register(&mut self, slot: usize, tokens: u64) {
+        if let Some(p) = &mut self.paged {
+            p.register(slot, tokens);
+        }
+    }
+
     /// Accepts a request at `now`. It waits in the queue until the batch has room for it; the
     /// replica never reports completions from here (they come only from [`Replica::advance`]).
-    /// `output_tokens` below 1 counts as 1 (the prefill always produces a token).
+    /// `output_tokens` below 1 counts as 1 (the prefill always produces a token). Its prompt
+    /// shares nothing with others ([`PromptKey::Unique`]).
     pub fn admit(
         &mut self,
         now: Time,
         id: u32,
         prompt_tokens: u32,
         output_tokens: u32,
+    ) -> Result<(), AdmitError> {
+        self.admit_keyed(now, id, prompt_tokens, output_tokens, PromptKey::Unique)
+    }
+
+    /// [`Replica::admit`] with what the prompt shares with others, for prefix caching (ignored
+    /// without it).
+    pub fn admit_keyed(
+        &mut self,
+        now: Time,
+        id: u32,
+        prompt_tokens: u32,
+        output_tokens: u32,
+        key: PromptKey<'_>,
+    ) -> Result<(), AdmitError> {
+        self.admit_with(now, id, prompt_tokens, output_tokens, 0, key)
+    }
+
+    /// [`Replica::admit_keyed`] with a priority (used under [`Scheduling::Priority`]; larger is
+    /// more important).
+    pub fn admit_with(
+        &mut self,
+        now: Time,
+        id: u32,
+        prompt_tokens: u32,
+        output_tokens: u32,
+        priority: u8,
+        key: PromptKey<'_>,
     ) -> Result<(), AdmitError> {
         if !self.is_up() {
             return Err(AdmitError::Down);
@@ -377,15 +483,24 @@ impl Replica {
             }
             None => return Err(AdmitError::QueueFull),
         };
+        self.salt += 1;
         self.reqs[slot as usize] = Req {
             id,
             prompt,
             output,
             arrival: now,
             phase: Phase::Waiting,
+            priority,
+            seq: self.salt,
             ..Req::EMPTY
         };
-        self.waiting.push_back(slot);
+        if let Some(p) = &mut self.paged {
+            p.set_prompt(slot as usize, key, prompt, self.salt);
+        }
+        match self.cfg.scheduling {
+            Scheduling::Fcfs => self.waiting.push_back(slot),
+            Scheduling::Priority => self.enqueue_by_priority(slot),
+        }
         self.counters.admitted += 1;
         match self.segment {
             Segment::Idle => {
@@ -451,14 +566,13 @@ impl Replica {
 
     /// Whether the head of the waiting queue could be admitted after `j` more decode steps.
     fn head_fits_after(&self, j: u64) -> bool {
-        let Some(&head) = self.waiting.front() else {
+        if self.waiting.is_empty() {
             return false;
-        };
+        }
         if self.running.len() >= self.cfg.max_batch as usize {
             return false;
         }
-        let r = &self.reqs[head as usize];
-        let need = blocks_for(r.prompt as u64 + r.generated as u64);
+        let need = self.head_need().map_or(0, |(_, b)| b);
         let free = self
             .free_blocks()
             .saturating_sub(self.blocks_needed_for_steps(j));
@@ -529,7 +643,10 @@ impl Replica {
             }
             if produced {
                 self.counters.output_tokens += 1;
+                let kv = r.kv_tokens();
+                self.register(slot, kv);
             }
+            let r = &self.reqs[slot];
             if produced && r.generated >= r.output {
                 self.complete(i, end, out);
             } else {
@@ -556,9 +673,10 @@ impl Replica {
             let r = &mut self.reqs[slot];
             // k ≤ remaining output by construction, so this fits in u32.
             r.generated = r.generated.saturating_add(k as u32);
-            let blocks = blocks_for(r.kv_tokens()) as u32;
-            self.used_blocks += blocks - r.blocks;
-            r.blocks = blocks;
+            let kv = r.kv_tokens();
+            self.set_blocks(slot, blocks_for(kv) as u32);
+            self.register(slot, kv);
+            let r = &self.reqs[slot];
             if r.generated >= r.output {
                 self.complete(i, end, out);
             } else {
@@ -570,8 +688,8 @@ impl Replica {
     /// Removes `running[i]` as finished.
     fn complete(&mut self, i: usize, end: Time, out: &mut impl FnMut(Completion)) {
         let slot = self.running.remove(i);
+        self.free_blocks_of(slot as usize);
         let r = &mut self.reqs[slot as usize];
-        self.used_blocks -= r.blocks;
         let done = r.completion(end);
         *r = Req::EMPTY;
         self.free_slots.push(slot);
@@ -579,21 +697,48 @@ impl Replica {
         out(done);
     }
 
-    /// Evicts the most recently admitted running request to the front of the waiting queue.
+    /// Whether the request in slot `a` goes before the one in slot `b` under priority
+    /// scheduling.
+    fn outranks(&self, a: u32, b: u32) -> bool {
+        let (a, b) = (&self.reqs[a as usize], &self.reqs[b as usize]);
+        (a.priority, std::cmp::Reverse(a.seq)) > (b.priority, std::cmp::Reverse(b.seq))
+    }
+
+    /// Puts `slot` in the waiting queue after every request that outranks it.
+    fn enqueue_by_priority(&mut self, slot: u32) {
+        let at = self.waiting.partition_point(|&w| self.outranks(w, slot));
+        self.waiting.insert(at, slot);
+    }
+
+    /// Evicts the scheduling policy's victim (see [`Scheduling`]) back to the waiting queue.
     fn preempt_last(&mut self) {
-        let Some(slot) = self.running.pop() else {
+        let victim = match self.cfg.scheduling {
+            Scheduling::Fcfs => self.running.pop(),
+            Scheduling::Priority => {
+                let mut v = None;
+                for (i, &s) in self.running.iter().enumerate() {
+                    if v.is_none_or(|j: usize| self.outranks(self.running[j], s)) {
+                        v = Some(i);
+                    }
+                }
+                v.map(|i| self.running.remove(i))
+            }
+        };
+        let Some(slot) = victim else {
             return;
         };
+        self.free_blocks_of(slot as usize);
         let r = &mut self.reqs[slot as usize];
-        self.used_blocks -= r.blocks;
-        r.blocks = 0;
         r.phase = Phase::Waiting;
         r.prefilled = 0;
         r.chunk = 0;
         r.step_decode = false;
         r.preemptions += 1;
         self.counters.preemptions += 1;
-        self.waiting.push_front(slot);
+        match self.cfg.scheduling {
+            Scheduling::Fcfs => self.waiting.push_front(slot),
+            Scheduling::Priority => self.enqueue_by_priority(slot),
+        }
     }
 
     /// Moves the head of the waiting queue into the batch with its whole prefill reserved in KV.
@@ -601,214 +746,30 @@ impl Replica {
         let slot = self.waiting.pop_front().unwrap_or_default();
         let r = &mut self.reqs[slot as usize];
         r.prefill_len = r.prompt + r.generated;
-        r.prefilled = 0;
         r.phase = Phase::Prefill;
-        r.blocks = blocks_for(r.prefill_len as u64) as u32;
+        let blocks = blocks_for(r.prefill_len as u64) as u32;
+        r.prefilled = match &mut self.paged {
+            Some(p) => {
+                let cached = p.acquire(slot as usize, r.prefill_len as u64);
+                self.used_blocks = self.cfg.kv_blocks - p.free_blocks();
+                cached
+            }
+            None => {
+                self.used_blocks += blocks;
+                0
+            }
+        };
+        r.blocks = blocks;
         if r.first_scheduled == NEVER {
             r.first_scheduled = t;
         }
         if r.preemptions > 0 {
-            r.reprefill_tokens += r.prefill_len as u64;
-            self.counters.reprefill_tokens += r.prefill_len as u64;
+            let computed = (r.prefill_len - r.prefilled) as u64;
+            r.reprefill_tokens += computed;
+            self.counters.reprefill_tokens += computed;
         }
-        self.used_blocks += r.blocks;
         self.running.push(slot);
         self.running.len() - 1
-    }
-
-    /// Head of the waiting queue: its prefill length and KV blocks.
-    fn head_need(&self) -> Option<(u32, u64)> {
-        let &s = self.waiting.front()?;
-        let r = &self.reqs[s as usize];
-        let len = r.prompt + r.generated;
-        Some((len, blocks_for(len as u64)))
-    }
-
-    /// Chooses the next segment starting at `t`. Only called with no segment in progress.
-    fn plan(&mut self, t: Time) {
-        if matches!(self.segment, Segment::Down { .. }) {
-            return;
-        }
-        let mut preempted = false;
-        // Every pass either sets a segment or preempts one running request, so this terminates.
-        loop {
-            let started = if self.cfg.chunked_prefill {
-                self.plan_mixed_step(t, &mut preempted)
-            } else {
-                !preempted && self.plan_prefill_step(t)
-            };
-            if started {
-                return;
-            }
-            if self.running.is_empty() {
-                if !self.waiting.is_empty() && preempted {
-                    // Everything was evicted: start over with admissions.
-                    preempted = false;
-                    continue;
-                }
-                self.segment = Segment::Idle;
-                return;
-            }
-            if self.plan_run(t) {
-                return;
-            }
-            self.preempt_last();
-            preempted = true;
-        }
-    }
-
-    /// Without chunking: admits from the queue and starts a prefill-only step.
-    fn plan_prefill_step(&mut self, t: Time) -> bool {
-        let mut sum_tokens = 0u64;
-        let mut sum_sq = 0u128;
-        while let Some((len, blocks)) = self.head_need() {
-            if self.running.len() >= self.cfg.max_batch as usize
-                || blocks > self.free_blocks()
-                || (sum_tokens > 0 && sum_tokens + len as u64 > self.cfg.max_batched_tokens as u64)
-            {
-                break;
-            }
-            let i = self.admit_head(t);
-            let slot = self.running[i] as usize;
-            self.reqs[slot].chunk = len;
-            sum_tokens += len as u64;
-            sum_sq += len as u128 * len as u128;
-        }
-        if sum_tokens == 0 {
-            return false;
-        }
-        let ps = self.cfg.step.prefill_ps(sum_tokens, sum_sq);
-        self.segment = Segment::Step {
-            start: t,
-            end: t.saturating_add(ps_to_ns(ps)),
-        };
-        true
-    }
-
-    /// With chunking: decodes every decoding request and fills the token budget with prefill
-    /// chunks. Returns false (allocating nothing) when there is no prefill work, so that the
-    /// caller plans a closed-form decode run instead.
-    fn plan_mixed_step(&mut self, t: Time, preempted: &mut bool) -> bool {
-        let has_prefill = |me: &Self| {
-            me.running
-                .iter()
-                .any(|&s| me.reqs[s as usize].phase == Phase::Prefill)
-        };
-        let decode_need = |me: &Self| -> u64 {
-            me.running
-                .iter()
-                .map(|&s| {
-                    let r = &me.reqs[s as usize];
-                    if r.phase == Phase::Decode {
-                        blocks_for(r.kv_tokens() + 1) - r.blocks as u64
-                    } else {
-                        0
-                    }
-                })
-                .sum()
-        };
-        let head_fits = |me: &Self, need: u64| {
-            me.head_need().is_some_and(|(_, b)| {
-                me.running.len() < me.cfg.max_batch as usize
-                    && b <= me.free_blocks().saturating_sub(need)
-            })
-        };
-        let mut need = decode_need(self);
-        if !has_prefill(self) && (*preempted || !head_fits(self, need)) {
-            return false;
-        }
-        while need > self.free_blocks() && !self.running.is_empty() {
-            self.preempt_last();
-            *preempted = true;
-            need = decode_need(self);
-        }
-        if !has_prefill(self) && (*preempted || !head_fits(self, need)) {
-            return false;
-        }
-        // Decodes first, one token each.
-        let mut budget = self.cfg.max_batched_tokens as u64;
-        let mut sum_ctx = 0u128;
-        let mut decodes = 0u32;
-        let mut sum_tokens = 0u64;
-        let mut sum_sq = 0u128;
-        for &s in &self.running {
-            let r = &mut self.reqs[s as usize];
-            if r.phase == Phase::Decode {
-                let blocks = blocks_for(r.kv_tokens() + 1) as u32;
-                self.used_blocks += blocks - r.blocks;
-                r.blocks = blocks;
-                r.step_decode = true;
-                sum_ctx += r.kv_tokens() as u128 + 1;
-                decodes += 1;
-                budget -= 1;
-            }
-        }
-        // Then chunks of prefills already under way, in admission order.
-        for &s in &self.running {
-            let r = &mut self.reqs[s as usize];
-            if r.phase == Phase::Prefill && budget > 0 {
-                let c = ((r.prefill_len - r.prefilled) as u64).min(budget);
-                r.chunk = c as u32;
-                budget -= c;
-                sum_tokens += c;
-                sum_sq += c as u128 * (c as u128 + 2 * r.prefilled as u128);
-            }
-        }
-        // Then new admissions, unless this iteration preempted.
-        if !*preempted {
-            while budget > 0 && head_fits(self, 0) {
-                let i = self.admit_head(t);
-                let r = &mut self.reqs[self.running[i] as usize];
-                let c = (r.prefill_len as u64).min(budget);
-                r.chunk = c as u32;
-                budget -= c;
-                sum_tokens += c;
-                sum_sq += c as u128 * c as u128;
-            }
-        }
-        let ps = self.cfg.step.mixed_ps(sum_tokens, sum_sq, sum_ctx, decodes);
-        self.segment = Segment::Step {
-            start: t,
-            end: t.saturating_add(ps_to_ns(ps)),
-        };
-        true
-    }
-
-    /// Plans a closed-form decode run of the whole batch: as many steps as possible until the
-    /// shortest remaining request finishes or the next step would lack a KV block. Returns false
-    /// when not even one step fits in memory.
-    fn plan_run(&mut self, t: Time) -> bool {
-        let mut k_finish = u64::MAX;
-        let mut s0 = 0u128;
-        for &s in &self.running {
-            let r = &self.reqs[s as usize];
-            k_finish = k_finish.min((r.output - r.generated) as u64);
-            s0 += r.kv_tokens() as u128;
-        }
-        let free = self.free_blocks();
-        // Largest j ≤ k_finish with blocks_needed(j) ≤ free (monotone in j).
-        let (mut lo, mut hi) = (0u64, k_finish);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if self.blocks_needed_for_steps(mid) <= free {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        if lo == 0 {
-            return false;
-        }
-        let batch = self.running.len() as u32;
-        let ps = self.cfg.step.decode_run_ps(lo, batch, s0);
-        self.segment = Segment::Run {
-            start: t,
-            end: t.saturating_add(ps_to_ns(ps)),
-            k: lo,
-            batch,
-            s0,
-        };
-        true
     }
 
     /// Crashes the replica at `now`: every request on it (running first, in admission order, then
@@ -839,6 +800,9 @@ impl Replica {
             self.free_slots.push(s);
         }
         self.used_blocks = 0;
+        if let Some(p) = &mut self.paged {
+            p.reset();
+        }
         self.counters.crashes += 1;
         self.segment = Segment::Down { ready_at: None };
         self.bump();

@@ -100,6 +100,8 @@ mod tests {
 
     fn replica(kv: u32) -> Replica {
         Replica::new(ReplicaConfig {
+            prefix_caching: false,
+            scheduling: Default::default(),
             kv_blocks: kv,
             max_batch: 8,
             max_batched_tokens: 4096,

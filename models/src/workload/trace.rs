@@ -46,6 +46,10 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+mod burstgpt;
+mod time_scale;
+pub use time_scale::TimeScale;
+
 /// Token counts recorded in a trace for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceTokens {
@@ -60,6 +64,10 @@ pub enum TraceFormat {
     AzureCsv,
     /// Mooncake trace: JSON lines with `timestamp` (ms), `input_length`, `output_length`.
     MooncakeJsonl,
+    /// BurstGPT trace: CSV `Timestamp,Model,Request tokens,Response tokens,Total tokens,Log
+    /// Type`, `Timestamp` in seconds from the trace's start. Never guessed from a file name (a
+    /// `.csv` is Azure's): name it.
+    BurstGptCsv,
 }
 
 impl TraceFormat {
@@ -75,11 +83,12 @@ impl TraceFormat {
         }
     }
 
-    /// `"azure-csv"` or `"mooncake-jsonl"`, as scenario files spell them.
+    /// `"azure-csv"`, `"mooncake-jsonl"` or `"burstgpt-csv"`.
     pub fn from_name(name: &str) -> Option<TraceFormat> {
         match name {
             "azure-csv" => Some(TraceFormat::AzureCsv),
             "mooncake-jsonl" => Some(TraceFormat::MooncakeJsonl),
+            "burstgpt-csv" => Some(TraceFormat::BurstGptCsv),
             _ => None,
         }
     }
@@ -88,6 +97,7 @@ impl TraceFormat {
         match self {
             TraceFormat::AzureCsv => "azure-csv",
             TraceFormat::MooncakeJsonl => "mooncake-jsonl",
+            TraceFormat::BurstGptCsv => "burstgpt-csv",
         }
     }
 }
@@ -178,7 +188,21 @@ pub enum TraceErrorKind {
     Empty,
 }
 
-const AZURE_HEADER: &str = "TIMESTAMP,ContextTokens,GeneratedTokens";
+/// A CSV trace format: its header (for messages), the time, prompt and output columns (found
+/// by name, any order, case ignored) and how a time reads as nanoseconds.
+struct CsvSpec {
+    header: &'static str,
+    columns: [&'static str; 3],
+    time: fn(&[u8]) -> Option<i128>,
+    time_expected: &'static str,
+}
+
+const AZURE: CsvSpec = CsvSpec {
+    header: "TIMESTAMP,ContextTokens,GeneratedTokens",
+    columns: ["TIMESTAMP", "ContextTokens", "GeneratedTokens"],
+    time: parse_datetime,
+    time_expected: DATETIME_EXPECTED,
+};
 const TOKENS_EXPECTED: &str = "a whole number of tokens (0 to 4294967295)";
 const DATETIME_EXPECTED: &str = "a date and time like 2023-11-16 18:17:03.9799600";
 
@@ -211,11 +235,17 @@ impl Trace {
         match format {
             TraceFormat::AzureCsv => Trace::parse_azure_csv(source, bytes),
             TraceFormat::MooncakeJsonl => Trace::parse_mooncake_jsonl(source, bytes),
+            TraceFormat::BurstGptCsv => Trace::parse_burstgpt_csv(source, bytes),
         }
     }
 
     /// Parses the Azure LLM inference CSV format.
     pub fn parse_azure_csv(source: &str, bytes: &[u8]) -> Result<Trace, TraceError> {
+        Trace::parse_csv(source, bytes, &AZURE)
+    }
+
+    /// Parses a CSV trace whose columns `spec` names.
+    fn parse_csv(source: &str, bytes: &[u8], spec: &CsvSpec) -> Result<Trace, TraceError> {
         let fail = |line: Option<u64>, kind| TraceError {
             file: source.to_string(),
             line,
@@ -245,18 +275,14 @@ impl Trace {
             return Err(fail(
                 None,
                 TraceErrorKind::NoHeader {
-                    expected: AZURE_HEADER,
+                    expected: spec.header,
                 },
             ));
         }
         let mut lines = LineCounter::new(bytes);
         let header_line = record.position().map_or(1, |p| lines.line_at(p.byte()));
         let mut columns = [0usize; 3];
-        for (slot, name) in
-            columns
-                .iter_mut()
-                .zip(["TIMESTAMP", "ContextTokens", "GeneratedTokens"])
-        {
+        for (slot, name) in columns.iter_mut().zip(spec.columns) {
             *slot = record
                 .iter()
                 .position(|f| {
@@ -301,13 +327,14 @@ impl Trace {
                     },
                 )
             };
-            let at = parse_datetime(field(0))
-                .ok_or_else(|| bad("TIMESTAMP", DATETIME_EXPECTED, field(0)))?;
+            let [time, prompt_column, output_column] = spec.columns;
+            let at =
+                (spec.time)(field(0)).ok_or_else(|| bad(time, spec.time_expected, field(0)))?;
             let prompt = parse_tokens(field(1))
-                .ok_or_else(|| bad("ContextTokens", TOKENS_EXPECTED, field(1)))?;
+                .ok_or_else(|| bad(prompt_column, TOKENS_EXPECTED, field(1)))?;
             let output = parse_tokens(field(2))
-                .ok_or_else(|| bad("GeneratedTokens", TOKENS_EXPECTED, field(2)))?;
-            rows.push(at, prompt, output, line, "TIMESTAMP", || shown(field(0)))
+                .ok_or_else(|| bad(output_column, TOKENS_EXPECTED, field(2)))?;
+            rows.push(at, prompt, output, line, time, || shown(field(0)))
                 .map_err(|kind| fail(Some(line), kind))?;
         }
         rows.finish(source)
@@ -611,132 +638,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// A replay speed-up as an exact fraction `numer / denom` (2 = twice as fast, 1/2 = half speed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeScale {
-    numer: u64,
-    denom: u64,
-}
-
-impl Default for TimeScale {
-    fn default() -> TimeScale {
-        TimeScale::REAL_TIME
-    }
-}
-
-impl fmt::Display for TimeScale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.denom == 1 {
-            write!(f, "{}", self.numer)
-        } else {
-            write!(f, "{}/{}", self.numer, self.denom)
-        }
-    }
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
-impl TimeScale {
-    pub const REAL_TIME: TimeScale = TimeScale { numer: 1, denom: 1 };
-
-    /// The speed-up `numer / denom` (both positive), kept in lowest terms.
-    pub fn new(numer: u64, denom: u64) -> Result<TimeScale, WorkloadError> {
-        if numer == 0 || denom == 0 {
-            return Err(WorkloadError::new(
-                "speedup",
-                format!("must be a positive fraction, found {numer}/{denom}"),
-            ));
-        }
-        let g = gcd(numer, denom);
-        Ok(TimeScale {
-            numer: numer / g,
-            denom: denom / g,
-        })
-    }
-
-    /// Parses `"2"`, `"0.5"`, `"1.25"`, `"3/2"` (an optional trailing `x`, as in `"2x"`) exactly.
-    pub fn parse(text: &str) -> Result<TimeScale, WorkloadError> {
-        let bad = || {
-            WorkloadError::new(
-                "speedup",
-                format!(
-                    "expected a positive number or fraction such as \"2\", \"0.5\" or \"3/2\", found {text:?}"
-                ),
-            )
-        };
-        let s = text.trim();
-        let s = s.strip_suffix(['x', 'X']).unwrap_or(s).trim();
-        let decimal = |s: &str| -> Option<(u64, u64)> {
-            let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-            if (int.is_empty() && frac.is_empty())
-                || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-            {
-                return None;
-            }
-            let frac = frac.trim_end_matches('0');
-            let denom = 10u64.checked_pow(frac.len() as u32)?;
-            let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-            let frac_value: u64 = if frac.is_empty() {
-                0
-            } else {
-                frac.parse().ok()?
-            };
-            Some((int.checked_mul(denom)?.checked_add(frac_value)?, denom))
-        };
-        let (numer, denom) = match s.split_once('/') {
-            Some((n, d)) => {
-                let (n1, d1) = decimal(n.trim()).ok_or_else(bad)?;
-                let (n2, d2) = decimal(d.trim()).ok_or_else(bad)?;
-                (
-                    n1.checked_mul(d2).ok_or_else(bad)?,
-                    d1.checked_mul(n2).ok_or_else(bad)?,
-                )
-            }
-            None => decimal(s).ok_or_else(bad)?,
-        };
-        TimeScale::new(numer, denom).map_err(|_| bad())
-    }
-
-    /// The speed-up written as the shortest decimal that reads back as `speedup` (so `2.5`
-    /// is exactly 5/2, not the binary fraction nearest to it).
-    pub fn from_f64(speedup: f64) -> Result<TimeScale, WorkloadError> {
-        if !(speedup.is_finite() && speedup > 0.0) {
-            return Err(WorkloadError::new(
-                "speedup",
-                format!("must be a positive finite number, found {speedup}"),
-            ));
-        }
-        TimeScale::parse(&format!("{speedup}"))
-    }
-
-    pub fn numer(self) -> u64 {
-        self.numer
-    }
-
-    pub fn denom(self) -> u64 {
-        self.denom
-    }
-
-    pub fn as_f64(self) -> f64 {
-        self.numer as f64 / self.denom as f64
-    }
-
-    /// A trace duration replayed at this speed: `round(d · denom / numer)`, halves rounded up,
-    /// saturating at `u64::MAX`.
-    pub fn apply(self, d: Time) -> Time {
-        let scaled = u128::from(d) * u128::from(self.denom);
-        let numer = u128::from(self.numer);
-        let (q, r) = (scaled / numer, scaled % numer);
-        let rounded = if 2 * r >= numer { q + 1 } else { q };
-        Time::try_from(rounded).unwrap_or(Time::MAX)
-    }
 }
 
 /// How a trace is replayed (see the module documentation for the exact rules).

@@ -243,7 +243,14 @@ impl World<'_> {
         if doomed.is_none()
             && let Server::Pool(pool) = &mut b.server
         {
-            match pool.admit(now, attempt.index, a.prompt_tokens, a.output_tokens) {
+            let priority = self.config.tenants[a.tenant].priority;
+            match pool.admit(
+                now,
+                attempt.index,
+                a.prompt_tokens,
+                a.output_tokens,
+                priority,
+            ) {
                 Some((i, before)) => {
                     // The replica says when the answer comes; until then only the timeout is
                     // known.

@@ -44,7 +44,8 @@ pub enum Arrivals {
     /// unless the tenant gives `prompt_tokens` / `output_tokens`.
     Trace {
         path: String,
-        /// `azure_csv` or `mooncake_jsonl` (default: from the file's extension).
+        /// `azure_csv`, `mooncake_jsonl` or `burstgpt_csv` (default: from the file's extension,
+        /// `.csv` for Azure's and `.jsonl` for Mooncake's; BurstGPT's must be named).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         format: Option<TraceFormatName>,
         /// Replay speed-up: "2" plays twice as fast, "1/2" half as fast (default "1").
@@ -81,6 +82,7 @@ fn default_speedup() -> String {
 pub enum TraceFormatName {
     AzureCsv,
     MooncakeJsonl,
+    BurstgptCsv,
 }
 
 /// The arrival process of a tenant; a trace is read here, once, and shared by every replication.
@@ -166,6 +168,7 @@ pub(crate) fn arrival_spec(a: &Arrivals, path: &str) -> Result<ArrivalSpec, Buil
             let format = match format {
                 Some(TraceFormatName::AzureCsv) => TraceFormat::AzureCsv,
                 Some(TraceFormatName::MooncakeJsonl) => TraceFormat::MooncakeJsonl,
+                Some(TraceFormatName::BurstgptCsv) => TraceFormat::BurstGptCsv,
                 None => TraceFormat::from_path(std::path::Path::new(file)).ok_or_else(|| {
                     err(
                         format!("{path}.path"),

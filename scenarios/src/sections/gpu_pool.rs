@@ -14,7 +14,7 @@ use models::gpu::roofline::{VLLM_RESERVE_GIB, vllm_kv_blocks};
 use models::gpu::step_time::{PRESETS, StepModel, preset};
 use models::gpu::{
     CrashProcess, GpuPoolConfig, KvSpec, ModelShape, OnCrash, PoolAutoscale, ReplicaConfig,
-    RoutingPolicy,
+    RoutingPolicy, Scheduling,
 };
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +63,17 @@ pub struct GpuPool {
     /// Sarathi-style chunked prefill (default false).
     #[serde(default)]
     pub chunked_prefill: bool,
+    /// Automatic prefix caching, as vLLM V1 (block hashes; cached prompt blocks are shared and
+    /// not prefilled again; freed blocks stay cached until reused, least recently used first).
+    /// Default: on for a pool with `model` and `gpu` (vLLM V1's default), off for the dated
+    /// step-time presets (the engines they were measured on had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_caching: Option<bool>,
+    /// vLLM's scheduling policy: `fcfs` (default; the victim of a preemption is the most
+    /// recently scheduled call) or `priority` (the tenants' `priority`, larger first, then
+    /// arrival; the victim is the least important call, the latest among equals).
+    #[serde(default, skip_serializing_if = "is_fcfs")]
+    pub scheduling: PoolScheduling,
     /// GPUs one replica holds (its tensor-parallel degree; default 1).
     #[serde(default = "one")]
     pub gpus_per_replica: u32,
@@ -96,6 +107,21 @@ pub struct GpuPool {
 
 fn one() -> u32 {
     1
+}
+
+/// A replica's scheduling policy.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolScheduling {
+    #[default]
+    Fcfs,
+    Priority,
+}
+
+fn is_fcfs(s: &PoolScheduling) -> bool {
+    *s == PoolScheduling::Fcfs
 }
 fn default_max_batch() -> u32 {
     256
@@ -441,6 +467,11 @@ impl GpuPool {
             ));
         }
         let replica = ReplicaConfig {
+            prefix_caching: self.prefix_caching.unwrap_or(self.model.is_some()),
+            scheduling: match self.scheduling {
+                PoolScheduling::Fcfs => Scheduling::Fcfs,
+                PoolScheduling::Priority => Scheduling::Priority,
+            },
             kv_blocks,
             max_batch: self.max_batch,
             max_batched_tokens: self.max_batched_tokens,

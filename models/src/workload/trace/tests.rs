@@ -112,7 +112,7 @@ fn azure_errors_name_file_line_and_problem() {
     assert_eq!(
         azure("").unwrap_err().kind,
         TraceErrorKind::NoHeader {
-            expected: AZURE_HEADER
+            expected: AZURE.header
         }
     );
     assert_eq!(
