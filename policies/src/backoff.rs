@@ -188,16 +188,25 @@ mod tests {
         })
     }
 
-    proptest! {
-        #[test]
-        fn backoff_never_exceeds_its_cap(b in any_backoff(), seed in any::<u64>(), retries in 1u32..80) {
-            let mut rng = RandomStream::from_seed(seed);
-            let mut previous = 0;
-            for n in 1..=retries {
-                let d = b.delay(n, previous, &mut rng);
-                prop_assert!(d <= b.cap(), "{b:?} retry {n}: {d} > {}", b.cap());
-                previous = d;
-            }
-        }
+    /// No delay exceeds the schedule's cap, and the cap is reached: in about 61% (the test asks for 30%) of the
+    /// cases a delay comes within 1% of a positive cap.
+    #[test]
+    fn backoff_never_exceeds_its_cap() {
+        crate::reach::check(
+            (any_backoff(), any::<u64>(), 1u32..80),
+            [("a delay within 1% of a positive cap", 0.3)],
+            |(b, seed, retries)| {
+                let mut rng = RandomStream::from_seed(seed);
+                let mut previous = 0;
+                let mut near = false;
+                for n in 1..=retries {
+                    let d = b.delay(n, previous, &mut rng);
+                    prop_assert!(d <= b.cap(), "{b:?} retry {n}: {d} > {}", b.cap());
+                    near |= b.cap() > 0 && d >= b.cap() - b.cap() / 100;
+                    previous = d;
+                }
+                Ok([near])
+            },
+        );
     }
 }

@@ -39,11 +39,18 @@ pub(crate) fn check<S: Strategy, const N: usize>(
     if let Err(e) = result {
         panic!("{e}");
     }
-    for ((name, share), n) in branches.iter().zip(hits.get()) {
-        assert!(
-            f64::from(n) >= share * f64::from(CASES),
-            "branch `{name}` reached in {n} of {CASES} cases, fewer than {share} of them: the \
-             property was barely exercised"
-        );
-    }
+    let report: Vec<String> = branches
+        .iter()
+        .zip(hits.get())
+        .map(|((name, share), n)| format!("`{name}` in {n} of {CASES} cases (at least {share})"))
+        .collect();
+    let short = branches
+        .iter()
+        .zip(hits.get())
+        .any(|((_, share), n)| f64::from(n) < share * f64::from(CASES));
+    assert!(
+        !short,
+        "a branch was reached too rarely, the property barely exercised: {}",
+        report.join(", ")
+    );
 }
