@@ -123,10 +123,15 @@ mod tests {
             cap: 10_000 * MS,
         };
         let mut rng = RandomStream::from_seed(2);
-        for _ in 0..1000 {
-            let d = b.delay(3, 0, &mut rng);
+        let draws: Vec<Time> = (0..10_000).map(|_| b.delay(3, 0, &mut rng)).collect();
+        for &d in &draws {
             assert!((200 * MS..=400 * MS).contains(&d), "{d}");
         }
+        // 200 ms fixed plus uniform on [0, 200 ms]: mean 300 ms, standard error 0.58 ms here;
+        // the largest of 10,000 draws is above 399 ms but with probability (199/200)^10,000 = e^-50.
+        let mean = draws.iter().map(|&d| d as f64).sum::<f64>() / 1e4 / MS as f64;
+        assert!((mean - 300.0).abs() < 3.0, "mean {mean} ms");
+        assert!(*draws.iter().max().unwrap() > 399 * MS);
     }
 
     #[test]

@@ -115,12 +115,16 @@ mod tests {
             "would start exactly at the deadline"
         );
         assert!(d.is_expired(40 * S));
+        assert!(!d.is_expired(40 * S - 1), "a nanosecond before expiry");
+        assert_eq!(d.start(), 10 * S);
         assert_eq!(d.attempt_timeout(50 * S, Some(S)), Some(0));
     }
 
     #[test]
     fn unbounded_calls() {
-        let d = Deadline::unbounded(0);
+        let d = Deadline::unbounded(7);
+        assert_eq!(d.start(), 7);
+        assert!(!d.is_expired(Time::MAX), "never expires");
         assert_eq!(d.remaining(5), None);
         assert!(d.fits_after(Time::MAX, Time::MAX));
         assert_eq!(d.attempt_timeout(5, None), None);
