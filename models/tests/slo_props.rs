@@ -7,6 +7,8 @@ use models::slo::{
 };
 use policies::burn_rate::{FaultWindow, Preset};
 use proptest::prelude::*;
+
+mod reach;
 use sim_core::time::Time;
 
 const S: Time = 1_000_000_000;
@@ -63,59 +65,110 @@ fn outcome(i: u8) -> Outcome {
     Outcome::ALL[i as usize % Outcome::ALL.len()]
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+/// Any traffic replays to the same report. The budget is burned in about 98% of the cases (the
+/// test asks for 50%) and an alert fires in about 43% (the test asks for 20%).
+#[test]
+fn never_panics_and_replays_exactly() {
+    let strategy = (
+        // Half the objectives at 99% or above, where the alert thresholds (14.4× the budget
+        // and less) can be crossed.
+        (
+            0u8..8,
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![1u64..1_000_000, 990_000u64..1_000_000],
+        ),
+        proptest::collection::vec(
+            (
+                0u64..120 * S,
+                0u16..4,
+                0u8..7,
+                0u64..5 * S,
+                any::<bool>(),
+                0u32..100,
+            ),
+            0..300,
+        ),
+        proptest::collection::vec((0u64..6 * 60 * MIN, 0u64..60 * MIN), 0..4),
+    );
+    reach::check(
+        256,
+        strategy,
+        [("budget burned", 0.5), ("an alert fired", 0.2)],
+        |((kind, calendar, slices, ppm), calls, faults)| {
+            let run = || {
+                let cfg = configs(kind, calendar, slices, ppm);
+                let mut t = SloTracker::new(&cfg, &["a", "b"], &[], 5 * MIN, 6 * 60 * MIN).unwrap();
+                let mut now = 0;
+                for &(dt, tenant, o, latency, has_ttft, cents) in &calls {
+                    now += dt;
+                    let f = CallFacts {
+                        outcome: outcome(o),
+                        latency,
+                        ttft: has_ttft.then_some(latency / 2),
+                        cost_usd: f64::from(cents) / 1000.0,
+                    };
+                    t.record(now, tenant, 0, &f);
+                }
+                let faults: Vec<FaultWindow> = faults
+                    .iter()
+                    .map(|&(s, d)| FaultWindow {
+                        start: s,
+                        end: s + d,
+                    })
+                    .collect();
+                t.finish(6 * 60 * MIN, &faults)
+            };
+            let (first, second) = (run(), run());
+            prop_assert_eq!(format!("{first:?}"), format!("{second:?}"));
+            let r = &first.slos[0];
+            Ok([r.budget_consumed_max > 0.0, !r.alert_log.is_empty()])
+        },
+    );
+}
 
-    #[test]
-    fn never_panics_and_replays_exactly(
-        kind in 0u8..8, calendar in any::<bool>(), slices in any::<bool>(),
-        ppm in 1u64..1_000_000,
-        calls in proptest::collection::vec(
-            (0u64..120 * S, 0u16..4, 0u8..7, 0u64..5 * S, any::<bool>(), 0u32..100), 0..300),
-        faults in proptest::collection::vec((0u64..6 * 60 * MIN, 0u64..60 * MIN), 0..4),
-    ) {
-        let run = || {
-            let cfg = configs(kind, calendar, slices, ppm);
-            let mut t = SloTracker::new(&cfg, &["a", "b"], &[], 5 * MIN, 6 * 60 * MIN).unwrap();
+/// Without bad calls nothing burns, nothing alerts and the SLO is met. The same traffic all
+/// failed would have missed the SLO in about 100% of the cases (the test asks for 50%).
+#[test]
+fn no_bad_calls_means_no_burn() {
+    let strategy = (
+        any::<bool>(),
+        1u64..1_000_000,
+        proptest::collection::vec(0u64..300 * S, 1..300),
+    );
+    reach::check(
+        256,
+        strategy,
+        [("the same traffic all failed misses the SLO", 0.5)],
+        |(calendar, ppm, gaps)| {
+            let cfg = configs(0, calendar, false, ppm);
+            let mut t = SloTracker::new(&cfg, &["a", "b"], &[], 0, 6 * 60 * MIN).unwrap();
+            let mut bad = SloTracker::new(&cfg, &["a", "b"], &[], 0, 6 * 60 * MIN).unwrap();
             let mut now = 0;
-            for &(dt, tenant, o, latency, has_ttft, cents) in &calls {
+            for dt in gaps {
                 now += dt;
                 let f = CallFacts {
-                    outcome: outcome(o),
-                    latency,
-                    ttft: has_ttft.then_some(latency / 2),
-                    cost_usd: f64::from(cents) / 1000.0,
+                    outcome: Outcome::Correct,
+                    latency: S,
+                    ttft: None,
+                    cost_usd: 0.0,
                 };
-                t.record(now, tenant, 0, &f);
+                t.record(now, 0, 0, &f);
+                let failed = CallFacts {
+                    outcome: Outcome::Failed,
+                    ..f
+                };
+                bad.record(now, 0, 0, &failed);
             }
-            let faults: Vec<FaultWindow> = faults
-                .iter()
-                .map(|&(s, d)| FaultWindow { start: s, end: s + d })
-                .collect();
-            format!("{:?}", t.finish(6 * 60 * MIN, &faults))
-        };
-        prop_assert_eq!(run(), run());
-    }
-
-    #[test]
-    fn no_bad_calls_means_no_burn(
-        calendar in any::<bool>(), ppm in 1u64..1_000_000,
-        gaps in proptest::collection::vec(0u64..300 * S, 1..300),
-    ) {
-        let cfg = configs(0, calendar, false, ppm);
-        let mut t = SloTracker::new(&cfg, &["a", "b"], &[], 0, 6 * 60 * MIN).unwrap();
-        let mut now = 0;
-        for dt in gaps {
-            now += dt;
-            let f = CallFacts { outcome: Outcome::Correct, latency: S, ttft: None, cost_usd: 0.0 };
-            t.record(now, 0, 0, &f);
-        }
-        let r = t.finish(6 * 60 * MIN, &[]).slos.remove(0);
-        prop_assert!(r.met);
-        prop_assert_eq!(r.budget_consumed_max, 0.0);
-        prop_assert!(r.alert_log.is_empty());
-        prop_assert_eq!(r.incidents, 0);
-        prop_assert_eq!(r.exhausted_at, None);
-        prop_assert_eq!(r.good, r.total);
-    }
+            let missed = !bad.finish(6 * 60 * MIN, &[]).slos[0].met;
+            let r = t.finish(6 * 60 * MIN, &[]).slos.remove(0);
+            prop_assert!(r.met);
+            prop_assert_eq!(r.budget_consumed_max, 0.0);
+            prop_assert!(r.alert_log.is_empty());
+            prop_assert_eq!(r.incidents, 0);
+            prop_assert_eq!(r.exhausted_at, None);
+            prop_assert_eq!(r.good, r.total);
+            Ok([missed])
+        },
+    );
 }

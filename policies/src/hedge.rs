@@ -133,6 +133,7 @@ mod tests {
         }
         assert_eq!(h.hedge_delay(), Some(500 * MS));
         h.observe(200 * MS);
+        assert_eq!(h.latencies().count(), 20);
         // 20 samples 10..=200 ms: the 19th smallest is 190 ms, reported within 1/16 above.
         let d = h.hedge_delay().unwrap();
         assert!((190 * MS..=190 * MS + 190 * MS / 16).contains(&d), "{d}");

@@ -275,6 +275,29 @@ mod tests {
         );
     }
 
+    /// A plain policy becomes rules with the SDKs' defaults: the default classes, Retry-After
+    /// honoured up to 60 s, no re-ask; and each give-up reason has its report name.
+    #[test]
+    fn rules_from_a_policy_and_reason_names() {
+        let r = RetryRules::from(RetryPolicy {
+            max_attempts: Some(3),
+            backoff: Backoff::None,
+        });
+        assert_eq!(r.retryable, RetryableClasses::default());
+        assert_eq!(r.retry_after_cap, Some(60 * S));
+        assert!(!r.reask);
+        let names = [
+            GiveUpReason::NotRetryable,
+            GiveUpReason::ReaskDisabled,
+            GiveUpReason::AttemptsExhausted,
+        ]
+        .map(GiveUpReason::name);
+        assert_eq!(
+            names,
+            ["not_retryable", "reask_disabled", "attempts_exhausted"]
+        );
+    }
+
     #[test]
     fn reask_shares_the_attempt_limit() {
         let mut r = rules(3);
