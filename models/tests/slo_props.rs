@@ -172,3 +172,43 @@ fn no_bad_calls_means_no_burn() {
         },
     );
 }
+
+/// Each rule of `SloConfig::validate` turns away the configuration that breaks it, with a
+/// message naming the problem, and lets the boundary case through.
+#[test]
+fn validation_names_each_broken_rule() {
+    let ratio = configs(0, false, true, 990_000).remove(0);
+    let threshold = configs(3, false, true, 990_000).remove(0);
+    assert_eq!(ratio.validate(), Ok(()));
+    assert_eq!(threshold.validate(), Ok(()));
+    let with_slice = |c: &SloConfig, slice: Time| {
+        let mut c = c.clone();
+        let Budgeting::Timeslices { target, empty, .. } = c.budgeting else {
+            panic!("timeslices expected")
+        };
+        c.budgeting = Budgeting::Timeslices {
+            slice,
+            target,
+            empty,
+        };
+        c
+    };
+    let err = |c: &SloConfig| c.validate().unwrap_err();
+    // A threshold SLI has no per-call verdict to count occurrences of.
+    let mut occurrences = threshold.clone();
+    occurrences.budgeting = Budgeting::Occurrences;
+    assert!(err(&occurrences).contains("use timeslices budgeting"));
+    // The slice must be positive and fit the window (2 h here); a slice of the whole window is
+    // allowed. Both indicators are checked.
+    for c in [&ratio, &threshold] {
+        assert!(err(&with_slice(c, 0)).contains("longer than zero"));
+        assert!(err(&with_slice(c, 3 * 60 * MIN)).contains("longer than the window"));
+        assert_eq!(with_slice(c, 2 * 60 * MIN).validate(), Ok(()));
+    }
+    let mut interval = ratio.clone();
+    interval.alerting.interval = 0;
+    assert!(err(&interval).contains("evaluation interval"));
+    let mut odd = ratio.clone();
+    odd.incident_window = MIN + 1;
+    assert!(err(&odd).contains("incident window"));
+}
