@@ -211,4 +211,6 @@ fn validation_names_each_broken_rule() {
     let mut odd = ratio.clone();
     odd.incident_window = MIN + 1;
     assert!(err(&odd).contains("incident window"));
+    odd.incident_window = 0;
+    assert!(err(&odd).contains("incident window"), "zero is no multiple");
 }
