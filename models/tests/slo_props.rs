@@ -214,3 +214,79 @@ fn validation_names_each_broken_rule() {
     odd.incident_window = 0;
     assert!(err(&odd).contains("incident window"), "zero is no multiple");
 }
+
+/// The indicator's own limits: a ratio SLI counts some outcome and its cost limit is a finite
+/// amount ≥ 0 (0 allowed); a threshold SLI's quantile is in (0, 1] (1 allowed) and it counts
+/// some outcome.
+#[test]
+fn validation_of_indicator_limits() {
+    let ratio = configs(0, false, true, 990_000).remove(0);
+    let threshold = configs(3, false, true, 990_000).remove(0);
+    let with_ratio = |f: &dyn Fn(&mut RatioSli)| {
+        let mut c = ratio.clone();
+        let Indicator::Ratio(r) = &mut c.indicator else {
+            unreachable!()
+        };
+        f(r);
+        c.validate()
+    };
+    let with_threshold = |f: &dyn Fn(&mut ThresholdSli)| {
+        let mut c = threshold.clone();
+        let Indicator::Threshold(t) = &mut c.indicator else {
+            unreachable!()
+        };
+        f(t);
+        c.validate()
+    };
+    for bad in [-0.01, f64::NAN, f64::INFINITY] {
+        let e = with_ratio(&|r| r.cost_max_usd = Some(bad)).unwrap_err();
+        assert!(e.contains("cost limit"), "{bad}: {e}");
+    }
+    assert_eq!(with_ratio(&|r| r.cost_max_usd = Some(0.0)), Ok(()));
+    let none = models::slo::OutcomeSet::of(&[]);
+    assert!(
+        with_ratio(&|r| r.total = none)
+            .unwrap_err()
+            .contains("no outcome")
+    );
+    assert!(
+        with_threshold(&|t| t.outcomes = none)
+            .unwrap_err()
+            .contains("no outcome")
+    );
+    for q in [0, 1001] {
+        let e = with_threshold(&|t| t.quantile_per_mille = q).unwrap_err();
+        assert!(e.contains("quantile"), "{q}: {e}");
+    }
+    assert_eq!(with_threshold(&|t| t.quantile_per_mille = 1000), Ok(()));
+}
+
+/// Objectives as numbers: strictly between 0 and 1 and finite, read through their shortest
+/// decimal text so 0.999 is exactly 999,000 ppm.
+#[test]
+fn objectives_from_numbers() {
+    assert_eq!(
+        Objective::from_fraction(0.999).map(Objective::ppm),
+        Ok(999_000)
+    );
+    assert_eq!(
+        Objective::from_fraction(0.000001).map(Objective::ppm),
+        Ok(1)
+    );
+    for bad in [
+        0.0,
+        1.0,
+        -0.5,
+        1.5,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
+        assert!(Objective::from_fraction(bad).is_err(), "{bad}");
+    }
+    assert!(Objective::from_ppm(0).is_err() && Objective::from_ppm(1_000_000).is_err());
+    assert_eq!(
+        Objective::parse_percent("99.9%").map(Objective::ppm),
+        Ok(999_000)
+    );
+}
