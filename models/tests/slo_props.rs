@@ -290,3 +290,39 @@ fn objectives_from_numbers() {
         Ok(999_000)
     );
 }
+
+/// Decimal text to whole parts per million, exactly: trailing zeros dropped, finer digits,
+/// non-digits, an empty number and overflow refused; an objective's fraction, budget and
+/// allowed outage (99.9% of 30 days leaves 43.2 minutes).
+#[test]
+fn decimals_and_budgets_are_exact() {
+    use models::slo::decimal_scaled;
+    assert_eq!(decimal_scaled("99.9", 4), Ok(999_000));
+    assert_eq!(decimal_scaled("99.90000", 4), Ok(999_000));
+    assert_eq!(decimal_scaled(".5", 6), Ok(500_000));
+    assert_eq!(decimal_scaled("5.", 6), Ok(5_000_000));
+    assert_eq!(decimal_scaled("7", 0), Ok(7));
+    assert!(decimal_scaled("99.99999", 4).unwrap_err().contains("finer"));
+    for bad in ["", ".", "abc", "1.2.3", "-1", "1e3", "9 9"] {
+        assert!(decimal_scaled(bad, 4).is_err(), "{bad:?}");
+    }
+    assert!(
+        decimal_scaled("18446744073709551616", 0)
+            .unwrap_err()
+            .contains("too large")
+    );
+    assert!(
+        decimal_scaled("1844674407370956", 4)
+            .unwrap_err()
+            .contains("too large")
+    );
+    let o = Objective::parse_percent("99.9").unwrap();
+    assert_eq!(o.as_f64(), 0.999);
+    assert_eq!(o.budget_ppm(), 1_000);
+    assert_eq!(o.allowed_outage(30 * 24 * 60 * MIN), 43 * MIN + 12 * S);
+    assert_eq!(
+        Objective::parse_fraction("0.25").map(Objective::as_f64),
+        Ok(0.25)
+    );
+    assert!(Objective::parse_percent("100").is_err());
+}
