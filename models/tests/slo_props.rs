@@ -326,3 +326,38 @@ fn decimals_and_budgets_are_exact() {
     );
     assert!(Objective::parse_percent("100").is_err());
 }
+
+/// The per-replication metrics: an SLO whose every call fails is missed, exhausts its budget
+/// at a finite time and has an incident; one whose every call succeeds is met with its whole
+/// budget left, and its time to exhaustion, MTTR and MTBF are NaN (undefined), not 0.
+#[test]
+fn metrics_mark_the_undefined_as_nan() {
+    let run = |outcome: Outcome| {
+        let cfg = configs(0, false, false, 990_000);
+        let mut t = SloTracker::new(&cfg, &["a", "b"], &[], 0, 6 * 60 * MIN).unwrap();
+        for k in 1..=600 {
+            let f = CallFacts {
+                outcome,
+                latency: S,
+                ttft: None,
+                cost_usd: 0.0,
+            };
+            t.record(k * 10 * S, 0, 0, &f);
+        }
+        let mut m = sim_core::summary::MetricSet::new();
+        t.finish(6 * 60 * MIN, &[]).push_metrics(&mut m);
+        move |name: &str| m.get(&format!("slo.s.{name}")).unwrap()
+    };
+    let good = run(Outcome::Correct);
+    assert_eq!(good("met"), 1.0);
+    assert_eq!(good("budget_remaining"), 1.0);
+    for undefined in ["time_to_exhaustion_s", "mttr_s", "mtbf_s"] {
+        assert!(good(undefined).is_nan(), "{undefined}: {}", good(undefined));
+    }
+    let bad = run(Outcome::Failed);
+    assert_eq!(bad("met"), 0.0);
+    assert!(bad("budget_remaining") <= 0.0, "{}", bad("budget_remaining"));
+    let exhausted = bad("time_to_exhaustion_s");
+    assert!(exhausted.is_finite() && exhausted > 0.0, "{exhausted}");
+    assert!(bad("incidents") >= 1.0);
+}
