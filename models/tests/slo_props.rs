@@ -342,7 +342,7 @@ fn metrics_mark_the_undefined_as_nan() {
                 ttft: None,
                 cost_usd: 0.0,
             };
-            t.record(k * 10 * S, 0, 0, &f);
+            t.record(k * 36 * S, 0, 0, &f);
         }
         let mut m = sim_core::summary::MetricSet::new();
         t.finish(6 * 60 * MIN, &[]).push_metrics(&mut m);
@@ -356,8 +356,10 @@ fn metrics_mark_the_undefined_as_nan() {
     }
     let bad = run(Outcome::Failed);
     assert_eq!(bad("met"), 0.0);
-    // Every call bad against a 1% budget: the 2-hour window's worst point is 100 budgets.
+    // Every call bad against a 1% budget, calls up to the end: 100 budgets, at the end too.
     assert_eq!(bad("budget_consumed_max"), 100.0);
+    assert_eq!(bad("budget_consumed"), 100.0);
+    assert_eq!(bad("budget_remaining"), 1.0 - 100.0);
     let exhausted = bad("time_to_exhaustion_s");
     assert!(exhausted.is_finite() && exhausted > 0.0, "{exhausted}");
     assert!(bad("incidents") >= 1.0);
