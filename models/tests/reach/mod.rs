@@ -3,12 +3,12 @@
 //!
 //! A property that holds only because its cases never reach the branch it is about proves
 //! nothing: the burn-rate rule's first property drew thresholds that no traffic could cross in
-//! 99.6% of its cases. Each property test here runs through [`check`]: for each case
-//! the test answers which of its named branches the case reached, and the run fails unless each
-//! branch was reached in at least its stated share of the cases. The shares asked for are at most
-//! half of those the strategies give (each test says both), four or more standard deviations
-//! below over the test's cases, so a chance shortfall is rarer than one run in ten thousand,
-//! while a strategy that stops reaching a branch fails at once.
+//! 99.6% of its cases. Each property test here runs through [`check`]: for each case the test
+//! answers which of its named branches the case reached, and the run fails unless each branch
+//! was reached in at least its stated share of the cases. The shares asked for are at most half
+//! of those the strategies give (each test says both), at least 7 binomial standard deviations
+//! below the expected count, so a chance shortfall practically never happens, while a strategy
+//! that stops reaching a branch fails at once.
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
