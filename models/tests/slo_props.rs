@@ -282,7 +282,11 @@ fn objectives_from_numbers() {
         f64::INFINITY,
         f64::NEG_INFINITY,
     ] {
-        assert!(Objective::from_fraction(bad).is_err(), "{bad}");
+        let e = Objective::from_fraction(bad).unwrap_err();
+        assert!(
+            e.contains("must be a fraction between 0 and 1"),
+            "{bad}: {e}"
+        );
     }
     assert!(Objective::from_ppm(0).is_err() && Objective::from_ppm(1_000_000).is_err());
     assert_eq!(
@@ -304,7 +308,11 @@ fn decimals_and_budgets_are_exact() {
     assert_eq!(decimal_scaled("7", 0), Ok(7));
     assert!(decimal_scaled("99.99999", 4).unwrap_err().contains("finer"));
     for bad in ["", ".", "abc", "1.2.3", "-1", "1e3", "9 9"] {
-        assert!(decimal_scaled(bad, 4).is_err(), "{bad:?}");
+        assert_eq!(
+            decimal_scaled(bad, 4),
+            Err("not a decimal number".into()),
+            "{bad:?}"
+        );
     }
     assert!(
         decimal_scaled("18446744073709551616", 0)
@@ -363,4 +371,30 @@ fn metrics_mark_the_undefined_as_nan() {
     let exhausted = bad("time_to_exhaustion_s");
     assert!(exhausted.is_finite() && exhausted > 0.0, "{exhausted}");
     assert!(bad("incidents") >= 1.0);
+}
+
+/// The standard ratio SLIs judge the outcomes their names say: availability counts a degraded
+/// answer as good, goodput only a correct one; correctness counts answered calls only, so a
+/// failed call is not counted at all.
+#[test]
+fn standard_indicators_judge_their_outcomes() {
+    let facts = |outcome| CallFacts {
+        outcome,
+        latency: S,
+        ttft: None,
+        cost_usd: 0.0,
+    };
+    let availability = RatioSli::availability();
+    let goodput = RatioSli::goodput();
+    let correctness = RatioSli::correctness();
+    assert_eq!(availability.classify(&facts(Outcome::Degraded)), Some(true));
+    assert_eq!(goodput.classify(&facts(Outcome::Degraded)), Some(false));
+    assert_eq!(goodput.classify(&facts(Outcome::Correct)), Some(true));
+    assert_eq!(availability.classify(&facts(Outcome::Failed)), Some(false));
+    assert_eq!(correctness.classify(&facts(Outcome::Failed)), None);
+    assert_eq!(correctness.classify(&facts(Outcome::Degraded)), Some(true));
+    assert_eq!(
+        correctness.classify(&facts(Outcome::WrongAccepted)),
+        Some(false)
+    );
 }
