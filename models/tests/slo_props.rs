@@ -375,7 +375,8 @@ fn metrics_mark_the_undefined_as_nan() {
 
 /// The standard ratio SLIs judge the outcomes their names say: availability counts a degraded
 /// answer as good, goodput only a correct one; correctness counts answered calls only, so a
-/// failed call is not counted at all.
+/// failed call is not counted at all; latency and TTFT judge their own limit; cost counts only
+/// useful answers as good.
 #[test]
 fn standard_indicators_judge_their_outcomes() {
     let facts = |outcome| CallFacts {
@@ -397,4 +398,30 @@ fn standard_indicators_judge_their_outcomes() {
         correctness.classify(&facts(Outcome::WrongAccepted)),
         Some(false)
     );
+    // Latency (2 s): answered calls only, good within the limit.
+    let latency = RatioSli::latency_under(2 * S);
+    assert_eq!(latency.classify(&facts(Outcome::Failed)), None);
+    assert_eq!(latency.classify(&facts(Outcome::Correct)), Some(true));
+    let slow = CallFacts {
+        latency: 3 * S,
+        ..facts(Outcome::Correct)
+    };
+    assert_eq!(latency.classify(&slow), Some(false));
+    // TTFT (1 s): judged on the first token, not on a slow end.
+    let ttft = RatioSli::ttft_under(S);
+    let early = CallFacts {
+        latency: 5 * S,
+        ttft: Some(S / 2),
+        ..facts(Outcome::Correct)
+    };
+    let late = CallFacts {
+        ttft: Some(2 * S),
+        ..early
+    };
+    assert_eq!(ttft.classify(&early), Some(true));
+    assert_eq!(ttft.classify(&late), Some(false));
+    // Cost: a cheap but wrongly accepted answer is no useful response.
+    let cost = RatioSli::cost_under(0.01);
+    assert_eq!(cost.classify(&facts(Outcome::WrongAccepted)), Some(false));
+    assert_eq!(cost.classify(&facts(Outcome::Degraded)), Some(true));
 }
