@@ -424,4 +424,9 @@ fn standard_indicators_judge_their_outcomes() {
     let cost = RatioSli::cost_under(0.01);
     assert_eq!(cost.classify(&facts(Outcome::WrongAccepted)), Some(false));
     assert_eq!(cost.classify(&facts(Outcome::Degraded)), Some(true));
+    let dear = CallFacts {
+        cost_usd: 0.02,
+        ..facts(Outcome::Correct)
+    };
+    assert_eq!(cost.classify(&dear), Some(false));
 }
