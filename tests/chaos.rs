@@ -596,9 +596,23 @@ method = [{ kind = "replica_kill", replicas = 2, duration = "10m", backends = ["
     let calm = run_text("nokill", &toml, &["--set", "chaos.experiments.0.start=20h"]);
     let a = per_rep(&killed, "fallbacks");
     let b = per_rep(&calm, "fallbacks");
+    // Theory: while both replicas are down (the default 60 s cold start, repair at once) every
+    // arrival falls back; so do the calls the replicas held at the kill, at most 2 × (64 in a
+    // batch + 4 waiting). The diurnal sinusoid (mean 6/s, peak/trough 4: amplitude 0.6,
+    // peaking at 14:00) runs at 6 · (1 + 0.6 · cos(2π/24)) = 9.48/s at 13:00: 569 arrivals in
+    // the minute, Poisson (3 σ = 72). The calm run's own overflow in that minute (0.6% of
+    // calls at the peak, the example's finding) is at most 1% of them.
+    let amplitude = (4.0 - 1.0) / (4.0 + 1.0);
+    let rate = 6.0 * (1.0 + amplitude * (2.0 * std::f64::consts::PI * (13.0 - 14.0) / 24.0).cos());
+    let down = rate * 60.0;
+    let low = down - 3.0 * down.sqrt() - 0.01 * down;
+    let high = down + 2.0 * (64.0 + 4.0) + 3.0 * down.sqrt();
     for (x, y) in a.iter().zip(&b) {
         let extra = x.unwrap() - y.unwrap();
-        assert!((400.0..1000.0).contains(&extra), "extra fallbacks {extra}");
+        assert!(
+            (low..high).contains(&extra),
+            "extra fallbacks {extra}, theory {low:.0}..{high:.0}"
+        );
     }
     assert!(metric(&killed, "chaos.kill.fallback_s").mean < 5.0);
     assert_eq!(metric(&killed, "chaos.kill.bad_calls").mean, 0.0);

@@ -133,6 +133,34 @@ mod tests {
         assert!(c.is_available(9 * S));
         assert!(!c.on_failure(10 * S), "allowance restored");
         assert_eq!(c.cooldowns(), 1);
+        // Three more failures within the minute make the second cooldown; a forced one while
+        // it runs extends it without counting another.
+        for t in [11, 12, 13] {
+            assert_eq!(c.on_failure(t * S), t == 13, "failure at {t} s");
+        }
+        assert_eq!(c.cooling_until(13 * S), Some(18 * S));
+        c.cool_down(15 * S);
+        assert_eq!(c.cooling_until(15 * S), Some(20 * S));
+        assert_eq!(c.cooldowns(), 2);
+    }
+
+    /// The window slides a second at a time: three failures in the last second of one minute
+    /// still count early in the next, so a fourth at 61 s cools down (a window cleared once a
+    /// minute would have forgotten them at 60 s).
+    #[test]
+    fn the_window_slides_by_the_second() {
+        let mut c = Cooldown::new(CooldownConfig::default()).unwrap();
+        assert_eq!(c.cooldowns(), 0);
+        for t in [59_000, 59_500, 59_900] {
+            assert!(!c.on_failure(t * S / 1_000));
+        }
+        assert!(c.on_failure(61 * S));
+        // Past the window (failures at 59 s leave it at 120 s) the count starts over.
+        let mut d = Cooldown::new(CooldownConfig::default()).unwrap();
+        for t in [59, 59, 59] {
+            assert!(!d.on_failure(t * S));
+        }
+        assert!(!d.on_failure(120 * S));
     }
 
     #[test]

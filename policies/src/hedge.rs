@@ -137,16 +137,23 @@ mod tests {
         }
         assert_eq!(h.hedge_delay(), Some(500 * MS));
         h.observe(200 * MS);
+        assert_eq!(h.latencies().count(), 20);
         // 20 samples 10..=200 ms: the 19th smallest is 190 ms, reported within 1/16 above.
         let d = h.hedge_delay().unwrap();
         assert!((190 * MS..=190 * MS + 190 * MS / 16).contains(&d), "{d}");
         assert!(h.may_hedge(0) && !h.may_hedge(1));
+        let two = HedgePolicy::new(HedgeDelay::Fixed(MS), 2).unwrap();
+        assert_eq!(two.max_extra_attempts(), 2);
+        assert!(two.may_hedge(1) && !two.may_hedge(2));
+        assert_eq!(two.hedge_delay(), Some(MS));
     }
 
     #[test]
     fn off_and_invalid() {
         let h = HedgePolicy::new(HedgeDelay::Fixed(MS), 0).unwrap();
         assert_eq!(h.hedge_delay(), None);
+        assert_eq!(h.max_extra_attempts(), 0);
+        assert!(!h.may_hedge(0));
         let q = |quantile_ppm| HedgeDelay::Quantile {
             quantile_ppm,
             min_observations: 1,

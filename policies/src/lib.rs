@@ -17,6 +17,8 @@ pub mod hedge;
 pub mod load_balance;
 pub mod outcome;
 pub mod rate_limit;
+#[cfg(test)]
+mod reach;
 pub mod retry;
 pub mod retry_budget;
 pub mod window;

@@ -267,9 +267,36 @@ mod tests {
                     | ErrorClass::ContextOverflow
             );
             assert_eq!(d.contains(c), !never, "{c}");
+            assert_eq!(c.is_retryable_by_default(), !never, "{c}");
+            assert_eq!(c.to_string(), c.name(), "Display is the stable name");
         }
         assert_eq!(d.len(), 9);
         assert_eq!(RetryableClasses::all().len(), 13);
+    }
+
+    /// Set algebra: adding a member twice keeps it, removing takes out that member only, and
+    /// only the empty set is empty.
+    #[test]
+    fn with_without_and_empty() {
+        let s = RetryableClasses::empty()
+            .with(ErrorClass::RateLimited)
+            .with(ErrorClass::RateLimited);
+        assert!(s.contains(ErrorClass::RateLimited) && s.len() == 1);
+        let d = RetryableClasses::default().without(ErrorClass::RateLimited);
+        assert_eq!(d.len(), 8);
+        assert!(!d.contains(ErrorClass::RateLimited) && d.contains(ErrorClass::Server500));
+        assert!(RetryableClasses::empty().is_empty());
+        assert!(!s.is_empty());
+        assert!(s.without(ErrorClass::RateLimited).is_empty());
+        let collected: RetryableClasses = [ErrorClass::Overloaded, ErrorClass::ContextOverflow]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            collected,
+            RetryableClasses::empty()
+                .with(ErrorClass::Overloaded)
+                .with(ErrorClass::ContextOverflow)
+        );
     }
 
     #[test]

@@ -298,45 +298,59 @@ mod tests {
         assert!((p - 200.0 / 401.0).abs() < 1e-12, "{p}");
     }
 
-    proptest! {
-        /// Under 100% failures, gRPC throttling allows at most max_tokens / 2 retries in all.
-        #[test]
-        fn grpc_throttle_bounds_retries_in_an_outage(max in 2u32..100, ratio in 1u32..1000, requests in 1usize..500) {
-            let mut t = GrpcThrottle::new(max as f64, ratio as f64 / 1000.0);
-            let mut retries = 0;
-            for _ in 0..requests {
-                t.on_failure();
-                while t.allows_retry() {
-                    retries += 1;
+    /// Under 100% failures, gRPC throttling allows at most max_tokens / 2 retries in all. The
+    /// bound is approached: in about 100% (the test asks for 50%) of the cases the retries reach at least
+    /// half of it.
+    #[test]
+    fn grpc_throttle_bounds_retries_in_an_outage() {
+        crate::reach::check(
+            (2u32..100, 1u32..1000, 1usize..500),
+            [("retries at half the bound or more", 0.5)],
+            |(max, ratio, requests)| {
+                let mut t = GrpcThrottle::new(max as f64, ratio as f64 / 1000.0);
+                let mut retries = 0;
+                for _ in 0..requests {
                     t.on_failure();
+                    while t.allows_retry() {
+                        retries += 1;
+                        t.on_failure();
+                    }
                 }
-            }
-            prop_assert!(retries as f64 <= max as f64 / 2.0, "{retries} retries, max tokens {max}");
-        }
+                prop_assert!(
+                    retries as f64 <= max as f64 / 2.0,
+                    "{retries} retries, max tokens {max}"
+                );
+                Ok([retries as f64 >= max as f64 / 4.0])
+            },
+        );
+    }
 
-        /// A Finagle budget never allows more retries than percent × requests plus its reserve.
-        #[test]
-        fn finagle_budget_bounds_the_retry_ratio(
-            percent in 0u32..100,
-            min_per_sec in 0u32..5,
-            requests in 1u64..2000,
-            gap_ms in 1u64..50,
-        ) {
-            let ttl = 10 * S;
-            let mut b = FinagleBudget::new(ttl, min_per_sec, percent as f64 / 100.0);
-            let mut retries = 0u64;
-            let mut now = 0;
-            for _ in 0..requests {
-                b.deposit(now);
-                while b.try_withdraw(now) {
-                    retries += 1;
+    /// A Finagle budget never allows more retries than percent × requests plus its reserve.
+    /// The bound is approached: in about 99% (the test asks for 50%) of the cases the retries reach at
+    /// least half of it.
+    #[test]
+    fn finagle_budget_bounds_the_retry_ratio() {
+        crate::reach::check(
+            (0u32..100, 0u32..5, 1u64..2000, 1u64..50),
+            [("retries at half the bound or more", 0.5)],
+            |(percent, min_per_sec, requests, gap_ms)| {
+                let ttl = 10 * S;
+                let mut b = FinagleBudget::new(ttl, min_per_sec, percent as f64 / 100.0);
+                let mut retries = 0u64;
+                let mut now = 0;
+                for _ in 0..requests {
+                    b.deposit(now);
+                    while b.try_withdraw(now) {
+                        retries += 1;
+                    }
+                    now += gap_ms * 1_000_000;
                 }
-                now += gap_ms * 1_000_000;
-            }
-            let elapsed_s = now as f64 / S as f64;
-            let bound = percent as f64 / 100.0 * requests as f64
-                + f64::from(min_per_sec) * (10.0 + elapsed_s);
-            prop_assert!(retries as f64 <= bound + 1e-9, "{retries} > {bound}");
-        }
+                let elapsed_s = now as f64 / S as f64;
+                let bound = percent as f64 / 100.0 * requests as f64
+                    + f64::from(min_per_sec) * (10.0 + elapsed_s);
+                prop_assert!(retries as f64 <= bound + 1e-9, "{retries} > {bound}");
+                Ok([retries as f64 >= bound / 2.0])
+            },
+        );
     }
 }
