@@ -46,6 +46,7 @@ const DIGESTS: &[(&str, &str)] = &[
     ("self-hosted-vs-api", "sha256:67bcb50a7fedbc5958493b3dae397e3e5febe18785b392413cb84d57fcacf1cf"),
     ("autoscale-burst", "sha256:1fd9bf3ef5975ab28a5f8f0553faf4bfe96694e3b5123382e4f59a78dd17f215"),
     ("slo-burn-alerts", "sha256:9edb39a799468bdc1975a5eaa49a47a2ed74c390af1bad3838d44b984c37f4ad"),
+    ("oom-retry-storm", "sha256:4d9f2dd449a602ef503d35f106880d0f1427830bb979b95f01669af4c5061d26"),
 ];
 
 #[test]

@@ -38,6 +38,9 @@ mod gateway;
 mod gpu;
 mod idempotency;
 mod job;
+mod memory;
+mod network;
+pub(crate) use network::can_fail_with;
 mod provider;
 mod validator;
 use call::{Attempt, Request};
@@ -276,6 +279,10 @@ impl<'c> World<'c> {
                 attempt: a,
                 generation,
             } => format!("the end of a service{}", attempt(a, generation)),
+            Event::ServerDone {
+                attempt: a,
+                generation,
+            } => format!("the server's end of a service{}", attempt(a, generation)),
             Event::AttemptTimeout {
                 attempt: a,
                 generation,
@@ -403,6 +410,10 @@ impl<'c> World<'c> {
                     attempt,
                     generation,
                 } => self.on_service_done(now, key(attempt, generation)),
+                Event::ServerDone {
+                    attempt,
+                    generation,
+                } => self.on_server_done(now, key(attempt, generation)),
                 Event::AttemptTimeout {
                     attempt,
                     generation,
@@ -499,6 +510,7 @@ impl<'c> World<'c> {
             report.push_metrics(&mut metrics);
             series.series.extend(report.series());
         }
+        network::push_metrics(&self.backends, self.config, &mut metrics);
         chaos_hooks::push_metrics(
             self.chaos.as_ref(),
             self.cost_guard.as_mut(),
@@ -525,7 +537,7 @@ impl<'c> World<'c> {
 /// A sampled duration in nanoseconds, rounded to the nearest integer; NaN and negatives become
 /// 0 and huge values saturate (samplers are validated, so neither happens in practice).
 #[inline]
-fn to_time(ns: f64) -> Time {
+pub(crate) fn to_time(ns: f64) -> Time {
     if ns.is_nan() || ns <= 0.0 {
         0
     } else if ns >= Time::MAX as f64 {

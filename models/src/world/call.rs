@@ -74,6 +74,8 @@ pub(super) struct Request {
     pub(super) max_tokens: u32,
     /// The call's latest attempt its client timed out on (idempotency studies only).
     pub(super) orphan: Option<Orphan>,
+    /// When the client saw the call's first token, from a broken stream the call resumes.
+    pub(super) streamed: Option<Time>,
 }
 
 pub(super) struct Attempt {
@@ -101,7 +103,8 @@ pub(super) struct Attempt {
     /// Waiting in the backend's queue (and until when, with a queue timeout).
     pub(super) queued: bool,
     pub(super) queued_until: Time,
-    /// An instant `overloaded` answer that never held a backend slot.
+    /// An instant `overloaded` answer that never held a backend slot (or one whose slot freed
+    /// when its server finished, while its answer travels back: `network`).
     pub(super) slotless: bool,
     /// The call it belongs to ([`Request::call_seq`]), and whether it is a hedge.
     pub(super) call_seq: u32,
@@ -114,6 +117,12 @@ pub(super) struct Attempt {
     pub(super) replay: bool,
     /// The GPU replica serving it, or [`NO_REPLICA`].
     pub(super) replica: u16,
+    /// The round trip its answer takes after the server's end (a backend's network delay).
+    pub(super) net: Time,
+    /// Tokens streamed before its stream broke (0: it did not).
+    pub(super) cut: u32,
+    /// Memory it holds on a backend with a memory limit, in bytes.
+    pub(super) mem: u64,
 }
 
 /// `Attempt::replica` of an attempt not on a GPU replica.
@@ -153,6 +162,9 @@ impl Attempt {
             duplicate: false,
             replay: false,
             replica: NO_REPLICA,
+            net: 0,
+            cut: 0,
+            mem: 0,
         }
     }
 }

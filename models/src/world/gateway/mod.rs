@@ -149,6 +149,7 @@ impl World<'_> {
             output_tokens: 0,
             max_tokens: 0,
             orphan: None,
+            streamed: None,
         });
         if let Some(rec) = &mut self.recorder {
             rec.job_arrived(now, request, tenant);
