@@ -261,3 +261,55 @@ fn bad_transport_tables_name_their_key() {
         );
     }
 }
+
+#[test]
+fn all_three_at_once_are_the_same_for_any_thread_count() {
+    let toml = r#"
+seed = 11
+replications = 6
+horizon = "300s"
+
+[[tenants]]
+name = "app"
+backend = "api"
+arrivals = { process = "poisson", rate = "30/s" }
+prompt_tokens = { dist = "lognormal", median = 500, p99 = 4000 }
+output_tokens = { dist = "lognormal", median = 200, p99 = 1000 }
+
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+ttft = { dist = "lognormal", median = "300ms", p99 = "2s" }
+per_output_token = { dist = "uniform", low = "5ms", high = "15ms" }
+latency_per_inflight = 0.01
+network = { delay = { dist = "exponential", mean = "30ms" }, connect_failure = 0.01, reset = 0.01 }
+stream_failures = { probability = 0.05, at_tokens = { dist = "exponential", mean = 100 }, retry = "resume" }
+memory = { limit_mb = 3000, per_call_mb = 20, per_token_kb = 10, restart = "5s" }
+
+[gateway]
+attempt_timeout = "4s"
+retry = { max_attempts = 4, backoff = "full_jitter", base = "200ms" }
+"#;
+    let dir = scratch_dir("netfail-threads");
+    let digest = |threads: &str| {
+        let out = dir.join(format!("t{threads}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let r = run_scenario(&out, toml, &["--threads", threads]);
+        (r["results_digest"].as_str().unwrap().to_string(), r)
+    };
+    let (one, report) = digest("1");
+    let (three, _) = digest("3");
+    assert_eq!(one, three, "results differ between --threads 1 and --threads 3");
+    // Every mechanism took part.
+    for name in [
+        "backend.api.connections_refused",
+        "backend.api.connections_reset",
+        "backend.api.streams_broken",
+        "errors.stream_interrupted",
+    ] {
+        assert!(mean(&report, name) > 0.0, "{name}");
+    }
+    let rtt = mean(&report, "backend.api.round_trip_mean_s");
+    // Two exponential draws of mean 30 ms: 60 ms; thousands of attempts, sd 42 ms.
+    assert!((rtt - 0.060).abs() < 0.004, "{rtt}");
+}
