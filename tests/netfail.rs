@@ -299,7 +299,10 @@ retry = { max_attempts = 4, backoff = "full_jitter", base = "200ms" }
     };
     let (one, report) = digest("1");
     let (three, _) = digest("3");
-    assert_eq!(one, three, "results differ between --threads 1 and --threads 3");
+    assert_eq!(
+        one, three,
+        "results differ between --threads 1 and --threads 3"
+    );
     // Every mechanism took part.
     for name in [
         "backend.api.connections_refused",

@@ -3,6 +3,7 @@
 //! then refuses connections until it has restarted (`Provider::connect_refused`).
 
 use super::World;
+use crate::config::BackendId;
 use crate::event::Event;
 use policies::ErrorClass;
 use sim_core::Time;
@@ -12,7 +13,7 @@ impl World<'_> {
     /// not fit, attempts whose callers already gave up, broken streams not yet ended) ends now
     /// with `connection_reset`, its answer's way back still taking its round trip. Attempts
     /// waiting in the gateway's queue are not on the process and stay.
-    pub(super) fn oom_kill(&mut self, now: Time, backend: usize) {
+    pub(super) fn oom_kill(&mut self, now: Time, backend: BackendId) {
         let mut killed = 0u64;
         for i in 0..self.attempts.capacity_used() as u32 {
             let Some(key) = self.attempts.key_at(i) else {
@@ -21,7 +22,7 @@ impl World<'_> {
             let Some(a) = self.attempts.get_mut(key) else {
                 continue;
             };
-            if a.backend as usize != backend || a.mem == 0 || a.slotless {
+            if a.backend != backend || a.mem == 0 || a.slotless {
                 continue;
             }
             a.mem = 0;

@@ -155,7 +155,7 @@ impl World<'_> {
             return; // stale: killed, or already freed
         }
         a.slotless = true;
-        let (backend, memory) = (a.backend as usize, a.mem);
+        let (backend, memory) = (a.backend, a.mem);
         a.mem = 0;
         self.free_slot(now, backend, attempt, memory);
     }
@@ -169,9 +169,9 @@ impl World<'_> {
         if k == 0 {
             return 0;
         }
-        let backend = a.backend as usize;
+        let backend = a.backend;
         let b = &mut self.backends[backend];
-        let cached = self.config.routes[a.route as usize].cached_prompt_share;
+        let cached = self.config.routes[a.route].cached_prompt_share;
         let cost = b.provider.bill(a.prompt_tokens, k, cached);
         let mut resume = false;
         if let Some(t) = &mut b.provider.transport {
@@ -199,9 +199,9 @@ impl World<'_> {
                 r.max_tokens = r.max_tokens.saturating_sub(k).max(1);
             }
         }
-        let (tenant, route) = (a.tenant as usize, a.route as usize);
+        let (tenant, route) = (a.tenant.index(), a.route.index());
         self.stats
-            .billed(backend, tenant, route, a.prompt_tokens, k, cost);
+            .billed(backend.index(), tenant, route, a.prompt_tokens, k, cost);
         self.stats.series.billed_at(now, cost);
         if let Some(g) = &mut self.cost_guard {
             g.billed(now, cost);
