@@ -8,8 +8,14 @@ use common::{assert_in_ci99, faultline, mean, per_rep, run_report, run_scenario,
 use serde_json::Value;
 
 /// A tenant at 0.5 calls a second on a backend that always takes exactly 1 s and never
-/// queues, with `extra` appended to the backend's table and `gateway` as the gateway table.
+/// queues, with `extra` appended to the backend's table and `gateway` as the gateway table;
+/// `steps` names the backend, or steps on route `r` (to the same backend).
 fn deterministic(extra: &str, steps: &str, gateway: &str) -> String {
+    let routes = if steps.contains("route") {
+        "[[routes]]\nname = \"r\"\nbackend = \"api\""
+    } else {
+        ""
+    };
     format!(
         r#"
 seed = 7
@@ -27,6 +33,8 @@ concurrency = "unlimited"
 service = {{ dist = "deterministic", value = "1s" }}
 {extra}
 
+{routes}
+
 [gateway]
 {gateway}
 "#
@@ -40,7 +48,7 @@ fn run(label: &str, toml: &str) -> Value {
 #[test]
 fn a_constant_delay_adds_exactly_two_delays_per_hop_and_leaves_the_server_alone() {
     let one = r#"backend = "api""#;
-    let two = r#"steps = [{ backend = "api" }, { backend = "api" }]"#;
+    let two = r#"steps = [{ route = "r" }, { route = "r" }]"#;
     let delay = "network = { delay = { dist = \"deterministic\", value = \"20ms\" } }";
     for (steps, hops) in [(one, 1.0), (two, 2.0)] {
         let plain = run("net-plain", &deterministic("", steps, ""));
@@ -60,11 +68,22 @@ fn a_constant_delay_adds_exactly_two_delays_per_hop_and_leaves_the_server_alone(
                 "{a}: a hop takes 1 s at the server"
             );
         }
-        // The server's in-service count is the same, replication by replication.
-        assert_eq!(
+        // The server's in-service count is the same, replication by replication: exactly for
+        // one hop; with two, the second call starts one round trip later, so only a call that
+        // straddles the horizon can differ, by at most that round trip over the 2000 s.
+        let (b0, b1) = (
             per_rep(&plain, "backend.api.busy_mean"),
-            per_rep(&delayed, "backend.api.busy_mean")
+            per_rep(&delayed, "backend.api.busy_mean"),
         );
+        if hops == 1.0 {
+            assert_eq!(b0, b1);
+        }
+        for (a, b) in b0.iter().zip(&b1) {
+            assert!(
+                (a - b).abs() <= (hops - 1.0) * 0.040 / 2000.0 + 1e-12,
+                "{a} vs {b}"
+            );
+        }
         for r in per_rep(&delayed, "backend.api.round_trip_mean_s") {
             assert!((r - 0.040).abs() < 1e-12, "{r}");
         }
@@ -188,14 +207,16 @@ fn broken_streams_bill_what_streamed_and_cost_time_as_computed_by_hand() {
         &restart,
         "time_in_system_mean_s",
         1.5 + breaks * 0.995,
-        0.01,
+        0.02,
     );
     // Each break is an attempt error of its own class, counted per backend with its tokens.
     let broken = mean(&restart, "errors.stream_interrupted");
     assert_eq!(broken, mean(&restart, "backend.api.streams_broken"));
-    assert!((broken / mean(&restart, "completions") - breaks).abs() < 0.01);
+    // Breaks per call: sd 0.56, standard error over 40 000 calls ≈ 0.003; 5 of them.
+    assert!((broken / mean(&restart, "completions") - breaks).abs() < 0.015);
     let tokens_per_break = mean(&restart, "backend.api.broken_stream_tokens") / broken;
-    assert!((tokens_per_break - 50.5).abs() < 0.6, "{tokens_per_break}");
+    // About 10 000 breaks, k's sd 28.9: standard error ≈ 0.29; 5 of them.
+    assert!((tokens_per_break - 50.5).abs() < 1.5, "{tokens_per_break}");
 
     // Resume: every output token is billed once; the time follows the recursion.
     let resume = run("stream-resume", &streaming("resume"));
@@ -203,11 +224,11 @@ fn broken_streams_bill_what_streamed_and_cost_time_as_computed_by_hand() {
     // Exactly 101 a call, but for calls still streaming at the horizon (a few in 40 000).
     assert!((billed - n).abs() < 0.05, "resume: {billed}");
     let expect = resume_time(101, p);
-    assert_in_ci99(&resume, "time_in_system_mean_s", expect, 0.01);
+    assert_in_ci99(&resume, "time_in_system_mean_s", expect, 0.02);
     // The client saw its first token when the first stream began: 0.5 s, whatever broke after.
     // (Restart shows the kept answer's first token, later whenever a stream broke.)
     let ttft = mean(&resume, "ttft_p99_s");
-    assert!((ttft - 0.5).abs() < 0.5 * 0.02, "{ttft}");
+    assert!((ttft - 0.5).abs() < 0.5 * 0.05, "{ttft}");
     assert!(mean(&restart, "ttft_p99_s") > 1.0);
 }
 
