@@ -1081,6 +1081,30 @@ fn scenario_cases() -> Vec<Case> {
             .at(21, 35)
             .key("backends[0].circuit_breaker.window_size")
             .says("at least 1"),
+        scn("network_empty.toml")
+            .at(21, 11)
+            .key("backends[0].network")
+            .says("needs a `delay`"),
+        scn("network_unknown_field.toml")
+            .at(21, 13)
+            .key("backends[0].network.latency")
+            .says("unknown field `latency`"),
+        scn("stream_failures_zero.toml")
+            .at(21, 35)
+            .key("backends[0].stream_failures.probability")
+            .says("never breaks a stream"),
+        scn("memory_free_calls.toml")
+            .at(21, 10)
+            .key("backends[0].memory")
+            .says("give `per_call_mb` or `per_token_kb`"),
+        scn("memory_restart_zero.toml")
+            .at(21, 54)
+            .key("backends[0].memory.restart")
+            .says("longer than 0s"),
+        scn("errors_stream_interrupted.toml")
+            .at(21, 33)
+            .key("backends[0].errors.stream_interrupted")
+            .says("broken streams from stream_failures"),
         scn("rate_limit_gcra_delay.toml")
             .at(16, 12)
             .key("gateway.rate_limits[0].on_limit")

@@ -256,6 +256,12 @@ const RUNS: &[Run] = &[
             "backends.pool.gpu_pool.autoscale={ target_utilisation = 0.6, max_replicas = 8 }",
         ],
     ),
+    ex("oom-retry-storm"),
+    var(
+        "oom-retry-storm/budget",
+        "oom-retry-storm",
+        &["--set", "gateway.retry.budget={ kind = \"finagle\" }"],
+    ),
 ];
 
 struct Outcome {
@@ -1160,6 +1166,27 @@ fn example_claims() -> Vec<Claim> {
         printed("page 2,592 [2,565, 2,619] s (95%)", "2,592", |r| r.mean("slo-burn-alerts", "slo.correctness.detection_time_s.page-1h-5m")),
         printed("page 2,592 [2,565, 2,619] s (95%)", "2,565", |r| r.ci95("slo-burn-alerts", "slo.correctness.detection_time_s.page-1h-5m").0),
         printed("page 2,592 [2,565, 2,619] s (95%)", "2,619", |r| r.ci95("slo-burn-alerts", "slo.correctness.detection_time_s.page-1h-5m").1),
+        // oom-retry-storm
+        printed("killed past 8,000 MB of memory at 40 MB per call in service and takes 20 s to restart", "8,000", |r| r.num("oom-retry-storm", "backends.self-hosted.memory.limit_mb")),
+        printed("killed past 8,000 MB of memory at 40 MB per call in service and takes 20 s to restart", "40", |r| r.num("oom-retry-storm", "backends.self-hosted.memory.per_call_mb")),
+        printed("killed past 8,000 MB of memory at 40 MB per call in service and takes 20 s to restart", "20", |r| r.secs("oom-retry-storm", "backends.self-hosted.memory.restart")),
+        printed("40 calls/s, and 200 calls/s for 5 s from 60 s", "40", |r| r.rate("oom-retry-storm", "tenants.app.arrivals.steps.0.rate")),
+        printed("40 calls/s, and 200 calls/s for 5 s from 60 s", "5", |r| r.secs("oom-retry-storm", "tenants.app.arrivals.steps.2.from") - r.secs("oom-retry-storm", "tenants.app.arrivals.steps.1.from")),
+        printed("40 calls/s, and 200 calls/s for 5 s from 60 s", "200", |r| r.rate("oom-retry-storm", "tenants.app.arrivals.steps.1.rate")),
+        printed("40 calls/s, and 200 calls/s for 5 s from 60 s", "60", |r| r.secs("oom-retry-storm", "tenants.app.arrivals.steps.1.from")),
+        printed("5 s attempt timeout, 6 attempts with exponential backoff from 1 s", "5", |r| r.secs("oom-retry-storm", "gateway.attempt_timeout")),
+        printed("5 s attempt timeout, 6 attempts with exponential backoff from 1 s", "6", |r| r.num("oom-retry-storm", "gateway.retry.max_attempts")),
+        printed("5 s attempt timeout, 6 attempts with exponential backoff from 1 s", "1", |r| r.secs("oom-retry-storm", "gateway.retry.base")),
+        printed("26 OOM kills in 10 minutes and goodput 4.3/s", "26", |r| r.mean("oom-retry-storm", "backend.self-hosted.oom_kills")),
+        printed("26 OOM kills in 10 minutes and goodput 4.3/s", "10", |r| r.secs("oom-retry-storm", "horizon") / 60.0),
+        printed("26 OOM kills in 10 minutes and goodput 4.3/s", "4.3", |r| r.mean("oom-retry-storm", "goodput_per_s")),
+        about("the spike's kill is the only one and goodput is 38.6/s", "one", 1.0, 0.0, |r| r.mean("oom-retry-storm/budget", "backend.self-hosted.oom_kills")),
+        printed("the spike's kill is the only one and goodput is 38.6/s", "38.6", |r| r.mean("oom-retry-storm/budget", "goodput_per_s")),
+        // The same count in every replication: the interval is a point.
+        printed("OOM kills 26 vs 1 in every replication", "26", |r| { let (lo, hi) = r.ci99("oom-retry-storm", "backend.self-hosted.oom_kills"); if lo == hi { lo } else { f64::NAN } }),
+        printed("OOM kills 26 vs 1 in every replication", "1", |r| { let (lo, hi) = r.ci99("oom-retry-storm/budget", "backend.self-hosted.oom_kills"); if lo == hi { lo } else { f64::NAN } }),
+        printed("goodput 4.31 vs 38.61", "4.31", |r| r.mean("oom-retry-storm", "goodput_per_s")),
+        printed("goodput 4.31 vs 38.61", "38.61", |r| r.mean("oom-retry-storm/budget", "goodput_per_s")),
         // retry-storm
         printed("latency grows 1% per call in service", "1", |r| 100.0 * r.num("retry-storm", "backends.llm-api.latency_per_inflight")),
         printed("serves 40 calls/s (~70 in service, ~1.7 s each, 3 s client timeout)", "40", |r| r.rate("retry-storm", "tenants.app.arrivals.steps.0.rate")),

@@ -286,6 +286,12 @@ pub struct BackendConfig {
     /// A self-hosted GPU pool serves this backend's calls (its replicas replace `concurrency`
     /// and `service`, which then only time the errors of outage episodes).
     pub pool: Option<crate::gpu::GpuPoolConfig>,
+    /// The network between the gateway and this backend (`None`: instant and reliable).
+    pub link: Option<crate::network::LinkConfig>,
+    /// Streamed answers that break after their first token (`None`: never).
+    pub stream_failures: Option<crate::streaming::StreamFailureConfig>,
+    /// A memory limit whose passing kills the serving process (`None`: no limit).
+    pub memory: Option<crate::memory::MemoryConfig>,
 }
 
 /// A provider's per-minute limits; each is its own continuously refilled bucket.

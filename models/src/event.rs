@@ -9,6 +9,9 @@ pub enum Event {
     Arrival { tenant: u16 },
     /// An attempt's service finished (its backend slot frees).
     ServiceDone { attempt: u32, generation: u16 },
+    /// The server finished an attempt whose answer still travels back to the gateway (a
+    /// backend with a network delay): its slot frees now, the answer arrives at `ServiceDone`.
+    ServerDone { attempt: u32, generation: u16 },
     /// An attempt ran past its timeout; the caller stops waiting for it.
     AttemptTimeout { attempt: u32, generation: u16 },
     /// A request's backoff elapsed; it tries again.
@@ -72,6 +75,13 @@ pub enum ChaosEvent {
 impl Event {
     pub fn service_done(key: Key) -> Event {
         Event::ServiceDone {
+            attempt: key.index,
+            generation: key.generation,
+        }
+    }
+
+    pub fn server_done(key: Key) -> Event {
+        Event::ServerDone {
             attempt: key.index,
             generation: key.generation,
         }

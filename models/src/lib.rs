@@ -9,11 +9,14 @@ pub mod cost_guard;
 pub mod event;
 pub mod footprint;
 pub mod gpu;
+pub mod memory;
 pub mod metrics;
+pub mod network;
 pub mod outage;
 pub mod outcome;
 pub mod record;
 pub mod slo;
+pub mod streaming;
 pub mod workload;
 pub mod world;
 

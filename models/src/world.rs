@@ -39,6 +39,9 @@ mod gateway;
 mod gpu;
 mod idempotency;
 mod job;
+mod memory;
+mod network;
+pub(crate) use network::can_fail_with;
 mod provider;
 mod validator;
 pub use aborted::{Overgrown, RunAborted, STALL_LIMIT, Stalled};
@@ -229,6 +232,10 @@ impl<'c> World<'c> {
                 attempt: a,
                 generation,
             } => format!("the end of a service{}", attempt(a, generation)),
+            Event::ServerDone {
+                attempt: a,
+                generation,
+            } => format!("the server's end of a service{}", attempt(a, generation)),
             Event::AttemptTimeout {
                 attempt: a,
                 generation,
@@ -365,6 +372,10 @@ impl<'c> World<'c> {
                     attempt,
                     generation,
                 } => self.on_service_done(now, key(attempt, generation)),
+                Event::ServerDone {
+                    attempt,
+                    generation,
+                } => self.on_server_done(now, key(attempt, generation)),
                 Event::AttemptTimeout {
                     attempt,
                     generation,
@@ -464,6 +475,7 @@ impl<'c> World<'c> {
             report.push_metrics(&mut metrics);
             series.series.extend(report.series());
         }
+        network::push_metrics(&self.backends, self.config, &mut metrics);
         chaos_hooks::push_metrics(
             self.chaos.as_ref(),
             self.cost_guard.as_mut(),
@@ -490,7 +502,7 @@ impl<'c> World<'c> {
 /// A sampled duration in nanoseconds, rounded to the nearest integer; NaN and negatives become
 /// 0 and huge values saturate (samplers are validated, so neither happens in practice).
 #[inline]
-fn to_time(ns: f64) -> Time {
+pub(crate) fn to_time(ns: f64) -> Time {
     if ns.is_nan() || ns <= 0.0 {
         0
     } else if ns >= Time::MAX as f64 {

@@ -41,11 +41,13 @@ pub enum ErrorClass {
     /// The prompt does not fit the model's context window (a 400 from most providers, but it is
     /// kept apart because the right reaction is a larger-context model, not giving up).
     ContextOverflow,
+    /// A streamed answer broke after its first token (the tokens streamed so far are billed).
+    StreamInterrupted,
 }
 
 impl ErrorClass {
     /// Every class, in declaration order (which is also the bit order of [`RetryableClasses`]).
-    pub const ALL: [ErrorClass; 13] = [
+    pub const ALL: [ErrorClass; 14] = [
         ErrorClass::RateLimited,
         ErrorClass::Server500,
         ErrorClass::BadGateway502,
@@ -59,6 +61,7 @@ impl ErrorClass {
         ErrorClass::Unauthorized401,
         ErrorClass::PayloadTooLarge413,
         ErrorClass::ContextOverflow,
+        ErrorClass::StreamInterrupted,
     ];
 
     /// The HTTP status a provider answers with for this class; `None` for transport errors and
@@ -73,7 +76,8 @@ impl ErrorClass {
             ErrorClass::Overloaded => Some(529),
             ErrorClass::ConnectionReset
             | ErrorClass::ConnectionRefused
-            | ErrorClass::AttemptTimeout => None,
+            | ErrorClass::AttemptTimeout
+            | ErrorClass::StreamInterrupted => None,
             ErrorClass::BadRequest400 | ErrorClass::ContextOverflow => Some(400),
             ErrorClass::Unauthorized401 => Some(401),
             ErrorClass::PayloadTooLarge413 => Some(413),
@@ -97,6 +101,7 @@ impl ErrorClass {
             ErrorClass::Unauthorized401 => "unauthorized",
             ErrorClass::PayloadTooLarge413 => "payload_too_large",
             ErrorClass::ContextOverflow => "context_overflow",
+            ErrorClass::StreamInterrupted => "stream_interrupted",
         }
     }
 
@@ -211,6 +216,7 @@ impl Default for RetryableClasses {
             ErrorClass::ConnectionReset,
             ErrorClass::ConnectionRefused,
             ErrorClass::AttemptTimeout,
+            ErrorClass::StreamInterrupted,
         ]
         .into_iter()
         .fold(RetryableClasses::empty(), RetryableClasses::with)
@@ -270,8 +276,8 @@ mod tests {
             assert_eq!(c.is_retryable_by_default(), !never, "{c}");
             assert_eq!(c.to_string(), c.name(), "Display is the stable name");
         }
-        assert_eq!(d.len(), 9);
-        assert_eq!(RetryableClasses::all().len(), 13);
+        assert_eq!(d.len(), 10);
+        assert_eq!(RetryableClasses::all().len(), 14);
     }
 
     /// Set algebra: adding a member twice keeps it, removing takes out that member only, and

@@ -119,6 +119,11 @@ pub const ALL: &[Example] = &[
         summary: "a broken silent model update (0.5% -> 20% bad answers): the 14.4x page fires 43 min later",
         toml: include_str!("../examples/slo-burn-alerts.toml"),
     },
+    Example {
+        name: "oom-retry-storm",
+        summary: "retries without a budget keep a memory-limited service dying after one spike",
+        toml: include_str!("../examples/oom-retry-storm.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {

@@ -493,6 +493,46 @@ pub const DEFINITIONS: &[Definition] = &[
         "calls that skipped the backend while it cooled down",
     ),
     d(
+        "backend.*.round_trip_mean_s",
+        "s",
+        "mean network round trip between the gateway and the backend, per attempt",
+    ),
+    d(
+        "backend.*.connections_refused",
+        "attempts",
+        "attempts whose connection was refused (by the network, or a process restarting after a kill)",
+    ),
+    d(
+        "backend.*.connections_reset",
+        "attempts",
+        "attempts whose connection the network reset during the call",
+    ),
+    d(
+        "backend.*.streams_broken",
+        "attempts",
+        "streamed answers that broke after their first token",
+    ),
+    d(
+        "backend.*.broken_stream_tokens",
+        "tokens",
+        "output tokens streamed (and billed) before their stream broke",
+    ),
+    d(
+        "backend.*.oom_kills",
+        "count",
+        "times the serving process was killed for passing its memory limit",
+    ),
+    d(
+        "backend.*.oom_killed_calls",
+        "attempts",
+        "attempts in service that failed because their process was killed",
+    ),
+    d(
+        "backend.*.memory_peak_ratio",
+        "ratio",
+        "the most memory held at once over the whole run, as a share of the limit",
+    ),
+    d(
         "route.*.attempts_billed",
         "attempts",
         "billed attempts of the route's calls",

@@ -88,6 +88,8 @@ pub(super) struct Request {
     pub(super) max_tokens: u32,
     /// The call's latest attempt its client timed out on (idempotency studies only).
     pub(super) orphan: Option<Orphan>,
+    /// When the client saw the call's first token, from a broken stream the call resumes.
+    pub(super) streamed: Option<Time>,
 }
 
 impl Request {
@@ -136,6 +138,7 @@ impl Request {
             output_tokens: 0,
             max_tokens: 0,
             orphan: None,
+            streamed: None,
         }
     }
 }
@@ -165,7 +168,8 @@ pub(super) struct Attempt {
     /// Waiting in the backend's queue (and until when, with a queue timeout).
     pub(super) queued: bool,
     pub(super) queued_until: Time,
-    /// An instant `overloaded` answer that never held a backend slot.
+    /// An instant `overloaded` answer that never held a backend slot (or one whose slot freed
+    /// when its server finished, while its answer travels back: `network`).
     pub(super) slotless: bool,
     /// The call it belongs to ([`Request::call_seq`]), and whether it is a hedge.
     pub(super) call_seq: u32,
@@ -178,6 +182,12 @@ pub(super) struct Attempt {
     pub(super) replay: bool,
     /// The GPU replica serving it, or [`NO_REPLICA`].
     pub(super) replica: u16,
+    /// The round trip its answer takes after the server's end (a backend's network delay).
+    pub(super) net: Time,
+    /// Tokens streamed before its stream broke (0: it did not).
+    pub(super) cut: u32,
+    /// Memory it holds on a backend with a memory limit, in bytes.
+    pub(super) mem: u64,
 }
 
 /// `Attempt::replica` of an attempt not on a GPU replica.
@@ -217,6 +227,9 @@ impl Attempt {
             duplicate: false,
             replay: false,
             replica: NO_REPLICA,
+            net: 0,
+            cut: 0,
+            mem: 0,
         }
     }
 }

@@ -41,6 +41,9 @@ pub(super) struct Provider {
     pub(super) degraded: bool,
     pub(super) update_multiplier: f64,
     pub(super) degradation_rng: RandomStream,
+    /// The way to it and its process: network delay, refusals and resets, broken streams and a
+    /// memory limit (`network`, `memory`); `None` when the backend has none of them.
+    pub(super) transport: Option<Box<super::network::Transport>>,
 }
 
 impl Provider {
@@ -61,6 +64,7 @@ impl Provider {
             degraded: false,
             update_multiplier: 1.0,
             degradation_rng: streams.stream(entity, "degradation"),
+            transport: super::network::Transport::new(b, streams, entity),
         }
     }
 
@@ -232,14 +236,21 @@ impl World<'_> {
             Some(c) => c.on_attempt(a.backend.0, a.tenant.0),
             None => crate::chaos::Injected::NONE,
         };
-        let mut doomed = b.provider.refuse(
-            now,
-            cfg,
-            injected.outage,
-            timeout,
-            a.prompt_tokens,
-            &mut a.reserved_output,
-        );
+        // A refused connection (or a process restarting after a kill) sends nothing at all.
+        let refused = b.provider.connect_refused(now);
+        let mut doomed = if refused {
+            a.reserved_output = 0;
+            Some((ErrorClass::ConnectionRefused, None, Some(0)))
+        } else {
+            b.provider.refuse(
+                now,
+                cfg,
+                injected.outage,
+                timeout,
+                a.prompt_tokens,
+                &mut a.reserved_output,
+            )
+        };
         if doomed.is_none()
             && let Server::Pool(pool) = &mut b.server
         {
@@ -285,13 +296,23 @@ impl World<'_> {
             }
         };
         a.ttft = ttft;
-        a.done_at = now.saturating_add(service);
+        // The way back, a broken stream or connection, the memory it holds (`network`).
+        let (service, net, killed) = match &mut b.provider.transport {
+            Some(t) => t.carry(now, a, service, refused, self.config.warmup),
+            None => (service, 0, false),
+        };
+        a.done_at = now.saturating_add(service).saturating_add(net);
         b.service_total += service as f64;
         b.services += 1;
+        if net > 0 {
+            // The server is done before its answer is back: the slot frees then.
+            self.sched
+                .schedule(now.saturating_add(service), Event::server_done(attempt));
+        }
         self.sched.schedule(a.done_at, Event::service_done(attempt));
         // The timeout is scheduled only if it would fire first, so neither event goes stale.
         if let Some(timeout) = timeout
-            && timeout < service
+            && timeout < service.saturating_add(net)
         {
             a.timeout_at = now + timeout;
             self.sched
@@ -302,6 +323,9 @@ impl World<'_> {
             .service_started(now, backend.index(), waited, from_queue);
         if let Some(rec) = &mut self.recorder {
             rec.attempt_started(now, attempt, u16::MAX);
+        }
+        if killed {
+            self.oom_kill(now, backend);
         }
     }
 
@@ -314,34 +338,16 @@ impl World<'_> {
         }
         let a = self.attempts.remove(attempt).expect("checked above");
         let backend = a.backend;
-        let b = &mut self.backends[backend];
         if !a.slotless {
-            self.stats.service_ended(now, backend.index());
-            b.busy -= 1;
-            if let Some(rec) = &mut self.recorder {
-                rec.slot_freed(now, attempt);
-            }
+            self.free_slot(now, backend, attempt, a.mem);
         }
-        // A slot freed: the next waiting call starts (calls shed at their queue timeout are
-        // still in the queue: skip them). A pool lets waiting calls in when replicas free up.
-        // (A chaos stall may have taken slots out of service: only a free slot takes a call.)
-        while !a.slotless
-            && let Server::Api { concurrency } = self.backends[backend].server
-            && self.backends[backend].busy < concurrency
-            && let Some(next) = self.backends[backend].queue.pop()
-        {
-            if self.attempts.get(next).is_some_and(|a| a.abandoned) {
-                self.attempts.remove(next);
-                continue;
-            }
-            self.start_service(now, next, true);
-            break;
-        }
-        let b = &mut self.backends[backend];
         if let Some((class, retry_after)) = a.error {
-            // An error is not billed, and no output was produced: give back the reservation.
+            // An error is not billed, and no output was produced: give back the reservation
+            // (a stream broken after its first token is billed for what it streamed).
+            let streamed = self.stream_broken(now, &a);
+            let b = &mut self.backends[backend];
             if let Some(bucket) = &mut b.provider.buckets[2] {
-                bucket.reconcile(now, a.reserved_output as u64, 0);
+                bucket.reconcile(now, a.reserved_output as u64, streamed as u64);
             }
             if a.duplicate {
                 self.stats.resilience.duplicate_work(now - a.started, 0.0);
@@ -360,6 +366,7 @@ impl World<'_> {
             }
             return;
         }
+        let b = &mut self.backends[backend];
         if let Some(bucket) = &mut b.provider.buckets[2] {
             bucket.reconcile(now, a.reserved_output as u64, a.output_tokens as u64);
         }
@@ -443,16 +450,45 @@ impl World<'_> {
             r.call_seq = r.call_seq.wrapping_add(1);
             r.in_flight = 0;
             if let Some(r) = self.requests.get_mut(a.request) {
-                let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
+                // A call that resumed a broken stream showed its first token then.
+                let first = r.streamed.take().unwrap_or(a.started + a.ttft);
+                let ttft = first.saturating_sub(r.call_started);
                 self.stats.first_token(r.tenant.index(), ttft);
-                r.first_token.get_or_insert(a.started + a.ttft);
+                r.first_token.get_or_insert(first);
                 if let Some(rec) = &mut self.recorder {
-                    rec.first_token(a.request, a.started + a.ttft);
+                    rec.first_token(a.request, first);
                 }
                 // The breaker hears about this answer once its validation is known.
                 r.permit = a.permit;
             }
             self.judge_answer(now, a.request);
+        }
+    }
+
+    /// The server is done with an attempt: its slot frees (and the memory it held), and the next
+    /// waiting call starts (calls shed at their queue timeout are still in the queue: skip
+    /// them). A pool lets waiting calls in when replicas free up. (A chaos stall may have taken
+    /// slots out of service: only a free slot takes a call.)
+    pub(super) fn free_slot(&mut self, now: Time, backend: BackendId, attempt: Key, memory: u64) {
+        self.stats.service_ended(now, backend.index());
+        let b = &mut self.backends[backend];
+        b.busy -= 1;
+        if let Some(t) = &mut b.provider.transport {
+            t.release(memory);
+        }
+        if let Some(rec) = &mut self.recorder {
+            rec.slot_freed(now, attempt);
+        }
+        while let Server::Api { concurrency } = self.backends[backend].server
+            && self.backends[backend].busy < concurrency
+            && let Some(next) = self.backends[backend].queue.pop()
+        {
+            if self.attempts.get(next).is_some_and(|a| a.abandoned) {
+                self.attempts.remove(next);
+                continue;
+            }
+            self.start_service(now, next, true);
+            break;
         }
     }
 

@@ -9,6 +9,10 @@ use crate::names::check_name;
 use crate::sections::episodes::{Outage, Slowdown, build_episodes};
 use crate::sections::gpu_pool::GpuPool;
 use crate::sections::resilience::{CircuitBreaker, Cooldown};
+use crate::sections::transport::{
+    Memory, Network, StreamFailures, build_memory, build_network, build_stream_failures,
+    check_not_pooled,
+};
 use crate::values::{Duration, Limit, NonNegative, Positive, Probability};
 use models::BackendConfig;
 use models::config::ServiceModel;
@@ -71,7 +75,8 @@ pub struct Backend {
     /// Hard errors per attempt by class, drawn when the attempt starts, e.g.
     /// `{ rate_limited = 0.01, server_error = 0.002 }` (default: none). Classes: rate_limited,
     /// server_error, bad_gateway, unavailable, gateway_timeout, overloaded, connection_reset,
-    /// connection_refused, bad_request, unauthorized, payload_too_large.
+    /// connection_refused, bad_request, unauthorized, payload_too_large. (A
+    /// `stream_interrupted` comes from `stream_failures`.)
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, Probability>,
     /// How long an error takes to come back (default: the attempt's own latency model: its
@@ -103,6 +108,16 @@ pub struct Backend {
     /// step-time model times them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_pool: Option<GpuPool>,
+    /// The network between the gateway and this backend: a delay each way, refused and reset
+    /// connections (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+    /// Streamed answers that break after their first token (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_failures: Option<StreamFailures>,
+    /// A memory limit whose passing kills the serving process (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
 }
 
 /// A provider's rate limits, each its own bucket refilled continuously (a per-minute limit
@@ -226,7 +241,22 @@ fn build_backend(
         .transpose()?;
     let limits = provider_limits(b.rate_limits.as_ref(), path)?;
     let episodes = build_episodes(&b.outages, &b.slowdowns, path, has_attempt_timeout)?;
+    check_not_pooled(
+        pool.is_some(),
+        [
+            (b.network.is_some(), "network"),
+            (b.stream_failures.is_some(), "stream_failures"),
+            (b.memory.is_some(), "memory"),
+        ],
+        path,
+    )?;
+    let link = build_network(b.network.as_ref(), path)?;
+    let stream_failures = build_stream_failures(b.stream_failures.as_ref(), path)?;
+    let memory = build_memory(b.memory.as_ref(), path)?;
     Ok(BackendConfig {
+        link,
+        stream_failures,
+        memory,
         name: b.name.clone(),
         concurrency: if pool.is_some() {
             u32::MAX
@@ -337,12 +367,14 @@ fn error_mix(
             .map_err(|e: String| err(format!("{path}.errors.{name}"), e))?;
         if matches!(
             class,
-            ErrorClass::AttemptTimeout | ErrorClass::ContextOverflow
+            ErrorClass::AttemptTimeout
+                | ErrorClass::ContextOverflow
+                | ErrorClass::StreamInterrupted
         ) {
             return Err(err(
                 format!("{path}.errors.{name}"),
                 format!(
-                    "`{name}` is not drawn: timeouts come from gateway.attempt_timeout and context overflows from context_window"
+                    "`{name}` is not drawn: timeouts come from gateway.attempt_timeout, context overflows from context_window and broken streams from stream_failures"
                 ),
             ));
         }

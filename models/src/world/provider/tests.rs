@@ -33,6 +33,9 @@ fn config() -> BackendConfig {
         model_updates: Vec::new(),
         latency_per_inflight: 0.0,
         pool: None,
+        link: None,
+        stream_failures: None,
+        memory: None,
     }
 }
 
