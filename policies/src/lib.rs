@@ -8,6 +8,9 @@ pub mod admission;
 pub mod backoff;
 pub mod breaker;
 pub mod burn_rate;
+pub mod client_rate;
+pub mod codel;
+pub mod concurrency_limit;
 pub mod cooldown;
 pub mod deadline;
 pub mod fair_queue;
@@ -18,6 +21,8 @@ pub mod outcome;
 pub mod rate_limit;
 pub mod retry;
 pub mod retry_budget;
+pub mod retry_quota;
+pub mod adaptive_lifo;
 pub mod window;
 
 pub use admission::{Admission, PriorityShedding, ShedReason, estimated_wait, queue_timed_out};
@@ -30,6 +35,10 @@ pub use burn_rate::{
     AlertEvent, AlertGrade, AlertRules, BurnRateAlerter, BurnRateRule, Episode, FaultWindow,
     Preset, RollingCounts, RuleState, Severity, Transition, WindowCounts, grade,
 };
+pub use client_rate::ClientRateLimiter;
+pub use codel::{Codel, CodelQueue};
+pub use concurrency_limit::{ConcurrencyLimit, LimitConfig};
+pub use adaptive_lifo::AdaptiveLifo;
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
 pub use fair_queue::{Discipline, FairQueue};
@@ -44,4 +53,5 @@ pub use retry::{AttemptFailure, GiveUpReason, RetryDecision, RetryPolicy, RetryR
 pub use retry_budget::{
     AdaptiveThrottle, AnyRetryBudget, FinagleBudget, GrpcThrottle, RetryBudget,
 };
+pub use retry_quota::{QuotaConfig, QuotaDecision, RetryQuota};
 pub use window::SlidingWindow;
