@@ -80,6 +80,7 @@ const FINDINGS: &[(&str, &[&str])] = &[
             "projected over 30d",
         ],
     ),
+    ("codel-overload", &[]),
 ];
 
 /// The `[report] headline` names of a built-in example, from its own text.

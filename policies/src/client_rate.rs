@@ -88,6 +88,11 @@ impl ClientRateLimiter {
         self.measured
     }
 
+    /// Tokens in the bucket (negative: owed to attempts waiting for them).
+    pub fn tokens(&self) -> f64 {
+        self.capacity
+    }
+
     fn refill(&mut self, t: f64) {
         if let Some(last) = self.refilled {
             let gained = (t - last).max(0.0) * self.fill_rate;
@@ -103,22 +108,25 @@ impl ClientRateLimiter {
         self.capacity = self.capacity.min(self.max_capacity);
     }
 
-    /// An attempt is about to be sent: `Ok` (a token taken, or the limiter is off), or
-    /// `Err(wait)` when the bucket is empty; asking again after `wait` finds a token, unless
-    /// another attempt took it meanwhile.
-    pub fn acquire(&mut self, now: Time) -> Result<(), Time> {
+    /// An attempt is about to be sent: it takes a token, waiting first when the bucket has
+    /// none. Returns the wait (0: go now, or the limiter is off). Waiting attempts queue for
+    /// tokens in the order they asked (the SDK's blocked threads, woken one per token): the
+    /// bucket goes into debt, and each waits until its own token has filled in at the present
+    /// rate.
+    pub fn reserve(&mut self, now: Time) -> Time {
         if !self.enabled {
-            return Ok(());
+            return 0;
         }
         let t = secs(now);
         self.refill(t);
+        self.capacity -= 1.0;
         // A token that floating-point rounding left a hair short of whole is whole.
-        if self.capacity >= 1.0 - 1e-9 {
-            self.capacity = (self.capacity - 1.0).max(0.0);
-            return Ok(());
+        if self.capacity >= -1e-9 {
+            self.capacity = self.capacity.max(0.0);
+            return 0;
         }
-        let wait = (1.0 - self.capacity) / self.fill_rate * NANOS_PER_SEC as f64;
-        Err((wait.ceil() as Time).max(1))
+        let wait = -self.capacity / self.fill_rate * NANOS_PER_SEC as f64;
+        (wait.ceil() as Time).max(1)
     }
 
     /// A response came back at `now`; `throttled` when it was a throttling error (429, 529).
@@ -163,7 +171,7 @@ mod tests {
     fn off_until_the_first_throttle() {
         let mut l = ClientRateLimiter::new();
         for i in 0..100 {
-            assert_eq!(l.acquire(i * MS), Ok(()));
+            assert_eq!(l.reserve(i * MS), 0);
             l.on_response(i * MS, false);
         }
         assert!(!l.enabled());
@@ -200,20 +208,25 @@ mod tests {
         let rate = l.rate();
         assert!(rate > MIN_FILL_RATE);
         // The bucket kept filling while the limiter was off: it holds at most max(1, rate)
-        // tokens, then every further attempt waits for the next one.
+        // tokens, then every further attempt waits for a token of its own, in turn.
         let now = 2 * S;
         let mut burst = 0;
-        while l.acquire(now).is_ok() {
+        while l.reserve(now) == 0 {
             burst += 1;
         }
         assert!(burst as f64 <= rate.max(1.0), "{burst} vs {rate}");
-        let wait = l.acquire(now).unwrap_err();
-        assert!(wait as f64 <= S as f64 / rate + 1.0, "{wait} vs 1/{rate}");
-        // Coming back after the wait finds the token, and the next one waits a full token.
-        assert_eq!(l.acquire(now + wait), Ok(()));
-        let next = l.acquire(now + wait).unwrap_err();
-        let full = S as f64 / rate;
-        assert!((next as f64 - full).abs() <= 2.0, "{next} vs {full}");
+        // That one waits less than a token; the next ones one token more each.
+        let owed = -l.tokens();
+        assert!(owed > 0.0 && owed <= 1.0);
+        let first = (owed / rate * S as f64).ceil();
+        let second = l.reserve(now);
+        let third = l.reserve(now);
+        let token = S as f64 / rate;
+        assert!(
+            (second as f64 - first - token).abs() <= 2.0,
+            "{second} vs {first} + {token}"
+        );
+        assert!((third as f64 - second as f64 - token).abs() <= 2.0);
     }
 
     #[test]
@@ -236,7 +249,11 @@ mod tests {
             t += 10 * MS;
             l.on_response(t, false);
         }
-        assert!(l.rate() > w_max, "beyond w_max after K: {} vs {w_max}", l.rate());
+        assert!(
+            l.rate() > w_max,
+            "beyond w_max after K: {} vs {w_max}",
+            l.rate()
+        );
         // Never above twice the measured rate.
         assert!(l.rate() <= 2.0 * l.measured_rate() + 1e-9);
     }
@@ -249,7 +266,7 @@ mod tests {
         l.on_response(100 * MS, true);
         assert!(l.enabled());
         assert_eq!(l.rate(), MIN_FILL_RATE);
-        let wait = l.acquire(100 * MS).unwrap_err();
-        assert_eq!(wait, 2 * S);
+        assert_eq!(l.reserve(100 * MS), 2 * S);
+        assert_eq!(l.reserve(100 * MS), 4 * S);
     }
 }

@@ -144,8 +144,9 @@ impl<K: Copy> CodelQueue<K> {
                 self.codel.count += 1;
                 r = self.dodequeue(now);
                 if r.is_some_and(|(_, ok)| ok) {
-                    self.codel.drop_next =
-                        self.codel.control_law(self.codel.drop_next, self.codel.count);
+                    self.codel.drop_next = self
+                        .codel
+                        .control_law(self.codel.drop_next, self.codel.count);
                 } else {
                     self.codel.dropping = false;
                 }

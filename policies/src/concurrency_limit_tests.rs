@@ -98,7 +98,11 @@ fn closed_loop(
 fn settled(limits: &[u32]) -> (f64, u32, u32) {
     let tail = &limits[1000..];
     let mean = tail.iter().map(|&x| x as f64).sum::<f64>() / tail.len() as f64;
-    (mean, *tail.iter().min().unwrap(), *tail.iter().max().unwrap())
+    (
+        mean,
+        *tail.iter().min().unwrap(),
+        *tail.iter().max().unwrap(),
+    )
 }
 
 #[test]
@@ -196,7 +200,9 @@ fn vegas_reprobes_the_no_load_rtt() {
         if let State::Vegas { rtt_noload, .. } = l.state
             && rtt_noload == 300 * MS
         {
-            assert!(matches!(before.state, State::Vegas { rtt_noload, .. } if rtt_noload == 100 * MS));
+            assert!(
+                matches!(before.state, State::Vegas { rtt_noload, .. } if rtt_noload == 100 * MS)
+            );
             probed = true;
             break;
         }
@@ -215,7 +221,11 @@ fn gradient2_follows_the_library_formula() {
     let long = (100.0 + 200.0) / 2.0;
     let expected = 20.8 * 0.8 + (20.8 * (long / 200.0) + 4.0) * 0.2;
     l.on_sample(200 * MS, 20, false);
-    assert!((l.limit - expected).abs() < 1e-9, "{} vs {expected}", l.limit);
+    assert!(
+        (l.limit - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        l.limit
+    );
     // App limited: no change.
     let before = l.limit;
     l.on_sample(100 * MS, 5, false);
@@ -337,4 +347,3 @@ fn validation_names_the_parameter() {
     assert_eq!(bad(g(0)), "long_window");
     assert!(g(1).validate().is_ok());
 }
-

@@ -4,6 +4,7 @@
 //! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
 #![warn(missing_docs)]
 
+pub mod adaptive_lifo;
 pub mod admission;
 pub mod backoff;
 pub mod breaker;
@@ -22,9 +23,9 @@ pub mod rate_limit;
 pub mod retry;
 pub mod retry_budget;
 pub mod retry_quota;
-pub mod adaptive_lifo;
 pub mod window;
 
+pub use adaptive_lifo::AdaptiveLifo;
 pub use admission::{Admission, PriorityShedding, ShedReason, estimated_wait, queue_timed_out};
 pub use backoff::Backoff;
 pub use breaker::{
@@ -38,7 +39,6 @@ pub use burn_rate::{
 pub use client_rate::ClientRateLimiter;
 pub use codel::{Codel, CodelQueue};
 pub use concurrency_limit::{ConcurrencyLimit, LimitConfig};
-pub use adaptive_lifo::AdaptiveLifo;
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
 pub use fair_queue::{Discipline, FairQueue};

@@ -125,10 +125,7 @@ impl RetryQuota {
     }
 
     fn refill(&mut self, amount: u32) {
-        self.tokens = self
-            .tokens
-            .saturating_add(amount)
-            .min(self.config.capacity);
+        self.tokens = self.tokens.saturating_add(amount).min(self.config.capacity);
     }
 }
 

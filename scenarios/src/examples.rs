@@ -119,6 +119,11 @@ pub const ALL: &[Example] = &[
         summary: "a broken silent model update (0.5% -> 20% bad answers): the 14.4x page fires 43 min later",
         toml: include_str!("../examples/slo-burn-alerts.toml"),
     },
+    Example {
+        name: "codel-overload",
+        summary: "1.2x overload for 10 minutes: FIFO waits a minute, CoDel holds the wait near 0.5 s",
+        toml: include_str!("../examples/codel-overload.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {

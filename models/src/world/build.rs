@@ -63,7 +63,9 @@ impl<'c> World<'c> {
                 Backend {
                     concurrency: b.concurrency,
                     busy: 0,
-                    queue: if config.gateway.scheduling == Discipline::Fifo {
+                    queue: if let Some(d) = config.gateway.overload.queue_discipline {
+                        Queue::overload(d)
+                    } else if config.gateway.scheduling == Discipline::Fifo {
                         Queue::Fifo(VecDeque::new())
                     } else {
                         let weights: Vec<u32> =
@@ -206,6 +208,7 @@ impl<'c> World<'c> {
                 .as_ref()
                 .map(crate::cost_guard::CostGuard::new),
             recorder: None,
+            overload: super::gateway::overload::Overload::new(config),
         }
     }
 }

@@ -74,6 +74,10 @@ pub(super) struct Request {
     pub(super) max_tokens: u32,
     /// The call's latest attempt its client timed out on (idempotency studies only).
     pub(super) orphan: Option<Orphan>,
+    /// Retry-quota tokens the call's last retry took (0: none), given back if it answers.
+    pub(super) quota_cost: u32,
+    /// Holds a token reserved from its tenant's client rate limiter, waiting for it to fill in.
+    pub(super) client_token: bool,
 }
 
 pub(super) struct Attempt {
@@ -114,6 +118,9 @@ pub(super) struct Attempt {
     pub(super) replay: bool,
     /// The GPU replica serving it, or [`NO_REPLICA`].
     pub(super) replica: u16,
+    /// Attempts out under the backend's adaptive concurrency limit when this one was sent, it
+    /// included (0: not under a limit).
+    pub(super) limit_in_flight: u32,
 }
 
 /// `Attempt::replica` of an attempt not on a GPU replica.
@@ -153,6 +160,7 @@ impl Attempt {
             duplicate: false,
             replay: false,
             replica: NO_REPLICA,
+            limit_in_flight: 0,
         }
     }
 }

@@ -18,6 +18,7 @@
 //! After a failed attempt, `recovery` decides: retry (budget, deadline), hedge, fallback chain.
 
 mod limits;
+pub(in crate::world) mod overload;
 mod recovery;
 
 pub(in crate::world) use limits::{limiter, take_limits};
@@ -27,43 +28,76 @@ use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::idempotency::Resend;
 use super::{ROUND_TRIP, Route, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
+use crate::config::QueueDiscipline;
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
 use crate::workload::token_count;
+use policies::{AdaptiveLifo, CodelQueue};
 use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger};
 use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
 use std::collections::VecDeque;
 
-/// A backend's waiting calls: plain FIFO, or fair across tenants.
+/// A backend's waiting calls: plain FIFO, fair across tenants, or a discipline for overload
+/// (CoDel, adaptive LIFO).
 pub(in crate::world) enum Queue {
     Fifo(VecDeque<Key>),
     Fair(FairQueue<Key>),
+    Codel(CodelQueue<Key>),
+    Lifo(AdaptiveLifo<Key>),
 }
 
 impl Queue {
+    /// An empty queue served by an overload discipline.
+    pub(in crate::world) fn overload(d: QueueDiscipline) -> Queue {
+        match d {
+            QueueDiscipline::Codel { target, interval } => {
+                Queue::Codel(CodelQueue::new(target, interval))
+            }
+            QueueDiscipline::AdaptiveLifo { congested_after } => {
+                Queue::Lifo(AdaptiveLifo::new(congested_after))
+            }
+        }
+    }
+
     pub(in crate::world) fn len(&self) -> usize {
         match self {
             Queue::Fifo(q) => q.len(),
             Queue::Fair(q) => q.len(),
+            Queue::Codel(q) => q.len(),
+            Queue::Lifo(q) => q.len(),
         }
     }
 
-    pub(in crate::world) fn push(&mut self, tenant: u16, attempt: Key) {
+    pub(in crate::world) fn push(&mut self, tenant: u16, attempt: Key, now: Time) {
         match self {
             Queue::Fifo(q) => q.push_back(attempt),
             Queue::Fair(q) => {
                 // Unbounded per tenant: the gateway's queue capacity is checked before.
                 let _ = q.push(tenant as usize, attempt, 1);
             }
+            Queue::Codel(q) => q.push(attempt, now),
+            Queue::Lifo(q) => q.push(attempt, now),
         }
     }
 
-    pub(in crate::world) fn pop(&mut self) -> Option<Key> {
+    /// The next call to serve at `now`. CoDel may drop calls on the way: the caller fails
+    /// them ([`World::shed_dropped`]).
+    pub(in crate::world) fn pop(&mut self, now: Time) -> Option<Key> {
         match self {
             Queue::Fifo(q) => q.pop_front(),
             Queue::Fair(q) => q.pop().map(|(_, k)| k),
+            Queue::Codel(q) => q.pop(now),
+            Queue::Lifo(q) => q.pop(now),
+        }
+    }
+
+    /// A call CoDel dropped and the world has not failed yet.
+    pub(in crate::world) fn next_dropped(&mut self) -> Option<Key> {
+        match self {
+            Queue::Codel(q) => q.next_dropped(),
+            _ => None,
         }
     }
 }
@@ -149,6 +183,8 @@ impl World<'_> {
             output_tokens: 0,
             max_tokens: 0,
             orphan: None,
+            quota_cost: 0,
+            client_token: false,
         });
         if let Some(rec) = &mut self.recorder {
             rec.job_arrived(now, request, tenant);
@@ -291,6 +327,11 @@ impl World<'_> {
         };
         let backend_index = r.backend;
         let tenant = r.tenant;
+        // The tenant's adaptive client rate limiter (the AWS SDKs' adaptive mode) may hold the
+        // attempt until it has a token.
+        if self.client_rate_hold(now, request) {
+            return true;
+        }
         // A backend whose breaker is open, or which is cooling down, is skipped without a call.
         let permit = match self.backends[backend_index as usize].gate(now) {
             Ok(permit) => permit,
@@ -317,6 +358,19 @@ impl World<'_> {
                     class: ErrorClass::RateLimited,
                     retry_after: None,
                 },
+            );
+            return true;
+        }
+        // The backend's adaptive concurrency limit turns away what is beyond it at once, as
+        // Envoy's adaptive concurrency filter does (a 503 from the gateway): the call is shed,
+        // or falls back down its chain.
+        if !self.limit_allows(now, backend_index) {
+            self.backends[backend_index as usize].release(permit);
+            self.fall_back(
+                now,
+                request,
+                FallbackTrigger::Error(ErrorClass::Overloaded),
+                Outcome::Shed,
             );
             return true;
         }
@@ -364,6 +418,7 @@ impl World<'_> {
             r.in_flight += 1;
             self.sched
                 .schedule(now + ROUND_TRIP, Event::service_done(attempt));
+            self.limit_sent(attempt);
             return true;
         }
         let mut room = self
@@ -404,6 +459,7 @@ impl World<'_> {
             rec.attempt_sent(now, attempt, request, r.backend, kind, !can_start);
         }
         r.in_flight += 1;
+        self.limit_sent(attempt);
         self.reserve_hedge(now, request);
         if can_start {
             self.start_service(now, attempt, false);
@@ -417,7 +473,7 @@ impl World<'_> {
             self.arm_hedge(request, None);
             self.backends[backend_index as usize]
                 .queue
-                .push(tenant, attempt);
+                .push(tenant, attempt, now);
             self.stats.enqueued(now);
             if let Some(q) = self.config.gateway.queue_timeout {
                 let a = self.attempts.get_mut(attempt).expect("just inserted");

@@ -177,7 +177,7 @@ impl World<'_> {
             let tenant = r.tenant;
             self.backends[backend_index as usize]
                 .queue
-                .push(tenant, attempt);
+                .push(tenant, attempt, now);
             self.stats.enqueued(now);
         }
         self.schedule_hedge(now, request);
@@ -198,7 +198,10 @@ impl World<'_> {
             &mut self.retry_rng,
         );
         match decision {
-            RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
+            RetryDecision::RetryAfter(delay)
+                if self.retry_allowed(now, request, delay)
+                    && self.quota_allows(now, request, failure) =>
+            {
                 let class = match failure {
                     AttemptFailure::Error { class, .. } => Some(class),
                     AttemptFailure::SoftFailure => None,
