@@ -46,6 +46,7 @@ const DIGESTS: &[(&str, &str)] = &[
     ("self-hosted-vs-api", "sha256:67bcb50a7fedbc5958493b3dae397e3e5febe18785b392413cb84d57fcacf1cf"),
     ("autoscale-burst", "sha256:1fd9bf3ef5975ab28a5f8f0553faf4bfe96694e3b5123382e4f59a78dd17f215"),
     ("slo-burn-alerts", "sha256:9edb39a799468bdc1975a5eaa49a47a2ed74c390af1bad3838d44b984c37f4ad"),
+    ("codel-overload", "sha256:54f398eccc37364e286505cf0c04d84a9c5fd4b7c55ca3ee594ce4e4a77218a8"),
 ];
 
 #[test]
