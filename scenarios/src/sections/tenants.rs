@@ -11,7 +11,7 @@ use crate::sections::backends::Backend;
 use crate::values::{NonNegative, Probability};
 use models::config::{LoopConfig, RouteConfig, StepConfig};
 use models::workload::{ArrivalSpec, TokenSource};
-use models::{BackendId, TenantConfig};
+use models::{BackendId, RouteId, TenantConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -167,7 +167,7 @@ fn build_tenant(
     }
     let steps = steps(t, path, known, routes)?;
     for (k, st) in steps.iter().enumerate() {
-        let backend = &known.backends[routes[st.route as usize].backend.0 as usize];
+        let backend = &known.backends[routes[st.route].backend];
         if backend.ttft.is_some() && st.output_tokens.is_none() && output_tokens.is_none() {
             let at = if t.steps.is_empty() {
                 format!("{path}.output_tokens")
@@ -262,7 +262,7 @@ fn steps(
             }
         };
         vec![StepConfig {
-            route: route as u16,
+            route: RouteId::at(route),
             prompt_tokens: None,
             output_tokens: None,
         }]
@@ -302,8 +302,12 @@ fn steps(
 }
 
 /// The id of the declared route named `name`, or an error at `at` listing the routes.
-fn route_of(route_ids: &BTreeMap<&str, usize>, name: &str, at: &str) -> Result<u16, BuildError> {
-    route_ids.get(name).map(|&r| r as u16).ok_or_else(|| {
+fn route_of(
+    route_ids: &BTreeMap<&str, usize>,
+    name: &str,
+    at: &str,
+) -> Result<RouteId, BuildError> {
+    route_ids.get(name).map(|&r| RouteId::at(r)).ok_or_else(|| {
         err(
             at,
             if route_ids.is_empty() {

@@ -16,7 +16,7 @@
 //!   [`World::quota_answered`] for the one that answered its call;
 //! - a backend's queue is served: [`World::shed_dropped`] for what CoDel dropped.
 
-use crate::config::WorldConfig;
+use crate::config::{BackendId, TenantId, WorldConfig};
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::world::World;
@@ -122,7 +122,7 @@ impl World<'_> {
             return;
         };
         r.quota_cost = 0;
-        if let Some(q) = o.quotas.get_mut(r.tenant as usize) {
+        if let Some(q) = o.quotas.get_mut(r.tenant.index()) {
             q.on_call();
         }
     }
@@ -138,7 +138,7 @@ impl World<'_> {
             return true;
         };
         let r = self.requests.get_mut(request).expect("live request");
-        let t = r.tenant as usize;
+        let t = r.tenant.index();
         let Some(q) = o.quotas.get_mut(t) else {
             return true;
         };
@@ -171,7 +171,7 @@ impl World<'_> {
         let Some(r) = self.requests.get_mut(request) else {
             return;
         };
-        if let Some(q) = o.quotas.get_mut(r.tenant as usize) {
+        if let Some(q) = o.quotas.get_mut(r.tenant.index()) {
             q.on_success((r.quota_cost > 0).then_some(r.quota_cost));
             r.quota_cost = 0;
         }
@@ -187,7 +187,7 @@ impl World<'_> {
         let Some(r) = self.requests.get_mut(request) else {
             return false;
         };
-        let Some(l) = o.rates.get_mut(r.tenant as usize) else {
+        let Some(l) = o.rates.get_mut(r.tenant.index()) else {
             return false;
         };
         if r.client_token {
@@ -214,11 +214,11 @@ impl World<'_> {
     pub(in crate::world) fn client_response(
         &mut self,
         now: Time,
-        tenant: u16,
+        tenant: TenantId,
         error: Option<ErrorClass>,
     ) {
         let Some(o) = &mut self.overload else { return };
-        let Some(l) = o.rates.get_mut(tenant as usize) else {
+        let Some(l) = o.rates.get_mut(tenant.index()) else {
             return;
         };
         let throttled = matches!(
@@ -233,11 +233,11 @@ impl World<'_> {
 
     /// Whether `backend`'s adaptive concurrency limit lets one more attempt out; one it turns
     /// away is counted.
-    pub(in crate::world) fn limit_allows(&mut self, now: Time, backend: u16) -> bool {
+    pub(in crate::world) fn limit_allows(&mut self, now: Time, backend: BackendId) -> bool {
         let Some(o) = &mut self.overload else {
             return true;
         };
-        let b = backend as usize;
+        let b = backend.index();
         let Some(l) = o.limits.get(b) else {
             return true;
         };
@@ -256,7 +256,7 @@ impl World<'_> {
         let Some(a) = self.attempts.get_mut(attempt) else {
             return;
         };
-        let b = a.backend as usize;
+        let b = a.backend.index();
         if b < o.limits.len() {
             o.in_flight[b] += 1;
             a.limit_in_flight = o.in_flight[b];
@@ -269,7 +269,7 @@ impl World<'_> {
     pub(in crate::world) fn limit_done(
         &mut self,
         now: Time,
-        backend: u16,
+        backend: BackendId,
         sent_with: u32,
         sent: Time,
         dropped: bool,
@@ -278,7 +278,7 @@ impl World<'_> {
             return;
         }
         let Some(o) = &mut self.overload else { return };
-        let b = backend as usize;
+        let b = backend.index();
         o.in_flight[b] -= 1;
         let before = o.limits[b].limit();
         if o.limits[b].on_sample(now.saturating_sub(sent), sent_with, dropped) {
@@ -290,7 +290,7 @@ impl World<'_> {
 
     /// Fails the calls CoDel dropped from `backend`'s queue: shed, as a queue timeout sheds
     /// them (a call already shed by its queue timeout is just let go).
-    pub(in crate::world) fn shed_dropped(&mut self, now: Time, backend: usize) {
+    pub(in crate::world) fn shed_dropped(&mut self, now: Time, backend: BackendId) {
         while let Some(attempt) = self.backends[backend].queue.next_dropped() {
             let Some(a) = self.attempts.remove(attempt) else {
                 continue;
