@@ -37,26 +37,28 @@ max_attempts = 3
 
 #[test]
 fn the_aws_quota_allows_100_retries_then_denies_them() {
-    // 500 tokens at 5 a retry: 100 retries (calls 1–50 make both of theirs), then every call's
-    // first retry is denied (calls 51–100), nothing refills (no call is answered). One
-    // exhaustion. Without the quota: 2 retries per call.
+    // The first call (at 0 s) is answered before the outage; 99 fail. 500 tokens at 5 a retry:
+    // 100 retries (calls 2–51 make both of theirs), then every call's first retry is denied
+    // (calls 52–100), nothing refills (no later call is answered). One exhaustion. Without
+    // the quota: 2 retries per failing call.
     let trace = every_second("quota-trace", 100);
     let none = run_with("quota-none", &outage("", false), Some(&trace));
-    assert_eq!(mean(&none, "retries"), 200.0);
+    assert_eq!(mean(&none, "retries"), 2.0 * 99.0);
     assert!(!has(&none, "retry_quota.denied"), "only when configured");
     let aws = run_with("quota-aws", &outage("quota = {}", false), Some(&trace));
     assert_eq!(mean(&aws, "retries"), 100.0);
-    assert_eq!(mean(&aws, "retry_quota.denied"), 50.0);
-    assert_eq!(mean(&aws, "tenant.t.retry_quota.denied"), 50.0);
+    assert_eq!(mean(&aws, "retry_quota.denied"), 49.0);
+    assert_eq!(mean(&aws, "tenant.t.retry_quota.denied"), 49.0);
     assert_eq!(mean(&aws, "retry_quota.exhausted"), 1.0);
     // Timeouts cost 10: 50 retries.
     let timeouts = run_with("quota-timeouts", &outage("quota = {}", true), Some(&trace));
     assert_eq!(mean(&timeouts, "retries"), 50.0);
     // Two retries a second (two calls' first and second) until the 50th: about 25 calls
-    // make both, and each of the other 75 is denied once.
+    // make both, and each of the other 74 failing calls is denied once.
     let denied = mean(&timeouts, "retry_quota.denied");
-    assert!((74.0..=76.0).contains(&denied), "denied {denied}");
-    // A per-call refill of 5 pays for one retry per call, forever.
+    assert!((73.0..=75.0).contains(&denied), "denied {denied}");
+    // A per-call refill of 5 pays for one retry per call, forever: call 2 finds the bucket
+    // full (10) and makes both retries, calls 3–100 one each.
     let per_call = run_with(
         "quota-per-call",
         &outage(
@@ -65,13 +67,14 @@ fn the_aws_quota_allows_100_retries_then_denies_them() {
         ),
         Some(&trace),
     );
-    assert_eq!(mean(&per_call, "retries"), 100.0 + 1.0);
+    assert_eq!(mean(&per_call, "retries"), 2.0 + 98.0);
 }
 
 #[test]
 fn each_tenant_keeps_its_own_quota() {
-    // Two tenants on the dead backend, 50 calls each: each bucket pays for 100 retries of its
-    // own tenant (all of them), where one shared 500-token budget would pay for 100 in all.
+    // Two tenants on the dead backend, 50 calls each (the first answered before the outage):
+    // each bucket pays for the 98 retries of its own tenant's 49 failing calls, where one
+    // shared 500-token budget would pay for 100 in all.
     let scenario = r#"
 replications = 1
 horizon = "2m"
@@ -94,7 +97,7 @@ quota = {}
 "#;
     let trace = every_second("quota-two-trace", 50);
     let r = run_with("quota-two", scenario, Some(&trace));
-    assert_eq!(mean(&r, "retries"), 200.0);
+    assert_eq!(mean(&r, "retries"), 2.0 * 98.0);
     assert_eq!(mean(&r, "tenant.a.retry_quota.denied"), 0.0);
     assert_eq!(mean(&r, "tenant.b.retry_quota.denied"), 0.0);
 }
