@@ -1323,6 +1323,56 @@ fn trace_cases() -> Vec<Case> {
 
 fn set_cases() -> Vec<Case> {
     vec![
+        // Overload controls: retry quotas, adaptive concurrency limits, queue disciplines.
+        set("quota_empty", "gateway.retry.quota={ capacity = 0 }")
+            .key("gateway.retry.quota.capacity")
+            .says("at least 1 token"),
+        set(
+            "quota_timeout_dearer_than_capacity",
+            "gateway.retry.quota={ capacity = 8 }",
+        )
+        .key("gateway.retry.quota.timeout_cost")
+        .says("costs more"),
+        set("quota_unknown_field", "gateway.retry.quota={ tokens = 5 }")
+            .key("gateway.retry.quota")
+            .says("unknown field `tokens`"),
+        set(
+            "limit_unknown_algorithm",
+            "gateway.concurrency_limit={ algorithm = \"bbr\" }",
+        )
+        .key("gateway.concurrency_limit")
+        .says("unknown variant `bbr`"),
+        set(
+            "limit_backoff_ratio",
+            "gateway.concurrency_limit={ algorithm = \"aimd\", backoff_ratio = 1.0 }",
+        )
+        .key("gateway.concurrency_limit.backoff_ratio")
+        .says("[0.5, 1)"),
+        set(
+            "limit_initial_above_max",
+            "gateway.concurrency_limit={ algorithm = \"gradient2\", initial_limit = 500 }",
+        )
+        .key("gateway.concurrency_limit.initial_limit")
+        .says("must lie in [20, 200]"),
+        set(
+            "codel_target_over_interval",
+            "gateway.queue_discipline={ kind = \"codel\", target = \"1s\", interval = \"100ms\" }",
+        )
+        .key("gateway.queue_discipline.target")
+        .says("shorter than the interval"),
+        on_base(
+            "set/discipline_with_fair_scheduling",
+            &[
+                "validate",
+                "base.toml",
+                "--set",
+                "gateway.scheduling=\"round_robin\"",
+                "--set",
+                "gateway.queue_discipline={ kind = \"adaptive_lifo\" }",
+            ],
+        )
+        .key("gateway.queue_discipline")
+        .says("cannot be combined with fair scheduling"),
         set("no_equals", "horizon").says("expected KEY.PATH=VALUE"),
         set("empty_key", "=5").says("empty key"),
         set("leading_dot", ".horizon=1h").says("empty key"),

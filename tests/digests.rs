@@ -47,6 +47,7 @@ const DIGESTS: &[(&str, &str)] = &[
     ("autoscale-burst", "sha256:4393fef39d39984d3f9cb23ab6841192624eabd6661a85cc4eab3d350976df9b"),
     ("slo-burn-alerts", "sha256:3d1c28e3bf7dc5f3ca8efb4214b6e208e0f1697a2aa02811b89137b5e9867479"),
     ("oom-retry-storm", "sha256:4d9f2dd449a602ef503d35f106880d0f1427830bb979b95f01669af4c5061d26"),
+    ("codel-overload", "sha256:54f398eccc37364e286505cf0c04d84a9c5fd4b7c55ca3ee594ce4e4a77218a8"),
 ];
 
 #[test]

@@ -81,6 +81,7 @@ const FINDINGS: &[(&str, &[&str])] = &[
         ],
     ),
     ("oom-retry-storm", &[]),
+    ("codel-overload", &[]),
 ];
 
 /// The `[report] headline` names of a built-in example, from its own text.

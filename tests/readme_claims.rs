@@ -161,6 +161,15 @@ const RUNS: &[Run] = &[
         &["--set", "chaos.experiments.2.safety_gate.enabled=false"],
     ),
     ex("slo-burn-alerts"),
+    ex("codel-overload"),
+    var(
+        "codel-overload/codel",
+        "codel-overload",
+        &[
+            "--set",
+            "gateway.queue_discipline={ kind = \"codel\", target = \"100ms\", interval = \"1s\" }",
+        ],
+    ),
     ex("retry-storm"),
     var(
         "retry-storm/jitter",
@@ -1032,6 +1041,38 @@ fn example_claims() -> Vec<Claim> {
         printed("depth-1 share (of calls past the cache) = 4 h / 24 h = 0.16667", "0.16667", fallback_theory),
         printed("SLI 0.99983; depth-1 share 0.1654", "0.99983", |r| r.mean("fallback-chain", "slo.availability.sli")),
         printed("SLI 0.99983; depth-1 share 0.1654", "0.1654", |r| r.mean("fallback-chain", "fallback.depth1_share")),
+        // codel-overload
+        printed("12 calls/s for a provider of 10 slots, 1 s a call", "12", |r| r.rate("codel-overload", "tenants.0.arrivals.rate")),
+        printed("12 calls/s for a provider of 10 slots, 1 s a call", "10", |r| r.num("codel-overload", "backends.0.concurrency")),
+        printed("12 calls/s for a provider of 10 slots, 1 s a call", "1", |r| r.secs("codel-overload", "backends.0.service.mean")),
+        printed("1.2× its capacity, for 10 minutes", "1.2", |r| {
+            let id = "codel-overload";
+            r.rate(id, "tenants.0.arrivals.rate") * r.secs(id, "backends.0.service.mean") / r.num(id, "backends.0.concurrency")
+        }),
+        printed("1.2× its capacity, for 10 minutes", "10", |r| r.secs("codel-overload", "horizon") / 60.0),
+        printed("served calls waited 60.3 s on average and p50 latency was 63 s", "60.3", |r| r.mean("codel-overload", "queue_wait_mean_s")),
+        printed("served calls waited 60.3 s on average and p50 latency was 63 s", "63", |r| r.mean("codel-overload", "latency_p50_s")),
+        printed("they waited 0.54 s, under target + interval, and p50 latency was 1.17 s", "0.54", |r| r.mean("codel-overload/codel", "queue_wait_mean_s")),
+        printed("they waited 0.54 s, under target + interval, and p50 latency was 1.17 s", "1.17", |r| r.mean("codel-overload/codel", "latency_p50_s")),
+        printed("CoDel dropped 1,198 calls (about the 2/s excess)", "1,198", |r| r.mean("codel-overload/codel", "codel.dropped")),
+        // The excess is arrivals minus capacity, 12 − 10/1 s = 2/s; the drop rate over the
+        // measured window is within 0.3/s of it.
+        about("CoDel dropped 1,198 calls (about the 2/s excess)", "2", 2.0, 0.3, |r| {
+            let id = "codel-overload/codel";
+            r.mean(id, "codel.dropped") / (r.secs(id, "horizon") - r.secs(id, "warmup"))
+        }),
+        printed("goodput stayed at 9.69/s (9.95/s first come, first served)", "9.69", |r| r.mean("codel-overload/codel", "goodput_per_s")),
+        printed("goodput stayed at 9.69/s (9.95/s first come, first served)", "9.95", |r| r.mean("codel-overload", "goodput_per_s")),
+        printed("mean wait under CoDel < target + interval = 1.1 s", "1.1", |r| {
+            let id = "codel-overload/codel";
+            r.secs(id, "gateway.queue_discipline.target") + r.secs(id, "gateway.queue_discipline.interval")
+        }),
+        printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "0.54", |r| r.mean("codel-overload/codel", "queue_wait_mean_s")),
+        printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "0.42", |r| r.ci99("codel-overload/codel", "queue_wait_mean_s").0),
+        printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "0.67", |r| r.ci99("codel-overload/codel", "queue_wait_mean_s").1),
+        printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "60.3", |r| r.mean("codel-overload", "queue_wait_mean_s")),
+        printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "47.7", |r| r.ci99("codel-overload", "queue_wait_mean_s").0),
+        printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "72.8", |r| r.ci99("codel-overload", "queue_wait_mean_s").1),
         // breaker-vs-retry-storm
         printed("hangs for 20 of 120 minutes under 20 calls/s", "20", |r| r.secs("breaker-vs-retry-storm", "backends.primary.outages.0.duration") / 60.0),
         printed("hangs for 20 of 120 minutes under 20 calls/s", "120", |r| r.secs("breaker-vs-retry-storm", "horizon") / 60.0),

@@ -383,4 +383,40 @@ pub struct GatewayConfig {
     /// provider absorbs a duplicate), `Some(false)` without (a duplicate is new work); `None`
     /// reports nothing about them.
     pub idempotency: Option<bool>,
+    /// Overload controls (`world::gateway::overload`); all off by default.
+    pub overload: OverloadConfig,
+}
+
+/// The gateway's overload controls: per-tenant retry quotas and adaptive client rate limits,
+/// adaptive concurrency limits per backend, and the queue discipline under overload. Each is
+/// off (`None`, `false`) unless the scenario asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct OverloadConfig {
+    /// A retry quota per tenant (its own token bucket each).
+    pub retry_quota: Option<policies::QuotaConfig>,
+    /// The AWS SDKs' adaptive mode: a CUBIC client rate limiter per tenant.
+    pub client_rate_limit: bool,
+    /// An adaptive concurrency limit per backend.
+    pub concurrency_limit: Option<policies::LimitConfig>,
+    /// How each backend's queue is served under overload (`None`: `scheduling` decides).
+    pub queue_discipline: Option<QueueDiscipline>,
+}
+
+/// A queue discipline for overload, in place of FIFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueDiscipline {
+    /// CoDel (RFC 8289): drops from the head while the sojourn time stands above `target`.
+    Codel { target: Time, interval: Time },
+    /// FIFO, but newest first once the queue has stood for `congested_after`.
+    AdaptiveLifo { congested_after: Time },
+}
+
+impl OverloadConfig {
+    /// Whether any control is on (the world keeps their state only then).
+    pub fn any(&self) -> bool {
+        self.retry_quota.is_some()
+            || self.client_rate_limit
+            || self.concurrency_limit.is_some()
+            || self.queue_discipline.is_some()
+    }
 }

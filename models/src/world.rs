@@ -185,6 +185,9 @@ pub struct World<'c> {
     cost_guard: Option<crate::cost_guard::CostGuard>,
     /// Per-call rows and the trace, for the one replication that writes them (`record`).
     recorder: Option<Box<crate::record::CallRecorder>>,
+    /// Retry quotas, client rate limits, adaptive concurrency limits, CoDel drops (`None`: none
+    /// configured).
+    overload: Option<gateway::overload::Overload>,
 }
 
 impl<'c> World<'c> {
@@ -386,6 +389,9 @@ impl<'c> World<'c> {
                 } => self.on_retry_due(now, key(request, generation)),
                 Event::WarmupEnd => {
                     self.stats.restart(now, self.config);
+                    if let Some(o) = &mut self.overload {
+                        o.restart(now);
+                    }
                     for b in &mut self.backends {
                         if let Some(p) = b.pool_mut() {
                             p.restart(now);
@@ -460,6 +466,13 @@ impl<'c> World<'c> {
             metrics.push(name.clone(), *value);
         }
         series.series.extend(pool_series);
+        gateway::overload::push_metrics(
+            self.overload.as_mut(),
+            self.config,
+            horizon,
+            &mut metrics,
+            &mut series.series,
+        );
         if let Some(tracker) = self.slo.take() {
             // Faults still under way at the horizon end there.
             for since in self.fault_since.iter_mut() {

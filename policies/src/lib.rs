@@ -4,10 +4,14 @@
 //! `models`: it speaks its own vocabulary of attempts, delays and outcomes ([`outcome`]).
 #![warn(missing_docs)]
 
+pub mod adaptive_lifo;
 pub mod admission;
 pub mod backoff;
 pub mod breaker;
 pub mod burn_rate;
+pub mod client_rate;
+pub mod codel;
+pub mod concurrency_limit;
 pub mod cooldown;
 pub mod deadline;
 pub mod error;
@@ -21,8 +25,10 @@ pub mod rate_limit;
 mod reach;
 pub mod retry;
 pub mod retry_budget;
+pub mod retry_quota;
 pub mod window;
 
+pub use adaptive_lifo::AdaptiveLifo;
 pub use admission::{Admission, PriorityShedding, ShedReason, estimated_wait, queue_timed_out};
 pub use backoff::Backoff;
 pub use breaker::{
@@ -33,6 +39,9 @@ pub use burn_rate::{
     AlertEvent, AlertGrade, AlertRules, BurnRateAlerter, BurnRateRule, Episode, FaultWindow,
     Preset, RollingCounts, RuleState, Severity, Transition, WindowCounts, grade,
 };
+pub use client_rate::ClientRateLimiter;
+pub use codel::{Codel, CodelQueue};
+pub use concurrency_limit::{ConcurrencyLimit, LimitConfig};
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
 pub use error::PolicyError;
@@ -48,4 +57,5 @@ pub use retry::{AttemptFailure, GiveUpReason, RetryDecision, RetryPolicy, RetryR
 pub use retry_budget::{
     AdaptiveThrottle, AnyRetryBudget, FinagleBudget, GrpcThrottle, RetryBudget,
 };
+pub use retry_quota::{QuotaConfig, QuotaDecision, RetryQuota};
 pub use window::SlidingWindow;

@@ -27,6 +27,7 @@ use crate::schema::Scenario;
 use crate::sections::backends::build_backends;
 use crate::sections::chaos::{build_chaos, build_cost_guard};
 use crate::sections::gateway::{build_gateway, build_retry};
+use crate::sections::overload::build_overload;
 use crate::sections::report::check_report;
 use crate::sections::routes::build_routes;
 use crate::sections::slos::{build_slos, check_slos_fit};
@@ -69,7 +70,14 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         _ => None,
     };
     let cost_guard = s.cost_guard.as_ref().map(build_cost_guard).transpose()?;
-    let gateway = build_gateway(&s.gateway, retry)?;
+    let mut gateway = build_gateway(&s.gateway, retry)?;
+    gateway.overload = build_overload(
+        s.gateway.retry.quota.as_ref(),
+        s.gateway.concurrency_limit.as_ref(),
+        s.gateway.queue_discipline.as_ref(),
+        s.gateway.scheduling,
+        &backends,
+    )?;
     check_report(&s.report)?;
     Ok(WorldConfig {
         horizon: s.horizon.0,

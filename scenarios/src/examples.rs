@@ -124,6 +124,11 @@ pub const ALL: &[Example] = &[
         summary: "retries without a budget keep a memory-limited service dying after one spike",
         toml: include_str!("../examples/oom-retry-storm.toml"),
     },
+    Example {
+        name: "codel-overload",
+        summary: "1.2x overload for 10 minutes: FIFO waits a minute, CoDel holds the wait near 0.5 s",
+        toml: include_str!("../examples/codel-overload.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {

@@ -365,6 +365,36 @@ pub const DEFINITIONS: &[Definition] = &[
         "calls",
         "calls adaptive throttling refused without sending",
     ),
+    d(
+        "retry_quota.denied",
+        "attempts",
+        "retries a tenant's retry quota could not pay for, all tenants",
+    ),
+    d(
+        "retry_quota.exhausted",
+        "count",
+        "times a tenant's retry quota ran dry (a denial after a granted retry), all tenants",
+    ),
+    d(
+        "client_rate.delayed",
+        "attempts",
+        "attempts an adaptive client rate limiter held until its token filled in",
+    ),
+    d(
+        "client_rate.throttles",
+        "attempts",
+        "throttling errors (429, 529) the adaptive client rate limiters saw",
+    ),
+    d(
+        "concurrency_limit.rejected",
+        "calls",
+        "calls an adaptive concurrency limit turned away, all backends",
+    ),
+    d(
+        "codel.dropped",
+        "calls",
+        "calls CoDel dropped from the head of a backend's queue (shed)",
+    ),
     d("shed.*", "calls", "calls shed, by reason"),
     d("hedges_sent", "attempts", "hedged attempts sent"),
     d(
@@ -421,6 +451,16 @@ pub const DEFINITIONS: &[Definition] = &[
         "tenant.*.ttft_p99_s",
         "s",
         "the tenant's 99th percentile time to first token",
+    ),
+    d(
+        "tenant.*.retry_quota.denied",
+        "attempts",
+        "retries the tenant's retry quota could not pay for",
+    ),
+    d(
+        "tenant.*.retry_quota.exhausted",
+        "count",
+        "times the tenant's retry quota ran dry",
     ),
     d("tenant.*.cost_usd", "USD", "the tenant's spend"),
     // Backends and routes.
@@ -487,6 +527,16 @@ pub const DEFINITIONS: &[Definition] = &[
         "share of time half-open",
     ),
     d("backend.*.cooldowns", "count", "cooldowns started"),
+    d(
+        "backend.*.concurrency_limit_mean",
+        "calls",
+        "the backend's adaptive concurrency limit, time-averaged",
+    ),
+    d(
+        "backend.*.concurrency_limit_rejected",
+        "calls",
+        "calls the backend's adaptive concurrency limit turned away",
+    ),
     d(
         "backend.*.cooldown_skips",
         "calls",

@@ -65,6 +65,8 @@ pub const CHAOS_FALLBACK_WITHIN_SLA: &str = "fallback_within_sla";
 pub const UTILISATION: &str = "utilisation";
 /// `backend.NAME.breaker_openings`: breaker openings per bucket (series).
 pub const BREAKER_OPENINGS: &str = "breaker_openings";
+/// A backend's adaptive concurrency limit over time (`backend.NAME.concurrency_limit`).
+pub const CONCURRENCY_LIMIT: &str = "concurrency_limit";
 /// `backend.NAME.breaker_open`: the share of each bucket the breaker spent open (series).
 pub const BREAKER_OPEN: &str = "breaker_open";
 /// `backend.NAME.breaker_half_open`: the share spent half-open (series).

@@ -18,5 +18,6 @@ mod examples;
 mod fallback;
 mod hedge;
 mod idempotency;
+mod overload;
 mod rate_limit;
 mod retry_budget;

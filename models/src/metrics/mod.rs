@@ -280,6 +280,14 @@ impl Stats {
         }
     }
 
+    /// A call left the queue without being served or timing out (CoDel dropped it).
+    pub(crate) fn left_queue(&mut self, now: Time) {
+        self.queued.add(now, -1);
+        if let Some(q) = &mut self.series.queued {
+            q.add(now, -1);
+        }
+    }
+
     /// An answer of `route` went bad with soft failure `category`.
     pub(crate) fn soft_failure(&mut self, route: usize, category: u8) {
         self.correctness.soft_failure(category);

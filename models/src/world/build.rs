@@ -61,7 +61,9 @@ impl<'c> World<'c> {
                 let entity = format!("backends.{}", b.name);
                 Backend {
                     busy: 0,
-                    queue: if config.gateway.scheduling == Discipline::Fifo {
+                    queue: if let Some(d) = config.gateway.overload.queue_discipline {
+                        Queue::overload(d)
+                    } else if config.gateway.scheduling == Discipline::Fifo {
                         Queue::Fifo(VecDeque::new())
                     } else {
                         let weights: Vec<u32> =
@@ -187,6 +189,7 @@ impl<'c> World<'c> {
                 .as_ref()
                 .map(crate::cost_guard::CostGuard::new),
             recorder: None,
+            overload: super::gateway::overload::Overload::new(config),
         }
     }
 }

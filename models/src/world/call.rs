@@ -90,6 +90,10 @@ pub(super) struct Request {
     pub(super) orphan: Option<Orphan>,
     /// When the client saw the call's first token, from a broken stream the call resumes.
     pub(super) streamed: Option<Time>,
+    /// Retry-quota tokens the call's last retry took (0: none), given back if it answers.
+    pub(super) quota_cost: u32,
+    /// Holds a token reserved from its tenant's client rate limiter, waiting for it to fill in.
+    pub(super) client_token: bool,
 }
 
 impl Request {
@@ -139,6 +143,8 @@ impl Request {
             max_tokens: 0,
             orphan: None,
             streamed: None,
+            quota_cost: 0,
+            client_token: false,
         }
     }
 }
@@ -188,6 +194,9 @@ pub(super) struct Attempt {
     pub(super) cut: u32,
     /// Memory it holds on a backend with a memory limit, in bytes.
     pub(super) mem: u64,
+    /// Attempts out under the backend's adaptive concurrency limit when this one was sent, it
+    /// included (0: not under a limit).
+    pub(super) limit_in_flight: u32,
 }
 
 /// `Attempt::replica` of an attempt not on a GPU replica.
@@ -230,6 +239,7 @@ impl Attempt {
             net: 0,
             cut: 0,
             mem: 0,
+            limit_in_flight: 0,
         }
     }
 }

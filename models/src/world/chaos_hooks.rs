@@ -204,7 +204,7 @@ impl World<'_> {
                     *concurrency = concurrency.saturating_add(workers).min(cap);
                     // The freed slots take waiting calls (skipping those shed meanwhile).
                     while self.backends[b].busy < self.backends[b].concurrency()
-                        && let Some(next) = self.backends[b].queue.pop()
+                        && let Some(next) = self.backends[b].queue.pop(now)
                     {
                         if self.attempts.get(next).is_some_and(|a| a.abandoned) {
                             self.attempts.remove(next);
@@ -212,6 +212,7 @@ impl World<'_> {
                         }
                         self.start_service(now, next, true);
                     }
+                    self.shed_dropped(now, crate::BackendId(b as u16));
                 }
             }
         }

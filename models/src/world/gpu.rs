@@ -96,7 +96,8 @@ impl World<'_> {
             let Server::Pool(pool) = &mut b.server else {
                 return;
             };
-            let Some(next) = pool.held.take().or_else(|| b.queue.pop()) else {
+            let Some(next) = pool.held.take().or_else(|| b.queue.pop(now)) else {
+                self.shed_dropped(now, backend);
                 return;
             };
             let Some(a) = self.attempts.get(next) else {
@@ -108,6 +109,7 @@ impl World<'_> {
             }
             if !pool.fits(a.prompt_tokens, a.output_tokens) {
                 pool.held = Some(next);
+                self.shed_dropped(now, backend);
                 return;
             }
             self.start_service(now, next, true);
@@ -191,7 +193,7 @@ impl World<'_> {
                     b.busy -= 1;
                     a.queued = true;
                     a.enqueued = now;
-                    b.queue.push(a.tenant, attempt);
+                    b.queue.push(a.tenant, attempt, now);
                     self.stats.service_ended(now, backend.index());
                     self.stats.enqueued(now);
                 }

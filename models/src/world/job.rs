@@ -46,6 +46,7 @@ impl World<'_> {
         request: Key,
         recorded: Option<(u32, u32)>,
     ) -> bool {
+        self.quota_call_started(request);
         let r = self.requests.get_mut(request).expect("live request");
         let cfg = &self.config.tenants[r.tenant];
         let step = &cfg.steps[r.step as usize];

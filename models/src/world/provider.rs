@@ -338,6 +338,12 @@ impl World<'_> {
         }
         let a = self.attempts.remove(attempt).expect("checked above");
         let backend = a.backend;
+        let dropped = a.abandoned
+            || matches!(
+                a.error,
+                Some((ErrorClass::Overloaded | ErrorClass::RateLimited, _))
+            );
+        self.limit_done(now, a.backend, a.limit_in_flight, a.enqueued, dropped);
         if !a.slotless {
             self.free_slot(now, backend, attempt, a.mem);
         }
@@ -359,6 +365,7 @@ impl World<'_> {
             if let Some(rec) = &mut self.recorder {
                 rec.attempt_ended(now, attempt, End::Error(class));
             }
+            self.client_response(now, a.tenant, Some(class));
             self.attempt_result(now, backend, a.permit, false, now - a.started, None);
             self.stats.attempt_error(now, class);
             if self.settle(a.request, a.call_seq) {
@@ -409,6 +416,7 @@ impl World<'_> {
             self.orphan_finished(a.request, attempt, Some(result));
             return;
         }
+        self.client_response(now, a.tenant, failed.then_some(ErrorClass::Server500));
         if failed {
             if let Some(rec) = &mut self.recorder {
                 rec.attempt_ended(now, attempt, End::Error(ErrorClass::Server500));
@@ -446,6 +454,7 @@ impl World<'_> {
             if a.hedge {
                 self.stats.resilience.hedge_won();
             }
+            self.quota_answered(a.request);
             let r = self.requests.get_mut(a.request).expect("checked above");
             r.call_seq = r.call_seq.wrapping_add(1);
             r.in_flight = 0;
@@ -481,7 +490,7 @@ impl World<'_> {
         }
         while let Server::Api { concurrency } = self.backends[backend].server
             && self.backends[backend].busy < concurrency
-            && let Some(next) = self.backends[backend].queue.pop()
+            && let Some(next) = self.backends[backend].queue.pop(now)
         {
             if self.attempts.get(next).is_some_and(|a| a.abandoned) {
                 self.attempts.remove(next);
@@ -490,6 +499,7 @@ impl World<'_> {
             self.start_service(now, next, true);
             break;
         }
+        self.shed_dropped(now, backend);
     }
 
     pub(super) fn on_attempt_timeout(&mut self, now: Time, attempt: Key) {
@@ -504,7 +514,9 @@ impl World<'_> {
             a.abandoned = true;
             let (request, backend, permit, seq) =
                 (a.request, a.backend, a.permit.take(), a.call_seq);
+            let (sent, sent_with) = (a.enqueued, std::mem::take(&mut a.limit_in_flight));
             self.backends[backend].release(permit);
+            self.limit_done(now, backend, sent_with, sent, true);
             if let Some(rec) = &mut self.recorder {
                 rec.attempt_ended(now, attempt, End::QueueTimeout);
             }
@@ -532,7 +544,11 @@ impl World<'_> {
             }
             return;
         }
-        let route = self.attempts.get(attempt).map_or(RouteId(0), |a| a.route);
+        let (route, tenant) = self
+            .attempts
+            .get(attempt)
+            .map_or((RouteId(0), crate::TenantId(0)), |a| (a.route, a.tenant));
+        self.client_response(now, tenant, Some(ErrorClass::AttemptTimeout));
         self.balance_timed_out(route, backend);
         if let Some(rec) = &mut self.recorder {
             rec.attempt_ended(now, attempt, End::Error(ErrorClass::AttemptTimeout));

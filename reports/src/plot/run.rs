@@ -9,8 +9,8 @@
 use super::{Bars, Chart, Figure, Line, LineKind, Marker, MarkerKind, Scale, Shade};
 use crate::report::Report;
 use sim_core::names::{
-    self, BACKEND, BREAKER_HALF_OPEN, BREAKER_OPEN, BREAKER_OPENINGS, ROUTE, SLO, SLO_ALERT_FIRING,
-    SLO_BUDGET_REMAINING, SLO_BURN_RATE, TENANT, UTILISATION,
+    self, BACKEND, BREAKER_HALF_OPEN, BREAKER_OPEN, BREAKER_OPENINGS, CONCURRENCY_LIMIT, ROUTE,
+    SLO, SLO_ALERT_FIRING, SLO_BUDGET_REMAINING, SLO_BURN_RATE, TENANT, UTILISATION,
 };
 use sim_core::series::{SeriesStat, SeriesSummary};
 use sim_core::summary::MetricSummary;
@@ -33,6 +33,7 @@ pub const ALL_STEMS: &[&str] = &[
     "replicas",
     "breaker",
     "breaker_state",
+    "concurrency_limit",
     "fallback_depth",
     "cost_rate",
     "cost_breakdown",
@@ -562,6 +563,14 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
              closed the rest of the time."
         ),
         states,
+    );
+    time_chart(
+        "concurrency_limit",
+        "Adaptive concurrency limit",
+        "attempts in flight allowed",
+        "Each backend's adaptive concurrency limit (AIMD, Vegas or Gradient2), time-averaged \
+         within each bucket.",
+        per_backend(CONCURRENCY_LIMIT),
     );
     let cost: Vec<_> = find("cost_usd_per_s")
         .map(|s| (s, "cost".to_string()))

@@ -5,6 +5,7 @@
 //! ([`build_gateway`]), which is the order a scenario's errors are reported in.
 
 use crate::build_error::{BuildError, err};
+use crate::sections::overload::{ConcurrencyLimit, QueueDisciplineSection, RetryQuota};
 use crate::sections::rate_limits::{GatewayRateLimit, gateway_limits};
 use crate::sections::resilience::{AdmissionControl, Hedge, RetryBudget, Scheduling};
 use crate::values::{Duration, Limit, Probability};
@@ -53,6 +54,12 @@ pub struct Gateway {
     /// Resends of timed-out attempts, with or without idempotency keys (default: not studied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency: Option<Idempotency>,
+    /// An adaptive concurrency limit per backend (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<ConcurrencyLimit>,
+    /// CoDel or adaptive LIFO in place of first-come-first-served (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_discipline: Option<QueueDisciplineSection>,
 }
 
 /// A client that times out re-sends while the provider may still be working on its first
@@ -91,6 +98,8 @@ impl Default for Gateway {
             queue_timeout: None,
             hedge: None,
             idempotency: None,
+            concurrency_limit: None,
+            queue_discipline: None,
         }
     }
 }
@@ -130,6 +139,9 @@ pub struct Retry {
     /// A retry budget (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<RetryBudget>,
+    /// A retry quota per tenant (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<RetryQuota>,
 }
 
 fn default_retry_after_cap() -> Duration {
@@ -156,6 +168,7 @@ impl Default for Retry {
             retry_on: None,
             retry_after_cap: default_retry_after_cap(),
             budget: None,
+            quota: None,
         }
     }
 }
@@ -295,6 +308,7 @@ pub fn build_gateway(g: &Gateway, retry: RetryRules) -> Result<GatewayConfig, Bu
             .input_guardrail
             .as_ref()
             .map(|i| (i.recall.0, i.false_positive_rate.0)),
+        overload: Default::default(),
     })
 }
 

@@ -13,6 +13,7 @@ pub mod chaos;
 pub mod episodes;
 pub mod gateway;
 pub mod gpu_pool;
+pub mod overload;
 pub mod rate_limits;
 pub mod report;
 pub mod resilience;

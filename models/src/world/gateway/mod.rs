@@ -17,6 +17,7 @@
 //! retry (budget, deadline), the fallback chain, a stale or default answer, or giving up.
 
 mod limits;
+pub(in crate::world) mod overload;
 mod recovery;
 
 use limits::Limited;
@@ -28,47 +29,80 @@ use super::idempotency::Resend;
 use super::{Backend, ROUND_TRIP, Route, Server, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
 use crate::config::TenantId;
+use crate::config::QueueDiscipline;
 use crate::config::WorldConfig;
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
 use crate::workload::token_count;
 use policies::RetryBudget;
+use policies::{AdaptiveLifo, CodelQueue};
 use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger, Permit, ShedReason};
 use sim_core::{Key, Time};
 use std::collections::VecDeque;
 
-/// A backend's waiting calls: plain FIFO, or fair across tenants.
+/// A backend's waiting calls: plain FIFO, fair across tenants, or a discipline for overload
+/// (CoDel, adaptive LIFO).
 pub(in crate::world) enum Queue {
     Fifo(VecDeque<Key>),
     Fair(FairQueue<Key>),
+    Codel(CodelQueue<Key>),
+    Lifo(AdaptiveLifo<Key>),
 }
 
 impl Queue {
+    /// An empty queue served by an overload discipline.
+    pub(in crate::world) fn overload(d: QueueDiscipline) -> Queue {
+        match d {
+            QueueDiscipline::Codel { target, interval } => {
+                Queue::Codel(CodelQueue::new(target, interval))
+            }
+            QueueDiscipline::AdaptiveLifo { congested_after } => {
+                Queue::Lifo(AdaptiveLifo::new(congested_after))
+            }
+        }
+    }
+
     #[inline]
     pub(in crate::world) fn len(&self) -> usize {
         match self {
             Queue::Fifo(q) => q.len(),
             Queue::Fair(q) => q.len(),
+            Queue::Codel(q) => q.len(),
+            Queue::Lifo(q) => q.len(),
         }
     }
 
     #[inline]
-    pub(in crate::world) fn push(&mut self, tenant: TenantId, attempt: Key) {
+    pub(in crate::world) fn push(&mut self, tenant: TenantId, attempt: Key, now: Time) {
         match self {
             Queue::Fifo(q) => q.push_back(attempt),
             Queue::Fair(q) => {
                 // Unbounded per tenant: the gateway's queue capacity is checked before.
                 let _ = q.push(tenant.index(), attempt, 1);
             }
+            Queue::Codel(q) => q.push(attempt, now),
+            Queue::Lifo(q) => q.push(attempt, now),
         }
     }
 
     #[inline]
-    pub(in crate::world) fn pop(&mut self) -> Option<Key> {
+    /// The next call to serve at `now`. CoDel may drop calls on the way: the caller fails
+    /// them ([`World::shed_dropped`]).
+    pub(in crate::world) fn pop(&mut self, now: Time) -> Option<Key> {
         match self {
             Queue::Fifo(q) => q.pop_front(),
             Queue::Fair(q) => q.pop().map(|(_, k)| k),
+            Queue::Codel(q) => q.pop(now),
+            Queue::Lifo(q) => q.pop(now),
+        }
+    }
+
+    /// A call CoDel dropped and the world has not failed yet.
+    pub(in crate::world) fn next_dropped(&mut self) -> Option<Key> {
+        match self {
+            Queue::Codel(q) => q.next_dropped(),
+            _ => None,
         }
     }
 }
@@ -101,6 +135,11 @@ pub(in crate::world) enum Admit {
     Send(Option<Permit>),
     /// The job is no longer there.
     Gone,
+    /// The tenant's adaptive client rate limiter holds the attempt until its token fills in
+    /// (already scheduled, `overload`).
+    Paced,
+    /// Beyond the backend's adaptive concurrency limit: shed, or down the fallback chain.
+    Limited,
 }
 
 /// Where an attempt that passed the gate goes at its backend.
@@ -302,6 +341,13 @@ impl World<'_> {
     fn apply_admit(&mut self, now: Time, request: Key, admit: Admit) -> bool {
         match admit {
             Admit::Gone => return false,
+            Admit::Paced => {}
+            Admit::Limited => self.fall_back(
+                now,
+                request,
+                FallbackTrigger::Error(ErrorClass::Overloaded),
+                Outcome::Shed,
+            ),
             Admit::Done(outcome) => self.complete(now, request, outcome),
             Admit::Hold { wait } => {
                 let r = self.requests.get_mut(request).expect("live request");
@@ -351,6 +397,11 @@ impl World<'_> {
             return Admit::Gone;
         };
         let backend = r.backend;
+        // The tenant's adaptive client rate limiter (the AWS SDKs' adaptive mode) may hold the
+        // attempt until it has a token.
+        if self.client_rate_hold(now, request) {
+            return Admit::Paced;
+        }
         // A backend whose breaker is open, or which is cooling down, is skipped without a call.
         let permit = match self.backends[backend].gate(now) {
             Ok(permit) => permit,
@@ -369,6 +420,13 @@ impl World<'_> {
                 class: ErrorClass::RateLimited,
                 retry_after: None,
             });
+        }
+        // The backend's adaptive concurrency limit turns away what is beyond it at once, as
+        // Envoy's adaptive concurrency filter does (a 503 from the gateway): the call is shed,
+        // or falls back down its chain.
+        if !self.limit_allows(now, backend) {
+            self.backends[backend].release(permit);
+            return Admit::Limited;
         }
         Admit::Send(permit)
     }
@@ -420,6 +478,7 @@ impl World<'_> {
             rec.attempt_sent(now, attempt, request, r.backend.0, kind, queued);
         }
         r.in_flight += 1;
+        self.limit_sent(attempt);
         match place {
             Place::Overloaded => {
                 self.sched
@@ -438,7 +497,7 @@ impl World<'_> {
             Place::Enqueue | Place::Full(_) => {
                 self.reserve_hedge(now, request);
                 self.arm_hedge(request, None);
-                self.backends[backend].queue.push(tenant, attempt);
+                self.backends[backend].queue.push(tenant, attempt, now);
                 self.stats.enqueued(now);
                 if let Some(q) = self.config.gateway.queue_timeout {
                     let a = self.attempts.get_mut(attempt).expect("just inserted");

@@ -175,7 +175,9 @@ impl World<'_> {
             self.start_service(now, attempt, false);
         } else {
             let tenant = r.tenant;
-            self.backends[backend_index].queue.push(tenant, attempt);
+            self.backends[backend_index]
+                .queue
+                .push(tenant, attempt, now);
             self.stats.enqueued(now);
         }
         self.schedule_hedge(now, request);
@@ -212,7 +214,10 @@ impl World<'_> {
             &mut self.retry_rng,
         );
         match decision {
-            RetryDecision::RetryAfter(delay) if self.retry_allowed(now, request, delay) => {
+            RetryDecision::RetryAfter(delay)
+                if self.retry_allowed(now, request, delay)
+                    && self.quota_allows(now, request, failure) =>
+            {
                 let class = match failure {
                     AttemptFailure::Error { class, .. } => Some(class),
                     AttemptFailure::SoftFailure => None,
