@@ -14,6 +14,7 @@ pub mod outage;
 pub mod outcome;
 pub mod record;
 pub mod slo;
+pub mod workflow;
 pub mod workload;
 pub mod world;
 

@@ -40,6 +40,7 @@ mod idempotency;
 mod job;
 mod provider;
 mod validator;
+mod workflow;
 use call::{Attempt, Request};
 use gateway::{Queue, take_limits};
 use provider::Provider;
@@ -229,6 +230,8 @@ pub struct World<'c> {
     cost_guard: Option<crate::cost_guard::CostGuard>,
     /// Per-call rows and the trace, for the one replication that writes them (`record`).
     recorder: Option<Box<crate::record::CallRecorder>>,
+    /// Workflow executions, when some tenant runs a workflow (see `workflow`).
+    workflows: Option<Box<workflow::Workflows>>,
 }
 
 impl<'c> World<'c> {
@@ -302,6 +305,7 @@ impl<'c> World<'c> {
             }
             Event::Autoscale { backend: b } => format!("an autoscaling check of {}", backend(b)),
             Event::Chaos { .. } => "a chaos experiment event".to_string(),
+            Event::Workflow { what, .. } => format!("a workflow timer ({what:?})"),
             Event::WarmupEnd => "the end of the warm-up".to_string(),
         }
     }
@@ -413,6 +417,9 @@ impl<'c> World<'c> {
                 } => self.on_retry_due(now, key(request, generation)),
                 Event::WarmupEnd => {
                     self.stats.restart(now, self.config);
+                    if let Some(w) = &mut self.workflows {
+                        w.restart(self.config);
+                    }
                     for b in &mut self.backends {
                         if let Some(p) = &mut b.pool {
                             p.restart(now);
@@ -444,6 +451,11 @@ impl<'c> World<'c> {
                     generation,
                 } => self.on_hedge_due(now, key(request, generation)),
                 Event::Chaos { index, what } => self.on_chaos(now, index as usize, what),
+                Event::Workflow {
+                    run,
+                    generation,
+                    what,
+                } => self.on_workflow(now, key(run, generation), what),
                 Event::GpuStep {
                     backend,
                     replica,
@@ -498,6 +510,9 @@ impl<'c> World<'c> {
             let report = tracker.finish(horizon, &self.faults);
             report.push_metrics(&mut metrics);
             series.series.extend(report.series());
+        }
+        if let Some(w) = &self.workflows {
+            w.push_metrics(self.config, horizon, &mut metrics);
         }
         chaos_hooks::push_metrics(
             self.chaos.as_ref(),

@@ -790,16 +790,23 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[i..].iter().all(|&c| c == '*')
 }
 
+/// Every definition: [`DEFINITIONS`], then the workflow metrics'.
+pub fn all() -> impl Iterator<Item = &'static Definition> {
+    DEFINITIONS
+        .iter()
+        .chain(crate::workflow_definitions::DEFINITIONS)
+}
+
 /// The definition of the metric `name`, if faultline reports such a metric.
 pub fn definition(name: &str) -> Option<&'static Definition> {
-    DEFINITIONS.iter().find(|d| glob_match(d.pattern, name))
+    all().find(|d| glob_match(d.pattern, name))
 }
 
 /// The section of the summary the metric `name` is shown in.
 pub fn section(name: &str) -> Section {
     let first = name.split('.').next().unwrap_or(name);
     match first {
-        "tenant" => Section::Tenants,
+        "tenant" | "workflow" => Section::Tenants,
         "backend" | "route" => Section::Backends,
         "pool" => Section::Pools,
         "slo" => Section::Slos,
@@ -853,7 +860,7 @@ mod tests {
     /// [0, 1] for, and a metric clipped to [0, 1] is a ratio or a 0/1 verdict.
     #[test]
     fn ratio_units_agree_with_the_interval_domains() {
-        for def in DEFINITIONS {
+        for def in all() {
             let example = def.pattern.replace('*', "x");
             let domain = Domain::of(&example);
             if def.unit == "ratio" {

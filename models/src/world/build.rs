@@ -206,6 +206,7 @@ impl<'c> World<'c> {
                 .as_ref()
                 .map(crate::cost_guard::CostGuard::new),
             recorder: None,
+            workflows: super::workflow::Workflows::build(config, &streams),
         }
     }
 }

@@ -74,6 +74,8 @@ pub(super) struct Request {
     pub(super) max_tokens: u32,
     /// The call's latest attempt its client timed out on (idempotency studies only).
     pub(super) orphan: Option<Orphan>,
+    /// The workflow activity attempt this job is, if any (`workflow`).
+    pub(super) workflow: Option<super::workflow::WorkflowLink>,
 }
 
 pub(super) struct Attempt {

@@ -31,6 +31,10 @@ impl World<'_> {
         if let Some(log) = &mut self.arrival_log {
             log.push((now, tenant));
         }
+        if self.config.tenants[tenant as usize].workflow.is_some() {
+            self.start_workflow(now, tenant);
+            return;
+        }
         self.new_job(now, tenant, arrival.and_then(|a| a.tokens));
     }
 
@@ -151,7 +155,8 @@ impl World<'_> {
             c.cache.insert(now, r.cache_key);
         }
         self.stats.resilience.answered_at_depth(r.depth);
-        let more_steps = (r.step as usize) + 1 < cfg.steps.len();
+        // A workflow's job is one activity attempt: one step.
+        let more_steps = r.workflow.is_none() && (r.step as usize) + 1 < cfg.steps.len();
         let more_turns = r.turn + 1 < r.turns;
         if more_steps {
             r.step += 1;
@@ -243,5 +248,8 @@ impl World<'_> {
         }
         self.stats
             .completed(now, r.tenant as usize, r.arrived, r.job_attempts, outcome);
+        if let Some(link) = r.workflow {
+            self.workflow_job_ended(now, link, outcome, r.cost);
+        }
     }
 }

@@ -19,3 +19,4 @@ pub mod resilience;
 pub mod routes;
 pub mod slos;
 pub mod tenants;
+pub mod workflow;

@@ -95,6 +95,20 @@ impl World<'_> {
         tenant: u16,
         recorded: Option<crate::workload::TraceTokens>,
     ) {
+        self.new_job_for(now, tenant, recorded, 0, None);
+    }
+
+    /// A job that starts at chain step `step`, as the activity attempt `workflow` when it is
+    /// one. Returns `false` when it was blocked before it became a job (its first call found
+    /// the queue full): nothing then reports its end.
+    pub(in crate::world) fn new_job_for(
+        &mut self,
+        now: Time,
+        tenant: u16,
+        recorded: Option<crate::workload::TraceTokens>,
+        step: u16,
+        workflow: Option<crate::world::workflow::WorkflowLink>,
+    ) -> bool {
         self.stats.arrival(now, tenant as usize);
         let cfg = &self.config.tenants[tenant as usize];
         let t = &mut self.tenants[tenant as usize];
@@ -116,7 +130,7 @@ impl World<'_> {
             tenant,
             route: 0,
             backend: 0,
-            step: 0,
+            step,
             turn: 0,
             turns,
             arrived: now,
@@ -149,6 +163,7 @@ impl World<'_> {
             output_tokens: 0,
             max_tokens: 0,
             orphan: None,
+            workflow,
         });
         if let Some(rec) = &mut self.recorder {
             rec.job_arrived(now, request, tenant);
@@ -160,7 +175,7 @@ impl World<'_> {
         {
             self.stats.jobs.budget_rejected();
             self.complete(now, request, Outcome::OverBudget);
-            return;
+            return true;
         }
         if let Some((recall, false_positive_rate)) = self.config.gateway.input_guardrail {
             let caught = self.guardrail_rng.bernoulli(if injection {
@@ -176,7 +191,7 @@ impl World<'_> {
                     Outcome::Failed
                 };
                 self.complete(now, request, outcome);
-                return;
+                return true;
             }
         } else if injection {
             self.stats.correctness.guardrail(true, false);
@@ -192,7 +207,9 @@ impl World<'_> {
             self.requests.remove(request);
             self.in_flight[tenant as usize] -= 1;
             self.stats.blocked_on_arrival(now, tenant as usize);
+            return false;
         }
+        true
     }
 
     /// The gateway's fixed order for a call, from `from` on: the gateway's limits (a job's first
