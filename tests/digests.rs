@@ -46,6 +46,9 @@ const DIGESTS: &[(&str, &str)] = &[
     ("self-hosted-vs-api", "sha256:67bcb50a7fedbc5958493b3dae397e3e5febe18785b392413cb84d57fcacf1cf"),
     ("autoscale-burst", "sha256:1fd9bf3ef5975ab28a5f8f0553faf4bfe96694e3b5123382e4f59a78dd17f215"),
     ("slo-burn-alerts", "sha256:9edb39a799468bdc1975a5eaa49a47a2ed74c390af1bad3838d44b984c37f4ad"),
+    ("rag-latency-spike", "sha256:4fad2220d560c83e175b5edd36a7d17cb4f242fa271a6208e2dd35642e2b1539"),
+    ("pipeline-crash-resume", "sha256:2b3614413e777cf2822097ad79989e9430b5b0dbed5e8773d5ded49c3a781379"),
+    ("training-checkpoint", "sha256:2d1a1135f44e41cbcb7bbdeba429dc42a753bfd6b51db5b8ecc7f8a54c88355b"),
 ];
 
 #[test]

@@ -38,7 +38,11 @@ pub const DEFINITIONS: &[Definition] = &[
         "s",
         "mean time from scheduling the activity to its completion, retries and backoffs included",
     ),
-    d("workflow.*.started", "executions", "workflow executions started"),
+    d(
+        "workflow.*.started",
+        "executions",
+        "workflow executions started",
+    ),
     d(
         "workflow.*.succeeded",
         "executions",

@@ -52,18 +52,20 @@ impl CheckpointConfig {
     }
 
     /// The time from a crash until the node computes again: `restart` of uninterrupted
-    /// recovery, begun again after each crash that interrupts it.
-    pub fn recover(&self, rng: &mut RandomStream) -> Time {
+    /// recovery, begun again after each crash that interrupts it; and how many crashes
+    /// interrupted it.
+    pub fn recover(&self, rng: &mut RandomStream) -> (Time, u64) {
         let Some(s) = self.crash_sampler() else {
-            return self.restart;
+            return (self.restart, 0);
         };
-        let mut down: Time = 0;
+        let (mut down, mut crashes): (Time, u64) = (0, 0);
         loop {
             let gap = to_time(s.sample(rng));
             if gap >= self.restart {
-                return down.saturating_add(self.restart);
+                return (down.saturating_add(self.restart), crashes);
             }
             down = down.saturating_add(gap);
+            crashes += 1;
         }
     }
 }
@@ -147,8 +149,7 @@ mod tests {
         // The exact curve, on a one-minute grid, bottoms out within 10% of √(2CM).
         let best = (10..=300)
             .min_by(|&a, &b| {
-                expected_completion(&job(a * MIN))
-                    .total_cmp(&expected_completion(&job(b * MIN)))
+                expected_completion(&job(a * MIN)).total_cmp(&expected_completion(&job(b * MIN)))
             })
             .unwrap();
         let best_s = (best * 60) as f64;
@@ -160,13 +161,14 @@ mod tests {
         let mut rng = RandomStream::from_seed(7);
         let mut c = job(60 * MIN);
         c.mtbf = None;
-        assert_eq!(c.recover(&mut rng), 10 * MIN);
+        assert_eq!(c.recover(&mut rng), (10 * MIN, 0));
         assert_eq!(c.try_segment(5, &mut rng), Ok(5));
         c.mtbf = Some(MIN);
         let mut longer = 0;
         for _ in 0..200 {
-            let d = c.recover(&mut rng);
+            let (d, crashes) = c.recover(&mut rng);
             assert!(d >= 10 * MIN);
+            assert_eq!(d > 10 * MIN, crashes > 0);
             longer += u32::from(d > 10 * MIN);
         }
         // P(no crash in 10 min at MTBF 1 min) = e^-10: practically every recovery is longer.

@@ -41,8 +41,7 @@ impl RetryPolicy {
     /// `min(initial · coefficient^(attempt−1), maximum)`.
     pub fn interval(&self, attempt: u32) -> Time {
         let exponent = attempt.saturating_sub(1).min(1_000) as f64;
-        let grown =
-            self.initial_interval as f64 * libm::pow(self.backoff_coefficient, exponent);
+        let grown = self.initial_interval as f64 * libm::pow(self.backoff_coefficient, exponent);
         if grown >= self.maximum_interval as f64 {
             self.maximum_interval
         } else {

@@ -84,22 +84,41 @@ impl WorkflowStats {
         }
     }
 
-    pub fn push_metrics(&self, tenant: &str, cfg: &WorkflowConfig, horizon: Time, out: &mut MetricSet) {
+    pub fn push_metrics(
+        &self,
+        tenant: &str,
+        cfg: &WorkflowConfig,
+        horizon: Time,
+        out: &mut MetricSet,
+    ) {
         let m = |what: &str| format!("workflow.{tenant}.{what}");
         let ended = self.succeeded + self.dead_letters.len() as u64;
-        let share = |n: u64| if ended == 0 { f64::NAN } else { n as f64 / ended as f64 };
+        let share = |n: u64| {
+            if ended == 0 {
+                f64::NAN
+            } else {
+                n as f64 / ended as f64
+            }
+        };
         out.push(m("started"), self.started as f64);
         out.push(m("succeeded"), self.succeeded as f64);
         out.push(m("success_ratio"), share(self.succeeded));
         out.push(m("degraded"), self.degraded as f64);
         out.push(m("dlq"), self.dead_letters.len() as f64);
         out.push(m("dlq_share"), share(self.dead_letters.len() as u64));
-        let oldest = self.dead_letters.first().map_or(0.0, |&at| (horizon - at) as f64 / 1e9);
+        let oldest = self
+            .dead_letters
+            .first()
+            .map_or(0.0, |&at| (horizon - at) as f64 / 1e9);
         out.push(m("dlq_oldest_age_s"), oldest);
         let latency = |t: &Tally| if t.count() == 0 { f64::NAN } else { t.mean() };
         out.push(m("latency_mean_s"), latency(&self.latency));
         let q = |p: f64| {
-            if self.latency_hist.count() == 0 { f64::NAN } else { self.latency_hist.quantile_secs(p) }
+            if self.latency_hist.count() == 0 {
+                f64::NAN
+            } else {
+                self.latency_hist.quantile_secs(p)
+            }
         };
         out.push(m("latency_p50_s"), q(0.5));
         out.push(m("latency_p99_s"), q(0.99));

@@ -301,7 +301,13 @@ impl World<'_> {
             .record((now - since) as f64 / 1e9);
         let last = a as usize + 1 == self.flow(tenant).activities.len();
         if last {
-            let r = self.workflows.as_mut().expect("wf").runs.remove(run).expect("live");
+            let r = self
+                .workflows
+                .as_mut()
+                .expect("wf")
+                .runs
+                .remove(run)
+                .expect("live");
             let latency = now - r.arrived;
             self.flows(tenant)
                 .stats
@@ -320,7 +326,13 @@ impl World<'_> {
     /// The current attempt failed with `error_type`: retry it after the policy's interval if
     /// the policy and the schedule-to-close timeout allow, or the workflow fails.
     fn attempt_failed(&mut self, now: Time, run: Key, error_type: &str) {
-        let r = self.workflows.as_ref().expect("wf").runs.get(run).expect("live");
+        let r = self
+            .workflows
+            .as_ref()
+            .expect("wf")
+            .runs
+            .get(run)
+            .expect("live");
         let (tenant, a, attempt, scheduled) = (r.tenant, r.activity, r.attempt, r.scheduled);
         let activity = &self.flow(tenant).activities[a as usize];
         let retry_at = activity
@@ -345,7 +357,13 @@ impl World<'_> {
     /// An activity failed for good: the workflow's own retry policy starts it over, or the
     /// execution goes to the dead-letter queue.
     fn workflow_failed(&mut self, now: Time, run: Key) {
-        let r = self.workflows.as_ref().expect("wf").runs.get(run).expect("live");
+        let r = self
+            .workflows
+            .as_ref()
+            .expect("wf")
+            .runs
+            .get(run)
+            .expect("live");
         let (tenant, attempt, arrived) = (r.tenant, r.workflow_attempt, r.arrived);
         let cfg = self.flow(tenant);
         let at = now.saturating_add(cfg.retry.interval(attempt));
@@ -375,7 +393,13 @@ impl World<'_> {
 
     /// The execution failed for good.
     fn dead_letter(&mut self, now: Time, run: Key) {
-        let r = self.workflows.as_mut().expect("wf").runs.remove(run).expect("live");
+        let r = self
+            .workflows
+            .as_mut()
+            .expect("wf")
+            .runs
+            .remove(run)
+            .expect("live");
         let latency = now - r.arrived;
         self.flows(r.tenant).stats.ended(now, latency, r.cost, None);
     }
@@ -447,7 +471,8 @@ impl World<'_> {
                     let f = self.flows(tenant);
                     f.stats.node_crashes += 1;
                     f.stats.lost_work_s += lost as f64 / 1e9;
-                    let down = c.recover(&mut f.node_rng);
+                    let (down, more) = c.recover(&mut f.node_rng);
+                    f.stats.node_crashes += more;
                     self.try_segment(now.saturating_add(down), run);
                 }
             }
@@ -475,7 +500,13 @@ impl World<'_> {
     /// heartbeat, or its start-to-close timeout), under the activity's retry policy. Not
     /// durable: it starts over from its first activity once the worker is back.
     fn worker_crash(&mut self, now: Time, run: Key) {
-        let r = self.workflows.as_ref().expect("wf").runs.get(run).expect("live");
+        let r = self
+            .workflows
+            .as_ref()
+            .expect("wf")
+            .runs
+            .get(run)
+            .expect("live");
         let tenant = r.tenant;
         let cfg = self.flow(tenant);
         let (durable, back) = (cfg.durable, now.saturating_add(cfg.worker_mttr));

@@ -166,9 +166,9 @@ fn build_tenant(
         !t.steps.is_empty(),
         t.workflow.is_some(),
     ]
-        .iter()
-        .filter(|&&g| g)
-        .count();
+    .iter()
+    .filter(|&&g| g)
+    .count();
     if given != 1 {
         return Err(err(
             path,
@@ -180,7 +180,11 @@ fn build_tenant(
             let wpath = format!("{path}.workflow");
             let (config, targets) = build_workflow(w, &wpath)?;
             let mut steps = Vec::with_capacity(targets.len());
-            let calls = w.activities.iter().enumerate().filter(|(_, a)| a.compute.is_none());
+            let calls = w
+                .activities
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.compute.is_none());
             for ((target, mut step), (i, _)) in targets.into_iter().zip(calls) {
                 let here = format!("{wpath}.activities[{i}]");
                 step.route = match target {

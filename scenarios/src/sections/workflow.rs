@@ -285,14 +285,19 @@ fn retry(
     let Some(p) = given else {
         return Ok(default);
     };
-    let initial = p.initial_interval.as_ref().map_or(default.initial_interval, |d| d.0);
+    let initial = p
+        .initial_interval
+        .as_ref()
+        .map_or(default.initial_interval, |d| d.0);
     if initial == 0 {
         return Err(err(
             format!("{path}.initial_interval"),
             "the initial interval must be longer than 0s",
         ));
     }
-    let coefficient = p.backoff_coefficient.map_or(default.backoff_coefficient, |c| c.0);
+    let coefficient = p
+        .backoff_coefficient
+        .map_or(default.backoff_coefficient, |c| c.0);
     if coefficient < 1.0 {
         return Err(err(
             format!("{path}.backoff_coefficient"),
@@ -331,7 +336,10 @@ fn retry(
 
 fn compute(c: &Compute, path: &str) -> Result<CheckpointConfig, BuildError> {
     if c.work.0 == 0 {
-        return Err(err(format!("{path}.work"), "the work must be longer than 0s"));
+        return Err(err(
+            format!("{path}.work"),
+            "the work must be longer than 0s",
+        ));
     }
     let interval = c.checkpoint_every.as_ref().map_or(c.work.0, |d| d.0);
     if interval == 0 {
