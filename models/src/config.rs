@@ -1,11 +1,14 @@
 //! The world as `models` runs it: names resolved to indices, units to nanoseconds, every value
-//! validated. `scenarios` builds this from a scenario file; tests and benchmarks may build it
+//! validated, and every stateful policy already constructed in its starting state (a breaker,
+//! a cooldown, hedging, the gateway's limiters): a replication clones them, so building a world
+//! cannot fail. `scenarios` builds this from a scenario file; tests and benchmarks may build it
 //! directly.
 
 pub use crate::outage::OutageMode;
 use crate::workload::{ArrivalSpec, TokenSource};
 use policies::{
-    Admission, BreakerConfig, CooldownConfig, Discipline, ErrorClass, FallbackChain, RetryRules,
+    Admission, CircuitBreaker, Cooldown, Discipline, ErrorClass, FallbackChain, HedgePolicy,
+    RateLimiter, RetryRules,
 };
 use sim_core::{Sampler, Time};
 
@@ -17,7 +20,66 @@ pub struct TenantId(pub u16);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BackendId(pub u16);
 
-#[derive(Debug, Clone, PartialEq)]
+/// Index of a route in [`WorldConfig::routes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteId(pub u16);
+
+/// Each id indexes the vectors that run parallel to its `WorldConfig` list (the configs, the
+/// world's state, the per-entity counters), so the hot path never casts a raw `u16`. Events
+/// keep the raw `u16` (they are 8 bytes) and become ids where they are dispatched.
+macro_rules! entity_id {
+    ($id:ident) => {
+        impl $id {
+            /// The position in its list.
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+
+            /// The id of position `i` (lists are validated to fit a `u16`).
+            #[inline]
+            pub fn at(i: usize) -> $id {
+                $id(i as u16)
+            }
+        }
+
+        impl<T> std::ops::Index<$id> for [T] {
+            type Output = T;
+            #[inline]
+            fn index(&self, id: $id) -> &T {
+                &self[id.0 as usize]
+            }
+        }
+
+        impl<T> std::ops::IndexMut<$id> for [T] {
+            #[inline]
+            fn index_mut(&mut self, id: $id) -> &mut T {
+                &mut self[id.0 as usize]
+            }
+        }
+
+        impl<T> std::ops::Index<$id> for Vec<T> {
+            type Output = T;
+            #[inline]
+            fn index(&self, id: $id) -> &T {
+                &self[id.0 as usize]
+            }
+        }
+
+        impl<T> std::ops::IndexMut<$id> for Vec<T> {
+            #[inline]
+            fn index_mut(&mut self, id: $id) -> &mut T {
+                &mut self[id.0 as usize]
+            }
+        }
+    };
+}
+
+entity_id!(TenantId);
+entity_id!(BackendId);
+entity_id!(RouteId);
+
+#[derive(Debug, Clone)]
 pub struct WorldConfig {
     /// Virtual time at which the run stops.
     pub horizon: Time,
@@ -99,7 +161,7 @@ pub enum ValidatorAction {
 }
 
 /// A gateway rate limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct GatewayLimit {
     /// One limiter per tenant, or one for all.
     pub per_tenant: bool,
@@ -112,26 +174,13 @@ pub struct GatewayLimit {
     pub delay: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a gateway limit counts against.
+#[derive(Debug, Clone)]
 pub enum LimitKind {
-    TokenBucket {
-        capacity: u64,
-        amount: u64,
-        per: Time,
-    },
-    Gcra {
-        limit: u64,
-        per: Time,
-        burst: u64,
-    },
-    SlidingWindow {
-        limit: u64,
-        window: Time,
-    },
+    /// A rate limiter (token bucket, GCRA or sliding window) in its starting state.
+    Rate(RateLimiter),
     /// Calls in flight at once.
-    Concurrency {
-        limit: u64,
-    },
+    Concurrency { limit: u64 },
 }
 
 /// A retry budget.
@@ -164,7 +213,7 @@ pub struct DegradationConfig {
 /// One step of a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepConfig {
-    pub route: u16,
+    pub route: RouteId,
     /// Token counts; `None` falls back to the tenant's.
     pub prompt_tokens: Option<TokenSource>,
     pub output_tokens: Option<TokenSource>,
@@ -206,7 +255,7 @@ pub struct TenantConfig {
     pub workflow: Option<crate::workflow::WorkflowConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct BackendConfig {
     pub name: String,
     /// Calls served at once; more wait in the gateway queue.
@@ -230,8 +279,8 @@ pub struct BackendConfig {
     pub limits: ProviderLimits,
     pub episodes: Vec<Episode>,
     pub degradation: Option<DegradationConfig>,
-    pub breaker: Option<BreakerConfig>,
-    pub cooldown: Option<CooldownConfig>,
+    pub breaker: Option<CircuitBreaker>,
+    pub cooldown: Option<Cooldown>,
     /// Silent model updates: `(at, multiplier)`, in time order; multipliers compound.
     pub model_updates: Vec<(Time, f64)>,
     /// Crowding: an attempt that starts while `n` others are in service takes
@@ -312,7 +361,7 @@ impl Price {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// Calls that may wait for each backend; `None` is unbounded, `Some(0)` is a pure loss system.
     pub queue_capacity: Option<u32>,
@@ -327,8 +376,8 @@ pub struct GatewayConfig {
     pub admission: Option<Admission>,
     pub scheduling: Discipline,
     pub queue_timeout: Option<Time>,
-    /// Hedging: the delay rule and the most hedges per call.
-    pub hedge: Option<(policies::HedgeDelay, u32)>,
+    /// Hedging: the delay rule and the most hedges per call, no latency observed yet.
+    pub hedge: Option<HedgePolicy>,
     pub retry_budget: Option<RetryBudgetConfig>,
     /// Resends of timed-out attempts are studied: `Some(true)` with idempotency keys (the
     /// provider absorbs a duplicate), `Some(false)` without (a duplicate is new work); `None`

@@ -18,7 +18,9 @@ pub mod workflow;
 pub mod workload;
 pub mod world;
 
-pub use config::{BackendConfig, BackendId, GatewayConfig, TenantConfig, TenantId, WorldConfig};
+pub use config::{
+    BackendConfig, BackendId, GatewayConfig, RouteId, TenantConfig, TenantId, WorldConfig,
+};
 pub use world::{
     Overgrown, RunAborted, RunOutput, STALL_LIMIT, Stalled, World, run_replication,
     run_replication_recorded,

@@ -19,13 +19,13 @@
 //! `gpu`, `idempotency` (timed-out attempts the provider still works on) and `chaos_hooks`.
 
 use crate::cache::CacheState;
-use crate::config::{EpisodeTiming, WorldConfig};
+use crate::config::{BackendId, EpisodeTiming, RouteId, TenantId, WorldConfig};
 use crate::event::{Event, key};
 use crate::gpu::pool::Pool;
 use crate::metrics::Stats;
 use crate::slo::SloTracker;
 use crate::workload::{Arrival, ArrivalState, TokenSource};
-use policies::{CircuitBreaker, Cooldown, FaultWindow, HedgePolicy, RateLimiter};
+use policies::{CircuitBreaker, Cooldown, FaultWindow, HedgePolicy};
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
 use sim_core::{RandomStream, Scheduler, Slab, Time};
@@ -42,7 +42,7 @@ mod provider;
 mod validator;
 mod workflow;
 use call::{Attempt, Request};
-use gateway::{Queue, take_limits};
+use gateway::{GatewayLimits, Queue, take_limits};
 use provider::Provider;
 use validator::Validator;
 
@@ -54,7 +54,7 @@ struct Tenant {
     /// Which prompt each job asks for, when a route it calls has an exact cache.
     cache_key_rng: RandomStream,
     /// The exact cache that keys its jobs (the first of its steps' routes with one).
-    keyed_by: Option<u16>,
+    keyed_by: Option<RouteId>,
     /// The arrival scheduled next; it carries a replayed trace's token counts.
     pending: Option<Arrival>,
     arrivals_rng: RandomStream,
@@ -66,9 +66,9 @@ struct Tenant {
 }
 
 /// A backend: the gateway's view of it (slots, queue, breaker, cooldown, observed service
-/// times) and what serves its calls: the API provider behind it, or a self-hosted GPU pool.
+/// times), the endpoint the provider runs (its faults, buckets, error mix and bill, which a GPU
+/// pool's endpoint has as well) and what serves its calls ([`Server`]).
 struct Backend {
-    concurrency: u32,
     busy: u32,
     queue: Queue,
     /// Observed service times, for admission control's estimated wait.
@@ -80,8 +80,44 @@ struct Backend {
     provider: Provider,
     breaker: Option<CircuitBreaker>,
     cooldown: Option<Cooldown>,
-    /// A self-hosted GPU pool serving this backend's calls instead of `concurrency` slots.
-    pool: Option<Pool>,
+    server: Server,
+}
+
+/// What serves a backend's calls.
+enum Server {
+    /// An API provider's slots: this many calls in service at once (fewer while a chaos stall
+    /// holds workers), each timed by the provider's latency model.
+    Api { concurrency: u32 },
+    /// A self-hosted GPU pool: its replicas let calls in, batch them and time them.
+    Pool(Box<Pool>),
+}
+
+impl Backend {
+    /// Calls that may be in service at once: an API's slots; a pool is bounded by its
+    /// replicas' KV caches instead, not by a count.
+    #[inline]
+    fn concurrency(&self) -> u32 {
+        match &self.server {
+            Server::Api { concurrency } => *concurrency,
+            Server::Pool(_) => u32::MAX,
+        }
+    }
+
+    #[inline]
+    fn pool(&self) -> Option<&Pool> {
+        match &self.server {
+            Server::Pool(p) => Some(p),
+            Server::Api { .. } => None,
+        }
+    }
+
+    #[inline]
+    fn pool_mut(&mut self) -> Option<&mut Pool> {
+        match &mut self.server {
+            Server::Pool(p) => Some(p),
+            Server::Api { .. } => None,
+        }
+    }
 }
 
 struct Route {
@@ -212,10 +248,8 @@ pub struct World<'c> {
     budget: Option<policies::AnyRetryBudget>,
     budget_rng: RandomStream,
     hedge: Option<HedgePolicy>,
-    /// The gateway's rate limiters: per configured limit, one per tenant or one for all.
-    limiters: Vec<Vec<RateLimiter>>,
-    /// Jobs in flight, per tenant, for concurrency limits.
-    in_flight: Vec<u64>,
+    /// The gateway's rate and concurrency limits, and the jobs in flight per tenant.
+    limits: GatewayLimits,
     stats: Stats,
     /// SLO evaluation, when the scenario defines SLOs.
     slo: Option<SloTracker>,
@@ -247,8 +281,8 @@ impl<'c> World<'c> {
 
     /// An event in words, naming the tenant and backend it concerns, for the stall message.
     fn describe(&self, event: &Event) -> String {
-        let tenant = |t: u16| format!("tenant `{}`", self.config.tenants[t as usize].name);
-        let backend = |b: u16| format!("backend `{}`", self.config.backends[b as usize].name);
+        let tenant = |t: TenantId| format!("tenant `{}`", self.config.tenants[t].name);
+        let backend = |b: BackendId| format!("backend `{}`", self.config.backends[b].name);
         let request = |r: u32, g: u16| {
             self.requests
                 .get(key(r, g))
@@ -274,7 +308,7 @@ impl<'c> World<'c> {
                 .unwrap_or_default()
         };
         match *event {
-            Event::Arrival { tenant: t } => format!("an arrival of {}", tenant(t)),
+            Event::Arrival { tenant: t } => format!("an arrival of {}", tenant(TenantId(t))),
             Event::ServiceDone {
                 attempt: a,
                 generation,
@@ -295,15 +329,21 @@ impl<'c> World<'c> {
                 request: r,
                 generation,
             } => format!("a hedge{}", request(r, generation)),
-            Event::GpuStep { backend: b, .. } => format!("a GPU batch step of {}", backend(b)),
-            Event::Episode { backend: b, .. } => format!("an outage or slowdown of {}", backend(b)),
+            Event::GpuStep { backend: b, .. } => {
+                format!("a GPU batch step of {}", backend(BackendId(b)))
+            }
+            Event::Episode { backend: b, .. } => {
+                format!("an outage or slowdown of {}", backend(BackendId(b)))
+            }
             Event::DegradationFlip { backend: b } | Event::ModelUpdate { backend: b, .. } => {
-                format!("a model-state change of {}", backend(b))
+                format!("a model-state change of {}", backend(BackendId(b)))
             }
             Event::ReplicaFault { backend: b, .. } | Event::ReplicaRepair { backend: b, .. } => {
-                format!("a replica fault or repair of {}", backend(b))
+                format!("a replica fault or repair of {}", backend(BackendId(b)))
             }
-            Event::Autoscale { backend: b } => format!("an autoscaling check of {}", backend(b)),
+            Event::Autoscale { backend: b } => {
+                format!("an autoscaling check of {}", backend(BackendId(b)))
+            }
             Event::Chaos { .. } => "a chaos experiment event".to_string(),
             Event::Workflow { what, .. } => format!("a workflow timer ({what:?})"),
             Event::WarmupEnd => "the end of the warm-up".to_string(),
@@ -315,12 +355,13 @@ impl<'c> World<'c> {
     pub fn run(mut self) -> Result<RunOutput, RunAborted> {
         let horizon = self.config.horizon;
         for t in 0..self.tenants.len() {
-            self.schedule_next_arrival(t as u16, 0);
+            self.schedule_next_arrival(TenantId::at(t), 0);
         }
         if self.config.warmup > 0 {
             self.sched.schedule(self.config.warmup, Event::WarmupEnd);
         }
         for (b, cfg) in self.config.backends.iter().enumerate() {
+            let b = BackendId::at(b);
             for (i, e) in cfg.episodes.iter().enumerate() {
                 match &e.timing {
                     EpisodeTiming::Window { start, duration } => {
@@ -335,6 +376,7 @@ impl<'c> World<'c> {
             }
         }
         for (b, cfg) in self.config.backends.iter().enumerate() {
+            let b = BackendId::at(b);
             if let Some(d) = cfg.degradation {
                 // Start in the stationary distribution, so the run is stationary from time 0.
                 let state = &mut self.backends[b];
@@ -343,7 +385,7 @@ impl<'c> World<'c> {
                 state.provider.degraded = state.provider.degradation_rng.bernoulli(p_degraded);
                 self.stats
                     .backends
-                    .model_degraded(0, b, state.provider.degraded);
+                    .model_degraded(0, b.index(), state.provider.degraded);
                 self.schedule_degradation_flip(0, b);
             }
             for (i, &(at, _)) in cfg.model_updates.iter().enumerate() {
@@ -351,7 +393,7 @@ impl<'c> World<'c> {
                     self.sched.schedule(
                         at,
                         Event::ModelUpdate {
-                            backend: b as u16,
+                            backend: b.0,
                             index: i as u16,
                         },
                     );
@@ -360,6 +402,7 @@ impl<'c> World<'c> {
         }
         self.schedule_chaos();
         for (b, cfg) in self.config.backends.iter().enumerate() {
+            let b = BackendId::at(b);
             let Some(p) = &cfg.pool else { continue };
             for i in 0..p.replicas as usize {
                 self.schedule_crash(0, b, i);
@@ -368,7 +411,7 @@ impl<'c> World<'c> {
                 && a.interval <= horizon
             {
                 self.sched
-                    .schedule(a.interval, Event::Autoscale { backend: b as u16 });
+                    .schedule(a.interval, Event::Autoscale { backend: b.0 });
             }
         }
         // The watchdog on virtual time: a run whose clock stops (a call that fails at once and
@@ -393,7 +436,7 @@ impl<'c> World<'c> {
             }
             match event {
                 Event::Arrival { tenant } => {
-                    self.on_arrival(now, tenant);
+                    self.on_arrival(now, TenantId(tenant));
                     let in_flight = self.requests.len() as u64;
                     if in_flight > self.config.max_in_flight {
                         return Err(RunAborted::Overgrown(Overgrown {
@@ -421,7 +464,7 @@ impl<'c> World<'c> {
                         w.restart(self.config);
                     }
                     for b in &mut self.backends {
-                        if let Some(p) = &mut b.pool {
+                        if let Some(p) = b.pool_mut() {
                             p.restart(now);
                         }
                     }
@@ -430,12 +473,12 @@ impl<'c> World<'c> {
                     backend,
                     index,
                     begin,
-                } => self.on_episode(now, backend as usize, index as usize, begin),
+                } => self.on_episode(now, BackendId(backend), index as usize, begin),
                 Event::DegradationFlip { backend } => {
-                    self.on_degradation_flip(now, backend as usize)
+                    self.on_degradation_flip(now, BackendId(backend))
                 }
                 Event::ModelUpdate { backend, index } => {
-                    let b = backend as usize;
+                    let b = BackendId(backend);
                     let was = self.backends[b].provider.faulty();
                     self.backends[b].provider.update_multiplier *=
                         self.config.backends[b].model_updates[index as usize].1;
@@ -460,15 +503,17 @@ impl<'c> World<'c> {
                     backend,
                     replica,
                     generation,
-                } => self.on_gpu_step(now, backend as usize, replica as usize, generation),
+                } => self.on_gpu_step(now, BackendId(backend), replica as usize, generation),
                 Event::ReplicaFault {
                     backend,
                     replica,
                     epoch,
                 } => {
-                    let (b, i) = (backend as usize, replica as usize);
-                    let pool = self.backends[b].pool.as_ref().expect("a pool backend");
-                    if pool.epoch[i] == epoch && pool.is_serving(i) {
+                    let (b, i) = (BackendId(backend), replica as usize);
+                    if self.backends[b]
+                        .pool()
+                        .is_some_and(|p| p.epoch[i] == epoch && p.is_serving(i))
+                    {
                         self.crash_replica(now, b, i);
                     }
                 }
@@ -476,18 +521,19 @@ impl<'c> World<'c> {
                     backend,
                     replica,
                     epoch,
-                } => self.on_replica_repair(now, backend as usize, replica as usize, epoch),
-                Event::Autoscale { backend } => self.on_autoscale(now, backend as usize),
+                } => self.on_replica_repair(now, BackendId(backend), replica as usize, epoch),
+                Event::Autoscale { backend } => self.on_autoscale(now, BackendId(backend)),
             }
         }
         // GPU pools bill their GPU-hours as a cost of the backend.
         let mut pool_metrics = MetricSet::new();
         let mut pool_series = Vec::new();
         for (b, cfg) in self.config.backends.iter().enumerate() {
-            if let (Some(pool), Some(pc)) = (&mut self.backends[b].pool, &cfg.pool) {
+            let b = BackendId::at(b);
+            if let (Some(pool), Some(pc)) = (self.backends[b].pool_mut(), &cfg.pool) {
                 let (usd, buckets) =
                     pool.finish(horizon, &cfg.name, pc, &mut pool_metrics, &mut pool_series);
-                self.stats.fixed_cost(b, usd, &buckets);
+                self.stats.fixed_cost(b.index(), usd, &buckets);
             }
         }
         self.close_chaos(horizon);

@@ -28,6 +28,7 @@
 //!
 //! Rates are integers in parts per million, compared exactly (`bad · 10⁶ ≥ threshold · calls`).
 
+use crate::PolicyError;
 use sim_core::{NANOS_PER_SEC, Time};
 
 /// Soft-failure categories with their own threshold (indices `0..MAX_SOFT_CATEGORIES`). A soft
@@ -501,8 +502,9 @@ pub struct CircuitBreaker {
 impl CircuitBreaker {
     /// A closed breaker with an empty window; fails with [`BreakerConfig::validate`]'s message if the
     /// configuration is invalid.
-    pub fn new(cfg: BreakerConfig) -> Result<CircuitBreaker, String> {
-        cfg.validate()?;
+    pub fn new(cfg: BreakerConfig) -> Result<CircuitBreaker, PolicyError> {
+        cfg.validate()
+            .map_err(|m| PolicyError::new("circuit breaker", m))?;
         Ok(CircuitBreaker {
             window: Window::new(cfg.window),
             cfg,

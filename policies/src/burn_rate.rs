@@ -682,9 +682,9 @@ impl BurnRateAlerter {
         Ok(BurnRateAlerter { alerts, counts })
     }
 
-    /// The rules, in the order their indices refer to.
-    pub fn rules(&self) -> &[BurnRateRule] {
-        self.alerts.rules()
+    /// The rules and their state: what is firing, the firings, the log and the episodes.
+    pub fn alerts(&self) -> &AlertRules {
+        &self.alerts
     }
 
     /// Runs every evaluation due by `now` (instants `≤ now`).
@@ -709,42 +709,6 @@ impl BurnRateAlerter {
     pub fn record(&mut self, now: Time, good: u64, total: u64) {
         self.advance(now);
         self.counts.add(good, total);
-    }
-
-    /// Whether rule `rule` is firing as of the last evaluation run; `false` for an index past the last
-    /// rule.
-    pub fn is_firing(&self, rule: usize) -> bool {
-        self.alerts.is_firing(rule)
-    }
-
-    /// Whether any rule is firing.
-    pub fn any_firing(&self) -> bool {
-        self.alerts.any_firing()
-    }
-
-    /// Times each rule fired (counted even when the log is full).
-    pub fn firings(&self) -> &[u64] {
-        self.alerts.firings()
-    }
-
-    /// Every transition so far, in time order, up to [`MAX_LOG`] entries.
-    pub fn log(&self) -> &[AlertEvent] {
-        self.alerts.log()
-    }
-
-    /// Log entries not kept because the log was full.
-    pub fn log_dropped(&self) -> u64 {
-        self.alerts.log_dropped()
-    }
-
-    /// The firing episodes of rule `rule` from the log; one still firing has no resolution.
-    pub fn episodes(&self, rule: usize) -> Vec<Episode> {
-        self.alerts.episodes(rule)
-    }
-
-    /// Episodes during which at least one rule fired (the union over rules).
-    pub fn any_episodes(&self) -> Vec<Episode> {
-        self.alerts.any_episodes()
     }
 }
 

@@ -15,6 +15,7 @@
 //! allowed-fails policy, on a failure rate over 50% in the minute; callers wanting those call
 //! [`Cooldown::cool_down`] themselves.
 
+use crate::PolicyError;
 use crate::window::SlidingWindow;
 use sim_core::{NANOS_PER_SEC, Time};
 
@@ -57,9 +58,12 @@ pub struct Cooldown {
 impl Cooldown {
     /// A backend not cooling down, with no failures counted; the failure window must be at least one
     /// second (it is counted in one-second slices).
-    pub fn new(cfg: CooldownConfig) -> Result<Cooldown, String> {
+    pub fn new(cfg: CooldownConfig) -> Result<Cooldown, PolicyError> {
         if cfg.window < NANOS_PER_SEC {
-            return Err("cooldown failure window must be at least 1 second".to_string());
+            return Err(PolicyError::new(
+                "cooldown",
+                "cooldown failure window must be at least 1 second".to_string(),
+            ));
         }
         Ok(Cooldown {
             cfg,

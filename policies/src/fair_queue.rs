@@ -17,6 +17,7 @@
 //! Queues are bounded per tenant and pre-sized (up to 4,096 items each, growing beyond that),
 //! so the steady state allocates nothing. Tenants are indices `0..tenants`.
 
+use crate::PolicyError;
 use std::collections::VecDeque;
 
 /// The scheduling discipline.
@@ -66,20 +67,30 @@ impl<T> FairQueue<T> {
         discipline: Discipline,
         weights: &[u32],
         per_tenant_capacity: usize,
-    ) -> Result<FairQueue<T>, String> {
+    ) -> Result<FairQueue<T>, PolicyError> {
         if weights.is_empty() {
-            return Err("a fair queue needs at least one tenant".to_string());
+            return Err(PolicyError::new(
+                "fair queue",
+                "a fair queue needs at least one tenant".to_string(),
+            ));
         }
         if per_tenant_capacity == 0 {
-            return Err("per-tenant queue capacity must be at least 1".to_string());
+            return Err(PolicyError::new(
+                "fair queue",
+                "per-tenant queue capacity must be at least 1".to_string(),
+            ));
         }
         if let Discipline::WeightedFair { quantum } = discipline {
             if quantum == 0 {
-                return Err("weighted fair queuing quantum must be at least 1".to_string());
+                return Err(PolicyError::new(
+                    "fair queue",
+                    "weighted fair queuing quantum must be at least 1".to_string(),
+                ));
             }
             if let Some(i) = weights.iter().position(|&w| w == 0) {
-                return Err(format!(
-                    "tenant {i} has weight 0; weights must be at least 1"
+                return Err(PolicyError::new(
+                    "fair queue",
+                    format!("tenant {i} has weight 0; weights must be at least 1"),
                 ));
             }
         }

@@ -11,6 +11,7 @@
 //! Latencies go into a [`LogLinearHistogram`] (sim-core): a quantile within 1/16 of the true
 //! sample quantile, bounded memory, no allocation per observation, integer arithmetic only.
 
+use crate::PolicyError;
 use sim_core::Time;
 use sim_core::log_histogram::LogLinearHistogram;
 
@@ -42,13 +43,16 @@ pub struct HedgePolicy {
 impl HedgePolicy {
     /// `max_extra_attempts` hedges at most per call (gRPC's `maxAttempts` minus one); 0 turns
     /// hedging off. The quantile must be in (0, 1] (in ppm).
-    pub fn new(delay: HedgeDelay, max_extra_attempts: u32) -> Result<HedgePolicy, String> {
+    pub fn new(delay: HedgeDelay, max_extra_attempts: u32) -> Result<HedgePolicy, PolicyError> {
         if let HedgeDelay::Quantile { quantile_ppm, .. } = delay
             && !(1..=1_000_000).contains(&quantile_ppm)
         {
-            return Err(format!(
-                "hedging quantile must be in (0, 1], got {}",
-                f64::from(quantile_ppm) / 1e6
+            return Err(PolicyError::new(
+                "hedging",
+                format!(
+                    "hedging quantile must be in (0, 1], got {}",
+                    f64::from(quantile_ppm) / 1e6
+                ),
             ));
         }
         Ok(HedgePolicy {

@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod burn_rate;
 pub mod cooldown;
 pub mod deadline;
+pub mod error;
 pub mod fair_queue;
 pub mod fallback;
 pub mod hedge;
@@ -32,6 +33,7 @@ pub use burn_rate::{
 };
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
+pub use error::PolicyError;
 pub use fair_queue::{Discipline, FairQueue};
 pub use fallback::{FallbackChain, FallbackStep, FallbackTrigger, FallbackTriggers};
 pub use hedge::{HedgeDelay, HedgePolicy};

@@ -11,6 +11,7 @@
 //! the token bucket counts in units of `1/per` of a token (a rate of `amount` tokens per `per`
 //! nanoseconds adds exactly `amount` units per nanosecond).
 
+use crate::PolicyError;
 use std::collections::VecDeque;
 
 use sim_core::Time;
@@ -67,12 +68,18 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A bucket of `capacity` tokens, refilled by `amount` tokens every `per` (continuously:
     /// `amount / per` tokens per nanosecond). It starts full.
-    pub fn new(capacity: u64, amount: u64, per: Time) -> Result<TokenBucket, String> {
+    pub fn new(capacity: u64, amount: u64, per: Time) -> Result<TokenBucket, PolicyError> {
         if capacity == 0 {
-            return Err("token bucket capacity must be at least 1".to_string());
+            return Err(PolicyError::new(
+                "token bucket",
+                "token bucket capacity must be at least 1".to_string(),
+            ));
         }
         if amount == 0 || per == 0 {
-            return Err("token bucket refill rate must be positive".to_string());
+            return Err(PolicyError::new(
+                "token bucket",
+                "token bucket refill rate must be positive".to_string(),
+            ));
         }
         Ok(TokenBucket {
             capacity,
@@ -172,9 +179,12 @@ pub struct Gcra {
 impl Gcra {
     /// Emission interval `T` and burst tolerance `τ` (a burst of `⌊τ/T⌋ + 1` units passes at
     /// once).
-    pub fn new(emission_interval: Time, burst_tolerance: Time) -> Result<Gcra, String> {
+    pub fn new(emission_interval: Time, burst_tolerance: Time) -> Result<Gcra, PolicyError> {
         if emission_interval == 0 {
-            return Err("GCRA emission interval must be positive".to_string());
+            return Err(PolicyError::new(
+                "GCRA",
+                "GCRA emission interval must be positive".to_string(),
+            ));
         }
         Ok(Gcra {
             interval: emission_interval,
@@ -185,12 +195,18 @@ impl Gcra {
 
     /// `limit` units per `period` with bursts of up to `burst` units. The interval is
     /// `period / limit` rounded up, so the limit is never exceeded.
-    pub fn from_rate(limit: u64, period: Time, burst: u64) -> Result<Gcra, String> {
+    pub fn from_rate(limit: u64, period: Time, burst: u64) -> Result<Gcra, PolicyError> {
         if limit == 0 || period == 0 {
-            return Err("GCRA rate must be positive".to_string());
+            return Err(PolicyError::new(
+                "GCRA",
+                "GCRA rate must be positive".to_string(),
+            ));
         }
         if burst == 0 {
-            return Err("GCRA burst must be at least 1".to_string());
+            return Err(PolicyError::new(
+                "GCRA",
+                "GCRA burst must be at least 1".to_string(),
+            ));
         }
         let interval = period.div_ceil(limit);
         Gcra::new(interval, (burst - 1).saturating_mul(interval))
@@ -243,9 +259,12 @@ pub struct SlidingWindowLog {
 
 impl SlidingWindowLog {
     /// At most `limit` units in any window of `window` nanoseconds; both must be positive.
-    pub fn new(limit: u64, window: Time) -> Result<SlidingWindowLog, String> {
+    pub fn new(limit: u64, window: Time) -> Result<SlidingWindowLog, PolicyError> {
         if limit == 0 || window == 0 {
-            return Err("sliding-window limit and window must be positive".to_string());
+            return Err(PolicyError::new(
+                "sliding window",
+                "sliding-window limit and window must be positive".to_string(),
+            ));
         }
         Ok(SlidingWindowLog {
             limit,
@@ -317,9 +336,12 @@ pub struct SlidingWindowCounter {
 impl SlidingWindowCounter {
     /// About `limit` units per `window` nanoseconds, in fixed windows aligned to time 0; both must be
     /// positive.
-    pub fn new(limit: u64, window: Time) -> Result<SlidingWindowCounter, String> {
+    pub fn new(limit: u64, window: Time) -> Result<SlidingWindowCounter, PolicyError> {
         if limit == 0 || window == 0 {
-            return Err("sliding-window limit and window must be positive".to_string());
+            return Err(PolicyError::new(
+                "sliding window",
+                "sliding-window limit and window must be positive".to_string(),
+            ));
         }
         Ok(SlidingWindowCounter {
             limit,

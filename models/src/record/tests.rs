@@ -450,3 +450,28 @@ fn a_call_shed_from_the_queue_waited_there_and_never_reached_the_backend() {
     assert_eq!(r["queue_wait_s"], "2");
     assert_eq!(r["attempts"], "first:api:1::3:queue_timeout");
 }
+
+#[test]
+fn the_trace_counts_its_events_and_names_every_process() {
+    let (mut rec, _, trace) = recorder(CallFormat::Csv, TraceWindow::ALL);
+    one_retried_call(&mut rec);
+    let done = rec.finish(100 * S, |_| None);
+    let ev = events(&trace.text());
+    // The count the run reports is the number of events in the file.
+    assert_eq!(done.trace.unwrap().unwrap(), ev.len() as u64);
+    // One process for the gateway, one per backend (api, gpu) and one per route (main).
+    let named: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["name"] == "process_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        named,
+        ["gateway", "backend api", "backend gpu", "route main"]
+    );
+    let sorted = ev
+        .iter()
+        .filter(|e| e["name"] == "process_sort_index")
+        .count();
+    assert_eq!(sorted, named.len());
+}

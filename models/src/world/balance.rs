@@ -3,6 +3,7 @@
 //! A route without `balance` is untouched.
 
 use super::World;
+use crate::config::{BackendId, RouteId};
 use policies::{BreakerState, LoadBalancer};
 use sim_core::{Key, RandomStream, Streams, Time};
 
@@ -35,7 +36,7 @@ impl World<'_> {
         let Some(r) = self.requests.get(request) else {
             return;
         };
-        let route = r.route as usize;
+        let route = r.route;
         let (Some(cfg), Some(b)) = (
             &self.config.routes[route].balance,
             &mut self.routes[route].balance,
@@ -48,7 +49,7 @@ impl World<'_> {
         let tokens = r.prompt_tokens as u64;
         let mut open = 0u64;
         for (i, (id, _)) in cfg.members.iter().enumerate() {
-            let backend = &mut self.backends[id.0 as usize];
+            let backend = &mut self.backends[*id];
             let cooling = backend
                 .cooldown
                 .as_ref()
@@ -63,14 +64,14 @@ impl World<'_> {
         }
         let backends = &self.backends;
         let in_flight = |i: usize| {
-            let b = &backends[cfg.members[i].0.0 as usize];
+            let b = &backends[cfg.members[i].0];
             b.busy.saturating_add(b.queue.len() as u32)
         };
         let pick =
             b.lb.pick(now, tokens, |i| open >> i & 1 == 1, in_flight, &mut b.rng);
         let backend = match pick {
-            Some(i) => cfg.members[i].0.0,
-            None => self.config.routes[route].backend.0,
+            Some(i) => cfg.members[i].0,
+            None => self.config.routes[route].backend,
         };
         if let Some(r) = self.requests.get_mut(request) {
             r.backend = backend;
@@ -81,8 +82,8 @@ impl World<'_> {
     pub(super) fn balance_answered(
         &mut self,
         now: Time,
-        route: u16,
-        backend: u16,
+        route: RouteId,
+        backend: BackendId,
         latency: Time,
         tokens: (u32, u32),
     ) {
@@ -90,31 +91,25 @@ impl World<'_> {
             return;
         }
         if let Some(i) = self.member(route, backend) {
-            let b = self.routes[route as usize]
-                .balance
-                .as_mut()
-                .expect("member");
+            let b = self.routes[route].balance.as_mut().expect("member");
             let total = tokens.0 as u64 + tokens.1 as u64;
             b.lb.answered(now, i, latency, tokens.1, total);
         }
     }
 
     /// An attempt on `route` at `backend` timed out.
-    pub(super) fn balance_timed_out(&mut self, route: u16, backend: u16) {
+    pub(super) fn balance_timed_out(&mut self, route: RouteId, backend: BackendId) {
         if !self.balanced {
             return;
         }
         if let Some(i) = self.member(route, backend) {
-            let b = self.routes[route as usize]
-                .balance
-                .as_mut()
-                .expect("member");
+            let b = self.routes[route].balance.as_mut().expect("member");
             b.lb.timed_out(i);
         }
     }
 
-    fn member(&self, route: u16, backend: u16) -> Option<usize> {
-        let cfg = self.config.routes[route as usize].balance.as_ref()?;
-        cfg.members.iter().position(|m| m.0.0 == backend)
+    fn member(&self, route: RouteId, backend: BackendId) -> Option<usize> {
+        let cfg = self.config.routes[route].balance.as_ref()?;
+        cfg.members.iter().position(|m| m.0 == backend)
     }
 }

@@ -3,10 +3,10 @@
 //! the loop starts. The streams are named by entity and purpose, so adding one leaves every
 //! other stream's draws unchanged.
 
-use super::gateway::{Queue, limiter};
+use super::gateway::{GatewayLimits, Queue};
 use super::provider::Provider;
 use super::validator::Validator;
-use super::{Backend, Route, Tenant, World};
+use super::{Backend, Route, Server, Tenant, World};
 use crate::cache::{CacheConfig, CacheState};
 use crate::config::{RetryBudgetConfig, ServiceModel, WorldConfig};
 use crate::gpu::pool::Pool;
@@ -14,8 +14,7 @@ use crate::metrics::Stats;
 use crate::slo::SloTracker;
 use crate::workload::ArrivalState;
 use policies::{
-    AdaptiveThrottle, AnyRetryBudget, CircuitBreaker, Cooldown, Discipline, FairQueue,
-    FinagleBudget, GrpcThrottle, HedgePolicy,
+    AdaptiveThrottle, AnyRetryBudget, Discipline, FairQueue, FinagleBudget, GrpcThrottle,
 };
 use sim_core::series::BucketGrid;
 use sim_core::{Scheduler, Slab, Streams};
@@ -40,7 +39,7 @@ impl<'c> World<'c> {
                         .iter()
                         .find(|s| {
                             matches!(
-                                config.routes[s.route as usize].cache,
+                                config.routes[s.route].cache,
                                 Some(CacheConfig::Exact { .. })
                             )
                         })
@@ -61,7 +60,6 @@ impl<'c> World<'c> {
             .map(|b| {
                 let entity = format!("backends.{}", b.name);
                 Backend {
-                    concurrency: b.concurrency,
                     busy: 0,
                     queue: if config.gateway.scheduling == Discipline::Fifo {
                         Queue::Fifo(VecDeque::new())
@@ -88,19 +86,18 @@ impl<'c> World<'c> {
                         }
                     },
                     provider: Provider::new(b, &streams, &entity),
-                    breaker: b.breaker.map(|c| {
-                        CircuitBreaker::new(c).expect("validated when the world is built")
-                    }),
-                    cooldown: b
-                        .cooldown
-                        .map(|c| Cooldown::new(c).expect("validated when the world is built")),
-                    pool: b.pool.as_ref().map(|p| {
-                        Pool::new(
+                    breaker: b.breaker.clone(),
+                    cooldown: b.cooldown.clone(),
+                    server: match &b.pool {
+                        None => Server::Api {
+                            concurrency: b.concurrency,
+                        },
+                        Some(p) => Server::Pool(Box::new(Pool::new(
                             p,
                             BucketGrid::for_window(config.warmup, config.horizon),
                             streams.stream(&entity, "replica_crashes"),
-                        )
-                    }),
+                        ))),
+                    },
                 }
             })
             .collect();
@@ -166,24 +163,8 @@ impl<'c> World<'c> {
                 }
             }),
             budget_rng: streams.stream("gateway.retry_budget", "rejections"),
-            hedge: config
-                .gateway
-                .hedge
-                .map(|(d, m)| HedgePolicy::new(d, m).expect("validated when the world is built")),
-            limiters: config
-                .gateway
-                .rate_limits
-                .iter()
-                .map(|l| {
-                    let n = if l.per_tenant {
-                        config.tenants.len()
-                    } else {
-                        1
-                    };
-                    (0..n).map(|_| limiter(l.kind)).collect()
-                })
-                .collect(),
-            in_flight: vec![0; config.tenants.len()],
+            hedge: config.gateway.hedge.clone(),
+            limits: GatewayLimits::new(config),
             guardrail_rng: streams.stream("gateway.input_guardrail", "detection"),
             stats: Stats::new(config),
             arrival_log: None,

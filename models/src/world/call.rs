@@ -3,6 +3,7 @@
 //! the code that moves jobs (`job`) and calls (`gateway`), which both read and write them.
 
 use super::idempotency::Orphan;
+use crate::config::{BackendId, RouteId, TenantId};
 use crate::workload::{TokenSource, token_count};
 use policies::{Deadline, ErrorClass, Permit};
 use sim_core::{Key, RandomStream, Time};
@@ -15,9 +16,9 @@ pub(super) const INPUT_HOP: u16 = u16::MAX - 1;
 
 /// A job, and the call it is making now.
 pub(super) struct Request {
-    pub(super) tenant: u16,
-    pub(super) route: u16,
-    pub(super) backend: u16,
+    pub(super) tenant: TenantId,
+    pub(super) route: RouteId,
+    pub(super) backend: BackendId,
     /// The chain step, and the agent-loop turn, of the current call.
     pub(super) step: u16,
     pub(super) turn: u32,
@@ -80,10 +81,10 @@ pub(super) struct Request {
 
 pub(super) struct Attempt {
     pub(super) request: Key,
-    pub(super) backend: u16,
+    pub(super) backend: BackendId,
     /// Copied from the request: an abandoned attempt is billed after its request may be gone.
-    pub(super) tenant: u16,
-    pub(super) route: u16,
+    pub(super) tenant: TenantId,
+    pub(super) route: RouteId,
     pub(super) prompt_tokens: u32,
     pub(super) output_tokens: u32,
     pub(super) enqueued: Time,

@@ -3,8 +3,10 @@
 //! jobs of surges and long-context bursts. The experiments' own state and rules live in
 //! [`crate::chaos`]; this keeps the event loop's edits to a few hooks.
 
+use super::Server;
 use super::World;
 use crate::chaos::{FaultKind, Status};
+use crate::config::{BackendId, TenantId};
 use crate::event::{ChaosEvent, Event};
 use policies::FaultWindow;
 use sim_core::Time;
@@ -114,7 +116,7 @@ impl World<'_> {
                 {
                     c.pending_prompt = Some(prompt_tokens);
                 }
-                self.new_job(now, tenant, None);
+                self.new_job(now, TenantId(tenant), None);
                 if let Some(c) = &mut self.chaos {
                     c.pending_prompt = None;
                 }
@@ -139,8 +141,10 @@ impl World<'_> {
                     if fault.radius.backends.is_empty()
                         || fault.radius.backends.contains(&(b as u16))
                     {
-                        let b = &mut self.backends[b];
-                        b.concurrency = b.concurrency.saturating_sub(workers);
+                        // A pool's replicas are not workers a stall holds (`ReplicaKill` is).
+                        if let Server::Api { concurrency } = &mut self.backends[b].server {
+                            *concurrency = concurrency.saturating_sub(workers);
+                        }
                     }
                 }
             }
@@ -148,7 +152,7 @@ impl World<'_> {
                 for b in 0..self.backends.len() {
                     let in_radius = fault.radius.backends.is_empty()
                         || fault.radius.backends.contains(&(b as u16));
-                    let Some(pool) = self.backends[b].pool.as_ref().filter(|_| in_radius) else {
+                    let Some(pool) = self.backends[b].pool().filter(|_| in_radius) else {
                         continue;
                     };
                     let mut left = replicas;
@@ -156,12 +160,9 @@ impl World<'_> {
                         if left == 0 {
                             break;
                         }
-                        let serving = self.backends[b]
-                            .pool
-                            .as_ref()
-                            .is_some_and(|p| p.is_serving(i));
+                        let serving = self.backends[b].pool().is_some_and(|p| p.is_serving(i));
                         if serving {
-                            self.crash_replica(now, b, i);
+                            self.crash_replica(now, BackendId::at(b), i);
                             left -= 1;
                         }
                     }
@@ -197,10 +198,12 @@ impl World<'_> {
             for b in 0..self.backends.len() {
                 if fault.radius.backends.is_empty() || fault.radius.backends.contains(&(b as u16)) {
                     let cap = self.config.backends[b].concurrency;
-                    let s = &mut self.backends[b];
-                    s.concurrency = s.concurrency.saturating_add(workers).min(cap);
+                    let Server::Api { concurrency } = &mut self.backends[b].server else {
+                        continue;
+                    };
+                    *concurrency = concurrency.saturating_add(workers).min(cap);
                     // The freed slots take waiting calls (skipping those shed meanwhile).
-                    while self.backends[b].busy < self.backends[b].concurrency
+                    while self.backends[b].busy < self.backends[b].concurrency()
                         && let Some(next) = self.backends[b].queue.pop()
                     {
                         if self.attempts.get(next).is_some_and(|a| a.abandoned) {

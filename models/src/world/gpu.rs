@@ -3,7 +3,8 @@
 //! [`crate::gpu`].
 
 use super::call::NO_REPLICA;
-use super::{World, to_time};
+use super::{Server, World, to_time};
+use crate::config::BackendId;
 use crate::event::Event;
 use crate::gpu::pool::OnCrash;
 use policies::ErrorClass;
@@ -16,17 +17,16 @@ impl World<'_> {
     pub(super) fn replica_changed(
         &mut self,
         now: Time,
-        backend: usize,
+        backend: BackendId,
         i: usize,
         before: Option<u32>,
     ) {
-        let pool = self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend");
+        let Some(pool) = self.backends[backend].pool_mut() else {
+            return;
+        };
         pool.touch(now, i);
         if let Some(rec) = &mut self.recorder {
-            rec.replica(now, backend, i, pool);
+            rec.replica(now, backend.index(), i, pool);
         }
         let r = &pool.replicas[i];
         if before != Some(r.generation())
@@ -35,7 +35,7 @@ impl World<'_> {
             self.sched.schedule(
                 at,
                 Event::GpuStep {
-                    backend: backend as u16,
+                    backend: backend.0,
                     replica: i as u16,
                     generation: r.generation() as u16,
                 },
@@ -45,11 +45,10 @@ impl World<'_> {
 
     /// A replica's segment (or cold start) ended: finished calls are answered, waiting calls
     /// may enter.
-    pub(super) fn on_gpu_step(&mut self, now: Time, backend: usize, i: usize, generation: u16) {
-        let pool = self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend");
+    pub(super) fn on_gpu_step(&mut self, now: Time, backend: BackendId, i: usize, generation: u16) {
+        let Some(pool) = self.backends[backend].pool_mut() else {
+            return;
+        };
         let r = &pool.replicas[i];
         if r.generation() as u16 != generation || r.next_change() != Some(now) {
             return; // stale: the replica changed since this was scheduled
@@ -67,9 +66,13 @@ impl World<'_> {
             let Some(attempt) = self.attempts.key_at(c.id) else {
                 continue;
             };
-            let a = self.attempts.get_mut(attempt).expect("live attempt");
+            let Some(a) = self.attempts.get_mut(attempt) else {
+                continue;
+            };
             let b = &mut self.backends[backend];
-            let pool = b.pool.as_mut().expect("a pool backend");
+            let Server::Pool(pool) = &mut b.server else {
+                continue;
+            };
             pool.record(&c);
             pool.release(now, i, a.prompt_tokens, a.output_tokens);
             a.ttft = c.first_token.saturating_sub(a.started);
@@ -79,20 +82,20 @@ impl World<'_> {
             b.services += 1;
             self.on_service_done(now, attempt);
         }
-        self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend")
-            .completions = done;
+        if let Some(pool) = self.backends[backend].pool_mut() {
+            pool.completions = done;
+        }
         self.pump_pool(now, backend);
     }
 
     /// Lets calls waiting at the gateway onto the pool's replicas, in queue order, while they
     /// fit.
-    pub(super) fn pump_pool(&mut self, now: Time, backend: usize) {
+    pub(super) fn pump_pool(&mut self, now: Time, backend: BackendId) {
         loop {
             let b = &mut self.backends[backend];
-            let pool = b.pool.as_mut().expect("a pool backend");
+            let Server::Pool(pool) = &mut b.server else {
+                return;
+            };
             let Some(next) = pool.held.take().or_else(|| b.queue.pop()) else {
                 return;
             };
@@ -112,7 +115,7 @@ impl World<'_> {
     }
 
     /// Draws when replica `i`, serving from `now`, next crashes (if the pool has crashes).
-    pub(super) fn schedule_crash(&mut self, now: Time, backend: usize, i: usize) {
+    pub(super) fn schedule_crash(&mut self, now: Time, backend: BackendId, i: usize) {
         let Some(crashes) = self.config.backends[backend]
             .pool
             .as_ref()
@@ -120,10 +123,9 @@ impl World<'_> {
         else {
             return;
         };
-        let pool = self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend");
+        let Some(pool) = self.backends[backend].pool_mut() else {
+            return;
+        };
         let up = to_time(crashes.mtbf.sample(&mut pool.crash_rng));
         let at = now.saturating_add(up.max(1));
         if at <= self.config.horizon {
@@ -131,7 +133,7 @@ impl World<'_> {
             self.sched.schedule(
                 at,
                 Event::ReplicaFault {
-                    backend: backend as u16,
+                    backend: backend.0,
                     replica: i as u16,
                     epoch,
                 },
@@ -141,18 +143,14 @@ impl World<'_> {
 
     /// Replica `i` crashes now: its calls fail or go back to the gateway queue, and it is
     /// repaired after a draw of the time to repair.
-    pub(super) fn crash_replica(&mut self, now: Time, backend: usize, i: usize) {
-        let cfg = self.config.backends[backend]
-            .pool
-            .as_ref()
-            .expect("a pool backend");
-        let pool = self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend");
+    pub(super) fn crash_replica(&mut self, now: Time, backend: BackendId, i: usize) {
+        let cfg = &self.config.backends[backend];
+        let Some(pool) = self.backends[backend].pool_mut() else {
+            return;
+        };
         let before = pool.replicas[i].generation();
         pool.crash(now, i);
-        let repair = match &cfg.crashes {
+        let repair = match cfg.pool.as_ref().and_then(|p| p.crashes.as_ref()) {
             Some(c) => to_time(c.mttr.sample(&mut pool.crash_rng)),
             None => 0,
         };
@@ -162,7 +160,7 @@ impl World<'_> {
         self.sched.schedule(
             now.saturating_add(repair),
             Event::ReplicaRepair {
-                backend: backend as u16,
+                backend: backend.0,
                 replica: i as u16,
                 epoch,
             },
@@ -172,7 +170,9 @@ impl World<'_> {
             let Some(attempt) = self.attempts.key_at(d.id) else {
                 continue;
             };
-            let a = self.attempts.get_mut(attempt).expect("live attempt");
+            let Some(a) = self.attempts.get_mut(attempt) else {
+                continue;
+            };
             a.replica = NO_REPLICA;
             match on_crash {
                 OnCrash::Fail => {
@@ -192,28 +192,31 @@ impl World<'_> {
                     a.queued = true;
                     a.enqueued = now;
                     b.queue.push(a.tenant, attempt);
-                    self.stats.service_ended(now, backend);
+                    self.stats.service_ended(now, backend.index());
                     self.stats.enqueued(now);
                 }
             }
         }
-        self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend")
-            .drained = drained;
+        if let Some(pool) = self.backends[backend].pool_mut() {
+            pool.drained = drained;
+        }
         self.pump_pool(now, backend);
     }
 
-    pub(super) fn on_replica_repair(&mut self, now: Time, backend: usize, i: usize, epoch: u16) {
+    pub(super) fn on_replica_repair(
+        &mut self,
+        now: Time,
+        backend: BackendId,
+        i: usize,
+        epoch: u16,
+    ) {
         let cold_start = self.config.backends[backend]
             .pool
             .as_ref()
             .map_or(0, |p| p.cold_start);
-        let pool = self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend");
+        let Some(pool) = self.backends[backend].pool_mut() else {
+            return;
+        };
         if pool.epoch[i] != epoch {
             return;
         }
@@ -222,20 +225,20 @@ impl World<'_> {
         self.replica_changed(now, backend, i, Some(before));
     }
 
-    pub(super) fn on_autoscale(&mut self, now: Time, backend: usize) {
+    pub(super) fn on_autoscale(&mut self, now: Time, backend: BackendId) {
         let b = &mut self.backends[backend];
         let queued = b.queue.len() as u32;
-        let pool = b.pool.as_mut().expect("a pool backend");
+        let Server::Pool(pool) = &mut b.server else {
+            return;
+        };
         pool.autoscale(now, queued);
         let changed = std::mem::take(&mut pool.changed);
         for &i in &changed {
             self.replica_changed(now, backend, i, None);
         }
-        self.backends[backend]
-            .pool
-            .as_mut()
-            .expect("a pool backend")
-            .changed = changed;
+        if let Some(pool) = self.backends[backend].pool_mut() {
+            pool.changed = changed;
+        }
         self.pump_pool(now, backend);
         let interval = self.config.backends[backend]
             .pool
@@ -244,12 +247,8 @@ impl World<'_> {
             .map_or(0, |a| a.interval);
         let next = now.saturating_add(interval);
         if interval > 0 && next <= self.config.horizon {
-            self.sched.schedule(
-                next,
-                Event::Autoscale {
-                    backend: backend as u16,
-                },
-            );
+            self.sched
+                .schedule(next, Event::Autoscale { backend: backend.0 });
         }
     }
 }

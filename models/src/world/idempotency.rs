@@ -14,6 +14,7 @@
 //! duplicates and are sent as they are.
 
 use super::{Attempt, ROUND_TRIP, World};
+use crate::config::BackendId;
 use crate::event::Event;
 use policies::{ErrorClass, Permit};
 use sim_core::{Key, Time};
@@ -23,7 +24,7 @@ use sim_core::{Key, Time};
 pub(super) struct Orphan {
     attempt: Key,
     call_seq: u32,
-    backend: u16,
+    backend: BackendId,
     /// `None` while the provider works on it; then what it produced: an answer (`None` inside)
     /// or the error it ended with.
     finished: Option<Option<ErrorClass>>,
@@ -41,7 +42,13 @@ pub(super) enum Resend {
 
 impl World<'_> {
     /// The client timed out attempt `attempt` of `request`'s call `call_seq` at `backend`.
-    pub(super) fn orphaned(&mut self, request: Key, attempt: Key, call_seq: u32, backend: u16) {
+    pub(super) fn orphaned(
+        &mut self,
+        request: Key,
+        attempt: Key,
+        call_seq: u32,
+        backend: BackendId,
+    ) {
         if self.config.gateway.idempotency.is_none() {
             return;
         }
@@ -138,7 +145,7 @@ impl World<'_> {
             });
             if let Some(rec) = &mut self.recorder {
                 let kind = crate::record::Kind::Replay;
-                rec.attempt_sent(now, attempt, request, r.backend, kind, false);
+                rec.attempt_sent(now, attempt, request, r.backend.0, kind, false);
             }
             self.sched
                 .schedule(now + ROUND_TRIP, Event::service_done(attempt));

@@ -7,6 +7,7 @@ use super::World;
 use super::call::{CLEAN, draw_tokens};
 use super::gateway::Stage;
 use crate::cache::CacheState;
+use crate::config::TenantId;
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::slo::CallFacts;
@@ -14,24 +15,25 @@ use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
 
 impl World<'_> {
-    pub(super) fn schedule_next_arrival(&mut self, tenant: u16, now: Time) {
-        let t = &mut self.tenants[tenant as usize];
+    pub(super) fn schedule_next_arrival(&mut self, tenant: TenantId, now: Time) {
+        let t = &mut self.tenants[tenant];
         t.pending = t
             .arrivals
             .next(now, &mut t.arrivals_rng)
             .filter(|a| a.at <= self.config.horizon);
         if let Some(a) = t.pending {
-            self.sched.schedule(a.at, Event::Arrival { tenant });
+            self.sched
+                .schedule(a.at, Event::Arrival { tenant: tenant.0 });
         }
     }
 
-    pub(super) fn on_arrival(&mut self, now: Time, tenant: u16) {
-        let arrival = self.tenants[tenant as usize].pending;
+    pub(super) fn on_arrival(&mut self, now: Time, tenant: TenantId) {
+        let arrival = self.tenants[tenant].pending;
         self.schedule_next_arrival(tenant, now);
         if let Some(log) = &mut self.arrival_log {
-            log.push((now, tenant));
+            log.push((now, tenant.0));
         }
-        if self.config.tenants[tenant as usize].workflow.is_some() {
+        if self.config.tenants[tenant].workflow.is_some() {
             self.start_workflow(now, tenant);
             return;
         }
@@ -49,10 +51,10 @@ impl World<'_> {
         recorded: Option<(u32, u32)>,
     ) -> bool {
         let r = self.requests.get_mut(request).expect("live request");
-        let cfg = &self.config.tenants[r.tenant as usize];
+        let cfg = &self.config.tenants[r.tenant];
         let step = &cfg.steps[r.step as usize];
-        let route = &self.config.routes[step.route as usize];
-        let t = &mut self.tenants[r.tenant as usize];
+        let route = &self.config.routes[step.route];
+        let t = &mut self.tenants[r.tenant];
         let prompt_source = step.prompt_tokens.as_ref().or(t.prompt_tokens.as_ref());
         let output_source = step.output_tokens.as_ref().or(t.output_tokens.as_ref());
         let output = draw_tokens(output_source, recorded.map(|x| x.1), &mut t.tokens_rng);
@@ -76,7 +78,7 @@ impl World<'_> {
             _ => prompt,
         };
         r.route = step.route;
-        r.backend = route.backend.0;
+        r.backend = route.backend;
         r.depth = 0;
         r.deadline = match self.config.gateway.deadline {
             Some(d) => Deadline::new(now, d),
@@ -102,13 +104,13 @@ impl World<'_> {
                 request,
                 r.step,
                 r.turn,
-                r.route,
+                r.route.0,
                 (prompt, output),
                 r.cost,
             );
         }
         // The gateway's limits count jobs, not calls: only a job's first call meets them.
-        let from = if r.step == 0 && r.turn == 0 && !self.limiters.is_empty() {
+        let from = if r.step == 0 && r.turn == 0 && !self.limits.is_empty() {
             Stage::Limits
         } else {
             Stage::Cache
@@ -120,7 +122,7 @@ impl World<'_> {
     /// job's next call, or finish the job.
     pub(super) fn answered(&mut self, now: Time, request: Key, soft: u8) {
         let r = self.requests.get_mut(request).expect("live request");
-        let cfg = &self.config.tenants[r.tenant as usize];
+        let cfg = &self.config.tenants[r.tenant];
         let hop = if cfg.agent_loop.is_some() {
             r.turn.min(u16::MAX as u32 - 2) as u16
         } else {
@@ -148,9 +150,9 @@ impl World<'_> {
         }
         self.stats
             .routes
-            .call_answered(r.route as usize, now.saturating_sub(r.call_started));
+            .call_answered(r.route.index(), now.saturating_sub(r.call_started));
         if !r.from_cache
-            && let Some(CacheState::Exact(c)) = &mut self.routes[r.route as usize].cache
+            && let Some(CacheState::Exact(c)) = &mut self.routes[r.route].cache
         {
             c.cache.insert(now, r.cache_key);
         }
@@ -214,7 +216,7 @@ impl World<'_> {
         if let Some(rec) = &mut self.recorder {
             rec.job_ended(now, request, Some(outcome), r.depth, r.cost);
         }
-        let t = &mut self.in_flight[r.tenant as usize];
+        let t = &mut self.limits.in_flight[r.tenant];
         *t = t.saturating_sub(1);
         // A call that ended unanswered because its deadline passed (or left no room to retry).
         if matches!(outcome, Outcome::Failed | Outcome::Throttled)
@@ -222,7 +224,7 @@ impl World<'_> {
         {
             self.stats.resilience.deadline_exceeded();
         }
-        self.backends[r.backend as usize].release(r.permit);
+        self.backends[r.backend].release(r.permit);
         if self.slo.is_some() || self.chaos.is_some() {
             let facts = CallFacts {
                 outcome,
@@ -231,23 +233,23 @@ impl World<'_> {
                 cost_usd: r.cost,
             };
             if let Some(tracker) = &mut self.slo {
-                tracker.record(now, r.tenant, r.route, &facts);
+                tracker.record(now, r.tenant.0, r.route.0, &facts);
                 if let Some(rec) = &mut self.recorder {
                     rec.alerts(now, |s| tracker.is_alerting(s));
                 }
             }
             if let Some(c) = &mut self.chaos {
-                c.record(now, r.tenant, r.route, &facts);
+                c.record(now, r.tenant.0, r.route.0, &facts);
             }
         }
         if matches!(outcome, Outcome::WrongAccepted) {
             self.stats.correctness.wrong_let_in(r.poisoned);
         }
-        if self.config.tenants[r.tenant as usize].agent_loop.is_some() {
+        if self.config.tenants[r.tenant].agent_loop.is_some() {
             self.stats.jobs.finished(r.turn + 1, r.tokens_used);
         }
         self.stats
-            .completed(now, r.tenant as usize, r.arrived, r.job_attempts, outcome);
+            .completed(now, r.tenant.index(), r.arrived, r.job_attempts, outcome);
         if let Some(link) = r.workflow {
             self.workflow_job_ended(now, link, outcome, r.cost);
         }

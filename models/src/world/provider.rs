@@ -3,10 +3,11 @@
 //! latency and crowding, and billing. `start_service` settles how an attempt will end when it
 //! starts; `on_service_done` and `on_attempt_timeout` take the attempt's end.
 
-use super::{ROUND_TRIP, World, take_limits, to_time};
+use super::{ROUND_TRIP, Server, World, take_limits, to_time};
 use crate::config::{
     BackendConfig, EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel,
 };
+use crate::config::{BackendId, RouteId};
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::End;
@@ -220,7 +221,7 @@ impl World<'_> {
         let (timeout, too_slow) = self.timeout_rule(request, now);
         let a = self.attempts.get_mut(attempt).expect("live attempt");
         a.too_slow = too_slow;
-        let backend = a.backend as usize;
+        let backend = a.backend;
         let cfg = &self.config.backends[backend];
         let b = &mut self.backends[backend];
         b.busy += 1;
@@ -229,7 +230,7 @@ impl World<'_> {
         // Whether the provider answers at all is settled first: an outage, then its rate
         // limits, then its error mix. A doomed attempt holds its slot for the error's latency.
         let injected = match &mut self.chaos {
-            Some(c) => c.on_attempt(a.backend, a.tenant),
+            Some(c) => c.on_attempt(a.backend.0, a.tenant.0),
             None => crate::chaos::Injected::NONE,
         };
         let mut doomed = b.provider.refuse(
@@ -241,7 +242,7 @@ impl World<'_> {
             &mut a.reserved_output,
         );
         if doomed.is_none()
-            && let Some(pool) = &mut b.pool
+            && let Server::Pool(pool) = &mut b.server
         {
             match pool.admit(now, attempt.index, a.prompt_tokens, a.output_tokens) {
                 Some((i, before)) => {
@@ -258,7 +259,8 @@ impl World<'_> {
                             .schedule(a.timeout_at, Event::attempt_timeout(attempt));
                     }
                     let waited = now - a.enqueued;
-                    self.stats.service_started(now, backend, waited, from_queue);
+                    self.stats
+                        .service_started(now, backend.index(), waited, from_queue);
                     self.replica_changed(now, backend, i, Some(before));
                     return;
                 }
@@ -290,7 +292,8 @@ impl World<'_> {
                 .schedule(a.timeout_at, Event::attempt_timeout(attempt));
         }
         let waited = now - a.enqueued;
-        self.stats.service_started(now, backend, waited, from_queue);
+        self.stats
+            .service_started(now, backend.index(), waited, from_queue);
         if let Some(rec) = &mut self.recorder {
             rec.attempt_started(now, attempt, u16::MAX);
         }
@@ -304,10 +307,10 @@ impl World<'_> {
             return; // stale: the slot holds a later attempt
         }
         let a = self.attempts.remove(attempt).expect("checked above");
-        let backend = a.backend as usize;
+        let backend = a.backend;
         let b = &mut self.backends[backend];
         if !a.slotless {
-            self.stats.service_ended(now, backend);
+            self.stats.service_ended(now, backend.index());
             b.busy -= 1;
             if let Some(rec) = &mut self.recorder {
                 rec.slot_freed(now, attempt);
@@ -316,10 +319,9 @@ impl World<'_> {
         // A slot freed: the next waiting call starts (calls shed at their queue timeout are
         // still in the queue: skip them). A pool lets waiting calls in when replicas free up.
         // (A chaos stall may have taken slots out of service: only a free slot takes a call.)
-        let pooled = self.backends[backend].pool.is_some();
         while !a.slotless
-            && !pooled
-            && self.backends[backend].busy < self.backends[backend].concurrency
+            && let Server::Api { concurrency } = self.backends[backend].server
+            && self.backends[backend].busy < concurrency
             && let Some(next) = self.backends[backend].queue.pop()
         {
             if self.attempts.get(next).is_some_and(|a| a.abandoned) {
@@ -366,15 +368,15 @@ impl World<'_> {
                 .bernoulli(b.provider.failure_probability);
         let mut cost = 0.0;
         if !failed && !a.replay {
-            let cached = self.config.routes[a.route as usize].cached_prompt_share;
+            let cached = self.config.routes[a.route].cached_prompt_share;
             cost = b.provider.bill(a.prompt_tokens, a.output_tokens, cached);
             if let Some(r) = self.requests.get_mut(a.request) {
                 r.cost += cost;
             }
             self.stats.billed(
-                backend,
-                a.tenant as usize,
-                a.route as usize,
+                backend.index(),
+                a.tenant.index(),
+                a.route.index(),
                 a.prompt_tokens,
                 a.output_tokens,
                 cost,
@@ -436,7 +438,7 @@ impl World<'_> {
             r.in_flight = 0;
             if let Some(r) = self.requests.get_mut(a.request) {
                 let ttft = (a.started + a.ttft).saturating_sub(r.call_started);
-                self.stats.first_token(r.tenant as usize, ttft);
+                self.stats.first_token(r.tenant.index(), ttft);
                 r.first_token.get_or_insert(a.started + a.ttft);
                 if let Some(rec) = &mut self.recorder {
                     rec.first_token(a.request, a.started + a.ttft);
@@ -459,7 +461,7 @@ impl World<'_> {
             }
             a.abandoned = true;
             let (request, backend, permit, seq) =
-                (a.request, a.backend as usize, a.permit.take(), a.call_seq);
+                (a.request, a.backend, a.permit.take(), a.call_seq);
             self.backends[backend].release(permit);
             if let Some(rec) = &mut self.recorder {
                 rec.attempt_ended(now, attempt, End::QueueTimeout);
@@ -475,8 +477,7 @@ impl World<'_> {
         }
         a.abandoned = true;
         let request = a.request;
-        let (backend, permit, started, seq) =
-            (a.backend as usize, a.permit.take(), a.started, a.call_seq);
+        let (backend, permit, started, seq) = (a.backend, a.permit.take(), a.started, a.call_seq);
         if a.too_slow {
             // Not a failure of the backend: the route just prefers a faster answer elsewhere.
             self.backends[backend].release(permit);
@@ -489,14 +490,14 @@ impl World<'_> {
             }
             return;
         }
-        let route = self.attempts.get(attempt).map_or(0, |a| a.route);
-        self.balance_timed_out(route, backend as u16);
+        let route = self.attempts.get(attempt).map_or(RouteId(0), |a| a.route);
+        self.balance_timed_out(route, backend);
         if let Some(rec) = &mut self.recorder {
             rec.attempt_ended(now, attempt, End::Error(ErrorClass::AttemptTimeout));
         }
         self.attempt_result(now, backend, permit, false, now - started, None);
         self.stats.attempt_failed(now, true);
-        self.orphaned(request, attempt, seq, backend as u16);
+        self.orphaned(request, attempt, seq, backend);
         if self.settle(request, seq) {
             self.after_failure(
                 now,
@@ -509,7 +510,7 @@ impl World<'_> {
         }
     }
 
-    pub(super) fn schedule_degradation_flip(&mut self, now: Time, backend: usize) {
+    pub(super) fn schedule_degradation_flip(&mut self, now: Time, backend: BackendId) {
         let d = self.config.backends[backend]
             .degradation
             .expect("only degrading backends flip");
@@ -525,22 +526,18 @@ impl World<'_> {
         );
         let at = now.saturating_add(stay.max(1));
         if at <= self.config.horizon {
-            self.sched.schedule(
-                at,
-                Event::DegradationFlip {
-                    backend: backend as u16,
-                },
-            );
+            self.sched
+                .schedule(at, Event::DegradationFlip { backend: backend.0 });
         }
     }
 
     /// Keeps the ground-truth fault windows alerts are graded against: a backend is faulty
     /// while it is in an outage, slowed down, or its model degraded.
-    pub(super) fn fault_changed(&mut self, now: Time, backend: usize, was: bool, is: bool) {
+    pub(super) fn fault_changed(&mut self, now: Time, backend: BackendId, was: bool, is: bool) {
         if was != is
             && let Some(rec) = &mut self.recorder
         {
-            rec.fault(now, backend as u16, is);
+            rec.fault(now, backend.0, is);
         }
         self.stats.series.fault_level(now, was, is);
         if self.slo.is_none() || was == is {
@@ -553,23 +550,31 @@ impl World<'_> {
         }
     }
 
-    pub(super) fn on_degradation_flip(&mut self, now: Time, backend: usize) {
+    pub(super) fn on_degradation_flip(&mut self, now: Time, backend: BackendId) {
         let b = &mut self.backends[backend];
         let was = b.provider.faulty();
         b.provider.degraded = !b.provider.degraded;
         let degraded = b.provider.degraded;
         let is = b.provider.faulty();
         self.fault_changed(now, backend, was, is);
-        self.stats.backends.model_degraded(now, backend, degraded);
+        self.stats
+            .backends
+            .model_degraded(now, backend.index(), degraded);
         self.schedule_degradation_flip(now, backend);
     }
 
-    pub(super) fn schedule_episode(&mut self, at: Time, backend: usize, index: usize, begin: bool) {
+    pub(super) fn schedule_episode(
+        &mut self,
+        at: Time,
+        backend: BackendId,
+        index: usize,
+        begin: bool,
+    ) {
         if at <= self.config.horizon {
             self.sched.schedule(
                 at,
                 Event::Episode {
-                    backend: backend as u16,
+                    backend: backend.0,
                     index: index as u16,
                     begin,
                 },
@@ -578,7 +583,7 @@ impl World<'_> {
     }
 
     /// An outage or slowdown begins or ends; a process schedules its own next change.
-    pub(super) fn on_episode(&mut self, now: Time, backend: usize, index: usize, begin: bool) {
+    pub(super) fn on_episode(&mut self, now: Time, backend: BackendId, index: usize, begin: bool) {
         let cfg = &self.config.backends[backend];
         let b = &mut self.backends[backend];
         b.provider.active[index] = begin;
@@ -604,9 +609,11 @@ impl World<'_> {
         let is_faulty = b.provider.faulty();
         self.fault_changed(now, backend, was_faulty, is_faulty);
         if was_down != outage.is_some() {
-            self.stats.backends.down(now, backend, outage.is_some());
+            self.stats
+                .backends
+                .down(now, backend.index(), outage.is_some());
             if let Some(rec) = &mut self.recorder {
-                rec.outage(now, backend as u16, outage.is_some());
+                rec.outage(now, backend.0, outage.is_some());
             }
         }
     }

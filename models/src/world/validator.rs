@@ -64,27 +64,25 @@ impl World<'_> {
     /// An answer came back: is it silently bad, and does the route's validator notice?
     pub(super) fn judge_answer(&mut self, now: Time, request: Key) {
         let r = self.requests.get_mut(request).expect("live request");
-        let route_cfg = &self.config.routes[r.route as usize];
-        let route = &mut self.routes[r.route as usize];
-        let b = &self.backends[r.backend as usize];
-        let k = b
-            .provider
-            .soft_multiplier(&self.config.backends[r.backend as usize]);
+        let route_cfg = &self.config.routes[r.route];
+        let route = &mut self.routes[r.route];
+        let b = &self.backends[r.backend];
+        let k = b.provider.soft_multiplier(&self.config.backends[r.backend]);
         let mut soft = route.validator.draw_soft(&route_cfg.soft, k);
         if soft == 0
             && let Some(c) = &mut self.chaos
-            && let Some(category) = c.corrupt(r.backend, r.tenant)
+            && let Some(category) = c.corrupt(r.backend.0, r.tenant.0)
         {
             soft = category + 1;
         }
         if soft > 0 {
-            self.stats.soft_failure(r.route as usize, soft - 1);
+            self.stats.soft_failure(r.route.index(), soft - 1);
         }
         if let Some(rec) = &mut self.recorder {
             rec.soft(request, soft);
         }
         let Some(v) = &route_cfg.validator else {
-            let (backend, permit) = (r.backend as usize, r.permit.take());
+            let (backend, permit) = (r.backend, r.permit.take());
             let latency = now.saturating_sub(r.call_started);
             r.validate_at = 0;
             self.attempt_result(now, backend, permit, true, latency, None);
@@ -93,7 +91,13 @@ impl World<'_> {
         };
         let (detected, latency) = route.validator.judge(v, soft);
         if let Some(rec) = &mut self.recorder {
-            rec.validated(now, request, r.route, detected, now.saturating_add(latency));
+            rec.validated(
+                now,
+                request,
+                r.route.0,
+                detected,
+                now.saturating_add(latency),
+            );
         }
         r.pending_soft = soft;
         r.pending_detected = detected;
@@ -116,7 +120,7 @@ impl World<'_> {
         r.validate_at = 0;
         let (soft, detected) = (r.pending_soft, r.pending_detected);
         let latency = now.saturating_sub(r.call_started);
-        let (backend, permit) = (r.backend as usize, r.permit.take());
+        let (backend, permit) = (r.backend, r.permit.take());
         let category = if detected { soft.checked_sub(1) } else { None };
         self.attempt_result(now, backend, permit, true, latency, category);
         let r = self.requests.get_mut(request).expect("live request");
@@ -124,7 +128,7 @@ impl World<'_> {
             self.answered(now, request, soft);
             return;
         }
-        let hop = if self.config.tenants[r.tenant as usize].agent_loop.is_some() {
+        let hop = if self.config.tenants[r.tenant].agent_loop.is_some() {
             r.turn.min(u16::MAX as u32 - 2) as u16
         } else {
             r.step
@@ -132,7 +136,7 @@ impl World<'_> {
         self.stats
             .correctness
             .rejected_by_validator(soft.checked_sub(1), hop);
-        let v = self.config.routes[r.route as usize]
+        let v = self.config.routes[r.route]
             .validator
             .as_ref()
             .expect("only validated routes get here");

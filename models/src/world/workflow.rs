@@ -11,6 +11,7 @@
 //! kept is dropped.
 
 use super::World;
+use crate::config::TenantId;
 use crate::event::{Event, WorkflowTimer};
 use crate::metrics::Outcome;
 use crate::workflow::stats::WorkflowStats;
@@ -28,7 +29,7 @@ pub(super) struct WorkflowLink {
 
 /// One execution of a workflow.
 struct Run {
-    tenant: u16,
+    tenant: TenantId,
     arrived: Time,
     /// When the execution last started over from its first activity.
     run_started: Time,
@@ -129,15 +130,15 @@ fn answered(outcome: Outcome) -> bool {
 }
 
 impl World<'_> {
-    fn flow(&self, tenant: u16) -> &WorkflowConfig {
-        self.config.tenants[tenant as usize]
+    fn flow(&self, tenant: TenantId) -> &WorkflowConfig {
+        self.config.tenants[tenant]
             .workflow
             .as_ref()
             .expect("a workflow tenant")
     }
 
-    fn flows(&mut self, tenant: u16) -> &mut Flows {
-        self.workflows.as_mut().expect("workflows").tenants[tenant as usize]
+    fn flows(&mut self, tenant: TenantId) -> &mut Flows {
+        self.workflows.as_mut().expect("workflows").tenants[tenant.index()]
             .as_mut()
             .expect("a workflow tenant")
     }
@@ -160,7 +161,7 @@ impl World<'_> {
     }
 
     /// An arrival of a workflow tenant: a new execution starts its first activity.
-    pub(super) fn start_workflow(&mut self, now: Time, tenant: u16) {
+    pub(super) fn start_workflow(&mut self, now: Time, tenant: TenantId) {
         let cfg = self.flow(tenant);
         let (timeout, crashes) = (cfg.execution_timeout, cfg.crash_sampler());
         let flows = self.workflows.as_mut().expect("workflows");

@@ -89,8 +89,8 @@ fn alerter_fires_and_resolves_on_an_outage() {
         t += S;
     }
     a.advance(t);
-    let page = a.episodes(0);
-    assert_eq!(page.len(), 1, "{:?}", a.log());
+    let page = a.alerts().episodes(0);
+    assert_eq!(page.len(), 1, "{:?}", a.alerts().log());
     // 51.84 s of outage are needed; the first evaluation after that is at 60 s.
     assert_eq!(page[0].fired, H + MIN);
     // Resolves when the 5m window's error ratio drops to 1.44%: 5m after the outage ended.
@@ -100,7 +100,7 @@ fn alerter_fires_and_resolves_on_an_outage() {
         "{resolved}"
     );
     let g = grade(
-        &a.any_episodes(),
+        &a.alerts().any_episodes(),
         &[FaultWindow {
             start: H,
             end: H + 10 * MIN,
@@ -260,7 +260,7 @@ proptest! {
             a.record(now, n, n);
         }
         a.advance(now + 10);
-        prop_assert!(a.log().is_empty());
+        prop_assert!(a.alerts().log().is_empty());
     }
 
     /// Skipping idle stretches changes nothing: the alerter's log equals that of a plain
@@ -300,7 +300,7 @@ proptest! {
         }
         a.advance(now + 50);
         step(&mut counts, &mut state, now + 50, &mut reference);
-        let log: Vec<(Time, Transition)> = a.log().iter().map(|e| (e.at, e.transition)).collect();
+        let log: Vec<(Time, Transition)> = a.alerts().log().iter().map(|e| (e.at, e.transition)).collect();
         prop_assert_eq!(log, reference);
     }
 
@@ -349,9 +349,9 @@ fn a_rule_is_armed_once_its_long_window_is_history() {
         t += S;
     }
     a.advance(t);
-    assert_eq!(a.episodes(0).first().map(|e| e.fired), Some(H));
-    assert_eq!(a.firings(), [1, 0, 0]);
-    assert!(a.log().iter().all(|e| e.at >= H));
+    assert_eq!(a.alerts().episodes(0).first().map(|e| e.fired), Some(H));
+    assert_eq!(a.alerts().firings(), [1, 0, 0]);
+    assert!(a.alerts().log().iter().all(|e| e.at >= H));
 }
 
 /// Only the faults an armed rule could see are graded; a rule never armed grades nothing

@@ -296,12 +296,12 @@ fn build_backend(
         breaker: b
             .circuit_breaker
             .as_ref()
-            .map(|c| c.config(&format!("{path}.circuit_breaker")))
+            .map(|c| c.policy(&format!("{path}.circuit_breaker")))
             .transpose()?,
         cooldown: b
             .cooldown
             .as_ref()
-            .map(|c| c.config(&format!("{path}.cooldown")))
+            .map(|c| c.policy(&format!("{path}.cooldown")))
             .transpose()?,
         degradation: b
             .degradation

@@ -5,6 +5,7 @@
 use crate::build_error::{BuildError, err};
 use crate::values::Duration;
 use models::config::{GatewayLimit, LimitKind};
+use policies::RateLimiter;
 use serde::{Deserialize, Serialize};
 
 #[derive(
@@ -129,24 +130,14 @@ pub(crate) fn gateway_limits(limits: &[GatewayRateLimit]) -> Result<Vec<GatewayL
                         "`delay` reserves tokens ahead, which needs algorithm = \"token_bucket\"",
                     ));
                 }
-                (_, LimitAlgorithm::TokenBucket) => {
+                (_, LimitAlgorithm::TokenBucket) => LimitKind::Rate(RateLimiter::TokenBucket(
                     policies::TokenBucket::new(burst, l.limit, l.per.0)
-                        .map_err(|m| err(path.clone(), m))?;
-                    LimitKind::TokenBucket {
-                        capacity: burst,
-                        amount: l.limit,
-                        per: l.per.0,
-                    }
-                }
-                (_, LimitAlgorithm::Gcra) => {
+                        .map_err(|e| err(path.clone(), e))?,
+                )),
+                (_, LimitAlgorithm::Gcra) => LimitKind::Rate(RateLimiter::Gcra(
                     policies::Gcra::from_rate(l.limit, l.per.0, burst)
-                        .map_err(|m| err(path.clone(), m))?;
-                    LimitKind::Gcra {
-                        limit: l.limit,
-                        per: l.per.0,
-                        burst,
-                    }
-                }
+                        .map_err(|e| err(path.clone(), e))?,
+                )),
                 (_, LimitAlgorithm::SlidingWindow) => {
                     // The exact log keeps one entry per admitted unit in the window.
                     if l.limit > 1_000_000 {
@@ -155,12 +146,10 @@ pub(crate) fn gateway_limits(limits: &[GatewayRateLimit]) -> Result<Vec<GatewayL
                             "a sliding window keeps every admission it counts; above 1,000,000 use token_bucket or gcra",
                         ));
                     }
-                    policies::SlidingWindowLog::new(l.limit, l.per.0)
-                        .map_err(|m| err(path.clone(), m))?;
-                    LimitKind::SlidingWindow {
-                        limit: l.limit,
-                        window: l.per.0,
-                    }
+                    LimitKind::Rate(RateLimiter::SlidingLog(
+                        policies::SlidingWindowLog::new(l.limit, l.per.0)
+                            .map_err(|e| err(path.clone(), e))?,
+                    ))
                 }
             };
             Ok(GatewayLimit {

@@ -181,7 +181,8 @@ fn ppm(p: Probability) -> u32 {
 }
 
 impl CircuitBreaker {
-    pub fn config(&self, path: &str) -> Result<BreakerConfig, BuildError> {
+    /// The backend's breaker, closed, with an empty window.
+    pub fn policy(&self, path: &str) -> Result<policies::CircuitBreaker, BuildError> {
         let err = |key: &str, message: String| BuildError {
             path: format!("{path}.{key}"),
             message,
@@ -232,11 +233,10 @@ impl CircuitBreaker {
             half_open_permitted: self.half_open_calls,
             soft,
         };
-        cfg.validate().map_err(|m| BuildError {
+        policies::CircuitBreaker::new(cfg).map_err(|e| BuildError {
             path: path.to_string(),
-            message: m,
-        })?;
-        Ok(cfg)
+            message: e.into(),
+        })
     }
 }
 
@@ -264,17 +264,17 @@ fn default_cooldown_window() -> Duration {
 }
 
 impl Cooldown {
-    pub fn config(&self, path: &str) -> Result<CooldownConfig, BuildError> {
+    /// The backend's cooldown, in its starting state.
+    pub fn policy(&self, path: &str) -> Result<policies::Cooldown, BuildError> {
         let cfg = CooldownConfig {
             allowed_fails: self.allowed_fails,
             cooldown: self.cooldown.0,
             window: self.window.0,
         };
-        policies::Cooldown::new(cfg).map_err(|m| BuildError {
+        policies::Cooldown::new(cfg).map_err(|e| BuildError {
             path: path.to_string(),
-            message: m,
-        })?;
-        Ok(cfg)
+            message: e.into(),
+        })
     }
 }
 
@@ -392,7 +392,8 @@ fn default_max_extra() -> u32 {
 }
 
 impl Hedge {
-    pub fn policy(&self, path: &str) -> Result<(policies::HedgeDelay, u32), BuildError> {
+    /// The gateway's hedging, with no latency observed yet.
+    pub fn policy(&self, path: &str) -> Result<policies::HedgePolicy, BuildError> {
         let err = |m: String| BuildError {
             path: path.to_string(),
             message: m,
@@ -413,8 +414,7 @@ impl Hedge {
         if self.max_extra > 16 {
             return Err(err("at most 16 hedges per call".into()));
         }
-        policies::HedgePolicy::new(delay, self.max_extra).map_err(err)?;
-        Ok((delay, self.max_extra))
+        policies::HedgePolicy::new(delay, self.max_extra).map_err(|e| err(e.into()))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::sections::workflow::{Target, Workflow, build_workflow};
 use crate::values::{NonNegative, Probability};
 use models::config::{LoopConfig, RouteConfig, StepConfig};
 use models::workload::{ArrivalSpec, TokenSource};
-use models::{BackendId, TenantConfig};
+use models::{BackendId, RouteId, TenantConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -206,7 +206,7 @@ fn build_tenant(
         ));
     }
     for (k, st) in steps.iter().enumerate() {
-        let backend = &known.backends[routes[st.route as usize].backend.0 as usize];
+        let backend = &known.backends[routes[st.route].backend];
         if backend.ttft.is_some() && st.output_tokens.is_none() && output_tokens.is_none() {
             let at = if t.workflow.is_some() {
                 format!("{path}.workflow.activities")
@@ -329,32 +329,38 @@ fn implied_route(
     routes: &mut Vec<RouteConfig>,
     b: &str,
     at: &str,
-) -> Result<u16, BuildError> {
+) -> Result<RouteId, BuildError> {
     let backend = find_backend(known.backend_ids, b, at)?;
     let implied = format!("backend:{b}");
-    Ok(match routes.iter().position(|r| r.name == implied) {
-        Some(r) => r,
-        None => {
-            routes.push(RouteConfig {
-                name: implied,
-                backend: BackendId(backend as u16),
-                fallbacks: Vec::new(),
-                chain: None,
-                soft: [0.0; 5],
-                validator: None,
-                cache: None,
-                cached_prompt_share: 0.0,
-                explicit: false,
-                balance: None,
-            });
-            routes.len() - 1
-        }
-    } as u16)
+    Ok(RouteId::at(
+        match routes.iter().position(|r| r.name == implied) {
+            Some(r) => r,
+            None => {
+                routes.push(RouteConfig {
+                    name: implied,
+                    backend: BackendId(backend as u16),
+                    fallbacks: Vec::new(),
+                    chain: None,
+                    soft: [0.0; 5],
+                    validator: None,
+                    cache: None,
+                    cached_prompt_share: 0.0,
+                    explicit: false,
+                    balance: None,
+                });
+                routes.len() - 1
+            }
+        },
+    ))
 }
 
 /// The id of the declared route named `name`, or an error at `at` listing the routes.
-fn route_of(route_ids: &BTreeMap<&str, usize>, name: &str, at: &str) -> Result<u16, BuildError> {
-    route_ids.get(name).map(|&r| r as u16).ok_or_else(|| {
+fn route_of(
+    route_ids: &BTreeMap<&str, usize>,
+    name: &str,
+    at: &str,
+) -> Result<RouteId, BuildError> {
+    route_ids.get(name).map(|&r| RouteId::at(r)).ok_or_else(|| {
         err(
             at,
             if route_ids.is_empty() {

@@ -186,7 +186,7 @@ pub(crate) fn build_workflow<'a>(
                     .map_err(|m| err(format!("{here}.{key}"), m))
             };
             let step = StepConfig {
-                route: 0,
+                route: models::RouteId(0),
                 prompt_tokens: tokens(&a.prompt_tokens, "prompt_tokens")?,
                 output_tokens: tokens(&a.output_tokens, "output_tokens")?,
             };

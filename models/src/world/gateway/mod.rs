@@ -20,18 +20,21 @@
 mod limits;
 mod recovery;
 
-pub(in crate::world) use limits::{limiter, take_limits};
+use limits::Limited;
+pub(in crate::world) use limits::{GatewayLimits, take_limits};
 pub(in crate::world) use recovery::Closed;
 
 use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::idempotency::Resend;
-use super::{ROUND_TRIP, Route, World, to_time};
+use super::{Backend, ROUND_TRIP, Route, Server, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
+use crate::config::WorldConfig;
+use crate::config::{BackendId, RouteId, TenantId};
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
 use crate::workload::token_count;
-use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger};
+use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger, Permit, ShedReason};
 use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
 use std::collections::VecDeque;
@@ -50,12 +53,12 @@ impl Queue {
         }
     }
 
-    pub(in crate::world) fn push(&mut self, tenant: u16, attempt: Key) {
+    pub(in crate::world) fn push(&mut self, tenant: TenantId, attempt: Key) {
         match self {
             Queue::Fifo(q) => q.push_back(attempt),
             Queue::Fair(q) => {
                 // Unbounded per tenant: the gateway's queue capacity is checked before.
-                let _ = q.push(tenant as usize, attempt, 1);
+                let _ = q.push(tenant.index(), attempt, 1);
             }
         }
     }
@@ -77,13 +80,68 @@ pub(in crate::world) enum Stage {
     Cache,
 }
 
-/// What a stage of the gateway did with a call.
+/// What the gateway answers for a call: the first stage that deals with it says how, and
+/// the world applies it ([`World::pass_gateway`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::world) enum Step {
-    /// Passed it on to the next stage.
-    Next,
-    /// Dealt with it: refused, held, answered or fell back.
-    Done,
+pub(in crate::world) enum Admit {
+    /// The job ends here with this outcome (over a rate or concurrency limit: throttled).
+    Done(Outcome),
+    /// A delaying limit holds the call for `wait`, then it goes on at [`Stage::Cache`].
+    Hold { wait: Time },
+    /// The route's cache answered (`wrong`: a semantic cache's wrong hit).
+    Cached { wrong: bool },
+    /// Not sent to this backend (a prompt too long for it, an open breaker, a cooldown):
+    /// down the route's fallback chain.
+    FallBack(FallbackTrigger),
+    /// Refused at the client (adaptive throttling): given up on at this backend.
+    GiveUp(AttemptFailure),
+    /// Past the gate, with the breaker's permit: an attempt goes out ([`Place`] says where).
+    Send(Option<Permit>),
+    /// The job is no longer there.
+    Gone,
+}
+
+/// Where an attempt that passed the gate goes at its backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::world) enum Place {
+    /// Into service now.
+    Start,
+    /// Into the backend's queue.
+    Enqueue,
+    /// A backend that sheds at capacity answers 529 after a round trip, holding no slot.
+    Overloaded,
+    /// No room: the queue is full, or admission control shed it (the reason).
+    Full(Option<ShedReason>),
+}
+
+/// The route's cache lookup: `Some(wrong)` when it answers (`wrong`: a semantic cache's wrong
+/// hit), `None` on a miss or without a cache.
+fn cache_stage(route: &mut Route, now: Time, key: u64) -> Option<bool> {
+    let Route {
+        cache, cache_rng, ..
+    } = route;
+    match cache.as_mut()? {
+        CacheState::Exact(c) => match c.cache.lookup(now, key) {
+            Lookup::Hit => Some(false),
+            Lookup::Stale | Lookup::Miss => None,
+        },
+        CacheState::Semantic(c) => match c.lookup(cache_rng) {
+            SemanticLookup::Hit => Some(false),
+            SemanticLookup::WrongHit => Some(true),
+            SemanticLookup::Miss => None,
+        },
+    }
+}
+
+/// The backend's context window: the tokens `r` needs when they cannot fit there. An overflow
+/// is never retried (every attempt would overflow too); the fallback chain may send it to a
+/// backend with a larger window.
+#[inline]
+pub(in crate::world) fn overflow(window: Option<u32>, r: &Request) -> Option<u32> {
+    let need = r.prompt_tokens as u64 + r.max_tokens as u64;
+    window
+        .filter(|&w| need > w as u64)
+        .map(|_| need.min(u32::MAX as u64) as u32)
 }
 
 impl World<'_> {
@@ -92,7 +150,7 @@ impl World<'_> {
     pub(in crate::world) fn new_job(
         &mut self,
         now: Time,
-        tenant: u16,
+        tenant: TenantId,
         recorded: Option<crate::workload::TraceTokens>,
     ) {
         self.new_job_for(now, tenant, recorded, 0, None);
@@ -104,14 +162,14 @@ impl World<'_> {
     pub(in crate::world) fn new_job_for(
         &mut self,
         now: Time,
-        tenant: u16,
+        tenant: TenantId,
         recorded: Option<crate::workload::TraceTokens>,
         step: u16,
         workflow: Option<crate::world::workflow::WorkflowLink>,
     ) -> bool {
-        self.stats.arrival(now, tenant as usize);
-        let cfg = &self.config.tenants[tenant as usize];
-        let t = &mut self.tenants[tenant as usize];
+        self.stats.arrival(now, tenant.index());
+        let cfg = &self.config.tenants[tenant];
+        let t = &mut self.tenants[tenant];
         // Workload draws first, whatever the gateway then decides: the traffic is the same for
         // every architecture fed the same seed.
         let injection = cfg.injection_share > 0.0 && t.injection_rng.bernoulli(cfg.injection_share);
@@ -120,7 +178,7 @@ impl World<'_> {
             None => 1,
         };
         let cache_key = match t.keyed_by {
-            Some(route) => self.routes[route as usize]
+            Some(route) => self.routes[route]
                 .cache
                 .as_ref()
                 .map_or(0, |c| c.draw_key(&mut t.cache_key_rng)),
@@ -128,8 +186,8 @@ impl World<'_> {
         };
         let request = self.requests.insert(Request {
             tenant,
-            route: 0,
-            backend: 0,
+            route: RouteId(0),
+            backend: BackendId(0),
             step,
             turn: 0,
             turns,
@@ -166,12 +224,12 @@ impl World<'_> {
             workflow,
         });
         if let Some(rec) = &mut self.recorder {
-            rec.job_arrived(now, request, tenant);
+            rec.job_arrived(now, request, tenant.0);
         }
         // Every job counts as in flight until `complete` (or a block on arrival) ends it.
-        self.in_flight[tenant as usize] += 1;
+        self.limits.in_flight[tenant] += 1;
         if let Some(budget) = cfg.budget_usd
-            && self.stats.tenants.spend(tenant as usize) >= budget
+            && self.stats.tenants.spend(tenant.index()) >= budget
         {
             self.stats.jobs.budget_rejected();
             self.complete(now, request, Outcome::OverBudget);
@@ -205,8 +263,8 @@ impl World<'_> {
                 rec.job_ended(now, request, None, 0, 0.0);
             }
             self.requests.remove(request);
-            self.in_flight[tenant as usize] -= 1;
-            self.stats.blocked_on_arrival(now, tenant as usize);
+            self.limits.in_flight[tenant] -= 1;
+            self.stats.blocked_on_arrival(now, tenant.index());
             return false;
         }
         true
@@ -214,79 +272,92 @@ impl World<'_> {
 
     /// The gateway's fixed order for a call, from `from` on: the gateway's limits (a job's first
     /// call), the route's cache, the backend's context window, then the attempt (breaker and
-    /// cooldown, adaptive throttling, a free slot or the queue). Each stage either passes the
-    /// call on or deals with it (refuses, holds, answers, falls back). Returns `false` only when
-    /// the attempt found the queue full: the caller decides what that means for the job.
+    /// cooldown, adaptive throttling, a free slot or the queue). [`admit`](Self::admit) asks
+    /// the stages in that order and answers with what became of the call; this applies it.
+    /// Returns `false` only when the attempt found the queue full: the caller decides what
+    /// that means for the job.
     ///
     /// The tenant's budget and the input guardrail come before, once per job ([`World::new_job`]);
     /// a delaying limit's held call comes back at [`Stage::Cache`]; retries and fallbacks go
-    /// straight to the attempt.
+    /// straight to the attempt ([`World::try_attempt`]).
     pub(in crate::world) fn pass_gateway(&mut self, now: Time, request: Key, from: Stage) -> bool {
-        if from <= Stage::Limits && self.pass_gateway_limits(now, request) == Step::Done {
-            return true;
+        let admit = self.admit(now, request, from);
+        self.apply_admit(now, request, admit)
+    }
+
+    /// The stages, in order, each answering whether the call goes on: the first that deals
+    /// with it answers for the gateway.
+    fn admit(&mut self, now: Time, request: Key, from: Stage) -> Admit {
+        if from <= Stage::Limits {
+            match self.limit_stage(now, request) {
+                Limited::Pass => {}
+                Limited::Refused => return Admit::Done(Outcome::Throttled),
+                Limited::Hold { wait } => return Admit::Hold { wait },
+            }
         }
-        if self.cache(now, request) == Step::Done {
-            return true;
+        let r = match self.requests.get_mut(request) {
+            Some(r) => r,
+            None => return Admit::Gone,
+        };
+        if let Some(wrong) = cache_stage(&mut self.routes[r.route], now, r.cache_key) {
+            self.stats.routes.cache_lookup(r.route.index(), true, wrong);
+            return Admit::Cached { wrong };
+        }
+        if self.routes[r.route].cache.is_some() {
+            self.stats
+                .routes
+                .cache_lookup(r.route.index(), false, false);
         }
         if self.balanced {
             self.rebalance(now, request);
         }
-        if self.context_window(now, request) == Step::Done {
-            return true;
-        }
-        self.try_attempt(now, request)
-    }
-
-    /// The backend's context window: a prompt that cannot fit there is not sent. An overflow is
-    /// never retried (every attempt would overflow too); the fallback chain may send it to a
-    /// backend with a larger window.
-    fn context_window(&mut self, now: Time, request: Key) -> Step {
-        let r = self.requests.get(request).expect("live request");
-        let need = r.prompt_tokens as u64 + r.max_tokens as u64;
-        if let Some(window) = self.backends[r.backend as usize].context_window
-            && need > window as u64
-        {
+        let Some(r) = self.requests.get(request) else {
+            return Admit::Gone;
+        };
+        if let Some(tokens) = overflow(self.backends[r.backend].context_window, r) {
             self.stats.context_overflow();
-            let tokens = need.min(u32::MAX as u64) as u32;
-            self.fall_back(
-                now,
-                request,
-                FallbackTrigger::ContextOverflow { tokens },
-                Outcome::Failed,
-            );
-            return Step::Done;
+            return Admit::FallBack(FallbackTrigger::ContextOverflow { tokens });
         }
-        Step::Next
+        self.attempt_stage(now, request)
     }
 
-    /// The route's cache: a hit (or a semantic cache's wrong hit) answers the call at once.
-    fn cache(&mut self, now: Time, request: Key) -> Step {
-        let r = self.requests.get_mut(request).expect("live request");
-        let route = r.route as usize;
-        let Route {
-            cache, cache_rng, ..
-        } = &mut self.routes[route];
-        let Some(cache) = cache else {
-            return Step::Next;
+    /// The gateway's rate and concurrency limits ([`GatewayLimits::admit`]), with the job's
+    /// estimated tokens and spend.
+    fn limit_stage(&mut self, now: Time, request: Key) -> Limited {
+        let Some(r) = self.requests.get(request) else {
+            return Limited::Pass;
         };
-        let answer = match cache {
-            CacheState::Exact(c) => match c.cache.lookup(now, r.cache_key) {
-                Lookup::Hit => Some(false),
-                Lookup::Stale | Lookup::Miss => None,
-            },
-            CacheState::Semantic(c) => match c.lookup(cache_rng) {
-                SemanticLookup::Hit => Some(false),
-                SemanticLookup::WrongHit => Some(true),
-                SemanticLookup::Miss => None,
-            },
-        };
+        let tokens = r.prompt_tokens as u64 + r.output_tokens as u64;
+        let price = self.config.backends[r.backend].price;
+        // Estimated spend in micro-USD, rounded up so that every priced call counts.
+        let micro_usd = ((r.prompt_tokens as f64 * price.input_per_token
+            + r.output_tokens as f64 * price.output_per_token)
+            * 1e6)
+            .ceil() as u64;
+        let limits = &self.config.gateway.rate_limits;
+        let answer = self.limits.admit(now, limits, r.tenant, tokens, micro_usd);
         match answer {
-            None => {
-                self.stats.routes.cache_lookup(route, false, false);
-                Step::Next
+            Limited::Pass => {}
+            Limited::Refused => self.stats.resilience.gateway_limited(false),
+            Limited::Hold { .. } => self.stats.resilience.gateway_limited(true),
+        }
+        answer
+    }
+
+    /// Applies the gateway's answer to the call; `false` when it found the queue full.
+    fn apply_admit(&mut self, now: Time, request: Key, admit: Admit) -> bool {
+        match admit {
+            Admit::Gone => return false,
+            Admit::Done(outcome) => self.complete(now, request, outcome),
+            Admit::Hold { wait } => {
+                let r = self.requests.get_mut(request).expect("live request");
+                r.gate_hold = true;
+                r.retry_at = now.saturating_add(wait);
+                let at = r.retry_at;
+                self.sched.schedule(at, Event::retry_due(request));
             }
-            Some(wrong) => {
-                self.stats.routes.cache_lookup(route, true, wrong);
+            Admit::Cached { wrong } => {
+                let r = self.requests.get_mut(request).expect("live request");
                 r.from_cache = true;
                 if let Some(rec) = &mut self.recorder {
                     rec.cached(request);
@@ -295,48 +366,60 @@ impl World<'_> {
                     r.poisoned = r.step;
                 }
                 self.answered(now, request, 0);
-                Step::Done
             }
+            Admit::FallBack(trigger) => self.fall_back(now, request, trigger, Outcome::Failed),
+            Admit::GiveUp(failure) => {
+                let next = self.give_up(now, request, failure);
+                self.apply_next(now, request, next);
+            }
+            Admit::Send(permit) => return self.send(now, request, permit),
         }
+        true
     }
 
-    /// Starts a new attempt of `request`: into service if a slot is free, else into the queue.
-    /// Returns `false` when the queue is full (the attempt is blocked).
+    /// Starts a new attempt of `request` (a retry, a fallback, a held call's turn): the
+    /// attempt stage of the gateway's order, applied. Returns `false` when the queue is full
+    /// (the attempt is blocked).
     pub(in crate::world) fn try_attempt(&mut self, now: Time, request: Key) -> bool {
-        let Some(r) = self.requests.get_mut(request) else {
-            return false;
+        let admit = self.attempt_stage(now, request);
+        self.apply_admit(now, request, admit)
+    }
+
+    /// The backend's gate: its breaker or cooldown may turn the call away (down the fallback
+    /// chain), and adaptive throttling may refuse it at the client (the SRE book's client-side
+    /// throttling: it fails locally, as throttled, and is not retried, since a retry would only
+    /// be turned away again while the backend keeps rejecting; a fallback chain may still send
+    /// it elsewhere). Past both, the call is sent with the breaker's permit.
+    fn attempt_stage(&mut self, now: Time, request: Key) -> Admit {
+        let Some(r) = self.requests.get(request) else {
+            return Admit::Gone;
         };
-        let backend_index = r.backend;
-        let tenant = r.tenant;
+        let backend = r.backend;
         // A backend whose breaker is open, or which is cooling down, is skipped without a call.
-        let permit = match self.backends[backend_index as usize].gate(now) {
+        let permit = match self.backends[backend].gate(now) {
             Ok(permit) => permit,
             Err(closed) => {
                 let breaker = closed == Closed::BreakerOpen;
-                self.stats.backends.skipped(backend_index as usize, breaker);
-                self.fall_back(now, request, FallbackTrigger::BreakerOpen, Outcome::Failed);
-                return true;
+                self.stats.backends.skipped(backend.index(), breaker);
+                return Admit::FallBack(FallbackTrigger::BreakerOpen);
             }
         };
-        // Adaptive throttling (the SRE book's client-side throttling) turns attempts away at the
-        // client, before any call: the call fails locally, as throttled, and is not retried (a
-        // retry would only be turned away again while the backend keeps rejecting); a fallback
-        // chain may still send it elsewhere.
         if let Some(budget) = &mut self.budget
             && !budget.admit(now, &mut self.budget_rng)
         {
-            self.backends[backend_index as usize].release(permit);
+            self.backends[backend].release(permit);
             self.stats.resilience.rejected_locally();
-            self.give_up(
-                now,
-                request,
-                AttemptFailure::Error {
-                    class: ErrorClass::RateLimited,
-                    retry_after: None,
-                },
-            );
-            return true;
+            return Admit::GiveUp(AttemptFailure::Error {
+                class: ErrorClass::RateLimited,
+                retry_after: None,
+            });
         }
+        Admit::Send(permit)
+    }
+
+    /// Sends an attempt past the gate: an idempotency resend may be absorbed; otherwise
+    /// [`place`](Self::place) says where it goes, and it goes there.
+    fn send(&mut self, now: Time, request: Key, permit: Option<Permit>) -> bool {
         // Every way on from here may put an attempt in flight.
         self.wake_hedge(request);
         let duplicate = match self.resend(now, request, permit) {
@@ -344,108 +427,125 @@ impl World<'_> {
             Resend::Duplicate => true,
             Resend::Fresh => false,
         };
-        let r = self.requests.get(request).expect("live request");
-        let b = &self.backends[backend_index as usize];
-        let can_start = match &b.pool {
-            // Calls keep their order: none overtakes one already waiting at the gateway.
-            Some(p) => {
-                p.held.is_none() && b.queue.len() == 0 && p.fits(r.prompt_tokens, r.output_tokens)
-            }
-            None => b.busy < b.concurrency,
+        let Some(r) = self.requests.get_mut(request) else {
+            return false;
         };
-        let bc = &self.config.backends[backend_index as usize];
-        // A pool with a KV admission cap turns away what does not fit under it, as a server
-        // that sheds load does: a 529 the caller may retry later.
-        let sheds = bc.overload_when_busy
-            || bc
-                .pool
-                .as_ref()
-                .is_some_and(|p| p.kv_admission_blocks.is_some());
-        if !can_start && sheds {
+        let (backend, tenant) = (r.backend, r.tenant);
+        let place = place(&self.backends[backend], self.config, r);
+        if let Place::Full(shed) = place {
+            if let Some(reason) = shed {
+                self.stats.resilience.shed(reason);
+            }
+            self.backends[backend].release(permit);
+            return false;
+        }
+        r.attempts += 1;
+        r.job_attempts += 1;
+        let queued = place == Place::Enqueue;
+        let attempt = match place {
             // At capacity the provider answers 529 after a round trip, holding no slot.
-            let r = self.requests.get_mut(request).expect("live request");
-            r.attempts += 1;
-            r.job_attempts += 1;
-            let attempt = self.attempts.insert(Attempt {
+            Place::Overloaded => self.attempts.insert(Attempt {
                 started: now,
                 done_at: now + ROUND_TRIP,
                 error: Some((ErrorClass::Overloaded, None)),
                 reserved_output: 0,
                 slotless: true,
                 ..Attempt::of(request, r, now, permit, false)
-            });
-            if let Some(rec) = &mut self.recorder {
-                let kind = Kind::of(false, r.attempts, r.depth);
-                rec.attempt_sent(now, attempt, request, r.backend, kind, false);
-            }
-            r.in_flight += 1;
-            self.sched
-                .schedule(now + ROUND_TRIP, Event::service_done(attempt));
-            return true;
-        }
-        let mut room = self
-            .config
-            .gateway
-            .queue_capacity
-            .is_none_or(|cap| b.queue.len() < cap as usize);
-        if !can_start
-            && room
-            && let Some(adm) = &self.config.gateway.admission
-        {
-            let mean = if b.services > 0 {
-                b.service_total / b.services as f64
-            } else {
-                b.service_guess
-            };
-            let priority = self.config.tenants[tenant as usize].priority;
-            if let Err(reason) =
-                adm.admit(b.queue.len() as u64, to_time(mean), b.concurrency, priority)
-            {
-                self.stats.resilience.shed(reason);
-                room = false;
-            }
-        }
-        if !can_start && !room {
-            self.backends[backend_index as usize].release(permit);
-            return false;
-        }
-        let r = self.requests.get_mut(request).expect("live request");
-        r.attempts += 1;
-        r.job_attempts += 1;
-        let attempt = self.attempts.insert(Attempt {
-            duplicate,
-            ..Attempt::of(request, r, now, permit, !can_start)
-        });
+            }),
+            _ => self.attempts.insert(Attempt {
+                duplicate,
+                ..Attempt::of(request, r, now, permit, queued)
+            }),
+        };
         if let Some(rec) = &mut self.recorder {
             let kind = Kind::of(false, r.attempts, r.depth);
-            rec.attempt_sent(now, attempt, request, r.backend, kind, !can_start);
+            rec.attempt_sent(now, attempt, request, r.backend.0, kind, queued);
         }
         r.in_flight += 1;
-        self.reserve_hedge(now, request);
-        if can_start {
-            self.start_service(now, attempt, false);
-            // A provider's answer time is known when it starts (a pool's is not: `Time::MAX`);
-            // its timeout, if any, only ends it sooner.
-            if self.hedge.is_some() {
-                let ends_by = self.attempts.get(attempt).map(|a| a.done_at);
-                self.arm_hedge(request, ends_by);
+        match place {
+            Place::Overloaded => {
+                self.sched
+                    .schedule(now + ROUND_TRIP, Event::service_done(attempt));
             }
-        } else {
-            self.arm_hedge(request, None);
-            self.backends[backend_index as usize]
-                .queue
-                .push(tenant, attempt);
-            self.stats.enqueued(now);
-            if let Some(q) = self.config.gateway.queue_timeout {
-                let a = self.attempts.get_mut(attempt).expect("just inserted");
-                a.queued_until = now.saturating_add(q);
-                let at = a.queued_until;
-                self.sched.schedule(at, Event::attempt_timeout(attempt));
+            Place::Start => {
+                self.reserve_hedge(now, request);
+                self.start_service(now, attempt, false);
+                // A provider's answer time is known when it starts (a pool's is not:
+                // `Time::MAX`); its timeout, if any, only ends it sooner.
+                if self.hedge.is_some() {
+                    let ends_by = self.attempts.get(attempt).map(|a| a.done_at);
+                    self.arm_hedge(request, ends_by);
+                }
+            }
+            Place::Enqueue | Place::Full(_) => {
+                self.reserve_hedge(now, request);
+                self.arm_hedge(request, None);
+                self.backends[backend].queue.push(tenant, attempt);
+                self.stats.enqueued(now);
+                if let Some(q) = self.config.gateway.queue_timeout {
+                    let a = self.attempts.get_mut(attempt).expect("just inserted");
+                    a.queued_until = now.saturating_add(q);
+                    let at = a.queued_until;
+                    self.sched.schedule(at, Event::attempt_timeout(attempt));
+                }
             }
         }
         true
     }
+}
 
+/// Where an attempt of `r` goes at its backend `b`: into service when a slot is free (a pool:
+/// when it fits and no call waits before it), a 529 when the backend sheds at capacity, else
+/// the queue, unless it is full or admission control sheds the call.
+fn place(b: &Backend, config: &WorldConfig, r: &Request) -> Place {
+    let can_start = match &b.server {
+        // Calls keep their order: none overtakes one already waiting at the gateway.
+        Server::Pool(p) => {
+            p.held.is_none() && b.queue.len() == 0 && p.fits(r.prompt_tokens, r.output_tokens)
+        }
+        Server::Api { concurrency } => b.busy < *concurrency,
+    };
+    if can_start {
+        return Place::Start;
+    }
+    let bc = &config.backends[r.backend];
+    // A pool with a KV admission cap turns away what does not fit under it, as a server
+    // that sheds load does: a 529 the caller may retry later.
+    let sheds = bc.overload_when_busy
+        || bc
+            .pool
+            .as_ref()
+            .is_some_and(|p| p.kv_admission_blocks.is_some());
+    if sheds {
+        return Place::Overloaded;
+    }
+    let room = config
+        .gateway
+        .queue_capacity
+        .is_none_or(|cap| b.queue.len() < cap as usize);
+    if !room {
+        return Place::Full(None);
+    }
+    if let Some(adm) = &config.gateway.admission {
+        let mean = if b.services > 0 {
+            b.service_total / b.services as f64
+        } else {
+            b.service_guess
+        };
+        let priority = config.tenants[r.tenant].priority;
+        if let Err(reason) = adm.admit(
+            b.queue.len() as u64,
+            to_time(mean),
+            b.concurrency(),
+            priority,
+        ) {
+            return Place::Full(Some(reason));
+        }
+    }
+    Place::Enqueue
+}
+
+impl World<'_> {
     /// How long the caller waits for an attempt of `request` starting at `now`, and whether
     /// that wait is the route's `latency_over` (reaching it falls back rather than retries).
     pub(in crate::world) fn timeout_rule(&self, request: Key, now: Time) -> (Option<Time>, bool) {
@@ -459,7 +559,7 @@ impl World<'_> {
         let too_slow = self
             .requests
             .get(request)
-            .and_then(|r| self.config.routes[r.route as usize].chain.as_ref())
+            .and_then(|r| self.config.routes[r.route].chain.as_ref())
             .and_then(|c| c.triggers().latency_over)
             .filter(|&l| timeout.is_none_or(|t| l < t));
         (too_slow.or(timeout), too_slow.is_some())

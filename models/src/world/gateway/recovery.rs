@@ -3,6 +3,7 @@
 //! (another backend, a stale cache entry, a default answer), or giving up.
 
 use crate::cache::CacheState;
+use crate::config::BackendId;
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
@@ -138,18 +139,17 @@ impl World<'_> {
             return;
         }
         let backend_index = r.backend;
-        let b = &mut self.backends[backend_index as usize];
+        let b = &mut self.backends[backend_index];
         let Ok(permit) = b.gate(now) else {
             return;
         };
-        let can_start = b.busy < b.concurrency;
+        let can_start = b.busy < b.concurrency();
         let room = self
             .config
             .gateway
             .queue_capacity
             .is_none_or(|cap| b.queue.len() < cap as usize);
-        if !can_start && (!room || self.config.backends[backend_index as usize].overload_when_busy)
-        {
+        if !can_start && (!room || self.config.backends[backend_index].overload_when_busy) {
             b.release(permit);
             return;
         }
@@ -165,7 +165,7 @@ impl World<'_> {
                 now,
                 attempt,
                 request,
-                backend_index,
+                backend_index.0,
                 Kind::Hedge,
                 !can_start,
             );
@@ -175,22 +175,31 @@ impl World<'_> {
             self.start_service(now, attempt, false);
         } else {
             let tenant = r.tenant;
-            self.backends[backend_index as usize]
-                .queue
-                .push(tenant, attempt);
+            self.backends[backend_index].queue.push(tenant, attempt);
             self.stats.enqueued(now);
         }
         self.schedule_hedge(now, request);
     }
 
-    /// The retry policy's turn: give up, retry at once, or retry after a backoff.
+    /// An attempt of the call failed and the call reacts now: recovery answers what comes
+    /// next ([`recover`](Self::recover)) and the world applies it.
     pub(in crate::world) fn after_failure(
         &mut self,
         now: Time,
         request: Key,
         failure: AttemptFailure,
     ) {
-        let r = self.requests.get(request).expect("live request");
+        let next = self.recover(now, request, failure);
+        self.apply_next(now, request, next);
+    }
+
+    /// The retry policy's turn after `failure`: retry (at once or after a backoff) if the
+    /// rules, the call's deadline and the retry budget allow, else give up at this backend
+    /// ([`give_up`](Self::give_up)).
+    fn recover(&mut self, now: Time, request: Key, failure: AttemptFailure) -> Next {
+        let Some(r) = self.requests.get(request) else {
+            return Next::Gone;
+        };
         let decision = self.config.gateway.retry.decide(
             r.attempts,
             r.last_delay,
@@ -203,9 +212,25 @@ impl World<'_> {
                     AttemptFailure::Error { class, .. } => Some(class),
                     AttemptFailure::SoftFailure => None,
                 };
-                self.retry(now, request, delay, class)
+                Next::RetryAt { delay, class }
             }
             _ => self.give_up(now, request, failure),
+        }
+    }
+
+    /// Applies recovery's answer to the call.
+    pub(in crate::world) fn apply_next(&mut self, now: Time, request: Key, next: Next) {
+        match next {
+            Next::RetryAt { delay, class } => self.retry(now, request, delay, class),
+            Next::FallBackTo => {
+                if !self.try_attempt(now, request) {
+                    self.complete(now, request, Outcome::Shed);
+                }
+            }
+            Next::ServeStale => self.answered(now, request, 0),
+            Next::Default => self.complete(now, request, Outcome::Degraded),
+            Next::GiveUp(outcome) => self.complete(now, request, outcome),
+            Next::Gone => {}
         }
     }
 
@@ -222,10 +247,12 @@ impl World<'_> {
         if self.balanced {
             self.rebalance(now, request);
         }
-        let r = self.requests.get_mut(request).expect("live request");
+        let Some(r) = self.requests.get_mut(request) else {
+            return;
+        };
         r.last_delay = delay;
         if let Some(rec) = &mut self.recorder {
-            rec.backoff(now, request, r.backend, delay);
+            rec.backoff(now, request, r.backend.0, delay);
         }
         self.stats.retry(class);
         if delay == 0 {
@@ -243,7 +270,7 @@ impl World<'_> {
     pub(in crate::world) fn attempt_result(
         &mut self,
         now: Time,
-        backend: usize,
+        backend: BackendId,
         permit: Option<Permit>,
         ok: bool,
         latency: Time,
@@ -257,9 +284,9 @@ impl World<'_> {
                 soft_category,
             };
             if let Some(state) = breaker.record(now, p, result) {
-                self.stats.breaker_changed(now, backend, state);
+                self.stats.breaker_changed(now, backend.index(), state);
                 if let Some(rec) = &mut self.recorder {
-                    rec.breaker(now, backend as u16, state);
+                    rec.breaker(now, backend.0, state);
                 }
             }
         }
@@ -268,7 +295,7 @@ impl World<'_> {
             && let Some(c) = &mut b.cooldown
             && c.on_failure(now)
         {
-            self.stats.backends.cooldown_started(backend);
+            self.stats.backends.cooldown_started(backend.index());
         }
         if let Some(budget) = &mut self.budget {
             budget.on_result(now, ok);
@@ -278,12 +305,11 @@ impl World<'_> {
     /// Whether a retry after `delay` may go ahead: the call's deadline must still be ahead
     /// then, and the retry budget must allow it.
     pub(in crate::world) fn retry_allowed(&mut self, now: Time, request: Key, delay: Time) -> bool {
-        let r = self.requests.get(request).expect("live request");
+        let Some(r) = self.requests.get_mut(request) else {
+            return false;
+        };
         if !r.deadline.fits_after(now, delay) {
-            self.requests
-                .get_mut(request)
-                .expect("live request")
-                .deadline_hit = true;
+            r.deadline_hit = true;
             return false;
         }
         let allowed = self.budget.as_mut().is_none_or(|b| b.try_retry(now));
@@ -293,8 +319,13 @@ impl World<'_> {
         allowed
     }
 
-    /// The retries at this backend are over: fall back down the route's chain, or end the call.
-    pub(in crate::world) fn give_up(&mut self, now: Time, request: Key, failure: AttemptFailure) {
+    /// The retries at this backend are over: down the route's chain, or the call ends.
+    pub(in crate::world) fn give_up(
+        &mut self,
+        now: Time,
+        request: Key,
+        failure: AttemptFailure,
+    ) -> Next {
         let (trigger, outcome) = match failure {
             AttemptFailure::Error {
                 class: ErrorClass::RateLimited,
@@ -312,13 +343,11 @@ impl World<'_> {
                 (FallbackTrigger::ValidationFailed, Outcome::DetectedHandled)
             }
         };
-        self.fall_back(now, request, trigger, outcome);
+        self.fallback(now, request, trigger, outcome)
     }
 
-    /// Moves the call down its route's fallback chain after `trigger`; without a chain, or at
-    /// its end, the call ends with `outcome`. A backend whose context window is too small for
-    /// the call is passed over at once (a context overflow of its own), so the chain is walked
-    /// in a loop until the call lands somewhere.
+    /// Moves the call down its route's fallback chain after `trigger` and applies where it
+    /// landed; without a chain, or at its end, the call ends with `outcome`.
     pub(in crate::world) fn fall_back(
         &mut self,
         now: Time,
@@ -326,26 +355,37 @@ impl World<'_> {
         trigger: FallbackTrigger,
         outcome: Outcome,
     ) {
+        let next = self.fallback(now, request, trigger, outcome);
+        self.apply_next(now, request, next);
+    }
+
+    /// Where the call lands down its route's fallback chain after `trigger` (`outcome`: how it
+    /// ends at the chain's end). A backend whose context window is too small for the call is
+    /// passed over at once (a context overflow of its own), so the chain is walked until the
+    /// call lands somewhere.
+    pub(in crate::world) fn fallback(
+        &mut self,
+        now: Time,
+        request: Key,
+        trigger: FallbackTrigger,
+        outcome: Outcome,
+    ) -> Next {
         let mut trigger = trigger;
         loop {
-            match self.fallback_step(now, request, trigger) {
-                Landed::Backend { overflow: None } => {
-                    if !self.try_attempt(now, request) {
-                        self.complete(now, request, Outcome::Shed);
-                    }
-                }
+            return match self.fallback_step(now, request, trigger) {
+                Landed::Backend { overflow: None } => Next::FallBackTo,
                 Landed::Backend {
                     overflow: Some(tokens),
                 } => {
                     trigger = FallbackTrigger::ContextOverflow { tokens };
                     continue;
                 }
-                Landed::Stale => self.answered(now, request, 0),
-                Landed::Default => self.complete(now, request, Outcome::Degraded),
-                Landed::End { deadline: true } => self.complete(now, request, Outcome::Failed),
-                Landed::End { deadline: false } => self.complete(now, request, outcome),
-            }
-            return;
+                Landed::Stale => Next::ServeStale,
+                Landed::Default => Next::Default,
+                Landed::End { deadline: true } => Next::GiveUp(Outcome::Failed),
+                Landed::End { deadline: false } => Next::GiveUp(outcome),
+                Landed::Gone => Next::Gone,
+            };
         }
     }
 
@@ -353,8 +393,10 @@ impl World<'_> {
     /// a fresh attempt count; `overflow` when the prompt does not fit its window), a stale
     /// cache answer, the default response, or the end of the chain.
     fn fallback_step(&mut self, now: Time, request: Key, trigger: FallbackTrigger) -> Landed {
-        let r = self.requests.get_mut(request).expect("live request");
-        let route = &self.config.routes[r.route as usize];
+        let Some(r) = self.requests.get_mut(request) else {
+            return Landed::Gone;
+        };
+        let route = &self.config.routes[r.route];
         let Some(chain) = &route.chain else {
             return Landed::End { deadline: false };
         };
@@ -363,12 +405,12 @@ impl World<'_> {
         }
         let mut step = chain.next(r.depth as u32, trigger);
         if step == FallbackStep::StaleCache {
-            let served = match &mut self.routes[r.route as usize].cache {
+            let served = match &mut self.routes[r.route].cache {
                 Some(CacheState::Exact(c)) => c.cache.stale_lookup(now, r.cache_key),
                 _ => false,
             };
             if served {
-                self.stats.routes.stale_served(r.route as usize);
+                self.stats.routes.stale_served(r.route.index());
                 r.degraded = true;
                 r.from_cache = true;
                 return Landed::Stale;
@@ -383,19 +425,15 @@ impl World<'_> {
                 r.extra_sent = 0;
                 r.depth = j as u8;
                 r.backend = if j == 0 {
-                    route.backend.0
+                    route.backend
                 } else {
-                    route.fallbacks[j - 1].0
+                    route.fallbacks[j - 1]
                 };
                 r.attempts = 0;
                 r.last_delay = 0;
                 self.stats.resilience.fell_back();
                 // The next backend may have a smaller window than the prompt needs.
-                let need = r.prompt_tokens as u64 + r.max_tokens as u64;
-                let overflow = self.backends[r.backend as usize]
-                    .context_window
-                    .filter(|&window| need > window as u64)
-                    .map(|_| need.min(u32::MAX as u64) as u32);
+                let overflow = super::overflow(self.backends[r.backend].context_window, r);
                 Landed::Backend { overflow }
             }
             FallbackStep::Default => {
@@ -408,7 +446,30 @@ impl World<'_> {
     }
 }
 
+/// What recovery answers after a failed attempt (or a call the gateway did not send): the
+/// world applies it ([`World::apply_next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::world) enum Next {
+    /// Try the same backend again after `delay` (at once when 0), after a failure of `class`
+    /// (`None`: a re-ask after a detected soft failure).
+    RetryAt {
+        delay: Time,
+        class: Option<ErrorClass>,
+    },
+    /// The call moved down its chain to another backend: a fresh attempt there.
+    FallBackTo,
+    /// Answered from the cache, stale.
+    ServeStale,
+    /// Answered with the route's default response.
+    Default,
+    /// The call ends, unanswered, with this outcome.
+    GiveUp(Outcome),
+    /// The job is no longer there.
+    Gone,
+}
+
 /// Where one step down a fallback chain put the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Landed {
     /// On the next backend; `overflow`: the tokens it needs, when they do not fit its window.
     Backend { overflow: Option<u32> },
@@ -418,4 +479,6 @@ enum Landed {
     Default,
     /// Nowhere: the chain is over (or the call's deadline passed).
     End { deadline: bool },
+    /// The job is no longer there.
+    Gone,
 }
