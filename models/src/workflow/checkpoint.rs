@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn the_closed_form_is_dalys_for_whole_segments() {
         let c = job(60 * MIN);
-        let (m, r, s) = (480.0 * 60.0, 600.0, 3900.0);
+        let (m, r, s): (f64, f64, f64) = (480.0 * 60.0, 600.0, 3900.0);
         let daly = m * (r / m).exp() * ((s / m).exp() - 1.0) * 24.0;
         assert!((expected_completion(&c) - daly).abs() < 1e-6 * daly);
     }
