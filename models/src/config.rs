@@ -79,7 +79,7 @@ entity_id!(TenantId);
 entity_id!(BackendId);
 entity_id!(RouteId);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorldConfig {
     /// Virtual time at which the run stops.
     pub horizon: Time,
@@ -161,7 +161,7 @@ pub enum ValidatorAction {
 }
 
 /// A gateway rate limit.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GatewayLimit {
     /// One limiter per tenant, or one for all.
     pub per_tenant: bool,
@@ -175,7 +175,7 @@ pub struct GatewayLimit {
 }
 
 /// What a gateway limit counts against.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum LimitKind {
     /// A rate limiter (token bucket, GCRA or sliding window) in its starting state.
     Rate(RateLimiter),
@@ -255,7 +255,7 @@ pub struct TenantConfig {
     pub workflow: Option<crate::workflow::WorkflowConfig>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BackendConfig {
     pub name: String,
     /// Calls served at once; more wait in the gateway queue.
@@ -361,7 +361,7 @@ impl Price {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GatewayConfig {
     /// Calls that may wait for each backend; `None` is unbounded, `Some(0)` is a pure loss system.
     pub queue_capacity: Option<u32>,

@@ -376,7 +376,7 @@ fn reaches(bad: u64, calls: u64, threshold_ppm: Option<u32>) -> bool {
     })
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Window {
     Count {
         ring: Vec<CallResult>,
@@ -484,7 +484,7 @@ enum Inner {
 }
 
 /// A circuit breaker.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CircuitBreaker {
     cfg: BreakerConfig,
     window: Window,

@@ -47,7 +47,7 @@ fn failure_window(cfg: &CooldownConfig) -> SlidingWindow {
 }
 
 /// One backend's cooldown state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cooldown {
     cfg: CooldownConfig,
     fails: SlidingWindow,

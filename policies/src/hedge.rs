@@ -33,7 +33,7 @@ pub enum HedgeDelay {
 }
 
 /// A hedging policy with its latency estimator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HedgePolicy {
     delay: HedgeDelay,
     max_extra_attempts: u32,

@@ -55,7 +55,7 @@ fn to_time(x: u128) -> Time {
 }
 
 /// A token bucket refilled continuously.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TokenBucket {
     capacity: u64,
     amount: u64,
@@ -167,7 +167,7 @@ impl TokenBucket {
 
 /// The generic cell rate algorithm (ITU-T I.371's virtual scheduling; what Redis-cell and
 /// many API gateways use): one timestamp of state, the theoretical arrival time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Gcra {
     /// Time one unit costs.
     interval: Time,
@@ -249,7 +249,7 @@ impl Gcra {
 /// An exact sliding-window limiter: at most `limit` units in any window of length `window`,
 /// remembering each admission (memory grows with the admissions held in one window, at most
 /// `limit` entries, so use it for request counts; use [`SlidingWindowCounter`] for tokens).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlidingWindowLog {
     limit: u64,
     window: Time,
@@ -324,7 +324,7 @@ impl SlidingWindowLog {
 /// fixed windows, with the previous window weighted by how much of it still overlaps the sliding
 /// window. O(1) memory; it can admit slightly more than `limit` in a true sliding window when
 /// traffic is bunched, which is what the real systems do too.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlidingWindowCounter {
     limit: u64,
     window: Time,
@@ -408,7 +408,7 @@ impl SlidingWindowCounter {
 }
 
 /// Any one of the limiters, for callers that pick one from configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RateLimiter {
     /// A token bucket.
     TokenBucket(TokenBucket),

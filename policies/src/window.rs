@@ -6,7 +6,7 @@ use sim_core::Time;
 
 /// A running sum of signed amounts over the last `window` of time, at the resolution of one slice
 /// (an amount leaves the window whole, when its slice does).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlidingWindow {
     slice: Time,
     counts: Vec<i64>,

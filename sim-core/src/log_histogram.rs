@@ -15,7 +15,7 @@ const BUCKETS: usize = SUB + (64 - SUB_BITS as usize) * SUB;
 /// microseconds, for reported percentiles), this one is for decisions taken during a run (a
 /// hedge delay at the observed p95): fixed memory allocated once, integer nanoseconds, and a
 /// quantile that is a bucket's exact upper edge, so decisions are the same on every platform.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogLinearHistogram {
     counts: Box<[u64]>,
     total: u64,
@@ -26,7 +26,7 @@ pub struct LogLinearHistogram {
 /// bucket holding the ⌈q·n⌉-th smallest observation and the count of observations up to and
 /// including it. Each observation moves the rank by at most one, so the cursor moves by a bucket
 /// or a few (past empty ones) instead of the whole histogram being scanned at every read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Cursor {
     quantile_ppm: u32,
     bucket: usize,

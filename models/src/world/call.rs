@@ -76,7 +76,53 @@ pub(super) struct Request {
     /// The call's latest attempt its client timed out on (idempotency studies only).
     pub(super) orphan: Option<Orphan>,
     /// The workflow activity attempt this job is, if any (`workflow`).
-    pub(super) workflow: Option<super::workflow::WorkflowLink>,
+    pub(super) workflow: super::workflow::WorkflowLink,
+}
+
+impl Request {
+    /// A job of `tenant` arriving at `now`, needing `turns` turns and asking for prompt
+    /// `cache_key`; its first call is set up by `start_call`.
+    pub(super) fn new(now: Time, tenant: TenantId, turns: u32, cache_key: u64) -> Request {
+        Request {
+            tenant,
+            route: RouteId(0),
+            backend: BackendId(0),
+            step: 0,
+            turn: 0,
+            turns,
+            arrived: now,
+            call_started: now,
+            attempts: 0,
+            job_attempts: 0,
+            tokens_used: 0,
+            poisoned: CLEAN,
+            pending_soft: 0,
+            pending_detected: false,
+            validate_at: 0,
+            first_token: None,
+            cost: 0.0,
+            depth: 0,
+            deadline: Deadline::unbounded(now),
+            permit: None,
+            degraded: false,
+            gate_hold: false,
+            deadline_hit: false,
+            call_seq: 0,
+            in_flight: 0,
+            extra_sent: 0,
+            hedge_at: 0,
+            dormant_hedge: None,
+            cache_key,
+            from_cache: false,
+            last_delay: 0,
+            retry_at: 0,
+            prompt_tokens: 0,
+            output_tokens: 0,
+            max_tokens: 0,
+            orphan: None,
+            workflow: super::workflow::WorkflowLink::NONE,
+        }
+    }
 }
 
 pub(super) struct Attempt {

@@ -158,7 +158,7 @@ impl World<'_> {
         }
         self.stats.resilience.answered_at_depth(r.depth);
         // A workflow's job is one activity attempt: one step.
-        let more_steps = r.workflow.is_none() && (r.step as usize) + 1 < cfg.steps.len();
+        let more_steps = r.workflow.get().is_none() && (r.step as usize) + 1 < cfg.steps.len();
         let more_turns = r.turn + 1 < r.turns;
         if more_steps {
             r.step += 1;
@@ -250,7 +250,7 @@ impl World<'_> {
         }
         self.stats
             .completed(now, r.tenant.index(), r.arrived, r.job_attempts, outcome);
-        if let Some(link) = r.workflow {
+        if let Some(link) = r.workflow.get() {
             self.workflow_job_ended(now, link, outcome, r.cost);
         }
     }

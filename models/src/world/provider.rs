@@ -511,9 +511,9 @@ impl World<'_> {
     }
 
     pub(super) fn schedule_degradation_flip(&mut self, now: Time, backend: BackendId) {
-        let d = self.config.backends[backend]
-            .degradation
-            .expect("only degrading backends flip");
+        let Some(d) = self.config.backends[backend].degradation else {
+            return;
+        };
         let b = &mut self.backends[backend];
         let mean = if b.provider.degraded {
             d.degraded_mean

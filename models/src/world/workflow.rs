@@ -20,11 +20,28 @@ use sim_core::{Key, RandomStream, Slab, Streams, Time};
 
 /// Which activity attempt of which execution a job is: its end is stale unless `seq` is still
 /// the execution's current attempt.
+/// Packed into 8 bytes (the job's `Request` stays small): the run's slab index and
+/// generation, the low 8 bits of the attempt's id, and the activity (at most 64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct WorkflowLink {
-    pub(super) run: Key,
-    pub(super) seq: u32,
-    pub(super) activity: u16,
+    run: u32,
+    generation: u16,
+    seq: u8,
+    activity: u8,
+}
+
+impl WorkflowLink {
+    /// A job that is no activity attempt.
+    pub(super) const NONE: WorkflowLink = WorkflowLink {
+        run: u32::MAX,
+        generation: 0,
+        seq: 0,
+        activity: 0,
+    };
+
+    pub(super) fn get(self) -> Option<WorkflowLink> {
+        (self.run != u32::MAX).then_some(self)
+    }
 }
 
 /// One execution of a workflow.
@@ -219,11 +236,12 @@ impl World<'_> {
         match kind {
             ActivityKind::Call { step } => {
                 let link = WorkflowLink {
-                    run,
-                    seq,
-                    activity: a,
+                    run: run.index,
+                    generation: run.generation,
+                    seq: seq as u8,
+                    activity: a as u8,
                 };
-                if !self.new_job_for(now, tenant, None, step, Some(link)) {
+                if !self.new_job_for(now, tenant, None, step, link) {
                     // Blocked at the gateway before it became a job: a shed attempt.
                     self.attempt_failed(now, run, Outcome::Shed.as_str());
                 }
@@ -262,32 +280,37 @@ impl World<'_> {
         outcome: Outcome,
         cost: f64,
     ) {
-        let Some(r) = self.run_mut(link.run) else {
+        let run = Key {
+            index: link.run,
+            generation: link.generation,
+        };
+        let activity = link.activity as u16;
+        let Some(r) = self.run_mut(run) else {
             return;
         };
         r.cost += cost;
         let tenant = r.tenant;
-        let idempotent = self.flow(tenant).activities[link.activity as usize].idempotent;
+        let idempotent = self.flow(tenant).activities[activity as usize].idempotent;
         if answered(outcome) && !idempotent {
-            let r = self.run_mut(link.run).expect("live run");
-            let bit = 1u64 << (link.activity.min(63));
+            let r = self.run_mut(run).expect("live run");
+            let bit = 1u64 << (activity.min(63));
             let again = r.effects & bit != 0;
             r.effects |= bit;
             if again {
-                self.flows(tenant).stats.activities[link.activity as usize].duplicate_effects += 1;
+                self.flows(tenant).stats.activities[activity as usize].duplicate_effects += 1;
             }
         }
-        let r = self.run_mut(link.run).expect("live run");
-        if r.seq != link.seq || !r.in_flight {
+        let r = self.run_mut(run).expect("live run");
+        if r.seq as u8 != link.seq || !r.in_flight {
             return; // an attempt the execution gave up on (timeout, crash)
         }
         r.in_flight = false;
         r.close_at = 0;
         if answered(outcome) {
             let degraded = outcome == Outcome::Degraded;
-            self.activity_done(now, link.run, degraded);
+            self.activity_done(now, run, degraded);
         } else {
-            self.attempt_failed(now, link.run, outcome.as_str());
+            self.attempt_failed(now, run, outcome.as_str());
         }
     }
 

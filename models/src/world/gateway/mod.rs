@@ -4,18 +4,17 @@
 //! 2. **Guardrail** — the input guardrail may catch a prompt injection, or a clean prompt
 //!    ([`World::new_job`]).
 //! 3. **Limits** — the gateway's rate and concurrency limits, all or nothing, on a job's first
-//!    call ([`World::pass_gateway_limits`] in `limits`); a delaying limit holds the job.
-//! 4. **Cache** — the route's exact or semantic cache may answer (`World::cache`).
-//! 5. **Context window** — a prompt that cannot fit on the backend falls back
-//!    (`World::context_window`).
-//! 6. **Queue / admission** — breaker and cooldown, adaptive throttling, the idempotency
-//!    resend, then a free slot, a 529 when the backend sheds at capacity, or the queue (its
-//!    capacity and admission control) ([`World::try_attempt`]).
-//! 7. **Attempt** — the provider or the GPU pool serves it (`super::provider`, `super::gpu`).
+//!    call ([`GatewayLimits::admit`] in `limits`); a delaying limit holds the job.
+//! 4. **Cache** — the route's exact or semantic cache may answer.
+//! 5. **Context window** — a prompt that cannot fit on the backend falls back.
+//! 6. **Gate** — the backend's breaker and cooldown, then adaptive throttling.
+//! 7. **Send** — the idempotency resend, then a free slot, a 529 when the backend sheds at
+//!    capacity, or the queue (its capacity and admission control) ([`Place`]); the provider or
+//!    the GPU pool serves it (`super::provider`, `super::gpu`).
 //!
-//! Steps 3 to 6 are [`World::pass_gateway`], one function in that order.
-//!
-//! After a failed attempt, `recovery` decides: retry (budget, deadline), hedge, fallback chain.
+//! Steps 3 to 6 answer an [`Admit`] (`World::admit`, one function in that order); the world
+//! applies it (`World::apply_admit`). After a failed attempt, `recovery` answers a `Next`:
+//! retry (budget, deadline), the fallback chain, a stale or default answer, or giving up.
 
 mod limits;
 mod recovery;
@@ -28,14 +27,14 @@ use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::idempotency::Resend;
 use super::{Backend, ROUND_TRIP, Route, Server, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
+use crate::config::TenantId;
 use crate::config::WorldConfig;
-use crate::config::{BackendId, RouteId, TenantId};
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
 use crate::workload::token_count;
+use policies::RetryBudget;
 use policies::{AttemptFailure, ErrorClass, FairQueue, FallbackTrigger, Permit, ShedReason};
-use policies::{Deadline, RetryBudget};
 use sim_core::{Key, Time};
 use std::collections::VecDeque;
 
@@ -46,6 +45,7 @@ pub(in crate::world) enum Queue {
 }
 
 impl Queue {
+    #[inline]
     pub(in crate::world) fn len(&self) -> usize {
         match self {
             Queue::Fifo(q) => q.len(),
@@ -53,6 +53,7 @@ impl Queue {
         }
     }
 
+    #[inline]
     pub(in crate::world) fn push(&mut self, tenant: TenantId, attempt: Key) {
         match self {
             Queue::Fifo(q) => q.push_back(attempt),
@@ -63,6 +64,7 @@ impl Queue {
         }
     }
 
+    #[inline]
     pub(in crate::world) fn pop(&mut self) -> Option<Key> {
         match self {
             Queue::Fifo(q) => q.pop_front(),
@@ -116,6 +118,7 @@ pub(in crate::world) enum Place {
 
 /// The route's cache lookup: `Some(wrong)` when it answers (`wrong`: a semantic cache's wrong
 /// hit), `None` on a miss or without a cache.
+#[inline]
 fn cache_stage(route: &mut Route, now: Time, key: u64) -> Option<bool> {
     let Route {
         cache, cache_rng, ..
@@ -153,7 +156,13 @@ impl World<'_> {
         tenant: TenantId,
         recorded: Option<crate::workload::TraceTokens>,
     ) {
-        self.new_job_for(now, tenant, recorded, 0, None);
+        self.new_job_for(
+            now,
+            tenant,
+            recorded,
+            0,
+            crate::world::workflow::WorkflowLink::NONE,
+        );
     }
 
     /// A job that starts at chain step `step`, as the activity attempt `workflow` when it is
@@ -165,7 +174,7 @@ impl World<'_> {
         tenant: TenantId,
         recorded: Option<crate::workload::TraceTokens>,
         step: u16,
-        workflow: Option<crate::world::workflow::WorkflowLink>,
+        workflow: crate::world::workflow::WorkflowLink,
     ) -> bool {
         self.stats.arrival(now, tenant.index());
         let cfg = &self.config.tenants[tenant];
@@ -185,43 +194,9 @@ impl World<'_> {
             None => 0,
         };
         let request = self.requests.insert(Request {
-            tenant,
-            route: RouteId(0),
-            backend: BackendId(0),
             step,
-            turn: 0,
-            turns,
-            arrived: now,
-            call_started: now,
-            attempts: 0,
-            job_attempts: 0,
-            tokens_used: 0,
-            poisoned: CLEAN,
-            pending_soft: 0,
-            pending_detected: false,
-            validate_at: 0,
-            first_token: None,
-            cost: 0.0,
-            depth: 0,
-            deadline: Deadline::unbounded(now),
-            permit: None,
-            degraded: false,
-            gate_hold: false,
-            deadline_hit: false,
-            call_seq: 0,
-            in_flight: 0,
-            extra_sent: 0,
-            hedge_at: 0,
-            dormant_hedge: None,
-            cache_key,
-            from_cache: false,
-            last_delay: 0,
-            retry_at: 0,
-            prompt_tokens: 0,
-            output_tokens: 0,
-            max_tokens: 0,
-            orphan: None,
             workflow,
+            ..Request::new(now, tenant, turns, cache_key)
         });
         if let Some(rec) = &mut self.recorder {
             rec.job_arrived(now, request, tenant.0);
@@ -280,6 +255,7 @@ impl World<'_> {
     /// The tenant's budget and the input guardrail come before, once per job ([`World::new_job`]);
     /// a delaying limit's held call comes back at [`Stage::Cache`]; retries and fallbacks go
     /// straight to the attempt ([`World::try_attempt`]).
+    #[inline]
     pub(in crate::world) fn pass_gateway(&mut self, now: Time, request: Key, from: Stage) -> bool {
         let admit = self.admit(now, request, from);
         self.apply_admit(now, request, admit)
@@ -287,6 +263,7 @@ impl World<'_> {
 
     /// The stages, in order, each answering whether the call goes on: the first that deals
     /// with it answers for the gateway.
+    #[inline]
     fn admit(&mut self, now: Time, request: Key, from: Stage) -> Admit {
         if from <= Stage::Limits {
             match self.limit_stage(now, request) {
@@ -345,6 +322,7 @@ impl World<'_> {
     }
 
     /// Applies the gateway's answer to the call; `false` when it found the queue full.
+    #[inline]
     fn apply_admit(&mut self, now: Time, request: Key, admit: Admit) -> bool {
         match admit {
             Admit::Gone => return false,
@@ -380,6 +358,7 @@ impl World<'_> {
     /// Starts a new attempt of `request` (a retry, a fallback, a held call's turn): the
     /// attempt stage of the gateway's order, applied. Returns `false` when the queue is full
     /// (the attempt is blocked).
+    #[inline]
     pub(in crate::world) fn try_attempt(&mut self, now: Time, request: Key) -> bool {
         let admit = self.attempt_stage(now, request);
         self.apply_admit(now, request, admit)
@@ -390,6 +369,7 @@ impl World<'_> {
     /// throttling: it fails locally, as throttled, and is not retried, since a retry would only
     /// be turned away again while the backend keeps rejecting; a fallback chain may still send
     /// it elsewhere). Past both, the call is sent with the breaker's permit.
+    #[inline]
     fn attempt_stage(&mut self, now: Time, request: Key) -> Admit {
         let Some(r) = self.requests.get(request) else {
             return Admit::Gone;
@@ -497,6 +477,7 @@ impl World<'_> {
 /// Where an attempt of `r` goes at its backend `b`: into service when a slot is free (a pool:
 /// when it fits and no call waits before it), a 529 when the backend sheds at capacity, else
 /// the queue, unless it is full or admission control sheds the call.
+#[inline]
 fn place(b: &Backend, config: &WorldConfig, r: &Request) -> Place {
     let can_start = match &b.server {
         // Calls keep their order: none overtakes one already waiting at the gateway.
@@ -585,3 +566,6 @@ impl World<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -196,7 +196,12 @@ impl World<'_> {
     /// The retry policy's turn after `failure`: retry (at once or after a backoff) if the
     /// rules, the call's deadline and the retry budget allow, else give up at this backend
     /// ([`give_up`](Self::give_up)).
-    fn recover(&mut self, now: Time, request: Key, failure: AttemptFailure) -> Next {
+    pub(in crate::world) fn recover(
+        &mut self,
+        now: Time,
+        request: Key,
+        failure: AttemptFailure,
+    ) -> Next {
         let Some(r) = self.requests.get(request) else {
             return Next::Gone;
         };
