@@ -342,9 +342,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
 /// columns. GLOB selects by pattern (`slo.*`) or by a concrete name (`slo.availability.sli`
 /// finds `slo.*.sli`); one that selects nothing is bad input.
 pub fn metrics(glob: Option<&str>) -> Result<ExitCode, Failure> {
-    use sim_core::definitions::{DEFINITIONS, glob_match};
-    let chosen: Vec<_> = DEFINITIONS
-        .iter()
+    use sim_core::definitions::{all, glob_match};
+    let chosen: Vec<_> = all()
         .filter(|d| glob.is_none_or(|g| glob_match(g, d.pattern) || glob_match(d.pattern, g)))
         .collect();
     if chosen.is_empty() {

@@ -372,6 +372,39 @@ fn scenario_cases() -> Vec<Case> {
             .at(10, 0)
             .key("backends[0].service")
             .says("unknown field `sd`"),
+        // Workflows and dependencies: each mistake names its key path.
+        scn("workflow_unknown_field.toml")
+            .at(16, 1)
+            .key("tenants[0].workflow.activities[0].checkpoint")
+            .says("unknown field `checkpoint`"),
+        scn("workflow_backoff_below_one.toml")
+            .at(16, 58)
+            .key("tenants[0].workflow.activities[0].retry.backoff_coefficient")
+            .says("at least 1"),
+        scn("workflow_activity_without_target.toml")
+            .at(13, 1)
+            .key("tenants[0].workflow.activities[0]")
+            .says("exactly one of `route`, `backend` or `compute`"),
+        scn("workflow_unknown_error_type.toml")
+            .at(16, 40)
+            .key("tenants[0].workflow.activities[0].retry.non_retryable_error_types[0]")
+            .says("unknown error type `timeout`"),
+        scn("workflow_unknown_backend.toml")
+            .at(19, 11)
+            .key("tenants[0].workflow.activities[1].backend")
+            .says("no backend is named `lml`"),
+        scn("workflow_restart_beyond_mtbf.toml")
+            .at(15, 59)
+            .key("tenants[0].workflow.activities[0].compute.mtbf")
+            .says("a tenth of the restart time"),
+        scn("workflow_timeout_zero.toml")
+            .at(16, 26)
+            .key("tenants[0].workflow.activities[0].start_to_close_timeout")
+            .says("longer than 0s"),
+        scn("dependency_with_token_latency.toml")
+            .at(20, 20)
+            .key("backends[0].per_output_token")
+            .says("only an `llm` backend"),
         scn("unknown_gateway.toml")
             .at(15, 1)
             .key("gateway.queue_size")

@@ -227,3 +227,26 @@ fn idempotency_and_load_dependent_latency_keep_thread_counts_byte_identical() {
         "report.json differs between --threads 1 and --threads 2"
     );
 }
+
+/// Workflows: executions, their timers and crash draws keep replications independent of the
+/// thread that runs them.
+#[test]
+fn workflows_keep_thread_counts_byte_identical() {
+    for (example, extra) in [
+        (
+            "example:pipeline-crash-resume",
+            "tenants.0.workflow.durable=false",
+        ),
+        ("example:rag-latency-spike", "horizon=80m"),
+    ] {
+        let args = ["--replications", "4", "--set", extra];
+        let one = run_report(example, &[&args[..], &["--threads", "1"]].concat()).1;
+        let a = std::fs::read(one).unwrap();
+        let two = run_report(example, &[&args[..], &["--threads", "2"]].concat()).1;
+        let b = std::fs::read(two).unwrap();
+        assert!(
+            a == b,
+            "{example}: report.json differs between thread counts"
+        );
+    }
+}

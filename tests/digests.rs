@@ -48,6 +48,9 @@ const DIGESTS: &[(&str, &str)] = &[
     ("slo-burn-alerts", "sha256:3d1c28e3bf7dc5f3ca8efb4214b6e208e0f1697a2aa02811b89137b5e9867479"),
     ("oom-retry-storm", "sha256:4d9f2dd449a602ef503d35f106880d0f1427830bb979b95f01669af4c5061d26"),
     ("codel-overload", "sha256:54f398eccc37364e286505cf0c04d84a9c5fd4b7c55ca3ee594ce4e4a77218a8"),
+    ("rag-latency-spike", "sha256:4fad2220d560c83e175b5edd36a7d17cb4f242fa271a6208e2dd35642e2b1539"),
+    ("pipeline-crash-resume", "sha256:2b3614413e777cf2822097ad79989e9430b5b0dbed5e8773d5ded49c3a781379"),
+    ("training-checkpoint", "sha256:2d1a1135f44e41cbcb7bbdeba429dc42a753bfd6b51db5b8ecc7f8a54c88355b"),
 ];
 
 #[test]

@@ -250,6 +250,9 @@ pub struct TenantConfig {
     pub output_tokens: Option<TokenSource>,
     /// The `max_tokens` a call asks for; `None` means its output tokens.
     pub max_tokens: Option<u32>,
+    /// Each arrival runs this workflow, its call activities being `steps` (`None`: each
+    /// arrival is one job through `steps`).
+    pub workflow: Option<crate::workflow::WorkflowConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -351,6 +354,8 @@ pub struct Price {
     pub input_per_token: f64,
     pub output_per_token: f64,
     pub cached_input_per_token: f64,
+    /// USD per answered call, whatever its tokens (a vector database, a tool API).
+    pub per_call: f64,
 }
 
 impl Price {
@@ -358,6 +363,7 @@ impl Price {
         self.input_per_token == 0.0
             && self.output_per_token == 0.0
             && self.cached_input_per_token == 0.0
+            && self.per_call == 0.0
     }
 }
 

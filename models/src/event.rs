@@ -53,6 +53,12 @@ pub enum Event {
     },
     /// A GPU pool's autoscaler looks at the pool.
     Autoscale { backend: u16 },
+    /// A timer of a workflow execution (`run`: its key in the world's workflow slab).
+    Workflow {
+        run: u32,
+        generation: u16,
+        what: WorkflowTimer,
+    },
     /// Something of a chaos experiment (`index`: an experiment or a flattened fault, by `what`).
     Chaos { index: u16, what: ChaosEvent },
 }
@@ -70,6 +76,21 @@ pub enum ChaosEvent {
     Gate,
     /// A fault's extra job arrives (traffic surge, long-context burst).
     Arrival,
+}
+
+/// What a [`Event::Workflow`] event is about (`world/workflow.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkflowTimer {
+    /// The next attempt of the current activity is due (after a backoff, or the next activity).
+    Start,
+    /// The attempt in flight reached its start-to-close timeout.
+    StartToClose,
+    /// The worker running the execution crashes.
+    Crash,
+    /// The execution reached its execution timeout.
+    Execution,
+    /// A compute activity's segment ends: its checkpoint is written, or its node crashed.
+    Segment,
 }
 
 impl Event {

@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod record;
 pub mod slo;
 pub mod streaming;
+pub mod workflow;
 pub mod workload;
 pub mod world;
 

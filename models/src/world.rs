@@ -44,6 +44,7 @@ mod network;
 pub(crate) use network::can_fail_with;
 mod provider;
 mod validator;
+mod workflow;
 pub use aborted::{Overgrown, RunAborted, STALL_LIMIT, Stalled};
 use call::{Attempt, Request};
 use gateway::{GatewayLimits, Queue, take_limits};
@@ -188,6 +189,8 @@ pub struct World<'c> {
     /// Retry quotas, client rate limits, adaptive concurrency limits, CoDel drops (`None`: none
     /// configured).
     overload: Option<gateway::overload::Overload>,
+    /// Workflow executions, when some tenant runs a workflow (see `workflow`).
+    workflows: Option<Box<workflow::Workflows>>,
 }
 
 impl<'c> World<'c> {
@@ -271,6 +274,7 @@ impl<'c> World<'c> {
                 format!("an autoscaling check of {}", backend(BackendId(b)))
             }
             Event::Chaos { .. } => "a chaos experiment event".to_string(),
+            Event::Workflow { what, .. } => format!("a workflow timer ({what:?})"),
             Event::WarmupEnd => "the end of the warm-up".to_string(),
         }
     }
@@ -392,6 +396,9 @@ impl<'c> World<'c> {
                     if let Some(o) = &mut self.overload {
                         o.restart(now);
                     }
+                    if let Some(w) = &mut self.workflows {
+                        w.restart(self.config);
+                    }
                     for b in &mut self.backends {
                         if let Some(p) = b.pool_mut() {
                             p.restart(now);
@@ -423,6 +430,11 @@ impl<'c> World<'c> {
                     generation,
                 } => self.on_hedge_due(now, key(request, generation)),
                 Event::Chaos { index, what } => self.on_chaos(now, index as usize, what),
+                Event::Workflow {
+                    run,
+                    generation,
+                    what,
+                } => self.on_workflow(now, key(run, generation), what),
                 Event::GpuStep {
                     backend,
                     replica,
@@ -489,6 +501,9 @@ impl<'c> World<'c> {
             series.series.extend(report.series());
         }
         network::push_metrics(&self.backends, self.config, &mut metrics);
+        if let Some(w) = &self.workflows {
+            w.push_metrics(self.config, horizon, &mut metrics);
+        }
         chaos_hooks::push_metrics(
             self.chaos.as_ref(),
             self.cost_guard.as_mut(),

@@ -129,6 +129,21 @@ pub const ALL: &[Example] = &[
         summary: "1.2x overload for 10 minutes: FIFO waits a minute, CoDel holds the wait near 0.5 s",
         toml: include_str!("../examples/codel-overload.toml"),
     },
+    Example {
+        name: "rag-latency-spike",
+        summary: "a RAG workflow whose vector database slows 25-fold for 30 min: 25% of executions dead-lettered",
+        toml: include_str!("../examples/rag-latency-spike.toml"),
+    },
+    Example {
+        name: "pipeline-crash-resume",
+        summary: "a six-activity pipeline on crashing workers: durable resume vs starting over",
+        toml: include_str!("../examples/pipeline-crash-resume.toml"),
+    },
+    Example {
+        name: "training-checkpoint",
+        summary: "a 24 h GPU job checkpointing hourly on a node with 8 h MTBF: Daly's E[T] = 1705.7 min",
+        toml: include_str!("../examples/training-checkpoint.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {

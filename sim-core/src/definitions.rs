@@ -934,16 +934,23 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[i..].iter().all(|&c| c == '*')
 }
 
+/// Every definition: [`DEFINITIONS`], then the workflow metrics'.
+pub fn all() -> impl Iterator<Item = &'static Definition> {
+    DEFINITIONS
+        .iter()
+        .chain(crate::workflow_definitions::DEFINITIONS)
+}
+
 /// The definition of the metric `name`, if faultline reports such a metric.
 pub fn definition(name: &str) -> Option<&'static Definition> {
-    DEFINITIONS.iter().find(|d| glob_match(d.pattern, name))
+    all().find(|d| glob_match(d.pattern, name))
 }
 
 /// The section of the summary the metric `name` is shown in.
 pub fn section(name: &str) -> Section {
     let first = name.split('.').next().unwrap_or(name);
     match first {
-        "tenant" => Section::Tenants,
+        "tenant" | "workflow" => Section::Tenants,
         "backend" | "route" => Section::Backends,
         "pool" => Section::Pools,
         "slo" => Section::Slos,

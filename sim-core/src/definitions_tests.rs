@@ -41,7 +41,7 @@ fn specific_patterns_win_over_general_ones() {
 /// [0, 1] for, and a metric clipped to [0, 1] is a ratio or a 0/1 verdict.
 #[test]
 fn ratio_units_agree_with_the_interval_domains() {
-    for def in DEFINITIONS {
+    for def in all() {
         let example = def.pattern.replace('*', "x");
         let domain = Domain::of(&example);
         if def.unit == "ratio" {

@@ -15,6 +15,7 @@ pub mod slab;
 pub mod stats;
 pub mod summary;
 pub mod time;
+pub mod workflow_definitions;
 
 pub use random::{RandomStream, Streams};
 pub use samplers::Sampler;

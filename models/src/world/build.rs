@@ -190,6 +190,7 @@ impl<'c> World<'c> {
                 .map(crate::cost_guard::CostGuard::new),
             recorder: None,
             overload: super::gateway::overload::Overload::new(config),
+            workflows: super::workflow::Workflows::build(config, &streams),
         }
     }
 }

@@ -94,6 +94,8 @@ pub(super) struct Request {
     pub(super) quota_cost: u32,
     /// Holds a token reserved from its tenant's client rate limiter, waiting for it to fill in.
     pub(super) client_token: bool,
+    /// The workflow activity attempt this job is, if any (`workflow`).
+    pub(super) workflow: super::workflow::WorkflowLink,
 }
 
 impl Request {
@@ -145,6 +147,7 @@ impl Request {
             streamed: None,
             quota_cost: 0,
             client_token: false,
+            workflow: super::workflow::WorkflowLink::NONE,
         }
     }
 }

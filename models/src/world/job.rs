@@ -33,6 +33,10 @@ impl World<'_> {
         if let Some(log) = &mut self.arrival_log {
             log.push((now, tenant.0));
         }
+        if self.config.tenants[tenant].workflow.is_some() {
+            self.start_workflow(now, tenant);
+            return;
+        }
         self.new_job(now, tenant, arrival.and_then(|a| a.tokens));
     }
 
@@ -169,7 +173,8 @@ impl World<'_> {
         self.stats
             .resilience
             .call_answered(r.depth, fresh_hit, r.stale);
-        let more_steps = (r.step as usize) + 1 < cfg.steps.len();
+        // A workflow's job is one activity attempt: one step.
+        let more_steps = r.workflow.get().is_none() && (r.step as usize) + 1 < cfg.steps.len();
         let more_turns = r.turn + 1 < r.turns;
         if more_steps {
             r.step += 1;
@@ -273,5 +278,8 @@ impl World<'_> {
                 overflowed: r.overflowed,
             },
         );
+        if let Some(link) = r.workflow.get() {
+            self.workflow_job_ended(now, link, outcome, r.cost);
+        }
     }
 }

@@ -154,6 +154,7 @@ impl Provider {
         prompt * (1.0 - cached_share) * self.price.input_per_token
             + prompt * cached_share * self.price.cached_input_per_token
             + output_tokens as f64 * self.price.output_per_token
+            + self.price.per_call
     }
 
     /// How much more often than the route's mix the model answers silently badly now: its

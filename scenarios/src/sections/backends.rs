@@ -32,6 +32,13 @@ fn default_concurrency() -> Limit<1> {
 #[serde(deny_unknown_fields)]
 pub struct Backend {
     pub name: String,
+    /// What the backend is (default `llm`): a model, or a dependency around it that is not one:
+    /// `vector_db` (retrieval), `tool` (an HTTP API), `embedding` (an embedding service) or
+    /// `cache` (a cache or database). A dependency is the same provider machinery (its
+    /// `service` latency, `concurrency`, `errors`, `outages`, `slowdowns`) without a token
+    /// latency model, and is usually priced per call (`price.per_call_usd`).
+    #[serde(default)]
+    pub kind: BackendKind,
     /// Calls served at once (default 1; "unlimited" for an infinite-server system).
     #[serde(default = "default_concurrency")]
     pub concurrency: Limit<1>,
@@ -152,6 +159,20 @@ pub struct ModelUpdate {
     pub multiplier: Positive,
 }
 
+/// What a backend is: a model, or one of the dependencies around it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    #[default]
+    Llm,
+    VectorDb,
+    Tool,
+    Embedding,
+    Cache,
+}
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -176,6 +197,10 @@ pub struct Price {
     /// price). How many that is comes from the route's `cached_prompt_share`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_input_per_mtok: Option<NonNegative>,
+    /// USD per served call, whatever its tokens (default 0): how a vector database, a tool API
+    /// or an embedding service is billed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_call_usd: Option<NonNegative>,
 }
 
 /// The backends, in file order (a backend's index is its id and keys its random streams), and
@@ -218,6 +243,28 @@ fn build_backend(
             "a GPU pool's latency already grows with its batch (its step-time model): leave out `latency_per_inflight`",
         ));
     }
+    if b.kind != BackendKind::Llm {
+        // A dependency that is not a model: no tokens to time, no pool, no context window.
+        let model_only = [
+            (b.ttft.is_some(), "ttft"),
+            (b.per_output_token.is_some(), "per_output_token"),
+            (b.gpu_pool.is_some(), "gpu_pool"),
+            (b.context_window.is_some(), "context_window"),
+        ];
+        if let Some((_, key)) = model_only.iter().find(|(given, _)| *given) {
+            return Err(err(
+                format!("{path}.{key}"),
+                "only an `llm` backend has this; a dependency (vector_db, tool, embedding, \
+                 cache) takes `service`, its latency per call",
+            ));
+        }
+        if b.service.is_none() {
+            return Err(err(
+                format!("{path}.service"),
+                "a dependency needs `service`, its latency per call",
+            ));
+        }
+    }
     let service = service_model(b, pool.as_ref(), path)?;
     if b.context_window == Some(0) {
         return Err(err(
@@ -232,6 +279,7 @@ fn build_backend(
             input_per_token: p.input_per_mtok.0 / 1e6,
             output_per_token: p.output_per_mtok.0 / 1e6,
             cached_input_per_token: p.cached_input_per_mtok.unwrap_or(p.input_per_mtok).0 / 1e6,
+            per_call: p.per_call_usd.map_or(0.0, |c| c.0),
         });
     let errors = error_mix(&b.errors, path)?;
     let error_latency = b

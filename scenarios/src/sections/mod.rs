@@ -21,3 +21,4 @@ pub mod routes;
 pub mod slos;
 pub mod tenants;
 pub mod transport;
+pub mod workflow;

@@ -8,6 +8,7 @@ use crate::dists::{TokenDist, token_sampler};
 use crate::names::{check_name, find_backend};
 use crate::sections::arrivals::{Arrivals, arrival_spec};
 use crate::sections::backends::Backend;
+use crate::sections::workflow::{Target, Workflow, build_workflow};
 use crate::values::{NonNegative, Probability};
 use models::config::{LoopConfig, RouteConfig, StepConfig};
 use models::workload::{ArrivalSpec, TokenSource};
@@ -72,6 +73,10 @@ pub struct Tenant {
     /// A chain of calls per job, each to its own route: an agent pipeline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
+    /// Each job runs this workflow: activities with retry policies and timeouts, durable or
+    /// not, on workers that may crash (`[tenants.workflow]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<Workflow>,
     /// Repeat the call (to `route`) turn after turn: an agent loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_loop: Option<AgentLoop>,
@@ -155,21 +160,57 @@ fn build_tenant(
     };
     let prompt_tokens = tokens(&t.prompt_tokens, "prompt_tokens")?;
     let output_tokens = tokens(&t.output_tokens, "output_tokens")?;
-    let given = [t.backend.is_some(), t.route.is_some(), !t.steps.is_empty()]
-        .iter()
-        .filter(|&&g| g)
-        .count();
+    let given = [
+        t.backend.is_some(),
+        t.route.is_some(),
+        !t.steps.is_empty(),
+        t.workflow.is_some(),
+    ]
+    .iter()
+    .filter(|&&g| g)
+    .count();
     if given != 1 {
         return Err(err(
             path,
-            "a tenant needs exactly one of `backend`, `route` or `steps`",
+            "a tenant needs exactly one of `backend`, `route`, `steps` or `workflow`",
         ));
     }
-    let steps = steps(t, path, known, routes)?;
+    let (workflow, steps) = match &t.workflow {
+        Some(w) => {
+            let wpath = format!("{path}.workflow");
+            let (config, targets) = build_workflow(w, &wpath)?;
+            let mut steps = Vec::with_capacity(targets.len());
+            let calls = w
+                .activities
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.compute.is_none());
+            for ((target, mut step), (i, _)) in targets.into_iter().zip(calls) {
+                let here = format!("{wpath}.activities[{i}]");
+                step.route = match target {
+                    Target::Route(r) => route_of(known.route_ids, r, &format!("{here}.route"))?,
+                    Target::Backend(b) => {
+                        implied_route(known, routes, b, &format!("{here}.backend"))?
+                    }
+                };
+                steps.push(step);
+            }
+            (Some(config), steps)
+        }
+        None => (None, steps(t, path, known, routes)?),
+    };
+    if workflow.is_some() && t.agent_loop.is_some() {
+        return Err(err(
+            format!("{path}.agent_loop"),
+            "a workflow's activities are its calls: leave out `agent_loop`",
+        ));
+    }
     for (k, st) in steps.iter().enumerate() {
         let backend = &known.backends[routes[st.route].backend];
         if backend.ttft.is_some() && st.output_tokens.is_none() && output_tokens.is_none() {
-            let at = if t.steps.is_empty() {
+            let at = if t.workflow.is_some() {
+                format!("{path}.workflow.activities")
+            } else if t.steps.is_empty() {
                 format!("{path}.output_tokens")
             } else {
                 format!("{path}.steps[{k}].output_tokens")
@@ -228,6 +269,7 @@ fn build_tenant(
         prompt_tokens,
         output_tokens,
         max_tokens: t.max_tokens,
+        workflow,
     })
 }
 
@@ -240,29 +282,8 @@ fn steps(
     routes: &mut Vec<RouteConfig>,
 ) -> Result<Vec<StepConfig>, BuildError> {
     Ok(if let Some(b) = &t.backend {
-        let backend = find_backend(known.backend_ids, b, &format!("{path}.backend"))?;
-        // A tenant naming a backend asks for a plain route to it, without soft failures.
-        let implied = format!("backend:{b}");
-        let route = match routes.iter().position(|r| r.name == implied) {
-            Some(r) => r,
-            None => {
-                routes.push(RouteConfig {
-                    name: implied,
-                    backend: BackendId(backend as u16),
-                    fallbacks: Vec::new(),
-                    chain: None,
-                    soft: [0.0; 5],
-                    validator: None,
-                    cache: None,
-                    cached_prompt_share: 0.0,
-                    explicit: false,
-                    balance: None,
-                });
-                routes.len() - 1
-            }
-        };
         vec![StepConfig {
-            route: RouteId::at(route),
+            route: implied_route(known, routes, b, &format!("{path}.backend"))?,
             prompt_tokens: None,
             output_tokens: None,
         }]
@@ -299,6 +320,38 @@ fn steps(
             })
             .collect::<Result<_, BuildError>>()?
     })
+}
+
+/// The plain route a tenant (or a workflow activity) naming backend `b` asks for, without
+/// soft failures: added the first time a backend is named this way.
+fn implied_route(
+    known: &Resolved,
+    routes: &mut Vec<RouteConfig>,
+    b: &str,
+    at: &str,
+) -> Result<RouteId, BuildError> {
+    let backend = find_backend(known.backend_ids, b, at)?;
+    let implied = format!("backend:{b}");
+    Ok(RouteId::at(
+        match routes.iter().position(|r| r.name == implied) {
+            Some(r) => r,
+            None => {
+                routes.push(RouteConfig {
+                    name: implied,
+                    backend: BackendId(backend as u16),
+                    fallbacks: Vec::new(),
+                    chain: None,
+                    soft: [0.0; 5],
+                    validator: None,
+                    cache: None,
+                    cached_prompt_share: 0.0,
+                    explicit: false,
+                    balance: None,
+                });
+                routes.len() - 1
+            }
+        },
+    ))
 }
 
 /// The id of the declared route named `name`, or an error at `at` listing the routes.

@@ -195,6 +195,26 @@ impl World<'_> {
         tenant: TenantId,
         recorded: Option<crate::workload::TraceTokens>,
     ) {
+        self.new_job_for(
+            now,
+            tenant,
+            recorded,
+            0,
+            crate::world::workflow::WorkflowLink::NONE,
+        );
+    }
+
+    /// A job that starts at chain step `step`, as the activity attempt `workflow` when it is
+    /// one. Returns `false` when it was blocked before it became a job (its first call found
+    /// the queue full): nothing then reports its end.
+    pub(in crate::world) fn new_job_for(
+        &mut self,
+        now: Time,
+        tenant: TenantId,
+        recorded: Option<crate::workload::TraceTokens>,
+        step: u16,
+        workflow: crate::world::workflow::WorkflowLink,
+    ) -> bool {
         self.stats.arrival(now, tenant.index());
         let cfg = &self.config.tenants[tenant];
         let t = &mut self.tenants[tenant];
@@ -212,9 +232,11 @@ impl World<'_> {
                 .map_or(0, |c| c.draw_key(&mut t.cache_key_rng)),
             None => 0,
         };
-        let request = self
-            .requests
-            .insert(Request::new(now, tenant, turns, cache_key));
+        let request = self.requests.insert(Request {
+            step,
+            workflow,
+            ..Request::new(now, tenant, turns, cache_key)
+        });
         if let Some(rec) = &mut self.recorder {
             rec.job_arrived(now, request, tenant.0);
         }
@@ -225,7 +247,7 @@ impl World<'_> {
         {
             self.stats.jobs.budget_rejected();
             self.complete(now, request, Outcome::OverBudget);
-            return;
+            return true;
         }
         if let Some((recall, false_positive_rate)) = self.config.gateway.input_guardrail {
             let caught = self.guardrail_rng.bernoulli(if injection {
@@ -241,7 +263,7 @@ impl World<'_> {
                     Outcome::Failed
                 };
                 self.complete(now, request, outcome);
-                return;
+                return true;
             }
         } else if injection {
             self.stats.correctness.guardrail(true, false);
@@ -257,7 +279,9 @@ impl World<'_> {
             self.requests.remove(request);
             self.limits.in_flight[tenant] -= 1;
             self.stats.blocked_on_arrival(now, tenant.index());
+            return false;
         }
+        true
     }
 
     /// The gateway's fixed order for a call, from `from` on: the gateway's limits (a job's first

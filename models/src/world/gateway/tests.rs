@@ -67,6 +67,7 @@ fn config() -> WorldConfig {
             prompt_tokens: None,
             output_tokens: None,
             max_tokens: None,
+            workflow: None,
         }],
         backends: vec![backend("a"), backend("b")],
         routes: vec![RouteConfig {
@@ -381,6 +382,7 @@ fn the_hot_structs_keep_their_size() {
 }
 
 // 208 and 120 before a broken stream's first-token time (Request, 16 bytes) and the network's
-// round trip, a broken stream's tokens and the memory held (Attempt, 20 bytes) were added.
-const REQUEST_BYTES: usize = 224;
+// round trip, a broken stream's tokens and the memory held (Attempt, 20 bytes) were added, and
+// a job could be a workflow activity attempt (its 8-byte `WorkflowLink`).
+const REQUEST_BYTES: usize = 232;
 const ATTEMPT_BYTES: usize = 144;

@@ -21,6 +21,7 @@ fn config() -> BackendConfig {
             input_per_token: 0.0,
             output_per_token: 0.0,
             cached_input_per_token: 0.0,
+            per_call: 0.0,
         },
         errors: Vec::new(),
         error_latency: None,
@@ -159,6 +160,7 @@ fn the_bill_charges_the_cached_share_at_its_price() {
         input_per_token: 3e-6,
         output_per_token: 15e-6,
         cached_input_per_token: 0.3e-6,
+        per_call: 0.0,
     };
     let p = provider(&cfg);
     // 1,000 prompt tokens, 40% cached; 200 output tokens.
@@ -182,4 +184,16 @@ fn degradation_and_updates_multiply_the_soft_failure_rate() {
     assert_eq!(p.soft_multiplier(&cfg), 1.5);
     p.degraded = true;
     assert_eq!(p.soft_multiplier(&cfg), 6.0);
+}
+
+#[test]
+fn a_per_call_price_is_charged_once_per_answer_whatever_its_tokens() {
+    let mut cfg = config();
+    cfg.price.per_call = 0.002;
+    let p = provider(&cfg);
+    assert_eq!(p.bill(0, 0, 0.0), 0.002);
+    assert_eq!(p.bill(100_000, 5_000, 0.5), 0.002);
+    cfg.price.output_per_token = 1e-6;
+    let p = provider(&cfg);
+    assert!((p.bill(0, 1_000, 0.0) - 0.003).abs() < 1e-15);
 }

@@ -1,0 +1,133 @@
+//! The definitions of the workflow metrics (`workflow.TENANT.*`), kept beside
+//! [`crate::definitions`] and searched with it: a tenant that runs a workflow reports them.
+
+use crate::definitions::Definition;
+
+const fn d(pattern: &'static str, unit: &'static str, meaning: &'static str) -> Definition {
+    Definition {
+        pattern,
+        unit,
+        meaning,
+    }
+}
+
+/// Every workflow metric family; per-activity patterns come first, as they are more specific.
+pub const DEFINITIONS: &[Definition] = &[
+    d(
+        "workflow.*.activity.*.attempts",
+        "attempts",
+        "attempts of the activity (each a job on the request path, or a compute run)",
+    ),
+    d(
+        "workflow.*.activity.*.failures",
+        "attempts",
+        "failed attempts of the activity (errors, timeouts, crashes), retried or not",
+    ),
+    d(
+        "workflow.*.activity.*.timeouts",
+        "attempts",
+        "attempts given up at their start-to-close or heartbeat timeout, or at the execution timeout",
+    ),
+    d(
+        "workflow.*.activity.*.duplicate_effects",
+        "runs",
+        "runs of a non-idempotent activity whose side effect had already happened in the execution",
+    ),
+    d(
+        "workflow.*.activity.*.latency_mean_s",
+        "s",
+        "mean time from scheduling the activity to its completion, retries and backoffs included",
+    ),
+    d(
+        "workflow.*.started",
+        "executions",
+        "workflow executions started",
+    ),
+    d(
+        "workflow.*.succeeded",
+        "executions",
+        "executions whose every activity completed",
+    ),
+    d(
+        "workflow.*.success_ratio",
+        "ratio",
+        "succeeded / executions that ended (succeeded or dead-lettered)",
+    ),
+    d(
+        "workflow.*.degraded",
+        "executions",
+        "succeeded executions some activity of which answered through a fallback",
+    ),
+    d(
+        "workflow.*.dlq",
+        "executions",
+        "executions that failed for good: the dead-letter queue at the horizon",
+    ),
+    d(
+        "workflow.*.dlq_share",
+        "ratio",
+        "dead-lettered / executions that ended",
+    ),
+    d(
+        "workflow.*.dlq_oldest_age_s",
+        "s",
+        "age at the horizon of the oldest dead-lettered execution (0: none)",
+    ),
+    d(
+        "workflow.*.latency_mean_s",
+        "s",
+        "mean end-to-end time of succeeded executions, from arrival",
+    ),
+    d("workflow.*.latency_p50_s", "s", "median of that"),
+    d("workflow.*.latency_p99_s", "s", "99th percentile of that"),
+    d(
+        "workflow.*.cost_mean_usd",
+        "USD",
+        "mean spend per ended execution, abandoned and repeated attempts included",
+    ),
+    d(
+        "workflow.*.cost_usd",
+        "USD",
+        "spend of the executions that ended",
+    ),
+    d(
+        "workflow.*.worker_crashes",
+        "crashes",
+        "crashes of the workers running executions",
+    ),
+    d(
+        "workflow.*.restarts",
+        "executions",
+        "starts over from the first activity (non-durable crash recovery, workflow retries)",
+    ),
+    d(
+        "workflow.*.resumes",
+        "executions",
+        "durable resumptions at the first incomplete activity after a worker crash",
+    ),
+    d(
+        "workflow.*.retries",
+        "executions",
+        "retries of whole workflows under the workflow's retry policy",
+    ),
+    d(
+        "workflow.*.lost_work_s",
+        "s",
+        "work done and thrown away: attempts lost to crashes and progress discarded by restarts",
+    ),
+    d(
+        "workflow.*.duplicate_effects",
+        "runs",
+        "duplicate side effects of non-idempotent activities, over all activities",
+    ),
+    d(
+        "workflow.*.node_crashes",
+        "crashes",
+        "crashes of the nodes running compute activities",
+    ),
+    d(
+        "workflow.*.checkpoints",
+        "checkpoints",
+        "checkpoints written by compute activities",
+    ),
+];
