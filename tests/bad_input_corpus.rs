@@ -765,7 +765,7 @@ fn scenario_cases() -> Vec<Case> {
         scn("missing_tenant_target.toml")
             .at(3, 1)
             .key("tenants[0]")
-            .says("exactly one of `backend`, `route` or `steps`"),
+            .says("exactly one of `backend`, `route`, `steps` or `workflow`"),
         scn("missing_service.toml")
             .at(8, 1)
             .key("backends[0]")

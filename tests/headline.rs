@@ -82,6 +82,9 @@ const FINDINGS: &[(&str, &[&str])] = &[
     ),
     ("oom-retry-storm", &[]),
     ("codel-overload", &[]),
+    ("rag-latency-spike", &[]),
+    ("pipeline-crash-resume", &[]),
+    ("training-checkpoint", &[]),
 ];
 
 /// The `[report] headline` names of a built-in example, from its own text.

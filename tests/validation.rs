@@ -204,13 +204,30 @@ fn example_names() -> Vec<String> {
 /// replication: C·W/T ≤ L ≤ C·W/T + N, with C the completions, T the measured time and N the
 /// calls still in the system at the end (each there at most the whole run); and L = λW within
 /// 1% at a 48-hour horizon, where the end's backlog is a small share of the run.
+/// `codel-overload` as written is overloaded (ρ = 1.2, first come first served): its queue
+/// grows for the whole run, so there is no steady state and only the finite-horizon identity
+/// applies (L/λW = 0.976 at 10 min: the calls still queued at the end are younger than the
+/// served calls' mean time in the system); with CoDel in place of the FIFO queue it is stable
+/// again and L = λW holds within 1%.
 #[test]
 fn v4_littles_law_holds_on_every_example() {
-    let boundary = ["fair-share", "autoscale-burst", "oom-retry-storm"];
+    let boundary = [
+        "fair-share",
+        "autoscale-burst",
+        "oom-retry-storm",
+        "codel-overload",
+    ];
+    let unstable = ["codel-overload"];
     let names = example_names();
     assert!(names.len() >= 22, "{names:?}");
     for name in &names {
         let (r, _) = run_report(&format!("example:{name}"), &["--replications", "2"]);
+        if metric(&r, "admitted_rate_per_s").mean == 0.0 {
+            // No calls at all (`training-checkpoint` runs one compute job): nothing in the
+            // system, and no time in it to compare.
+            assert_eq!(metric(&r, "number_in_system_mean").mean, 0.0, "{name}");
+            continue;
+        }
         if !boundary.contains(&name.as_str()) {
             let l = metric(&r, "number_in_system_mean").mean;
             let lambda = metric(&r, "admitted_rate_per_s").mean;
@@ -240,6 +257,19 @@ fn v4_littles_law_holds_on_every_example() {
                 "{name} replication {i}: C·W/T = {completed_area}, L = {}, N = {in_system_at_end}",
                 l[i]
             );
+        }
+        if unstable.contains(&name.as_str()) {
+            let (codel, _) = run_report(
+                &format!("example:{name}"),
+                &[
+                    "--replications",
+                    "2",
+                    "--set",
+                    "gateway.queue_discipline={ kind = \"codel\", target = \"100ms\", interval = \"1s\" }",
+                ],
+            );
+            assert_littles_law(&codel);
+            continue;
         }
         let (long, _) = run_report(
             &format!("example:{name}"),

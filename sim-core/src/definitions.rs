@@ -642,7 +642,7 @@ pub const DEFINITIONS: &[Definition] = &[
     ),
     d(
         "pool.*.prefix_hit_ratio",
-        "1",
+        "ratio",
         "share of prompt tokens looked up at admissions that the prefix cache held (with prefix caching)",
     ),
     d(

@@ -103,6 +103,7 @@ fn config() -> WorldConfig {
             hedge: None,
             retry_budget: None,
             idempotency: None,
+            overload: Default::default(),
         },
         slos: Vec::new(),
         chaos: None,
@@ -383,6 +384,7 @@ fn the_hot_structs_keep_their_size() {
 
 // 208 and 120 before a broken stream's first-token time (Request, 16 bytes) and the network's
 // round trip, a broken stream's tokens and the memory held (Attempt, 20 bytes) were added, and
-// a job could be a workflow activity attempt (its 8-byte `WorkflowLink`).
-const REQUEST_BYTES: usize = 232;
+// a job could be a workflow activity attempt (its 8-byte `WorkflowLink`), and a call could
+// hold retry-quota tokens and a client rate-limiter reservation.
+const REQUEST_BYTES: usize = 240;
 const ATTEMPT_BYTES: usize = 144;
