@@ -278,7 +278,7 @@ fn metrics_lists_definitions_and_filters_rows() {
     assert!(text.contains("ratio"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
     let all = String::from_utf8(faultline(&["metrics"]).stdout).unwrap();
-    assert!(all.lines().count() > sim_core::definitions::DEFINITIONS.len());
+    assert!(all.lines().count() > sim_core::definitions::all().count());
     assert!(all.lines().all(|l| l.chars().count() <= 100), "{all}");
     let slo = String::from_utf8(faultline(&["metrics", "slo.*"]).stdout).unwrap();
     let rows: Vec<&str> = slo

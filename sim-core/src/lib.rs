@@ -6,6 +6,7 @@
 pub mod definitions;
 pub mod log_histogram;
 pub mod names;
+pub mod operations_definitions;
 pub mod random;
 pub mod replications;
 pub mod samplers;
