@@ -43,7 +43,7 @@ impl std::fmt::Display for Stalled {
 
 impl std::error::Error for Stalled {}
 
-/// A replication whose calls in flight passed [`WorldConfig::max_in_flight`].
+/// A replication whose calls in flight passed [`crate::config::WorldConfig::max_in_flight`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overgrown {
     pub at: Time,
