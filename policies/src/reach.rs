@@ -17,17 +17,28 @@ use std::cell::Cell;
 /// Cases per property.
 pub(crate) const CASES: u32 = 256;
 
-/// Runs `test` on [`CASES`] cases drawn from `strategy`; `test` fails a case with
-/// `prop_assert!` and otherwise answers, per entry of `branches`, whether the case reached that
-/// branch. Panics with the (shrunk) failing case, or when a branch was reached in fewer than its
-/// share of the cases.
+/// [`check_cases`] with this crate's [`CASES`].
+#[cfg(test)]
 pub(crate) fn check<S: Strategy, const N: usize>(
     strategy: S,
     branches: [(&str, f64); N],
     test: impl Fn(S::Value) -> Result<[bool; N], TestCaseError>,
 ) {
+    check_cases(CASES, strategy, branches, test)
+}
+
+/// Runs `test` on `cases` cases drawn from `strategy`; `test` fails a case with
+/// `prop_assert!` and otherwise answers, per entry of `branches`, whether the case reached that
+/// branch. Panics with the (shrunk) failing case, or when a branch was reached in fewer than its
+/// share of the cases.
+pub fn check_cases<S: Strategy, const N: usize>(
+    cases: u32,
+    strategy: S,
+    branches: [(&str, f64); N],
+    test: impl Fn(S::Value) -> Result<[bool; N], TestCaseError>,
+) {
     let hits = Cell::new([0u32; N]);
-    let mut runner = TestRunner::new(Config::with_cases(CASES));
+    let mut runner = TestRunner::new(Config::with_cases(cases));
     let result = runner.run(&strategy, |value| {
         let reached = test(value)?;
         let mut h = hits.get();
@@ -43,12 +54,12 @@ pub(crate) fn check<S: Strategy, const N: usize>(
     let report: Vec<String> = branches
         .iter()
         .zip(hits.get())
-        .map(|((name, share), n)| format!("`{name}` in {n} of {CASES} cases (at least {share})"))
+        .map(|((name, share), n)| format!("`{name}` in {n} of {cases} cases (at least {share})"))
         .collect();
     let short = branches
         .iter()
         .zip(hits.get())
-        .any(|((_, share), n)| f64::from(n) < share * f64::from(CASES));
+        .any(|((_, share), n)| f64::from(n) < share * f64::from(cases));
     assert!(
         !short,
         "a branch was reached too rarely, the property barely exercised: {}",

@@ -63,7 +63,11 @@ pub struct Definition {
     pub meaning: &'static str,
 }
 
-const fn d(pattern: &'static str, unit: &'static str, meaning: &'static str) -> Definition {
+pub(crate) const fn d(
+    pattern: &'static str,
+    unit: &'static str,
+    meaning: &'static str,
+) -> Definition {
     Definition {
         pattern,
         unit,

@@ -2,15 +2,7 @@
 //! (`chaos.*`) and the cost guard (`cost_guard.*`), kept beside [`crate::definitions`] and
 //! searched after it (see [`crate::definitions::all`]).
 
-use crate::definitions::Definition;
-
-const fn d(pattern: &'static str, unit: &'static str, meaning: &'static str) -> Definition {
-    Definition {
-        pattern,
-        unit,
-        meaning,
-    }
-}
+use crate::definitions::{Definition, d};
 
 /// Every pool, SLO, chaos and cost-guard metric family; within a family the more specific
 /// patterns come first.

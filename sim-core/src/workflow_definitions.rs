@@ -1,15 +1,7 @@
 //! The definitions of the workflow metrics (`workflow.TENANT.*`), kept beside
 //! [`crate::definitions`] and searched with it: a tenant that runs a workflow reports them.
 
-use crate::definitions::Definition;
-
-const fn d(pattern: &'static str, unit: &'static str, meaning: &'static str) -> Definition {
-    Definition {
-        pattern,
-        unit,
-        meaning,
-    }
-}
+use crate::definitions::{Definition, d};
 
 /// Every workflow metric family; per-activity patterns come first, as they are more specific.
 pub const DEFINITIONS: &[Definition] = &[

@@ -1,5 +1,5 @@
-//! Property tests that show they reached what they are about (the same helper as `policies`' own,
-//! which is private to that crate's unit tests).
+//! Property tests that show they reached what they are about (`policies`' own helper, whose
+//! file this includes: one source for both).
 //!
 //! A property that holds only because its cases never reach the branch it is about proves
 //! nothing: the burn-rate rule's first property drew thresholds that no traffic could cross in
@@ -10,46 +10,8 @@
 //! below the expected count, so a chance shortfall practically never happens, while a strategy
 //! that stops reaching a branch fails at once.
 
-use proptest::strategy::Strategy;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use std::cell::Cell;
+#[allow(dead_code)]
+#[path = "../../../policies/src/reach.rs"]
+mod shared;
 
-/// Runs `test` on `cases` cases drawn from `strategy`; `test` fails a case with
-/// `prop_assert!` and otherwise answers, per entry of `branches`, whether the case reached that
-/// branch. Panics with the (shrunk) failing case, or when a branch was reached in fewer than its
-/// share of the cases.
-pub fn check<S: Strategy, const N: usize>(
-    cases: u32,
-    strategy: S,
-    branches: [(&str, f64); N],
-    test: impl Fn(S::Value) -> Result<[bool; N], TestCaseError>,
-) {
-    let hits = Cell::new([0u32; N]);
-    let mut runner = TestRunner::new(Config::with_cases(cases));
-    let result = runner.run(&strategy, |value| {
-        let reached = test(value)?;
-        let mut h = hits.get();
-        for (count, r) in h.iter_mut().zip(reached) {
-            *count += u32::from(r);
-        }
-        hits.set(h);
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
-    let report: Vec<String> = branches
-        .iter()
-        .zip(hits.get())
-        .map(|((name, share), n)| format!("`{name}` in {n} of {cases} cases (at least {share})"))
-        .collect();
-    let short = branches
-        .iter()
-        .zip(hits.get())
-        .any(|((_, share), n)| f64::from(n) < share * f64::from(cases));
-    assert!(
-        !short,
-        "a branch was reached too rarely, the property barely exercised: {}",
-        report.join(", ")
-    );
-}
+pub use shared::check_cases as check;
