@@ -323,6 +323,20 @@ mod tests {
             assert_eq!(always_wrong.lookup(&mut rng), SemanticLookup::WrongHit);
             assert_eq!(always_right.lookup(&mut rng), SemanticLookup::Hit);
         }
+        // The hit ratio counts wrong hits as hits: the cache answered.
+        assert_eq!(never.counters().hit_ratio(), 0.0);
+        assert_eq!(always_wrong.counters().wrong_hits, 1_000);
+        assert_eq!(always_wrong.counters().hit_ratio(), 1.0);
+        assert_eq!(always_right.counters().hit_ratio(), 1.0);
+        let mixed = CacheCounters {
+            lookups: 8,
+            hits: 1,
+            wrong_hits: 3,
+            misses: 4,
+            ..CacheCounters::default()
+        };
+        assert_eq!(mixed.hit_ratio(), 0.5);
+        assert_eq!(CacheCounters::default().hit_ratio(), 0.0, "no lookup yet");
     }
 
     #[test]
