@@ -416,3 +416,41 @@ fn faults_before_arming_are_not_held_against_a_rule() {
     let g = grade(&[], &faults_while_armed(&faults, 101, 100, 0), 0);
     assert_eq!((g.precision, g.recall), (None, None));
 }
+
+#[test]
+fn pyrra_rounds_its_scaled_windows_to_the_nearest_minute() {
+    // Go's Duration.Round(time.Minute): halves away from zero, never below a minute here.
+    assert_eq!(round_to_minute(89 * S), MIN);
+    assert_eq!(round_to_minute(90 * S), 2 * MIN);
+    assert_eq!(round_to_minute(150 * S - 1), 2 * MIN);
+    assert_eq!(round_to_minute(150 * S), 3 * MIN);
+    assert_eq!(round_to_minute(29 * S), MIN, "at least a minute");
+    // pyrra's Windows(30d): 30d/672 = 64m17.1s → 64m, 30d/112 = 385m42.9s → 386m,
+    // 30d/28 = 1542m51.4s → 1543m, 30d/336 = 128m34.3s → 129m, 30d/224 = 192m51.4s → 193m.
+    let pyrra = Preset::Pyrra.rules(30 * DAY).unwrap();
+    let minutes = |r: &BurnRateRule| (r.long / MIN, r.short / MIN, r.for_duration / MIN);
+    assert_eq!(
+        pyrra.iter().map(minutes).collect::<Vec<_>>(),
+        [(64, 5, 2), (386, 32, 16), (1543, 129, 64), (6171, 386, 193)]
+    );
+}
+
+#[test]
+fn idle_skipping_moves_only_an_idle_window_and_counts_from_the_start() {
+    // Slots of a minute from 10 min on, one 5-minute window.
+    let mut c = RollingCounts::new(10 * MIN, MIN, &[5 * MIN]).unwrap();
+    assert!(c.is_idle());
+    c.skip_idle(5 * MIN);
+    assert_eq!(c.next_boundary(), 11 * MIN, "before the start: nothing to skip");
+    // 13.5 min is in slot 3 (from the start), which ends at 14 min.
+    c.skip_idle(13 * MIN + 30 * S);
+    assert_eq!(c.next_boundary(), 14 * MIN);
+    // Events in the open slot: the window is not idle, so a later skip must not jump over
+    // the slots that will still hold them.
+    c.add(0, 10);
+    assert!(!c.is_idle());
+    c.skip_idle(30 * MIN);
+    assert_eq!(c.next_boundary(), 14 * MIN);
+    c.close_slot();
+    assert_eq!(c.window(0).bad(), 10);
+}
