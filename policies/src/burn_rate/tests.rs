@@ -454,3 +454,25 @@ fn idle_skipping_moves_only_an_idle_window_and_counts_from_the_start() {
     c.close_slot();
     assert_eq!(c.window(0).bad(), 10);
 }
+
+#[test]
+fn a_full_log_counts_what_it_drops_and_every_firing() {
+    // One rule at 1× over a one-minute window (long = short), budget 0.1%: a minute of nothing
+    // but failures fires it, a minute of successes resolves it. 10,002 alternating minutes make
+    // 10,002 transitions: MAX_LOG kept, 2 dropped, 5,001 firings counted.
+    let rule = BurnRateRule::new("flap", Severity::Page, MIN, MIN, BURN_UNIT, 0).unwrap();
+    let mut rules = AlertRules::new(vec![rule], 1_000, 2 * MIN).unwrap();
+    assert_eq!(rules.armed_at(0), Some(3 * MIN), "history start + long");
+    assert_eq!(rules.armed_at(1), None);
+    let mut counts = RollingCounts::new(2 * MIN, MIN, &rules.windows()).unwrap();
+    for k in 0..10_002u64 {
+        counts.add(k % 2, 1);
+        counts.close_slot();
+        rules.evaluate(2 * MIN + (k + 1) * MIN, &counts);
+    }
+    assert_eq!(rules.log().len(), MAX_LOG);
+    assert_eq!(rules.log_dropped(), 2);
+    assert_eq!(rules.firings(), [5_001]);
+    let (firings, log, dropped) = rules.into_parts();
+    assert_eq!((firings, log.len(), dropped), (vec![5_001], MAX_LOG, 2));
+}
