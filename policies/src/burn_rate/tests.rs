@@ -469,6 +469,9 @@ fn a_full_log_counts_what_it_drops_and_every_firing() {
         counts.add(k % 2, 1);
         counts.close_slot();
         rules.evaluate(2 * MIN + (k + 1) * MIN, &counts);
+        // Even minutes (all failures) fire it, odd ones (all successes) resolve it.
+        assert_eq!(rules.any_firing(), k % 2 == 0, "minute {k}");
+        assert_eq!(rules.is_firing(0), k % 2 == 0, "minute {k}");
     }
     assert_eq!(rules.log().len(), MAX_LOG);
     assert_eq!(rules.log_dropped(), 2);
