@@ -421,12 +421,14 @@ mod tests {
         q.push(2, "f", 70).unwrap();
         assert!(!q.is_empty());
         assert_eq!(q.len(), 6);
-        assert_eq!((q.tenant_len(1), q.tenant_len(2), q.tenant_len(9)), (2, 3, 0));
+        assert_eq!(
+            (q.tenant_len(1), q.tenant_len(2), q.tenant_len(9)),
+            (2, 3, 0)
+        );
         assert_eq!((q.front_cost(2), q.front_cost(9)), (Some(100), None));
         let order: Vec<&str> = drain(&mut q).into_iter().map(|(_, x)| x).collect();
         assert_eq!(order, vec!["a", "b", "c", "d", "e", "f"]);
         assert!(q.is_empty());
         assert_eq!(q.front_cost(2), None);
     }
-
 }

@@ -335,10 +335,19 @@ mod tests {
         };
         let c = FallbackChain::new(vec![8_000, 8_000], triggers, true, false).unwrap();
         assert!(!c.is_too_slow(s));
-        assert!(!c.is_too_slow(2 * s), "exactly the threshold is not too slow");
+        assert!(
+            !c.is_too_slow(2 * s),
+            "exactly the threshold is not too slow"
+        );
         assert!(c.is_too_slow(2 * s + 1));
-        assert_eq!(c.next(0, FallbackTrigger::TooSlow), FallbackStep::Backend(1));
-        assert_eq!(c.next(1, FallbackTrigger::TooSlow), FallbackStep::StaleCache);
+        assert_eq!(
+            c.next(0, FallbackTrigger::TooSlow),
+            FallbackStep::Backend(1)
+        );
+        assert_eq!(
+            c.next(1, FallbackTrigger::TooSlow),
+            FallbackStep::StaleCache
+        );
         assert!(!chain(&[8_000], true, true).is_too_slow(1_000 * s));
         // The last resorts are reported as configured.
         assert_eq!(c.last_resorts(), (true, false));
@@ -346,5 +355,4 @@ mod tests {
         assert_eq!(c.backends(), 2);
         assert_eq!(c.triggers(), &triggers);
     }
-
 }

@@ -714,7 +714,10 @@ mod tests {
         // except the counter's: its window [0, 1 s) is full, so it waits for the next one, in
         // which the 2 of this window weigh 2·(1 − e) and 2·(1 − e) + 1 ≤ 2 from e = 0.5 s.
         let limiters = [
-            (RateLimiter::TokenBucket(TokenBucket::new(2, 1, S).unwrap()), S),
+            (
+                RateLimiter::TokenBucket(TokenBucket::new(2, 1, S).unwrap()),
+                S,
+            ),
             (RateLimiter::Gcra(Gcra::from_rate(1, S, 2).unwrap()), S),
             (
                 RateLimiter::SlidingLog(SlidingWindowLog::new(2, S).unwrap()),
@@ -746,8 +749,15 @@ mod tests {
             assert!(c.try_take(0, 1).is_admit());
         }
         let mut half = c.clone();
-        assert_eq!((0..20).filter(|_| half.try_take(15 * S, 1).is_admit()).count(), 5);
-        assert_eq!((0..20).filter(|_| c.try_take(25 * S, 1).is_admit()).count(), 10);
+        assert_eq!(
+            (0..20)
+                .filter(|_| half.try_take(15 * S, 1).is_admit())
+                .count(),
+            5
+        );
+        assert_eq!(
+            (0..20).filter(|_| c.try_take(25 * S, 1).is_admit()).count(),
+            10
+        );
     }
-
 }

@@ -410,7 +410,10 @@ mod tests {
         assert!(b.try_withdraw(S / 2));
         assert!(!b.try_withdraw(S / 2));
         assert!(!b.try_withdraw(3 * S / 4), "half a retry");
-        assert!(b.try_withdraw(S), "the half kept from 0.75 s and another half");
+        assert!(
+            b.try_withdraw(S),
+            "the half kept from 0.75 s and another half"
+        );
         assert!(!b.try_withdraw(S));
         // 3 a second, ttl 1 s: 3 in reserve. Asked every 666,666 ns, each ask refills
         // 1.999998 thousandths, credited as 1 with the time of the rest carried over, so
@@ -423,7 +426,9 @@ mod tests {
             .map(|k| k * step)
             .find(|&t| b.try_withdraw(t))
             .unwrap();
-        assert!((S / 3 - step..=S / 3 + 2 * step).contains(&first), "{first}");
+        assert!(
+            (S / 3 - step..=S / 3 + 2 * step).contains(&first),
+            "{first}"
+        );
     }
-
 }

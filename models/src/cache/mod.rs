@@ -370,7 +370,10 @@ mod tests {
         assert_eq!(exact.cache.capacity(), 10);
         assert_eq!(exact.cache.ttl(), Some(5_000_000_000));
         assert!(exact.cache.serves_stale());
-        assert_eq!((exact.zipf.catalogue_size(), exact.zipf.exponent()), (100, 0.8));
+        assert_eq!(
+            (exact.zipf.catalogue_size(), exact.zipf.exponent()),
+            (100, 0.8)
+        );
         assert_eq!(exact.cache.lookup(0, 7), Lookup::Miss);
         assert_eq!(state.counters().lookups, 1);
         state.reset_counters();
@@ -397,5 +400,4 @@ mod tests {
         state.reset_counters();
         assert_eq!(state.counters().lookups, 0);
     }
-
 }

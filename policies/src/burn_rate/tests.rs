@@ -441,7 +441,11 @@ fn idle_skipping_moves_only_an_idle_window_and_counts_from_the_start() {
     let mut c = RollingCounts::new(10 * MIN, MIN, &[5 * MIN]).unwrap();
     assert!(c.is_idle());
     c.skip_idle(5 * MIN);
-    assert_eq!(c.next_boundary(), 11 * MIN, "before the start: nothing to skip");
+    assert_eq!(
+        c.next_boundary(),
+        11 * MIN,
+        "before the start: nothing to skip"
+    );
     // 13.5 min is in slot 3 (from the start), which ends at 14 min.
     c.skip_idle(13 * MIN + 30 * S);
     assert_eq!(c.next_boundary(), 14 * MIN);
