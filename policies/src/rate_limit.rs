@@ -760,4 +760,20 @@ mod tests {
             10
         );
     }
+    #[test]
+    fn a_zero_unit_take_is_admitted_and_changes_nothing() {
+        // An empty request conforms at any time and must not move GCRA's theoretical arrival
+        // time (to `now` after an idle stretch) or leave an empty entry in the log.
+        let mut g = Gcra::from_rate(10, S, 3).unwrap();
+        assert!(g.try_take(0, 1).is_admit());
+        let before = g.clone();
+        assert!(g.try_take(10 * S, 0).is_admit());
+        assert_eq!(g, before);
+        let mut l = SlidingWindowLog::new(3, 10 * S).unwrap();
+        assert!(l.try_take(0, 1).is_admit());
+        let before = l.clone();
+        assert!(l.try_take(5 * S, 0).is_admit());
+        assert_eq!(l, before);
+    }
+
 }
