@@ -775,5 +775,4 @@ mod tests {
         assert!(l.try_take(5 * S, 0).is_admit());
         assert_eq!(l, before);
     }
-
 }
