@@ -92,7 +92,7 @@ impl World<'_> {
         let t = &mut self.tenants[r.tenant];
         r.deadline = match self.config.gateway.deadline {
             Some(d) => Deadline::new(sent, d),
-            None => Deadline::unbounded(sent),
+            None => Deadline::unbounded(),
         };
         r.deadline_hit = false;
         r.call_seq = r.call_seq.wrapping_add(1);
@@ -276,7 +276,7 @@ impl World<'_> {
             facts: CallFacts {
                 outcome,
                 latency: 0,
-                ttft: r.first_token.map(|t| t.saturating_sub(r.arrived)),
+                ttft: r.first_token.get().map(|t| t.saturating_sub(r.arrived)),
                 cost_usd: r.cost,
             },
             job: JobEnd {
