@@ -1370,6 +1370,46 @@ fn set_cases() -> Vec<Case> {
             .key("gateway.retry.quota")
             .says("unknown field `tokens`"),
         set(
+            "quota_unknown_tenant",
+            "gateway.retry.quota={ tenants = { mobile = { capacity = 50 } } }",
+        )
+        .key("gateway.retry.quota.tenants.mobile")
+        .says("no tenant is named `mobile`"),
+        set(
+            "quota_tenant_retry_dearer_than_capacity",
+            "gateway.retry.quota={ tenants = { web = { capacity = 4 } } }",
+        )
+        .key("gateway.retry.quota.tenants.web.retry_cost")
+        .says("costs more"),
+        set(
+            "quota_tenant_unknown_field",
+            "gateway.retry.quota={ tenants = { web = { size = 4 } } }",
+        )
+        .key("gateway.retry.quota.tenants.web")
+        .says("unknown field `size`"),
+        // The network between a tenant's clients and the gateway.
+        set("client_network_empty", "tenants.0.network={}")
+            .key("tenants[0].network")
+            .says("missing field `delay`"),
+        set(
+            "client_network_negative_delay",
+            "tenants.0.network={ delay = { dist = \"deterministic\", value = \"-5ms\" } }",
+        )
+        .key("tenants[0].network.delay"),
+        set(
+            "client_network_unknown_field",
+            "tenants.0.network={ delay = { dist = \"deterministic\", value = \"5ms\" }, reset = 0.1 }",
+        )
+        .key("tenants[0].network")
+        .says("unknown field `reset`"),
+        // A broken stream is an outcome an SLO may name; a misspelt one is refused.
+        set(
+            "slo_outcome_misspelt",
+            "slos=[{ name = \"s\", objective = \"99\", indicator = { kind = \"ratio\", good = [\"correct\"], total = [\"broken_streams\"] } }]",
+        )
+        .key("slos[0].indicator")
+        .says("broken_stream"),
+        set(
             "limit_unknown_algorithm",
             "gateway.concurrency_limit={ algorithm = \"bbr\" }",
         )

@@ -82,6 +82,13 @@ const FINDINGS: &[(&str, &[&str])] = &[
     ),
     ("oom-retry-storm", &[]),
     ("codel-overload", &[]),
+    ("aws-retry-quota", &[]),
+    ("adaptive-concurrency", &[]),
+    (
+        // 0.25% of jobs end with a broken stream: the 99.9% SLO over them is missed.
+        "streaming-failures",
+        &["MISSED SLO unbroken-streams"],
+    ),
     ("rag-latency-spike", &[]),
     ("pipeline-crash-resume", &[]),
     ("training-checkpoint", &[]),

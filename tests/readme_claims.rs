@@ -266,6 +266,32 @@ const RUNS: &[Run] = &[
         ],
     ),
     ex("oom-retry-storm"),
+    ex("aws-retry-quota"),
+    var(
+        "aws-retry-quota/no-limit",
+        "aws-retry-quota",
+        &[
+            "--set",
+            "gateway.retry.quota.capacity=100000000",
+            "--set",
+            "gateway.retry.quota.tenants.batch.capacity=100000000",
+        ],
+    ),
+    ex("adaptive-concurrency"),
+    var(
+        "adaptive-concurrency/gradient2",
+        "adaptive-concurrency",
+        &[
+            "--set",
+            "gateway.concurrency_limit={ algorithm = \"gradient2\", initial_limit = 5, min_limit = 1 }",
+        ],
+    ),
+    ex("streaming-failures"),
+    var(
+        "streaming-failures/resume",
+        "streaming-failures",
+        &["--set", "backends.api.stream_failures.retry=resume"],
+    ),
     ex("rag-latency-spike"),
     ex("pipeline-crash-resume"),
     var(
@@ -1081,6 +1107,89 @@ fn example_claims() -> Vec<Claim> {
         printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "60.3", |r| r.mean("codel-overload", "queue_wait_mean_s")),
         printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "47.7", |r| r.ci99("codel-overload", "queue_wait_mean_s").0),
         printed("wait 0.54 [0.42, 0.67] s vs 60.3 [47.7, 72.8] s", "72.8", |r| r.ci99("codel-overload", "queue_wait_mean_s").1),
+        // aws-retry-quota
+        printed("two tenants at 10 calls/s each", "10", |r| r.rate("aws-retry-quota", "tenants.0.arrivals.rate")),
+        printed("fails 2% of calls with a transient error", "2", |r| 100.0 * r.num("aws-retry-quota", "backends.0.errors.server_error")),
+        printed("down for 2 of the 10 minutes", "2", |r| r.secs("aws-retry-quota", "backends.0.outages.0.duration") / 60.0),
+        printed("down for 2 of the 10 minutes", "10", |r| r.secs("aws-retry-quota", "horizon") / 60.0),
+        printed("3 attempts under the AWS SDKs' standard retry quota", "3", |r| r.num("aws-retry-quota", "gateway.retry.max_attempts")),
+        printed("(500 tokens, 5 a retry, 1 back per answer; the batch tenant's holds 100)", "500", |r| r.num("aws-retry-quota", "gateway.retry.quota.capacity")),
+        printed("(500 tokens, 5 a retry, 1 back per answer; the batch tenant's holds 100)", "5", |r| r.num("aws-retry-quota", "gateway.retry.quota.retry_cost")),
+        printed("(500 tokens, 5 a retry, 1 back per answer; the batch tenant's holds 100)", "1", |r| r.num("aws-retry-quota", "gateway.retry.quota.refill_per_success")),
+        printed("(500 tokens, 5 a retry, 1 back per answer; the batch tenant's holds 100)", "100", |r| r.num("aws-retry-quota", "gateway.retry.quota.tenants.batch.capacity")),
+        printed("124 retries into the 503s instead of 4,812", "124", |r| r.mean("aws-retry-quota", "retries.unavailable")),
+        printed("124 retries into the 503s instead of 4,812", "4,812", |r| r.mean("aws-retry-quota/no-limit", "retries.unavailable")),
+        printed("1.027 attempts per call instead of 1.417", "1.027", |r| r.mean("aws-retry-quota", "attempts_per_request")),
+        printed("1.027 attempts per call instead of 1.417", "1.417", |r| r.mean("aws-retry-quota/no-limit", "attempts_per_request")),
+        printed("success unchanged (0.7993 vs 0.8027)", "0.7993", |r| r.mean("aws-retry-quota", "success_ratio")),
+        printed("success unchanged (0.7993 vs 0.8027)", "0.8027", |r| r.mean("aws-retry-quota/no-limit", "success_ratio")),
+        printed("retries into the outage ≈ 500/5 + 100/5 = 120", "500", |r| r.num("aws-retry-quota", "gateway.retry.quota.capacity")),
+        printed("retries into the outage ≈ 500/5 + 100/5 = 120", "5", |r| r.num("aws-retry-quota", "gateway.retry.quota.retry_cost")),
+        printed("retries into the outage ≈ 500/5 + 100/5 = 120", "100", |r| r.num("aws-retry-quota", "gateway.retry.quota.tenants.batch.capacity")),
+        printed("retries into the outage ≈ 500/5 + 100/5 = 120", "5#2", |r| r.num("aws-retry-quota", "gateway.retry.quota.retry_cost")),
+        printed("retries into the outage ≈ 500/5 + 100/5 = 120", "120", |r| {
+            let id = "aws-retry-quota";
+            (r.num(id, "gateway.retry.quota.capacity") + r.num(id, "gateway.retry.quota.tenants.batch.capacity"))
+                / r.num(id, "gateway.retry.quota.retry_cost")
+        }),
+        // The quotas pay for 120 retries into the 503s, plus the few that answers arriving in
+        // the outage's first seconds (calls started before it) refill: within 6 of it.
+        about("retries into the outage ≈ 500/5 + 100/5 = 120", "≈", 120.0, 6.0, |r| r.mean("aws-retry-quota", "retries.unavailable")),
+        printed("attempts 1.0266 [1.0247, 1.0284] vs 1.4166 [1.4061, 1.4271]", "1.0266", |r| r.mean("aws-retry-quota", "attempts_per_request")),
+        printed("attempts 1.0266 [1.0247, 1.0284] vs 1.4166 [1.4061, 1.4271]", "1.0247", |r| r.ci99("aws-retry-quota", "attempts_per_request").0),
+        printed("attempts 1.0266 [1.0247, 1.0284] vs 1.4166 [1.4061, 1.4271]", "1.0284", |r| r.ci99("aws-retry-quota", "attempts_per_request").1),
+        printed("attempts 1.0266 [1.0247, 1.0284] vs 1.4166 [1.4061, 1.4271]", "1.4166", |r| r.mean("aws-retry-quota/no-limit", "attempts_per_request")),
+        printed("attempts 1.0266 [1.0247, 1.0284] vs 1.4166 [1.4061, 1.4271]", "1.4061", |r| r.ci99("aws-retry-quota/no-limit", "attempts_per_request").0),
+        printed("attempts 1.0266 [1.0247, 1.0284] vs 1.4166 [1.4061, 1.4271]", "1.4271", |r| r.ci99("aws-retry-quota/no-limit", "attempts_per_request").1),
+        // adaptive-concurrency
+        printed("30 calls/s for a provider of 20 slots, about 1 s a call", "30", |r| r.rate("adaptive-concurrency", "tenants.0.arrivals.rate")),
+        printed("30 calls/s for a provider of 20 slots, about 1 s a call", "20", |r| r.num("adaptive-concurrency", "backends.0.concurrency")),
+        printed("30 calls/s for a provider of 20 slots, about 1 s a call", "1", |r| r.secs("adaptive-concurrency", "backends.0.service.median")),
+        printed("(lognormal, p99 1.2 s)", "1.2", |r| r.secs("adaptive-concurrency", "backends.0.service.p99")),
+        printed("1.5× its capacity", "1.5", |r| {
+            let id = "adaptive-concurrency";
+            r.rate(id, "tenants.0.arrivals.rate") * r.secs(id, "backends.0.service.median") / r.num(id, "backends.0.concurrency")
+        }),
+        printed("the gateway does not know the 20", "20", |r| r.num("adaptive-concurrency", "backends.0.concurrency")),
+        printed("with Vegas, from 5", "5", |r| r.num("adaptive-concurrency", "gateway.concurrency_limit.initial_limit")),
+        printed("the limit settles at 21.2 on average, near the provider's 20 slots", "21.2", |r| r.mean("adaptive-concurrency", "backend.api.concurrency_limit_mean")),
+        printed("the limit settles at 21.2 on average, near the provider's 20 slots", "20", |r| r.num("adaptive-concurrency", "backends.0.concurrency")),
+        printed("turned away at once (6,581 calls)", "6,581", |r| r.mean("adaptive-concurrency", "concurrency_limit.rejected")),
+        printed("wait 0.076 s in the queue, for goodput 17.6/s of the 20/s possible", "0.076", |r| r.mean("adaptive-concurrency", "queue_wait_mean_s")),
+        printed("wait 0.076 s in the queue, for goodput 17.6/s of the 20/s possible", "17.6", |r| r.mean("adaptive-concurrency", "goodput_per_s")),
+        printed("wait 0.076 s in the queue, for goodput 17.6/s of the 20/s possible", "20", |r| {
+            let id = "adaptive-concurrency";
+            r.num(id, "backends.0.concurrency") / r.secs(id, "backends.0.service.median")
+        }),
+        printed("settles at 34.8 and its calls wait 0.64 s", "34.8", |r| r.mean("adaptive-concurrency/gradient2", "backend.api.concurrency_limit_mean")),
+        printed("settles at 34.8 and its calls wait 0.64 s", "0.64", |r| r.mean("adaptive-concurrency/gradient2", "queue_wait_mean_s")),
+        printed("limit ≈ C = 20", "20", |r| r.num("adaptive-concurrency", "backends.0.concurrency")),
+        // Near the capacity: within 10% of it.
+        about("limit ≈ C = 20", "≈", 20.0, 2.0, |r| r.mean("adaptive-concurrency", "backend.api.concurrency_limit_mean")),
+        printed("limit 21.24 [20.85, 21.62]", "21.24", |r| r.mean("adaptive-concurrency", "backend.api.concurrency_limit_mean")),
+        printed("limit 21.24 [20.85, 21.62]", "20.85", |r| r.ci99("adaptive-concurrency", "backend.api.concurrency_limit_mean").0),
+        printed("limit 21.24 [20.85, 21.62]", "21.62", |r| r.ci99("adaptive-concurrency", "backend.api.concurrency_limit_mean").1),
+        // streaming-failures
+        printed("20 answers/s of 200–400 tokens", "20", |r| r.rate("streaming-failures", "tenants.0.arrivals.rate")),
+        printed("20 answers/s of 200–400 tokens", "200", |r| r.num("streaming-failures", "tenants.0.output_tokens.low")),
+        printed("20 answers/s of 200–400 tokens", "400", |r| r.num("streaming-failures", "tenants.0.output_tokens.high")),
+        printed("streamed at 20 ms a token after a 400 ms first token", "20", |r| 1000.0 * r.secs("streaming-failures", "backends.0.per_output_token.value")),
+        printed("streamed at 20 ms a token after a 400 ms first token", "400", |r| 1000.0 * r.secs("streaming-failures", "backends.0.ttft.value")),
+        printed("5% of streams break at a uniform point", "5", |r| 100.0 * r.num("streaming-failures", "backends.0.stream_failures.probability")),
+        printed("the streamed tokens billed; 2 attempts", "2", |r| r.num("streaming-failures", "gateway.retry.max_attempts")),
+        printed("638 streams break, 95,439 streamed tokens are billed for nothing, p99 latency is 11.85 s", "638", |r| r.mean("streaming-failures", "backend.api.streams_broken")),
+        printed("638 streams break, 95,439 streamed tokens are billed for nothing, p99 latency is 11.85 s", "95,439", |r| r.mean("streaming-failures", "backend.api.broken_stream_tokens")),
+        printed("638 streams break, 95,439 streamed tokens are billed for nothing, p99 latency is 11.85 s", "11.85", |r| r.mean("streaming-failures", "latency_p99_s")),
+        printed("the SLO over unbroken streams (99.9%) reads 0.99762 and is missed", "99.9", |r| r.num("streaming-failures", "slos.0.objective")),
+        printed("the SLO over unbroken streams (99.9%) reads 0.99762 and is missed", "0.99762", |r| r.mean("streaming-failures", "slo.unbroken-streams.sli")),
+        about("the SLO over unbroken streams (99.9%) reads 0.99762 and is missed", "missed", 0.0, 0.0, |r| r.mean("streaming-failures", "slo.unbroken-streams.met")),
+        printed("cuts p99 latency to 8.37 s and the cost from $92.20 to $91.17", "8.37", |r| r.mean("streaming-failures/resume", "latency_p99_s")),
+        printed("cuts p99 latency to 8.37 s and the cost from $92.20 to $91.17", "92.20", |r| r.mean("streaming-failures", "cost_usd")),
+        printed("cuts p99 latency to 8.37 s and the cost from $92.20 to $91.17", "91.17", |r| r.mean("streaming-failures/resume", "cost_usd")),
+        printed("broken share p² = 0.0025", "0.0025", |r| r.num("streaming-failures", "backends.0.stream_failures.probability").powi(2)),
+        printed("SLI 0.99762 [0.9965, 0.99874]", "0.99762", |r| r.mean("streaming-failures", "slo.unbroken-streams.sli")),
+        printed("SLI 0.99762 [0.9965, 0.99874]", "0.9965", |r| r.ci99("streaming-failures", "slo.unbroken-streams.sli").0),
+        printed("SLI 0.99762 [0.9965, 0.99874]", "0.99874", |r| r.ci99("streaming-failures", "slo.unbroken-streams.sli").1),
         // rag-latency-spike
         printed("retrieval slows 25-fold", "25", |r| r.num("rag-latency-spike", "backends.vector-db.slowdowns.0.multiplier")),
         printed("for 30 minutes of a 2-hour run", "30", |r| r.secs("rag-latency-spike", "backends.vector-db.slowdowns.0.duration") / 60.0),
@@ -1479,6 +1588,7 @@ fn performance_claims() -> Vec<Claim> {
 #[rustfmt::skip]
 fn theory_in_ci99() -> Vec<Contains> {
     vec![
+        contains("broken share p² = 0.0025", |r| 1.0 - r.num("streaming-failures", "backends.0.stream_failures.probability").powi(2), |r| r.ci99("streaming-failures", "slo.unbroken-streams.sli")),
         contains("W = 5, Wq = 4, L = 4", |r| { let (l, m, _) = queue(r, "mm1"); 1.0 / (m - l) }, |r| r.ci99("mm1", "time_in_system_mean_s")),
         contains("W = 5, Wq = 4, L = 4", |r| { let (l, m, _) = queue(r, "mm1"); l / m / (m - l) }, |r| r.ci99("mm1", "queue_wait_mean_s")),
         contains("W = 5, Wq = 4, L = 4", |r| { let (l, m, _) = queue(r, "mm1"); l / (m - l) }, |r| r.ci99("mm1", "number_in_system_mean")),

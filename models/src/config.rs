@@ -253,6 +253,9 @@ pub struct TenantConfig {
     /// Each arrival runs this workflow, its call activities being `steps` (`None`: each
     /// arrival is one job through `steps`).
     pub workflow: Option<crate::workflow::WorkflowConfig>,
+    /// The network between the tenant's clients and the gateway: a one-way delay in
+    /// nanoseconds, drawn each way per call (`None`: the clients sit at the gateway).
+    pub client_delay: Option<Sampler>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -396,10 +399,13 @@ pub struct GatewayConfig {
 /// The gateway's overload controls: per-tenant retry quotas and adaptive client rate limits,
 /// adaptive concurrency limits per backend, and the queue discipline under overload. Each is
 /// off (`None`, `false`) unless the scenario asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OverloadConfig {
     /// A retry quota per tenant (its own token bucket each).
     pub retry_quota: Option<policies::QuotaConfig>,
+    /// Each tenant's quota, in tenant order, when some tenant's numbers differ from
+    /// `retry_quota`'s (empty: every tenant has `retry_quota`).
+    pub retry_quota_per_tenant: Vec<policies::QuotaConfig>,
     /// The AWS SDKs' adaptive mode: a CUBIC client rate limiter per tenant.
     pub client_rate_limit: bool,
     /// An adaptive concurrency limit per backend.

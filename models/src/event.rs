@@ -16,6 +16,11 @@ pub enum Event {
     AttemptTimeout { attempt: u32, generation: u16 },
     /// A request's backoff elapsed; it tries again.
     RetryDue { request: u32, generation: u16 },
+    /// A call reached the gateway after its way out from the client (a tenant's client hop).
+    ClientHop { request: u32, generation: u16 },
+    /// A job's end reached its client after the way back (`job`: its key among the jobs
+    /// returning).
+    ClientReturn { job: u32, generation: u16 },
     /// The warm-up is over: statistics restart.
     WarmupEnd,
     /// An outage or slowdown of a backend begins or ends.
@@ -132,6 +137,20 @@ impl Event {
     pub fn retry_due(key: Key) -> Event {
         Event::RetryDue {
             request: key.index,
+            generation: key.generation,
+        }
+    }
+
+    pub fn client_hop(key: Key) -> Event {
+        Event::ClientHop {
+            request: key.index,
+            generation: key.generation,
+        }
+    }
+
+    pub fn client_return(key: Key) -> Event {
+        Event::ClientReturn {
+            job: key.index,
             generation: key.generation,
         }
     }

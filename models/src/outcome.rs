@@ -25,10 +25,15 @@ pub enum Outcome {
     OverBudget,
     /// Every attempt allowed by the retry policy failed or timed out.
     Failed,
+    /// The last attempt's stream broke after its first token (`stream_interrupted`) and the
+    /// retry policy gave up: the client got a partial answer. Apart from `failed` so an SLO
+    /// can count broken streams (`total = ["broken_stream", ...]`); every SLI that treats
+    /// `failed` as bad treats it as bad too.
+    BrokenStream,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Correct,
         Outcome::WrongAccepted,
         Outcome::DetectedHandled,
@@ -37,6 +42,7 @@ impl Outcome {
         Outcome::Shed,
         Outcome::OverBudget,
         Outcome::Failed,
+        Outcome::BrokenStream,
     ];
 
     /// The name used in scenario files and reports.
@@ -50,6 +56,7 @@ impl Outcome {
             Outcome::Shed => "shed",
             Outcome::OverBudget => "over_budget",
             Outcome::Failed => "failed",
+            Outcome::BrokenStream => "broken_stream",
         }
     }
 
@@ -62,18 +69,19 @@ impl Outcome {
         OutcomeSet::ANSWERED.contains(self)
     }
 
-    fn bit(self) -> u8 {
+    fn bit(self) -> u16 {
         1 << (self as u8)
     }
 }
 
-/// A set of outcomes, as a bitset (fixed order, no hashing).
+/// A set of outcomes, as a bitset (fixed order, no hashing). Sixteen bits: room for seven
+/// more outcomes; a set lives in an SLO's configuration, never in a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OutcomeSet(u8);
+pub struct OutcomeSet(u16);
 
 impl OutcomeSet {
     pub const NONE: OutcomeSet = OutcomeSet(0);
-    pub const ALL: OutcomeSet = OutcomeSet(0xff);
+    pub const ALL: OutcomeSet = OutcomeSet((1 << Outcome::ALL.len()) - 1);
     /// Jobs that got an answer: correct, wrong-but-accepted, detected-and-handled, degraded.
     pub const ANSWERED: OutcomeSet = OutcomeSet(0x0f);
 
@@ -109,6 +117,16 @@ mod tests {
             assert!(!OutcomeSet::ALL.without(&[o]).contains(o));
         }
         assert_eq!(Outcome::parse("blocked"), None);
+        assert_eq!(Outcome::parse("broken_stream"), Some(Outcome::BrokenStream));
+        // The ninth outcome has a bit of its own past the first byte, and ALL holds it.
+        assert_eq!(Outcome::BrokenStream.bit(), 0x100);
+        assert_eq!(OutcomeSet::ALL, OutcomeSet(0x1ff));
+        assert!(!OutcomeSet::ANSWERED.contains(Outcome::BrokenStream));
+        assert!(
+            OutcomeSet::of(&[Outcome::BrokenStream])
+                .without(&[Outcome::Failed])
+                .contains(Outcome::BrokenStream)
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod balance;
 mod build;
 mod call;
 mod chaos_hooks;
+mod client_hop;
 mod gateway;
 mod gpu;
 mod idempotency;
@@ -191,6 +192,8 @@ pub struct World<'c> {
     overload: Option<gateway::overload::Overload>,
     /// Workflow executions, when some tenant runs a workflow (see `workflow`).
     workflows: Option<Box<workflow::Workflows>>,
+    /// The network between tenants' clients and the gateway (`None`: no tenant has one).
+    client_hops: Option<Box<client_hop::ClientHops>>,
 }
 
 impl<'c> World<'c> {
@@ -250,6 +253,11 @@ impl<'c> World<'c> {
                 request: r,
                 generation,
             } => format!("a retry{}", request(r, generation)),
+            Event::ClientHop {
+                request: r,
+                generation,
+            } => format!("a call reaching the gateway{}", request(r, generation)),
+            Event::ClientReturn { .. } => "an answer reaching its client".to_string(),
             Event::Validated {
                 request: r,
                 generation,
@@ -391,6 +399,13 @@ impl<'c> World<'c> {
                     request,
                     generation,
                 } => self.on_retry_due(now, key(request, generation)),
+                Event::ClientHop {
+                    request,
+                    generation,
+                } => self.on_client_hop(now, key(request, generation)),
+                Event::ClientReturn { job, generation } => {
+                    self.on_client_return(now, key(job, generation))
+                }
                 Event::WarmupEnd => {
                     self.stats.restart(now, self.config);
                     if let Some(o) = &mut self.overload {

@@ -91,6 +91,25 @@ mod tests {
     }
 
     #[test]
+    fn len_and_is_empty_follow_pushes_and_pops() {
+        let mut q = AdaptiveLifo::new(100 * MS);
+        assert_eq!(q.len(), 0);
+        assert!(q.is_empty());
+        for i in 0..3 {
+            q.push(i, 0);
+            assert_eq!(q.len(), i as usize + 1);
+            assert!(!q.is_empty());
+        }
+        assert_eq!(q.pop(0), Some(0));
+        assert_eq!(q.len(), 2);
+        assert!(!q.is_empty());
+        q.pop(0);
+        q.pop(0);
+        assert_eq!(q.len(), 0);
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn lifo_once_it_has_stood_for_the_threshold() {
         let mut q = AdaptiveLifo::new(100 * MS);
         for i in 0..5 {

@@ -77,6 +77,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         s.gateway.queue_discipline.as_ref(),
         s.gateway.scheduling,
         &backends,
+        &tenant_list,
     )?;
     check_report(&s.report)?;
     Ok(WorldConfig {

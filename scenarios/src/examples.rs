@@ -130,6 +130,21 @@ pub const ALL: &[Example] = &[
         toml: include_str!("../examples/codel-overload.toml"),
     },
     Example {
+        name: "aws-retry-quota",
+        summary: "AWS-style retry quotas per tenant through a 2-minute outage: retries stop after the bucket drains",
+        toml: include_str!("../examples/aws-retry-quota.toml"),
+    },
+    Example {
+        name: "adaptive-concurrency",
+        summary: "Vegas finds a 20-slot provider's capacity under 1.5x load: the limit settles near 20",
+        toml: include_str!("../examples/adaptive-concurrency.toml"),
+    },
+    Example {
+        name: "streaming-failures",
+        summary: "5% of streams break mid-answer: restart vs resume, and an SLO over broken streams",
+        toml: include_str!("../examples/streaming-failures.toml"),
+    },
+    Example {
         name: "rag-latency-spike",
         summary: "a RAG workflow whose vector database slows 25-fold for 30 min: 25% of executions dead-lettered",
         toml: include_str!("../examples/rag-latency-spike.toml"),

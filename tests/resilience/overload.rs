@@ -102,6 +102,96 @@ quota = {}
     assert_eq!(mean(&r, "tenant.b.retry_quota.denied"), 0.0);
 }
 
+/// Two tenants on a backend down from 0.5 s on, a call a second each, 3 attempts without
+/// backoff, an AWS quota with `tenants` appended (per-tenant numbers).
+fn two_tenants(tenants: &str) -> String {
+    format!(
+        r#"
+replications = 1
+horizon = "5m"
+[[tenants]]
+name = "a"
+backend = "api"
+arrivals = {{ process = "trace", path = "TRACE" }}
+[[tenants]]
+name = "b"
+backend = "api"
+arrivals = {{ process = "trace", path = "TRACE" }}
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = {{ dist = "deterministic", value = "100ms" }}
+outages = [{{ start = "500ms", duration = "1h" }}]
+[gateway.retry]
+max_attempts = 3
+[gateway.retry.quota]
+{tenants}
+"#
+    )
+}
+
+#[test]
+fn a_tenants_own_quota_numbers_apply_to_its_bucket_only() {
+    // 100 calls each, the first answered before the outage. Tenant `a` keeps AWS's 500 tokens:
+    // 100 retries, then 49 calls denied (as in the test above). Tenant `b`'s bucket holds 50:
+    // 10 retries at 5 (calls 2–6 make both), then each of calls 7–100 is denied its first
+    // retry: 94 denials, one exhaustion.
+    let trace = every_second("quota-override-trace", 100);
+    let r = run_with(
+        "quota-override",
+        &two_tenants("tenants.b = { capacity = 50 }"),
+        Some(&trace),
+    );
+    assert_eq!(mean(&r, "retries"), 100.0 + 10.0);
+    assert_eq!(mean(&r, "tenant.a.retry_quota.denied"), 49.0);
+    assert_eq!(mean(&r, "tenant.b.retry_quota.denied"), 94.0);
+    assert_eq!(mean(&r, "tenant.a.retry_quota.exhausted"), 1.0);
+    assert_eq!(mean(&r, "tenant.b.retry_quota.exhausted"), 1.0);
+    assert_eq!(mean(&r, "retry_quota.denied"), 49.0 + 94.0);
+    // A dearer retry for `b` (25 of its 500 tokens): 20 retries, calls 2–11 both; calls
+    // 12–100 are denied once each (89).
+    let r = run_with(
+        "quota-override-cost",
+        &two_tenants("tenants.b = { retry_cost = 25 }"),
+        Some(&trace),
+    );
+    assert_eq!(mean(&r, "retries"), 100.0 + 20.0);
+    assert_eq!(mean(&r, "tenant.b.retry_quota.denied"), 89.0);
+}
+
+#[test]
+fn bad_per_tenant_quotas_name_their_key() {
+    for (tenants, key) in [
+        (
+            "tenants.nobody = { capacity = 50 }",
+            "gateway.retry.quota.tenants.nobody",
+        ),
+        (
+            "tenants.b = { capacity = 4 }",
+            "gateway.retry.quota.tenants.b.retry_cost",
+        ),
+        (
+            "tenants.b = { capacity = 0 }",
+            "gateway.retry.quota.tenants.b.capacity",
+        ),
+        (
+            "tenants.b = { timeout_cost = 501 }",
+            "gateway.retry.quota.tenants.b.timeout_cost",
+        ),
+    ] {
+        let scenario = two_tenants(tenants).replace(
+            r#"{ process = "trace", path = "TRACE" }"#,
+            r#"{ process = "poisson", rate = "1/s" }"#,
+        );
+        let (code, stderr) = validate("quota-override-bad", &scenario);
+        assert_eq!(code, Some(2), "{tenants}: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "{tenants}: expected `{key}` in {stderr}"
+        );
+    }
+}
+
 /// A provider that allows 600 calls a minute, asked for 20 a second, 3 attempts with backoff.
 const RATE_LIMITED: &str = r#"
 seed = 1

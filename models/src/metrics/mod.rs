@@ -348,6 +348,7 @@ impl Stats {
             Outcome::DetectedHandled
             | Outcome::OverBudget
             | Outcome::Failed
+            | Outcome::BrokenStream
             | Outcome::Throttled => self.series.failed.as_mut(),
         };
         if let Some(s) = series {
@@ -396,7 +397,7 @@ impl Stats {
             Outcome::DetectedHandled => self.correctness.detected_handled += 1,
             Outcome::Shed => self.blocked_on_retry += 1,
             Outcome::Throttled => self.throttled += 1,
-            Outcome::OverBudget | Outcome::Failed => {}
+            Outcome::OverBudget | Outcome::Failed | Outcome::BrokenStream => {}
         }
     }
 

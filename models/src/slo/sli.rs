@@ -31,12 +31,14 @@ pub struct RatioSli {
 }
 
 impl RatioSli {
-    /// Availability: every call counts; good unless it failed, was throttled or shed.
+    /// Availability: every call counts; good unless it failed (a broken stream too), was
+    /// throttled or shed.
     pub fn availability() -> RatioSli {
         RatioSli {
             total: OutcomeSet::ALL,
             good: OutcomeSet::ALL.without(&[
                 Outcome::Failed,
+                Outcome::BrokenStream,
                 Outcome::Throttled,
                 Outcome::Shed,
                 Outcome::OverBudget,

@@ -191,6 +191,7 @@ impl<'c> World<'c> {
             recorder: None,
             overload: super::gateway::overload::Overload::new(config),
             workflows: super::workflow::Workflows::build(config, &streams),
+            client_hops: super::client_hop::ClientHops::new(config, &streams),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use super::World;
 use super::call::{CLEAN, draw_tokens};
+use super::client_hop::Returning;
 use super::gateway::Stage;
 use crate::cache::CacheState;
 use crate::config::TenantId;
@@ -81,8 +82,16 @@ impl World<'_> {
         r.route = step.route;
         r.backend = route.backend;
         r.depth = 0;
+        // Through a client hop the call leaves the client later and reaches the gateway later
+        // still; its deadline runs from the client's send.
+        let tenant = r.tenant;
+        let first = r.step == 0 && r.turn == 0;
+        let hop = self.client_send(now, request, tenant, first);
+        let sent = hop.map_or(now, |h| h.at);
+        let r = self.requests.get_mut(request).expect("live request");
+        let t = &mut self.tenants[r.tenant];
         r.deadline = match self.config.gateway.deadline {
-            Some(d) => Deadline::new(now, d),
+            Some(d) => Deadline::new(sent, d),
             None => Deadline::unbounded(),
         };
         r.deadline_hit = false;
@@ -92,7 +101,7 @@ impl World<'_> {
         if let Some(budget) = &mut self.budget {
             budget.on_call(now);
         }
-        r.call_started = now;
+        r.call_started = sent;
         r.attempts = 0;
         r.last_delay = 0;
         r.prompt_tokens = prompt;
@@ -112,6 +121,11 @@ impl World<'_> {
                 r.cost,
             );
         }
+        if let Some(h) = hop {
+            self.sched
+                .schedule(h.reaches_gateway, Event::client_hop(request));
+            return true;
+        }
         // The gateway's limits count jobs, not calls: only a job's first call meets them.
         let from = if r.step == 0 && r.turn == 0 && !self.limits.is_empty() {
             Stage::Limits
@@ -124,6 +138,8 @@ impl World<'_> {
     /// The call's answer is accepted: record a bad one that got through, then go on to the
     /// job's next call, or finish the job.
     pub(super) fn answered(&mut self, now: Time, request: Key, soft: u8) {
+        let tenant = self.requests.get(request).expect("live request").tenant;
+        let lag = self.client_lag(request, tenant);
         let r = self.requests.get_mut(request).expect("live request");
         let cfg = &self.config.tenants[r.tenant];
         let hop = if cfg.agent_loop.is_some() {
@@ -163,7 +179,7 @@ impl World<'_> {
         if !fresh_hit {
             self.stats
                 .routes
-                .call_answered(r.route.index(), now.saturating_sub(r.call_started));
+                .call_answered(r.route.index(), (now + lag).saturating_sub(r.call_started));
         }
         if !r.from_cache
             && let Some(CacheState::Exact(c)) = &mut self.routes[r.route].cache
@@ -238,48 +254,66 @@ impl World<'_> {
         let counted = self.stats.in_window(r.arrived);
         // A call that ended unanswered because its deadline passed (or left no room to retry).
         if counted
-            && matches!(outcome, Outcome::Failed | Outcome::Throttled)
+            && matches!(
+                outcome,
+                Outcome::Failed | Outcome::BrokenStream | Outcome::Throttled
+            )
             && (r.deadline_hit || r.deadline.is_expired(now))
         {
             self.stats.resilience.deadline_exceeded();
         }
         self.backends[r.backend].release(r.permit);
-        if self.slo.is_some() || self.chaos.is_some() {
-            let facts = CallFacts {
-                outcome,
-                latency: now - r.arrived,
-                ttft: r.first_token.get().map(|t| t.saturating_sub(r.arrived)),
-                cost_usd: r.cost,
-            };
-            if let Some(tracker) = &mut self.slo {
-                tracker.record(now, r.tenant.0, r.route.0, &facts);
-                if let Some(rec) = &mut self.recorder {
-                    rec.alerts(now, |s| tracker.is_alerting(s));
-                }
-            }
-            if let Some(c) = &mut self.chaos {
-                c.record(now, r.tenant.0, r.route.0, &facts);
-            }
-        }
         if counted && matches!(outcome, Outcome::WrongAccepted) {
             self.stats.correctness.wrong_let_in(r.poisoned);
         }
         if counted && self.config.tenants[r.tenant].agent_loop.is_some() {
             self.stats.jobs.finished(r.turn + 1, r.tokens_used);
         }
-        self.stats.completed(
-            now,
-            r.tenant.index(),
-            JobEnd {
+        let (workflow, cost) = (r.workflow.get(), r.cost);
+        let end = Returning {
+            tenant: r.tenant,
+            route: r.route,
+            facts: CallFacts {
+                outcome,
+                latency: 0,
+                ttft: r.first_token.get().map(|t| t.saturating_sub(r.arrived)),
+                cost_usd: r.cost,
+            },
+            job: JobEnd {
                 arrived: r.arrived,
                 attempts: r.job_attempts,
                 outcome,
                 cached: r.all_cached && r.from_cache && !r.stale,
                 overflowed: r.overflowed,
             },
-        );
-        if let Some(link) = r.workflow.get() {
-            self.workflow_job_ended(now, link, outcome, r.cost);
+        };
+        if let Some(end) = self.client_return(now, request, end) {
+            self.job_seen_ended(now, end);
         }
+        if let Some(link) = workflow {
+            self.workflow_job_ended(now, link, outcome, cost);
+        }
+    }
+
+    /// The job's end as its client sees it (at the gateway's end, or one way back later through
+    /// a client hop): the SLOs, chaos experiments' steady states and the job statistics.
+    pub(super) fn job_seen_ended(&mut self, now: Time, end: Returning) {
+        let Returning {
+            tenant,
+            route,
+            mut facts,
+            job,
+        } = end;
+        facts.latency = now - job.arrived;
+        if let Some(tracker) = &mut self.slo {
+            tracker.record(now, tenant.0, route.0, &facts);
+            if let Some(rec) = &mut self.recorder {
+                rec.alerts(now, |s| tracker.is_alerting(s));
+            }
+        }
+        if let Some(c) = &mut self.chaos {
+            c.record(now, tenant.0, route.0, &facts);
+        }
+        self.stats.completed(now, tenant.index(), job);
     }
 }

@@ -460,12 +460,14 @@ impl World<'_> {
                 self.stats.resilience.hedge_won();
             }
             self.quota_answered(a.request);
+            // Through a client hop, the client sees the first token one way back later.
+            let lag = self.client_lag(a.request, a.tenant);
             let r = self.requests.get_mut(a.request).expect("checked above");
             r.call_seq = r.call_seq.wrapping_add(1);
             r.in_flight = 0;
             if let Some(r) = self.requests.get_mut(a.request) {
                 // A call that resumed a broken stream showed its first token then.
-                let first = r.streamed.take().unwrap_or(a.started + a.ttft);
+                let first = r.streamed.take().unwrap_or(a.started + a.ttft) + lag;
                 let ttft = first.saturating_sub(r.call_started);
                 self.stats.first_token(r.tenant.index(), ttft);
                 r.first_token.get_or_insert(first);

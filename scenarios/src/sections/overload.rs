@@ -12,6 +12,7 @@ use models::BackendConfig;
 use models::config::{OverloadConfig, QueueDiscipline};
 use policies::{LimitConfig, QuotaConfig};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 const MS: u64 = 1_000_000;
 
@@ -42,6 +43,54 @@ pub struct RetryQuota {
     /// rate limiter whose rate follows CUBIC on throttling errors (429, 529) (default false).
     #[serde(default)]
     pub adaptive: bool,
+    /// Per tenant, by name: the numbers that differ from the ones above for that tenant's
+    /// bucket (`[gateway.retry.quota.tenants.batch] capacity = 50`); the others are the
+    /// quota's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, QuotaOverride>,
+}
+
+/// One tenant's retry quota where it differs from the scenario's (`None`: the quota's number).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_cost: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_cost: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill_per_success: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill_per_call: Option<u32>,
+}
+
+impl QuotaOverride {
+    /// `base` with this tenant's numbers in place.
+    fn apply(&self, base: QuotaConfig) -> QuotaConfig {
+        QuotaConfig {
+            capacity: self.capacity.unwrap_or(base.capacity),
+            retry_cost: self.retry_cost.unwrap_or(base.retry_cost),
+            timeout_cost: self.timeout_cost.unwrap_or(base.timeout_cost),
+            refill_per_success: self.refill_per_success.unwrap_or(base.refill_per_success),
+            refill_per_call: self.refill_per_call.unwrap_or(base.refill_per_call),
+        }
+    }
+}
+
+/// Checks a quota's numbers, naming the key under `path` that makes it impossible.
+fn check_quota(c: &QuotaConfig, path: &str) -> Result<(), BuildError> {
+    c.validate().map_err(|m| {
+        let key = if c.capacity == 0 {
+            "capacity"
+        } else if c.retry_cost > c.capacity {
+            "retry_cost"
+        } else {
+            "timeout_cost"
+        };
+        err(format!("{path}.{key}"), m)
+    })
 }
 
 fn default_capacity() -> u32 {
@@ -230,13 +279,15 @@ fn default_interval() -> Duration {
 }
 
 /// The overload controls of `quota`, `limit` and `discipline` (the gateway's sections),
-/// checked against the `scheduling` they replace and the built `backends`.
+/// checked against the `scheduling` they replace, the built `backends` and the `tenants`'
+/// names (in file order; a quota's per-tenant numbers name them).
 pub fn build_overload(
     quota: Option<&RetryQuota>,
     limit: Option<&ConcurrencyLimit>,
     discipline: Option<&QueueDisciplineSection>,
     scheduling: Scheduling,
     backends: &[BackendConfig],
+    tenants: &[&str],
 ) -> Result<OverloadConfig, BuildError> {
     let retry_quota = match quota {
         None => None,
@@ -248,19 +299,31 @@ pub fn build_overload(
                 refill_per_success: q.refill_per_success,
                 refill_per_call: q.refill_per_call,
             };
-            c.validate().map_err(|m| {
-                let key = if q.capacity == 0 {
-                    "capacity"
-                } else if q.retry_cost > q.capacity {
-                    "retry_cost"
-                } else {
-                    "timeout_cost"
-                };
-                err(format!("gateway.retry.quota.{key}"), m)
-            })?;
+            check_quota(&c, "gateway.retry.quota")?;
             Some(c)
         }
     };
+    let mut retry_quota_per_tenant = Vec::new();
+    if let (Some(q), Some(base)) = (quota, retry_quota)
+        && !q.tenants.is_empty()
+    {
+        for name in q.tenants.keys() {
+            if !tenants.contains(&name.as_str()) {
+                return Err(err(
+                    format!("gateway.retry.quota.tenants.{name}"),
+                    format!(
+                        "no tenant is named `{name}`; the tenants are: {}",
+                        tenants.join(", ")
+                    ),
+                ));
+            }
+        }
+        for name in tenants {
+            let c = q.tenants.get(*name).map_or(base, |o| o.apply(base));
+            check_quota(&c, &format!("gateway.retry.quota.tenants.{name}"))?;
+            retry_quota_per_tenant.push(c);
+        }
+    }
     let concurrency_limit = match limit {
         None => None,
         Some(l) => {
@@ -309,6 +372,7 @@ pub fn build_overload(
     };
     Ok(OverloadConfig {
         retry_quota,
+        retry_quota_per_tenant,
         client_rate_limit: quota.is_some_and(|q| q.adaptive),
         concurrency_limit,
         queue_discipline,

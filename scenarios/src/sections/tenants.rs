@@ -4,7 +4,7 @@
 //! added here after the declared routes.
 
 use crate::build_error::{BuildError, err};
-use crate::dists::{TokenDist, token_sampler};
+use crate::dists::{DurationDist, TokenDist, duration_sampler, token_sampler};
 use crate::names::{check_name, find_backend};
 use crate::sections::arrivals::{Arrivals, arrival_spec};
 use crate::sections::backends::Backend;
@@ -104,6 +104,20 @@ pub struct Tenant {
     /// backend's context window together with the prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// The network between this tenant's clients and the gateway (default: none, the clients
+    /// sit at the gateway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<ClientNetwork>,
+}
+
+/// The hop between a tenant's clients and the gateway. Its delay counts toward the call's
+/// deadline and the job's latency, but not toward the gateway's or the backends' slots,
+/// queues or service times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientNetwork {
+    /// One-way delay, drawn each way per call (client to gateway, and back).
+    pub delay: DurationDist,
 }
 
 /// What the tenants section needs from the sections built before it.
@@ -257,6 +271,19 @@ fn build_tenant(
     if t.weight == 0 {
         return Err(err(format!("{path}.weight"), "a weight must be at least 1"));
     }
+    let client_delay = match &t.network {
+        None => None,
+        Some(_) if workflow.is_some() => {
+            return Err(err(
+                format!("{path}.network"),
+                "a workflow's worker calls the gateway itself: a client network applies to \
+                 tenants that call a backend, a route or a chain of steps",
+            ));
+        }
+        Some(n) => {
+            Some(duration_sampler(&n.delay).map_err(|m| err(format!("{path}.network.delay"), m))?)
+        }
+    };
     Ok(TenantConfig {
         name: t.name.clone(),
         arrivals,
@@ -270,6 +297,7 @@ fn build_tenant(
         output_tokens,
         max_tokens: t.max_tokens,
         workflow,
+        client_delay,
     })
 }
 

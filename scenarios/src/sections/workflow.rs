@@ -266,8 +266,9 @@ impl RetryPolicy {
 
 /// The error types a policy may name: job outcomes, the workflow's timeouts, and (for a
 /// workflow's own policy) `activity_failed`.
-const ERROR_TYPES: [&str; 8] = [
+const ERROR_TYPES: [&str; 9] = [
     "failed",
+    "broken_stream",
     "throttled",
     "shed",
     "over_budget",

@@ -78,6 +78,11 @@ impl Overload {
         }
         Some(Overload {
             quotas: match o.retry_quota {
+                Some(_) if !o.retry_quota_per_tenant.is_empty() => o
+                    .retry_quota_per_tenant
+                    .iter()
+                    .map(|&q| RetryQuota::new(q))
+                    .collect(),
                 Some(q) => vec![RetryQuota::new(q); tenants],
                 None => Vec::new(),
             },

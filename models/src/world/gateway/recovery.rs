@@ -348,6 +348,13 @@ impl World<'_> {
                 class: ErrorClass::AttemptTimeout,
                 ..
             } => (FallbackTrigger::Timeout, Outcome::Failed),
+            AttemptFailure::Error {
+                class: ErrorClass::StreamInterrupted,
+                ..
+            } => (
+                FallbackTrigger::Error(ErrorClass::StreamInterrupted),
+                Outcome::BrokenStream,
+            ),
             AttemptFailure::Error { class, .. } => (FallbackTrigger::Error(class), Outcome::Failed),
             AttemptFailure::SoftFailure => {
                 (FallbackTrigger::ValidationFailed, Outcome::DetectedHandled)

@@ -68,6 +68,7 @@ fn config() -> WorldConfig {
             output_tokens: None,
             max_tokens: None,
             workflow: None,
+            client_delay: None,
         }],
         backends: vec![backend("a"), backend("b")],
         routes: vec![RouteConfig {
