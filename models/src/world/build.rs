@@ -191,6 +191,20 @@ impl<'c> World<'c> {
             recorder: None,
             overload: super::gateway::overload::Overload::new(config),
             workflows: super::workflow::Workflows::build(config, &streams),
+            work_queues: config
+                .work_queues
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    crate::workflow::queue::WorkQueue::new(
+                        i as u16,
+                        q,
+                        &streams,
+                        config.warmup,
+                        config.horizon,
+                    )
+                })
+                .collect(),
         }
     }
 }
