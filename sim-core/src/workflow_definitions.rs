@@ -83,6 +83,16 @@ pub const DEFINITIONS: &[Definition] = &[
         "spend of the executions that ended",
     ),
     d(
+        "workflow.*.cost_mean_before_update_usd",
+        "USD",
+        "mean spend per ended execution that arrived before the first activity prompt update",
+    ),
+    d(
+        "workflow.*.cost_mean_after_update_usd",
+        "USD",
+        "mean spend per ended execution that arrived from the first activity prompt update on",
+    ),
+    d(
         "workflow.*.worker_crashes",
         "crashes",
         "crashes of the workers running executions",
@@ -202,6 +212,11 @@ pub const QUEUE_DEFINITIONS: &[Definition] = &[
         "work_queue.*.producer_blocked_s",
         "s",
         "time the producers were blocked by backpressure",
+    ),
+    d(
+        "work_queue.*.refused",
+        "items",
+        "the steady producer's items refused while backpressure held the producers back",
     ),
     d(
         "work_queue.*.upload_s",

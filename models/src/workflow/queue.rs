@@ -3,9 +3,10 @@
 //! of messages to classify). What goes wrong is the backlog: a bulk upload faster than the
 //! workers grows it at `λ − c·μ`, and the oldest item ages with it. The strategies against it:
 //!
-//! - **producer backpressure**: past a high-water mark of backlog the producers block (an item
-//!   they hold waits at the producer, not in the queue) until the backlog falls to the
-//!   low-water mark;
+//! - **producer backpressure**: past a high-water mark of backlog the producers are pushed back
+//!   until the backlog falls to the low-water mark: the bulk upload blocks (the item it holds
+//!   waits at the producer, not in the queue), the steady producer's items are refused (its
+//!   users are told to come back later);
 //! - **scaling workers**: every `interval` an autoscaler asks for `⌈backlog / per_worker⌉`
 //!   workers (within its bounds); new workers start after a provisioning `delay`, surplus ones
 //!   retire once idle;
@@ -101,12 +102,12 @@ pub struct WorkQueue {
     wanted: u32,
     /// Workers being provisioned: when they start and how many, in order.
     provisioning: VecDeque<(Time, u32)>,
-    /// Producers are blocked by backpressure; an item each producer holds meanwhile.
+    /// Producers are blocked by backpressure; the item the bulk upload holds meanwhile.
     blocked: bool,
-    held_steady: bool,
     held_bulk: bool,
     bulk_left: u64,
-    arrivals: Option<Sampler>,
+    /// The steady producer's interarrival times and priority, made when the world is built.
+    arrivals: Option<(Sampler, Priority)>,
     arrivals_rng: RandomStream,
     service_rng: RandomStream,
     pub(crate) stats: QueueStats,
@@ -130,12 +131,13 @@ impl WorkQueue {
             wanted: cfg.workers,
             provisioning: VecDeque::new(),
             blocked: false,
-            held_steady: false,
             held_bulk: false,
             bulk_left: cfg.bulk.map_or(0, |b| b.items),
-            arrivals: cfg
-                .steady
-                .and_then(|(mean, _)| Sampler::exponential(mean as f64).ok()),
+            arrivals: cfg.steady.and_then(|(mean, priority)| {
+                Sampler::exponential(mean as f64)
+                    .ok()
+                    .map(|s| (s, priority))
+            }),
             arrivals_rng: streams.stream(&entity, "arrivals"),
             service_rng: streams.stream(&entity, "service"),
             stats: QueueStats::new(warmup, horizon),
@@ -158,7 +160,7 @@ impl WorkQueue {
     /// autoscaler's first look.
     pub fn start(&mut self, cfg: &WorkQueueConfig, sched: &mut Scheduler<Event>, horizon: Time) {
         self.stats.workers(0, i64::from(self.active));
-        if let Some(s) = &self.arrivals {
+        if let Some((s, _)) = &self.arrivals {
             let at = crate::world::to_time(s.sample(&mut self.arrivals_rng));
             self.schedule(sched, horizon, at, QueueEvent::Produce);
         }
@@ -185,13 +187,7 @@ impl WorkQueue {
     ) {
         self.stats.sample_oldest(now, self.oldest());
         match what {
-            QueueEvent::Produce => {
-                if self.blocked {
-                    self.held_steady = true;
-                    return;
-                }
-                self.produce_steady(now, cfg, sched, horizon);
-            }
+            QueueEvent::Produce => self.produce_steady(now, cfg, sched, horizon),
             QueueEvent::Bulk => {
                 if self.blocked {
                     self.held_bulk = true;
@@ -227,10 +223,17 @@ impl WorkQueue {
         sched: &mut Scheduler<Event>,
         horizon: Time,
     ) {
-        let (_, priority) = cfg.steady.expect("a steady producer's event");
-        if let Some(s) = &self.arrivals {
-            let at = now.saturating_add(crate::world::to_time(s.sample(&mut self.arrivals_rng)));
-            self.schedule(sched, horizon, at, QueueEvent::Produce);
+        // Only a queue with a steady producer schedules its items.
+        let Some((s, priority)) = &self.arrivals else {
+            return;
+        };
+        let priority = *priority;
+        let at = now.saturating_add(crate::world::to_time(s.sample(&mut self.arrivals_rng)));
+        self.schedule(sched, horizon, at, QueueEvent::Produce);
+        if self.blocked {
+            // Its users are told to come back later: the item is refused, not held.
+            self.stats.refused += 1;
+            return;
         }
         self.put(now, priority, cfg, sched, horizon);
     }
@@ -242,10 +245,10 @@ impl WorkQueue {
         sched: &mut Scheduler<Event>,
         horizon: Time,
     ) {
-        let b = cfg.bulk.expect("a bulk upload's event");
-        if self.bulk_left == 0 {
+        // Only a queue with a bulk upload schedules its items, while some are left.
+        let (Some(b), 1..) = (cfg.bulk, self.bulk_left) else {
             return;
-        }
+        };
         self.bulk_left -= 1;
         if self.bulk_left > 0 {
             self.schedule(
@@ -335,12 +338,7 @@ impl WorkQueue {
     ) {
         self.blocked = false;
         self.stats.blocked(now, false);
-        if std::mem::take(&mut self.held_steady) {
-            self.produce_steady(now, cfg, sched, horizon);
-        }
-        if self.held_bulk && !self.blocked {
-            // (Blocked again by the steady producer's item, the bulk item stays held.)
-            self.held_bulk = false;
+        if std::mem::take(&mut self.held_bulk) {
             self.produce_bulk(now, cfg, sched, horizon);
         }
     }
@@ -359,9 +357,10 @@ impl WorkQueue {
         sched: &mut Scheduler<Event>,
         horizon: Time,
     ) {
-        let a = cfg
-            .autoscale
-            .expect("only a queue with an autoscaler schedules its looks");
+        // Only a queue with an autoscaler schedules its looks.
+        let Some(a) = cfg.autoscale else {
+            return;
+        };
         self.schedule(
             sched,
             horizon,

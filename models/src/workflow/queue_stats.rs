@@ -12,6 +12,7 @@ const SECS: f64 = 1e9;
 pub struct QueueStats {
     pub(crate) enqueued: u64,
     pub(crate) dropped: u64,
+    pub(crate) refused: u64,
     pub(crate) scale_ups: u64,
     taken: u64,
     backlog: TimeWeighted,
@@ -41,6 +42,7 @@ impl QueueStats {
         QueueStats {
             enqueued: 0,
             dropped: 0,
+            refused: 0,
             scale_ups: 0,
             taken: 0,
             backlog: TimeWeighted::new(0),
@@ -119,6 +121,7 @@ impl QueueStats {
     pub fn restart(&mut self, now: Time) {
         self.enqueued = 0;
         self.dropped = 0;
+        self.refused = 0;
         self.scale_ups = 0;
         self.taken = 0;
         self.backlog.restart(now);
@@ -177,6 +180,7 @@ impl QueueStats {
         }
         if cfg.backpressure.is_some() {
             out.push(m("producer_blocked_s"), self.blocked_total as f64 / SECS);
+            out.push(m("refused"), self.refused as f64);
         }
         if cfg.bulk.is_some() {
             out.push(
