@@ -1163,10 +1163,10 @@ fn example_claims() -> Vec<Claim> {
         printed("for $32.13 of worker-hours instead of $24", "24", |r| r.mean("ingestion-backlog", "work_queue.ingest.cost_usd")),
         printed("serves users' documents after 0.008 s", "0.008", |r| r.mean("ingestion-backlog/delay", "work_queue.ingest.high_wait_mean_s")),
         printed("while the bulk's wait 3,057 s", "3,057", |r| r.mean("ingestion-backlog/delay", "work_queue.ingest.low_wait_mean_s")),
-        printed("(1,020 − 95.61)·500 = 462,194", "1,020", |r| r.rate("ingestion-backlog", "work_queues.0.steady.rate") + r.rate("ingestion-backlog", "work_queues.0.bulk_upload.rate")),
-        printed("(1,020 − 95.61)·500 = 462,194", "95.61", ingestion_capacity),
-        printed("(1,020 − 95.61)·500 = 462,194", "500", |r| r.num("ingestion-backlog", "work_queues.0.bulk_upload.items") / r.rate("ingestion-backlog", "work_queues.0.bulk_upload.rate")),
-        printed("(1,020 − 95.61)·500 = 462,194", "462,194", ingestion_peak),
+        printed("(1,020 − 95.62)·500 = 462,192", "1,020", |r| r.rate("ingestion-backlog", "work_queues.0.steady.rate") + r.rate("ingestion-backlog", "work_queues.0.bulk_upload.rate")),
+        printed("(1,020 − 95.62)·500 = 462,192", "95.62", ingestion_capacity),
+        printed("(1,020 − 95.62)·500 = 462,192", "500", |r| r.num("ingestion-backlog", "work_queues.0.bulk_upload.items") / r.rate("ingestion-backlog", "work_queues.0.bulk_upload.rate")),
+        printed("(1,020 − 95.62)·500 = 462,192", "462,192", ingestion_peak),
         printed("peak 462,031 [461,514, 462,547]", "462,031", |r| r.mean("ingestion-backlog", "work_queue.ingest.backlog_max")),
         printed("peak 462,031 [461,514, 462,547]", "461,514", |r| r.ci99("ingestion-backlog", "work_queue.ingest.backlog_max").0),
         printed("peak 462,031 [461,514, 462,547]", "462,547", |r| r.ci99("ingestion-backlog", "work_queue.ingest.backlog_max").1),
@@ -1186,9 +1186,9 @@ fn example_claims() -> Vec<Claim> {
         printed("E[prompt]·$3/M (×3 after) + E[output]·$15/M + $0.0002", "3#2", |r| r.num("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.multiplier")),
         printed("E[prompt]·$3/M (×3 after) + E[output]·$15/M + $0.0002", "15", |r| r.num("prompt-cost-spike", "backends.llm-api.price.output_per_mtok")),
         printed("E[prompt]·$3/M (×3 after) + E[output]·$15/M + $0.0002", "0.0002", |r| r.num("prompt-cost-spike", "backends.vector-db.price.per_call_usd")),
-        printed("= $0.015428 → $0.036925 (×2.393)", "0.015428", |r| prompt_cost(r).0),
-        printed("= $0.015428 → $0.036925 (×2.393)", "0.036925", |r| prompt_cost(r).1),
-        printed("= $0.015428 → $0.036925 (×2.393)", "2.393", |r| prompt_cost(r).1 / prompt_cost(r).0),
+        printed("= $0.015427 → $0.036925 (×2.393)", "0.015427", |r| prompt_cost(r).0),
+        printed("= $0.015427 → $0.036925 (×2.393)", "0.036925", |r| prompt_cost(r).1),
+        printed("= $0.015427 → $0.036925 (×2.393)", "2.393", |r| prompt_cost(r).1 / prompt_cost(r).0),
         printed("alert at 6 h + (1.5/2.393) h = 23,856 s", "6", |r| r.secs("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.at") / 3600.0),
         printed("alert at 6 h + (1.5/2.393) h = 23,856 s", "1.5", |r| 1.0 + r.num("prompt-cost-spike", "cost_guard.anomaly_threshold")),
         printed("alert at 6 h + (1.5/2.393) h = 23,856 s", "2.393", |r| prompt_cost(r).1 / prompt_cost(r).0),
@@ -1607,12 +1607,6 @@ fn turns_over_cap(r: &R) -> f64 {
 /// Daly's exact expected completion time of `training-checkpoint`'s job, from its scenario:
 /// each segment needing `s` (a checkpoint interval plus its cost, or what is left) takes
 /// M·e^(R/M)·(e^(s/M) − 1) with exponential crashes of mean M and a restart of R.
-/// The mean of a lognormal given by its median and 99th percentile.
-fn lognormal_mean(median: f64, p99: f64) -> f64 {
-    let sigma = (p99 / median).ln() / 2.326_347_874_040_841;
-    median * (sigma * sigma / 2.0).exp()
-}
-
 /// `ingestion-backlog`'s workers' capacity, documents per second: c / E[S].
 fn ingestion_capacity(r: &R) -> f64 {
     let id = "ingestion-backlog";
