@@ -393,6 +393,19 @@ fn scenario_cases() -> Vec<Case> {
             .at(19, 11)
             .key("tenants[0].workflow.activities[1].backend")
             .says("no backend is named `lml`"),
+        scn("workflow_prompt_update_on_compute.toml")
+            .at(13, 17)
+            .key("tenants[0].workflow.activities[0].prompt_update")
+            .says("no prompt to update"),
+        // Work queues.
+        scn("work_queue_low_water_above_high.toml")
+            .at(11, 48)
+            .key("work_queues[0].backpressure.low_water")
+            .says("must be below the high-water mark"),
+        scn("work_queue_drop_without_mark.toml")
+            .at(6, 1)
+            .key("work_queues[0].drop_above")
+            .says("needs the backlog to drop at"),
         scn("workflow_restart_beyond_mtbf.toml")
             .at(15, 59)
             .key("tenants[0].workflow.activities[0].compute.mtbf")

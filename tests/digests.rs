@@ -54,6 +54,8 @@ const DIGESTS: &[(&str, &str)] = &[
     ("rag-latency-spike", "sha256:4fad2220d560c83e175b5edd36a7d17cb4f242fa271a6208e2dd35642e2b1539"),
     ("pipeline-crash-resume", "sha256:2b3614413e777cf2822097ad79989e9430b5b0dbed5e8773d5ded49c3a781379"),
     ("training-checkpoint", "sha256:2d1a1135f44e41cbcb7bbdeba429dc42a753bfd6b51db5b8ecc7f8a54c88355b"),
+    ("ingestion-backlog", "sha256:619b75d62e832ceb2d1a69549c540d66a1f8392e1bfea8d045a997e0091be2e7"),
+    ("prompt-cost-spike", "sha256:a4d5fbcf46e65ff9ceb825ae3da1ff4b2b59dba7efc97a0dfbbeb2766b0d22a7"),
 ];
 
 #[test]

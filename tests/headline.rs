@@ -92,6 +92,9 @@ const FINDINGS: &[(&str, &[&str])] = &[
     ("rag-latency-spike", &[]),
     ("pipeline-crash-resume", &[]),
     ("training-checkpoint", &[]),
+    ("ingestion-backlog", &[]),
+    // The anomaly alert fires after the prompt update.
+    ("prompt-cost-spike", &["cost guard fired"]),
 ];
 
 /// The `[report] headline` names of a built-in example, from its own text.

@@ -300,6 +300,29 @@ const RUNS: &[Run] = &[
         &["--set", "tenants.0.workflow.durable=false"],
     ),
     ex("training-checkpoint"),
+    ex("ingestion-backlog"),
+    var(
+        "ingestion-backlog/backpressure",
+        "ingestion-backlog",
+        &[
+            "--set",
+            "work_queues.0.backpressure={ high_water = 20000, low_water = 10000 }",
+        ],
+    ),
+    var(
+        "ingestion-backlog/autoscale",
+        "ingestion-backlog",
+        &[
+            "--set",
+            "work_queues.0.autoscale={ max_workers = 400, backlog_per_worker = 1000, delay = \"2m\" }",
+        ],
+    ),
+    var(
+        "ingestion-backlog/delay",
+        "ingestion-backlog",
+        &["--set", "work_queues.0.low_priority=delay"],
+    ),
+    ex("prompt-cost-spike"),
     var(
         "oom-retry-storm/budget",
         "oom-retry-storm",
@@ -1230,6 +1253,64 @@ fn example_claims() -> Vec<Claim> {
         printed("102,335 [102,254, 102,416] s", "102,335", |r| r.mean("training-checkpoint", "workflow.finetune.latency_mean_s")),
         printed("102,335 [102,254, 102,416] s", "102,254", |r| r.ci99("training-checkpoint", "workflow.finetune.latency_mean_s").0),
         printed("102,335 [102,254, 102,416] s", "102,416", |r| r.ci99("training-checkpoint", "workflow.finetune.latency_mean_s").1),
+        // ingestion-backlog
+        printed("40 workers (~95.6 documents/s)", "40", |r| r.num("ingestion-backlog", "work_queues.0.workers")),
+        printed("40 workers (~95.6 documents/s)", "95.6", ingestion_capacity),
+        printed("take users' uploads (20/s)", "20", |r| r.rate("ingestion-backlog", "work_queues.0.steady.rate")),
+        printed("bulk-uploads 500,000 low-priority documents at 1,000/s", "500,000", |r| r.num("ingestion-backlog", "work_queues.0.bulk_upload.items")),
+        printed("bulk-uploads 500,000 low-priority documents at 1,000/s", "1,000", |r| r.rate("ingestion-backlog", "work_queues.0.bulk_upload.rate")),
+        printed("the backlog peaks at 462,031", "462,031", |r| r.mean("ingestion-backlog", "work_queue.ingest.backlog_max")),
+        printed("the oldest document waits 4,836 s", "4,836", |r| r.mean("ingestion-backlog", "work_queue.ingest.oldest_age_max_s")),
+        printed("caps the backlog at 20,000", "20,000", |r| r.mean("ingestion-backlog/backpressure", "work_queue.ingest.backlog_max")),
+        printed("the oldest age at 213 s", "213", |r| r.mean("ingestion-backlog/backpressure", "work_queue.ingest.oldest_age_max_s")),
+        printed("the upload takes 5,208 s instead of 500", "5,208", |r| r.mean("ingestion-backlog/backpressure", "work_queue.ingest.upload_s")),
+        printed("the upload takes 5,208 s instead of 500", "500", |r| r.mean("ingestion-backlog", "work_queue.ingest.upload_s")),
+        printed("94,131 users' uploads are refused", "94,131", |r| r.mean("ingestion-backlog/backpressure", "work_queue.ingest.refused")),
+        printed("autoscaling to at most 400 workers", "400", |r| r.num("ingestion-backlog/autoscale", "work_queues.0.autoscale.max_workers")),
+        printed("brings the oldest age to 1,178 s", "1,178", |r| r.mean("ingestion-backlog/autoscale", "work_queue.ingest.oldest_age_max_s")),
+        printed("for $32.13 of worker-hours instead of $24", "32.13", |r| r.mean("ingestion-backlog/autoscale", "work_queue.ingest.cost_usd")),
+        printed("for $32.13 of worker-hours instead of $24", "24", |r| r.mean("ingestion-backlog", "work_queue.ingest.cost_usd")),
+        printed("serves users' documents after 0.008 s", "0.008", |r| r.mean("ingestion-backlog/delay", "work_queue.ingest.high_wait_mean_s")),
+        printed("while the bulk's wait 3,057 s", "3,057", |r| r.mean("ingestion-backlog/delay", "work_queue.ingest.low_wait_mean_s")),
+        printed("(1,020 − 95.62)·500 = 462,192", "1,020", |r| r.rate("ingestion-backlog", "work_queues.0.steady.rate") + r.rate("ingestion-backlog", "work_queues.0.bulk_upload.rate")),
+        printed("(1,020 − 95.62)·500 = 462,192", "95.62", ingestion_capacity),
+        printed("(1,020 − 95.62)·500 = 462,192", "500", |r| r.num("ingestion-backlog", "work_queues.0.bulk_upload.items") / r.rate("ingestion-backlog", "work_queues.0.bulk_upload.rate")),
+        printed("(1,020 − 95.62)·500 = 462,192", "462,192", ingestion_peak),
+        printed("peak 462,031 [461,514, 462,547]", "462,031", |r| r.mean("ingestion-backlog", "work_queue.ingest.backlog_max")),
+        printed("peak 462,031 [461,514, 462,547]", "461,514", |r| r.ci99("ingestion-backlog", "work_queue.ingest.backlog_max").0),
+        printed("peak 462,031 [461,514, 462,547]", "462,547", |r| r.ci99("ingestion-backlog", "work_queue.ingest.backlog_max").1),
+        // prompt-cost-spike
+        printed("at 1 execution/s for 12 h", "1", |r| r.rate("prompt-cost-spike", "tenants.0.arrivals.rate")),
+        printed("at 1 execution/s for 12 h", "12", |r| r.secs("prompt-cost-spike", "horizon") / 3600.0),
+        printed("at 6 h a system prompt update makes the answer's prompt 3 times", "6", |r| r.secs("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.at") / 3600.0),
+        printed("at 6 h a system prompt update makes the answer's prompt 3 times", "3", |r| r.num("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.multiplier")),
+        printed("runs 50% above the mean of the three hours", "50", |r| 100.0 * r.num("prompt-cost-spike", "cost_guard.anomaly_threshold")),
+        printed("goes from $0.01548 to $0.03697, 2.39 times", "0.01548", |r| r.mean("prompt-cost-spike", "workflow.support.cost_mean_before_update_usd")),
+        printed("goes from $0.01548 to $0.03697, 2.39 times", "0.03697", |r| r.mean("prompt-cost-spike", "workflow.support.cost_mean_after_update_usd")),
+        printed("goes from $0.01548 to $0.03697, 2.39 times", "2.39", |r| r.mean("prompt-cost-spike", "workflow.support.cost_mean_after_update_usd") / r.mean("prompt-cost-spike", "workflow.support.cost_mean_before_update_usd")),
+        printed("(not 3: the answers' output tokens", "3", |r| r.num("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.multiplier")),
+        printed("the anomaly alert fires 2,313 s after the update", "2,313", |r| r.mean("prompt-cost-spike", "cost_guard.first_anomaly_alert_s") - r.secs("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.at")),
+        printed("once more in the next hour: 2 alerts", "2", |r| r.mean("prompt-cost-spike", "cost_guard.anomaly_alerts")),
+        printed("E[prompt]·$3/M (×3 after) + E[output]·$15/M + $0.0002", "3", |r| r.num("prompt-cost-spike", "backends.llm-api.price.input_per_mtok")),
+        printed("E[prompt]·$3/M (×3 after) + E[output]·$15/M + $0.0002", "3#2", |r| r.num("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.multiplier")),
+        printed("E[prompt]·$3/M (×3 after) + E[output]·$15/M + $0.0002", "15", |r| r.num("prompt-cost-spike", "backends.llm-api.price.output_per_mtok")),
+        printed("E[prompt]·$3/M (×3 after) + E[output]·$15/M + $0.0002", "0.0002", |r| r.num("prompt-cost-spike", "backends.vector-db.price.per_call_usd")),
+        printed("= $0.015427 → $0.036925 (×2.393)", "0.015427", |r| prompt_cost(r).0),
+        printed("= $0.015427 → $0.036925 (×2.393)", "0.036925", |r| prompt_cost(r).1),
+        printed("= $0.015427 → $0.036925 (×2.393)", "2.393", |r| prompt_cost(r).1 / prompt_cost(r).0),
+        printed("alert at 6 h + (1.5/2.393) h = 23,856 s", "6", |r| r.secs("prompt-cost-spike", "tenants.0.workflow.activities.answer.prompt_update.at") / 3600.0),
+        printed("alert at 6 h + (1.5/2.393) h = 23,856 s", "1.5", |r| 1.0 + r.num("prompt-cost-spike", "cost_guard.anomaly_threshold")),
+        printed("alert at 6 h + (1.5/2.393) h = 23,856 s", "2.393", |r| prompt_cost(r).1 / prompt_cost(r).0),
+        printed("alert at 6 h + (1.5/2.393) h = 23,856 s", "23,856", prompt_alert),
+        printed("$0.01548 [0.01529, 0.01567] → $0.03697", "0.01548", |r| r.mean("prompt-cost-spike", "workflow.support.cost_mean_before_update_usd")),
+        printed("$0.01548 [0.01529, 0.01567] → $0.03697", "0.01529", |r| r.ci99("prompt-cost-spike", "workflow.support.cost_mean_before_update_usd").0),
+        printed("$0.01548 [0.01529, 0.01567] → $0.03697", "0.01567", |r| r.ci99("prompt-cost-spike", "workflow.support.cost_mean_before_update_usd").1),
+        printed("→ $0.03697 [0.03619, 0.03775]; alert", "0.03697", |r| r.mean("prompt-cost-spike", "workflow.support.cost_mean_after_update_usd")),
+        printed("→ $0.03697 [0.03619, 0.03775]; alert", "0.03619", |r| r.ci99("prompt-cost-spike", "workflow.support.cost_mean_after_update_usd").0),
+        printed("→ $0.03697 [0.03619, 0.03775]; alert", "0.03775", |r| r.ci99("prompt-cost-spike", "workflow.support.cost_mean_after_update_usd").1),
+        printed("alert 23,913 [23,701, 24,126] s", "23,913", |r| r.mean("prompt-cost-spike", "cost_guard.first_anomaly_alert_s")),
+        printed("alert 23,913 [23,701, 24,126] s", "23,701", |r| r.ci99("prompt-cost-spike", "cost_guard.first_anomaly_alert_s").0),
+        printed("alert 23,913 [23,701, 24,126] s", "24,126", |r| r.ci99("prompt-cost-spike", "cost_guard.first_anomaly_alert_s").1),
         // breaker-vs-retry-storm
         printed("hangs for 20 of 120 minutes under 20 calls/s", "20", |r| r.secs("breaker-vs-retry-storm", "backends.primary.outages.0.duration") / 60.0),
         printed("hangs for 20 of 120 minutes under 20 calls/s", "120", |r| r.secs("breaker-vs-retry-storm", "horizon") / 60.0),
@@ -1636,6 +1717,53 @@ fn turns_over_cap(r: &R) -> f64 {
 /// Daly's exact expected completion time of `training-checkpoint`'s job, from its scenario:
 /// each segment needing `s` (a checkpoint interval plus its cost, or what is left) takes
 /// M·e^(R/M)·(e^(s/M) − 1) with exponential crashes of mean M and a restart of R.
+/// `ingestion-backlog`'s workers' capacity, documents per second: c / E[S].
+fn ingestion_capacity(r: &R) -> f64 {
+    let id = "ingestion-backlog";
+    let mean = lognormal_mean(
+        r.secs(id, "work_queues.0.service.median"),
+        r.secs(id, "work_queues.0.service.p99"),
+    );
+    r.num(id, "work_queues.0.workers") / mean
+}
+
+/// Its backlog at the end of the upload, growing at λ − c/E[S] for the upload's duration.
+fn ingestion_peak(r: &R) -> f64 {
+    let id = "ingestion-backlog";
+    let bulk = r.rate(id, "work_queues.0.bulk_upload.rate");
+    let lambda = r.rate(id, "work_queues.0.steady.rate") + bulk;
+    (lambda - ingestion_capacity(r)) * r.num(id, "work_queues.0.bulk_upload.items") / bulk
+}
+
+/// `prompt-cost-spike`'s expected spend per execution before and after the prompt update.
+fn prompt_cost(r: &R) -> (f64, f64) {
+    let id = "prompt-cost-spike";
+    let tokens = |k: &str| {
+        lognormal_mean(
+            r.num(id, &format!("tenants.0.{k}.median")),
+            r.num(id, &format!("tenants.0.{k}.p99")),
+        )
+    };
+    let input = tokens("prompt_tokens") * r.num(id, "backends.llm-api.price.input_per_mtok") / 1e6;
+    let output =
+        tokens("output_tokens") * r.num(id, "backends.llm-api.price.output_per_mtok") / 1e6;
+    let call = r.num(id, "backends.vector-db.price.per_call_usd");
+    let m = r.num(
+        id,
+        "tenants.0.workflow.activities.answer.prompt_update.multiplier",
+    );
+    (input + output + call, m * input + output + call)
+}
+
+/// When the anomaly alert fires: an hour's spend at the new rate crosses (1 + threshold) × the
+/// old hourly spend after (1 + threshold)/ratio of the hour.
+fn prompt_alert(r: &R) -> f64 {
+    let id = "prompt-cost-spike";
+    let (before, after) = prompt_cost(r);
+    let at = r.secs(id, "tenants.0.workflow.activities.answer.prompt_update.at");
+    at + (1.0 + r.num(id, "cost_guard.anomaly_threshold")) / (after / before) * 3600.0
+}
+
 fn daly_expected_completion(r: &R) -> f64 {
     let id = "training-checkpoint";
     let c = "tenants.finetune.workflow.activities.train.compute";

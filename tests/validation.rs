@@ -226,6 +226,7 @@ fn v4_littles_law_holds_on_every_example() {
             // No calls at all (`training-checkpoint` runs one compute job): nothing in the
             // system, and no time in it to compare.
             assert_eq!(metric(&r, "number_in_system_mean").mean, 0.0, "{name}");
+            littles_law_on_work_queues(&r, name);
             continue;
         }
         if !boundary.contains(&name.as_str()) {
@@ -276,5 +277,31 @@ fn v4_littles_law_holds_on_every_example() {
             &["--replications", "2", "--set", "horizon=48h"],
         );
         assert_littles_law(&long);
+    }
+}
+
+/// V4 on a scenario's work queues (`ingestion-backlog` has nothing else): a queue empty at both
+/// ends of the run (its upload drained before the horizon) has backlog area = the sum of its
+/// items' waits exactly, so L·T = n·W, with L the mean backlog, T the measured time, n the items
+/// taken and W their mean wait.
+fn littles_law_on_work_queues(r: &serde_json::Value, name: &str) {
+    let metrics = r["metrics"].as_object().unwrap();
+    let queues: Vec<&str> = metrics
+        .keys()
+        .filter_map(|k| k.strip_prefix("work_queue.")?.strip_suffix(".backlog_mean"))
+        .collect();
+    for q in queues {
+        let m = |what: &str| per_rep(r, &format!("work_queue.{q}.{what}"));
+        let (l, n, w) = (m("backlog_mean"), m("processed"), m("wait_mean_s"));
+        let (hours, workers, end) = (m("worker_hours"), m("workers_mean"), m("backlog_end"));
+        for i in 0..l.len() {
+            assert_eq!(end[i], 0.0, "{name}: queue {q} must drain for the identity");
+            let t = hours[i] * 3600.0 / workers[i];
+            let ratio = l[i] * t / (n[i] * w[i]);
+            assert!(
+                (ratio - 1.0).abs() < 1e-6,
+                "{name} queue {q}: L·T/(n·W) = {ratio}"
+            );
+        }
     }
 }

@@ -94,6 +94,8 @@ pub struct WorldConfig {
     /// Chaos experiments (`None`: none).
     pub chaos: Option<crate::chaos::ChaosConfig>,
     pub cost_guard: Option<crate::cost_guard::CostGuardConfig>,
+    /// Work queues drained by worker pools (`workflow::queue`; empty: none).
+    pub work_queues: Vec<crate::workflow::WorkQueueConfig>,
     /// Calls in flight (arrived, not finished) beyond which a replication stops as overgrown:
     /// an overloaded system with an unbounded queue would otherwise grow until the machine runs
     /// out of memory. Set from the memory limit by the command line; unbounded by default.

@@ -64,6 +64,8 @@ pub enum Event {
         generation: u16,
         what: WorkflowTimer,
     },
+    /// Something of a work queue (`queue`: its index in the scenario's list).
+    WorkQueue { queue: u16, what: QueueEvent },
     /// Something of a chaos experiment (`index`: an experiment or a flattened fault, by `what`).
     Chaos { index: u16, what: ChaosEvent },
 }
@@ -81,6 +83,21 @@ pub enum ChaosEvent {
     Gate,
     /// A fault's extra job arrives (traffic surge, long-context burst).
     Arrival,
+}
+
+/// What a [`Event::WorkQueue`] event is about (`workflow/queue.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueEvent {
+    /// The steady producer's next item.
+    Produce,
+    /// The bulk upload's next item.
+    Bulk,
+    /// A worker finished an item.
+    Done,
+    /// The autoscaler looks at the backlog.
+    Scale,
+    /// Workers asked for earlier are up.
+    Provisioned,
 }
 
 /// What a [`Event::Workflow`] event is about (`world/workflow.rs`).

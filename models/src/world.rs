@@ -194,6 +194,8 @@ pub struct World<'c> {
     workflows: Option<Box<workflow::Workflows>>,
     /// The network between tenants' clients and the gateway (`None`: no tenant has one).
     client_hops: Option<Box<client_hop::ClientHops>>,
+    /// Work queues and their worker pools (`crate::workflow::queue`; empty: none).
+    work_queues: Vec<crate::workflow::queue::WorkQueue>,
 }
 
 impl<'c> World<'c> {
@@ -283,6 +285,10 @@ impl<'c> World<'c> {
             }
             Event::Chaos { .. } => "a chaos experiment event".to_string(),
             Event::Workflow { what, .. } => format!("a workflow timer ({what:?})"),
+            Event::WorkQueue { queue, what } => format!(
+                "a work-queue event ({what:?}) of `{}`",
+                self.config.work_queues[queue as usize].name
+            ),
             Event::WarmupEnd => "the end of the warm-up".to_string(),
         }
     }
@@ -338,6 +344,9 @@ impl<'c> World<'c> {
             }
         }
         self.schedule_chaos();
+        for (q, cfg) in self.work_queues.iter_mut().zip(&self.config.work_queues) {
+            q.start(cfg, &mut self.sched, horizon);
+        }
         for (b, cfg) in self.config.backends.iter().enumerate() {
             let b = BackendId::at(b);
             let Some(p) = &cfg.pool else { continue };
@@ -414,6 +423,9 @@ impl<'c> World<'c> {
                     if let Some(w) = &mut self.workflows {
                         w.restart(self.config);
                     }
+                    for q in &mut self.work_queues {
+                        q.restart(now);
+                    }
                     for b in &mut self.backends {
                         if let Some(p) = b.pool_mut() {
                             p.restart(now);
@@ -445,6 +457,13 @@ impl<'c> World<'c> {
                     generation,
                 } => self.on_hedge_due(now, key(request, generation)),
                 Event::Chaos { index, what } => self.on_chaos(now, index as usize, what),
+                Event::WorkQueue { queue, what } => self.work_queues[queue as usize].on_event(
+                    now,
+                    what,
+                    &self.config.work_queues[queue as usize],
+                    &mut self.sched,
+                    horizon,
+                ),
                 Event::Workflow {
                     run,
                     generation,
@@ -518,6 +537,9 @@ impl<'c> World<'c> {
         network::push_metrics(&self.backends, self.config, &mut metrics);
         if let Some(w) = &self.workflows {
             w.push_metrics(self.config, horizon, &mut metrics);
+        }
+        for (q, cfg) in self.work_queues.iter_mut().zip(&self.config.work_queues) {
+            q.finish(cfg, horizon, &mut metrics, &mut series.series);
         }
         chaos_hooks::push_metrics(
             self.chaos.as_ref(),

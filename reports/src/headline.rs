@@ -355,6 +355,26 @@ pub fn flags(report: &Report) -> Vec<String> {
             ));
         }
     }
+    // Workflow executions that failed for good: the dead-letter queue.
+    for s in m {
+        if let Some(t) = s
+            .name
+            .strip_prefix("workflow.")
+            .and_then(|r| r.strip_suffix(".dlq"))
+            && !t.contains('.')
+            && s.mean > 0.0
+        {
+            let share = mean(m, &format!("workflow.{t}.dlq_share")).unwrap_or(f64::NAN);
+            let age = mean(m, &format!("workflow.{t}.dlq_oldest_age_s")).unwrap_or(f64::NAN);
+            out.push(format!(
+                "dead-letter queue of workflow {t}: {} executions per replication ({} of those \
+                 that ended), the oldest there {} s at the end",
+                short(s.mean),
+                percent(share),
+                short(age)
+            ));
+        }
+    }
     // Cost-guard firings.
     let budget = mean(m, "cost_guard.budget_alerts").unwrap_or(0.0);
     let anomaly = mean(m, "cost_guard.anomaly_alerts").unwrap_or(0.0);

@@ -199,3 +199,25 @@ fn flags_say_what_crossed_which_line() {
     ]);
     assert!(quiet.is_empty(), "{quiet:?}");
 }
+
+#[test]
+fn a_dead_letter_queue_is_flagged_with_its_count_share_and_age() {
+    let r = report(
+        "1h",
+        "1h",
+        "99%",
+        &[
+            ("workflow.rag.dlq", &[10.0, 14.0]),
+            ("workflow.rag.dlq_share", &[0.2, 0.3]),
+            ("workflow.rag.dlq_oldest_age_s", &[100.0, 200.0]),
+            ("workflow.rag.activity.retrieve.dlq", &[1.0, 1.0]),
+            ("workflow.ok.dlq", &[0.0, 0.0]),
+        ],
+    );
+    let flags = flags(&r);
+    let dlq: Vec<&String> = flags.iter().filter(|f| f.contains("dead-letter")).collect();
+    assert_eq!(dlq.len(), 1, "{flags:?}");
+    assert!(dlq[0].contains("workflow rag: 12 executions"), "{}", dlq[0]);
+    assert!(dlq[0].contains("(25% of those"), "{}", dlq[0]);
+    assert!(dlq[0].contains("150 s at the end"), "{}", dlq[0]);
+}

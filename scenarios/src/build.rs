@@ -5,7 +5,7 @@
 //! its rules and its conversion. The order is fixed, and it matters:
 //!
 //! 1. the scenario's own bounds (horizon, warm-up, replications, at least one tenant and
-//!    backend);
+//!    backend, or work queues alone);
 //! 2. `backends`, in file order: a backend's index is its id, which routes, tenants and chaos
 //!    experiments refer to, and which keys its random streams in the world;
 //! 3. `routes`, declared ones in file order: they need the backends' ids and context windows;
@@ -17,7 +17,8 @@
 //!    horizon;
 //! 7. `chaos` experiments, which name SLOs, tenants and backends, and the `cost_guard`;
 //! 8. the rest of the gateway;
-//! 9. `report`, whose headline names are checked against the metric catalogue.
+//! 9. `work_queues`;
+//! 10. `report`, whose headline names are checked against the metric catalogue.
 //!
 //! A scenario with several mistakes reports the first one met in this order, so moving a step
 //! changes which error a user sees first; renumbering entities changes every random stream.
@@ -79,6 +80,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         &backends,
         &tenant_list,
     )?;
+    let work_queues = crate::sections::work_queues::build_work_queues(&s.work_queues)?;
     check_report(&s.report)?;
     Ok(WorldConfig {
         horizon: s.horizon.0,
@@ -89,6 +91,7 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
         slos,
         chaos,
         cost_guard,
+        work_queues,
         max_in_flight: u64::MAX,
         gateway,
     })
@@ -109,10 +112,14 @@ fn check_bounds(s: &Scenario) -> Result<(), BuildError> {
     if s.replications == 0 {
         return Err(err("replications", "at least one replication is needed"));
     }
-    if s.tenants.is_empty() {
-        return Err(err("tenants", "a scenario needs at least one tenant"));
+    // A scenario of work queues alone simulates them without any call.
+    if s.tenants.is_empty() && s.work_queues.is_empty() {
+        return Err(err(
+            "tenants",
+            "a scenario needs at least one tenant (or a work queue)",
+        ));
     }
-    if s.backends.is_empty() {
+    if s.backends.is_empty() && !s.tenants.is_empty() {
         return Err(err("backends", "a scenario needs at least one backend"));
     }
     if s.tenants.len() > u16::MAX as usize || s.backends.len() > u16::MAX as usize {

@@ -159,6 +159,16 @@ pub const ALL: &[Example] = &[
         summary: "a 24 h GPU job checkpointing hourly on a node with 8 h MTBF: Daly's E[T] = 1705.7 min",
         toml: include_str!("../examples/training-checkpoint.toml"),
     },
+    Example {
+        name: "ingestion-backlog",
+        summary: "a bulk upload of 500k documents into a 40-worker queue: backlog, oldest age, backpressure, scaling",
+        toml: include_str!("../examples/ingestion-backlog.toml"),
+    },
+    Example {
+        name: "prompt-cost-spike",
+        summary: "a system prompt 3x longer at 6 h: cost per execution and when the cost guard fires",
+        toml: include_str!("../examples/prompt-cost-spike.toml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Example> {

@@ -62,6 +62,9 @@ pub struct Scenario {
     /// Spend per hour against a budget and a baseline (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_guard: Option<CostGuardSchema>,
+    /// Task queues drained by pools of workers (default: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub work_queues: Vec<crate::sections::work_queues::WorkQueue>,
     /// What the summary's headline shows besides the verdicts (default: nothing more).
     #[serde(default, skip_serializing_if = "ReportSchema::is_empty")]
     pub report: ReportSchema,

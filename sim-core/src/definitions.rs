@@ -654,12 +654,13 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 
 /// Every definition, in the order they are searched: [`DEFINITIONS`] (calls, tenants,
 /// backends, routes), then the pools', SLOs', chaos experiments' and cost guard's, then the
-/// workflow metrics'.
+/// workflow metrics' and the work queues'.
 pub fn all() -> impl Iterator<Item = &'static Definition> {
     DEFINITIONS
         .iter()
         .chain(crate::operations_definitions::DEFINITIONS)
         .chain(crate::workflow_definitions::DEFINITIONS)
+        .chain(crate::workflow_definitions::QUEUE_DEFINITIONS)
 }
 
 /// The definition of the metric `name`, if faultline reports such a metric.
@@ -671,7 +672,7 @@ pub fn definition(name: &str) -> Option<&'static Definition> {
 pub fn section(name: &str) -> Section {
     let first = name.split('.').next().unwrap_or(name);
     match first {
-        "tenant" | "workflow" => Section::Tenants,
+        "tenant" | "workflow" | "work_queue" => Section::Tenants,
         "backend" | "route" => Section::Backends,
         "pool" => Section::Pools,
         "slo" => Section::Slos,

@@ -83,6 +83,16 @@ pub const DEFINITIONS: &[Definition] = &[
         "spend of the executions that ended",
     ),
     d(
+        "workflow.*.cost_mean_before_update_usd",
+        "USD",
+        "mean spend per ended execution that arrived before the first activity prompt update",
+    ),
+    d(
+        "workflow.*.cost_mean_after_update_usd",
+        "USD",
+        "mean spend per ended execution that arrived from the first activity prompt update on",
+    ),
+    d(
         "workflow.*.worker_crashes",
         "crashes",
         "crashes of the workers running executions",
@@ -121,5 +131,101 @@ pub const DEFINITIONS: &[Definition] = &[
         "workflow.*.checkpoints",
         "checkpoints",
         "checkpoints written by compute activities",
+    ),
+];
+
+/// Every work-queue metric family (`work_queue.NAME.*`): a scenario's `[[work_queues]]` report
+/// them.
+pub const QUEUE_DEFINITIONS: &[Definition] = &[
+    d(
+        "work_queue.*.enqueued",
+        "items",
+        "items put into the queue (dropped ones and ones a blocked producer holds not counted)",
+    ),
+    d(
+        "work_queue.*.processed",
+        "items",
+        "items a worker took from the queue",
+    ),
+    d(
+        "work_queue.*.dropped",
+        "items",
+        "low-priority items dropped on arrival to a backlog at or above `drop_above`",
+    ),
+    d(
+        "work_queue.*.backlog_mean",
+        "items",
+        "time-average number of items waiting for a worker",
+    ),
+    d(
+        "work_queue.*.backlog_max",
+        "items",
+        "most items waiting at once",
+    ),
+    d(
+        "work_queue.*.backlog_end",
+        "items",
+        "items still waiting at the horizon",
+    ),
+    d(
+        "work_queue.*.wait_mean_s",
+        "s",
+        "mean time from entering the queue to a worker taking the item",
+    ),
+    d("work_queue.*.wait_p99_s", "s", "99th percentile of that"),
+    d(
+        "work_queue.*.high_wait_mean_s",
+        "s",
+        "mean wait of high-priority items (`low_priority = \"delay\"`)",
+    ),
+    d(
+        "work_queue.*.low_wait_mean_s",
+        "s",
+        "mean wait of low-priority items (`low_priority = \"delay\"`)",
+    ),
+    d(
+        "work_queue.*.oldest_age_max_s",
+        "s",
+        "the greatest age the oldest waiting item reached",
+    ),
+    d(
+        "work_queue.*.oldest_age_end_s",
+        "s",
+        "age of the oldest item still waiting at the horizon (0: none waits)",
+    ),
+    d(
+        "work_queue.*.workers_mean",
+        "workers",
+        "time-average workers up",
+    ),
+    d(
+        "work_queue.*.worker_hours",
+        "h",
+        "worker-hours over the measured window",
+    ),
+    d(
+        "work_queue.*.cost_usd",
+        "USD",
+        "worker-hours times `worker_hour_usd`",
+    ),
+    d(
+        "work_queue.*.producer_blocked_s",
+        "s",
+        "time the producers were blocked by backpressure",
+    ),
+    d(
+        "work_queue.*.refused",
+        "items",
+        "the steady producer's items refused while backpressure held the producers back",
+    ),
+    d(
+        "work_queue.*.upload_s",
+        "s",
+        "time from the bulk upload's start to its last item put (NaN: not done by the horizon)",
+    ),
+    d(
+        "work_queue.*.scale_ups",
+        "decisions",
+        "times the autoscaler asked for more workers",
     ),
 ];

@@ -11,10 +11,13 @@
 //! non-durable one starts over.
 
 pub mod checkpoint;
+pub mod queue;
+pub mod queue_stats;
 pub mod retry;
 pub mod stats;
 
 pub use checkpoint::CheckpointConfig;
+pub use queue::WorkQueueConfig;
 pub use retry::RetryPolicy;
 use sim_core::{Sampler, Time};
 

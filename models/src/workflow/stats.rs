@@ -40,6 +40,11 @@ pub struct WorkflowStats {
     /// The spend on every execution that ended (succeeded or failed for good), and its sum.
     pub cost: Tally,
     pub cost_total: f64,
+    /// With a prompt update: when the first one takes effect, and the cost of the executions
+    /// that arrived before it and after it.
+    pub update_at: Option<Time>,
+    pub cost_before: Tally,
+    pub cost_after: Tally,
     pub latency: Tally,
     pub latency_hist: LatencyHistogram,
     /// Failed for good: the dead-letter queue, with when each landed there.
@@ -62,6 +67,13 @@ impl WorkflowStats {
             checkpoints: 0,
             cost: Tally::new(),
             cost_total: 0.0,
+            update_at: cfg
+                .activities
+                .iter()
+                .filter_map(|a| a.prompt_update.map(|(at, _)| at))
+                .min(),
+            cost_before: Tally::new(),
+            cost_after: Tally::new(),
             latency: Tally::new(),
             latency_hist: LatencyHistogram::new(),
             dead_letters: Vec::new(),
@@ -73,6 +85,13 @@ impl WorkflowStats {
     pub fn ended(&mut self, now: Time, latency: Time, cost: f64, success: Option<bool>) {
         self.cost.record(cost);
         self.cost_total += cost;
+        if let Some(at) = self.update_at {
+            if now - latency < at {
+                self.cost_before.record(cost);
+            } else {
+                self.cost_after.record(cost);
+            }
+        }
         match success {
             Some(degraded) => {
                 self.succeeded += 1;
@@ -124,6 +143,10 @@ impl WorkflowStats {
         out.push(m("latency_p99_s"), q(0.99));
         out.push(m("cost_mean_usd"), latency(&self.cost));
         out.push(m("cost_usd"), self.cost_total);
+        if self.update_at.is_some() {
+            out.push(m("cost_mean_before_update_usd"), latency(&self.cost_before));
+            out.push(m("cost_mean_after_update_usd"), latency(&self.cost_after));
+        }
         out.push(m("worker_crashes"), self.worker_crashes as f64);
         out.push(m("restarts"), self.restarts as f64);
         out.push(m("resumes"), self.resumes as f64);

@@ -192,6 +192,20 @@ impl<'c> World<'c> {
             overload: super::gateway::overload::Overload::new(config),
             workflows: super::workflow::Workflows::build(config, &streams),
             client_hops: super::client_hop::ClientHops::new(config, &streams),
+            work_queues: config
+                .work_queues
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    crate::workflow::queue::WorkQueue::new(
+                        i as u16,
+                        q,
+                        &streams,
+                        config.warmup,
+                        config.horizon,
+                    )
+                })
+                .collect(),
         }
     }
 }

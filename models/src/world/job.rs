@@ -79,6 +79,17 @@ impl World<'_> {
             Some(p) if r.turn == 0 => p,
             _ => prompt,
         };
+        // A workflow activity's prompt update (a longer system prompt from its time on).
+        let grown = if r.turn == 0 {
+            r.workflow.prompt_multiplier(cfg.workflow.as_ref(), now)
+        } else {
+            1.0
+        };
+        let prompt = if grown == 1.0 {
+            prompt
+        } else {
+            (prompt as f64 * grown).round().clamp(1.0, u32::MAX as f64) as u32
+        };
         r.route = step.route;
         r.backend = route.backend;
         r.depth = 0;

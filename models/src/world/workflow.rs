@@ -42,6 +42,20 @@ impl WorkflowLink {
     pub(super) fn get(self) -> Option<WorkflowLink> {
         (self.run != u32::MAX).then_some(self)
     }
+
+    /// How many times longer this attempt's prompt is at `now` under its activity's prompt
+    /// update (1 before it, or without one).
+    pub(super) fn prompt_multiplier(self, flow: Option<&WorkflowConfig>, now: Time) -> f64 {
+        let update = self
+            .get()
+            .and(flow)
+            .and_then(|f| f.activities.get(self.activity as usize))
+            .and_then(|a| a.prompt_update);
+        match update {
+            Some((at, m)) if now >= at => m,
+            _ => 1.0,
+        }
+    }
 }
 
 /// One execution of a workflow.
@@ -82,6 +96,8 @@ struct Flows {
     /// Worker crashes, and the compute jobs' node crashes.
     crash_rng: RandomStream,
     node_rng: RandomStream,
+    /// Time between worker crashes, made once when the world is built (`None`: they don't).
+    crashes: Option<sim_core::Sampler>,
 }
 
 /// Every execution in flight, and per tenant what its workflow did.
@@ -106,6 +122,7 @@ impl Workflows {
                         stats: WorkflowStats::new(w),
                         crash_rng: streams.stream(&entity, "worker_crashes"),
                         node_rng: streams.stream(&entity, "node_crashes"),
+                        crashes: w.crash_sampler(),
                     }
                 })
             })
@@ -146,22 +163,47 @@ fn answered(outcome: Outcome) -> bool {
     )
 }
 
+/// Why the world has its workflows wherever this code runs: it runs only for a workflow
+/// tenant's arrival, an activity attempt's job, or a workflow timer, and `Workflows::build`
+/// made them whenever some tenant runs a workflow.
+const HAS_WORKFLOWS: &str = "workflow code runs only in a world with workflow tenants";
+/// Why a tenant here runs a workflow: only its executions reach this code.
+const IS_WORKFLOW_TENANT: &str = "an execution belongs to a tenant that runs a workflow";
+/// Why an execution is still in the slab: these calls come from its own handlers (a timer
+/// already checked against the slab, or the attempt's job end), before it is removed, and
+/// nothing in between removes it.
+const IS_LIVE: &str = "an execution's own handler reaches it before it is removed";
+
 impl World<'_> {
     fn flow(&self, tenant: TenantId) -> &WorkflowConfig {
         self.config.tenants[tenant]
             .workflow
             .as_ref()
-            .expect("a workflow tenant")
+            .expect(IS_WORKFLOW_TENANT)
+    }
+
+    fn workflow_state(&mut self) -> &mut Workflows {
+        self.workflows.as_mut().expect(HAS_WORKFLOWS)
     }
 
     fn flows(&mut self, tenant: TenantId) -> &mut Flows {
-        self.workflows.as_mut().expect("workflows").tenants[tenant.index()]
+        self.workflow_state().tenants[tenant.index()]
             .as_mut()
-            .expect("a workflow tenant")
+            .expect(IS_WORKFLOW_TENANT)
     }
 
     fn run_mut(&mut self, run: Key) -> Option<&mut Run> {
         self.workflows.as_mut()?.runs.get_mut(run)
+    }
+
+    /// The execution `run`, which its caller knows to be live.
+    fn live(&mut self, run: Key) -> &mut Run {
+        self.run_mut(run).expect(IS_LIVE)
+    }
+
+    /// Removes the finished execution `run`, which its caller knows to be live.
+    fn remove_run(&mut self, run: Key) -> Run {
+        self.workflow_state().runs.remove(run).expect(IS_LIVE)
     }
 
     fn schedule_timer(&mut self, at: Time, run: Key, what: WorkflowTimer) {
@@ -180,8 +222,9 @@ impl World<'_> {
     /// An arrival of a workflow tenant: a new execution starts its first activity.
     pub(super) fn start_workflow(&mut self, now: Time, tenant: TenantId) {
         let cfg = self.flow(tenant);
-        let (timeout, crashes) = (cfg.execution_timeout, cfg.crash_sampler());
-        let flows = self.workflows.as_mut().expect("workflows");
+        let timeout = cfg.execution_timeout;
+        let crashes = self.flows(tenant).crashes.clone();
+        let flows = self.workflow_state();
         let run = flows.runs.insert(Run {
             tenant,
             arrived: now,
@@ -207,7 +250,7 @@ impl World<'_> {
         f.stats.started += 1;
         if let Some(s) = crashes {
             let at = now.saturating_add(super::to_time(s.sample(&mut f.crash_rng)));
-            self.run_mut(run).expect("just made").crash_at = at;
+            self.live(run).crash_at = at;
             self.schedule_timer(at, run, WorkflowTimer::Crash);
         }
         if let Some(t) = timeout {
@@ -219,7 +262,7 @@ impl World<'_> {
     /// The next attempt of the execution's current activity. Its last act may end the
     /// execution (a job refused at once reports back synchronously), so nothing follows it.
     fn start_attempt(&mut self, now: Time, run: Key) {
-        let r = self.run_mut(run).expect("live run");
+        let r = self.live(run);
         r.attempt += 1;
         r.seq = r.seq.wrapping_add(1);
         r.attempt_started = now;
@@ -230,7 +273,7 @@ impl World<'_> {
         self.flows(tenant).stats.activities[a as usize].attempts += 1;
         if let Some(stc) = close {
             let at = now.saturating_add(stc);
-            self.run_mut(run).expect("live run").close_at = at;
+            self.live(run).close_at = at;
             self.schedule_timer(at, run, WorkflowTimer::StartToClose);
         }
         match kind {
@@ -252,20 +295,22 @@ impl World<'_> {
 
     /// A compute activity tries its next segment from `now`.
     fn try_segment(&mut self, now: Time, run: Key) {
-        let r = self.workflows.as_ref().expect("workflows").runs.get(run);
-        let (tenant, a, k) = r.map(|r| (r.tenant, r.activity, r.segment)).expect("live");
+        let r = self.live(run);
+        let (tenant, a, k) = (r.tenant, r.activity, r.segment);
         let ActivityKind::Compute(c) = &self.flow(tenant).activities[a as usize].kind else {
             unreachable!("a compute activity")
         };
         let c = c.clone();
-        let need = c.segment(k).expect("a segment is left");
+        let need = c
+            .segment(k)
+            .expect("a compute activity tries a segment only while one is left");
         let tried = c.try_segment(need, &mut self.flows(tenant).node_rng);
         let (ok, after) = match tried {
             Ok(t) => (true, t),
             Err(t) => (false, t),
         };
         let at = now.saturating_add(after);
-        let r = self.run_mut(run).expect("live run");
+        let r = self.live(run);
         r.attempt_started = now;
         r.segment_at = at;
         r.segment_ok = ok;
@@ -292,7 +337,7 @@ impl World<'_> {
         let tenant = r.tenant;
         let idempotent = self.flow(tenant).activities[activity as usize].idempotent;
         if answered(outcome) && !idempotent {
-            let r = self.run_mut(run).expect("live run");
+            let r = self.live(run);
             let bit = 1u64 << (activity.min(63));
             let again = r.effects & bit != 0;
             r.effects |= bit;
@@ -300,7 +345,7 @@ impl World<'_> {
                 self.flows(tenant).stats.activities[activity as usize].duplicate_effects += 1;
             }
         }
-        let r = self.run_mut(run).expect("live run");
+        let r = self.live(run);
         if r.seq as u8 != link.seq || !r.in_flight {
             return; // an attempt the execution gave up on (timeout, crash)
         }
@@ -317,7 +362,7 @@ impl World<'_> {
     /// The current activity completed: on to the next (at `now`, through a timer, as this may
     /// run inside another job's end), or the execution succeeded.
     fn activity_done(&mut self, now: Time, run: Key, degraded: bool) {
-        let r = self.run_mut(run).expect("live run");
+        let r = self.live(run);
         r.degraded |= degraded;
         let (tenant, a, since) = (r.tenant, r.activity, r.scheduled);
         self.flows(tenant).stats.activities[a as usize]
@@ -325,20 +370,14 @@ impl World<'_> {
             .record((now - since) as f64 / 1e9);
         let last = a as usize + 1 == self.flow(tenant).activities.len();
         if last {
-            let r = self
-                .workflows
-                .as_mut()
-                .expect("wf")
-                .runs
-                .remove(run)
-                .expect("live");
+            let r = self.remove_run(run);
             let latency = now - r.arrived;
             self.flows(tenant)
                 .stats
                 .ended(now, latency, r.cost, Some(r.degraded));
             return;
         }
-        let r = self.run_mut(run).expect("live run");
+        let r = self.live(run);
         r.activity += 1;
         r.attempt = 0;
         r.segment = 0;
@@ -350,13 +389,7 @@ impl World<'_> {
     /// The current attempt failed with `error_type`: retry it after the policy's interval if
     /// the policy and the schedule-to-close timeout allow, or the workflow fails.
     fn attempt_failed(&mut self, now: Time, run: Key, error_type: &str) {
-        let r = self
-            .workflows
-            .as_ref()
-            .expect("wf")
-            .runs
-            .get(run)
-            .expect("live");
+        let r = &*self.live(run);
         let (tenant, a, attempt, scheduled) = (r.tenant, r.activity, r.attempt, r.scheduled);
         let activity = &self.flow(tenant).activities[a as usize];
         let retry_at = activity
@@ -371,7 +404,7 @@ impl World<'_> {
         self.flows(tenant).stats.activities[a as usize].failures += 1;
         match retry_at {
             Some(at) => {
-                self.run_mut(run).expect("live run").start_at = at;
+                self.live(run).start_at = at;
                 self.schedule_timer(at, run, WorkflowTimer::Start);
             }
             None => self.workflow_failed(now, run),
@@ -381,13 +414,7 @@ impl World<'_> {
     /// An activity failed for good: the workflow's own retry policy starts it over, or the
     /// execution goes to the dead-letter queue.
     fn workflow_failed(&mut self, now: Time, run: Key) {
-        let r = self
-            .workflows
-            .as_ref()
-            .expect("wf")
-            .runs
-            .get(run)
-            .expect("live");
+        let r = &*self.live(run);
         let (tenant, attempt, arrived) = (r.tenant, r.workflow_attempt, r.arrived);
         let cfg = self.flow(tenant);
         let at = now.saturating_add(cfg.retry.interval(attempt));
@@ -396,7 +423,7 @@ impl World<'_> {
                 .execution_timeout
                 .is_none_or(|t| at < arrived.saturating_add(t));
         if again {
-            let r = self.run_mut(run).expect("live run");
+            let r = self.live(run);
             let lost = (now - r.run_started) as f64 / 1e9;
             r.workflow_attempt += 1;
             r.run_started = at;
@@ -417,13 +444,7 @@ impl World<'_> {
 
     /// The execution failed for good.
     fn dead_letter(&mut self, now: Time, run: Key) {
-        let r = self
-            .workflows
-            .as_mut()
-            .expect("wf")
-            .runs
-            .remove(run)
-            .expect("live");
+        let r = self.remove_run(run);
         let latency = now - r.arrived;
         self.flows(r.tenant).stats.ended(now, latency, r.cost, None);
     }
@@ -479,7 +500,7 @@ impl World<'_> {
                     if c.segment(k).is_some() {
                         self.try_segment(now, run);
                     } else {
-                        let r = self.run_mut(run).expect("live run");
+                        let r = self.live(run);
                         r.in_flight = false;
                         r.close_at = 0;
                         self.activity_done(now, run, false);
@@ -524,21 +545,18 @@ impl World<'_> {
     /// heartbeat, or its start-to-close timeout), under the activity's retry policy. Not
     /// durable: it starts over from its first activity once the worker is back.
     fn worker_crash(&mut self, now: Time, run: Key) {
-        let r = self
-            .workflows
-            .as_ref()
-            .expect("wf")
-            .runs
-            .get(run)
-            .expect("live");
+        let r = &*self.live(run);
         let tenant = r.tenant;
         let cfg = self.flow(tenant);
         let (durable, back) = (cfg.durable, now.saturating_add(cfg.worker_mttr));
-        let crashes = cfg.crash_sampler().expect("crashes are configured");
         let f = self.flows(tenant);
+        let crashes = f
+            .crashes
+            .clone()
+            .expect("a crash timer is set only for a workflow whose workers crash");
         f.stats.worker_crashes += 1;
         let next = back.saturating_add(super::to_time(crashes.sample(&mut f.crash_rng)));
-        let r = self.run_mut(run).expect("live run");
+        let r = self.live(run);
         r.crash_at = next;
         let (started, activity, run_started) = (r.attempt_started, r.activity, r.run_started);
         self.schedule_timer(next, run, WorkflowTimer::Crash);
@@ -547,7 +565,7 @@ impl World<'_> {
             self.flows(tenant).stats.resumes += 1;
             let Some(ran) = ran else {
                 // Between attempts: the pending start waits for the worker.
-                let r = self.run_mut(run).expect("live run");
+                let r = self.live(run);
                 if r.start_at != 0 && r.start_at < back {
                     r.start_at = back;
                     self.schedule_timer(back, run, WorkflowTimer::Start);
@@ -574,7 +592,7 @@ impl World<'_> {
             let f = self.flows(tenant);
             f.stats.restarts += 1;
             f.stats.lost_work_s += (now - run_started.min(now)) as f64 / 1e9;
-            let r = self.run_mut(run).expect("live run");
+            let r = self.live(run);
             r.run_started = back;
             r.activity = 0;
             r.attempt = 0;

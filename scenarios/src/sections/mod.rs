@@ -21,4 +21,5 @@ pub mod routes;
 pub mod slos;
 pub mod tenants;
 pub mod transport;
+pub mod work_queues;
 pub mod workflow;

@@ -113,6 +113,18 @@ pub struct Activity {
     /// again counts a duplicate side effect.
     #[serde(default = "yes")]
     pub idempotent: bool,
+    /// From `at` on, the call's prompt is `multiplier` times as long (a system prompt update;
+    /// default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_update: Option<PromptUpdate>,
+}
+
+/// A prompt update: from `at` on, prompts are `multiplier` times as long.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptUpdate {
+    pub at: Duration,
+    pub multiplier: Positive,
 }
 
 /// A long job: `work` of computation, a checkpoint costing `checkpoint_cost` after every
@@ -177,8 +189,22 @@ pub(crate) fn build_workflow<'a>(
                     "a compute activity makes no call: leave out its token counts",
                 ));
             }
+            if a.prompt_update.is_some() {
+                return Err(err(
+                    format!("{here}.prompt_update"),
+                    "a compute activity makes no call: it has no prompt to update",
+                ));
+            }
             ActivityKind::Compute(compute(c, &format!("{here}.compute"))?)
         } else {
+            if let Some(u) = &a.prompt_update
+                && u.multiplier.0 > 1000.0
+            {
+                return Err(err(
+                    format!("{here}.prompt_update.multiplier"),
+                    format!("at most 1000 (a prompt {} times as long)", u.multiplier.0),
+                ));
+            }
             let tokens = |d: &Option<TokenDist>, key: &str| {
                 d.as_ref()
                     .map(|d| token_sampler(d).map(TokenSource::Sampled))
@@ -222,7 +248,7 @@ pub(crate) fn build_workflow<'a>(
             schedule_to_close: positive(&a.schedule_to_close_timeout, "schedule_to_close_timeout")?,
             heartbeat_timeout: positive(&a.heartbeat_timeout, "heartbeat_timeout")?,
             idempotent: a.idempotent,
-            prompt_update: None,
+            prompt_update: a.prompt_update.as_ref().map(|u| (u.at.0, u.multiplier.0)),
         });
     }
     if w.execution_timeout.as_ref().is_some_and(|d| d.0 == 0) {

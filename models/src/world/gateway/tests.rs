@@ -109,6 +109,7 @@ fn config() -> WorldConfig {
         slos: Vec::new(),
         chaos: None,
         cost_guard: None,
+        work_queues: Vec::new(),
         max_in_flight: u64::MAX,
     }
 }
