@@ -441,12 +441,7 @@ impl<'c> World<'c> {
                     self.on_degradation_flip(now, BackendId(backend))
                 }
                 Event::ModelUpdate { backend, index } => {
-                    let b = BackendId(backend);
-                    let was = self.backends[b].provider.faulty();
-                    self.backends[b].provider.update_multiplier *=
-                        self.config.backends[b].model_updates[index as usize].1;
-                    let is = self.backends[b].provider.faulty();
-                    self.fault_changed(now, b, was, is);
+                    self.on_model_update(now, BackendId(backend), index as usize)
                 }
                 Event::Validated {
                     request,

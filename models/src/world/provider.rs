@@ -636,6 +636,16 @@ impl World<'_> {
         self.schedule_degradation_flip(now, backend);
     }
 
+    /// The backend's model is silently updated (its `index`-th scheduled update): its soft
+    /// failures scale by the update's multiplier from now on.
+    pub(super) fn on_model_update(&mut self, now: Time, backend: BackendId, index: usize) {
+        let was = self.backends[backend].provider.faulty();
+        self.backends[backend].provider.update_multiplier *=
+            self.config.backends[backend].model_updates[index].1;
+        let is = self.backends[backend].provider.faulty();
+        self.fault_changed(now, backend, was, is);
+    }
+
     pub(super) fn schedule_episode(
         &mut self,
         at: Time,
