@@ -484,6 +484,20 @@ pub fn paired_bars(
 mod tests {
     use super::*;
 
+    #[test]
+    fn axis_ticks_are_short() {
+        let t = draw::tick;
+        // Everyday magnitudes as the table writes them; plotters' float noise rounded away.
+        assert_eq!(t(0.5), "0.5");
+        assert_eq!(t(0.001), "0.001");
+        assert_eq!(t(2.5e-13), "0");
+        // Below a thousandth: a short exponent, not the table's `8.0000e-4`.
+        assert_eq!(t(8.000_000_000_000_001e-4), "8e-4");
+        assert_eq!(t(-2.5e-4), "-2.5e-4");
+        assert_eq!(t(1.2345e-5), "1.23e-5");
+        assert_eq!(t(3e12), "3e12");
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("faultline-plot-{}-{name}", std::process::id()));
