@@ -633,12 +633,18 @@ mod tests {
         assert_eq!(QuantileSeries::bin((1 << 49) - 1), TAIL_BINS - 1);
         assert_eq!(QuantileSeries::bin(Time::MAX), TAIL_BINS - 1);
         let mut last = 0;
-        for v in (0..60).map(|k| 1u64 << k).chain((0..1000).map(|k| k * 7_919_777)) {
+        for v in (0..60)
+            .map(|k| 1u64 << k)
+            .chain((0..1000).map(|k| k * 7_919_777))
+        {
             let b = QuantileSeries::bin(v);
             if v < (1 << 49) {
                 // The midpoint is within a sixteenth of the value (or 66 µs below 1 ms).
                 let mid = QuantileSeries::bin_mid(b);
-                assert!((mid - v as f64).abs() <= (v as f64 / 16.0).max(65_536.0), "{v}");
+                assert!(
+                    (mid - v as f64).abs() <= (v as f64 / 16.0).max(65_536.0),
+                    "{v}"
+                );
             }
             if v.is_power_of_two() {
                 assert!(b >= last);

@@ -458,7 +458,10 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
     // Every completion a success: goodput would be drawn over throughput and hide it.
     if let [(t, _), (g, _)] = rates.as_slice()
         && t.mean.len() == g.mean.len()
-        && t.mean.iter().zip(&g.mean).all(|(a, b)| a == b || a.is_nan() && b.is_nan())
+        && t.mean
+            .iter()
+            .zip(&g.mean)
+            .all(|(a, b)| a == b || a.is_nan() && b.is_nan())
     {
         rates = vec![(*t, "throughput = goodput".to_string())];
     }

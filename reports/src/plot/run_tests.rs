@@ -403,7 +403,10 @@ fn errors_by_class_without_class_counts_splits_failures_from_timeouts() {
         ],
     );
     let figures = run_figures(&r);
-    let f = figures.iter().find(|f| f.stem == "errors_by_class").unwrap();
+    let f = figures
+        .iter()
+        .find(|f| f.stem == "errors_by_class")
+        .unwrap();
     assert!(f.caption.contains("attempt failures less the timeouts"));
     let Figure::Bars(b) = &f.figure else {
         panic!("bars")
@@ -412,7 +415,11 @@ fn errors_by_class_without_class_counts_splits_failures_from_timeouts() {
     assert_eq!(b.rows[0].0, "server error");
     assert!((b.rows[0].1 - 7.0).abs() < 1e-12);
     let h = 4.302_652_7 * (7.0f64 / 3.0).sqrt();
-    assert!((b.rows[0].2 - (7.0 - h).max(0.0)).abs() < 1e-6, "{:?}", b.rows[0]);
+    assert!(
+        (b.rows[0].2 - (7.0 - h).max(0.0)).abs() < 1e-6,
+        "{:?}",
+        b.rows[0]
+    );
     assert!((b.rows[0].3 - (7.0 + h)).abs() < 1e-6, "{:?}", b.rows[0]);
     assert_eq!(b.rows[1].0, "attempt timeout");
     assert!((b.rows[1].1 - 5.0).abs() < 1e-12);
@@ -437,6 +444,9 @@ fn errors_by_class_without_class_counts_splits_failures_from_timeouts() {
     };
     let labels: Vec<&str> = b.rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(labels, ["unavailable", "attempt timeout"]);
-    let none = report(vec![], vec![metric("attempt_failures", 0.0), metric("timeouts", 0.0)]);
+    let none = report(
+        vec![],
+        vec![metric("attempt_failures", 0.0), metric("timeouts", 0.0)],
+    );
     assert!(!stems(&none).contains(&"errors_by_class"));
 }
