@@ -667,7 +667,9 @@ fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<(
 where
     DB::ErrorType: 'static,
 {
-    let n = b.rows.len().max(1) as u32;
+    // Slots on the y axis: one per row, and at least two, since plotters cannot map a
+    // segmented axis of one slot (a single bar was drawn over the title, unlabelled).
+    let n = b.rows.len().max(2) as u32;
     let xs = b
         .rows
         .iter()

@@ -740,8 +740,10 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
     if errors.is_empty() {
         // A run whose attempts can only fail or time out counts no class apart: the failures
         // that were not timeouts are the server errors.
+        // A class that never happened here is left out: none of its kind was possible.
         errors = server_errors_and_timeouts(report)
             .into_iter()
+            .filter(|(_, m)| m.mean != 0.0)
             .map(|(label, m)| row(label.to_string(), &m))
             .collect();
         derived = " Here the only classes are server errors and timeouts: server errors are the \

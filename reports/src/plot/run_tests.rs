@@ -444,6 +444,22 @@ fn errors_by_class_without_class_counts_splits_failures_from_timeouts() {
     };
     let labels: Vec<&str> = b.rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(labels, ["unavailable", "attempt timeout"]);
+    // Every failure a timeout: no server-error bar of zeros.
+    let timeouts_only = report(
+        vec![],
+        vec![metric("attempt_failures", 4.0), metric("timeouts", 4.0)],
+    );
+    let figures = run_figures(&timeouts_only);
+    let Figure::Bars(b) = &figures
+        .iter()
+        .find(|f| f.stem == "errors_by_class")
+        .unwrap()
+        .figure
+    else {
+        panic!("bars")
+    };
+    let labels: Vec<&str> = b.rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(labels, ["attempt timeout"]);
     let none = report(
         vec![],
         vec![metric("attempt_failures", 0.0), metric("timeouts", 0.0)],
