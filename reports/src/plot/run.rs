@@ -96,7 +96,8 @@ const SHARE_STEMS: [&str; 3] = ["utilisation", "kv_utilisation", "breaker_state"
 
 /// Time charts whose lines are per entity or per kind, so that a lone line's label says what
 /// the title does not.
-const NAMED_ALONE: [&str; 9] = [
+const NAMED_ALONE: [&str; 10] = [
+    "throughput",
     "errors",
     "utilisation",
     "in_service",

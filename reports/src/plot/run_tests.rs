@@ -248,12 +248,13 @@ fn time_axes_end_at_the_horizon_and_zero_series_are_not_drawn() {
             .iter()
             .all(|l| l.kind == LineKind::Data)
     );
-    // One pool's KV line has no legend to name it: the title does. Throughput is no entity.
+    // One pool's KV line has no legend to name it: the title does; goodput, all zero, is not
+    // drawn, and the title says which line is.
     assert_eq!(
         chart_of(&figures, "kv_utilisation").title,
         "GPU pool KV-cache utilisation: gpu"
     );
-    assert_eq!(throughput.title, "Throughput and goodput");
+    assert_eq!(throughput.title, "Throughput and goodput: throughput");
     // A GPU pool gets its TTFT over time: per pool its mean, then its p99 (not the scalar
     // metric of the same name, which is no series).
     let ttft = chart_of(&figures, "ttft");
@@ -334,7 +335,7 @@ fn goodput_equal_to_throughput_is_one_line() {
     let mut same = vec![3.0; n];
     same[7] = f64::NAN; // an empty bucket in both
     let both = |goodput: Vec<f64>| {
-        chart_of(
+        let c = chart_of(
             &run_figures(&report(
                 vec![
                     stat("throughput_per_s", same.clone()),
@@ -343,16 +344,19 @@ fn goodput_equal_to_throughput_is_one_line() {
                 vec![],
             )),
             "throughput",
-        )
-        .lines
-        .iter()
-        .map(|l| l.label.clone())
-        .collect::<Vec<_>>()
+        );
+        let labels: Vec<String> = c.lines.iter().map(|l| l.label.clone()).collect();
+        (c.title, labels)
     };
-    assert_eq!(both(same.clone()), ["throughput = goodput"]);
+    // One line has no legend: the title says what it is.
+    let (title, labels) = both(same.clone());
+    assert_eq!(labels, ["throughput = goodput"]);
+    assert_eq!(title, "Throughput and goodput: throughput = goodput");
     let mut lower = same.clone();
     lower[3] = 2.0;
-    assert_eq!(both(lower), ["throughput", "goodput"]);
+    let (title, labels) = both(lower);
+    assert_eq!(labels, ["throughput", "goodput"]);
+    assert_eq!(title, "Throughput and goodput");
 }
 
 #[test]
