@@ -22,9 +22,11 @@ fn plot_names(dir: &Path) -> Vec<String> {
 fn run_writes_plots_and_page_and_plot_redraws_them_byte_for_byte() {
     let (_, path) = run_report(FIXTURE, &[]);
     let dir = path.parent().unwrap();
-    // The fixture has a finite queue, failures and a timeout: every chart applies.
+    // The fixture has a finite queue, failures and a timeout: every chart applies, the
+    // errors by class too (server errors and timeouts, the only classes it can have).
     let expected: Vec<String> = [
         "errors",
+        "errors_by_class",
         "latency_cdf",
         "queue_depth",
         "throughput",
@@ -35,7 +37,7 @@ fn run_writes_plots_and_page_and_plot_redraws_them_byte_for_byte() {
     .collect();
     assert_eq!(plot_names(dir), expected);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), 5);
+    assert_eq!(html.matches("<svg").count(), 6);
     assert!(html.contains(&format!("faultline rerun {}", path.display())));
 
     let again = scratch_dir("replot");

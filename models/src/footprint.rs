@@ -10,7 +10,7 @@
 //! against the allocator's own count on every built-in example.
 
 use crate::WorldConfig;
-use sim_core::series::BucketGrid;
+use sim_core::series::{BucketGrid, QuantileSeries};
 use sim_core::stats::LatencyHistogram;
 
 /// Bytes of memory per call in flight: its request and attempt records, its queue entry and its
@@ -54,9 +54,12 @@ pub fn footprint(config: &WorldConfig) -> Footprint {
     let buckets = BucketGrid::for_window(config.warmup, config.horizon).len() as u64;
     // Series: the run's own, per backend (utilisation, breaker states, costs), per SLO (SLI,
     // budget, burn rate, alert, and its good/total counts), per pool (KV, replicas,
-    // preemptions); a level series keeps a value and a time-weighted sum per bucket.
-    let series = 10 + 6 * backends + 8 * slos + 4 * pools;
-    let series_bytes = series * buckets * 16;
+    // preemptions, TTFT mean and p99); a level series keeps a value and a time-weighted sum per
+    // bucket.
+    let series = 10 + 6 * backends + 8 * slos + 5 * pools;
+    // A pool's TTFT tail keeps a small histogram per bucket.
+    let grid = BucketGrid::for_window(config.warmup, config.horizon);
+    let series_bytes = series * buckets * 16 + pools * QuantileSeries::bytes_for(grid);
     // Per entity records: names, streams, counters.
     let records = 2048 * (tenants + routes + backends) + 4096 * slos;
     let replica_bytes: u64 = config

@@ -7,7 +7,7 @@
 //! it). Nothing here allocates after construction: completions and drained requests come back
 //! through buffers the pool owns and the world borrows.
 
-use sim_core::series::{BucketGrid, CountSeries, LevelSeries};
+use sim_core::series::{BucketGrid, CountSeries, LevelSeries, QuantileSeries};
 use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};
 use sim_core::summary::MetricSet;
 use sim_core::{RandomStream, Sampler, Time};
@@ -125,6 +125,8 @@ struct PoolStats {
     /// microseconds (nanoseconds could overflow a busy bucket): the mean TTFT over time.
     ttft_count_series: CountSeries,
     ttft_sum_us_series: CountSeries,
+    /// The same calls' TTFTs binned per bucket, for the p99 over time (a tail the mean hides).
+    ttft_tail_series: QuantileSeries,
     /// Replica-nanoseconds spent at each batch size (index = sequences running), up replicas only.
     batch_time: Vec<u128>,
     /// Prefix-cache lookups and hits (tokens) of all replicas at the end of the warm-up.
@@ -162,6 +164,7 @@ impl PoolStats {
             preemption_series: CountSeries::new(grid),
             ttft_count_series: CountSeries::new(grid),
             ttft_sum_us_series: CountSeries::new(grid),
+            ttft_tail_series: QuantileSeries::new(grid),
             batch_time: Vec::new(),
             prefix_at_start: (0, 0),
             start: 0,
@@ -332,6 +335,7 @@ impl Pool {
         s.ttft.record(ttft);
         s.ttft_count_series.add(c.first_token, 1);
         s.ttft_sum_us_series.add(c.first_token, ttft / 1_000);
+        s.ttft_tail_series.record(c.first_token, ttft);
         if c.output_tokens > 1 {
             let per = c.finish.saturating_sub(c.first_token) / (c.output_tokens as u64 - 1);
             s.tpot.record(per);
@@ -673,6 +677,10 @@ impl Pool {
             })
             .collect();
         series.push((format!("{p}.ttft_mean_s"), ttft_mean));
+        series.push((
+            format!("{p}.ttft_p99_s"),
+            s.ttft_tail_series.quantiles_secs(990_000),
+        ));
         let provisioned = s.provisioned_series.means();
         let usd_per_replica_ns = cfg.gpus_per_replica as f64 * cfg.usd_per_gpu_hour / 3600.0 / 1e9;
         let grid = s.grid;

@@ -74,8 +74,18 @@ fn segments(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
     out
 }
 
-fn tick(v: f64) -> String {
-    format_number(if v.abs() < 1e-12 { 0.0 } else { v })
+/// An axis tick: a round number, so at most three significant digits, and without the padded
+/// exponent of the table's format (`8e-4`, not `8.0000e-4`).
+pub(super) fn tick(v: f64) -> String {
+    let m = v.abs();
+    if m < 1e-12 {
+        return "0".to_string();
+    }
+    if (1e-3..1e9).contains(&m) {
+        return format_number(v);
+    }
+    let rounded: f64 = format!("{v:.2e}").parse().unwrap_or(v);
+    format!("{rounded:e}")
 }
 
 /// An x axis whose ticks can be given rather than computed: a sweep's axis ticks at the values
@@ -657,7 +667,9 @@ fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<(
 where
     DB::ErrorType: 'static,
 {
-    let n = b.rows.len().max(1) as u32;
+    // Slots on the y axis: one per row, and at least two, since plotters cannot map a
+    // segmented axis of one slot (a single bar was drawn over the title, unlabelled).
+    let n = b.rows.len().max(2) as u32;
     let xs = b
         .rows
         .iter()

@@ -484,6 +484,42 @@ pub fn paired_bars(
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_single_bar_is_drawn_inside_the_plot() {
+        let one = Figure::Bars(Bars {
+            title: "Attempt errors by class".into(),
+            x_label: "attempts".into(),
+            rows: vec![("rate limited".into(), 4735.0, 4707.0, 4763.0)],
+            tones: Vec::new(),
+        });
+        let svg = render_svg(&one).unwrap();
+        // The bar is a rectangle of positive height below the title (y > 40); with one slot on
+        // the axis it had a negative height, over the title.
+        let bar = svg
+            .split("<rect")
+            .find(|r| r.contains("opacity=\"0.7\""))
+            .expect("a bar");
+        let attr = |name: &str| -> i64 {
+            let at = bar.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            bar[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        assert!(attr("height") > 0 && attr("y") > 40, "{bar}");
+    }
+
+    #[test]
+    fn axis_ticks_are_short() {
+        let t = draw::tick;
+        // Everyday magnitudes as the table writes them; plotters' float noise rounded away.
+        assert_eq!(t(0.5), "0.5");
+        assert_eq!(t(0.001), "0.001");
+        assert_eq!(t(2.5e-13), "0");
+        // Below a thousandth: a short exponent, not the table's `8.0000e-4`.
+        assert_eq!(t(8.000_000_000_000_001e-4), "8e-4");
+        assert_eq!(t(-2.5e-4), "-2.5e-4");
+        assert_eq!(t(1.2345e-5), "1.23e-5");
+        assert_eq!(t(3e12), "3e12");
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("faultline-plot-{}-{name}", std::process::id()));

@@ -94,6 +94,27 @@ fn series_line(summary: &SeriesSummary, stat: &SeriesStat, label: &str, unit: f6
 /// t-interval from few replications can overshoot at both ends.
 const SHARE_STEMS: [&str; 3] = ["utilisation", "kv_utilisation", "breaker_state"];
 
+/// Time charts whose lines are per entity or per kind, so that a lone line's label says what
+/// the title does not.
+const NAMED_ALONE: [&str; 10] = [
+    "throughput",
+    "errors",
+    "utilisation",
+    "in_service",
+    "kv_utilisation",
+    "preemptions",
+    "replicas",
+    "breaker",
+    "breaker_state",
+    "concurrency_limit",
+];
+
+/// Whether a series is drawn with its 95% band. A pool's TTFT p99 per bucket is not: it runs
+/// beside the mean, and two wide bands over each other hide both lines.
+fn draws_band(name: &str) -> bool {
+    !name.ends_with(".ttft_p99_s")
+}
+
 /// Whether every finite value of the series is 0 (or there is none).
 fn all_zero(stat: &SeriesStat) -> bool {
     stat.mean.iter().all(|v| !v.is_finite() || *v == 0.0)
@@ -374,13 +395,24 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         if rows.is_empty() {
             return;
         }
-        let mut chart = Chart::new(title, &x_label, y_label);
+        // A chart draws a legend only for several lines: the one line of a chart per entity
+        // (one backend's utilisation) or per kind (failed, not blocked) is named in the title.
+        let title = match rows.as_slice() {
+            [(s, label)] if NAMED_ALONE.contains(&stem) && s.peak.is_none() => {
+                format!("{title}: {label}")
+            }
+            _ => title.to_string(),
+        };
+        let mut chart = Chart::new(&title, &x_label, y_label);
         chart.x_range = Some((x_start, x_end));
         // Series that keep their peak get it as a thin line beside their mean and band.
         chart.lines = rows
             .iter()
             .flat_map(|(s, label)| {
-                let line = series_line(series, s, label, unit);
+                let mut line = series_line(series, s, label, unit);
+                if !draws_band(&s.name) {
+                    line.band = None;
+                }
                 let peak = s.peak.as_ref().map(|peak| Line {
                     label: format!("{label}, highest replication"),
                     points: line
@@ -417,13 +449,23 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         });
     };
 
-    let rates: Vec<_> = [
+    let mut rates: Vec<_> = [
         ("throughput_per_s", "throughput"),
         ("goodput_per_s", "goodput"),
     ]
     .iter()
     .filter_map(|(n, l)| find(n).map(|s| (s, l.to_string())))
     .collect();
+    // Every completion a success: goodput would be drawn over throughput and hide it.
+    if let [(t, _), (g, _)] = rates.as_slice()
+        && t.mean.len() == g.mean.len()
+        && t.mean
+            .iter()
+            .zip(&g.mean)
+            .all(|(a, b)| a == b || a.is_nan() && b.is_nan())
+    {
+        rates = vec![(*t, "throughput = goodput".to_string())];
+    }
     time_chart(
         "throughput",
         "Throughput and goodput",
@@ -503,15 +545,27 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
          within each bucket.",
         per_pool(".kv_utilisation"),
     );
+    // Per pool its tail, then its mean: a queue that only the slowest calls meet shows in the
+    // p99 long before it moves the mean. The p99 comes first so that where the two are equal
+    // (every call of a bucket met the same queue) the mean drawn over it stays visible.
+    let ttft: Vec<_> = per_pool(".ttft_mean_s")
+        .into_iter()
+        .flat_map(|(mean, pool)| {
+            let tail = find(&format!("pool.{pool}.ttft_p99_s")).map(|s| (s, format!("{pool} p99")));
+            tail.into_iter()
+                .chain(std::iter::once((mean, format!("{pool} mean"))))
+        })
+        .collect();
     time_chart(
         "ttft",
         "GPU pool time to first token",
-        "mean TTFT (s)",
-        "Mean time to first token of the calls whose first token came in each bucket, per pool \
-         (queueing, prefill and any re-prefill after a preemption included). A mean, not a \
-         tail: the run's tail is pool.NAME.ttft_p99_s in the metrics (a percentile per bucket \
-         would need a distribution kept per bucket).",
-        per_pool(".ttft_mean_s"),
+        "TTFT (s)",
+        "Time to first token of the calls whose first token came in each bucket, per pool \
+         (queueing, prefill and any re-prefill after a preemption included): the mean, with its \
+         95% band across replications, and the p99 of each bucket (from a histogram per bucket \
+         with 8 bins per doubling, within 6.25% of the exact value), averaged across \
+         replications. With fewer than 100 calls in a bucket its p99 is its slowest call.",
+        ttft,
     );
     time_chart(
         "preemptions",
@@ -612,20 +666,29 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
 
     let mut cost = Vec::new();
     for scope in [BACKEND, TENANT, ROUTE] {
-        cost.extend(report.metrics.iter().filter_map(|m| {
-            let n = scope.entity(&m.name, "cost_usd")?;
-            Some(row(format!("{} {n}", scope.word()), m))
-        }));
+        let group: Vec<_> = report
+            .metrics
+            .iter()
+            .filter_map(|m| {
+                let n = scope.entity(&m.name, "cost_usd")?;
+                Some(row(format!("{} {n}", scope.word()), m))
+            })
+            .collect();
+        // A group of one is the total, already in the table, and a group of zeros (tenants of
+        // a GPU pool billed by the hour) breaks nothing down.
+        if group.len() >= 2 && finite(&group) {
+            cost.extend(group);
+        }
     }
-    // One row is the total, already in the table: a breakdown needs two.
-    if cost.len() >= 2 && finite(&cost) {
+    if !cost.is_empty() {
         push(
             "cost_breakdown",
             "Cost breakdown",
             "USD over the measured window",
-            "Spend per backend, per tenant (with several) and per declared route: the mean across \
-             replications, with its 95% confidence interval as a whisker. Each group adds up to \
-             the run's cost_usd.",
+            "Spend per backend, per tenant and per declared route (each where there are several \
+             and some spent): the mean across replications, with its 95% confidence interval as \
+             a whisker. Backends add up to the run's cost_usd; tenants and routes to what calls \
+             were billed for tokens, which leaves out a GPU pool's hourly cost.",
             cost,
         );
     }
@@ -666,7 +729,7 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
         );
     }
 
-    let errors: Vec<_> = report
+    let mut errors: Vec<_> = report
         .metrics
         .iter()
         .filter_map(|m| {
@@ -674,15 +737,72 @@ fn bar_figures(report: &Report, out: &mut Vec<RunFigure>) {
             Some(row(class.replace('_', " "), m))
         })
         .collect();
+    let mut derived = "";
+    if errors.is_empty() {
+        // A run whose attempts can only fail or time out counts no class apart: the failures
+        // that were not timeouts are the server errors.
+        // A class that never happened here is left out: none of its kind was possible.
+        errors = server_errors_and_timeouts(report)
+            .into_iter()
+            .filter(|(_, m)| m.mean != 0.0)
+            .map(|(label, m)| row(label.to_string(), &m))
+            .collect();
+        derived = " Here the only classes are server errors and timeouts: server errors are the \
+                   attempt failures less the timeouts, per replication.";
+    }
     if finite(&errors) {
         push(
             "errors_by_class",
             "Attempt errors by class",
             "attempts over the measured window",
-            "Attempts that ended in each error class this scenario can produce, mean across \
-             replications with the 95% confidence interval as a whisker.",
+            &format!(
+                "Attempts that ended in each error class this scenario can produce, mean across \
+                 replications with the 95% confidence interval as a whisker.{derived}"
+            ),
             errors,
         );
+    }
+}
+
+/// The two classes of a run that reports no `errors.*` counts (its attempts can only fail with
+/// a server error or time out): `server error` = `attempt_failures` − `timeouts` and `attempt
+/// timeout` = `timeouts`, each a summary of its per-replication values. Empty when the report has
+/// neither count.
+fn server_errors_and_timeouts(report: &Report) -> Vec<(&'static str, MetricSummary)> {
+    let get = |name: &str| report.metrics.iter().find(|m| m.name == name);
+    let (Some(failures), Some(timeouts)) = (get("attempt_failures"), get("timeouts")) else {
+        return Vec::new();
+    };
+    let server: Vec<f64> = failures
+        .per_replication
+        .iter()
+        .zip(&timeouts.per_replication)
+        .map(|(f, t)| f - t)
+        .collect();
+    vec![
+        ("server error", summary_of("errors.server_error", &server)),
+        ("attempt timeout", timeouts.clone()),
+    ]
+}
+
+/// The mean and 95%/99% t-intervals of `values` (a count: the intervals stay at or above 0).
+fn summary_of(name: &str, values: &[f64]) -> MetricSummary {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let mean = if finite.is_empty() {
+        f64::NAN
+    } else {
+        finite.iter().sum::<f64>() / finite.len() as f64
+    };
+    let clip = |i: sim_core::summary::Interval| sim_core::summary::Interval {
+        low: i.low.max(0.0),
+        high: i.high,
+    };
+    MetricSummary {
+        name: name.to_string(),
+        mean,
+        ci95: sim_core::summary::t_interval(values, 0.95).map(clip),
+        ci99: sim_core::summary::t_interval(values, 0.99).map(clip),
+        per_replication: values.to_vec(),
     }
 }
 

@@ -219,6 +219,7 @@ fn time_axes_end_at_the_horizon_and_zero_series_are_not_drawn() {
                 ..stat("pool.gpu.kv_utilisation", vec![0.9; n])
             },
             stat("pool.gpu.ttft_mean_s", vec![0.25; n]),
+            stat("pool.gpu.ttft_p99_s", vec![2.5; n]),
             stat("slo.avail.budget_remaining", vec![0.5; n]),
         ],
         vec![],
@@ -247,8 +248,24 @@ fn time_axes_end_at_the_horizon_and_zero_series_are_not_drawn() {
             .iter()
             .all(|l| l.kind == LineKind::Data)
     );
-    // A GPU pool gets its TTFT over time, one line per pool.
-    assert_eq!(chart_of(&figures, "ttft").lines[0].label, "gpu");
+    // One pool's KV line has no legend to name it: the title does; goodput, all zero, is not
+    // drawn, and the title says which line is.
+    assert_eq!(
+        chart_of(&figures, "kv_utilisation").title,
+        "GPU pool KV-cache utilisation: gpu"
+    );
+    assert_eq!(throughput.title, "Throughput and goodput: throughput");
+    // A GPU pool gets its TTFT over time: per pool its mean, then its p99 (not the scalar
+    // metric of the same name, which is no series).
+    let ttft = chart_of(&figures, "ttft");
+    let lines: Vec<(&str, f64)> = ttft
+        .lines
+        .iter()
+        .map(|l| (l.label.as_str(), l.points[0].1))
+        .collect();
+    assert_eq!(lines, [("gpu p99", 2.5), ("gpu mean", 0.25)]);
+    // The tail has no band of its own; the mean keeps its.
+    assert!(ttft.lines[0].band.is_none() && ttft.lines[1].band.is_some());
     let kv = chart_of(&figures, "kv_utilisation");
     for &(lo, hi) in kv.lines[0].band.as_ref().unwrap() {
         assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi));
@@ -310,4 +327,146 @@ fn kv_utilisation_shows_the_highest_replication_beside_the_mean() {
         .unwrap()
         .caption;
     assert!(caption.contains("highest replication"), "{caption}");
+}
+
+#[test]
+fn goodput_equal_to_throughput_is_one_line() {
+    let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
+    let mut same = vec![3.0; n];
+    same[7] = f64::NAN; // an empty bucket in both
+    let both = |goodput: Vec<f64>| {
+        let c = chart_of(
+            &run_figures(&report(
+                vec![
+                    stat("throughput_per_s", same.clone()),
+                    stat("goodput_per_s", goodput),
+                ],
+                vec![],
+            )),
+            "throughput",
+        );
+        let labels: Vec<String> = c.lines.iter().map(|l| l.label.clone()).collect();
+        (c.title, labels)
+    };
+    // One line has no legend: the title says what it is.
+    let (title, labels) = both(same.clone());
+    assert_eq!(labels, ["throughput = goodput"]);
+    assert_eq!(title, "Throughput and goodput: throughput = goodput");
+    let mut lower = same.clone();
+    lower[3] = 2.0;
+    let (title, labels) = both(lower);
+    assert_eq!(labels, ["throughput", "goodput"]);
+    assert_eq!(title, "Throughput and goodput");
+}
+
+#[test]
+fn cost_breakdown_keeps_the_groups_that_break_something_down() {
+    let bars = |metrics: Vec<MetricSummary>| -> Option<Vec<String>> {
+        let r = report(vec![], metrics);
+        run_figures(&r)
+            .into_iter()
+            .find(|f| f.stem == "cost_breakdown")
+            .map(|f| match f.figure {
+                Figure::Bars(b) => b.rows.into_iter().map(|r| r.0).collect(),
+                _ => panic!("bars"),
+            })
+    };
+    // One backend and one route: each is the total; tenants of a pool billed by the hour: 0.
+    assert_eq!(
+        bars(vec![
+            metric("backend.pool.cost_usd", 24.0),
+            metric("tenant.chat.cost_usd", 0.0),
+            metric("tenant.docs.cost_usd", 0.0),
+            metric("route.r.cost_usd", 24.0),
+        ]),
+        None
+    );
+    // Two backends break the total down; the tenants still do not.
+    assert_eq!(
+        bars(vec![
+            metric("backend.a.cost_usd", 20.0),
+            metric("backend.b.cost_usd", 4.0),
+            metric("tenant.chat.cost_usd", 0.0),
+            metric("tenant.docs.cost_usd", 0.0),
+        ]),
+        Some(vec!["backend a".to_string(), "backend b".to_string()])
+    );
+}
+
+#[test]
+fn errors_by_class_without_class_counts_splits_failures_from_timeouts() {
+    let counts = |name: &str, per: Vec<f64>| MetricSummary {
+        per_replication: per.clone(),
+        ..metric(name, per.iter().sum::<f64>() / per.len() as f64)
+    };
+    let r = report(
+        vec![],
+        vec![
+            counts("attempt_failures", vec![10.0, 14.0, 12.0]),
+            counts("timeouts", vec![4.0, 4.0, 7.0]),
+        ],
+    );
+    let figures = run_figures(&r);
+    let f = figures
+        .iter()
+        .find(|f| f.stem == "errors_by_class")
+        .unwrap();
+    assert!(f.caption.contains("attempt failures less the timeouts"));
+    let Figure::Bars(b) = &f.figure else {
+        panic!("bars")
+    };
+    // Server errors per replication 6, 10, 5: mean 7, s = √7, half-width t(0.975, 2)·√(7/3).
+    assert_eq!(b.rows[0].0, "server error");
+    assert!((b.rows[0].1 - 7.0).abs() < 1e-12);
+    let h = 4.302_652_7 * (7.0f64 / 3.0).sqrt();
+    assert!(
+        (b.rows[0].2 - (7.0 - h).max(0.0)).abs() < 1e-6,
+        "{:?}",
+        b.rows[0]
+    );
+    assert!((b.rows[0].3 - (7.0 + h)).abs() < 1e-6, "{:?}", b.rows[0]);
+    assert_eq!(b.rows[1].0, "attempt timeout");
+    assert!((b.rows[1].1 - 5.0).abs() < 1e-12);
+    // A run that reports its classes keeps them; one that counts neither has no chart.
+    let classes = report(
+        vec![],
+        vec![
+            metric("attempt_failures", 5.0),
+            metric("timeouts", 1.0),
+            metric("errors.unavailable", 4.0),
+            metric("errors.attempt_timeout", 1.0),
+        ],
+    );
+    let figures = run_figures(&classes);
+    let Figure::Bars(b) = &figures
+        .iter()
+        .find(|f| f.stem == "errors_by_class")
+        .unwrap()
+        .figure
+    else {
+        panic!("bars")
+    };
+    let labels: Vec<&str> = b.rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(labels, ["unavailable", "attempt timeout"]);
+    // Every failure a timeout: no server-error bar of zeros.
+    let timeouts_only = report(
+        vec![],
+        vec![metric("attempt_failures", 4.0), metric("timeouts", 4.0)],
+    );
+    let figures = run_figures(&timeouts_only);
+    let Figure::Bars(b) = &figures
+        .iter()
+        .find(|f| f.stem == "errors_by_class")
+        .unwrap()
+        .figure
+    else {
+        panic!("bars")
+    };
+    let labels: Vec<&str> = b.rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(labels, ["attempt timeout"]);
+    let none = report(
+        vec![],
+        vec![metric("attempt_failures", 0.0), metric("timeouts", 0.0)],
+    );
+    assert!(!stems(&none).contains(&"errors_by_class"));
 }
