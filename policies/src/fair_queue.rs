@@ -17,7 +17,7 @@
 //! Queues are bounded per tenant and pre-sized (up to 4,096 items each, growing beyond that),
 //! so the steady state allocates nothing. Tenants are indices `0..tenants`.
 
-use crate::PolicyError;
+use crate::{PolicyError, PolicyErrorKind};
 use std::collections::VecDeque;
 
 /// The scheduling discipline.
@@ -71,25 +71,33 @@ impl<T> FairQueue<T> {
         if weights.is_empty() {
             return Err(PolicyError::new(
                 "fair queue",
-                "a fair queue needs at least one tenant".to_string(),
+                "weights",
+                PolicyErrorKind::Zero,
+                "a fair queue needs at least one tenant",
             ));
         }
         if per_tenant_capacity == 0 {
             return Err(PolicyError::new(
                 "fair queue",
-                "per-tenant queue capacity must be at least 1".to_string(),
+                "per_tenant_capacity",
+                PolicyErrorKind::Zero,
+                "per-tenant queue capacity must be at least 1",
             ));
         }
         if let Discipline::WeightedFair { quantum } = discipline {
             if quantum == 0 {
                 return Err(PolicyError::new(
                     "fair queue",
-                    "weighted fair queuing quantum must be at least 1".to_string(),
+                    "quantum",
+                    PolicyErrorKind::Zero,
+                    "weighted fair queuing quantum must be at least 1",
                 ));
             }
             if let Some(i) = weights.iter().position(|&w| w == 0) {
                 return Err(PolicyError::new(
                     "fair queue",
+                    "weights",
+                    PolicyErrorKind::Zero,
                     format!("tenant {i} has weight 0; weights must be at least 1"),
                 ));
             }

@@ -11,7 +11,7 @@
 //! Latencies go into a [`LogLinearHistogram`] (sim-core): a quantile within 1/16 of the true
 //! sample quantile, bounded memory, no allocation per observation, integer arithmetic only.
 
-use crate::PolicyError;
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 use sim_core::log_histogram::LogLinearHistogram;
 
@@ -49,6 +49,8 @@ impl HedgePolicy {
         {
             return Err(PolicyError::new(
                 "hedging",
+                "quantile_ppm",
+                PolicyErrorKind::OutOfRange,
                 format!(
                     "hedging quantile must be in (0, 1], got {}",
                     f64::from(quantile_ppm) / 1e6

@@ -5,7 +5,7 @@
 //! [`OverloadConfig`]. Every default is the published one (AWS's numbers, Netflix's
 //! concurrency-limits library, RFC 8289, "Fail at scale").
 
-use crate::build_error::{BuildError, err};
+use crate::build_error::{BuildError, err, policy_err};
 use crate::sections::resilience::Scheduling;
 use crate::values::{Duration, Positive};
 use models::BackendConfig;
@@ -248,15 +248,16 @@ pub fn build_overload(
                 refill_per_success: q.refill_per_success,
                 refill_per_call: q.refill_per_call,
             };
-            c.validate().map_err(|m| {
-                let key = if q.capacity == 0 {
-                    "capacity"
-                } else if q.retry_cost > q.capacity {
-                    "retry_cost"
-                } else {
-                    "timeout_cost"
-                };
-                err(format!("gateway.retry.quota.{key}"), m)
+            c.validate().map_err(|e| {
+                policy_err(
+                    "gateway.retry.quota",
+                    &[
+                        ("capacity", "capacity"),
+                        ("retry_cost", "retry_cost"),
+                        ("timeout_cost", "timeout_cost"),
+                    ],
+                    e,
+                )
             })?;
             Some(c)
         }
@@ -275,8 +276,9 @@ pub fn build_overload(
                 ));
             }
             let c = l.config();
+            // The limit's parameters are named as the section's keys.
             c.validate()
-                .map_err(|(key, m)| err(format!("gateway.concurrency_limit.{key}"), m))?;
+                .map_err(|e| err(format!("gateway.concurrency_limit.{}", e.param), e.message))?;
             Some(c)
         }
     };
@@ -292,8 +294,13 @@ pub fn build_overload(
             }
             Some(match *d {
                 QueueDisciplineSection::Codel { target, interval } => {
-                    policies::Codel::validate(target.0, interval.0)
-                        .map_err(|m| err("gateway.queue_discipline.target", m))?;
+                    policies::Codel::validate(target.0, interval.0).map_err(|e| {
+                        policy_err(
+                            "gateway.queue_discipline",
+                            &[("target", "target"), ("interval", "interval")],
+                            e,
+                        )
+                    })?;
                     QueueDiscipline::Codel {
                         target: target.0,
                         interval: interval.0,
