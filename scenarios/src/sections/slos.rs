@@ -807,7 +807,19 @@ for = "2m"
             "{base}objective = \"99\"\n[[slos.alerting.rules]]\nname = \"r\"\nlong_window = \"5m\"\nshort_window = \"1h\"\nburn_rate = 2\n"
         ))
         .unwrap_err();
-        assert_eq!(e.path, "slos[0].alerting.rules[0]");
+        assert_eq!(e.path, "slos[0].alerting.rules[0].short_window");
         assert!(e.message.contains("short window"), "{}", e.message);
+
+        let e = build(&format!(
+            "{base}objective = \"99\"\n[[slos.alerting.rules]]\nname = \"r\"\nlong_window = \"0s\"\nshort_window = \"0s\"\nburn_rate = 2\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.path, "slos[0].alerting.rules[0].long_window");
+        assert!(
+            e.message
+                .contains("rule `r`: windows must be longer than zero"),
+            "{}",
+            e.message
+        );
     }
 }
