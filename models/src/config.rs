@@ -134,10 +134,12 @@ pub struct RouteConfig {
 /// How a route picks among the backends that share its first place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BalanceConfig {
-    pub strategy: policies::Strategy,
-    pub members: Vec<(BackendId, policies::Member)>,
-    /// Latencies kept per member (latency based).
-    pub samples: usize,
+    /// The deployments, in the balancer's member order (member `i` is `members[i]`).
+    pub members: Vec<BackendId>,
+    /// The balancer over them (strategy, weights, per-minute limits, latencies kept), built
+    /// and checked by `scenarios`, in its starting state: nothing seen yet. Each replication
+    /// clones it.
+    pub balancer: policies::LoadBalancer,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -299,4 +299,15 @@ mod tests {
         assert!(Codel::validate(5 * MS, 0).is_err());
         assert!(Codel::validate(100 * MS, 100 * MS).is_err());
     }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        use crate::PolicyErrorKind as K;
+        let at = |t, i| Codel::validate(t, i).map_err(|e| (e.param, e.kind));
+        assert_eq!(at(0, 100 * MS), Err(("target", K::Zero)));
+        assert_eq!(at(5 * MS, 0), Err(("interval", K::Zero)));
+        assert_eq!(at(100 * MS, 100 * MS), Err(("target", K::OutOfOrder)));
+        assert_eq!(at(100 * MS - 1, 100 * MS), Ok(()));
+        assert_eq!(Codel::validate(0, 1).unwrap_err().policy, "CoDel");
+    }
 }

@@ -179,4 +179,16 @@ mod tests {
             .is_err()
         );
     }
+
+    #[test]
+    fn a_window_under_a_second_names_the_window() {
+        let cfg = |window| CooldownConfig {
+            allowed_fails: 3,
+            cooldown: NANOS_PER_SEC,
+            window,
+        };
+        let e = Cooldown::new(cfg(NANOS_PER_SEC - 1)).unwrap_err();
+        assert_eq!((e.param, e.kind), ("window", crate::PolicyErrorKind::Zero));
+        assert!(Cooldown::new(cfg(NANOS_PER_SEC)).is_ok());
+    }
 }

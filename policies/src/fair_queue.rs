@@ -413,4 +413,24 @@ mod tests {
             },
         );
     }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        use crate::PolicyErrorKind as K;
+        let at = |d, w: &[u32], c| {
+            FairQueue::<u8>::new(d, w, c)
+                .map(|_| ())
+                .map_err(|e| (e.param, e.kind))
+        };
+        let wfq = |quantum| Discipline::WeightedFair { quantum };
+        assert_eq!(at(Discipline::Fifo, &[], 1), Err(("weights", K::Zero)));
+        assert_eq!(
+            at(Discipline::Fifo, &[1], 0),
+            Err(("per_tenant_capacity", K::Zero))
+        );
+        assert_eq!(at(wfq(0), &[1], 1), Err(("quantum", K::Zero)));
+        assert_eq!(at(wfq(1), &[1, 0], 1), Err(("weights", K::Zero)));
+        assert_eq!(at(Discipline::RoundRobin, &[1, 0], 1), Ok(()));
+        assert_eq!(at(wfq(1), &[1, 1], 1), Ok(()));
+    }
 }

@@ -338,4 +338,14 @@ mod tests {
             },
         );
     }
+
+    #[test]
+    fn an_empty_chain_is_a_zero_error() {
+        let e = FallbackChain::new(vec![], FallbackTriggers::default(), true, true).unwrap_err();
+        assert_eq!(
+            (e.param, e.kind),
+            ("context_windows", crate::PolicyErrorKind::Zero)
+        );
+        assert!(FallbackChain::new(vec![1], FallbackTriggers::default(), false, false).is_ok());
+    }
 }

@@ -165,4 +165,26 @@ mod tests {
         assert!(HedgePolicy::new(q(1_000_001), 1).is_err());
         assert!(HedgePolicy::new(q(1_000_000), 1).is_ok());
     }
+
+    #[test]
+    fn a_quantile_outside_its_range_names_the_quantile() {
+        let q = |quantile_ppm| HedgeDelay::Quantile {
+            quantile_ppm,
+            min_observations: 1,
+            initial: 1,
+        };
+        for bad in [0, 1_000_001] {
+            let e = HedgePolicy::new(q(bad), 1).unwrap_err();
+            assert_eq!(
+                (e.policy, e.param, e.kind),
+                (
+                    "hedging",
+                    "quantile_ppm",
+                    crate::PolicyErrorKind::OutOfRange
+                )
+            );
+        }
+        assert!(HedgePolicy::new(q(1), 1).is_ok());
+        assert!(HedgePolicy::new(q(1_000_000), 1).is_ok());
+    }
 }

@@ -67,7 +67,7 @@ pub struct Member {
 }
 
 /// What the balancer has seen of one member.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Seen {
     /// Ring of the last latencies, in seconds (per output token when known).
     latencies: Vec<f64>,
@@ -105,7 +105,7 @@ impl Seen {
 }
 
 /// One route's balancer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoadBalancer {
     strategy: Strategy,
     members: Vec<Member>,

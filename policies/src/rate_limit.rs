@@ -722,4 +722,52 @@ mod tests {
             },
         );
     }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        use crate::PolicyErrorKind as K;
+        let at = |e: PolicyError| (e.param, e.kind);
+        assert_eq!(
+            at(TokenBucket::new(0, 1, 1).unwrap_err()),
+            ("capacity", K::Zero)
+        );
+        assert_eq!(
+            at(TokenBucket::new(1, 0, 1).unwrap_err()),
+            ("amount", K::Zero)
+        );
+        assert_eq!(at(TokenBucket::new(1, 1, 0).unwrap_err()), ("per", K::Zero));
+        assert_eq!(
+            at(Gcra::new(0, 1).unwrap_err()),
+            ("emission_interval", K::Zero)
+        );
+        assert_eq!(
+            at(Gcra::from_rate(0, 1, 1).unwrap_err()),
+            ("limit", K::Zero)
+        );
+        assert_eq!(
+            at(Gcra::from_rate(1, 0, 1).unwrap_err()),
+            ("period", K::Zero)
+        );
+        assert_eq!(
+            at(Gcra::from_rate(1, 1, 0).unwrap_err()),
+            ("burst", K::Zero)
+        );
+        assert!(Gcra::from_rate(1, 1, 1).is_ok());
+        assert_eq!(
+            at(SlidingWindowLog::new(0, 1).unwrap_err()),
+            ("limit", K::Zero)
+        );
+        assert_eq!(
+            at(SlidingWindowLog::new(1, 0).unwrap_err()),
+            ("window", K::Zero)
+        );
+        assert_eq!(
+            at(SlidingWindowCounter::new(0, 1).unwrap_err()),
+            ("limit", K::Zero)
+        );
+        assert_eq!(
+            at(SlidingWindowCounter::new(1, 0).unwrap_err()),
+            ("window", K::Zero)
+        );
+    }
 }
