@@ -7,7 +7,7 @@
 pub use crate::outage::OutageMode;
 use crate::workload::{ArrivalSpec, TokenSource};
 use policies::{
-    Admission, CircuitBreaker, Cooldown, Discipline, ErrorClass, FallbackChain, HedgePolicy,
+    Admission, CircuitBreaker, Cooldown, ErrorClass, FairQueue, FallbackChain, HedgePolicy,
     RateLimiter, RetryRules,
 };
 use sim_core::{Sampler, Time};
@@ -382,7 +382,10 @@ pub struct GatewayConfig {
     pub deadline: Option<Time>,
     pub rate_limits: Vec<GatewayLimit>,
     pub admission: Option<Admission>,
-    pub scheduling: Discipline,
+    /// How each backend's queue orders calls across tenants: `None` first come, first served;
+    /// else an empty fair queue over the tenants (round robin or weighted fair, their weights),
+    /// built and checked by `scenarios`, that each backend of each replication clones.
+    pub fair_queue: Option<FairQueue<sim_core::Key>>,
     pub queue_timeout: Option<Time>,
     /// Hedging: the delay rule and the most hedges per call, no latency observed yet.
     pub hedge: Option<HedgePolicy>,

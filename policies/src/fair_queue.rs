@@ -34,7 +34,7 @@ pub enum Discipline {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Entry<T> {
     seq: u64,
     cost: u64,
@@ -42,7 +42,7 @@ struct Entry<T> {
 }
 
 /// A bounded multi-tenant queue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FairQueue<T> {
     discipline: Discipline,
     queues: Vec<VecDeque<Entry<T>>>,

@@ -337,7 +337,10 @@ impl World<'_> {
         if a.done_at != now {
             return; // stale: the slot holds a later attempt
         }
-        let a = self.attempts.remove(attempt).expect("checked above");
+        let a = self
+            .attempts
+            .remove(attempt)
+            .expect("the attempt was found live just above");
         let backend = a.backend;
         let dropped = a.abandoned
             || matches!(
@@ -456,7 +459,10 @@ impl World<'_> {
                 self.stats.resilience.hedge_won();
             }
             self.quota_answered(a.request);
-            let r = self.requests.get_mut(a.request).expect("checked above");
+            let r = self
+                .requests
+                .get_mut(a.request)
+                .expect("a winner's request is live (checked above)");
             r.call_seq = r.call_seq.wrapping_add(1);
             r.in_flight = 0;
             if let Some(r) = self.requests.get_mut(a.request) {

@@ -293,7 +293,8 @@ pub fn build_gateway(g: &Gateway, retry: RetryRules) -> Result<GatewayConfig, Bu
             .as_ref()
             .map(|h| h.policy("gateway.hedge"))
             .transpose()?,
-        scheduling: g.scheduling.discipline(),
+        // Built once the tenants (their weights) are: `Scheduling::fair_queue`.
+        fair_queue: None,
         queue_timeout: match g.queue_timeout {
             Some(d) if d.0 == 0 => {
                 return Err(err(

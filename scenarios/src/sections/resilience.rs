@@ -451,6 +451,25 @@ impl Scheduling {
             Scheduling::WeightedFair => policies::Discipline::WeightedFair { quantum: 1 },
         }
     }
+
+    /// The empty queue every backend starts with under this scheduling, over tenants of these
+    /// `weights` (in the tenants' order): `None` for first come, first served (the world's
+    /// plain FIFO queue), else an unbounded fair queue (the gateway's `queue_capacity` bounds
+    /// it). Errors point at `gateway.scheduling`, or at the tenants when a weight breaks a rule.
+    pub fn fair_queue(
+        self,
+        weights: &[u32],
+    ) -> Result<Option<policies::FairQueue<sim_core::Key>>, BuildError> {
+        if self == Scheduling::Fifo {
+            return Ok(None);
+        }
+        policies::FairQueue::new(self.discipline(), weights, usize::MAX)
+            .map(Some)
+            .map_err(|e| match e.param {
+                "weights" => crate::build_error::err("tenants", e.message),
+                _ => crate::build_error::err("gateway.scheduling", e.message),
+            })
+    }
 }
 
 /// Admission control in front of each backend's queue.
