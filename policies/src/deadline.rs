@@ -11,57 +11,54 @@ use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 
 /// The deadline of one call.
+///
+/// Eight bytes: every job carries one and is moved whole, so the expiry is kept as a plain
+/// time with `Time::MAX` (a time no run reaches) standing for "no deadline", not as an
+/// `Option` (16 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
-    start: Time,
-    /// Absolute expiry; `None` for a call without a deadline.
-    expires_at: Option<Time>,
+    /// Absolute expiry; [`UNBOUNDED`] for a call without a deadline.
+    end: Time,
 }
 
+/// `Deadline::end` of a call without a deadline.
+const UNBOUNDED: Time = Time::MAX;
+
 impl Deadline {
-    /// A call started at `start` that must finish within `budget` (saturating at the end of
-    /// time rather than overflowing).
+    /// A call started at `start` that must finish within `budget`. A budget reaching the end
+    /// of time (the sum saturates) is no deadline at all.
     pub fn new(start: Time, budget: Time) -> Deadline {
         Deadline {
-            start,
-            expires_at: Some(start.saturating_add(budget)),
+            end: start.saturating_add(budget),
         }
     }
 
     /// A call without a deadline: only per-attempt timeouts bound it.
-    pub fn unbounded(start: Time) -> Deadline {
-        Deadline {
-            start,
-            expires_at: None,
-        }
-    }
-
-    /// When the call started.
-    pub fn start(&self) -> Time {
-        self.start
+    pub fn unbounded() -> Deadline {
+        Deadline { end: UNBOUNDED }
     }
 
     /// The absolute expiry time; `None` for an unbounded call.
     pub fn expires_at(&self) -> Option<Time> {
-        self.expires_at
+        (self.end != UNBOUNDED).then_some(self.end)
     }
 
     /// Time left at `now` (0 once expired); `None` if unbounded.
     pub fn remaining(&self, now: Time) -> Option<Time> {
-        self.expires_at.map(|end| end.saturating_sub(now))
+        self.expires_at().map(|end| end.saturating_sub(now))
     }
 
     /// Whether the deadline has passed at `now` (expiry itself counts as passed); never for an
     /// unbounded call.
     pub fn is_expired(&self, now: Time) -> bool {
-        self.expires_at.is_some_and(|end| now >= end)
+        self.expires_at().is_some_and(|end| now >= end)
     }
 
     /// Whether an attempt started after waiting `delay` from `now` would still have some time
     /// before the deadline. Callers that want an attempt to have at least some useful time (say,
     /// the time to first token) add it to `delay`.
     pub fn fits_after(&self, now: Time, delay: Time) -> bool {
-        match self.expires_at {
+        match self.expires_at() {
             None => true,
             Some(end) => now.saturating_add(delay) < end,
         }
@@ -128,20 +125,27 @@ mod tests {
         );
         assert!(d.is_expired(40 * S));
         assert!(!d.is_expired(40 * S - 1), "a nanosecond before expiry");
-        assert_eq!(d.start(), 10 * S);
         assert_eq!(d.attempt_timeout(50 * S, Some(S)), Some(0));
     }
 
     #[test]
     fn unbounded_calls() {
-        let d = Deadline::unbounded(7);
-        assert_eq!(d.start(), 7);
+        let d = Deadline::unbounded();
         assert!(!d.is_expired(Time::MAX), "never expires");
         assert_eq!(d.remaining(5), None);
         assert!(d.fits_after(Time::MAX, Time::MAX));
         assert_eq!(d.attempt_timeout(5, None), None);
         assert_eq!(d.attempt_timeout(5, Some(3)), Some(3));
-        assert_eq!(Deadline::new(5, Time::MAX).expires_at(), Some(Time::MAX));
+        assert_eq!(
+            Deadline::new(5, Time::MAX),
+            d,
+            "a budget to the end of time is no deadline"
+        );
+        assert_eq!(
+            Deadline::new(5, Time::MAX - 6).expires_at(),
+            Some(Time::MAX - 1)
+        );
+        assert_eq!(std::mem::size_of::<Deadline>(), 8, "carried by every job");
     }
 
     #[test]

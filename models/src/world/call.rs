@@ -14,6 +14,43 @@ pub(super) const CLEAN: u16 = u16::MAX;
 /// `Request::poisoned` when an undetected prompt injection got in.
 pub(super) const INPUT_HOP: u16 = u16::MAX - 1;
 
+/// A `u64` (a time, or a place in the event order) that may be absent, in 8 bytes: every job
+/// carries several and is moved whole, and an `Option<u64>` takes 16. `u64::MAX`, a time and
+/// an event count no run reaches, stands for "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Maybe(u64);
+
+impl Maybe {
+    pub(super) const NONE: Maybe = Maybe(u64::MAX);
+
+    pub(super) fn some(v: u64) -> Maybe {
+        debug_assert!(v != u64::MAX, "u64::MAX stands for none");
+        Maybe(v)
+    }
+
+    pub(super) fn get(self) -> Option<u64> {
+        (self != Maybe::NONE).then_some(self.0)
+    }
+
+    /// The value, set to `v` first if there was none.
+    pub(super) fn get_or_insert(&mut self, v: u64) -> u64 {
+        if *self == Maybe::NONE {
+            *self = Maybe::some(v);
+        }
+        self.0
+    }
+
+    pub(super) fn take(&mut self) -> Option<u64> {
+        std::mem::replace(self, Maybe::NONE).get()
+    }
+}
+
+impl From<Option<u64>> for Maybe {
+    fn from(v: Option<u64>) -> Maybe {
+        v.map_or(Maybe::NONE, Maybe::some)
+    }
+}
+
 /// A job, and the call it is making now.
 pub(super) struct Request {
     pub(super) tenant: TenantId,
@@ -39,7 +76,7 @@ pub(super) struct Request {
     pub(super) pending_detected: bool,
     pub(super) validate_at: Time,
     /// When the job's first answer began to stream (its time to first token).
-    pub(super) first_token: Option<Time>,
+    pub(super) first_token: Maybe,
     /// Spend on the job's attempts so far, in USD.
     pub(super) cost: f64,
     /// Position in the route's fallback chain: 0 is the primary backend.
@@ -71,7 +108,7 @@ pub(super) struct Request {
     pub(super) hedge_at: Time,
     /// The place in the event order of a hedge timer due at `hedge_at` that is not in the heap
     /// (reserved, or left out because the call's attempt ends first; see `arm_hedge`).
-    pub(super) dormant_hedge: Option<u64>,
+    pub(super) dormant_hedge: Maybe,
     /// The prompt the job asks for (exact caches), and whether this call was answered from a
     /// cache.
     pub(super) cache_key: u64,
@@ -89,7 +126,7 @@ pub(super) struct Request {
     /// The call's latest attempt its client timed out on (idempotency studies only).
     pub(super) orphan: Option<Orphan>,
     /// When the client saw the call's first token, from a broken stream the call resumes.
-    pub(super) streamed: Option<Time>,
+    pub(super) streamed: Maybe,
     /// Retry-quota tokens the call's last retry took (0: none), given back if it answers.
     pub(super) quota_cost: u32,
     /// Holds a token reserved from its tenant's client rate limiter, waiting for it to fill in.
@@ -118,10 +155,10 @@ impl Request {
             pending_soft: 0,
             pending_detected: false,
             validate_at: 0,
-            first_token: None,
+            first_token: Maybe::NONE,
             cost: 0.0,
             depth: 0,
-            deadline: Deadline::unbounded(now),
+            deadline: Deadline::unbounded(),
             permit: None,
             degraded: false,
             failed_over: false,
@@ -133,7 +170,7 @@ impl Request {
             in_flight: 0,
             extra_sent: 0,
             hedge_at: 0,
-            dormant_hedge: None,
+            dormant_hedge: Maybe::NONE,
             cache_key,
             from_cache: false,
             stale: false,
@@ -144,7 +181,7 @@ impl Request {
             output_tokens: 0,
             max_tokens: 0,
             orphan: None,
-            streamed: None,
+            streamed: Maybe::NONE,
             quota_cost: 0,
             client_token: false,
             workflow: super::workflow::WorkflowLink::NONE,
@@ -168,8 +205,9 @@ pub(super) struct Attempt {
     pub(super) timeout_at: Time,
     /// The caller stopped waiting (timeout); the backend still works until `done_at`.
     pub(super) abandoned: bool,
-    /// Set when the attempt was doomed at its start (error mix, outage, provider limit).
-    pub(super) error: Option<(ErrorClass, Option<Time>)>,
+    /// Set when the attempt was doomed at its start (error mix, outage, provider limit), with
+    /// the `Retry-After` its answer carries.
+    pub(super) error: Option<(ErrorClass, Maybe)>,
     /// Output tokens taken from the provider's output bucket up front, reconciled at the end.
     pub(super) reserved_output: u32,
     /// Leave from the backend's breaker; handed back with the attempt's result.
@@ -195,11 +233,21 @@ pub(super) struct Attempt {
     pub(super) net: Time,
     /// Tokens streamed before its stream broke (0: it did not).
     pub(super) cut: u32,
-    /// Memory it holds on a backend with a memory limit, in bytes.
-    pub(super) mem: u64,
+    /// It holds memory on a backend with a memory limit. How much follows from its tokens
+    /// (`Attempt::held_memory`), so it is not stored: an attempt is moved whole, and 128
+    /// bytes is the size the compiler still moves without a `memcpy` call.
+    pub(super) holds_memory: bool,
     /// Attempts out under the backend's adaptive concurrency limit when this one was sent, it
     /// included (0: not under a limit).
     pub(super) limit_in_flight: u32,
+}
+
+impl Attempt {
+    /// The tokens by which it holds memory on its backend (`None`: it holds none).
+    pub(super) fn held_memory(&self) -> Option<(u32, u32)> {
+        self.holds_memory
+            .then_some((self.prompt_tokens, self.output_tokens))
+    }
 }
 
 /// `Attempt::replica` of an attempt not on a GPU replica.
@@ -241,7 +289,7 @@ impl Attempt {
             replica: NO_REPLICA,
             net: 0,
             cut: 0,
-            mem: 0,
+            holds_memory: false,
             limit_in_flight: 0,
         }
     }

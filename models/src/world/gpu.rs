@@ -2,7 +2,7 @@
 //! in, crashes and repairs, and autoscaling. The pools' own state and rules live in
 //! [`crate::gpu`].
 
-use super::call::NO_REPLICA;
+use super::call::{Maybe, NO_REPLICA};
 use super::{Server, World, to_time};
 use crate::config::BackendId;
 use crate::event::Event;
@@ -178,7 +178,7 @@ impl World<'_> {
             a.replica = NO_REPLICA;
             match on_crash {
                 OnCrash::Fail => {
-                    a.error = Some((ErrorClass::ConnectionReset, None));
+                    a.error = Some((ErrorClass::ConnectionReset, Maybe::NONE));
                     a.reserved_output = 0;
                     a.done_at = now;
                     self.on_service_done(now, attempt);

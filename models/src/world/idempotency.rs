@@ -13,6 +13,7 @@
 //! fallback the key would reach another provider, which has never seen it. Hedges are deliberate
 //! duplicates and are sent as they are.
 
+use super::call::Maybe;
 use super::{Attempt, ROUND_TRIP, World};
 use crate::config::BackendId;
 use crate::event::Event;
@@ -142,7 +143,7 @@ impl World<'_> {
             let attempt = self.attempts.insert(Attempt {
                 started: now,
                 done_at: now + ROUND_TRIP,
-                error: result.map(|class| (class, None)),
+                error: result.map(|class| (class, Maybe::NONE)),
                 reserved_output: 0,
                 slotless: true,
                 replay: true,

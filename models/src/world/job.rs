@@ -83,7 +83,7 @@ impl World<'_> {
         r.depth = 0;
         r.deadline = match self.config.gateway.deadline {
             Some(d) => Deadline::new(now, d),
-            None => Deadline::unbounded(now),
+            None => Deadline::unbounded(),
         };
         r.deadline_hit = false;
         r.call_seq = r.call_seq.wrapping_add(1);
@@ -248,7 +248,7 @@ impl World<'_> {
             let facts = CallFacts {
                 outcome,
                 latency: now - r.arrived,
-                ttft: r.first_token.map(|t| t.saturating_sub(r.arrived)),
+                ttft: r.first_token.get().map(|t| t.saturating_sub(r.arrived)),
                 cost_usd: r.cost,
             };
             if let Some(tracker) = &mut self.slo {

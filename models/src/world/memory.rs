@@ -3,6 +3,7 @@
 //! then refuses connections until it has restarted (`Provider::connect_refused`).
 
 use super::World;
+use super::call::Maybe;
 use crate::config::BackendId;
 use crate::event::Event;
 use policies::ErrorClass;
@@ -22,12 +23,12 @@ impl World<'_> {
             let Some(a) = self.attempts.get_mut(key) else {
                 continue;
             };
-            if a.backend != backend || a.mem == 0 || a.slotless {
+            if a.backend != backend || !a.holds_memory || a.slotless {
                 continue;
             }
-            a.mem = 0;
+            a.holds_memory = false;
             a.cut = 0;
-            a.error = Some((ErrorClass::ConnectionReset, None));
+            a.error = Some((ErrorClass::ConnectionReset, Maybe::NONE));
             a.done_at = now.saturating_add(a.net);
             if a.net > 0 {
                 self.sched.schedule(now, Event::server_done(key));

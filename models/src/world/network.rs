@@ -10,7 +10,7 @@
 //! trip has two ends: `ServerDone` when the server is done (its slot and memory free) and
 //! `ServiceDone` when the answer is back at the gateway, one round trip later.
 
-use super::call::Attempt;
+use super::call::{Attempt, Maybe};
 use super::provider::Provider;
 use super::{Backend, ROUND_TRIP, World};
 use crate::config::{BackendConfig, WorldConfig};
@@ -94,19 +94,20 @@ impl Transport {
             match (cut_at, reset) {
                 (Some((k, at)), r) if r.is_none_or(|r| at <= r) => {
                     a.cut = k;
-                    a.error = Some((ErrorClass::StreamInterrupted, None));
+                    a.error = Some((ErrorClass::StreamInterrupted, Maybe::NONE));
                     service = at;
                 }
                 (_, Some(at)) => {
-                    a.error = Some((ErrorClass::ConnectionReset, None));
+                    a.error = Some((ErrorClass::ConnectionReset, Maybe::NONE));
                     service = at;
                     self.counts.resets += counted as u64;
                 }
                 _ => {}
             }
             if let Some(m) = &mut self.memory {
-                a.mem = m.config.cost(a.prompt_tokens, a.output_tokens);
-                killed = m.admit(now, a.mem) == Admit::Killed;
+                let cost = m.config.cost(a.prompt_tokens, a.output_tokens);
+                a.holds_memory = cost > 0;
+                killed = m.admit(now, cost) == Admit::Killed;
             }
         }
         let mut net = self.link.as_mut().map_or(0, |l| l.round_trip());
@@ -124,10 +125,10 @@ impl Transport {
         (service, net, killed)
     }
 
-    /// A call that held `memory` leaves the server.
-    pub(super) fn release(&mut self, memory: u64) {
-        if let Some(m) = &mut self.memory {
-            m.release(memory);
+    /// A call that held memory for its `(prompt, output)` tokens leaves the server.
+    pub(super) fn release(&mut self, held: Option<(u32, u32)>) {
+        if let (Some(m), Some((prompt, output))) = (&mut self.memory, held) {
+            m.release(m.config.cost(prompt, output));
         }
     }
 }
@@ -155,8 +156,8 @@ impl World<'_> {
             return; // stale: killed, or already freed
         }
         a.slotless = true;
-        let (backend, memory) = (a.backend, a.mem);
-        a.mem = 0;
+        let (backend, memory) = (a.backend, a.held_memory());
+        a.holds_memory = false;
         self.free_slot(now, backend, attempt, memory);
     }
 

@@ -3,6 +3,7 @@
 //! latency and crowding, and billing. `start_service` settles how an attempt will end when it
 //! starts; `on_service_done` and `on_attempt_timeout` take the attempt's end.
 
+use super::call::Maybe;
 use super::{ROUND_TRIP, Server, World, take_limits, to_time};
 use crate::config::{
     BackendConfig, EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel,
@@ -288,7 +289,7 @@ impl World<'_> {
         }
         let (ttft, service) = match doomed {
             Some((class, retry_after, fixed)) => {
-                a.error = Some((class, retry_after));
+                a.error = Some((class, Maybe::from(retry_after)));
                 (0, b.provider.error_latency(cfg, fixed))
             }
             None => {
@@ -349,9 +350,10 @@ impl World<'_> {
             );
         self.limit_done(now, a.backend, a.limit_in_flight, a.enqueued, dropped);
         if !a.slotless {
-            self.free_slot(now, backend, attempt, a.mem);
+            self.free_slot(now, backend, attempt, a.held_memory());
         }
         if let Some((class, retry_after)) = a.error {
+            let retry_after = retry_after.get();
             // An error is not billed, and no output was produced: give back the reservation
             // (a stream broken after its first token is billed for what it streamed).
             let streamed = self.stream_broken(now, &a);
@@ -485,7 +487,13 @@ impl World<'_> {
     /// waiting call starts (calls shed at their queue timeout are still in the queue: skip
     /// them). A pool lets waiting calls in when replicas free up. (A chaos stall may have taken
     /// slots out of service: only a free slot takes a call.)
-    pub(super) fn free_slot(&mut self, now: Time, backend: BackendId, attempt: Key, memory: u64) {
+    pub(super) fn free_slot(
+        &mut self,
+        now: Time,
+        backend: BackendId,
+        attempt: Key,
+        memory: Option<(u32, u32)>,
+    ) {
         self.stats.service_ended(now, backend.index());
         let b = &mut self.backends[backend];
         b.busy -= 1;
@@ -506,7 +514,9 @@ impl World<'_> {
             self.start_service(now, next, true);
             break;
         }
-        self.shed_dropped(now, backend);
+        if self.backends[backend].queue.drops() {
+            self.shed_dropped(now, backend);
+        }
     }
 
     pub(super) fn on_attempt_timeout(&mut self, now: Time, attempt: Key) {

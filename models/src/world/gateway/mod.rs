@@ -24,7 +24,7 @@ use limits::Limited;
 pub(in crate::world) use limits::{GatewayLimits, take_limits};
 pub(in crate::world) use recovery::Closed;
 
-use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
+use super::call::{Attempt, CLEAN, INPUT_HOP, Maybe, Request};
 use super::idempotency::Resend;
 use super::{Backend, ROUND_TRIP, Route, Server, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
@@ -96,6 +96,13 @@ impl Queue {
             Queue::Codel(q) => q.pop(now),
             Queue::Lifo(q) => q.pop(now),
         }
+    }
+
+    /// Whether this queue drops calls on its own (CoDel): only such a queue needs
+    /// [`Queue::next_dropped`] asked after each dequeue.
+    #[inline]
+    pub(in crate::world) fn drops(&self) -> bool {
+        matches!(self, Queue::Codel(_))
     }
 
     /// A call CoDel dropped and the world has not failed yet.
@@ -487,7 +494,7 @@ impl World<'_> {
             Place::Overloaded => self.attempts.insert(Attempt {
                 started: now,
                 done_at: now + ROUND_TRIP,
-                error: Some((ErrorClass::Overloaded, None)),
+                error: Some((ErrorClass::Overloaded, Maybe::NONE)),
                 reserved_output: 0,
                 slotless: true,
                 ..Attempt::of(request, r, now, permit, false)

@@ -266,6 +266,7 @@ impl World<'_> {
     /// An attempt sent at `sent` with `sent_with` attempts out (0: not under a limit) ended:
     /// one sample for the backend's limit; `dropped` when it was rejected for overload, timed
     /// out or shed from the queue.
+    #[inline]
     pub(in crate::world) fn limit_done(
         &mut self,
         now: Time,
@@ -274,9 +275,20 @@ impl World<'_> {
         sent: Time,
         dropped: bool,
     ) {
-        if sent_with == 0 {
-            return;
+        // Most attempts are under no adaptive limit: decided here, without a call.
+        if sent_with != 0 {
+            self.limit_sample(now, backend, sent_with, sent, dropped);
         }
+    }
+
+    fn limit_sample(
+        &mut self,
+        now: Time,
+        backend: BackendId,
+        sent_with: u32,
+        sent: Time,
+        dropped: bool,
+    ) {
         let Some(o) = &mut self.overload else { return };
         let b = backend.index();
         o.in_flight[b] -= 1;

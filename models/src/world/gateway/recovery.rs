@@ -7,7 +7,7 @@ use crate::config::BackendId;
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
-use crate::world::call::Attempt;
+use crate::world::call::{Attempt, Maybe};
 use crate::world::{Backend, World};
 use policies::RetryBudget;
 use policies::{
@@ -85,7 +85,7 @@ impl World<'_> {
         };
         r.hedge_at = now.saturating_add(delay.max(1));
         if r.hedge_at <= self.config.horizon {
-            r.dormant_hedge = Some(self.sched.reserve());
+            r.dormant_hedge = Maybe::some(self.sched.reserve());
         }
     }
 
@@ -98,13 +98,13 @@ impl World<'_> {
             return;
         }
         let r = self.requests.get_mut(request).expect("live request");
-        let Some(seq) = r.dormant_hedge else {
+        let Some(seq) = r.dormant_hedge.get() else {
             return;
         };
         if r.in_flight == 1 && ends_by.is_some_and(|t| t < r.hedge_at) {
             return;
         }
-        r.dormant_hedge = None;
+        r.dormant_hedge = Maybe::NONE;
         self.sched
             .schedule_reserved(r.hedge_at, seq, Event::hedge_due(request));
     }

@@ -386,5 +386,5 @@ fn the_hot_structs_keep_their_size() {
 // round trip, a broken stream's tokens and the memory held (Attempt, 20 bytes) were added, and
 // a job could be a workflow activity attempt (its 8-byte `WorkflowLink`), and a call could
 // hold retry-quota tokens and a client rate-limiter reservation.
-const REQUEST_BYTES: usize = 240;
-const ATTEMPT_BYTES: usize = 144;
+const REQUEST_BYTES: usize = 200;
+const ATTEMPT_BYTES: usize = 128;
