@@ -433,4 +433,31 @@ mod tests {
         assert_eq!(at(Discipline::RoundRobin, &[1, 0], 1), Ok(()));
         assert_eq!(at(wfq(1), &[1, 1], 1), Ok(()));
     }
+
+    #[test]
+    fn a_tenant_that_empties_hands_the_next_one_a_fresh_quantum() {
+        // Quantum 100, equal weights, every item costs 100. Tenant 0's only item goes first and
+        // empties it; tenant 1 is then at the front and must get its own quantum for this
+        // visit (not inherit tenant 0's), so the rounds alternate 1, 2, 1, 2.
+        let mut q =
+            FairQueue::new(Discipline::WeightedFair { quantum: 100 }, &[1, 1, 1], 4).unwrap();
+        assert!(q.is_empty());
+        assert_eq!(q.tenants(), 3);
+        q.push(0, "a", 100).unwrap();
+        for (t, item) in [(1, "b"), (2, "c"), (1, "d"), (2, "e")] {
+            q.push(t, item, 100).unwrap();
+        }
+        q.push(2, "f", 70).unwrap();
+        assert!(!q.is_empty());
+        assert_eq!(q.len(), 6);
+        assert_eq!(
+            (q.tenant_len(1), q.tenant_len(2), q.tenant_len(9)),
+            (2, 3, 0)
+        );
+        assert_eq!((q.front_cost(2), q.front_cost(9)), (Some(100), None));
+        let order: Vec<&str> = drain(&mut q).into_iter().map(|(_, x)| x).collect();
+        assert_eq!(order, vec!["a", "b", "c", "d", "e", "f"]);
+        assert!(q.is_empty());
+        assert_eq!(q.front_cost(2), None);
+    }
 }

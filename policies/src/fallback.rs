@@ -348,4 +348,35 @@ mod tests {
         );
         assert!(FallbackChain::new(vec![1], FallbackTriggers::default(), false, false).is_ok());
     }
+
+    #[test]
+    fn slowness_moves_on_only_past_the_threshold() {
+        // Slower than 2 s (strictly) falls back; no threshold never does.
+        let s = 1_000_000_000;
+        let triggers = FallbackTriggers {
+            latency_over: Some(2 * s),
+            ..FallbackTriggers::default()
+        };
+        let c = FallbackChain::new(vec![8_000, 8_000], triggers, true, false).unwrap();
+        assert!(!c.is_too_slow(s));
+        assert!(
+            !c.is_too_slow(2 * s),
+            "exactly the threshold is not too slow"
+        );
+        assert!(c.is_too_slow(2 * s + 1));
+        assert_eq!(
+            c.next(0, FallbackTrigger::TooSlow),
+            FallbackStep::Backend(1)
+        );
+        assert_eq!(
+            c.next(1, FallbackTrigger::TooSlow),
+            FallbackStep::StaleCache
+        );
+        assert!(!chain(&[8_000], true, true).is_too_slow(1_000 * s));
+        // The last resorts are reported as configured.
+        assert_eq!(c.last_resorts(), (true, false));
+        assert_eq!(chain(&[8_000], false, true).last_resorts(), (false, true));
+        assert_eq!(c.backends(), 2);
+        assert_eq!(c.triggers(), &triggers);
+    }
 }

@@ -770,4 +770,72 @@ mod tests {
             ("window", K::Zero)
         );
     }
+
+    #[test]
+    fn rate_limiter_answers_as_the_limiter_it_holds() {
+        // Each limiter allows 2 at once and then 1 a second; the third ask at 0 waits 1 s,
+        // except the counter's: its window [0, 1 s) is full, so it waits for the next one, in
+        // which the 2 of this window weigh 2·(1 − e) and 2·(1 − e) + 1 ≤ 2 from e = 0.5 s.
+        let limiters = [
+            (
+                RateLimiter::TokenBucket(TokenBucket::new(2, 1, S).unwrap()),
+                S,
+            ),
+            (RateLimiter::Gcra(Gcra::from_rate(1, S, 2).unwrap()), S),
+            (
+                RateLimiter::SlidingLog(SlidingWindowLog::new(2, S).unwrap()),
+                S,
+            ),
+            (
+                RateLimiter::SlidingCounter(SlidingWindowCounter::new(2, S).unwrap()),
+                3 * S / 2,
+            ),
+        ];
+        for (mut l, wait) in limiters {
+            assert_eq!(l.time_until(0, 2), Some(0), "{l:?}");
+            assert!(l.try_take(0, 1).is_admit(), "{l:?}");
+            assert!(l.try_take(0, 1).is_admit(), "{l:?}");
+            assert_eq!(l.try_take(0, 1), RateDecision::Wait(wait), "{l:?}");
+            assert_eq!(l.time_until(0, 1), Some(wait), "{l:?}");
+            assert_eq!(l.time_until(0, 3), None, "{l:?}");
+            assert_eq!(l.try_take(0, 3), NEVER, "{l:?}");
+        }
+        assert_eq!(TokenBucket::new(7, 1, S).unwrap().capacity(), 7);
+    }
+
+    #[test]
+    fn sliding_counter_forgets_a_window_that_is_not_the_previous_one() {
+        // 10 in [0, 10 s). At 15 s they weigh half (5); at 25 s the window before, [10, 20 s),
+        // held nothing, so all 10 are admitted again.
+        let mut c = SlidingWindowCounter::new(10, 10 * S).unwrap();
+        for _ in 0..10 {
+            assert!(c.try_take(0, 1).is_admit());
+        }
+        let mut half = c.clone();
+        assert_eq!(
+            (0..20)
+                .filter(|_| half.try_take(15 * S, 1).is_admit())
+                .count(),
+            5
+        );
+        assert_eq!(
+            (0..20).filter(|_| c.try_take(25 * S, 1).is_admit()).count(),
+            10
+        );
+    }
+    #[test]
+    fn a_zero_unit_take_is_admitted_and_changes_nothing() {
+        // An empty request conforms at any time and must not move GCRA's theoretical arrival
+        // time (to `now` after an idle stretch) or leave an empty entry in the log.
+        let mut g = Gcra::from_rate(10, S, 3).unwrap();
+        assert!(g.try_take(0, 1).is_admit());
+        let before = g.clone();
+        assert!(g.try_take(10 * S, 0).is_admit());
+        assert_eq!(g, before);
+        let mut l = SlidingWindowLog::new(3, 10 * S).unwrap();
+        assert!(l.try_take(0, 1).is_admit());
+        let before = l.clone();
+        assert!(l.try_take(5 * S, 0).is_admit());
+        assert_eq!(l, before);
+    }
 }

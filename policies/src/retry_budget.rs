@@ -353,4 +353,82 @@ mod tests {
             },
         );
     }
+    #[test]
+    fn any_retry_budget_forwards_each_question_to_its_design() {
+        let mut rng = RandomStream::from_seed(7);
+        // gRPC, 4 tokens, 0.5 back per success: two failures leave 2 (not more than half),
+        // a success 2.5. It never turns an attempt away.
+        let mut g = AnyRetryBudget::Grpc(GrpcThrottle::new(4.0, 0.5));
+        assert!(g.try_retry(0));
+        g.on_result(0, false);
+        g.on_result(0, false);
+        assert!(!g.try_retry(0));
+        g.on_result(0, true);
+        assert!(g.try_retry(0));
+        assert!(g.admit(0, &mut rng));
+        // Finagle, no reserve, half a retry per call: nothing until two calls deposited one.
+        let mut f = AnyRetryBudget::Finagle(FinagleBudget::new(10 * S, 0, 0.5));
+        assert!(!f.try_retry(0));
+        f.on_call(0);
+        f.on_result(0, false);
+        assert!(!f.try_retry(0), "half a retry is not one");
+        f.on_call(0);
+        assert!(f.try_retry(0));
+        assert!(!f.try_retry(0), "spent");
+        assert!(f.admit(0, &mut rng));
+        // Adaptive (K = 2): the first request is always sent (p = 0); it never vetoes a retry;
+        // after 3 requests and 1 accept, p = (3 − 2·1) / (3 + 1).
+        let mut a = AnyRetryBudget::Adaptive(AdaptiveThrottle::new(2.0, 120 * S));
+        assert!(a.admit(0, &mut rng));
+        a.admit(0, &mut rng);
+        a.admit(0, &mut rng);
+        a.on_result(0, true);
+        a.on_result(0, false);
+        assert!(a.try_retry(0));
+        let AnyRetryBudget::Adaptive(inner) = &mut a else {
+            unreachable!()
+        };
+        assert_eq!(inner.reject_probability(0), 0.25);
+    }
+
+    #[test]
+    fn adaptive_admit_sends_with_one_minus_the_reject_probability() {
+        // No accepts: before request i, p = i / (i + 1), so request i is sent with probability
+        // 1 / (i + 1) and 1000 requests send H(1000) = 7.49 on average (variance 5.84, sd
+        // 2.42). The first is certain; more than mean + 5 sd = 19.6 would be a wrong sign.
+        let mut a = AnyRetryBudget::Adaptive(AdaptiveThrottle::new(2.0, 120 * S));
+        let mut rng = RandomStream::from_seed(11);
+        let sent = (0..1000).filter(|_| a.admit(0, &mut rng)).count();
+        assert!((1..=19).contains(&sent), "{sent} sent");
+    }
+
+    #[test]
+    fn finagle_reserve_refills_at_min_retries_per_sec_without_losing_fractions() {
+        // 2 retries a second, ttl 10 s: the reserve holds 20, refills one every 0.5 s.
+        let mut b = FinagleBudget::new(10 * S, 2, 0.0);
+        assert_eq!((0..25).filter(|_| b.try_withdraw(0)).count(), 20);
+        assert!(b.try_withdraw(S / 2));
+        assert!(!b.try_withdraw(S / 2));
+        assert!(!b.try_withdraw(3 * S / 4), "half a retry");
+        assert!(
+            b.try_withdraw(S),
+            "the half kept from 0.75 s and another half"
+        );
+        assert!(!b.try_withdraw(S));
+        // 3 a second, ttl 1 s: 3 in reserve. Asked every 666,666 ns, each ask refills
+        // 1.999998 thousandths, credited as 1 with the time of the rest carried over, so
+        // the reserve follows 3000 · t and the next retry comes at t = 1/3 s (dropping the
+        // rest would halve the rate and put it at 2/3 s).
+        let mut b = FinagleBudget::new(S, 3, 0.0);
+        assert_eq!((0..5).filter(|_| b.try_withdraw(0)).count(), 3);
+        let step = 666_666;
+        let first = (1..2000u64)
+            .map(|k| k * step)
+            .find(|&t| b.try_withdraw(t))
+            .unwrap();
+        assert!(
+            (S / 3 - step..=S / 3 + 2 * step).contains(&first),
+            "{first}"
+        );
+    }
 }

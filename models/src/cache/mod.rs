@@ -323,6 +323,20 @@ mod tests {
             assert_eq!(always_wrong.lookup(&mut rng), SemanticLookup::WrongHit);
             assert_eq!(always_right.lookup(&mut rng), SemanticLookup::Hit);
         }
+        // The hit ratio counts wrong hits as hits: the cache answered.
+        assert_eq!(never.counters().hit_ratio(), 0.0);
+        assert_eq!(always_wrong.counters().wrong_hits, 1_000);
+        assert_eq!(always_wrong.counters().hit_ratio(), 1.0);
+        assert_eq!(always_right.counters().hit_ratio(), 1.0);
+        let mixed = CacheCounters {
+            lookups: 8,
+            hits: 1,
+            wrong_hits: 3,
+            misses: 4,
+            ..CacheCounters::default()
+        };
+        assert_eq!(mixed.hit_ratio(), 0.5);
+        assert_eq!(CacheCounters::default().hit_ratio(), 0.0, "no lookup yet");
     }
 
     #[test]
@@ -336,5 +350,54 @@ mod tests {
             b.next_f64();
         }
         assert_eq!(a.next_u64(), b.next_u64());
+    }
+    #[test]
+    fn cache_state_keeps_its_configuration_and_counts_per_kind() {
+        // An exact cache over 100 keys (Zipf 0.8) holding 10, TTL 5 s, serving stale.
+        let config = CacheConfig::Exact {
+            catalogue_size: 100,
+            zipf_exponent: 0.8,
+            capacity: 10,
+            ttl: Some(5_000_000_000),
+            serve_stale_on_outage: true,
+        };
+        let mut state = CacheState::new(&config).unwrap();
+        let mut rng = RandomStream::from_seed(3);
+        let CacheState::Exact(exact) = &mut state else {
+            panic!("an exact configuration builds an exact cache")
+        };
+        assert_eq!(exact.cache.catalogue_size(), 100);
+        assert_eq!(exact.cache.capacity(), 10);
+        assert_eq!(exact.cache.ttl(), Some(5_000_000_000));
+        assert!(exact.cache.serves_stale());
+        assert_eq!(
+            (exact.zipf.catalogue_size(), exact.zipf.exponent()),
+            (100, 0.8)
+        );
+        assert_eq!(exact.cache.lookup(0, 7), Lookup::Miss);
+        assert_eq!(state.counters().lookups, 1);
+        state.reset_counters();
+        assert_eq!(state.counters(), &CacheCounters::default());
+        assert!((0..1_000).all(|_| state.draw_key(&mut rng) < 100));
+
+        // A semantic cache: its probabilities as given, no key drawn (the stream untouched).
+        let mut state = CacheState::new(&CacheConfig::Semantic {
+            hit_probability: 0.25,
+            wrong_hit_rate: 0.5,
+        })
+        .unwrap();
+        let mut a = RandomStream::from_seed(9);
+        let b = a.clone();
+        assert_eq!(state.draw_key(&mut a), 0);
+        assert_eq!(a.next_u64(), b.clone().next_u64());
+        let CacheState::Semantic(semantic) = &mut state else {
+            panic!("a semantic configuration builds a semantic cache")
+        };
+        assert_eq!(semantic.hit_probability(), 0.25);
+        assert_eq!(semantic.wrong_hit_rate(), 0.5);
+        semantic.lookup(&mut a);
+        assert_eq!(state.counters().lookups, 1);
+        state.reset_counters();
+        assert_eq!(state.counters().lookups, 0);
     }
 }

@@ -74,6 +74,7 @@ impl Provider {
     /// nothing), then one draw of its error mix. A refused attempt's output reservation is given
     /// back (set to 0): the buckets were not charged. `timeout` is the attempt's: a hanging
     /// outage answers when the caller stops waiting (validated: it needs one).
+    #[inline]
     pub(super) fn refuse(
         &mut self,
         now: Time,
@@ -131,6 +132,7 @@ impl Provider {
     /// An answer's time to first token and total service time: drawn from the service model,
     /// stretched by the active slowdowns and by crowding (`busy`: attempts in service on the
     /// backend, this one included).
+    #[inline]
     pub(super) fn answer_latency(
         &mut self,
         cfg: &BackendConfig,

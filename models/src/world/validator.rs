@@ -28,6 +28,7 @@ impl Validator {
     /// Whether an answer is silently bad: its soft-failure category + 1, or 0 for a good one.
     /// `soft` is the route's mix per category, each raised by `k` (the model's degradation and
     /// silent updates) up to 1. One draw, only when the mix can fail at all.
+    #[inline]
     pub(super) fn draw_soft(&mut self, soft: &[f64; 5], k: f64) -> u8 {
         if !soft.iter().any(|&p| p > 0.0) {
             return 0;

@@ -637,3 +637,66 @@ fn validation_errors_name_the_field_and_the_rule() {
             .is_ok()
     );
 }
+
+#[test]
+fn the_consecutive_preset_has_no_rate_trigger_and_its_own_open_duration() {
+    // Envoy's consecutive_5xx: 100 calls alternating failure and success (a 50% failure rate,
+    // which resilience4j's default opens on at 100 calls) and 100 slow calls (a 100% slow rate,
+    // its default slow threshold) never make three failures in a row, so it stays closed.
+    let cfg = BreakerConfig::consecutive(3, 10 * S);
+    let mut b = CircuitBreaker::new(cfg).unwrap();
+    let slow = CallResult {
+        slow: true,
+        ..CallResult::SUCCESS
+    };
+    for k in 0..100 {
+        let r = if k % 2 == 0 {
+            CallResult::FAILURE
+        } else {
+            CallResult::SUCCESS
+        };
+        assert_eq!(call(&mut b, 0, r), None, "call {k}");
+    }
+    for k in 0..100 {
+        assert_eq!(call(&mut b, 0, slow), None, "slow call {k}");
+    }
+    // Three in a row open it for the preset's 10 s (not the default 60 s) ...
+    call(&mut b, S, CallResult::FAILURE);
+    call(&mut b, S, CallResult::FAILURE);
+    assert_eq!(
+        call(&mut b, S, CallResult::FAILURE),
+        Some(BreakerState::Open { until: 11 * S })
+    );
+    // ... and one successful trial call closes it (half_open_permitted 1, not 10).
+    assert_eq!(
+        call(&mut b, 11 * S, CallResult::SUCCESS),
+        Some(BreakerState::Closed)
+    );
+}
+
+#[test]
+fn a_time_window_judges_anew_once_its_buckets_have_expired() {
+    // Two bad calls of six in the first 6 s (each kind's rule at 50%). 30 s later every bucket
+    // has expired, so the window holds only the new calls: bad, good, good, good is 1 of 4
+    // (closed), a second bad 2 of 5 (closed), a third 3 of 6 (open). Bad calls that an
+    // expiring bucket failed to give back would open it at the fourth new call.
+    for kind in 0..4 {
+        let (cfg, bad) = only_rule(WindowKind::Time { seconds: 10 }, kind);
+        let mut b = CircuitBreaker::new(cfg).unwrap();
+        let ok = CallResult::SUCCESS;
+        for (k, r) in [bad, ok, ok, ok, ok, bad].into_iter().enumerate() {
+            assert_eq!(call(&mut b, k as Time * S, r), None, "kind {kind}");
+        }
+        for (k, r) in [bad, ok, ok, ok, bad].into_iter().enumerate() {
+            assert_eq!(
+                call(&mut b, (30 + k as Time) * S, r),
+                None,
+                "kind {kind}, new call {k}"
+            );
+        }
+        assert!(
+            matches!(call(&mut b, 35 * S, bad), Some(BreakerState::Open { .. })),
+            "kind {kind}"
+        );
+    }
+}

@@ -485,3 +485,70 @@ fn errors_name_the_parameter_and_the_rule() {
     assert_eq!(alerter(1_000, 7 * MIN), Err(("windows", K::NotMultiple)));
     assert_eq!(alerter(1_000, MIN), Ok(()));
 }
+
+#[test]
+fn pyrra_rounds_its_scaled_windows_to_the_nearest_minute() {
+    // Go's Duration.Round(time.Minute): halves away from zero, never below a minute here.
+    assert_eq!(round_to_minute(89 * S), MIN);
+    assert_eq!(round_to_minute(90 * S), 2 * MIN);
+    assert_eq!(round_to_minute(150 * S - 1), 2 * MIN);
+    assert_eq!(round_to_minute(150 * S), 3 * MIN);
+    assert_eq!(round_to_minute(29 * S), MIN, "at least a minute");
+    // pyrra's Windows(30d): 30d/672 = 64m17.1s → 64m, 30d/112 = 385m42.9s → 386m,
+    // 30d/28 = 1542m51.4s → 1543m, 30d/336 = 128m34.3s → 129m, 30d/224 = 192m51.4s → 193m.
+    let pyrra = Preset::Pyrra.rules(30 * DAY).unwrap();
+    let minutes = |r: &BurnRateRule| (r.long / MIN, r.short / MIN, r.for_duration / MIN);
+    assert_eq!(
+        pyrra.iter().map(minutes).collect::<Vec<_>>(),
+        [(64, 5, 2), (386, 32, 16), (1543, 129, 64), (6171, 386, 193)]
+    );
+}
+
+#[test]
+fn idle_skipping_moves_only_an_idle_window_and_counts_from_the_start() {
+    // Slots of a minute from 10 min on, one 5-minute window.
+    let mut c = RollingCounts::new(10 * MIN, MIN, &[5 * MIN]).unwrap();
+    assert!(c.is_idle());
+    c.skip_idle(5 * MIN);
+    assert_eq!(
+        c.next_boundary(),
+        11 * MIN,
+        "before the start: nothing to skip"
+    );
+    // 13.5 min is in slot 3 (from the start), which ends at 14 min.
+    c.skip_idle(13 * MIN + 30 * S);
+    assert_eq!(c.next_boundary(), 14 * MIN);
+    // Events in the open slot: the window is not idle, so a later skip must not jump over
+    // the slots that will still hold them.
+    c.add(0, 10);
+    assert!(!c.is_idle());
+    c.skip_idle(30 * MIN);
+    assert_eq!(c.next_boundary(), 14 * MIN);
+    c.close_slot();
+    assert_eq!(c.window(0).bad(), 10);
+}
+
+#[test]
+fn a_full_log_counts_what_it_drops_and_every_firing() {
+    // One rule at 1× over a one-minute window (long = short), budget 0.1%: a minute of nothing
+    // but failures fires it, a minute of successes resolves it. 10,002 alternating minutes make
+    // 10,002 transitions: MAX_LOG kept, 2 dropped, 5,001 firings counted.
+    let rule = BurnRateRule::new("flap", Severity::Page, MIN, MIN, BURN_UNIT, 0).unwrap();
+    let mut rules = AlertRules::new(vec![rule], 1_000, 2 * MIN).unwrap();
+    assert_eq!(rules.armed_at(0), Some(3 * MIN), "history start + long");
+    assert_eq!(rules.armed_at(1), None);
+    let mut counts = RollingCounts::new(2 * MIN, MIN, &rules.windows()).unwrap();
+    for k in 0..10_002u64 {
+        counts.add(k % 2, 1);
+        counts.close_slot();
+        rules.evaluate(2 * MIN + (k + 1) * MIN, &counts);
+        // Even minutes (all failures) fire it, odd ones (all successes) resolve it.
+        assert_eq!(rules.any_firing(), k % 2 == 0, "minute {k}");
+        assert_eq!(rules.is_firing(0), k % 2 == 0, "minute {k}");
+    }
+    assert_eq!(rules.log().len(), MAX_LOG);
+    assert_eq!(rules.log_dropped(), 2);
+    assert_eq!(rules.firings(), [5_001]);
+    let (firings, log, dropped) = rules.into_parts();
+    assert_eq!((firings, log.len(), dropped), (vec![5_001], MAX_LOG, 2));
+}

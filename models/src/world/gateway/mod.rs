@@ -309,7 +309,7 @@ impl World<'_> {
 
     /// The stages, in order, each answering whether the call goes on: the first that deals
     /// with it answers for the gateway.
-    #[inline]
+    #[inline(always)]
     fn admit(&mut self, now: Time, request: Key, from: Stage) -> Admit {
         if from <= Stage::Limits {
             match self.limit_stage(now, request) {
@@ -422,7 +422,7 @@ impl World<'_> {
     /// throttling: it fails locally, as throttled, and is not retried, since a retry would only
     /// be turned away again while the backend keeps rejecting; a fallback chain may still send
     /// it elsewhere). Past both, the call is sent with the breaker's permit.
-    #[inline]
+    #[inline(always)]
     fn attempt_stage(&mut self, now: Time, request: Key) -> Admit {
         let Some(r) = self.requests.get(request) else {
             return Admit::Gone;
