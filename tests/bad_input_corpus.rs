@@ -1080,8 +1080,8 @@ fn scenario_cases() -> Vec<Case> {
             .key("slos[0].alerting.rules[0].severity")
             .says("unknown variant `urgent`"),
         scn("slo_short_window_longer.toml")
-            .at(17, 40)
-            .key("slos[0].alerting.rules[0]")
+            .at(17, 111)
+            .key("slos[0].alerting.rules[0].short_window")
             .says("short window (1h) is longer than the long window (5m)"),
         scn("slo_preset_unknown.toml")
             .at(17, 23)

@@ -7,7 +7,7 @@
 pub use crate::outage::OutageMode;
 use crate::workload::{ArrivalSpec, TokenSource};
 use policies::{
-    Admission, CircuitBreaker, Cooldown, Discipline, ErrorClass, FallbackChain, HedgePolicy,
+    Admission, CircuitBreaker, Cooldown, ErrorClass, FairQueue, FallbackChain, HedgePolicy,
     RateLimiter, RetryRules,
 };
 use sim_core::{Sampler, Time};
@@ -136,10 +136,12 @@ pub struct RouteConfig {
 /// How a route picks among the backends that share its first place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BalanceConfig {
-    pub strategy: policies::Strategy,
-    pub members: Vec<(BackendId, policies::Member)>,
-    /// Latencies kept per member (latency based).
-    pub samples: usize,
+    /// The deployments, in the balancer's member order (member `i` is `members[i]`).
+    pub members: Vec<BackendId>,
+    /// The balancer over them (strategy, weights, per-minute limits, latencies kept), built
+    /// and checked by `scenarios`, in its starting state: nothing seen yet. Each replication
+    /// clones it.
+    pub balancer: policies::LoadBalancer,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -385,7 +387,10 @@ pub struct GatewayConfig {
     pub deadline: Option<Time>,
     pub rate_limits: Vec<GatewayLimit>,
     pub admission: Option<Admission>,
-    pub scheduling: Discipline,
+    /// How each backend's queue orders calls across tenants: `None` first come, first served;
+    /// else an empty fair queue over the tenants (round robin or weighted fair, their weights),
+    /// built and checked by `scenarios`, that each backend of each replication clones.
+    pub fair_queue: Option<FairQueue<sim_core::Key>>,
     pub queue_timeout: Option<Time>,
     /// Hedging: the delay rule and the most hedges per call, no latency observed yet.
     pub hedge: Option<HedgePolicy>,

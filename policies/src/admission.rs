@@ -9,6 +9,7 @@
 //! with the depth until, at the limit, only the top priority gets in. A request that has waited
 //! longer than its queue timeout is dropped when it reaches the head (its caller has given up).
 
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 
 /// Why a request was not admitted.
@@ -74,18 +75,29 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Checks that priority shedding has at least one level and starts below `max_depth`; the error
-    /// says which rule was broken.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks that priority shedding has at least one level (else `Zero` of `priority.levels`)
+    /// and starts below `max_depth` (else `OutOfOrder` of `priority.from_depth`).
+    pub fn validate(&self) -> Result<(), PolicyError> {
         if let Some(p) = self.priority {
             if p.levels == 0 {
-                return Err("priority shedding needs at least 1 priority level".to_string());
+                return Err(PolicyError::new(
+                    "admission control",
+                    "priority.levels",
+                    PolicyErrorKind::Zero,
+                    "priority shedding needs at least 1 priority level",
+                ));
             }
-            if self.max_depth.is_some_and(|max| p.from_depth >= max) {
-                return Err(format!(
-                    "priority shedding must start below the maximum queue depth ({} ≥ {})",
-                    p.from_depth,
-                    self.max_depth.unwrap_or(0)
+            if let Some(max) = self.max_depth
+                && p.from_depth >= max
+            {
+                return Err(PolicyError::new(
+                    "admission control",
+                    "priority.from_depth",
+                    PolicyErrorKind::OutOfOrder,
+                    format!(
+                        "priority shedding must start below the maximum queue depth ({} ≥ {max})",
+                        p.from_depth
+                    ),
                 ));
             }
         }
@@ -268,10 +280,11 @@ mod tests {
             }),
             ..one
         };
-        assert!(
-            none.validate()
-                .unwrap_err()
-                .contains("at least 1 priority level")
+        let err = none.validate().unwrap_err();
+        assert!(err.message.contains("at least 1 priority level"), "{err}");
+        assert_eq!(
+            (err.param, err.kind),
+            ("priority.levels", crate::PolicyErrorKind::Zero)
         );
         let two = Admission {
             priority: Some(PriorityShedding {
@@ -291,7 +304,16 @@ mod tests {
             ..one
         };
         let err = at_max.validate().unwrap_err();
-        assert!(err.contains("(10 ≥ 10)"), "{err}");
+        assert!(err.message.contains("(10 ≥ 10)"), "{err}");
+        assert_eq!(
+            (err.param, err.kind),
+            ("priority.from_depth", crate::PolicyErrorKind::OutOfOrder)
+        );
+        let below_max = Admission {
+            max_depth: Some(11),
+            ..at_max
+        };
+        assert_eq!(below_max.validate(), Ok(()));
         assert_eq!(at_max.min_priority(10), 1);
         assert_eq!(at_max.min_priority(20), 2);
         // A wait exactly at the limit is admitted; one nanosecond over is not.

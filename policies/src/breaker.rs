@@ -28,7 +28,7 @@
 //!
 //! Rates are integers in parts per million, compared exactly (`bad · 10⁶ ≥ threshold · calls`).
 
-use crate::PolicyError;
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::{NANOS_PER_SEC, Time};
 
 /// Soft-failure categories with their own threshold (indices `0..MAX_SOFT_CATEGORIES`). A soft
@@ -85,15 +85,20 @@ impl SoftCategoryThresholds {
         mut self,
         category: u8,
         threshold_ppm: u32,
-    ) -> Result<SoftCategoryThresholds, String> {
+    ) -> Result<SoftCategoryThresholds, PolicyError> {
         let slot = self
             .per_category
             .get_mut(usize::from(category))
             .ok_or_else(|| {
-                format!(
-                    "soft-failure category {category} has no threshold slot; categories 0 to {} \
-                     can have one",
-                    MAX_SOFT_CATEGORIES - 1
+                PolicyError::new(
+                    "circuit breaker",
+                    "category",
+                    PolicyErrorKind::TooLarge,
+                    format!(
+                        "soft-failure category {category} has no threshold slot; categories 0 \
+                         to {} can have one",
+                        MAX_SOFT_CATEGORIES - 1
+                    ),
                 )
             })?;
         *slot = Some(threshold_ppm);
@@ -167,42 +172,83 @@ impl BreakerConfig {
 
     /// Checks the configuration: a window of at least one call or second (and at most a day), rate
     /// thresholds in (0, 1], at least one consecutive failure and one half-open trial call, and a
-    /// growing open duration with multiplier ≥ 1 and cap ≥ base. The error says which rule failed.
-    pub fn validate(&self) -> Result<(), String> {
+    /// growing open duration with multiplier ≥ 1 and cap ≥ base. The error names the field at
+    /// fault (`window`, `failure_rate_threshold_ppm`, `slow_call_rate_threshold_ppm`,
+    /// `soft.any`, `soft.per_category`, `consecutive_failures`, `half_open_permitted`,
+    /// `open_duration.multiplier`, `open_duration.cap`) and says which rule failed.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let fail = |param, kind, message: String| {
+            Err(PolicyError::new("circuit breaker", param, kind, message))
+        };
         match self.window {
-            WindowKind::Count(0) => return Err("breaker window must hold at least 1 call".into()),
+            WindowKind::Count(0) => {
+                return fail(
+                    "window",
+                    PolicyErrorKind::Zero,
+                    "breaker window must hold at least 1 call".into(),
+                );
+            }
             WindowKind::Time { seconds: 0 } => {
-                return Err("breaker time window must be at least 1 second".into());
+                return fail(
+                    "window",
+                    PolicyErrorKind::Zero,
+                    "breaker time window must be at least 1 second".into(),
+                );
             }
             WindowKind::Time { seconds } if seconds > 86_400 => {
-                return Err(format!(
-                    "breaker time window of {seconds} s is over a day; one-second buckets would \
-                     use too much memory"
-                ));
+                return fail(
+                    "window",
+                    PolicyErrorKind::TooLarge,
+                    format!(
+                        "breaker time window of {seconds} s is over a day; one-second buckets \
+                         would use too much memory"
+                    ),
+                );
             }
             _ => {}
         }
-        let rate = |name: &str, v: Option<u32>| match v {
-            Some(p) if p == 0 || p > 1_000_000 => Err(format!(
-                "breaker {name} must be in (0, 1], got {}",
-                f64::from(p) / 1e6
-            )),
+        let rate = |param, name: &str, v: Option<u32>| match v {
+            Some(p) if p == 0 || p > 1_000_000 => fail(
+                param,
+                PolicyErrorKind::OutOfRange,
+                format!(
+                    "breaker {name} must be in (0, 1], got {}",
+                    f64::from(p) / 1e6
+                ),
+            ),
             _ => Ok(()),
         };
-        rate("failure-rate threshold", self.failure_rate_threshold_ppm)?;
         rate(
+            "failure_rate_threshold_ppm",
+            "failure-rate threshold",
+            self.failure_rate_threshold_ppm,
+        )?;
+        rate(
+            "slow_call_rate_threshold_ppm",
             "slow-call-rate threshold",
             self.slow_call_rate_threshold_ppm,
         )?;
-        rate("soft-failure threshold", self.soft.any)?;
+        rate("soft.any", "soft-failure threshold", self.soft.any)?;
         for (i, t) in self.soft.per_category.iter().enumerate() {
-            rate(&format!("soft-failure threshold of category {i}"), *t)?;
+            rate(
+                "soft.per_category",
+                &format!("soft-failure threshold of category {i}"),
+                *t,
+            )?;
         }
         if self.consecutive_failures == Some(0) {
-            return Err("breaker consecutive failures must be at least 1".into());
+            return fail(
+                "consecutive_failures",
+                PolicyErrorKind::Zero,
+                "breaker consecutive failures must be at least 1".into(),
+            );
         }
         if self.half_open_permitted == 0 {
-            return Err("breaker must permit at least 1 call in half-open".into());
+            return fail(
+                "half_open_permitted",
+                PolicyErrorKind::Zero,
+                "breaker must permit at least 1 call in half-open".into(),
+            );
         }
         if let OpenDuration::Growing {
             base,
@@ -211,12 +257,20 @@ impl BreakerConfig {
         } = self.open_duration
         {
             if !(multiplier.is_finite() && multiplier >= 1.0) {
-                return Err(format!(
-                    "breaker open-duration multiplier must be a number ≥ 1, got {multiplier}"
-                ));
+                return fail(
+                    "open_duration.multiplier",
+                    PolicyErrorKind::OutOfRange,
+                    format!(
+                        "breaker open-duration multiplier must be a number ≥ 1, got {multiplier}"
+                    ),
+                );
             }
             if cap < base {
-                return Err("breaker open-duration cap must be at least its base".into());
+                return fail(
+                    "open_duration.cap",
+                    PolicyErrorKind::OutOfOrder,
+                    "breaker open-duration cap must be at least its base".into(),
+                );
             }
         }
         Ok(())
@@ -500,11 +554,10 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
-    /// A closed breaker with an empty window; fails with [`BreakerConfig::validate`]'s message if the
-    /// configuration is invalid.
+    /// A closed breaker with an empty window; fails with [`BreakerConfig::validate`]'s error if
+    /// the configuration is invalid.
     pub fn new(cfg: BreakerConfig) -> Result<CircuitBreaker, PolicyError> {
-        cfg.validate()
-            .map_err(|m| PolicyError::new("circuit breaker", m))?;
+        cfg.validate()?;
         Ok(CircuitBreaker {
             window: Window::new(cfg.window),
             cfg,

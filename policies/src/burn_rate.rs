@@ -43,6 +43,7 @@
 //! SLO period / long window); pyrra (`slo/rules.go`, `Windows`: windows scaled from a 28-day
 //! SLO, factors 14/7/2/1, with a `for` duration).
 
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 
 /// Parts per million: objectives and error budgets are stored in these.
@@ -140,7 +141,9 @@ pub struct BurnRateRule {
 }
 
 impl BurnRateRule {
-    /// A validated rule: both windows positive, `short ≤ long`, `0 < factor ≤ MAX_FACTOR`.
+    /// A validated rule: both windows positive, `short ≤ long`, `0 < factor ≤ MAX_FACTOR`. The
+    /// error names the parameter at fault (`long`, `short` or `factor`) and, in its message, the
+    /// rule.
     pub fn new(
         name: impl Into<String>,
         severity: Severity,
@@ -148,22 +151,40 @@ impl BurnRateRule {
         short: Time,
         factor: u64,
         for_duration: Time,
-    ) -> Result<BurnRateRule, String> {
+    ) -> Result<BurnRateRule, PolicyError> {
         let name = name.into();
+        let fail = |param, kind, message: String| {
+            Err(PolicyError::new(
+                "burn-rate rule",
+                param,
+                kind,
+                format!("rule `{name}`: {message}"),
+            ))
+        };
         if long == 0 || short == 0 {
-            return Err(format!("rule `{name}`: windows must be longer than zero"));
+            return fail(
+                if long == 0 { "long" } else { "short" },
+                PolicyErrorKind::Zero,
+                "windows must be longer than zero".into(),
+            );
         }
         if short > long {
-            return Err(format!(
-                "rule `{name}`: the short window ({}) is longer than the long window ({})",
-                sim_core::time::format_duration(short),
-                sim_core::time::format_duration(long)
-            ));
+            return fail(
+                "short",
+                PolicyErrorKind::OutOfOrder,
+                format!(
+                    "the short window ({}) is longer than the long window ({})",
+                    sim_core::time::format_duration(short),
+                    sim_core::time::format_duration(long)
+                ),
+            );
         }
         if factor == 0 || factor > MAX_FACTOR {
-            return Err(format!(
-                "rule `{name}`: the burn-rate factor must be above 0 and at most 1000000"
-            ));
+            return fail(
+                "factor",
+                PolicyErrorKind::OutOfRange,
+                "the burn-rate factor must be above 0 and at most 1000000".into(),
+            );
         }
         Ok(BurnRateRule {
             name,
@@ -223,10 +244,17 @@ pub enum Preset {
 }
 
 impl Preset {
-    /// The rules of this preset for an SLO over `slo_window`.
-    pub fn rules(self, slo_window: Time) -> Result<Vec<BurnRateRule>, String> {
+    /// The rules of this preset for an SLO over `slo_window`: a zero window is a
+    /// [`PolicyErrorKind::Zero`] of `slo_window`; a window so short that a scaled rule breaks
+    /// [`BurnRateRule::new`] fails with that rule's error.
+    pub fn rules(self, slo_window: Time) -> Result<Vec<BurnRateRule>, PolicyError> {
         if slo_window == 0 {
-            return Err("the SLO window must be longer than zero".into());
+            return Err(PolicyError::new(
+                "burn-rate preset",
+                "slo_window",
+                PolicyErrorKind::Zero,
+                "the SLO window must be longer than zero",
+            ));
         }
         match self {
             Preset::SreWorkbook => Ok(vec![
@@ -408,29 +436,53 @@ pub struct RollingCounts {
 }
 
 impl RollingCounts {
-    /// `windows` must each be a positive multiple of `interval`.
-    pub fn new(start: Time, interval: Time, windows: &[Time]) -> Result<RollingCounts, String> {
+    /// `windows` must each be a positive multiple of `interval` (else a `Zero` or
+    /// `NotMultiple` error of `windows`), and the longest at most `MAX_SLOTS − 1` intervals (else
+    /// `TooLarge` of `interval`: a longer interval is the fix). A zero `interval` is `Zero`.
+    pub fn new(
+        start: Time,
+        interval: Time,
+        windows: &[Time],
+    ) -> Result<RollingCounts, PolicyError> {
+        let fail = |param, kind, message: String| {
+            Err(PolicyError::new("rolling counts", param, kind, message))
+        };
         if interval == 0 {
-            return Err("the evaluation interval must be longer than zero".into());
+            return fail(
+                "interval",
+                PolicyErrorKind::Zero,
+                "the evaluation interval must be longer than zero".into(),
+            );
         }
         let mut lengths = Vec::with_capacity(windows.len());
         for &w in windows {
             if w == 0 || !w.is_multiple_of(interval) {
-                return Err(format!(
-                    "window {} is not a whole number of evaluation intervals ({})",
-                    sim_core::time::format_duration(w),
-                    sim_core::time::format_duration(interval)
-                ));
+                return fail(
+                    "windows",
+                    if w == 0 {
+                        PolicyErrorKind::Zero
+                    } else {
+                        PolicyErrorKind::NotMultiple
+                    },
+                    format!(
+                        "window {} is not a whole number of evaluation intervals ({})",
+                        sim_core::time::format_duration(w),
+                        sim_core::time::format_duration(interval)
+                    ),
+                );
             }
             lengths.push(w / interval);
         }
         let longest = lengths.iter().copied().max().unwrap_or(1);
         if longest + 1 > MAX_SLOTS {
-            return Err(format!(
-                "a window of {} evaluation intervals needs more than {MAX_SLOTS} slots; \
-                 use a longer evaluation interval",
-                longest
-            ));
+            return fail(
+                "interval",
+                PolicyErrorKind::TooLarge,
+                format!(
+                    "a window of {longest} evaluation intervals needs more than {MAX_SLOTS} \
+                     slots; use a longer evaluation interval"
+                ),
+            );
         }
         Ok(RollingCounts {
             interval,
@@ -552,10 +604,13 @@ impl AlertRules {
         rules: Vec<BurnRateRule>,
         budget_ppm: u64,
         history_start: Time,
-    ) -> Result<AlertRules, String> {
+    ) -> Result<AlertRules, PolicyError> {
         if budget_ppm == 0 || budget_ppm > PPM {
-            return Err(format!(
-                "the error budget must be between 1 and 1000000 ppm, found {budget_ppm}"
+            return Err(PolicyError::new(
+                "burn-rate alerting",
+                "budget_ppm",
+                PolicyErrorKind::OutOfRange,
+                format!("the error budget must be between 1 and 1000000 ppm, found {budget_ppm}"),
             ));
         }
         Ok(AlertRules {
@@ -670,13 +725,14 @@ pub struct BurnRateAlerter {
 }
 
 impl BurnRateAlerter {
-    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`.
+    /// `budget_ppm` is 10⁶ minus the objective in ppm, and must be in `1..=10⁶`; the errors are
+    /// [`AlertRules::new`]'s and then [`RollingCounts::new`]'s over the rules' windows.
     pub fn new(
         rules: Vec<BurnRateRule>,
         budget_ppm: u64,
         interval: Time,
         start: Time,
-    ) -> Result<BurnRateAlerter, String> {
+    ) -> Result<BurnRateAlerter, PolicyError> {
         let alerts = AlertRules::new(rules, budget_ppm, start)?;
         let counts = RollingCounts::new(start, interval, &alerts.windows())?;
         Ok(BurnRateAlerter { alerts, counts })

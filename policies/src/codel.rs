@@ -12,6 +12,7 @@
 //! times and hands the dropped ones to the caller. Here a queue holding nothing behind the
 //! item leaving is never "standing" (the RFC's "no more than one packet's worth of bytes").
 
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 use std::collections::VecDeque;
 
@@ -42,16 +43,27 @@ impl Codel {
         }
     }
 
-    /// Checks `target` and `interval`.
-    pub fn validate(target: Time, interval: Time) -> Result<(), String> {
+    /// Checks `target` and `interval`: both positive (else `Zero` of the one that is not), the
+    /// target shorter than the interval (else `OutOfOrder` of `target`).
+    pub fn validate(target: Time, interval: Time) -> Result<(), PolicyError> {
         if target == 0 || interval == 0 {
-            return Err("target and interval must be longer than 0s".into());
+            return Err(PolicyError::new(
+                "CoDel",
+                if target == 0 { "target" } else { "interval" },
+                PolicyErrorKind::Zero,
+                "target and interval must be longer than 0s",
+            ));
         }
         if target >= interval {
-            return Err(format!(
-                "the target ({}) must be shorter than the interval ({})",
-                sim_core::time::format_duration(target),
-                sim_core::time::format_duration(interval)
+            return Err(PolicyError::new(
+                "CoDel",
+                "target",
+                PolicyErrorKind::OutOfOrder,
+                format!(
+                    "the target ({}) must be shorter than the interval ({})",
+                    sim_core::time::format_duration(target),
+                    sim_core::time::format_duration(interval)
+                ),
             ));
         }
         Ok(())
@@ -286,5 +298,16 @@ mod tests {
         assert!(Codel::validate(0, 100 * MS).is_err());
         assert!(Codel::validate(5 * MS, 0).is_err());
         assert!(Codel::validate(100 * MS, 100 * MS).is_err());
+    }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        use crate::PolicyErrorKind as K;
+        let at = |t, i| Codel::validate(t, i).map_err(|e| (e.param, e.kind));
+        assert_eq!(at(0, 100 * MS), Err(("target", K::Zero)));
+        assert_eq!(at(5 * MS, 0), Err(("interval", K::Zero)));
+        assert_eq!(at(100 * MS, 100 * MS), Err(("target", K::OutOfOrder)));
+        assert_eq!(at(100 * MS - 1, 100 * MS), Ok(()));
+        assert_eq!(Codel::validate(0, 1).unwrap_err().policy, "CoDel");
     }
 }

@@ -28,6 +28,7 @@
 //! All three skip the increase while fewer than half the limit were in flight ("app
 //! limited"): a limit nobody tests is not raised. `log10` is libm's.
 
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 
 /// An algorithm and its parameters (the library's defaults in brackets on each builder).
@@ -75,23 +76,34 @@ pub enum LimitConfig {
 }
 
 impl LimitConfig {
-    /// Checks the parameters; the message names the offending one.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// Checks the parameters; the error names the offending one (`min_limit`, `max_limit`,
+    /// `initial_limit`, `backoff_ratio`, `timeout`, `smoothing`, `probe_multiplier`,
+    /// `long_window`: the names of the gateway's `concurrency_limit` keys).
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let fail = |param, kind, message: String| {
+            Err(PolicyError::new("concurrency limit", param, kind, message))
+        };
         let bounds = |initial: u32, min: u32, max: u32| {
             if min == 0 {
-                return Err(("min_limit", "the smallest limit must be at least 1".into()));
+                return fail(
+                    "min_limit",
+                    PolicyErrorKind::Zero,
+                    "the smallest limit must be at least 1".into(),
+                );
             }
             if max < min {
-                return Err((
+                return fail(
                     "max_limit",
+                    PolicyErrorKind::OutOfOrder,
                     format!("the largest limit ({max}) is below the smallest ({min})"),
-                ));
+                );
             }
             if initial < min || initial > max {
-                return Err((
+                return fail(
                     "initial_limit",
+                    PolicyErrorKind::OutOfRange,
                     format!("the initial limit ({initial}) must lie in [{min}, {max}]"),
-                ));
+                );
             }
             Ok(())
         };
@@ -99,7 +111,11 @@ impl LimitConfig {
             if x > 0.0 && x <= 1.0 {
                 Ok(())
             } else {
-                Err((name, format!("{x} must lie in (0, 1]")))
+                fail(
+                    name,
+                    PolicyErrorKind::OutOfRange,
+                    format!("{x} must lie in (0, 1]"),
+                )
             }
         };
         match *self {
@@ -112,13 +128,18 @@ impl LimitConfig {
             } => {
                 bounds(initial, min, max)?;
                 if !(0.5..1.0).contains(&backoff_ratio) {
-                    return Err((
+                    return fail(
                         "backoff_ratio",
+                        PolicyErrorKind::OutOfRange,
                         format!("{backoff_ratio} must lie in [0.5, 1), as the library requires"),
-                    ));
+                    );
                 }
                 if timeout == 0 {
-                    return Err(("timeout", "a timeout must be longer than 0s".into()));
+                    return fail(
+                        "timeout",
+                        PolicyErrorKind::Zero,
+                        "a timeout must be longer than 0s".into(),
+                    );
                 }
                 Ok(())
             }
@@ -131,7 +152,11 @@ impl LimitConfig {
                 bounds(initial, 1, max)?;
                 unit("smoothing", smoothing)?;
                 if probe_multiplier == 0 {
-                    return Err(("probe_multiplier", "must be at least 1".into()));
+                    return fail(
+                        "probe_multiplier",
+                        PolicyErrorKind::Zero,
+                        "must be at least 1".into(),
+                    );
                 }
                 Ok(())
             }
@@ -146,7 +171,11 @@ impl LimitConfig {
                 bounds(initial, min, max)?;
                 unit("smoothing", smoothing)?;
                 if long_window == 0 {
-                    return Err(("long_window", "must be at least 1 sample".into()));
+                    return fail(
+                        "long_window",
+                        PolicyErrorKind::Zero,
+                        "must be at least 1 sample".into(),
+                    );
                 }
                 Ok(())
             }

@@ -292,7 +292,7 @@ fn validation_names_the_parameter() {
         timeout: MS,
     };
     assert!(ok.validate().is_ok());
-    let bad = |c: LimitConfig| c.validate().unwrap_err().0;
+    let bad = |c: LimitConfig| c.validate().unwrap_err().param;
     if let LimitConfig::Aimd {
         initial,
         min,

@@ -15,8 +15,8 @@
 //! allowed-fails policy, on a failure rate over 50% in the minute; callers wanting those call
 //! [`Cooldown::cool_down`] themselves.
 
-use crate::PolicyError;
 use crate::window::SlidingWindow;
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::{NANOS_PER_SEC, Time};
 
 /// Cooldown settings.
@@ -62,7 +62,9 @@ impl Cooldown {
         if cfg.window < NANOS_PER_SEC {
             return Err(PolicyError::new(
                 "cooldown",
-                "cooldown failure window must be at least 1 second".to_string(),
+                "window",
+                PolicyErrorKind::Zero,
+                "cooldown failure window must be at least 1 second",
             ));
         }
         Ok(Cooldown {
@@ -176,5 +178,17 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_window_under_a_second_names_the_window() {
+        let cfg = |window| CooldownConfig {
+            allowed_fails: 3,
+            cooldown: NANOS_PER_SEC,
+            window,
+        };
+        let e = Cooldown::new(cfg(NANOS_PER_SEC - 1)).unwrap_err();
+        assert_eq!((e.param, e.kind), ("window", crate::PolicyErrorKind::Zero));
+        assert!(Cooldown::new(cfg(NANOS_PER_SEC)).is_ok());
     }
 }

@@ -7,6 +7,7 @@
 //! deadline is not started at all: its attempt could never answer in time but would still be
 //! billed.
 
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 
 /// The deadline of one call.
@@ -75,17 +76,28 @@ impl Deadline {
 
 /// Rejects a per-attempt timeout that is not shorter than the call deadline: with
 /// `attempt_timeout >= deadline` the deadline always fires first, so retries can never happen
-/// and the configuration almost certainly says something its author did not mean.
-pub fn check_timeouts(attempt_timeout: Time, deadline: Time) -> Result<(), String> {
+/// and the configuration almost certainly says something its author did not mean. Both errors
+/// are of `attempt_timeout`: `Zero`, or `OutOfOrder` against the deadline.
+pub fn check_timeouts(attempt_timeout: Time, deadline: Time) -> Result<(), PolicyError> {
     if attempt_timeout == 0 {
-        return Err("the attempt timeout must be positive".to_string());
+        return Err(PolicyError::new(
+            "deadline",
+            "attempt_timeout",
+            PolicyErrorKind::Zero,
+            "the attempt timeout must be positive",
+        ));
     }
     if attempt_timeout >= deadline {
-        return Err(format!(
-            "the attempt timeout ({}) must be shorter than the call deadline ({}): otherwise \
-             the deadline always expires first and no retry or fallback can ever start",
-            sim_core::time::format_duration(attempt_timeout),
-            sim_core::time::format_duration(deadline),
+        return Err(PolicyError::new(
+            "deadline",
+            "attempt_timeout",
+            PolicyErrorKind::OutOfOrder,
+            format!(
+                "the attempt timeout ({}) must be shorter than the call deadline ({}): otherwise \
+                 the deadline always expires first and no retry or fallback can ever start",
+                sim_core::time::format_duration(attempt_timeout),
+                sim_core::time::format_duration(deadline),
+            ),
         ));
     }
     Ok(())
@@ -139,9 +151,21 @@ mod tests {
     #[test]
     fn inner_timeout_must_be_shorter() {
         assert!(check_timeouts(10 * S, 30 * S).is_ok());
+        assert!(check_timeouts(30 * S - 1, 30 * S).is_ok());
         let err = check_timeouts(30 * S, 30 * S).unwrap_err();
-        assert!(err.contains("30s") && err.contains("shorter"), "{err}");
-        assert!(check_timeouts(0, 30 * S).is_err());
+        assert!(
+            err.message.contains("30s") && err.message.contains("shorter"),
+            "{err}"
+        );
+        assert_eq!(
+            (err.param, err.kind),
+            ("attempt_timeout", PolicyErrorKind::OutOfOrder)
+        );
+        let zero = check_timeouts(0, 30 * S).unwrap_err();
+        assert_eq!(
+            (zero.param, zero.kind),
+            ("attempt_timeout", PolicyErrorKind::Zero)
+        );
     }
 
     /// An attempt's timeout never reaches past the deadline nor exceeds its own timeout. The

@@ -17,7 +17,7 @@
 //! Queues are bounded per tenant and pre-sized (up to 4,096 items each, growing beyond that),
 //! so the steady state allocates nothing. Tenants are indices `0..tenants`.
 
-use crate::PolicyError;
+use crate::{PolicyError, PolicyErrorKind};
 use std::collections::VecDeque;
 
 /// The scheduling discipline.
@@ -34,7 +34,7 @@ pub enum Discipline {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Entry<T> {
     seq: u64,
     cost: u64,
@@ -42,7 +42,7 @@ struct Entry<T> {
 }
 
 /// A bounded multi-tenant queue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FairQueue<T> {
     discipline: Discipline,
     queues: Vec<VecDeque<Entry<T>>>,
@@ -71,25 +71,33 @@ impl<T> FairQueue<T> {
         if weights.is_empty() {
             return Err(PolicyError::new(
                 "fair queue",
-                "a fair queue needs at least one tenant".to_string(),
+                "weights",
+                PolicyErrorKind::Zero,
+                "a fair queue needs at least one tenant",
             ));
         }
         if per_tenant_capacity == 0 {
             return Err(PolicyError::new(
                 "fair queue",
-                "per-tenant queue capacity must be at least 1".to_string(),
+                "per_tenant_capacity",
+                PolicyErrorKind::Zero,
+                "per-tenant queue capacity must be at least 1",
             ));
         }
         if let Discipline::WeightedFair { quantum } = discipline {
             if quantum == 0 {
                 return Err(PolicyError::new(
                     "fair queue",
-                    "weighted fair queuing quantum must be at least 1".to_string(),
+                    "quantum",
+                    PolicyErrorKind::Zero,
+                    "weighted fair queuing quantum must be at least 1",
                 ));
             }
             if let Some(i) = weights.iter().position(|&w| w == 0) {
                 return Err(PolicyError::new(
                     "fair queue",
+                    "weights",
+                    PolicyErrorKind::Zero,
                     format!("tenant {i} has weight 0; weights must be at least 1"),
                 ));
             }
@@ -405,6 +413,27 @@ mod tests {
             },
         );
     }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        use crate::PolicyErrorKind as K;
+        let at = |d, w: &[u32], c| {
+            FairQueue::<u8>::new(d, w, c)
+                .map(|_| ())
+                .map_err(|e| (e.param, e.kind))
+        };
+        let wfq = |quantum| Discipline::WeightedFair { quantum };
+        assert_eq!(at(Discipline::Fifo, &[], 1), Err(("weights", K::Zero)));
+        assert_eq!(
+            at(Discipline::Fifo, &[1], 0),
+            Err(("per_tenant_capacity", K::Zero))
+        );
+        assert_eq!(at(wfq(0), &[1], 1), Err(("quantum", K::Zero)));
+        assert_eq!(at(wfq(1), &[1, 0], 1), Err(("weights", K::Zero)));
+        assert_eq!(at(Discipline::RoundRobin, &[1, 0], 1), Ok(()));
+        assert_eq!(at(wfq(1), &[1, 1], 1), Ok(()));
+    }
+
     #[test]
     fn a_tenant_that_empties_hands_the_next_one_a_fresh_quantum() {
         // Quantum 100, equal weights, every item costs 100. Tenant 0's only item goes first and

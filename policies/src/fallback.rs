@@ -13,6 +13,7 @@
 //! "if a call fails after num_retries, fall back").
 
 use crate::outcome::{ErrorClass, RetryableClasses};
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 
 /// What happened to the call at the current depth.
@@ -96,18 +97,30 @@ pub struct FallbackChain {
 }
 
 impl FallbackChain {
-    /// A chain over backends with these context windows (tokens), primary first.
+    /// A chain over backends with these context windows (tokens), primary first: at least one
+    /// (else `Zero` of `context_windows`) and at most 2³² − 3, so that every depth, the last
+    /// resorts' included, fits a `u32` (else `TooLarge`).
     pub fn new(
         context_windows: Vec<u32>,
         triggers: FallbackTriggers,
         stale_cache: bool,
         default_response: bool,
-    ) -> Result<FallbackChain, String> {
+    ) -> Result<FallbackChain, PolicyError> {
         if context_windows.is_empty() {
-            return Err("a fallback chain needs at least one backend".to_string());
+            return Err(PolicyError::new(
+                "fallback chain",
+                "context_windows",
+                PolicyErrorKind::Zero,
+                "a fallback chain needs at least one backend",
+            ));
         }
         if context_windows.len() > u32::MAX as usize - 2 {
-            return Err("a fallback chain is limited to 2³² − 3 backends".to_string());
+            return Err(PolicyError::new(
+                "fallback chain",
+                "context_windows",
+                PolicyErrorKind::TooLarge,
+                "a fallback chain is limited to 2³² − 3 backends",
+            ));
         }
         Ok(FallbackChain {
             context_windows,
@@ -325,6 +338,17 @@ mod tests {
             },
         );
     }
+
+    #[test]
+    fn an_empty_chain_is_a_zero_error() {
+        let e = FallbackChain::new(vec![], FallbackTriggers::default(), true, true).unwrap_err();
+        assert_eq!(
+            (e.param, e.kind),
+            ("context_windows", crate::PolicyErrorKind::Zero)
+        );
+        assert!(FallbackChain::new(vec![1], FallbackTriggers::default(), false, false).is_ok());
+    }
+
     #[test]
     fn slowness_moves_on_only_past_the_threshold() {
         // Slower than 2 s (strictly) falls back; no threshold never does.

@@ -11,7 +11,7 @@
 //! Latencies go into a [`LogLinearHistogram`] (sim-core): a quantile within 1/16 of the true
 //! sample quantile, bounded memory, no allocation per observation, integer arithmetic only.
 
-use crate::PolicyError;
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::Time;
 use sim_core::log_histogram::LogLinearHistogram;
 
@@ -49,6 +49,8 @@ impl HedgePolicy {
         {
             return Err(PolicyError::new(
                 "hedging",
+                "quantile_ppm",
+                PolicyErrorKind::OutOfRange,
                 format!(
                     "hedging quantile must be in (0, 1], got {}",
                     f64::from(quantile_ppm) / 1e6
@@ -161,6 +163,28 @@ mod tests {
         };
         assert!(HedgePolicy::new(q(0), 1).is_err());
         assert!(HedgePolicy::new(q(1_000_001), 1).is_err());
+        assert!(HedgePolicy::new(q(1_000_000), 1).is_ok());
+    }
+
+    #[test]
+    fn a_quantile_outside_its_range_names_the_quantile() {
+        let q = |quantile_ppm| HedgeDelay::Quantile {
+            quantile_ppm,
+            min_observations: 1,
+            initial: 1,
+        };
+        for bad in [0, 1_000_001] {
+            let e = HedgePolicy::new(q(bad), 1).unwrap_err();
+            assert_eq!(
+                (e.policy, e.param, e.kind),
+                (
+                    "hedging",
+                    "quantile_ppm",
+                    crate::PolicyErrorKind::OutOfRange
+                )
+            );
+        }
+        assert!(HedgePolicy::new(q(1), 1).is_ok());
         assert!(HedgePolicy::new(q(1_000_000), 1).is_ok());
     }
 }

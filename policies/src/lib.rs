@@ -44,7 +44,7 @@ pub use codel::{Codel, CodelQueue};
 pub use concurrency_limit::{ConcurrencyLimit, LimitConfig};
 pub use cooldown::{Cooldown, CooldownConfig};
 pub use deadline::{Deadline, check_timeouts};
-pub use error::PolicyError;
+pub use error::{PolicyError, PolicyErrorKind};
 pub use fair_queue::{Discipline, FairQueue};
 pub use fallback::{FallbackChain, FallbackStep, FallbackTrigger, FallbackTriggers};
 pub use hedge::{HedgeDelay, HedgePolicy};

@@ -27,6 +27,7 @@
 //! When no member qualifies the balancer answers `None` and the caller sends the call to the
 //! route's own backend, whose cooldown or breaker then moves it down the fallback chain.
 
+use crate::{PolicyError, PolicyErrorKind};
 use sim_core::{NANOS_PER_SEC, RandomStream, Time};
 
 /// LiteLLM's `max_latency_list_size`.
@@ -66,7 +67,7 @@ pub struct Member {
 }
 
 /// What the balancer has seen of one member.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Seen {
     /// Ring of the last latencies, in seconds (per output token when known).
     latencies: Vec<f64>,
@@ -104,7 +105,7 @@ impl Seen {
 }
 
 /// One route's balancer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoadBalancer {
     strategy: Strategy,
     members: Vec<Member>,
@@ -115,36 +116,60 @@ pub struct LoadBalancer {
 }
 
 impl LoadBalancer {
-    /// A balancer over `members` (at least one); `samples` latencies are kept per member.
+    /// A balancer over `members` (1 to `MAX_MEMBERS`: else `Zero` or `TooLarge` of
+    /// `members`); `samples` latencies (at least 1) are kept per member. Weights must be finite
+    /// and not negative (`OutOfRange` of `members.weight`), a latency buffer too
+    /// (`OutOfRange` of `strategy.buffer`).
     pub fn new(
         strategy: Strategy,
         members: Vec<Member>,
         samples: usize,
-    ) -> Result<LoadBalancer, String> {
+    ) -> Result<LoadBalancer, PolicyError> {
+        let fail = |param, kind, message: String| {
+            Err(PolicyError::new("load balancer", param, kind, message))
+        };
         if members.is_empty() || members.len() > MAX_MEMBERS {
-            return Err(format!(
-                "a load balancer needs 1 to {MAX_MEMBERS} deployments, found {}",
-                members.len()
-            ));
+            return fail(
+                "members",
+                if members.is_empty() {
+                    PolicyErrorKind::Zero
+                } else {
+                    PolicyErrorKind::TooLarge
+                },
+                format!(
+                    "a load balancer needs 1 to {MAX_MEMBERS} deployments, found {}",
+                    members.len()
+                ),
+            );
         }
         if samples == 0 {
-            return Err("latency samples must be at least 1".to_string());
+            return fail(
+                "samples",
+                PolicyErrorKind::Zero,
+                "latency samples must be at least 1".into(),
+            );
         }
         if let Some(m) = members
             .iter()
             .find(|m| !m.weight.is_finite() || m.weight < 0.0)
         {
-            return Err(format!(
-                "weights must be finite and not negative, found {}",
-                m.weight
-            ));
+            return fail(
+                "members.weight",
+                PolicyErrorKind::OutOfRange,
+                format!(
+                    "weights must be finite and not negative, found {}",
+                    m.weight
+                ),
+            );
         }
         if let Strategy::LatencyBased { buffer } = strategy
             && !(buffer.is_finite() && buffer >= 0.0)
         {
-            return Err(format!(
-                "the latency buffer must be a non-negative number, found {buffer}"
-            ));
+            return fail(
+                "strategy.buffer",
+                PolicyErrorKind::OutOfRange,
+                format!("the latency buffer must be a non-negative number, found {buffer}"),
+            );
         }
         let seen = members
             .iter()

@@ -245,3 +245,39 @@ fn usage_is_counted_per_whole_minute() {
     }
     assert_eq!(picked, [true, true]);
 }
+
+#[test]
+fn errors_name_the_parameter_and_the_rule() {
+    use crate::PolicyErrorKind as K;
+    let at = |s, m: Vec<Member>, n| {
+        LoadBalancer::new(s, m, n)
+            .map(|_| ())
+            .map_err(|e| (e.param, e.kind))
+    };
+    let lb = Strategy::LeastBusy;
+    assert_eq!(at(lb, Vec::new(), 10), Err(("members", K::Zero)));
+    let many = members(&vec![1.0; MAX_MEMBERS + 1]);
+    assert_eq!(at(lb, many, 10), Err(("members", K::TooLarge)));
+    assert_eq!(at(lb, members(&vec![1.0; MAX_MEMBERS]), 10), Ok(()));
+    assert_eq!(at(lb, members(&[1.0]), 0), Err(("samples", K::Zero)));
+    let shuffle = Strategy::SimpleShuffle;
+    assert_eq!(
+        at(shuffle, members(&[1.0, -1.0]), 10),
+        Err(("members.weight", K::OutOfRange))
+    );
+    assert_eq!(
+        at(shuffle, members(&[f64::INFINITY]), 10),
+        Err(("members.weight", K::OutOfRange))
+    );
+    assert_eq!(at(shuffle, members(&[0.0]), 10), Ok(()));
+    let buffer = |b| Strategy::LatencyBased { buffer: b };
+    assert_eq!(
+        at(buffer(-0.1), members(&[1.0]), 10),
+        Err(("strategy.buffer", K::OutOfRange))
+    );
+    assert_eq!(
+        at(buffer(f64::NAN), members(&[1.0]), 10),
+        Err(("strategy.buffer", K::OutOfRange))
+    );
+    assert_eq!(at(buffer(0.0), members(&[1.0]), 10), Ok(()));
+}

@@ -8,6 +8,7 @@
 //! [`RetryableClasses`] is a set of classes kept as a bitset, so asking "is this retryable?" costs
 //! one mask and iteration order is fixed (declaration order), never hash order.
 
+use crate::{PolicyError, PolicyErrorKind};
 use std::fmt;
 use std::str::FromStr;
 
@@ -122,19 +123,25 @@ impl fmt::Display for ErrorClass {
 }
 
 impl FromStr for ErrorClass {
-    type Err = String;
+    type Err = PolicyError;
 
-    /// Parses a class from its [`name`](ErrorClass::name); the error lists every valid name.
-    fn from_str(s: &str) -> Result<ErrorClass, String> {
+    /// Parses a class from its [`name`](ErrorClass::name); the error (`Unknown` of `name`)
+    /// lists every valid name.
+    fn from_str(s: &str) -> Result<ErrorClass, PolicyError> {
         let wanted = s.trim();
         ErrorClass::ALL
             .into_iter()
             .find(|c| c.name() == wanted)
             .ok_or_else(|| {
                 let names: Vec<&str> = ErrorClass::ALL.iter().map(|c| c.name()).collect();
-                format!(
-                    "unknown error class `{wanted}`; expected one of: {}",
-                    names.join(", ")
+                PolicyError::new(
+                    "error class",
+                    "name",
+                    PolicyErrorKind::Unknown,
+                    format!(
+                        "unknown error class `{wanted}`; expected one of: {}",
+                        names.join(", ")
+                    ),
                 )
             })
     }
@@ -190,8 +197,8 @@ impl RetryableClasses {
     }
 
     /// A set from class names (as in a scenario file); the first unknown name is an error that
-    /// lists the valid names.
-    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<RetryableClasses, String> {
+    /// lists the valid names ([`ErrorClass::from_str`]'s).
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<RetryableClasses, PolicyError> {
         names
             .iter()
             .try_fold(RetryableClasses::empty(), |set, name| {
@@ -256,9 +263,18 @@ mod tests {
     #[test]
     fn unknown_name_lists_the_valid_ones() {
         let err = "teapot".parse::<ErrorClass>().unwrap_err();
-        assert!(err.contains("`teapot`"), "{err}");
-        assert!(err.contains("rate_limited"), "{err}");
-        assert!(err.contains("context_overflow"), "{err}");
+        assert!(err.message.contains("`teapot`"), "{err}");
+        assert!(err.message.contains("rate_limited"), "{err}");
+        assert!(err.message.contains("context_overflow"), "{err}");
+        assert_eq!((err.param, err.kind), ("name", PolicyErrorKind::Unknown));
+        let set = RetryableClasses::from_names(&["rate_limited", "teapot"]).unwrap_err();
+        assert_eq!(set, err, "the first unknown name is the error");
+        assert_eq!(
+            RetryableClasses::from_names(&[" rate_limited", "server_error"]),
+            Ok(RetryableClasses::empty()
+                .with(ErrorClass::RateLimited)
+                .with(ErrorClass::Server500))
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! the token bucket counts in units of `1/per` of a token (a rate of `amount` tokens per `per`
 //! nanoseconds adds exactly `amount` units per nanosecond).
 
-use crate::PolicyError;
+use crate::{PolicyError, PolicyErrorKind};
 use std::collections::VecDeque;
 
 use sim_core::Time;
@@ -72,13 +72,17 @@ impl TokenBucket {
         if capacity == 0 {
             return Err(PolicyError::new(
                 "token bucket",
-                "token bucket capacity must be at least 1".to_string(),
+                "capacity",
+                PolicyErrorKind::Zero,
+                "token bucket capacity must be at least 1",
             ));
         }
         if amount == 0 || per == 0 {
             return Err(PolicyError::new(
                 "token bucket",
-                "token bucket refill rate must be positive".to_string(),
+                if amount == 0 { "amount" } else { "per" },
+                PolicyErrorKind::Zero,
+                "token bucket refill rate must be positive",
             ));
         }
         Ok(TokenBucket {
@@ -183,7 +187,9 @@ impl Gcra {
         if emission_interval == 0 {
             return Err(PolicyError::new(
                 "GCRA",
-                "GCRA emission interval must be positive".to_string(),
+                "emission_interval",
+                PolicyErrorKind::Zero,
+                "GCRA emission interval must be positive",
             ));
         }
         Ok(Gcra {
@@ -199,13 +205,17 @@ impl Gcra {
         if limit == 0 || period == 0 {
             return Err(PolicyError::new(
                 "GCRA",
-                "GCRA rate must be positive".to_string(),
+                if limit == 0 { "limit" } else { "period" },
+                PolicyErrorKind::Zero,
+                "GCRA rate must be positive",
             ));
         }
         if burst == 0 {
             return Err(PolicyError::new(
                 "GCRA",
-                "GCRA burst must be at least 1".to_string(),
+                "burst",
+                PolicyErrorKind::Zero,
+                "GCRA burst must be at least 1",
             ));
         }
         let interval = period.div_ceil(limit);
@@ -263,7 +273,9 @@ impl SlidingWindowLog {
         if limit == 0 || window == 0 {
             return Err(PolicyError::new(
                 "sliding window",
-                "sliding-window limit and window must be positive".to_string(),
+                if limit == 0 { "limit" } else { "window" },
+                PolicyErrorKind::Zero,
+                "sliding-window limit and window must be positive",
             ));
         }
         Ok(SlidingWindowLog {
@@ -340,7 +352,9 @@ impl SlidingWindowCounter {
         if limit == 0 || window == 0 {
             return Err(PolicyError::new(
                 "sliding window",
-                "sliding-window limit and window must be positive".to_string(),
+                if limit == 0 { "limit" } else { "window" },
+                PolicyErrorKind::Zero,
+                "sliding-window limit and window must be positive",
             ));
         }
         Ok(SlidingWindowCounter {
@@ -708,6 +722,55 @@ mod tests {
             },
         );
     }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        use crate::PolicyErrorKind as K;
+        let at = |e: PolicyError| (e.param, e.kind);
+        assert_eq!(
+            at(TokenBucket::new(0, 1, 1).unwrap_err()),
+            ("capacity", K::Zero)
+        );
+        assert_eq!(
+            at(TokenBucket::new(1, 0, 1).unwrap_err()),
+            ("amount", K::Zero)
+        );
+        assert_eq!(at(TokenBucket::new(1, 1, 0).unwrap_err()), ("per", K::Zero));
+        assert_eq!(
+            at(Gcra::new(0, 1).unwrap_err()),
+            ("emission_interval", K::Zero)
+        );
+        assert_eq!(
+            at(Gcra::from_rate(0, 1, 1).unwrap_err()),
+            ("limit", K::Zero)
+        );
+        assert_eq!(
+            at(Gcra::from_rate(1, 0, 1).unwrap_err()),
+            ("period", K::Zero)
+        );
+        assert_eq!(
+            at(Gcra::from_rate(1, 1, 0).unwrap_err()),
+            ("burst", K::Zero)
+        );
+        assert!(Gcra::from_rate(1, 1, 1).is_ok());
+        assert_eq!(
+            at(SlidingWindowLog::new(0, 1).unwrap_err()),
+            ("limit", K::Zero)
+        );
+        assert_eq!(
+            at(SlidingWindowLog::new(1, 0).unwrap_err()),
+            ("window", K::Zero)
+        );
+        assert_eq!(
+            at(SlidingWindowCounter::new(0, 1).unwrap_err()),
+            ("limit", K::Zero)
+        );
+        assert_eq!(
+            at(SlidingWindowCounter::new(1, 0).unwrap_err()),
+            ("window", K::Zero)
+        );
+    }
+
     #[test]
     fn rate_limiter_answers_as_the_limiter_it_holds() {
         // Each limiter allows 2 at once and then 1 a second; the third ask at 0 waits 1 s,

@@ -15,6 +15,8 @@
 //!
 //! Integer tokens, so a bucket is exact however long it runs.
 
+use crate::{PolicyError, PolicyErrorKind};
+
 /// What a retry quota costs and refills, in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuotaConfig {
@@ -42,16 +44,31 @@ impl QuotaConfig {
         refill_per_call: 0,
     };
 
-    /// Checks the numbers: a bucket must hold at least one retry of either kind.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the numbers: a bucket must hold at least one token (else `Zero` of `capacity`)
+    /// and one retry of either kind (else `OutOfOrder` of `retry_cost`, or of `timeout_cost`).
+    pub fn validate(&self) -> Result<(), PolicyError> {
         if self.capacity == 0 {
-            return Err("a retry quota must hold at least 1 token".into());
+            return Err(PolicyError::new(
+                "retry quota",
+                "capacity",
+                PolicyErrorKind::Zero,
+                "a retry quota must hold at least 1 token",
+            ));
         }
         if self.retry_cost > self.capacity || self.timeout_cost > self.capacity {
-            return Err(format!(
-                "a retry costs more ({} tokens, {} after a timeout) than the quota holds ({}): \
-                 no retry could ever be made",
-                self.retry_cost, self.timeout_cost, self.capacity
+            return Err(PolicyError::new(
+                "retry quota",
+                if self.retry_cost > self.capacity {
+                    "retry_cost"
+                } else {
+                    "timeout_cost"
+                },
+                PolicyErrorKind::OutOfOrder,
+                format!(
+                    "a retry costs more ({} tokens, {} after a timeout) than the quota holds \
+                     ({}): no retry could ever be made",
+                    self.retry_cost, self.timeout_cost, self.capacity
+                ),
             ));
         }
         Ok(())
@@ -218,12 +235,27 @@ mod tests {
             capacity: 0,
             ..QuotaConfig::AWS_STANDARD
         };
-        assert!(empty.validate().is_err());
+        let err = empty.validate().unwrap_err();
+        assert_eq!((err.param, err.kind), ("capacity", PolicyErrorKind::Zero));
         let dear = QuotaConfig {
             capacity: 8,
             ..QuotaConfig::AWS_STANDARD
         };
-        assert!(dear.validate().unwrap_err().contains("costs more"));
+        let err = dear.validate().unwrap_err();
+        assert!(err.message.contains("costs more"), "{err}");
+        assert_eq!(
+            (err.param, err.kind),
+            ("timeout_cost", PolicyErrorKind::OutOfOrder)
+        );
+        let dearer = QuotaConfig {
+            capacity: 4,
+            ..QuotaConfig::AWS_STANDARD
+        };
+        let err = dearer.validate().unwrap_err();
+        assert_eq!(
+            (err.param, err.kind),
+            ("retry_cost", PolicyErrorKind::OutOfOrder)
+        );
         let exact = QuotaConfig {
             capacity: 10,
             ..QuotaConfig::AWS_STANDARD

@@ -72,6 +72,8 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
     };
     let cost_guard = s.cost_guard.as_ref().map(build_cost_guard).transpose()?;
     let mut gateway = build_gateway(&s.gateway, retry)?;
+    let weights: Vec<u32> = tenants.iter().map(|t| t.weight).collect();
+    gateway.fair_queue = s.gateway.scheduling.fair_queue(&weights)?;
     gateway.overload = build_overload(
         s.gateway.retry.quota.as_ref(),
         s.gateway.concurrency_limit.as_ref(),

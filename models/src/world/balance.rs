@@ -19,10 +19,8 @@ impl Balance {
         streams: &Streams,
         entity: &str,
     ) -> Balance {
-        let members = cfg.members.iter().map(|m| m.1).collect();
         Balance {
-            lb: LoadBalancer::new(cfg.strategy, members, cfg.samples)
-                .expect("validated when the world is built"),
+            lb: cfg.balancer.clone(),
             rng: streams.stream(entity, "balance"),
         }
     }
@@ -48,7 +46,7 @@ impl World<'_> {
         }
         let tokens = r.prompt_tokens as u64;
         let mut open = 0u64;
-        for (i, (id, _)) in cfg.members.iter().enumerate() {
+        for (i, id) in cfg.members.iter().enumerate() {
             let backend = &mut self.backends[*id];
             let cooling = backend
                 .cooldown
@@ -64,13 +62,13 @@ impl World<'_> {
         }
         let backends = &self.backends;
         let in_flight = |i: usize| {
-            let b = &backends[cfg.members[i].0];
+            let b = &backends[cfg.members[i]];
             b.busy.saturating_add(b.queue.len() as u32)
         };
         let pick =
             b.lb.pick(now, tokens, |i| open >> i & 1 == 1, in_flight, &mut b.rng);
         let backend = match pick {
-            Some(i) => cfg.members[i].0,
+            Some(i) => cfg.members[i],
             None => self.config.routes[route].backend,
         };
         if let Some(r) = self.requests.get_mut(request) {
@@ -91,7 +89,10 @@ impl World<'_> {
             return;
         }
         if let Some(i) = self.member(route, backend) {
-            let b = self.routes[route].balance.as_mut().expect("member");
+            let b = self.routes[route]
+                .balance
+                .as_mut()
+                .expect("a route with balance config has a balancer");
             let total = tokens.0 as u64 + tokens.1 as u64;
             b.lb.answered(now, i, latency, tokens.1, total);
         }
@@ -103,13 +104,16 @@ impl World<'_> {
             return;
         }
         if let Some(i) = self.member(route, backend) {
-            let b = self.routes[route].balance.as_mut().expect("member");
+            let b = self.routes[route]
+                .balance
+                .as_mut()
+                .expect("a route with balance config has a balancer");
             b.lb.timed_out(i);
         }
     }
 
     fn member(&self, route: RouteId, backend: BackendId) -> Option<usize> {
         let cfg = self.config.routes[route].balance.as_ref()?;
-        cfg.members.iter().position(|m| m.0 == backend)
+        cfg.members.iter().position(|&m| m == backend)
     }
 }

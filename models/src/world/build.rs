@@ -13,9 +13,7 @@ use crate::gpu::pool::Pool;
 use crate::metrics::Stats;
 use crate::slo::SloTracker;
 use crate::workload::ArrivalState;
-use policies::{
-    AdaptiveThrottle, AnyRetryBudget, Discipline, FairQueue, FinagleBudget, GrpcThrottle,
-};
+use policies::{AdaptiveThrottle, AnyRetryBudget, FinagleBudget, GrpcThrottle};
 use sim_core::series::BucketGrid;
 use sim_core::{Scheduler, Slab, Streams};
 use std::collections::VecDeque;
@@ -63,15 +61,10 @@ impl<'c> World<'c> {
                     busy: 0,
                     queue: if let Some(d) = config.gateway.overload.queue_discipline {
                         Queue::overload(d)
-                    } else if config.gateway.scheduling == Discipline::Fifo {
-                        Queue::Fifo(VecDeque::new())
+                    } else if let Some(fair) = &config.gateway.fair_queue {
+                        Queue::Fair(fair.clone())
                     } else {
-                        let weights: Vec<u32> =
-                            config.tenants.iter().map(|t| t.weight.max(1)).collect();
-                        Queue::Fair(
-                            FairQueue::new(config.gateway.scheduling, &weights, usize::MAX)
-                                .expect("weights are at least 1"),
-                        )
+                        Queue::Fifo(VecDeque::new())
                     },
                     service_total: 0.0,
                     services: 0,

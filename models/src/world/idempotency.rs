@@ -120,7 +120,10 @@ impl World<'_> {
         if running {
             // Attach: the caller waits for the running attempt, under a fresh timeout.
             let (timeout, too_slow) = self.timeout_rule(request, now);
-            let a = self.attempts.get_mut(o.attempt).expect("checked above");
+            let a = self
+                .attempts
+                .get_mut(o.attempt)
+                .expect("a running original attempt is live (checked above)");
             a.abandoned = false;
             a.permit = permit;
             a.too_slow = too_slow;
@@ -134,7 +137,9 @@ impl World<'_> {
             }
         } else {
             // Replay the stored result after a round trip: no slot, no work, no bill.
-            let result = o.finished.expect("finished");
+            let result = o
+                .finished
+                .expect("an original that is not running has finished (checked above)");
             let attempt = self.attempts.insert(Attempt {
                 started: now,
                 done_at: now + ROUND_TRIP,

@@ -340,7 +340,10 @@ impl World<'_> {
         if a.done_at != now {
             return; // stale: the slot holds a later attempt
         }
-        let a = self.attempts.remove(attempt).expect("checked above");
+        let a = self
+            .attempts
+            .remove(attempt)
+            .expect("the attempt was found live just above");
         let backend = a.backend;
         let dropped = a.abandoned
             || matches!(
@@ -462,7 +465,10 @@ impl World<'_> {
             self.quota_answered(a.request);
             // Through a client hop, the client sees the first token one way back later.
             let lag = self.client_lag(a.request, a.tenant);
-            let r = self.requests.get_mut(a.request).expect("checked above");
+            let r = self
+                .requests
+                .get_mut(a.request)
+                .expect("a winner's request is live (checked above)");
             r.call_seq = r.call_seq.wrapping_add(1);
             r.in_flight = 0;
             if let Some(r) = self.requests.get_mut(a.request) {

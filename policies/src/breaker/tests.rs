@@ -540,6 +540,104 @@ fn validation_bounds_the_time_window_and_the_growing_duration() {
     assert!(growing(10 * S, 10 * S - 1).validate().is_err());
 }
 
+/// Each rule of [`BreakerConfig::validate`], broken alone, names its field and kind (what the
+/// scenario maps to a key); [`CircuitBreaker::new`] answers the same error.
+#[test]
+fn validation_errors_name_the_field_and_the_rule() {
+    use crate::PolicyErrorKind as K;
+    let base = BreakerConfig::default();
+    let at = |c: BreakerConfig| c.validate().map_err(|e| (e.param, e.kind));
+    let with = |f: &dyn Fn(&mut BreakerConfig)| {
+        let mut c = base;
+        f(&mut c);
+        at(c)
+    };
+    assert_eq!(at(base), Ok(()));
+    assert_eq!(
+        with(&|c| c.window = WindowKind::Count(0)),
+        Err(("window", K::Zero))
+    );
+    assert_eq!(
+        with(&|c| c.window = WindowKind::Time { seconds: 0 }),
+        Err(("window", K::Zero))
+    );
+    assert_eq!(
+        with(&|c| c.window = WindowKind::Time { seconds: 86_401 }),
+        Err(("window", K::TooLarge))
+    );
+    for bad in [0, 1_000_001] {
+        assert_eq!(
+            with(&|c| c.failure_rate_threshold_ppm = Some(bad)),
+            Err(("failure_rate_threshold_ppm", K::OutOfRange))
+        );
+        assert_eq!(
+            with(&|c| c.slow_call_rate_threshold_ppm = Some(bad)),
+            Err(("slow_call_rate_threshold_ppm", K::OutOfRange))
+        );
+        assert_eq!(
+            with(&|c| c.soft.any = Some(bad)),
+            Err(("soft.any", K::OutOfRange))
+        );
+        assert_eq!(
+            with(&|c| c.soft.per_category[7] = Some(bad)),
+            Err(("soft.per_category", K::OutOfRange))
+        );
+    }
+    assert_eq!(
+        with(&|c| c.failure_rate_threshold_ppm = Some(1_000_000)),
+        Ok(())
+    );
+    assert_eq!(with(&|c| c.soft.any = Some(1)), Ok(()));
+    assert_eq!(
+        with(&|c| c.consecutive_failures = Some(0)),
+        Err(("consecutive_failures", K::Zero))
+    );
+    assert_eq!(with(&|c| c.consecutive_failures = Some(1)), Ok(()));
+    assert_eq!(
+        with(&|c| c.half_open_permitted = 0),
+        Err(("half_open_permitted", K::Zero))
+    );
+    let growing = |multiplier, cap| {
+        with(&|c| {
+            c.open_duration = OpenDuration::Growing {
+                base: 10 * S,
+                multiplier,
+                cap,
+            }
+        })
+    };
+    assert_eq!(
+        growing(0.99, 20 * S),
+        Err(("open_duration.multiplier", K::OutOfRange))
+    );
+    assert_eq!(
+        growing(f64::NAN, 20 * S),
+        Err(("open_duration.multiplier", K::OutOfRange))
+    );
+    assert_eq!(growing(1.0, 20 * S), Ok(()));
+    assert_eq!(
+        growing(2.0, 10 * S - 1),
+        Err(("open_duration.cap", K::OutOfOrder))
+    );
+    let bad = BreakerConfig {
+        half_open_permitted: 0,
+        ..base
+    };
+    assert_eq!(
+        CircuitBreaker::new(bad).unwrap_err(),
+        bad.validate().unwrap_err()
+    );
+    let e = SoftCategoryThresholds::NONE
+        .with_category(MAX_SOFT_CATEGORIES as u8, 1)
+        .unwrap_err();
+    assert_eq!((e.param, e.kind), ("category", K::TooLarge));
+    assert!(
+        SoftCategoryThresholds::NONE
+            .with_category(MAX_SOFT_CATEGORIES as u8 - 1, 1)
+            .is_ok()
+    );
+}
+
 #[test]
 fn the_consecutive_preset_has_no_rate_trigger_and_its_own_open_duration() {
     // Envoy's consecutive_5xx: 100 calls alternating failure and success (a 50% failure rate,

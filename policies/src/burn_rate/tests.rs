@@ -417,6 +417,75 @@ fn faults_before_arming_are_not_held_against_a_rule() {
     assert_eq!((g.precision, g.recall), (None, None));
 }
 
+/// Each constructor's rules, one bad value at a time: the error names the parameter and the
+/// kind of rule, and the values at each bound are accepted.
+#[test]
+fn errors_name_the_parameter_and_the_rule() {
+    use crate::PolicyErrorKind as K;
+    let rule = |long, short, factor| BurnRateRule::new("r", Severity::Page, long, short, factor, 0);
+    let at = |r: Result<BurnRateRule, crate::PolicyError>| {
+        let e = r.unwrap_err();
+        (e.param, e.kind)
+    };
+    assert!(
+        rule(H, H, MAX_FACTOR).is_ok(),
+        "short = long, the largest factor"
+    );
+    assert!(rule(H, 1, 1).is_ok());
+    assert_eq!(at(rule(0, 5 * MIN, 1)), ("long", K::Zero));
+    assert_eq!(at(rule(H, 0, 1)), ("short", K::Zero));
+    assert_eq!(at(rule(0, 0, 1)), ("long", K::Zero));
+    assert_eq!(at(rule(H, H + 1, 1)), ("short", K::OutOfOrder));
+    assert_eq!(at(rule(H, 5 * MIN, 0)), ("factor", K::OutOfRange));
+    assert_eq!(
+        at(rule(H, 5 * MIN, MAX_FACTOR + 1)),
+        ("factor", K::OutOfRange)
+    );
+    let e = rule(H, H + 1, 1).unwrap_err();
+    assert_eq!(e.policy, "burn-rate rule");
+    assert!(
+        e.message.starts_with("rule `r`: the short window ("),
+        "{}",
+        e.message
+    );
+
+    let e = Preset::Sloth.rules(0).unwrap_err();
+    assert_eq!((e.param, e.kind), ("slo_window", K::Zero));
+
+    let counts = |interval, windows: &[Time]| {
+        RollingCounts::new(0, interval, windows)
+            .map(|_| ())
+            .map_err(|e| (e.param, e.kind))
+    };
+    assert_eq!(counts(0, &[30]), Err(("interval", K::Zero)));
+    assert_eq!(counts(10, &[30, 0]), Err(("windows", K::Zero)));
+    assert_eq!(counts(7, &[30]), Err(("windows", K::NotMultiple)));
+    assert_eq!(counts(10, &[30, 10]), Ok(()));
+    assert_eq!(counts(1, &[MAX_SLOTS - 1]), Ok(()), "the longest that fits");
+    assert_eq!(counts(1, &[MAX_SLOTS]), Err(("interval", K::TooLarge)));
+
+    let budget = |ppm| {
+        AlertRules::new(Vec::new(), ppm, 0)
+            .map(|_| ())
+            .map_err(|e| (e.param, e.kind))
+    };
+    assert_eq!(budget(0), Err(("budget_ppm", K::OutOfRange)));
+    assert_eq!(budget(PPM + 1), Err(("budget_ppm", K::OutOfRange)));
+    assert_eq!(budget(1), Ok(()));
+    assert_eq!(budget(PPM), Ok(()));
+
+    let rules = Preset::SreWorkbook.rules(30 * DAY).unwrap();
+    let alerter = |ppm, interval| {
+        BurnRateAlerter::new(rules.clone(), ppm, interval, 0)
+            .map(|_| ())
+            .map_err(|e| (e.param, e.kind))
+    };
+    assert_eq!(alerter(0, MIN), Err(("budget_ppm", K::OutOfRange)));
+    assert_eq!(alerter(1_000, 0), Err(("interval", K::Zero)));
+    assert_eq!(alerter(1_000, 7 * MIN), Err(("windows", K::NotMultiple)));
+    assert_eq!(alerter(1_000, MIN), Ok(()));
+}
+
 #[test]
 fn pyrra_rounds_its_scaled_windows_to_the_nearest_minute() {
     // Go's Duration.Round(time.Minute): halves away from zero, never below a minute here.

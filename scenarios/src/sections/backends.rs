@@ -412,7 +412,7 @@ fn error_mix(
     for (name, p) in table {
         let class: ErrorClass = name
             .parse()
-            .map_err(|e: String| err(format!("{path}.errors.{name}"), e))?;
+            .map_err(|e: policies::PolicyError| err(format!("{path}.errors.{name}"), e))?;
         if matches!(
             class,
             ErrorClass::AttemptTimeout

@@ -12,10 +12,10 @@
 //! ] }
 //! ```
 
-use crate::build_error::BuildError;
+use crate::build_error::{BuildError, policy_err};
 use models::BackendId;
 use models::config::BalanceConfig;
-use policies::{Member, Strategy};
+use policies::{LoadBalancer, Member, Strategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -71,7 +71,8 @@ fn one() -> f64 {
     1.0
 }
 
-/// Checks a route's `balance` (at `path`) against the backends and the route's own `backend`.
+/// Checks a route's `balance` (at `path`) against the backends and the route's own `backend`,
+/// and builds its balancer.
 pub fn build_balance(
     b: &Balance,
     route_backend: usize,
@@ -164,9 +165,22 @@ pub fn build_balance(
         },
         StrategyName::UsageBased => Strategy::UsageBased,
     };
+    let (ids, members): (Vec<BackendId>, Vec<Member>) = members.into_iter().unzip();
+    let balancer =
+        LoadBalancer::new(strategy, members, b.latency_samples as usize).map_err(|e| {
+            policy_err(
+                path,
+                &[
+                    ("members", "deployments"),
+                    ("members.weight", "deployments"),
+                    ("samples", "latency_samples"),
+                    ("strategy.buffer", "latency_buffer"),
+                ],
+                e,
+            )
+        })?;
     Ok(BalanceConfig {
-        strategy,
-        members,
-        samples: b.latency_samples as usize,
+        members: ids,
+        balancer,
     })
 }

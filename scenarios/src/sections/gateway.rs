@@ -4,7 +4,7 @@
 //! checked before the SLOs and chaos experiments ([`build_retry`]), the rest after them
 //! ([`build_gateway`]), which is the order a scenario's errors are reported in.
 
-use crate::build_error::{BuildError, err};
+use crate::build_error::{BuildError, err, policy_err};
 use crate::sections::overload::{ConcurrencyLimit, QueueDisciplineSection, RetryQuota};
 use crate::sections::rate_limits::{GatewayRateLimit, gateway_limits};
 use crate::sections::resilience::{AdmissionControl, Hedge, RetryBudget, Scheduling};
@@ -229,7 +229,7 @@ pub fn build_retry(g: &Gateway, backends: &[BackendConfig]) -> Result<RetryRules
     }
     if let (Some(timeout), Some(deadline)) = (g.attempt_timeout, g.deadline) {
         policies::check_timeouts(timeout.0, deadline.0)
-            .map_err(|m| err("gateway.attempt_timeout", m))?;
+            .map_err(|e| policy_err("gateway", &[("attempt_timeout", "attempt_timeout")], e))?;
     }
     if let Some(RetryBudget::Finagle { window, .. } | RetryBudget::Adaptive { window, .. }) =
         &r.budget
@@ -293,7 +293,8 @@ pub fn build_gateway(g: &Gateway, retry: RetryRules) -> Result<GatewayConfig, Bu
             .as_ref()
             .map(|h| h.policy("gateway.hedge"))
             .transpose()?,
-        scheduling: g.scheduling.discipline(),
+        // Built once the tenants (their weights) are: `Scheduling::fair_queue`.
+        fair_queue: None,
         queue_timeout: match g.queue_timeout {
             Some(d) if d.0 == 0 => {
                 return Err(err(

@@ -5,7 +5,7 @@
 //! [`OverloadConfig`]. Every default is the published one (AWS's numbers, Netflix's
 //! concurrency-limits library, RFC 8289, "Fail at scale").
 
-use crate::build_error::{BuildError, err};
+use crate::build_error::{BuildError, err, policy_err};
 use crate::sections::resilience::Scheduling;
 use crate::values::{Duration, Positive};
 use models::BackendConfig;
@@ -81,15 +81,16 @@ impl QuotaOverride {
 
 /// Checks a quota's numbers, naming the key under `path` that makes it impossible.
 fn check_quota(c: &QuotaConfig, path: &str) -> Result<(), BuildError> {
-    c.validate().map_err(|m| {
-        let key = if c.capacity == 0 {
-            "capacity"
-        } else if c.retry_cost > c.capacity {
-            "retry_cost"
-        } else {
-            "timeout_cost"
-        };
-        err(format!("{path}.{key}"), m)
+    c.validate().map_err(|e| {
+        policy_err(
+            path,
+            &[
+                ("capacity", "capacity"),
+                ("retry_cost", "retry_cost"),
+                ("timeout_cost", "timeout_cost"),
+            ],
+            e,
+        )
     })
 }
 
@@ -338,8 +339,9 @@ pub fn build_overload(
                 ));
             }
             let c = l.config();
+            // The limit's parameters are named as the section's keys.
             c.validate()
-                .map_err(|(key, m)| err(format!("gateway.concurrency_limit.{key}"), m))?;
+                .map_err(|e| err(format!("gateway.concurrency_limit.{}", e.param), e.message))?;
             Some(c)
         }
     };
@@ -355,8 +357,13 @@ pub fn build_overload(
             }
             Some(match *d {
                 QueueDisciplineSection::Codel { target, interval } => {
-                    policies::Codel::validate(target.0, interval.0)
-                        .map_err(|m| err("gateway.queue_discipline.target", m))?;
+                    policies::Codel::validate(target.0, interval.0).map_err(|e| {
+                        policy_err(
+                            "gateway.queue_discipline",
+                            &[("target", "target"), ("interval", "interval")],
+                            e,
+                        )
+                    })?;
                     QueueDiscipline::Codel {
                         target: target.0,
                         interval: interval.0,

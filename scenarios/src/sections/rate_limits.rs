@@ -2,7 +2,7 @@
 //! (token bucket, GCRA or an exact sliding window), and their conversion to `models`
 //! [`GatewayLimit`]s, each checked by building its limiter once.
 
-use crate::build_error::{BuildError, err};
+use crate::build_error::{BuildError, err, policy_err};
 use crate::values::Duration;
 use models::config::{GatewayLimit, LimitKind};
 use policies::RateLimiter;
@@ -131,12 +131,22 @@ pub(crate) fn gateway_limits(limits: &[GatewayRateLimit]) -> Result<Vec<GatewayL
                     ));
                 }
                 (_, LimitAlgorithm::TokenBucket) => LimitKind::Rate(RateLimiter::TokenBucket(
-                    policies::TokenBucket::new(burst, l.limit, l.per.0)
-                        .map_err(|e| err(path.clone(), e))?,
+                    policies::TokenBucket::new(burst, l.limit, l.per.0).map_err(|e| {
+                        policy_err(
+                            &path,
+                            &[("capacity", "burst"), ("amount", "limit"), ("per", "per")],
+                            e,
+                        )
+                    })?,
                 )),
                 (_, LimitAlgorithm::Gcra) => LimitKind::Rate(RateLimiter::Gcra(
-                    policies::Gcra::from_rate(l.limit, l.per.0, burst)
-                        .map_err(|e| err(path.clone(), e))?,
+                    policies::Gcra::from_rate(l.limit, l.per.0, burst).map_err(|e| {
+                        policy_err(
+                            &path,
+                            &[("burst", "burst"), ("limit", "limit"), ("period", "per")],
+                            e,
+                        )
+                    })?,
                 )),
                 (_, LimitAlgorithm::SlidingWindow) => {
                     // The exact log keeps one entry per admitted unit in the window.
@@ -147,8 +157,9 @@ pub(crate) fn gateway_limits(limits: &[GatewayRateLimit]) -> Result<Vec<GatewayL
                         ));
                     }
                     LimitKind::Rate(RateLimiter::SlidingLog(
-                        policies::SlidingWindowLog::new(l.limit, l.per.0)
-                            .map_err(|e| err(path.clone(), e))?,
+                        policies::SlidingWindowLog::new(l.limit, l.per.0).map_err(|e| {
+                            policy_err(&path, &[("limit", "limit"), ("window", "per")], e)
+                        })?,
                     ))
                 }
             };

@@ -8,7 +8,7 @@
 //! `CircuitBreakerConfig`, cooldowns LiteLLM's router, retry budgets gRPC's retry throttling,
 //! Finagle's `RetryBudget` and the Google SRE book's client-side adaptive throttling.
 
-use crate::build_error::BuildError;
+use crate::build_error::{BuildError, policy_err};
 use crate::values::{Duration, Positive, Probability};
 use models::config::{RetryBudgetConfig, SOFT_CATEGORIES};
 use policies::{
@@ -63,10 +63,8 @@ impl Fallback {
     pub fn triggers(&self, path: &str) -> Result<FallbackTriggers, BuildError> {
         let errors = match &self.on_errors {
             None => RetryableClasses::all().without(ErrorClass::BadRequest400),
-            Some(names) => RetryableClasses::from_names(names).map_err(|m| BuildError {
-                path: format!("{path}.on_errors"),
-                message: m,
-            })?,
+            Some(names) => RetryableClasses::from_names(names)
+                .map_err(|e| policy_err(path, &[("name", "on_errors")], e))?,
         };
         Ok(FallbackTriggers {
             errors,
@@ -207,7 +205,7 @@ impl CircuitBreaker {
                 })?;
             soft = soft
                 .with_category(i as u8, ppm(*p))
-                .map_err(|m| err("soft_failure_thresholds", m))?;
+                .map_err(|e| err("soft_failure_thresholds", e.message))?;
         }
         let open_duration = match self.open_duration_multiplier {
             None => OpenDuration::Fixed(self.open_duration.0),
@@ -233,9 +231,22 @@ impl CircuitBreaker {
             half_open_permitted: self.half_open_calls,
             soft,
         };
-        policies::CircuitBreaker::new(cfg).map_err(|e| BuildError {
-            path: path.to_string(),
-            message: e.into(),
+        policies::CircuitBreaker::new(cfg).map_err(|e| {
+            policy_err(
+                path,
+                &[
+                    ("window", "window_size"),
+                    ("failure_rate_threshold_ppm", "failure_rate_threshold"),
+                    ("slow_call_rate_threshold_ppm", "slow_call_rate_threshold"),
+                    ("soft.any", "soft_failure_rate_threshold"),
+                    ("soft.per_category", "soft_failure_thresholds"),
+                    ("consecutive_failures", "consecutive_failures"),
+                    ("half_open_permitted", "half_open_calls"),
+                    ("open_duration.multiplier", "open_duration_multiplier"),
+                    ("open_duration.cap", "open_duration_cap"),
+                ],
+                e,
+            )
         })
     }
 }
@@ -271,10 +282,7 @@ impl Cooldown {
             cooldown: self.cooldown.0,
             window: self.window.0,
         };
-        policies::Cooldown::new(cfg).map_err(|e| BuildError {
-            path: path.to_string(),
-            message: e.into(),
-        })
+        policies::Cooldown::new(cfg).map_err(|e| policy_err(path, &[("window", "window")], e))
     }
 }
 
@@ -414,7 +422,8 @@ impl Hedge {
         if self.max_extra > 16 {
             return Err(err("at most 16 hedges per call".into()));
         }
-        policies::HedgePolicy::new(delay, self.max_extra).map_err(|e| err(e.into()))
+        policies::HedgePolicy::new(delay, self.max_extra)
+            .map_err(|e| policy_err(path, &[("quantile_ppm", "quantile")], e))
     }
 }
 
@@ -441,6 +450,25 @@ impl Scheduling {
             Scheduling::RoundRobin => policies::Discipline::RoundRobin,
             Scheduling::WeightedFair => policies::Discipline::WeightedFair { quantum: 1 },
         }
+    }
+
+    /// The empty queue every backend starts with under this scheduling, over tenants of these
+    /// `weights` (in the tenants' order): `None` for first come, first served (the world's
+    /// plain FIFO queue), else an unbounded fair queue (the gateway's `queue_capacity` bounds
+    /// it). Errors point at `gateway.scheduling`, or at the tenants when a weight breaks a rule.
+    pub fn fair_queue(
+        self,
+        weights: &[u32],
+    ) -> Result<Option<policies::FairQueue<sim_core::Key>>, BuildError> {
+        if self == Scheduling::Fifo {
+            return Ok(None);
+        }
+        policies::FairQueue::new(self.discipline(), weights, usize::MAX)
+            .map(Some)
+            .map_err(|e| match e.param {
+                "weights" => crate::build_error::err("tenants", e.message),
+                _ => crate::build_error::err("gateway.scheduling", e.message),
+            })
     }
 }
 
@@ -481,9 +509,15 @@ impl AdmissionControl {
                     levels: p.levels,
                 }),
         };
-        adm.validate().map_err(|m| BuildError {
-            path: path.to_string(),
-            message: m,
+        adm.validate().map_err(|e| {
+            policy_err(
+                path,
+                &[
+                    ("priority.levels", "priority_shedding.levels"),
+                    ("priority.from_depth", "priority_shedding.from_depth"),
+                ],
+                e,
+            )
         })?;
         Ok(adm)
     }

@@ -25,7 +25,7 @@
 //! windows that must fit the evaluation interval) are checked by [`build_slos`] with the key
 //! path of the offending value.
 
-use crate::build_error::{BuildError, err};
+use crate::build_error::{BuildError, err, policy_err};
 use crate::values::Duration;
 use models::slo::{
     AlertingConfig, Budgeting, DEFAULT_INCIDENT_WINDOW, EmptySlice, Indicator, Objective, Outcome,
@@ -641,7 +641,17 @@ fn alert_rules(
             r.burn_rate.0,
             r.for_duration.0,
         )
-        .map_err(|e| err(format!("{p}.alerting.rules[{j}]"), e))?;
+        .map_err(|e| {
+            policy_err(
+                &format!("{p}.alerting.rules[{j}]"),
+                &[
+                    ("long", "long_window"),
+                    ("short", "short_window"),
+                    ("factor", "burn_rate"),
+                ],
+                e,
+            )
+        })?;
         rules.push(rule);
     }
     Ok(rules)
@@ -797,7 +807,19 @@ for = "2m"
             "{base}objective = \"99\"\n[[slos.alerting.rules]]\nname = \"r\"\nlong_window = \"5m\"\nshort_window = \"1h\"\nburn_rate = 2\n"
         ))
         .unwrap_err();
-        assert_eq!(e.path, "slos[0].alerting.rules[0]");
+        assert_eq!(e.path, "slos[0].alerting.rules[0].short_window");
         assert!(e.message.contains("short window"), "{}", e.message);
+
+        let e = build(&format!(
+            "{base}objective = \"99\"\n[[slos.alerting.rules]]\nname = \"r\"\nlong_window = \"0s\"\nshort_window = \"0s\"\nburn_rate = 2\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.path, "slos[0].alerting.rules[0].long_window");
+        assert!(
+            e.message
+                .contains("rule `r`: windows must be longer than zero"),
+            "{}",
+            e.message
+        );
     }
 }

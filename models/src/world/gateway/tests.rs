@@ -11,8 +11,8 @@ use crate::config::{
 };
 use crate::workload::ArrivalSpec;
 use policies::{
-    BreakerConfig, CallResult, CircuitBreaker, Discipline, FallbackChain, FallbackTriggers,
-    RateLimiter, RetryPolicy, RetryRules, TokenBucket,
+    BreakerConfig, CallResult, CircuitBreaker, FallbackChain, FallbackTriggers, RateLimiter,
+    RetryPolicy, RetryRules, TokenBucket,
 };
 use sim_core::{NANOS_PER_SEC, Rate, Sampler};
 
@@ -99,7 +99,7 @@ fn config() -> WorldConfig {
             deadline: None,
             rate_limits: Vec::new(),
             admission: None,
-            scheduling: Discipline::Fifo,
+            fair_queue: None,
             queue_timeout: None,
             hedge: None,
             retry_budget: None,
