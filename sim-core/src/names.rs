@@ -22,6 +22,10 @@ pub const ROUTE: Scope = Scope("route");
 pub const SLO: Scope = Scope("slo");
 /// Per chaos experiment: `chaos.NAME.ran`, `.aborted`, …
 pub const CHAOS: Scope = Scope("chaos");
+/// Per work queue: `work_queue.NAME.backlog_max`, and its series `work_queue.NAME.backlog`, ….
+pub const WORK_QUEUE: Scope = Scope("work_queue");
+/// A work queue's series of items waiting, read at each bucket's end.
+pub const WORK_QUEUE_BACKLOG: &str = "backlog";
 
 /// `slo.NAME.met`: 1 when the SLO held; its presence is what makes `NAME` an SLO.
 pub const SLO_MET: &str = "met";

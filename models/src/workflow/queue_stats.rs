@@ -191,8 +191,11 @@ impl QueueStats {
         if cfg.autoscale.is_some() {
             out.push(m("scale_ups"), self.scale_ups as f64);
         }
-        let name = |what: &str| format!("work_queue.{}.{what}", cfg.name);
-        series.push((name("backlog"), self.backlog_series.means()));
+        let name = |what: &str| sim_core::names::WORK_QUEUE.metric(&cfg.name, what);
+        series.push((
+            name(sim_core::names::WORK_QUEUE_BACKLOG),
+            self.backlog_series.means(),
+        ));
         self.oldest_series.resize(self.grid.len(), f64::NAN);
         series.push((
             name("oldest_age_s"),

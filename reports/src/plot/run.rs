@@ -10,7 +10,8 @@ use super::{Bars, Chart, Figure, Line, LineKind, Marker, MarkerKind, Scale, Shad
 use crate::report::Report;
 use sim_core::names::{
     self, BACKEND, BREAKER_HALF_OPEN, BREAKER_OPEN, BREAKER_OPENINGS, CONCURRENCY_LIMIT, ROUTE,
-    SLO, SLO_ALERT_FIRING, SLO_BUDGET_REMAINING, SLO_BURN_RATE, TENANT, UTILISATION,
+    SLO, SLO_ALERT_FIRING, SLO_BUDGET_REMAINING, SLO_BURN_RATE, TENANT, UTILISATION, WORK_QUEUE,
+    WORK_QUEUE_BACKLOG,
 };
 use sim_core::series::{SeriesStat, SeriesSummary};
 use sim_core::summary::MetricSummary;
@@ -34,6 +35,7 @@ pub const ALL_STEMS: &[&str] = &[
     "breaker",
     "breaker_state",
     "concurrency_limit",
+    "work_queue_backlog",
     "fallback_depth",
     "cost_rate",
     "cost_breakdown",
@@ -96,7 +98,7 @@ const SHARE_STEMS: [&str; 3] = ["utilisation", "kv_utilisation", "breaker_state"
 
 /// Time charts whose lines are per entity or per kind, so that a lone line's label says what
 /// the title does not.
-const NAMED_ALONE: [&str; 10] = [
+const NAMED_ALONE: [&str; 11] = [
     "throughput",
     "errors",
     "utilisation",
@@ -107,6 +109,7 @@ const NAMED_ALONE: [&str; 10] = [
     "breaker",
     "breaker_state",
     "concurrency_limit",
+    "work_queue_backlog",
 ];
 
 /// Whether a series is drawn with its 95% band. A pool's TTFT p99 per bucket is not: it runs
@@ -625,6 +628,26 @@ fn time_figures(series: &SeriesSummary, scenario: &serde_json::Value, out: &mut 
         "Each backend's adaptive concurrency limit (AIMD, Vegas or Gradient2), time-averaged \
          within each bucket.",
         per_backend(CONCURRENCY_LIMIT),
+    );
+    let backlogs: Vec<_> = series
+        .series
+        .iter()
+        .filter(|s| has_data(s))
+        .filter_map(|s| {
+            WORK_QUEUE
+                .entity(&s.name, WORK_QUEUE_BACKLOG)
+                .map(|n| (s, n.to_string()))
+        })
+        .collect();
+    time_chart(
+        "work_queue_backlog",
+        "Work queue backlog",
+        "items waiting",
+        &format!(
+            "Items waiting in each work queue at the end of each {width} bucket, averaged \
+             across replications."
+        ),
+        backlogs,
     );
     let cost: Vec<_> = find("cost_usd_per_s")
         .map(|s| (s, "cost".to_string()))

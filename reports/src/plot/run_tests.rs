@@ -470,3 +470,30 @@ fn errors_by_class_without_class_counts_splits_failures_from_timeouts() {
     );
     assert!(!stems(&none).contains(&"errors_by_class"));
 }
+
+#[test]
+fn work_queue_backlog_is_drawn_per_queue_and_not_when_it_never_waited() {
+    let n = BucketGrid::for_window(0, 100 * NANOS_PER_SEC).len();
+    let ramp: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+    let figures = run_figures(&report(
+        vec![
+            stat("work_queue.ingest.backlog", ramp.clone()),
+            stat("work_queue.idle.backlog", vec![0.0; n]),
+            stat("work_queue.ingest.oldest_age_s", ramp.clone()),
+        ],
+        vec![],
+    ));
+    let c = chart_of(&figures, "work_queue_backlog");
+    // The idle queue's all-zero backlog gets no line, so the one left is named in the title.
+    assert_eq!(c.title, "Work queue backlog: ingest");
+    assert_eq!(c.lines.len(), 1);
+    assert_eq!(
+        c.lines[0].points.iter().map(|p| p.1).collect::<Vec<_>>(),
+        ramp
+    );
+    let none = run_figures(&report(
+        vec![stat("work_queue.idle.backlog", vec![0.0; n])],
+        vec![],
+    ));
+    assert!(none.iter().all(|f| f.stem != "work_queue_backlog"));
+}
