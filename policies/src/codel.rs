@@ -209,6 +209,29 @@ mod tests {
     }
 
     #[test]
+    fn a_sojourn_exactly_at_target_counts_as_above_it() {
+        // RFC 8289's test is `sojourn_time < TARGET`: an item that waited exactly the target
+        // starts the interval, so an interval later the head is dropped.
+        let mut q = CodelQueue::new(5 * MS, 100 * MS);
+        assert!(q.is_empty());
+        for i in 0..5u32 {
+            q.push(i, 0);
+        }
+        assert!(!q.is_empty());
+        assert_eq!(q.len(), 5);
+        assert_eq!(q.pop(5 * MS), Some(0));
+        assert!(drain(&mut q).is_empty());
+        assert_eq!(
+            q.pop(105 * MS),
+            Some(2),
+            "item 1 dropped an interval after 5 ms"
+        );
+        assert_eq!(drain(&mut q), vec![1]);
+        assert_eq!(q.len(), 2);
+        assert!(!q.is_empty());
+    }
+
+    #[test]
     fn a_lone_item_is_never_dropped_however_long_it_waited() {
         let mut q = CodelQueue::new(5 * MS, 100 * MS);
         for i in 0..100u32 {
