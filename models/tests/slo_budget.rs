@@ -29,6 +29,7 @@ fn availability(name: &str, objective: &str, window: SloWindow) -> SloConfig {
         indicator: Indicator::Ratio(RatioSli::availability()),
         tenants: vec![],
         routes: vec![],
+        workflow: None,
         objective: Objective::parse_percent(objective).unwrap(),
         window,
         budgeting: Budgeting::Occurrences,
