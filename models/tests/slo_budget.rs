@@ -354,7 +354,7 @@ fn a_workflow_slo_counts_its_tenants_executions_and_no_calls() {
     assert_eq!((r.slos[1].good, r.slos[1].total), (2, 3));
 
     // The tenant must exist; the filters and a first-token SLI are refused beside it.
-    let e = SloTracker::new(&[flow.clone()], &["chat"], &[], 0, H).unwrap_err();
+    let e = SloTracker::new(std::slice::from_ref(&flow), &["chat"], &[], 0, H).unwrap_err();
     assert!(e.contains("no tenant is named `flow`"), "{e}");
     let with_tenants = SloConfig {
         tenants: vec!["flow".into()],
