@@ -397,6 +397,15 @@ fn scenario_cases() -> Vec<Case> {
             .at(13, 17)
             .key("tenants[0].workflow.activities[0].prompt_update")
             .says("no prompt to update"),
+        // SLOs over a workflow's executions.
+        scn("workflow_slo_not_a_workflow.toml")
+            .at(25, 0)
+            .key("slos[0].workflow")
+            .says("no tenant named `chat` runs a workflow (tenants with one: rag)"),
+        scn("workflow_slo_ttft.toml")
+            .at(26, 0)
+            .key("slos[0].indicator.kind")
+            .says("a workflow execution has no first token"),
         // Work queues.
         scn("work_queue_low_water_above_high.toml")
             .at(11, 48)

@@ -51,11 +51,11 @@ const DIGESTS: &[(&str, &str)] = &[
     ("aws-retry-quota", "sha256:ff57f7e27391e2bd44cba1be805c99c2694ea5f58bc09694248130db97b3628c"),
     ("adaptive-concurrency", "sha256:8f81dd0a4b2d7ee68f09651bd53dbfc7e2da0bd6923b98b952369f026baec5c8"),
     ("streaming-failures", "sha256:163f209dbc9a52b2c36073c984cf80eb8053bbba52f048222e34acb773f35457"),
-    ("rag-latency-spike", "sha256:4fad2220d560c83e175b5edd36a7d17cb4f242fa271a6208e2dd35642e2b1539"),
-    ("pipeline-crash-resume", "sha256:2b3614413e777cf2822097ad79989e9430b5b0dbed5e8773d5ded49c3a781379"),
-    ("training-checkpoint", "sha256:2d1a1135f44e41cbcb7bbdeba429dc42a753bfd6b51db5b8ecc7f8a54c88355b"),
+    ("rag-latency-spike", "sha256:edf0f288bf51e78173aa8d93521d62731f5cb1ffa8e1bb768be3db8ad858ead9"),
+    ("pipeline-crash-resume", "sha256:1ad4e286afef687611fb7b0e2735a7d03f18bf1b6973a1dc14fe24de93559aa2"),
+    ("training-checkpoint", "sha256:b63ff4f6aac2136164ac890eb9475f4d51e6e91307414227624782d847cd24c0"),
     ("ingestion-backlog", "sha256:619b75d62e832ceb2d1a69549c540d66a1f8392e1bfea8d045a997e0091be2e7"),
-    ("prompt-cost-spike", "sha256:a4d5fbcf46e65ff9ceb825ae3da1ff4b2b59dba7efc97a0dfbbeb2766b0d22a7"),
+    ("prompt-cost-spike", "sha256:fa5e5164c05203ad855173fb9d708913dd98cc68841575bcf7351b43e15071cd"),
 ];
 
 #[test]

@@ -1224,6 +1224,11 @@ fn example_claims() -> Vec<Claim> {
         printed("DLQ share 0.24895 [0.2444, 0.2535]", "0.24895", |r| r.mean("rag-latency-spike", "workflow.rag.dlq_share")),
         printed("DLQ share 0.24895 [0.2444, 0.2535]", "0.2444", |r| r.ci99("rag-latency-spike", "workflow.rag.dlq_share").0),
         printed("DLQ share 0.24895 [0.2444, 0.2535]", "0.2535", |r| r.ci99("rag-latency-spike", "workflow.rag.dlq_share").1),
+        printed("A 99% success SLO over the executions", "99", |r| r.num("rag-latency-spike", "slos.pipeline-success.objective")),
+        printed("reads 0.75105 and is missed", "0.75105", |r| r.mean("rag-latency-spike", "slo.pipeline-success.sli")),
+        about("reads 0.75105 and is missed", "missed", 0.0, 0.0, |r| r.mean("rag-latency-spike", "slo.pipeline-success.met")),
+        printed("its 14.4× page fires 552 s into the spike", "14.4", |r| r.num("rag-latency-spike", "slos.pipeline-success.alerting.rules.0.burn_rate")),
+        printed("its 14.4× page fires 552 s into the spike", "552", |r| r.mean("rag-latency-spike", "slo.pipeline-success.detection_time_s.page")),
         // pipeline-crash-resume
         printed("workers that crash every 10 minutes on average", "10", |r| r.secs("pipeline-crash-resume", "tenants.research.workflow.worker_crashes.mtbf") / 60.0),
         printed("loses 1.8× the work", "1.8", |r| r.mean("pipeline-crash-resume/restart", "workflow.research.lost_work_s") / r.mean("pipeline-crash-resume", "workflow.research.lost_work_s")),

@@ -120,6 +120,33 @@ fn rag_latency_spike_dead_letters_the_spikes_share_of_executions() {
     for (d, f) in dlq.iter().zip(&failed) {
         assert!(*f >= 3.0 * d, "{f} retrieval failures for {d} dead letters");
     }
+    // The success SLO over the executions is the workflow's own success ratio (both count the
+    // executions that ended, once each), and 0.75 is far below 99%: missed in every run.
+    assert_eq!(
+        per_rep(&r, "slo.pipeline-success.sli"),
+        per_rep(&r, "workflow.rag.success_ratio")
+    );
+    assert_eq!(mean(&r, "slo.pipeline-success.met"), 0.0);
+    // Its page (14.4× over 1h/5m, so a failed share above 14.4% over the last hour, the short
+    // window long since all bad) is armed at 1 h, as the spike begins. Executions arrive at a
+    // steady rate and every one whose retrieval starts in the spike fails 3.6 s later (three
+    // 1 s timeouts, 200 and 400 ms apart), so the share passes 14.4% at 0.144 h + 3.6 s =
+    // 522 s into the spike on average; rules run every minute: it fires at 540 s, or at 600 s
+    // when the Poisson arrivals of those 9 minutes fall a standard deviation short. Once per
+    // run, detecting the spike and nothing else.
+    for (i, t) in per_rep(&r, "slo.pipeline-success.detection_time_s.page")
+        .iter()
+        .enumerate()
+    {
+        assert!(*t == 540.0 || *t == 600.0, "replication {i}: {t} s");
+    }
+    assert!(
+        per_rep(&r, "slo.pipeline-success.alerts.page")
+            .iter()
+            .all(|&n| n == 1.0)
+    );
+    assert_eq!(mean(&r, "slo.pipeline-success.alert_recall"), 1.0);
+    assert_eq!(mean(&r, "slo.pipeline-success.alert_precision"), 1.0);
 }
 
 #[test]

@@ -131,6 +131,14 @@ pub fn rules(origin: &str, slos: &[SloConfig]) -> (String, Vec<String>) {
 /// The error-ratio query of an SLO with `$w` for the window; `None` when Prometheus cannot
 /// express its SLI (a warning says so).
 fn error_ratio(slo: &SloConfig, warnings: &mut Vec<String>, origin: &str) -> Option<String> {
+    if slo.workflow.is_some() {
+        warnings.push(format!(
+            "warning: {origin}: SLO `{}` counts workflow executions, which the gateway's call \
+             metrics do not hold; no rules written for it",
+            slo.name
+        ));
+        return None;
+    }
     let mut filter = String::new();
     if !slo.tenants.is_empty() {
         let _ = write!(filter, ",tenant=~{}", prom_str(&slo.tenants.join("|")));

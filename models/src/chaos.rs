@@ -698,6 +698,7 @@ mod tests {
             indicator: Indicator::Ratio(RatioSli::availability()),
             tenants: vec![],
             routes: vec![],
+            workflow: None,
             objective: Objective::from_ppm(990_000).unwrap(),
             window: SloWindow::Rolling(30 * 86_400 * sim_core::NANOS_PER_SEC),
             budgeting: Budgeting::Occurrences,

@@ -29,6 +29,7 @@ fn availability(name: &str, objective: &str, window: SloWindow) -> SloConfig {
         indicator: Indicator::Ratio(RatioSli::availability()),
         tenants: vec![],
         routes: vec![],
+        workflow: None,
         objective: Objective::parse_percent(objective).unwrap(),
         window,
         budgeting: Budgeting::Occurrences,
@@ -324,4 +325,87 @@ fn metrics_and_series_have_fixed_names() {
     }
     let budget = &series[1].1;
     assert!(budget.first().unwrap() > budget.last().unwrap());
+}
+
+/// An SLO over a workflow counts that tenant's executions only; an SLO over calls counts no
+/// execution; both see the same clock.
+#[test]
+fn a_workflow_slo_counts_its_tenants_executions_and_no_calls() {
+    let flow = SloConfig {
+        workflow: Some("flow".into()),
+        indicator: Indicator::Ratio(RatioSli::latency_under(10 * S)),
+        ..availability("flow", "99", SloWindow::Rolling(H))
+    };
+    let calls = availability("calls", "99", SloWindow::Rolling(H));
+    let mut t = SloTracker::new(&[flow.clone(), calls], &["chat", "flow"], &[], 0, H).unwrap();
+    // Calls of both tenants: counted by `calls` only (3, 1 failed).
+    t.record(MIN, 1, 0, &call(Outcome::Correct, S));
+    t.record(MIN, 0, 0, &call(Outcome::Correct, S));
+    t.record(2 * MIN, 1, 0, &call(Outcome::Failed, S));
+    // Executions: of `flow` (tenant 1) counted by `flow` only — answered within 10 s (good),
+    // answered in 11 s (bad), dead-lettered (not counted by a latency SLI); of `chat` by none.
+    t.record_execution(3 * MIN, 1, &call(Outcome::Degraded, 10 * S));
+    t.record_execution(4 * MIN, 1, &call(Outcome::Correct, 11 * S));
+    t.record_execution(5 * MIN, 1, &call(Outcome::Failed, S));
+    t.record_execution(5 * MIN, 0, &call(Outcome::Correct, S));
+    // Before the warm-up nothing counts (the tracker here starts at 0, so nothing is before).
+    let r = t.finish(H, &[]);
+    assert_eq!((r.slos[0].good, r.slos[0].total), (1, 2));
+    assert_eq!((r.slos[1].good, r.slos[1].total), (2, 3));
+
+    // The tenant must exist; the filters and a first-token SLI are refused beside it.
+    let e = SloTracker::new(std::slice::from_ref(&flow), &["chat"], &[], 0, H).unwrap_err();
+    assert!(e.contains("no tenant is named `flow`"), "{e}");
+    let with_tenants = SloConfig {
+        tenants: vec!["flow".into()],
+        ..flow.clone()
+    };
+    assert!(
+        with_tenants
+            .validate()
+            .unwrap_err()
+            .contains("do not apply")
+    );
+    let with_routes = SloConfig {
+        routes: vec!["r".into()],
+        ..flow.clone()
+    };
+    assert!(with_routes.validate().unwrap_err().contains("do not apply"));
+    let ttft = SloConfig {
+        indicator: Indicator::Ratio(RatioSli::ttft_under(S)),
+        ..flow.clone()
+    };
+    assert!(ttft.validate().unwrap_err().contains("no first token"));
+    let threshold_ttft = SloConfig {
+        indicator: Indicator::Threshold(ThresholdSli {
+            metric: ThresholdMetric::Ttft,
+            quantile_per_mille: 950,
+            max: S,
+            outcomes: models::slo::OutcomeSet::ANSWERED,
+        }),
+        budgeting: Budgeting::Timeslices {
+            slice: MIN,
+            target: Objective::parse_percent("99").unwrap(),
+            empty: EmptySlice::Skip,
+        },
+        ..flow.clone()
+    };
+    assert!(
+        threshold_ttft
+            .validate()
+            .unwrap_err()
+            .contains("no first token")
+    );
+    let threshold_latency = SloConfig {
+        indicator: Indicator::Threshold(ThresholdSli {
+            metric: ThresholdMetric::Latency,
+            ..match threshold_ttft.indicator {
+                Indicator::Threshold(t) => t,
+                Indicator::Ratio(_) => unreachable!(),
+            }
+        }),
+        ..threshold_ttft
+    };
+    assert_eq!(threshold_latency.validate(), Ok(()));
+    assert_eq!(flow.validate(), Ok(()));
 }

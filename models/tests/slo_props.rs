@@ -37,6 +37,7 @@ fn configs(kind: u8, calendar: bool, slices: bool, ppm: u64) -> Vec<SloConfig> {
             vec!["b".into()]
         },
         routes: vec![],
+        workflow: None,
         objective,
         window: if calendar {
             SloWindow::Calendar(30 * MIN)

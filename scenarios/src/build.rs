@@ -52,7 +52,13 @@ pub fn build_world(s: &Scenario) -> Result<WorldConfig, BuildError> {
     }
     let tenant_list: Vec<&str> = s.tenants.iter().map(|t| t.name.as_str()).collect();
     let route_list: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
-    let slos = build_slos(&s.slos, &tenant_list, &route_list)?;
+    let workflow_list: Vec<&str> = s
+        .tenants
+        .iter()
+        .filter(|t| t.workflow.is_some())
+        .map(|t| t.name.as_str())
+        .collect();
+    let slos = build_slos(&s.slos, &tenant_list, &route_list, &workflow_list)?;
     check_slos_fit(&slos, &tenant_list, &route_list, s.warmup.0, s.horizon.0)?;
 
     let backend_list: Vec<&str> = s.backends.iter().map(|b| b.name.as_str()).collect();

@@ -31,6 +31,16 @@ pub const DEFINITIONS: &[Definition] = &[
         "mean time from scheduling the activity to its completion, retries and backoffs included",
     ),
     d(
+        "workflow.*.activity.*.latency_p99_s",
+        "s",
+        "99th percentile of that",
+    ),
+    d(
+        "workflow.*.activity.*.cost_usd",
+        "USD",
+        "spend on the activity's attempts, abandoned ones included, billed while their execution ran (what its cost adds up from)",
+    ),
+    d(
         "workflow.*.started",
         "executions",
         "workflow executions started",

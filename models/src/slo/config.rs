@@ -52,6 +52,14 @@ pub struct SloConfig {
     pub tenants: Vec<String>,
     /// Only calls to these routes count (empty: all).
     pub routes: Vec<String>,
+    /// The units are this tenant's workflow executions instead of calls (`None`: calls). An
+    /// execution ends once: completed (its outcome `correct`, or `degraded` when an activity
+    /// answered through a fallback, or `wrong_accepted` when one answered wrongly unnoticed)
+    /// or failed for good into the dead-letter queue (`failed`); its latency is from arrival to
+    /// that end and its cost every attempt it paid for. So availability is the execution's
+    /// success, `latency_under` its end-to-end time and `cost_under` its cost per execution,
+    /// with the same budgets and alerts as over calls. `tenants` and `routes` do not apply.
+    pub workflow: Option<String>,
     pub objective: Objective,
     pub window: SloWindow,
     pub budgeting: Budgeting,
@@ -114,6 +122,19 @@ impl SloConfig {
                 }
             }
             _ => {}
+        }
+        if self.workflow.is_some() {
+            if !(self.tenants.is_empty() && self.routes.is_empty()) {
+                return Err(format!(
+                    "SLO `{name}`: a workflow SLO counts that workflow's executions; tenant and \
+                     route filters do not apply to it"
+                ));
+            }
+            if self.indicator.uses_ttft() {
+                return Err(format!(
+                    "SLO `{name}`: a workflow execution has no first token; use its latency"
+                ));
+            }
         }
         match &self.indicator {
             Indicator::Ratio(r) => {

@@ -137,6 +137,16 @@ pub enum Indicator {
     Threshold(ThresholdSli),
 }
 
+impl Indicator {
+    /// Whether it judges a first-token time (which a workflow execution does not have).
+    pub fn uses_ttft(&self) -> bool {
+        match self {
+            Indicator::Ratio(r) => r.ttft_max.is_some(),
+            Indicator::Threshold(t) => t.metric == ThresholdMetric::Ttft,
+        }
+    }
+}
+
 /// How an empty time slice (no counted calls) is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EmptySlice {

@@ -53,6 +53,8 @@ struct SloState {
     /// Tenant and route ids that count (empty: all).
     tenant_ok: Vec<bool>,
     route_ok: Vec<bool>,
+    /// The tenant whose workflow executions are the units (`None`: calls are).
+    workflow: Option<u16>,
     slices: Option<Slices>,
     counts: RollingCounts,
     /// Indices into `counts`: rule `i` uses `2i` and `2i+1`.
@@ -128,6 +130,12 @@ impl SloTracker {
             };
             let tenant_ok = resolve(&c.tenants, tenants, "tenant")?;
             let route_ok = resolve(&c.routes, routes, "route")?;
+            let workflow = match &c.workflow {
+                None => None,
+                Some(w) => Some(tenants.iter().position(|k| k == w).ok_or_else(|| {
+                    format!("SLO `{}`: no tenant is named `{w}` (its workflow)", c.name)
+                })? as u16),
+            };
             let iv = c.alerting.interval;
             // No window needs to reach further back than the measured span.
             let cap = |w: Time| w.min(span.div_ceil(iv).max(1) * iv);
@@ -168,6 +176,7 @@ impl SloTracker {
                 config: c.clone(),
                 tenant_ok,
                 route_ok,
+                workflow,
                 slices,
                 counts,
                 incident_idx,
@@ -208,7 +217,29 @@ impl SloTracker {
     /// Records one finished call at `now` for tenant `tenant` and route `route` (ids as in the
     /// name lists given to [`new`](Self::new); an unknown id counts only for SLOs without that
     /// filter). Calls before the end of the warm-up are ignored. Runs the evaluations due first.
+    /// SLOs over a workflow's executions do not count calls.
     pub fn record(&mut self, now: Time, tenant: u16, route: u16, facts: &CallFacts) {
+        let passes = |ok: &[bool], id: u16| {
+            ok.is_empty()
+                || ok
+                    .get(id as usize)
+                    .copied()
+                    .unwrap_or(ok.iter().all(|&b| b))
+        };
+        self.feed(now, facts, |s| {
+            s.workflow.is_none() && passes(&s.tenant_ok, tenant) && passes(&s.route_ok, route)
+        });
+    }
+
+    /// Records one workflow execution of tenant `tenant` that ended at `now` (completed, or
+    /// failed for good): counted by the SLOs over that tenant's workflow only. `facts` are the
+    /// execution's: its outcome, its latency from arrival, no first token, its whole cost.
+    pub fn record_execution(&mut self, now: Time, tenant: u16, facts: &CallFacts) {
+        self.feed(now, facts, |s| s.workflow == Some(tenant));
+    }
+
+    /// Runs every SLO's evaluations due by `now`, then adds `facts` to those `counts` accepts.
+    fn feed(&mut self, now: Time, facts: &CallFacts, counts: impl Fn(&SloState) -> bool) {
         if now < self.start {
             return;
         }
@@ -217,17 +248,9 @@ impl SloTracker {
         let now = now.min(self.end);
         for s in &mut self.slos {
             s.advance(now, self.start, self.end, &self.grid);
-            let passes = |ok: &[bool], id: u16| {
-                ok.is_empty()
-                    || ok
-                        .get(id as usize)
-                        .copied()
-                        .unwrap_or(ok.iter().all(|&b| b))
-            };
-            if !passes(&s.tenant_ok, tenant) || !passes(&s.route_ok, route) {
-                continue;
+            if counts(s) {
+                s.observe(now, facts, &self.grid);
             }
-            s.observe(now, facts, &self.grid);
         }
     }
 

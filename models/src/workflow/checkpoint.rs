@@ -148,6 +148,50 @@ mod tests {
     }
 
     #[test]
+    fn durations_round_to_the_nearest_nanosecond_and_saturate() {
+        assert_eq!(to_time(1.4), 1);
+        assert_eq!(to_time(1.6), 2);
+        assert_eq!(to_time(2.5), 3);
+        assert_eq!(to_time(0.0), 0);
+        assert_eq!(to_time(-3.0), 0);
+        assert_eq!(to_time(f64::NAN), 0);
+        assert_eq!(to_time(1e30), Time::MAX);
+    }
+
+    #[test]
+    fn a_segment_survives_exactly_when_the_next_crash_comes_no_sooner_than_it_needs() {
+        // The same draws, replayed from a copy of the stream: a try succeeds iff the crash
+        // gap (rounded) is at least what the segment needs, and a failed try lasts the gap.
+        let c = job(60 * MIN);
+        let m = 8 * 60 * MIN;
+        let crash = Sampler::exponential(m as f64).unwrap();
+        let mut rng = RandomStream::from_seed(11);
+        let (mut ok, mut both) = (0u32, [false; 2]);
+        let tries = 20_000;
+        for _ in 0..tries {
+            let mut copy = rng.clone();
+            let gap = to_time(crash.sample(&mut copy));
+            let got = c.try_segment(m, &mut rng);
+            if gap >= m {
+                assert_eq!(got, Ok(m));
+                ok += 1;
+                both[0] = true;
+            } else {
+                assert_eq!(got, Err(gap));
+                both[1] = true;
+            }
+            // A need equal to the gap itself survives (no crash before it is done).
+            let mut again = copy.clone();
+            let g = to_time(crash.sample(&mut again));
+            assert_eq!(c.try_segment(g, &mut copy), Ok(g));
+        }
+        assert!(both[0] && both[1]);
+        // P(no crash within M) = 1/e; 4 standard deviations of 20,000 tries is 0.0136.
+        let share = f64::from(ok) / f64::from(tries);
+        assert!((share - (-1.0f64).exp()).abs() < 0.0136, "{share}");
+    }
+
+    #[test]
     fn recovery_without_crashes_is_the_restart_and_crashes_only_lengthen_it() {
         let mut rng = RandomStream::from_seed(7);
         let mut c = job(60 * MIN);

@@ -172,6 +172,31 @@ fn backpressure_holds_the_backlog_under_its_high_water_mark_and_stretches_the_up
 }
 
 #[test]
+fn a_steady_producer_is_refused_while_backpressure_holds() {
+    // The bulk upload of the test above holds the queue at its high-water mark; a steady
+    // Poisson producer of 1 item/s beside it is refused whenever the producer is blocked, so
+    // its refusals are Poisson of mean λ × blocked time (within 5 standard deviations).
+    let mut cfg = queue(4, 1.0);
+    cfg.bulk = bulk(4_000, 10, Priority::High);
+    cfg.steady = Some((S, Priority::High));
+    cfg.backpressure = Some(Backpressure {
+        high_water: 200,
+        low_water: 100,
+    });
+    let (m, _) = run(&cfg, 0, 2_000 * S, 0);
+    let (refused, blocked) = (get(&m, "refused"), get(&m, "producer_blocked_s"));
+    assert!(blocked > 300.0, "{blocked}");
+    assert!(
+        (refused - blocked).abs() < 5.0 * blocked.sqrt(),
+        "{refused} refused in {blocked} s blocked"
+    );
+    // Without backpressure nothing is refused (and no count is reported).
+    cfg.backpressure = None;
+    let (m, _) = run(&cfg, 0, 2_000 * S, 0);
+    assert!(m.get("work_queue.q.refused").is_none());
+}
+
+#[test]
 fn the_autoscaler_adds_workers_after_its_delay_and_retires_them_when_idle() {
     let mut cfg = queue(2, 1.0);
     cfg.bulk = bulk(3_000, 10, Priority::High);

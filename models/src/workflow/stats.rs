@@ -8,7 +8,7 @@ use sim_core::stats::{LatencyHistogram, Tally};
 use sim_core::summary::MetricSet;
 
 /// Per activity.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ActivityStats {
     pub attempts: u64,
     pub failures: u64,
@@ -17,6 +17,30 @@ pub struct ActivityStats {
     pub duplicate_effects: u64,
     /// Activities completed: the time from scheduling to completion, retries included.
     pub latency: Tally,
+    pub latency_hist: LatencyHistogram,
+    /// The spend on the activity's attempts, abandoned ones included while their execution
+    /// lasts (what the execution's cost adds up from).
+    pub cost_usd: f64,
+}
+
+impl ActivityStats {
+    fn new() -> ActivityStats {
+        ActivityStats {
+            attempts: 0,
+            failures: 0,
+            timeouts: 0,
+            duplicate_effects: 0,
+            latency: Tally::new(),
+            latency_hist: LatencyHistogram::new(),
+            cost_usd: 0.0,
+        }
+    }
+
+    /// The activity completed `took` after it was first scheduled.
+    pub fn completed(&mut self, took: Time) {
+        self.latency.record(took as f64 / 1e9);
+        self.latency_hist.record(took);
+    }
 }
 
 /// Per workflow tenant.
@@ -77,7 +101,7 @@ impl WorkflowStats {
             latency: Tally::new(),
             latency_hist: LatencyHistogram::new(),
             dead_letters: Vec::new(),
-            activities: vec![ActivityStats::default(); cfg.activities.len()],
+            activities: vec![ActivityStats::new(); cfg.activities.len()],
         }
     }
 
@@ -165,6 +189,13 @@ impl WorkflowStats {
             out.push(m("timeouts"), s.timeouts as f64);
             out.push(m("duplicate_effects"), s.duplicate_effects as f64);
             out.push(m("latency_mean_s"), latency(&s.latency));
+            let p99 = if s.latency_hist.count() == 0 {
+                f64::NAN
+            } else {
+                s.latency_hist.quantile_secs(0.99)
+            };
+            out.push(m("latency_p99_s"), p99);
+            out.push(m("cost_usd"), s.cost_usd);
         }
     }
 }

@@ -85,6 +85,8 @@ struct Run {
     segment_ok: bool,
     cost: f64,
     degraded: bool,
+    /// Some activity's answer was wrong and accepted unnoticed.
+    wrong: bool,
     /// Non-idempotent activities whose side effect has happened in this execution (bit per
     /// activity; workflows have at most 64).
     effects: u64,
@@ -244,6 +246,7 @@ impl World<'_> {
             segment_ok: false,
             cost: 0.0,
             degraded: false,
+            wrong: false,
             effects: 0,
         });
         let f = self.flows(tenant);
@@ -335,6 +338,7 @@ impl World<'_> {
         };
         r.cost += cost;
         let tenant = r.tenant;
+        self.flows(tenant).stats.activities[activity as usize].cost_usd += cost;
         let idempotent = self.flow(tenant).activities[activity as usize].idempotent;
         if answered(outcome) && !idempotent {
             let r = self.live(run);
@@ -352,6 +356,7 @@ impl World<'_> {
         r.in_flight = false;
         r.close_at = 0;
         if answered(outcome) {
+            r.wrong |= outcome == Outcome::WrongAccepted;
             let degraded = outcome == Outcome::Degraded;
             self.activity_done(now, run, degraded);
         } else {
@@ -365,9 +370,7 @@ impl World<'_> {
         let r = self.live(run);
         r.degraded |= degraded;
         let (tenant, a, since) = (r.tenant, r.activity, r.scheduled);
-        self.flows(tenant).stats.activities[a as usize]
-            .latency
-            .record((now - since) as f64 / 1e9);
+        self.flows(tenant).stats.activities[a as usize].completed(now - since);
         let last = a as usize + 1 == self.flow(tenant).activities.len();
         if last {
             let r = self.remove_run(run);
@@ -375,6 +378,14 @@ impl World<'_> {
             self.flows(tenant)
                 .stats
                 .ended(now, latency, r.cost, Some(r.degraded));
+            let outcome = if r.wrong {
+                Outcome::WrongAccepted
+            } else if r.degraded {
+                Outcome::Degraded
+            } else {
+                Outcome::Correct
+            };
+            self.execution_ended(now, &r, outcome);
             return;
         }
         let r = self.live(run);
@@ -447,6 +458,24 @@ impl World<'_> {
         let r = self.remove_run(run);
         let latency = now - r.arrived;
         self.flows(r.tenant).stats.ended(now, latency, r.cost, None);
+        self.execution_ended(now, &r, Outcome::Failed);
+    }
+
+    /// An execution ended with `outcome` (completed, or `failed` into the dead-letter queue):
+    /// the SLOs over its workflow count it as one unit (`SloConfig::workflow`).
+    fn execution_ended(&mut self, now: Time, r: &Run, outcome: Outcome) {
+        if let Some(tracker) = &mut self.slo {
+            let facts = crate::slo::CallFacts {
+                outcome,
+                latency: now - r.arrived,
+                ttft: None,
+                cost_usd: r.cost,
+            };
+            tracker.record_execution(now, r.tenant.0, &facts);
+            if let Some(rec) = &mut self.recorder {
+                rec.alerts(now, |s| tracker.is_alerting(s));
+            }
+        }
     }
 
     /// Gives up on the attempt in flight, if any: its job (if still running) is left to end on

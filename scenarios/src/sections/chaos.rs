@@ -292,6 +292,14 @@ pub fn build_chaos(
                 ),
             ));
         }
+        if slos[i].workflow.is_some() {
+            return Err(err(
+                path,
+                format!(
+                    "SLO `{name}` counts workflow executions; probes and safety gates need an SLI over calls"
+                ),
+            ));
+        }
         Ok(i)
     };
     let mut experiments = Vec::with_capacity(chaos.experiments.len());

@@ -72,6 +72,12 @@ pub struct SloSchema {
     /// Only calls to these routes count (default: every route).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<String>,
+    /// A tenant that runs a workflow: the units are its executions instead of calls, each
+    /// counted once when it completes or fails for good (dead-lettered). `availability` is
+    /// then the executions' success, `latency` their end-to-end time from arrival, `cost`
+    /// their cost per execution; `ttft` does not apply, nor do `tenants` and `routes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
     pub indicator: IndicatorSchema,
     /// The share of good units to reach: a percentage string (`"99.9"`, `"99.9%"`) or a
     /// fraction (`0.999`); stored exactly in parts per million.
@@ -391,11 +397,13 @@ impl<'de> Deserialize<'de> for BurnFactor {
 }
 
 /// Converts `[[slos]]` to `models` configuration. `tenants` and `routes` are the scenario's
-/// names, which the filters must use. Errors carry the key path (`slos[1].tenants[0]`).
+/// names, which the filters must use; `workflows` the tenants that run a workflow, which
+/// `workflow` must name. Errors carry the key path (`slos[1].tenants[0]`).
 pub fn build_slos(
     slos: &[SloSchema],
     tenants: &[&str],
     routes: &[&str],
+    workflows: &[&str],
 ) -> Result<Vec<SloConfig>, BuildError> {
     let mut out = Vec::with_capacity(slos.len());
     for (i, s) in slos.iter().enumerate() {
@@ -439,6 +447,9 @@ pub fn build_slos(
                 }
             }
         }
+        if let Some(w) = &s.workflow {
+            workflow_population(s, w, workflows, &p)?;
+        }
         let indicator = indicator(s, &p)?;
         let budgeting = match s.budgeting_method {
             BudgetingMethod::Occurrences => {
@@ -481,6 +492,7 @@ pub fn build_slos(
             indicator,
             tenants: s.tenants.clone(),
             routes: s.routes.clone(),
+            workflow: s.workflow.clone(),
             objective: s.objective.0,
             window: if s.time_window.is_rolling {
                 SloWindow::Rolling(w)
@@ -515,6 +527,57 @@ pub fn build_slos(
         out.push(config);
     }
     Ok(out)
+}
+
+/// Checks an SLO over workflow `w`'s executions: `w` runs a workflow, no call filter is
+/// given beside it, and its indicator judges nothing an execution lacks (a first token).
+fn workflow_population(
+    s: &SloSchema,
+    w: &str,
+    workflows: &[&str],
+    p: &str,
+) -> Result<(), BuildError> {
+    if !workflows.contains(&w) {
+        return Err(err(
+            format!("{p}.workflow"),
+            format!(
+                "no tenant named `{w}` runs a workflow (tenants with one: {})",
+                if workflows.is_empty() {
+                    "none".to_string()
+                } else {
+                    workflows.join(", ")
+                }
+            ),
+        ));
+    }
+    for (set, key) in [
+        (!s.tenants.is_empty(), "tenants"),
+        (!s.routes.is_empty(), "routes"),
+    ] {
+        if set {
+            return Err(err(
+                format!("{p}.{key}"),
+                "an SLO over a workflow counts its executions, not calls: leave out `tenants` \
+                 and `routes`",
+            ));
+        }
+    }
+    let ttft = match &s.indicator {
+        IndicatorSchema::Ttft { .. } => Some("kind"),
+        IndicatorSchema::Ratio { ttft_max, .. } => ttft_max.map(|_| "ttft_max"),
+        IndicatorSchema::Threshold { metric, .. } => {
+            (*metric == ThresholdMetricName::Ttft).then_some("metric")
+        }
+        _ => None,
+    };
+    if let Some(key) = ttft {
+        return Err(err(
+            format!("{p}.indicator.{key}"),
+            "a workflow execution has no first token: judge its latency (`latency`, \
+             `latency_max`, metric = \"latency\")",
+        ));
+    }
+    Ok(())
 }
 
 /// The SLI of one SLO; `p` is the SLO's key path. A threshold indicator is judged per time
@@ -698,7 +761,12 @@ mod tests {
     }
 
     fn build(text: &str) -> Result<Vec<SloConfig>, BuildError> {
-        build_slos(&parse(text).unwrap(), &["chat", "batch"], &["gpt"])
+        build_slos(
+            &parse(text).unwrap(),
+            &["chat", "batch"],
+            &["gpt"],
+            &["batch"],
+        )
     }
 
     #[test]
