@@ -233,16 +233,25 @@ pub fn render_html(
         "<table>\n<thead><tr><th>metric</th><th>mean</th><th>95% CI</th><th>99% CI</th>\
          </tr></thead>\n<tbody>\n",
     );
-    for m in &report.metrics {
+    // Grouped by section as in the terminal; a section of nothing but zeros is left out.
+    let all: Vec<&sim_core::summary::MetricSummary> = report.metrics.iter().collect();
+    for (section, rows) in crate::table::sections(&all, false) {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
-            escape(&m.name),
-            escape(&format_number(m.mean)),
-            escape(&ci(m.ci95)),
-            escape(&ci(m.ci99))
+            "<tr class=\"section\"><th colspan=\"4\">{}</th></tr>",
+            escape(section.title())
         );
+        for m in rows {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+                escape(&m.name),
+                escape(&format_number(m.mean)),
+                escape(&ci(m.ci95)),
+                escape(&ci(m.ci99))
+            );
+        }
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
 
@@ -379,6 +388,35 @@ mod tests {
             assert!(!html.contains(needle), "external reference `{needle}`");
         }
         assert_eq!(page(), html, "deterministic bytes");
+    }
+
+    /// The metrics table is grouped by section as in the terminal, and a run without calls has
+    /// no `calls` section of zeros.
+    #[test]
+    fn the_metrics_table_leaves_out_a_section_of_zeros() {
+        let m = |name: &str, v: f64| MetricSummary {
+            name: name.to_string(),
+            mean: v,
+            ci95: None,
+            ci99: None,
+            per_replication: vec![v, v],
+        };
+        let scenario = serde_json::json!({ "horizon": "1h" });
+        let metrics = vec![
+            m("arrivals", 0.0),
+            m("latency_p99_s", 0.0),
+            m("workflow.w.succeeded", 7.0),
+        ];
+        let html = render_html(&Report::new("z", 1, 2, scenario.clone(), metrics), &[], "x");
+        assert!(!html.contains("<th colspan=\"4\">calls</th>"), "{html}");
+        assert!(!html.contains("<td>arrivals</td>"), "{html}");
+        assert!(html.contains("<td>workflow.w.succeeded</td>"), "{html}");
+        let metrics = vec![m("arrivals", 5.0), m("workflow.w.succeeded", 7.0)];
+        let html = render_html(&Report::new("z", 1, 2, scenario, metrics), &[], "x");
+        let calls = html
+            .find("<th colspan=\"4\">calls</th>")
+            .expect("calls heading");
+        assert!(calls < html.find("<td>arrivals</td>").unwrap(), "{html}");
     }
 
     #[test]

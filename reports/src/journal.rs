@@ -93,8 +93,8 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
             }
             if aborted > 0 {
                 reasons.push(format!(
-                    "safety gate aborted {aborted}/{replications} at {} s (burn rate {} > limit {})",
-                    aborted_at_s.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
+                    "safety gate aborted {aborted}/{replications} at {} (burn rate {} > limit {})",
+                    aborted_at_s.map_or("? s".into(), crate::headline::duration_text),
                     abort_burn_rate.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
                     gate_limit.map_or("?".into(), format_number),
                 ));
@@ -224,7 +224,10 @@ pub fn render_cost_guard(metrics: &[MetricSummary]) -> Option<String> {
         let counted =
             crate::number::count_of(n, &format!("{what} alert"), &format!("{what} alerts"));
         match first {
-            Some(t) if n > 0.0 => format!("{counted} (first at {} s)", format_number(t.round())),
+            Some(t) if n > 0.0 => format!(
+                "{counted} (first at {})",
+                crate::headline::duration_text(t.round())
+            ),
             _ => counted,
         }
     };
@@ -290,7 +293,7 @@ mod tests {
         assert_eq!(j[0].word(), "ABORTED");
         let text = j[0].lines();
         assert!(
-            text.contains("at 620 s (burn rate 5.5 > limit 2)"),
+            text.contains("at 10.3 min (burn rate 5.5 > limit 2)"),
             "{text}"
         );
         assert!(text.contains("fallback not engaged"), "{text}");
@@ -298,7 +301,7 @@ mod tests {
         assert_eq!(
             short,
             "ABORTED kv: steady 1/1 → 1/1, budget 0.1%, no fallback answer\n\
-             safety gate aborted 1/1 at 620 s (burn rate 5.5 > limit 2)"
+             safety gate aborted 1/1 at 10.3 min (burn rate 5.5 > limit 2)"
         );
     }
 
@@ -314,7 +317,7 @@ mod tests {
         let text = render_journals(&quiet);
         assert_eq!(
             text,
-            "Cost guard: 0 budget alerts, 1 anomaly alert (first at 3600 s), max $207.71 per period\n"
+            "Cost guard: 0 budget alerts, 1 anomaly alert (first at 60 min), max $207.71 per period\n"
         );
         assert!(!text.contains(" - s"));
     }
