@@ -283,7 +283,9 @@ pub fn duration_text(secs: f64) -> String {
 /// A key figure's mean, 95% interval and unit as text; a duration in seconds is scaled to the
 /// unit its mean reads best in ([`duration_unit`]), the interval with it.
 fn figure_text(name: &str, m: &MetricSummary) -> FigureText {
+    // A pure number (unit `1`) shows no unit: a lone `1` beside the interval reads as a value.
     let unit = sim_core::definitions::definition(name).map_or("", |d| d.unit);
+    let unit = if unit == "1" { "" } else { unit };
     let (unit, per) = if unit == "s" {
         duration_unit(m.mean)
     } else {

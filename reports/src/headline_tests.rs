@@ -277,6 +277,17 @@ fn a_key_figure_in_seconds_is_shown_in_hours() {
             format_number(c.high / 3600.0)
         )
     );
+    let pure = MetricSummary {
+        name: "chaos.x.abort_burn_rate".to_string(),
+        mean: 3.5,
+        ci95: None,
+        ci99: None,
+        per_replication: vec![],
+    };
+    assert_eq!(
+        figure_text(&pure.name, &pure),
+        ("3.5".to_string(), "—".to_string(), String::new())
+    );
     let (mean, _, unit) = figures[1].1.clone().expect("produced");
     assert_eq!((mean.as_str(), unit.as_str()), ("2", "crashes"));
     let text = render_headline(&r);

@@ -195,11 +195,13 @@ pub fn render_html(
     );
 
     headline(&mut h, report);
-    h.push_str("<section id=\"slos\">\n<h2>SLO verdicts</h2>\n");
+    // Without SLOs there is no verdict section: the headline says "No SLOs defined".
     let verdicts = crate::headline::slo_texts(report);
-    if verdicts.is_empty() {
-        h.push_str("<p class=\"none\">No SLOs defined.</p>\n");
-    } else {
+    let slo_figures = figures.iter().any(|(f, _)| is_slo_figure(f.stem));
+    if !verdicts.is_empty() || slo_figures {
+        h.push_str("<section id=\"slos\">\n<h2>SLO verdicts</h2>\n");
+    }
+    if !verdicts.is_empty() {
         h.push_str("<ul class=\"verdicts\">\n");
         for (word, text, alerts) in &verdicts {
             let _ = write!(h, "<li><strong>{}</strong> {}", escape(word), escape(text));
@@ -214,7 +216,9 @@ pub fn render_html(
     for (f, svg) in figures.iter().filter(|(f, _)| is_slo_figure(f.stem)) {
         push_figure(&mut h, f, svg);
     }
-    h.push_str("</section>\n");
+    if !verdicts.is_empty() || slo_figures {
+        h.push_str("</section>\n");
+    }
 
     // Chaos journals and the cost guard, briefly; the numbers are in the metrics below.
     let journals = crate::journal::render_journals(&report.metrics);
@@ -255,18 +259,18 @@ pub fn render_html(
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
 
-    h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
+    // A run with nothing else to plot has no plots section.
     let mut others = figures
         .iter()
         .filter(|(f, _)| !is_slo_figure(f.stem))
         .peekable();
-    if others.peek().is_none() {
-        h.push_str("<p class=\"none\">This run has no other data to plot.</p>\n");
+    if others.peek().is_some() {
+        h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
+        for (f, svg) in others {
+            push_figure(&mut h, f, svg);
+        }
+        h.push_str("</section>\n");
     }
-    for (f, svg) in others {
-        push_figure(&mut h, f, svg);
-    }
-    h.push_str("</section>\n");
 
     let scenario =
         serde_json::to_string_pretty(&report.scenario).unwrap_or_else(|_| "null".to_string());
@@ -378,7 +382,9 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         // Order: SLO verdicts before metrics before plots before scenario before rerun.
         let pos = |id: &str| html.find(&format!("<section id=\"{id}\">")).unwrap();
-        assert!(pos("slos") < pos("metrics"));
+        assert!(pos("headline") < pos("metrics"));
+        // No SLOs: the headline says so, and there is no empty verdict section.
+        assert!(!html.contains("<section id=\"slos\">"));
         assert!(pos("metrics") < pos("plots"));
         assert!(pos("plots") < pos("scenario"));
         assert!(pos("scenario") < pos("rerun"));
@@ -410,6 +416,10 @@ mod tests {
         let html = render_html(&Report::new("z", 1, 2, scenario.clone(), metrics), &[], "x");
         assert!(!html.contains("<th colspan=\"4\">calls</th>"), "{html}");
         assert!(!html.contains("<td>arrivals</td>"), "{html}");
+        // Nothing to plot, no SLOs: neither section is there, empty.
+        assert!(!html.contains("<section id=\"plots\">"), "{html}");
+        assert!(!html.contains("<section id=\"slos\">"), "{html}");
+        assert!(html.contains("No SLOs defined."), "{html}");
         assert!(html.contains("<td>workflow.w.succeeded</td>"), "{html}");
         let metrics = vec![m("arrivals", 5.0), m("workflow.w.succeeded", 7.0)];
         let html = render_html(&Report::new("z", 1, 2, scenario, metrics), &[], "x");

@@ -178,7 +178,8 @@ impl Journal {
 
 impl Journal {
     /// The experiment in one line for the headline (its reason, if any, on a second):
-    /// `RAN 429-storm: steady 10/10 → 9/10, budget 0.01%, fallback 2.2 s (10/10 within SLA)`,
+    /// `RAN 429-storm: steady 10/10 → 9/10, budget 0.01%, fallback 2.2 s (10/10 within SLA)`
+    /// (a time past 5 minutes in minutes, past 3 hours in hours, as the headline's),
     /// the steady state held before → after the method.
     pub fn short(&self) -> String {
         let mut out = format!(
@@ -192,13 +193,14 @@ impl Journal {
             format_number((self.budget_burned * 10_000.0).round() / 100.0),
             match (self.fallback_s, self.fallback_within_sla) {
                 (Some(s), Some(k)) => format!(
-                    "fallback {} s ({k}/{} within SLA)",
-                    format_number((s * 10.0).round() / 10.0),
+                    "fallback {} ({k}/{} within SLA)",
+                    crate::headline::duration_text((s * 10.0).round() / 10.0),
                     self.ran
                 ),
-                (Some(s), None) => {
-                    format!("fallback {} s", format_number((s * 10.0).round() / 10.0))
-                }
+                (Some(s), None) => format!(
+                    "fallback {}",
+                    crate::headline::duration_text((s * 10.0).round() / 10.0)
+                ),
                 (None, _) => "no fallback answer".to_string(),
             }
         );
@@ -302,6 +304,33 @@ mod tests {
             short,
             "ABORTED kv: steady 1/1 → 1/1, budget 0.1%, no fallback answer\n\
              safety gate aborted 1/1 at 10.3 min (burn rate 5.5 > limit 2)"
+        );
+    }
+
+    /// The time to a fallback answer in the headline: seconds when short, minutes past five.
+    #[test]
+    fn fallback_times_read_in_readable_units() {
+        let run = |fallback: f64| {
+            let metrics = vec![
+                m("chaos.x.ran", &[1.0]),
+                m("chaos.x.aborted", &[0.0]),
+                m("chaos.x.steady_before", &[1.0]),
+                m("chaos.x.steady_after", &[1.0]),
+                m("chaos.x.budget_burned", &[0.0]),
+                m("chaos.x.fallback_s", &[fallback]),
+                m("chaos.x.fallback_within_sla", &[0.0]),
+            ];
+            journals(&metrics).remove(0).short()
+        };
+        // 509 s = 8.48 min; 2.17 s rounds to 2.2 s.
+        assert_eq!(
+            run(509.0),
+            "RAN x: steady 1/1 → 1/1, budget 0%, fallback 8.48 min (0/1 within SLA)"
+        );
+        assert!(
+            run(2.17).ends_with("fallback 2.2 s (0/1 within SLA)"),
+            "{}",
+            run(2.17)
         );
     }
 

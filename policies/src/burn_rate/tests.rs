@@ -607,3 +607,21 @@ fn a_rule_armed_at_the_end_sees_the_faults_still_on() {
     assert_eq!(faults_while_armed(&faults, 101, 100, 0), []);
     assert_eq!(faults_while_armed(&faults, 99, 100, 0), [f(90, 200)]);
 }
+
+/// A fault is `[start, end)` and an episode `[fired, resolved)`: one firing exactly at the
+/// fault's end (plus grace), or resolved exactly at its start, does not overlap it.
+#[test]
+fn overlap_is_half_open_at_both_ends() {
+    let f = FaultWindow {
+        start: 100,
+        end: 200,
+    };
+    let ep = |fired: Time, resolved: Option<Time>| Episode { fired, resolved };
+    assert_eq!(grade(&[ep(200, None)], &[f], 0).detected, 0);
+    assert_eq!(grade(&[ep(199, None)], &[f], 0).detected, 1);
+    assert_eq!(grade(&[ep(210, None)], &[f], 10).detected, 0);
+    assert_eq!(grade(&[ep(209, None)], &[f], 10).detected, 1);
+    assert_eq!(grade(&[ep(50, Some(100))], &[f], 0).detected, 0);
+    assert_eq!(grade(&[ep(50, Some(101))], &[f], 0).detected, 1);
+    assert_eq!(grade(&[ep(50, Some(100))], &[f], 0).true_episodes, 0);
+}
