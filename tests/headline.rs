@@ -173,7 +173,10 @@ fn every_example_says_its_finding_first_and_fits_100_columns() {
                     .iter()
                     .find_map(|w| w.parse::<f64>().ok())
                     .unwrap_or(0.0);
-                assert!(mean <= 300.0, "{example}: raw seconds in the headline: {line}");
+                assert!(
+                    mean <= 300.0,
+                    "{example}: raw seconds in the headline: {line}"
+                );
             }
         }
         // A run without LLM calls has no `calls` section of zeros.

@@ -71,6 +71,35 @@ fn finite_mean(m: Option<&MetricSummary>) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
+/// Why an experiment did not run as planned, with the abort time written by `at`: a steady
+/// state that deviated before the method, a safety gate that aborted it (`None`: neither).
+fn reasons(
+    ran: usize,
+    replications: usize,
+    aborted: usize,
+    aborted_at_s: Option<f64>,
+    abort_burn_rate: Option<f64>,
+    gate_limit: Option<f64>,
+    at: impl Fn(f64) -> String,
+) -> Option<String> {
+    let mut reasons = Vec::new();
+    if ran < replications {
+        reasons.push(format!(
+            "steady state deviated before the method in {}/{replications}: no fault injected",
+            replications - ran
+        ));
+    }
+    if aborted > 0 {
+        reasons.push(format!(
+            "safety gate aborted {aborted}/{replications} at {} (burn rate {} > limit {})",
+            aborted_at_s.map_or("? s".into(), at),
+            abort_burn_rate.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
+            gate_limit.map_or("?".into(), format_number),
+        ));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
 /// Every experiment's journal, in report order.
 pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
     metrics
@@ -84,21 +113,17 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
             let aborted_at_s = finite_mean(g(CHAOS_ABORTED_AT_S));
             let abort_burn_rate = finite_mean(g(CHAOS_ABORT_BURN_RATE));
             let gate_limit = finite_mean(g(CHAOS_GATE_LIMIT));
-            let mut reasons = Vec::new();
-            if ran < replications {
-                reasons.push(format!(
-                    "steady state deviated before the method in {}/{replications}: no fault injected",
-                    replications - ran
-                ));
-            }
-            if aborted > 0 {
-                reasons.push(format!(
-                    "safety gate aborted {aborted}/{replications} at {} (burn rate {} > limit {})",
-                    aborted_at_s.map_or("? s".into(), crate::headline::duration_text),
-                    abort_burn_rate.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
-                    gate_limit.map_or("?".into(), format_number),
-                ));
-            }
+            // The stored reason keeps seconds (it is part of the results digest); the
+            // summary and the page say it in readable units (`Journal::reason_text`).
+            let reason = reasons(
+                ran,
+                replications,
+                aborted,
+                aborted_at_s,
+                abort_burn_rate,
+                gate_limit,
+                |v| format!("{} s", format_number((v * 10.0).round() / 10.0)),
+            );
             let fallback_sla = g(CHAOS_FALLBACK_WITHIN_SLA);
             Some(Journal {
                 experiment: name.to_string(),
@@ -108,7 +133,7 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
                 aborted_at_s,
                 abort_burn_rate,
                 gate_limit,
-                reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+                reason,
                 steady_before: count(g(CHAOS_STEADY_BEFORE)),
                 steady_after: count(g(CHAOS_STEADY_AFTER)),
                 bad_calls: g(CHAOS_BAD_CALLS).map_or(f64::NAN, |m| m.mean),
@@ -147,6 +172,25 @@ impl Journal {
         }
     }
 
+    /// The reason as people read it: the stored one (a journal read back from a report
+    /// keeps its own words), with the abort time in readable units when the journal has it.
+    pub fn reason_text(&self) -> Option<String> {
+        let stored = self.reason.as_ref()?;
+        if self.aborted_at_s.is_none() {
+            return Some(stored.clone());
+        }
+        reasons(
+            self.ran,
+            self.replications,
+            self.aborted,
+            self.aborted_at_s,
+            self.abort_burn_rate,
+            self.gate_limit,
+            crate::headline::duration_text,
+        )
+        .or_else(|| Some(stored.clone()))
+    }
+
     /// One or two lines for the terminal summary.
     pub fn lines(&self) -> String {
         let n = self.replications;
@@ -168,9 +212,9 @@ impl Journal {
                 (None, _) => "not engaged".to_string(),
             }
         );
-        if let Some(r) = &self.reason {
+        if let Some(r) = self.reason_text() {
             out.push_str("\n           ");
-            out.push_str(r);
+            out.push_str(&r);
         }
         out
     }
@@ -204,9 +248,9 @@ impl Journal {
                 (None, _) => "no fallback answer".to_string(),
             }
         );
-        if let Some(r) = &self.reason {
+        if let Some(r) = self.reason_text() {
             out.push('\n');
-            out.push_str(r);
+            out.push_str(&r);
         }
         out
     }
@@ -299,6 +343,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("fallback not engaged"), "{text}");
+        // The stored reason (in report.json, under the results digest) keeps its seconds.
+        assert_eq!(
+            j[0].reason.as_deref(),
+            Some("safety gate aborted 1/1 at 620 s (burn rate 5.5 > limit 2)")
+        );
         let short = j[0].short();
         assert_eq!(
             short,
