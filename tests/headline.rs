@@ -164,6 +164,28 @@ fn every_example_says_its_finding_first_and_fits_100_columns() {
                 "{example}: `{name}` has a number: {rest:?}"
             );
         }
+        // Durations read in units people use: a key figure shown in seconds is at most 5
+        // minutes (training-checkpoint's 102,335 s job reads 28.4 h).
+        for line in &first {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.len() >= 3 && words.last() == Some(&"s") && line.starts_with("  ") {
+                let mean = words
+                    .iter()
+                    .find_map(|w| w.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                assert!(
+                    mean <= 300.0,
+                    "{example}: raw seconds in the headline: {line}"
+                );
+            }
+        }
+        // A run without LLM calls has no `calls` section of zeros.
+        if *example == "ingestion-backlog" {
+            assert!(
+                !stdout.lines().any(|l| l.starts_with("calls ")),
+                "{example}: a calls section:\n{stdout}"
+            );
+        }
         // Wrapped lines read as one text: a phrase may continue on the next line.
         let flat = first
             .iter()

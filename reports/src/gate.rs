@@ -156,6 +156,29 @@ mod tests {
         Report::new("t", 1, reps as u32, scenario, summarize(&sets))
     }
 
+    /// A replication counts as firing when its count is above 0: with three replications that
+    /// fired 0, 1 and 3 times, two fired (neither one, the count of zeros, nor three).
+    #[test]
+    fn firings_are_counted_by_replication() {
+        let r = report(&[
+            ("slo.a.alerts", &[0.0, 1.0, 3.0]),
+            ("cost_guard.budget_alerts", &[2.0, 0.0, 0.5]),
+            ("cost_guard.anomaly_alerts", &[0.0, 0.0, 0.0]),
+        ]);
+        let f = |g: &str| FailOn::parse(g).unwrap().failures(&r);
+        assert_eq!(f("alert"), vec!["slo.a.alerts fired in 2/3 replications"]);
+        assert_eq!(
+            f("guard"),
+            vec!["cost_guard.budget_alerts fired in 2/3 replications"]
+        );
+        let get = |n: &str| r.metrics.iter().find(|m| m.name == n).unwrap();
+        assert_eq!(replications_where(get("slo.a.alerts"), |v| v > 0.0), 2);
+        assert_eq!(
+            replications_where(get("cost_guard.anomaly_alerts"), |v| v > 0.0),
+            0
+        );
+    }
+
     #[test]
     fn lists_parse_and_refuse_unknown_words() {
         assert_eq!(

@@ -208,11 +208,11 @@ pub fn slo_headlines(report: &Report) -> Vec<SloHeadline> {
 fn alert_text(metrics: &[MetricSummary], slo: &str) -> Option<String> {
     let alerts = mean(metrics, &SLO.metric(slo, "alerts"))?;
     let mut s = format!(
-        "alerts: {} firings per replication",
-        format_number((alerts * 10.0).round() / 10.0)
+        "alerts: {} per replication",
+        crate::number::count_of((alerts * 10.0).round() / 10.0, "firing", "firings")
     );
     if let Some(t) = mean(metrics, &SLO.metric(slo, "detection_time_s")) {
-        s.push_str(&format!(", first {} s after a fault", short(t)));
+        s.push_str(&format!(", first {} after a fault", duration_text(t)));
     }
     let p = mean(metrics, &SLO.metric(slo, "alert_precision"));
     let r = mean(metrics, &SLO.metric(slo, "alert_recall"));
@@ -253,6 +253,55 @@ pub fn short(x: f64) -> String {
     } else {
         format_number((x * 100.0).round() / 100.0)
     }
+}
+
+/// The unit a duration of `secs` seconds reads best in, and seconds per that unit: seconds up
+/// to 5 minutes, minutes up to 3 hours, hours up to 2 days, days beyond (the thresholds of the
+/// plots' time axes), so a 34-hour job reads `34.3 h`, not `123456.7 s`.
+pub fn duration_unit(secs: f64) -> (&'static str, f64) {
+    let a = secs.abs();
+    if !a.is_finite() || a <= 300.0 {
+        ("s", 1.0)
+    } else if a <= 3.0 * 3600.0 {
+        ("min", 60.0)
+    } else if a <= 48.0 * 3600.0 {
+        ("h", 3600.0)
+    } else {
+        ("d", 86_400.0)
+    }
+}
+
+/// A duration in seconds in words people read: `43.3 s`, `12.5 min`, `34.3 h`, `3.5 d`.
+pub fn duration_text(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "—".to_string();
+    }
+    let (unit, per) = duration_unit(secs);
+    format!("{} {unit}", short(secs / per))
+}
+
+/// A key figure's mean, 95% interval and unit as text; a duration in seconds is scaled to the
+/// unit its mean reads best in ([`duration_unit`]), the interval with it.
+fn figure_text(name: &str, m: &MetricSummary) -> FigureText {
+    // A pure number (unit `1`) shows no unit: a lone `1` beside the interval reads as a value.
+    let unit = sim_core::definitions::definition(name).map_or("", |d| d.unit);
+    let unit = if unit == "1" { "" } else { unit };
+    let (unit, per) = if unit == "s" {
+        duration_unit(m.mean)
+    } else {
+        (unit, 1.0)
+    };
+    (
+        format_number(m.mean / per),
+        m.ci95.map_or("—".to_string(), |c| {
+            format!(
+                "[{}, {}]",
+                format_number(c.low / per),
+                format_number(c.high / per)
+            )
+        }),
+        unit.to_string(),
+    )
 }
 
 fn percent(x: f64) -> String {
@@ -368,10 +417,10 @@ pub fn flags(report: &Report) -> Vec<String> {
             let age = mean(m, &format!("workflow.{t}.dlq_oldest_age_s")).unwrap_or(f64::NAN);
             out.push(format!(
                 "dead-letter queue of workflow {t}: {} executions per replication ({} of those \
-                 that ended), the oldest there {} s at the end",
+                 that ended), the oldest there {} at the end",
                 short(s.mean),
                 percent(share),
-                short(age)
+                duration_text(age)
             ));
         }
     }
@@ -451,11 +500,8 @@ fn key_row(name: &str, m: Option<&MetricSummary>, width: usize) -> Vec<String> {
     let Some(m) = m else {
         return vec![format!("  {name}: not produced by this run")];
     };
-    let ci = m.ci95.map_or("—".to_string(), |c| {
-        format!("[{}, {}]", format_number(c.low), format_number(c.high))
-    });
-    let unit = sim_core::definitions::definition(name).map_or("", |d| d.unit);
-    let numbers = format!("{:>12}  {ci}  {unit}", format_number(m.mean));
+    let (mean, ci, unit) = figure_text(name, m);
+    let numbers = format!("{mean:>12}  {ci}  {unit}");
     let name_fits = name.chars().count() <= width;
     if name_fits && 2 + width + 1 + numbers.chars().count() <= WIDTH {
         vec![format!("  {name:<width$} {numbers}").trim_end().to_string()]
@@ -567,17 +613,7 @@ pub fn key_figures(report: &Report) -> Vec<(String, Option<FigureText>)> {
     headline_names(report)
         .into_iter()
         .map(|n| {
-            let row = get(&report.metrics, &n).map(|m| {
-                (
-                    format_number(m.mean),
-                    m.ci95.map_or("—".to_string(), |c| {
-                        format!("[{}, {}]", format_number(c.low), format_number(c.high))
-                    }),
-                    sim_core::definitions::definition(&n)
-                        .map_or("", |d| d.unit)
-                        .to_string(),
-                )
-            });
+            let row = get(&report.metrics, &n).map(|m| figure_text(&n, m));
             (n, row)
         })
         .collect()

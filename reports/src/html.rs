@@ -195,11 +195,13 @@ pub fn render_html(
     );
 
     headline(&mut h, report);
-    h.push_str("<section id=\"slos\">\n<h2>SLO verdicts</h2>\n");
+    // Without SLOs there is no verdict section: the headline says "No SLOs defined".
     let verdicts = crate::headline::slo_texts(report);
-    if verdicts.is_empty() {
-        h.push_str("<p class=\"none\">No SLOs defined.</p>\n");
-    } else {
+    let slo_figures = figures.iter().any(|(f, _)| is_slo_figure(f.stem));
+    if !verdicts.is_empty() || slo_figures {
+        h.push_str("<section id=\"slos\">\n<h2>SLO verdicts</h2>\n");
+    }
+    if !verdicts.is_empty() {
         h.push_str("<ul class=\"verdicts\">\n");
         for (word, text, alerts) in &verdicts {
             let _ = write!(h, "<li><strong>{}</strong> {}", escape(word), escape(text));
@@ -214,7 +216,9 @@ pub fn render_html(
     for (f, svg) in figures.iter().filter(|(f, _)| is_slo_figure(f.stem)) {
         push_figure(&mut h, f, svg);
     }
-    h.push_str("</section>\n");
+    if !verdicts.is_empty() || slo_figures {
+        h.push_str("</section>\n");
+    }
 
     // Chaos journals and the cost guard, briefly; the numbers are in the metrics below.
     let journals = crate::journal::render_journals(&report.metrics);
@@ -233,31 +237,40 @@ pub fn render_html(
         "<table>\n<thead><tr><th>metric</th><th>mean</th><th>95% CI</th><th>99% CI</th>\
          </tr></thead>\n<tbody>\n",
     );
-    for m in &report.metrics {
+    // Grouped by section as in the terminal; a section of nothing but zeros is left out.
+    let all: Vec<&sim_core::summary::MetricSummary> = report.metrics.iter().collect();
+    for (section, rows) in crate::table::sections(&all, false) {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
-            escape(&m.name),
-            escape(&format_number(m.mean)),
-            escape(&ci(m.ci95)),
-            escape(&ci(m.ci99))
+            "<tr class=\"section\"><th colspan=\"4\">{}</th></tr>",
+            escape(section.title())
         );
+        for m in rows {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+                escape(&m.name),
+                escape(&format_number(m.mean)),
+                escape(&ci(m.ci95)),
+                escape(&ci(m.ci99))
+            );
+        }
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
 
-    h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
+    // A run with nothing else to plot has no plots section.
     let mut others = figures
         .iter()
         .filter(|(f, _)| !is_slo_figure(f.stem))
         .peekable();
-    if others.peek().is_none() {
-        h.push_str("<p class=\"none\">This run has no other data to plot.</p>\n");
+    if others.peek().is_some() {
+        h.push_str("<section id=\"plots\">\n<h2>Plots</h2>\n");
+        for (f, svg) in others {
+            push_figure(&mut h, f, svg);
+        }
+        h.push_str("</section>\n");
     }
-    for (f, svg) in others {
-        push_figure(&mut h, f, svg);
-    }
-    h.push_str("</section>\n");
 
     let scenario =
         serde_json::to_string_pretty(&report.scenario).unwrap_or_else(|_| "null".to_string());
@@ -369,7 +382,9 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         // Order: SLO verdicts before metrics before plots before scenario before rerun.
         let pos = |id: &str| html.find(&format!("<section id=\"{id}\">")).unwrap();
-        assert!(pos("slos") < pos("metrics"));
+        assert!(pos("headline") < pos("metrics"));
+        // No SLOs: the headline says so, and there is no empty verdict section.
+        assert!(!html.contains("<section id=\"slos\">"));
         assert!(pos("metrics") < pos("plots"));
         assert!(pos("plots") < pos("scenario"));
         assert!(pos("scenario") < pos("rerun"));
@@ -379,6 +394,39 @@ mod tests {
             assert!(!html.contains(needle), "external reference `{needle}`");
         }
         assert_eq!(page(), html, "deterministic bytes");
+    }
+
+    /// The metrics table is grouped by section as in the terminal, and a run without calls has
+    /// no `calls` section of zeros.
+    #[test]
+    fn the_metrics_table_leaves_out_a_section_of_zeros() {
+        let m = |name: &str, v: f64| MetricSummary {
+            name: name.to_string(),
+            mean: v,
+            ci95: None,
+            ci99: None,
+            per_replication: vec![v, v],
+        };
+        let scenario = serde_json::json!({ "horizon": "1h" });
+        let metrics = vec![
+            m("arrivals", 0.0),
+            m("latency_p99_s", 0.0),
+            m("workflow.w.succeeded", 7.0),
+        ];
+        let html = render_html(&Report::new("z", 1, 2, scenario.clone(), metrics), &[], "x");
+        assert!(!html.contains("<th colspan=\"4\">calls</th>"), "{html}");
+        assert!(!html.contains("<td>arrivals</td>"), "{html}");
+        // Nothing to plot, no SLOs: neither section is there, empty.
+        assert!(!html.contains("<section id=\"plots\">"), "{html}");
+        assert!(!html.contains("<section id=\"slos\">"), "{html}");
+        assert!(html.contains("No SLOs defined."), "{html}");
+        assert!(html.contains("<td>workflow.w.succeeded</td>"), "{html}");
+        let metrics = vec![m("arrivals", 5.0), m("workflow.w.succeeded", 7.0)];
+        let html = render_html(&Report::new("z", 1, 2, scenario, metrics), &[], "x");
+        let calls = html
+            .find("<th colspan=\"4\">calls</th>")
+            .expect("calls heading");
+        assert!(calls < html.find("<td>arrivals</td>").unwrap(), "{html}");
     }
 
     #[test]

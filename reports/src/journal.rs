@@ -71,6 +71,35 @@ fn finite_mean(m: Option<&MetricSummary>) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
+/// Why an experiment did not run as planned, with the abort time written by `at`: a steady
+/// state that deviated before the method, a safety gate that aborted it (`None`: neither).
+fn reasons(
+    ran: usize,
+    replications: usize,
+    aborted: usize,
+    aborted_at_s: Option<f64>,
+    abort_burn_rate: Option<f64>,
+    gate_limit: Option<f64>,
+    at: impl Fn(f64) -> String,
+) -> Option<String> {
+    let mut reasons = Vec::new();
+    if ran < replications {
+        reasons.push(format!(
+            "steady state deviated before the method in {}/{replications}: no fault injected",
+            replications - ran
+        ));
+    }
+    if aborted > 0 {
+        reasons.push(format!(
+            "safety gate aborted {aborted}/{replications} at {} (burn rate {} > limit {})",
+            aborted_at_s.map_or("? s".into(), at),
+            abort_burn_rate.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
+            gate_limit.map_or("?".into(), format_number),
+        ));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
 /// Every experiment's journal, in report order.
 pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
     metrics
@@ -84,21 +113,17 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
             let aborted_at_s = finite_mean(g(CHAOS_ABORTED_AT_S));
             let abort_burn_rate = finite_mean(g(CHAOS_ABORT_BURN_RATE));
             let gate_limit = finite_mean(g(CHAOS_GATE_LIMIT));
-            let mut reasons = Vec::new();
-            if ran < replications {
-                reasons.push(format!(
-                    "steady state deviated before the method in {}/{replications}: no fault injected",
-                    replications - ran
-                ));
-            }
-            if aborted > 0 {
-                reasons.push(format!(
-                    "safety gate aborted {aborted}/{replications} at {} s (burn rate {} > limit {})",
-                    aborted_at_s.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
-                    abort_burn_rate.map_or("?".into(), |v| format_number((v * 10.0).round() / 10.0)),
-                    gate_limit.map_or("?".into(), format_number),
-                ));
-            }
+            // The stored reason keeps seconds (it is part of the results digest); the
+            // summary and the page say it in readable units (`Journal::reason_text`).
+            let reason = reasons(
+                ran,
+                replications,
+                aborted,
+                aborted_at_s,
+                abort_burn_rate,
+                gate_limit,
+                |v| format!("{} s", format_number((v * 10.0).round() / 10.0)),
+            );
             let fallback_sla = g(CHAOS_FALLBACK_WITHIN_SLA);
             Some(Journal {
                 experiment: name.to_string(),
@@ -108,7 +133,7 @@ pub fn journals(metrics: &[MetricSummary]) -> Vec<Journal> {
                 aborted_at_s,
                 abort_burn_rate,
                 gate_limit,
-                reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+                reason,
                 steady_before: count(g(CHAOS_STEADY_BEFORE)),
                 steady_after: count(g(CHAOS_STEADY_AFTER)),
                 bad_calls: g(CHAOS_BAD_CALLS).map_or(f64::NAN, |m| m.mean),
@@ -147,6 +172,25 @@ impl Journal {
         }
     }
 
+    /// The reason as people read it: the stored one (a journal read back from a report
+    /// keeps its own words), with the abort time in readable units when the journal has it.
+    pub fn reason_text(&self) -> Option<String> {
+        let stored = self.reason.as_ref()?;
+        if self.aborted_at_s.is_none() {
+            return Some(stored.clone());
+        }
+        reasons(
+            self.ran,
+            self.replications,
+            self.aborted,
+            self.aborted_at_s,
+            self.abort_burn_rate,
+            self.gate_limit,
+            crate::headline::duration_text,
+        )
+        .or_else(|| Some(stored.clone()))
+    }
+
     /// One or two lines for the terminal summary.
     pub fn lines(&self) -> String {
         let n = self.replications;
@@ -168,9 +212,9 @@ impl Journal {
                 (None, _) => "not engaged".to_string(),
             }
         );
-        if let Some(r) = &self.reason {
+        if let Some(r) = self.reason_text() {
             out.push_str("\n           ");
-            out.push_str(r);
+            out.push_str(&r);
         }
         out
     }
@@ -178,7 +222,8 @@ impl Journal {
 
 impl Journal {
     /// The experiment in one line for the headline (its reason, if any, on a second):
-    /// `RAN 429-storm: steady 10/10 → 9/10, budget 0.01%, fallback 2.2 s (10/10 within SLA)`,
+    /// `RAN 429-storm: steady 10/10 → 9/10, budget 0.01%, fallback 2.2 s (10/10 within SLA)`
+    /// (a time past 5 minutes in minutes, past 3 hours in hours, as the headline's),
     /// the steady state held before → after the method.
     pub fn short(&self) -> String {
         let mut out = format!(
@@ -192,19 +237,20 @@ impl Journal {
             format_number((self.budget_burned * 10_000.0).round() / 100.0),
             match (self.fallback_s, self.fallback_within_sla) {
                 (Some(s), Some(k)) => format!(
-                    "fallback {} s ({k}/{} within SLA)",
-                    format_number((s * 10.0).round() / 10.0),
+                    "fallback {} ({k}/{} within SLA)",
+                    crate::headline::duration_text((s * 10.0).round() / 10.0),
                     self.ran
                 ),
-                (Some(s), None) => {
-                    format!("fallback {} s", format_number((s * 10.0).round() / 10.0))
-                }
+                (Some(s), None) => format!(
+                    "fallback {}",
+                    crate::headline::duration_text((s * 10.0).round() / 10.0)
+                ),
                 (None, _) => "no fallback answer".to_string(),
             }
         );
-        if let Some(r) = &self.reason {
+        if let Some(r) = self.reason_text() {
             out.push('\n');
-            out.push_str(r);
+            out.push_str(&r);
         }
         out
     }
@@ -224,7 +270,10 @@ pub fn render_cost_guard(metrics: &[MetricSummary]) -> Option<String> {
         let counted =
             crate::number::count_of(n, &format!("{what} alert"), &format!("{what} alerts"));
         match first {
-            Some(t) if n > 0.0 => format!("{counted} (first at {} s)", format_number(t.round())),
+            Some(t) if n > 0.0 => format!(
+                "{counted} (first at {})",
+                crate::headline::duration_text(t.round())
+            ),
             _ => counted,
         }
     };
@@ -290,15 +339,47 @@ mod tests {
         assert_eq!(j[0].word(), "ABORTED");
         let text = j[0].lines();
         assert!(
-            text.contains("at 620 s (burn rate 5.5 > limit 2)"),
+            text.contains("at 10.3 min (burn rate 5.5 > limit 2)"),
             "{text}"
         );
         assert!(text.contains("fallback not engaged"), "{text}");
+        // The stored reason (in report.json, under the results digest) keeps its seconds.
+        assert_eq!(
+            j[0].reason.as_deref(),
+            Some("safety gate aborted 1/1 at 620 s (burn rate 5.5 > limit 2)")
+        );
         let short = j[0].short();
         assert_eq!(
             short,
             "ABORTED kv: steady 1/1 → 1/1, budget 0.1%, no fallback answer\n\
-             safety gate aborted 1/1 at 620 s (burn rate 5.5 > limit 2)"
+             safety gate aborted 1/1 at 10.3 min (burn rate 5.5 > limit 2)"
+        );
+    }
+
+    /// The time to a fallback answer in the headline: seconds when short, minutes past five.
+    #[test]
+    fn fallback_times_read_in_readable_units() {
+        let run = |fallback: f64| {
+            let metrics = vec![
+                m("chaos.x.ran", &[1.0]),
+                m("chaos.x.aborted", &[0.0]),
+                m("chaos.x.steady_before", &[1.0]),
+                m("chaos.x.steady_after", &[1.0]),
+                m("chaos.x.budget_burned", &[0.0]),
+                m("chaos.x.fallback_s", &[fallback]),
+                m("chaos.x.fallback_within_sla", &[0.0]),
+            ];
+            journals(&metrics).remove(0).short()
+        };
+        // 509 s = 8.48 min; 2.17 s rounds to 2.2 s.
+        assert_eq!(
+            run(509.0),
+            "RAN x: steady 1/1 → 1/1, budget 0%, fallback 8.48 min (0/1 within SLA)"
+        );
+        assert!(
+            run(2.17).ends_with("fallback 2.2 s (0/1 within SLA)"),
+            "{}",
+            run(2.17)
         );
     }
 
@@ -314,7 +395,7 @@ mod tests {
         let text = render_journals(&quiet);
         assert_eq!(
             text,
-            "Cost guard: 0 budget alerts, 1 anomaly alert (first at 3600 s), max $207.71 per period\n"
+            "Cost guard: 0 budget alerts, 1 anomaly alert (first at 60 min), max $207.71 per period\n"
         );
         assert!(!text.contains(" - s"));
     }

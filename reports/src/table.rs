@@ -21,9 +21,49 @@ pub fn selected(name: &str, patterns: &[String]) -> bool {
             .any(|p| sim_core::definitions::glob_match(p, name))
 }
 
+/// Whether a metric holds nothing: zero or no value in every replication (a gateway that saw
+/// no call still counts its arrivals, outcomes and latencies, all zero).
+pub fn is_empty_metric(m: &MetricSummary) -> bool {
+    let nothing = |v: f64| v == 0.0 || !v.is_finite();
+    if m.per_replication.is_empty() {
+        nothing(m.mean)
+    } else {
+        m.per_replication.iter().all(|&v| nothing(v))
+    }
+}
+
+/// `metrics` grouped by section, in [`Section::ALL`]'s order and report order within each.
+/// A section whose every metric holds nothing ([`is_empty_metric`]) is left out, so a run
+/// without LLM calls prints no `calls` section of zeros; unless `keep_empty`, which a
+/// `--metrics` filter asks for (what was asked for is shown).
+pub fn sections<'a>(
+    metrics: &[&'a MetricSummary],
+    keep_empty: bool,
+) -> Vec<(Section, Vec<&'a MetricSummary>)> {
+    let out: Vec<_> = Section::ALL
+        .into_iter()
+        .filter_map(|section| {
+            let rows: Vec<&MetricSummary> = metrics
+                .iter()
+                .copied()
+                .filter(|m| definitions::section(&m.name) == section)
+                .collect();
+            let shown =
+                !rows.is_empty() && (keep_empty || !rows.iter().all(|m| is_empty_metric(m)));
+            shown.then_some((section, rows))
+        })
+        .collect();
+    // A run of nothing but zeros still shows them rather than an empty table.
+    if out.is_empty() && !keep_empty {
+        return sections(metrics, true);
+    }
+    out
+}
+
 /// One row per metric with its mean and 95% interval, grouped by section (calls, tenants,
 /// backends and routes, GPU pools, SLOs, chaos, cost) in report order within each, at most 100
-/// columns wide; only the metrics `patterns` select (`*` and `?` wildcards; none: all).
+/// columns wide; only the metrics `patterns` select (`*` and `?` wildcards; none: all, but
+/// not a section of nothing but zeros).
 pub fn render_table(metrics: &[MetricSummary], patterns: &[String]) -> String {
     let mut out = String::new();
     let chosen: Vec<&MetricSummary> = metrics
@@ -34,14 +74,7 @@ pub fn render_table(metrics: &[MetricSummary], patterns: &[String]) -> String {
         let _ = writeln!(out, "no metric matches {}", patterns.join(", "));
         return out;
     }
-    for section in Section::ALL {
-        let rows: Vec<&&MetricSummary> = chosen
-            .iter()
-            .filter(|m| definitions::section(&m.name) == section)
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
+    for (section, rows) in sections(&chosen, !patterns.is_empty()) {
         if !out.is_empty() {
             out.push('\n');
         }
@@ -220,6 +253,49 @@ backends and routes                                      mean  95% CI
         assert!(only(&["nothing"]).is_empty());
         let table = render_table(&synthetic(), &["nothing".to_string()]);
         assert_eq!(table, "no metric matches nothing\n");
+    }
+
+    /// A run without LLM calls (a workflow of batch jobs) has a `calls` section of zeros: it is
+    /// left out, the sections with something in them stay, and asking for the rows by name
+    /// shows them.
+    #[test]
+    fn a_section_of_nothing_but_zeros_is_not_printed() {
+        let m = |name: &str, reps: &[f64]| MetricSummary {
+            name: name.to_string(),
+            mean: reps.iter().sum::<f64>() / reps.len() as f64,
+            ci95: None,
+            ci99: None,
+            per_replication: reps.to_vec(),
+        };
+        let metrics = vec![
+            m("arrivals", &[0.0, 0.0]),
+            m("success_ratio", &[f64::NAN, f64::NAN]),
+            m("latency_p99_s", &[0.0, 0.0]),
+            m("backend.x.utilisation", &[0.0, 0.25]),
+            m("backend.x.attempts", &[0.0, 0.0]),
+        ];
+        let table = render_table(&metrics, &[]);
+        assert!(!table.lines().any(|l| l.starts_with("calls")), "{table}");
+        assert!(!table.contains("arrivals"), "{table}");
+        assert!(table.starts_with("backends and routes "), "{table}");
+        // A section keeps its zero rows when some row has a value.
+        assert!(table.contains("  backend.x.attempts "), "{table}");
+        let asked = render_table(&metrics, &["arrivals".to_string()]);
+        assert!(asked.starts_with("calls "), "{asked}");
+        assert!(asked.contains("  arrivals "), "{asked}");
+        // Nothing but zeros anywhere: shown rather than an empty table.
+        let all_zero = render_table(&metrics[..3], &[]);
+        assert!(all_zero.starts_with("calls "), "{all_zero}");
+        assert!(is_empty_metric(&m("a", &[0.0, f64::NAN])));
+        assert!(!is_empty_metric(&m("a", &[0.0, -1.0])));
+        assert!(is_empty_metric(&MetricSummary {
+            per_replication: vec![],
+            ..m("a", &[0.0])
+        }));
+        assert!(!is_empty_metric(&MetricSummary {
+            per_replication: vec![],
+            ..m("a", &[2.0])
+        }));
     }
 
     #[test]

@@ -552,3 +552,76 @@ fn a_full_log_counts_what_it_drops_and_every_firing() {
     let (firings, log, dropped) = rules.into_parts();
     assert_eq!((firings, log.len(), dropped), (vec![5_001], MAX_LOG, 2));
 }
+
+/// Episodes that do not touch stay apart in the union; one resolved at the very end of time
+/// does not turn a still-firing episode into a resolved one.
+#[test]
+fn the_union_keeps_disjoint_episodes_apart() {
+    let ep = |f: Time, r: Option<Time>| Episode {
+        fired: f,
+        resolved: r,
+    };
+    let u = union_episodes(&[
+        vec![ep(0, Some(10)), ep(30, Some(40))],
+        vec![ep(20, Some(25))],
+    ]);
+    assert_eq!(u, [ep(0, Some(10)), ep(20, Some(25)), ep(30, Some(40))]);
+    // Touching (fired at the other's resolution) is one episode.
+    let u = union_episodes(&[vec![ep(0, Some(10)), ep(10, Some(15))]]);
+    assert_eq!(u, [ep(0, Some(15))]);
+    // Inside a longer one: the longer one's end stays.
+    let u = union_episodes(&[vec![ep(0, Some(50)), ep(10, Some(20))]]);
+    assert_eq!(u, [ep(0, Some(50))]);
+    let u = union_episodes(&[vec![ep(0, None), ep(5, Some(Time::MAX))]]);
+    assert_eq!(u, [ep(0, None)]);
+}
+
+/// Mean detection and reset times, in seconds, over the faults that have one.
+#[test]
+fn mean_times_are_over_the_faults_that_have_them() {
+    let f = |start: Time, end: Time| FaultWindow { start, end };
+    let ep = |fired: Time, resolved: Option<Time>| Episode { fired, resolved };
+    // Fault 1 detected 1 s in and reset 4 s after its end; fault 2 detected 3 s in and reset
+    // 5 s after; fault 3 missed.
+    let faults = [f(10 * S, 20 * S), f(100 * S, 110 * S), f(500 * S, 510 * S)];
+    let episodes = [ep(11 * S, Some(24 * S)), ep(103 * S, Some(115 * S))];
+    let g = grade(&episodes, &faults, 0);
+    assert_eq!(g.detection, [Some(S), Some(3 * S), None]);
+    assert_eq!(g.reset, [Some(4 * S), Some(5 * S), None]);
+    // (1 + 3) / 2 = 2 s; (4 + 5) / 2 = 4.5 s.
+    assert_eq!(g.mean_detection_s(), 2.0);
+    assert_eq!(g.mean_reset_s(), 4.5);
+    assert_eq!((g.precision, g.recall), (Some(1.0), Some(2.0 / 3.0)));
+    let none = grade(&[], &faults, 0);
+    assert!(none.mean_detection_s().is_nan());
+    assert!(none.mean_reset_s().is_nan());
+}
+
+/// A fault still on at the end of the run is graded for a rule armed exactly then, not for one
+/// armed after the end.
+#[test]
+fn a_rule_armed_at_the_end_sees_the_faults_still_on() {
+    let f = |start: Time, end: Time| FaultWindow { start, end };
+    let faults = [f(10, 20), f(90, 200)];
+    assert_eq!(faults_while_armed(&faults, 100, 100, 0), [f(90, 200)]);
+    assert_eq!(faults_while_armed(&faults, 101, 100, 0), []);
+    assert_eq!(faults_while_armed(&faults, 99, 100, 0), [f(90, 200)]);
+}
+
+/// A fault is `[start, end)` and an episode `[fired, resolved)`: one firing exactly at the
+/// fault's end (plus grace), or resolved exactly at its start, does not overlap it.
+#[test]
+fn overlap_is_half_open_at_both_ends() {
+    let f = FaultWindow {
+        start: 100,
+        end: 200,
+    };
+    let ep = |fired: Time, resolved: Option<Time>| Episode { fired, resolved };
+    assert_eq!(grade(&[ep(200, None)], &[f], 0).detected, 0);
+    assert_eq!(grade(&[ep(199, None)], &[f], 0).detected, 1);
+    assert_eq!(grade(&[ep(210, None)], &[f], 10).detected, 0);
+    assert_eq!(grade(&[ep(209, None)], &[f], 10).detected, 1);
+    assert_eq!(grade(&[ep(50, Some(100))], &[f], 0).detected, 0);
+    assert_eq!(grade(&[ep(50, Some(101))], &[f], 0).detected, 1);
+    assert_eq!(grade(&[ep(50, Some(100))], &[f], 0).true_episodes, 0);
+}

@@ -119,6 +119,15 @@ impl Ranged for TickedAxis {
     }
 }
 
+/// The gap plotters leaves between the x axis and its labels: twice its 5-pixel tick marks.
+const X_LABEL_GAP: i32 = 10;
+
+/// Whether an x tick label centred at `px` (13-pixel DejaVu Sans, at most about 8.4 pixels a
+/// character) reaches past `right_px`, the right end of the axis, where plotters clips it.
+pub(super) fn label_overhangs(px: i32, text: &str, right_px: i32) -> bool {
+    !text.is_empty() && px as f64 + text.chars().count() as f64 * 4.2 > right_px as f64
+}
+
 fn chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -214,7 +223,16 @@ where
             },
             y0..y1,
         )?;
-    let x_fmt = |v: &f64| {
+    // plotters clips a tick label to the label area under the plot, so a tick at (or within
+    // half a label of) the right end loses the end of its label: such labels are left out of
+    // the mesh and drawn on the whole figure instead, in the same place.
+    let (left_px, bottom_px) = ch.backend_coord(&(x0, y0));
+    let right_px = ch.backend_coord(&(x1, y0)).0;
+    let px_of = |v: f64| {
+        (left_px as f64 + (v - x0) / (x1 - x0) * (right_px - left_px) as f64).round() as i32
+    };
+    let edge_labels: std::cell::RefCell<Vec<(i32, String)>> = Default::default();
+    let x_text = |v: &f64| {
         if log {
             // Ticks fall at arbitrary exponents; two significant digits read as latencies.
             let x = 10f64.powf(*v);
@@ -222,6 +240,19 @@ where
             tick(format!("{x:.digits$}").parse().unwrap_or(x))
         } else {
             tick(*v)
+        }
+    };
+    let x_fmt = |v: &f64| {
+        let text = x_text(v);
+        let px = px_of(*v);
+        if label_overhangs(px, &text, right_px) {
+            let mut edge = edge_labels.borrow_mut();
+            if !edge.iter().any(|(p, _)| *p == px) {
+                edge.push((px, text));
+            }
+            String::new()
+        } else {
+            text
         }
     };
     let y_fmt = |v: &f64| {
@@ -244,6 +275,16 @@ where
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .draw()?;
+    for (px, text) in edge_labels.take() {
+        root.draw(&Text::new(
+            text,
+            (px, bottom_px + 1 + X_LABEL_GAP),
+            font(13).pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Top,
+            )),
+        ))?;
+    }
     for s in &c.shaded {
         let (a, b) = (tx(s.from).max(x0), tx(s.to).min(x1));
         if a.is_finite() && b.is_finite() && a < b {
@@ -333,7 +374,8 @@ where
     }
     // Labels in the band above the plot: alerts first, then the faults' where they leave
     // room, none over another.
-    let mut band: Vec<(String, i32, RGBColor, bool)> = Vec::new();
+    // (text, x, ink, centred, the rightmost x a left-aligned label may start at).
+    let mut band: Vec<(String, i32, RGBColor, bool, i32)> = Vec::new();
     for m in &c.markers {
         let x = tx(m.at);
         if x.is_finite() && x >= x0 && x <= x1 {
@@ -346,34 +388,60 @@ where
                 ink.stroke_width(width),
             )))?;
             if !m.label.is_empty() {
-                band.push((m.label.clone(), ch.backend_coord(&(x, y1)).0, ink, true));
+                let px = ch.backend_coord(&(x, y1)).0;
+                band.push((m.label.clone(), px, ink, true, px));
             }
         }
     }
     for s in &c.shaded {
         let a = tx(s.from).max(x0);
+        let b = tx(s.to).min(x1);
         if !s.label.is_empty() && a.is_finite() && a < x1 {
-            band.push((
-                s.label.clone(),
-                ch.backend_coord(&(a, y1)).0,
-                palette::FAULT,
-                false,
-            ));
+            let w = s.label.chars().count() as i32 * 7;
+            let end = if b.is_finite() {
+                ch.backend_coord(&(b, y1)).0
+            } else {
+                0
+            };
+            let start = ch.backend_coord(&(a, y1)).0;
+            band.push((s.label.clone(), start, palette::FAULT, false, end - w));
         }
     }
     let top = ch.backend_coord(&(x0, y1)).1;
     let mut taken: Vec<(i32, i32)> = Vec::new();
-    for (text, x, ink, centred) in band {
+    for (text, x, ink, centred, last) in band {
         // DejaVu Sans at 12 px: about 7 pixels a character.
         let w = text.chars().count() as i32 * 7;
-        let (from, to) = if centred {
-            (x - w / 2, x + w / 2)
-        } else {
-            (x, x + w)
+        let span = |x: i32| {
+            if centred {
+                (x - w / 2, x + w / 2)
+            } else {
+                (x, x + w)
+            }
         };
-        if taken.iter().any(|&(a, b)| from < b + 4 && a < to + 4) {
+        let clear = |(from, to): (i32, i32), taken: &[(i32, i32)]| {
+            !taken.iter().any(|&(a, b)| from < b + 4 && a < to + 4)
+        };
+        // A fault's label that an alert's covers moves right, past the labels in its way,
+        // while it stays over its shaded window (an alert soon after a fault's start would
+        // otherwise leave the window unnamed).
+        let mut x = x;
+        if !centred {
+            let mut ends: Vec<i32> = taken
+                .iter()
+                .map(|&(_, b)| b + 5)
+                .filter(|&b| b > x)
+                .collect();
+            ends.sort_unstable();
+            let mut candidates = std::iter::once(x).chain(ends).filter(|&c| c <= last.max(x));
+            match candidates.find(|&c| clear(span(c), &taken)) {
+                Some(c) => x = c,
+                None => continue,
+            }
+        } else if !clear(span(x), &taken) {
             continue;
         }
+        let (from, to) = span(x);
         taken.push((from, to));
         root.draw(&Text::new(
             text,

@@ -637,6 +637,131 @@ mod tests {
 
     /// The title is drawn with the embedded font: with plotters' system-font lookup compiled
     /// out, dark pixels in the title band can only come from it.
+    /// A chart whose x axis ends on a tick: the x range 0..10 ends at the tick `10`.
+    fn ending_on_a_tick() -> Chart {
+        let mut c = Chart::new("t", "x", "y");
+        c.x_range = Some((0.0, 10.0));
+        c.lines.push(Line {
+            label: "l".into(),
+            points: vec![(0.0, 1.0), (10.0, 2.0)],
+            band: None,
+            kind: LineKind::Data,
+        });
+        c
+    }
+
+    /// The last tick's label is drawn whole: plotters clips labels to the strip under the plot,
+    /// which ends at the last tick, so half of `10` used to be cut off in the PNG (the SVG is
+    /// not clipped); now it shows dark pixels right of the axis end, as it does left of it.
+    #[test]
+    fn the_last_tick_label_is_not_cut_off() {
+        let dir = scratch("edge");
+        let stem = dir.join("edge");
+        let svg = write_figure(&Figure::Chart(ending_on_a_tick()), &stem).unwrap();
+        // The tick marks under the axis: `points="X,Y0 X,Y1 "`, 5 pixels long.
+        let ticks: Vec<(i32, i32)> = svg
+            .lines()
+            .filter(|l| l.contains("<polyline") && l.contains("stroke=\"#000000\""))
+            .filter_map(|l| {
+                let p = l.split("points=\"").nth(1)?.split('"').next()?;
+                let pts: Vec<(i32, i32)> = p
+                    .split_whitespace()
+                    .filter_map(|xy| {
+                        let (x, y) = xy.split_once(',')?;
+                        Some((x.parse().ok()?, y.parse().ok()?))
+                    })
+                    .collect();
+                (pts.len() == 2 && pts[0].0 == pts[1].0 && pts[1].1 - pts[0].1 == 5)
+                    .then_some((pts[0].0, pts[0].1))
+            })
+            .collect();
+        let &(end, axis_y) = ticks.iter().max().expect("x ticks");
+        // Every x label, the last one included, is drawn once, on one row.
+        let label = |text: &str| {
+            svg.lines()
+                .position(|l| l.trim() == text)
+                .map(|i| svg.lines().nth(i - 1).unwrap().to_string())
+        };
+        let last = label("10").expect("the label of the last tick");
+        let first = label("5").expect("the label of the middle tick");
+        let attr = |l: &str, a: &str| -> i32 {
+            l.split(&format!(" {a}=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(attr(&last, "x"), end, "{last}");
+        assert_eq!(attr(&last, "y"), attr(&first, "y"), "{last}\n{first}");
+        let (w, _, px, ch) = decode(&dir.join("edge.png"));
+        let dark = |cols: std::ops::Range<i32>| {
+            (axis_y + 5..axis_y + 30)
+                .flat_map(|y| cols.clone().map(move |x| (y, x)))
+                .filter(|&(y, x)| {
+                    let i = (y as usize * w as usize + x as usize) * ch;
+                    px[i] < 100 && px[i + 1] < 100 && px[i + 2] < 100
+                })
+                .count()
+        };
+        let right = dark(end + 2..end + 12);
+        let left = dark(end - 11..end - 1);
+        assert!(
+            right > 5,
+            "{right} dark pixels right of the last tick ({left} left of it)"
+        );
+        assert!(draw::label_overhangs(end, "10", end + 8));
+        assert!(!draw::label_overhangs(end, "10", end + 9));
+        assert!(!draw::label_overhangs(end, "", end));
+    }
+
+    /// A fault's label moves right past an alert's that would cover it, while it stays over its
+    /// shaded window; an alert an hour into a 36-hour fault left the fault unnamed.
+    #[test]
+    fn a_fault_label_makes_way_for_an_alert() {
+        let mut c = Chart::new("t", "time (h)", "y");
+        c.x_range = Some((0.0, 36.0));
+        c.lines.push(Line {
+            label: "l".into(),
+            points: vec![(0.0, 1.0), (36.0, 2.0)],
+            band: None,
+            kind: LineKind::Data,
+        });
+        c.shaded.push(Shade {
+            from: 12.0,
+            to: 36.0,
+            label: "fault".into(),
+        });
+        c.markers.push(Marker {
+            at: 13.1,
+            label: "alert".into(),
+            kind: MarkerKind::Alert,
+        });
+        let svg = render_svg(&Figure::Chart(c.clone())).unwrap();
+        let x_of = |text: &str| -> i32 {
+            let i = svg.lines().position(|l| l.trim() == text).expect(text);
+            let l = svg.lines().nth(i - 1).unwrap();
+            l.split(" x=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (alert, fault) = (x_of("alert"), x_of("fault"));
+        // The alert's label is centred (5 × 7 pixels), the fault's starts past it.
+        assert!(fault >= alert + 17, "alert at {alert}, fault at {fault}");
+        // A window too narrow to hold the label past the alert's stays unnamed, not covered.
+        c.shaded[0].to = 13.3;
+        let svg = render_svg(&Figure::Chart(c)).unwrap();
+        assert!(svg.lines().any(|l| l.trim() == "alert"));
+        assert!(!svg.lines().any(|l| l.trim() == "fault"), "{svg}");
+    }
+
     #[test]
     fn png_has_title_text_without_system_fonts() {
         let dir = scratch("png");
