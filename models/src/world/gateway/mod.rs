@@ -636,4 +636,4 @@ impl World<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
