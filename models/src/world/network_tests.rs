@@ -84,7 +84,11 @@ fn only_a_backend_with_an_active_part_has_a_transport() {
     assert!(none(&with(Some(link(None, 0.0, 0.0)), None, None)));
     assert!(!none(&with(Some(link(Some(1.0), 0.0, 0.0)), None, None)));
     assert!(!none(&with(Some(link(None, 0.1, 0.0)), None, None)));
-    assert!(!none(&with(None, Some(breaks_at(2.0, StreamRetry::Restart)), None)));
+    assert!(!none(&with(
+        None,
+        Some(breaks_at(2.0, StreamRetry::Restart)),
+        None
+    )));
     assert!(!none(&with(None, None, Some(MEMORY))));
 }
 
@@ -128,7 +132,11 @@ fn a_refusal_takes_one_round_trip_at_least() {
 
 #[test]
 fn a_stream_breaks_at_its_token_and_ends_the_servers_work_there() {
-    let mut t = transport(&with(None, Some(breaks_at(4.0, StreamRetry::Restart)), None));
+    let mut t = transport(&with(
+        None,
+        Some(breaks_at(4.0, StreamRetry::Restart)),
+        None,
+    ));
     let mut a = attempt(100, 10, 100 * MS);
     // Ten tokens over 1 s, the first at 100 ms and the rest every 100 ms: the fourth at
     // 100 + 3·900/9 = 400 ms.
@@ -195,7 +203,11 @@ fn answers_hold_memory_until_one_does_not_fit_and_releases_free_it() {
     let mut a = attempt(150, 50, 0);
     t.carry(0, &mut a, S, false, 0);
     let mut b = attempt(300, 100, 0);
-    assert_eq!(t.carry(7 * S, &mut b, S, false, 0), (S, 0, true), "1,300 > 1,000");
+    assert_eq!(
+        t.carry(7 * S, &mut b, S, false, 0),
+        (S, 0, true),
+        "1,300 > 1,000"
+    );
     let m = t.memory.as_ref().unwrap();
     assert_eq!(m.used(), 0);
     assert!(m.is_down(12 * S - 1) && !m.is_down(12 * S));
@@ -214,8 +226,13 @@ fn answers_hold_memory_until_one_does_not_fit_and_releases_free_it() {
 fn the_transport_failure_classes_follow_the_configured_parts() {
     use ErrorClass::{ConnectionRefused as Refused, ConnectionReset as Reset};
     let classes = |b: &BackendConfig| {
-        [Refused, Reset, ErrorClass::StreamInterrupted, ErrorClass::Server500]
-            .map(|c| can_fail_with(b, c))
+        [
+            Refused,
+            Reset,
+            ErrorClass::StreamInterrupted,
+            ErrorClass::Server500,
+        ]
+        .map(|c| can_fail_with(b, c))
     };
     assert_eq!(classes(&with(None, None, None)), [false; 4]);
     let delay_only = with(Some(link(Some(1.0), 0.0, 0.0)), None, None);
@@ -261,15 +278,25 @@ fn a_broken_stream_bills_what_streamed_and_resume_asks_for_the_rest() {
         assert_eq!(w.stream_broken(3 * S, &a), 4);
         let r = w.requests.get(key).unwrap();
         assert_eq!(r.cost, 108.0);
-        let t = w.backends[BackendId(0)].provider.transport.as_ref().unwrap();
+        let t = w.backends[BackendId(0)]
+            .provider
+            .transport
+            .as_ref()
+            .unwrap();
         assert_eq!((t.counts.broken, t.counts.broken_tokens), (1, 4));
         if retry == StreamRetry::Resume {
             // The four streamed tokens join the prompt; the client saw its first token at
             // 2.3 s.
-            assert_eq!((r.prompt_tokens, r.output_tokens, r.max_tokens), (104, 6, 8));
+            assert_eq!(
+                (r.prompt_tokens, r.output_tokens, r.max_tokens),
+                (104, 6, 8)
+            );
             assert_eq!(r.streamed.get(), Some(2_300 * MS));
         } else {
-            assert_eq!((r.prompt_tokens, r.output_tokens, r.max_tokens), (100, 10, 12));
+            assert_eq!(
+                (r.prompt_tokens, r.output_tokens, r.max_tokens),
+                (100, 10, 12)
+            );
             assert_eq!(r.streamed.get(), None);
         }
         // An attempt that did not break bills nothing here.
@@ -315,10 +342,17 @@ fn only_the_calls_own_waited_for_attempt_resumes() {
     own.cut = 4;
     w.stream_broken(S, &own);
     let r = w.requests.get(key).unwrap();
-    assert_eq!((r.prompt_tokens, r.output_tokens, r.max_tokens), (104, 6, 1));
+    assert_eq!(
+        (r.prompt_tokens, r.output_tokens, r.max_tokens),
+        (104, 6, 1)
+    );
     // Before the warm-up's end (10 s) none of them was counted, but all were billed: four
     // at 100 + 4·2 = $108, the one with a 99-token prompt at $107.
-    let t = w.backends[BackendId(0)].provider.transport.as_ref().unwrap();
+    let t = w.backends[BackendId(0)]
+        .provider
+        .transport
+        .as_ref()
+        .unwrap();
     assert_eq!((t.counts.broken, t.counts.broken_tokens), (0, 0));
     assert_eq!(r.cost, 5.0 * 108.0 - 1.0);
 }
@@ -337,7 +371,11 @@ fn each_part_reports_its_own_metrics() {
     let cfg = world_config(all, 0);
     let mut w = World::new(&cfg, 1, 0);
     {
-        let t = w.backends[BackendId(0)].provider.transport.as_mut().unwrap();
+        let t = w.backends[BackendId(0)]
+            .provider
+            .transport
+            .as_mut()
+            .unwrap();
         (t.counts.round_trips, t.counts.round_trip_ns) = (4, 2e8);
         (t.counts.refused, t.counts.resets) = (3, 2);
         (t.counts.broken, t.counts.broken_tokens) = (5, 20);
@@ -358,7 +396,11 @@ fn each_part_reports_its_own_metrics() {
     ] {
         assert_eq!(m.get(&format!("backend.a.{name}")), Some(value), "{name}");
     }
-    assert_eq!(m.get("backend.b.connections_refused"), None, "b has no transport");
+    assert_eq!(
+        m.get("backend.b.connections_refused"),
+        None,
+        "b has no transport"
+    );
     // No round trip counted: the mean is not a number; and a link without a delay or a reset
     // rate reports neither.
     let refusing = with(Some(link(None, 0.1, 0.0)), None, None);
@@ -377,4 +419,120 @@ fn each_part_reports_its_own_metrics() {
     push_metrics(&w.backends, &cfg, &mut m);
     assert!(m.get("backend.a.round_trip_mean_s").unwrap().is_nan());
     assert_eq!(m.get("backend.a.connections_refused"), None);
+}
+
+/// A world whose primary backend has a memory limit, with `n` attempts on it, each holding
+/// memory for 150 + 50 tokens (300 bytes) and sent with a 20 ms round trip; returns their keys.
+fn holding(w: &mut World<'_>, n: usize) -> Vec<Key> {
+    let key = w.requests.insert(Request::new(0, TenantId(0), 1, 0));
+    (0..n)
+        .map(|_| {
+            let mut a = attempt(150, 50, 0);
+            a.request = key;
+            (a.holds_memory, a.net, a.done_at) = (true, 40 * MS, 9 * S);
+            let t = w.backends[BackendId(0)]
+                .provider
+                .transport
+                .as_mut()
+                .unwrap();
+            t.memory.as_mut().unwrap().admit(0, 300);
+            w.backends[BackendId(0)].busy += 1;
+            w.attempts.insert(a)
+        })
+        .collect()
+}
+
+#[test]
+fn a_kill_fails_every_attempt_holding_memory_on_that_backend_only() {
+    let cfg = world_config(with(None, None, Some(MEMORY)), 2 * S);
+    let mut w = World::new(&cfg, 1, 0);
+    let keys = holding(&mut w, 3);
+    // One whose server already finished (its answer on the way back), one holding nothing,
+    // one on the other backend: none of them is on the process.
+    w.attempts.get_mut(keys[1]).unwrap().slotless = true;
+    w.attempts.get_mut(keys[2]).unwrap().holds_memory = false;
+    let mut elsewhere = attempt(150, 50, 0);
+    (elsewhere.backend, elsewhere.holds_memory, elsewhere.done_at) = (BackendId(1), true, 9 * S);
+    let elsewhere = w.attempts.insert(elsewhere);
+    let mut cut = attempt(150, 50, 0);
+    (cut.holds_memory, cut.cut, cut.done_at) = (true, 4, 9 * S);
+    let cut = w.attempts.insert(cut);
+    let events = w.sched.len();
+    w.oom_kill(3 * S, BackendId(0));
+    for k in [keys[0], cut] {
+        let a = w.attempts.get(k).unwrap();
+        assert_eq!(a.error, Some((ErrorClass::ConnectionReset, Maybe::NONE)));
+        assert!(!a.holds_memory);
+        assert_eq!(a.cut, 0, "a reset, not a broken stream");
+    }
+    // The one with a round trip frees its server now and answers 40 ms later; the other, with
+    // none, answers now: three events.
+    assert_eq!(w.attempts.get(keys[0]).unwrap().done_at, 3 * S + 40 * MS);
+    assert_eq!(w.attempts.get(cut).unwrap().done_at, 3 * S);
+    assert_eq!(w.sched.len(), events + 3);
+    for k in [keys[1], keys[2], elsewhere] {
+        let a = w.attempts.get(k).unwrap();
+        assert_eq!((a.error, a.done_at), (None, 9 * S));
+    }
+    let t = w.backends[BackendId(0)]
+        .provider
+        .transport
+        .as_ref()
+        .unwrap();
+    assert_eq!((t.counts.kills, t.counts.killed), (1, 2));
+    // Before the warm-up's end a kill is not counted.
+    w.oom_kill(S, BackendId(0));
+    let t = w.backends[BackendId(0)]
+        .provider
+        .transport
+        .as_ref()
+        .unwrap();
+    assert_eq!((t.counts.kills, t.counts.killed), (1, 2));
+}
+
+#[test]
+fn a_killed_process_refuses_connections_until_it_has_restarted() {
+    let cfg = world_config(with(None, None, Some(MEMORY)), 0);
+    let mut w = World::new(&cfg, 1, 0);
+    let p = &mut w.backends[BackendId(0)].provider;
+    assert!(!p.connect_refused(S));
+    let m = p.transport.as_mut().unwrap().memory.as_mut().unwrap();
+    assert_eq!(m.admit(S, 1001), crate::memory::Admit::Killed);
+    // Down for the 5 s restart.
+    assert!(p.connect_refused(S));
+    assert!(p.connect_refused(6 * S - 1));
+    assert!(!p.connect_refused(6 * S));
+    // A backend without a transport, and one whose link refuses every connection.
+    assert!(!w.backends[BackendId(1)].provider.connect_refused(S));
+    let cfg = world_config(with(Some(link(None, 1.0, 0.0)), None, None), 0);
+    let mut w = World::new(&cfg, 1, 0);
+    assert!(w.backends[BackendId(0)].provider.connect_refused(S));
+}
+
+#[test]
+fn the_server_is_done_one_round_trip_before_the_answer_arrives() {
+    let cfg = world_config(with(None, None, Some(MEMORY)), 0);
+    let mut w = World::new(&cfg, 1, 0);
+    let keys = holding(&mut w, 2);
+    let used = |w: &World<'_>| {
+        let t = w.backends[BackendId(0)]
+            .provider
+            .transport
+            .as_ref()
+            .unwrap();
+        t.memory.as_ref().unwrap().used()
+    };
+    assert_eq!(used(&w), 600);
+    // Not at 9 s − 40 ms: a stale event (the attempt ended otherwise); nothing changes.
+    w.on_server_done(9 * S, keys[0]);
+    assert!(!w.attempts.get(keys[0]).unwrap().slotless);
+    assert_eq!((used(&w), w.backends[BackendId(0)].busy), (600, 2));
+    // At 8.96 s: the slot and the 300 bytes free, the answer is still on its way.
+    w.on_server_done(9 * S - 40 * MS, keys[0]);
+    let a = w.attempts.get(keys[0]).unwrap();
+    assert!(a.slotless && !a.holds_memory);
+    assert_eq!((used(&w), w.backends[BackendId(0)].busy), (300, 1));
+    // Twice is once.
+    w.on_server_done(9 * S - 40 * MS, keys[0]);
+    assert_eq!((used(&w), w.backends[BackendId(0)].busy), (300, 1));
 }

@@ -1,0 +1,117 @@
+//! The client's hop by hand: when a call leaves the client and reaches the gateway, and how
+//! much later the client sees the gateway's answer, for a constant and a random delay.
+
+use super::super::call::Request;
+use super::super::gateway::tests::config;
+use super::*;
+use crate::config::TenantConfig;
+
+const MS: Time = 1_000_000;
+const S: Time = 1_000_000_000;
+
+/// The hand-made gateway config with a second tenant `u`; tenant `t` has `delay`.
+fn hop_config(delay: Option<Sampler>) -> WorldConfig {
+    let mut cfg = config();
+    let other = TenantConfig {
+        name: "u".into(),
+        ..cfg.tenants[0].clone()
+    };
+    cfg.tenants.push(other);
+    cfg.tenants[0].client_delay = delay;
+    cfg
+}
+
+fn job(w: &mut World<'_>, tenant: TenantId) -> Key {
+    w.requests.insert(Request::new(0, tenant, 2, 0))
+}
+
+#[test]
+fn a_constant_delay_sends_each_call_one_way_back_after_the_last_answer() {
+    let cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
+    let mut w = World::new(&cfg, 1, 0);
+    let (t, u) = (TenantId(0), TenantId(1));
+    let key = job(&mut w, t);
+    // The first call leaves at once and reaches the gateway 20 ms later.
+    assert_eq!(
+        w.client_send(5 * S, key, t, true),
+        Some(Sent {
+            at: 5 * S,
+            reaches_gateway: 5 * S + 20 * MS
+        })
+    );
+    assert_eq!(w.client_lag(key, t), 20 * MS);
+    // The gateway accepts its answer at 6 s: the client has it 20 ms later and sends the
+    // next call then.
+    assert_eq!(
+        w.client_send(6 * S, key, t, false),
+        Some(Sent {
+            at: 6 * S + 20 * MS,
+            reaches_gateway: 6 * S + 40 * MS
+        })
+    );
+    // The job's end: its way back is handed over once, and the slot starts from nothing.
+    let hops = w.client_hops.as_mut().unwrap();
+    assert_eq!(hops.back_of(key), 20 * MS);
+    assert_eq!(hops.take_back(key), 20 * MS);
+    assert_eq!((hops.back_of(key), hops.take_back(key)), (0, 0));
+    // A job in a slot the hop never saw has nothing to give back.
+    let unseen = Key {
+        index: 50,
+        generation: 0,
+    };
+    assert_eq!((hops.back_of(unseen), hops.take_back(unseen)), (0, 0));
+    // The other tenant has no hop.
+    let other = job(&mut w, u);
+    assert_eq!(w.client_send(5 * S, other, u, true), None);
+    assert_eq!(w.client_lag(other, u), 0);
+}
+
+#[test]
+fn a_random_delay_draws_out_then_back_from_the_tenants_own_stream() {
+    let delay = Sampler::uniform(1e6, 1e8).unwrap();
+    let cfg = hop_config(Some(delay.clone()));
+    let mut w = World::new(&cfg, 3, 1);
+    let t = TenantId(0);
+    let mut rng = Streams::new(3, 1).stream("tenants.t", "client_network");
+    let mut draw = || super::super::to_time(delay.sample(&mut rng));
+    let first = job(&mut w, t);
+    let second = job(&mut w, t);
+    let (out1, back1, out2, back2) = (draw(), draw(), draw(), draw());
+    assert_ne!(out1, back1);
+    assert_eq!(
+        w.client_send(S, first, t, true),
+        Some(Sent {
+            at: S,
+            reaches_gateway: S + out1
+        })
+    );
+    assert_eq!(
+        w.client_send(2 * S, second, t, true),
+        Some(Sent {
+            at: 2 * S,
+            reaches_gateway: 2 * S + out2
+        })
+    );
+    // Each job keeps its own way back.
+    assert_eq!(w.client_lag(first, t), back1);
+    assert_eq!(w.client_lag(second, t), back2);
+    let (out3, back3) = (draw(), draw());
+    assert_eq!(
+        w.client_send(3 * S, first, t, false),
+        Some(Sent {
+            at: 3 * S + back1,
+            reaches_gateway: 3 * S + back1 + out3
+        })
+    );
+    assert_eq!(w.client_lag(first, t), back3);
+}
+
+#[test]
+fn a_world_without_a_hop_has_none() {
+    let cfg = hop_config(None);
+    let mut w = World::new(&cfg, 1, 0);
+    assert!(w.client_hops.is_none());
+    let key = job(&mut w, TenantId(0));
+    assert_eq!(w.client_send(S, key, TenantId(0), true), None);
+    assert_eq!(w.client_lag(key, TenantId(0)), 0);
+}
