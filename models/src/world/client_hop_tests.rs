@@ -4,7 +4,7 @@
 use super::super::call::Request;
 use super::super::gateway::tests::config;
 use super::*;
-use crate::config::TenantConfig;
+use crate::config::{BackendId, TenantConfig};
 
 const MS: Time = 1_000_000;
 const S: Time = 1_000_000_000;
@@ -60,10 +60,14 @@ fn a_constant_delay_sends_each_call_one_way_back_after_the_last_answer() {
         generation: 0,
     };
     assert_eq!((hops.back_of(unseen), hops.take_back(unseen)), (0, 0));
-    // The other tenant has no hop.
+    // The other tenant has no hop: nothing is drawn for it, and it lags by nothing, even in
+    // a slot that a job with a hop left a way back in.
     let other = job(&mut w, u);
     assert_eq!(w.client_send(5 * S, other, u, true), None);
     assert_eq!(w.client_lag(other, u), 0);
+    w.client_send(7 * S, key, t, true);
+    assert_eq!(w.client_lag(key, t), 20 * MS);
+    assert_eq!(w.client_lag(key, u), 0);
 }
 
 #[test]
@@ -114,4 +118,21 @@ fn a_world_without_a_hop_has_none() {
     let key = job(&mut w, TenantId(0));
     assert_eq!(w.client_send(S, key, TenantId(0), true), None);
     assert_eq!(w.client_lag(key, TenantId(0)), 0);
+}
+
+#[test]
+fn a_call_reaching_the_gateway_passes_its_stages() {
+    let cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
+    let mut w = World::new(&cfg, 1, 0);
+    let key = job(&mut w, TenantId(0));
+    w.limits.in_flight[0] += 1;
+    // The job's first call arrives after its way out: it starts on backend `a`'s one slot.
+    w.on_client_hop(20 * MS, key);
+    assert_eq!(w.backends[BackendId(0)].busy, 1);
+    assert_eq!(w.requests.get(key).unwrap().attempts, 1);
+    // A call whose job is gone (a stale event) does nothing.
+    let gone = job(&mut w, TenantId(0));
+    w.requests.remove(gone);
+    w.on_client_hop(30 * MS, gone);
+    assert_eq!(w.backends[BackendId(0)].busy, 1);
 }

@@ -263,14 +263,34 @@ fn world_config(b: BackendConfig, warmup: Time) -> WorldConfig {
     cfg
 }
 
+/// Backend `a`'s transport in `w`.
+fn transport_of<'w>(w: &'w World<'_>) -> &'w Transport {
+    w.backends[BackendId(0)]
+        .provider
+        .transport
+        .as_ref()
+        .expect("a transport")
+}
+
+/// A job in `w` whose call has `prompt` tokens and asks for `output` (`max_tokens` `max`).
+fn job(w: &mut World<'_>, prompt: u32, output: u32, max: u32) -> Key {
+    let mut r = Request::new(0, TenantId(0), 1, 0);
+    (r.prompt_tokens, r.output_tokens, r.max_tokens) = (prompt, output, max);
+    w.requests.insert(r)
+}
+
+/// What `key`'s call asks for: prompt, output and `max_tokens`.
+fn asks(w: &World<'_>, key: Key) -> (u32, u32, u32) {
+    let r = w.requests.get(key).unwrap();
+    (r.prompt_tokens, r.output_tokens, r.max_tokens)
+}
+
 #[test]
 fn a_broken_stream_bills_what_streamed_and_resume_asks_for_the_rest() {
     for retry in [StreamRetry::Restart, StreamRetry::Resume] {
         let cfg = world_config(with(None, Some(breaks_at(4.0, retry)), None), 0);
         let mut w = World::new(&cfg, 1, 0);
-        let mut r = Request::new(0, TenantId(0), 1, 0);
-        (r.prompt_tokens, r.output_tokens, r.max_tokens) = (100, 10, 12);
-        let key = w.requests.insert(r);
+        let key = job(&mut w, 100, 10, 12);
         let r = w.requests.get(key).unwrap();
         let mut a = Attempt::of(key, r, 0, None, false);
         (a.started, a.ttft, a.cut) = (2 * S, 300 * MS, 4);
@@ -278,25 +298,15 @@ fn a_broken_stream_bills_what_streamed_and_resume_asks_for_the_rest() {
         assert_eq!(w.stream_broken(3 * S, &a), 4);
         let r = w.requests.get(key).unwrap();
         assert_eq!(r.cost, 108.0);
-        let t = w.backends[BackendId(0)]
-            .provider
-            .transport
-            .as_ref()
-            .unwrap();
+        let t = transport_of(&w);
         assert_eq!((t.counts.broken, t.counts.broken_tokens), (1, 4));
         if retry == StreamRetry::Resume {
             // The four streamed tokens join the prompt; the client saw its first token at
             // 2.3 s.
-            assert_eq!(
-                (r.prompt_tokens, r.output_tokens, r.max_tokens),
-                (104, 6, 8)
-            );
+            assert_eq!(asks(&w, key), (104, 6, 8));
             assert_eq!(r.streamed.get(), Some(2_300 * MS));
         } else {
-            assert_eq!(
-                (r.prompt_tokens, r.output_tokens, r.max_tokens),
-                (100, 10, 12)
-            );
+            assert_eq!(asks(&w, key), (100, 10, 12));
             assert_eq!(r.streamed.get(), None);
         }
         // An attempt that did not break bills nothing here.
@@ -313,46 +323,31 @@ fn only_the_calls_own_waited_for_attempt_resumes() {
         10 * S,
     );
     let mut w = World::new(&cfg, 1, 0);
-    let mut r = Request::new(0, TenantId(0), 1, 0);
-    (r.prompt_tokens, r.output_tokens, r.max_tokens) = (100, 10, 4);
-    let key = w.requests.insert(r);
+    let key = job(&mut w, 100, 10, 4);
     let fresh = |w: &World<'_>| Attempt::of(key, w.requests.get(key).unwrap(), 0, None, false);
-    let unchanged = |w: &World<'_>| {
-        let r = w.requests.get(key).unwrap();
-        (r.prompt_tokens, r.output_tokens, r.max_tokens) == (100, 10, 4)
-    };
-    let mut abandoned = fresh(&w);
-    (abandoned.cut, abandoned.abandoned) = (4, true);
-    w.stream_broken(S, &abandoned);
-    assert!(unchanged(&w), "the caller gave up on it");
-    let mut earlier = fresh(&w);
-    (earlier.cut, earlier.call_seq) = (4, 7);
-    w.stream_broken(S, &earlier);
-    assert!(unchanged(&w), "an earlier call's attempt");
-    let mut other = fresh(&w);
-    (other.cut, other.output_tokens) = (4, 9);
-    w.stream_broken(S, &other);
-    assert!(unchanged(&w), "asked for other tokens");
-    let mut other = fresh(&w);
-    (other.cut, other.prompt_tokens) = (4, 99);
-    w.stream_broken(S, &other);
-    assert!(unchanged(&w), "asked with another prompt");
+    let unchanged = |w: &World<'_>| asks(w, key) == (100, 10, 4);
+    let others: [(&str, fn(&mut Attempt)); 4] = [
+        ("the caller gave up on it", |a| a.abandoned = true),
+        ("an earlier call's attempt", |a| a.call_seq = 7),
+        ("asked for other tokens", |a| a.output_tokens = 9),
+        ("asked with another prompt", |a| a.prompt_tokens = 99),
+    ];
+    for (what, change) in others {
+        let mut a = fresh(&w);
+        a.cut = 4;
+        change(&mut a);
+        w.stream_broken(S, &a);
+        assert!(unchanged(&w), "{what}");
+    }
     // Its own: the rest of ten is six, and max_tokens 4 − 4 is kept at 1.
     let mut own = fresh(&w);
     own.cut = 4;
     w.stream_broken(S, &own);
     let r = w.requests.get(key).unwrap();
-    assert_eq!(
-        (r.prompt_tokens, r.output_tokens, r.max_tokens),
-        (104, 6, 1)
-    );
+    assert_eq!(asks(&w, key), (104, 6, 1));
     // Before the warm-up's end (10 s) none of them was counted, but all were billed: four
     // at 100 + 4·2 = $108, the one with a 99-token prompt at $107.
-    let t = w.backends[BackendId(0)]
-        .provider
-        .transport
-        .as_ref()
-        .unwrap();
+    let t = transport_of(&w);
     assert_eq!((t.counts.broken, t.counts.broken_tokens), (0, 0));
     assert_eq!(r.cost, 5.0 * 108.0 - 1.0);
 }
@@ -474,19 +469,11 @@ fn a_kill_fails_every_attempt_holding_memory_on_that_backend_only() {
         let a = w.attempts.get(k).unwrap();
         assert_eq!((a.error, a.done_at), (None, 9 * S));
     }
-    let t = w.backends[BackendId(0)]
-        .provider
-        .transport
-        .as_ref()
-        .unwrap();
+    let t = transport_of(&w);
     assert_eq!((t.counts.kills, t.counts.killed), (1, 2));
     // Before the warm-up's end a kill is not counted.
     w.oom_kill(S, BackendId(0));
-    let t = w.backends[BackendId(0)]
-        .provider
-        .transport
-        .as_ref()
-        .unwrap();
+    let t = transport_of(&w);
     assert_eq!((t.counts.kills, t.counts.killed), (1, 2));
 }
 
@@ -515,11 +502,7 @@ fn the_server_is_done_one_round_trip_before_the_answer_arrives() {
     let mut w = World::new(&cfg, 1, 0);
     let keys = holding(&mut w, 2);
     let used = |w: &World<'_>| {
-        let t = w.backends[BackendId(0)]
-            .provider
-            .transport
-            .as_ref()
-            .unwrap();
+        let t = transport_of(&w);
         t.memory.as_ref().unwrap().used()
     };
     assert_eq!(used(&w), 600);
