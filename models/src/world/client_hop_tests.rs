@@ -136,3 +136,28 @@ fn a_call_reaching_the_gateway_passes_its_stages() {
     w.on_client_hop(30 * MS, gone);
     assert_eq!(w.backends[BackendId(0)].busy, 1);
 }
+
+#[test]
+fn a_first_call_finding_no_room_is_blocked_and_a_later_one_shed() {
+    let mut cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
+    cfg.gateway.queue_capacity = Some(0);
+    // (step, turn) of the call: only a job's very first call is blocked on arrival (the job
+    // ends unseen, at once); a later one is shed, and the client hears of it one way back
+    // later.
+    for ((step, turn), first) in [((0, 0), true), ((1, 0), false), ((0, 1), false)] {
+        let mut w = World::new(&cfg, 1, 0);
+        w.backends[BackendId(0)].busy = 1;
+        let key = job(&mut w, TenantId(0));
+        let r = w.requests.get_mut(key).unwrap();
+        (r.step, r.turn) = (step, turn);
+        w.limits.in_flight[0] += 1;
+        w.client_send(0, key, TenantId(0), first);
+        w.on_client_hop(20 * MS, key);
+        assert!(
+            w.requests.get(key).is_none(),
+            "({step}, {turn}): the job ended"
+        );
+        let returning = w.client_hops.as_ref().unwrap().returning.len();
+        assert_eq!(returning, usize::from(!first), "({step}, {turn})");
+    }
+}
