@@ -159,5 +159,8 @@ fn a_first_call_finding_no_room_is_blocked_and_a_later_one_shed() {
         );
         let returning = w.client_hops.as_ref().unwrap().returning.len();
         assert_eq!(returning, usize::from(!first), "({step}, {turn})");
+        // Either way the gateway is done with the job: the tenant's count of jobs in flight
+        // is back to 0.
+        assert_eq!(w.limits.in_flight[0], 0, "({step}, {turn})");
     }
 }
