@@ -100,8 +100,9 @@ impl BucketGrid {
         if now < self.start || self.end <= self.start {
             return None;
         }
-        let i = ((now - self.start) / self.width) as usize;
-        Some(i.min(self.len() - 1))
+        // One division: clamping the time (not the index) to the window's last nanosecond
+        // lands in the last bucket, `len() − 1`, without computing `len()`.
+        Some(((now.min(self.end - 1) - self.start) / self.width) as usize)
     }
 
     /// Start of bucket `i`.
@@ -172,6 +173,9 @@ pub struct LevelSeries {
     level: i64,
     since: Time,
     area: Vec<i128>,
+    /// The bucket integrated last and its bounds `[start, end)`: most changes fall in the same
+    /// bucket as the one before, and then need no division to find it.
+    last: (usize, Time, Time),
 }
 
 impl LevelSeries {
@@ -182,6 +186,7 @@ impl LevelSeries {
             level: 0,
             since: 0,
             area: vec![0; grid.len()],
+            last: (0, 1, 0),
         }
     }
 
@@ -190,16 +195,28 @@ impl LevelSeries {
         let from = self.since.max(self.grid.start);
         let to = now.min(self.grid.end);
         if self.level != 0 && to > from {
-            let mut t = from;
-            while t < to {
-                let Some(i) = self.grid.index(t) else { break };
-                let bucket_end = self.grid.bucket_start(i).saturating_add(self.grid.width);
-                let until = bucket_end.min(to);
-                self.area[i] += self.level as i128 * (until - t) as i128;
-                t = until;
+            let (i, start, end) = self.last;
+            if from >= start && to <= end {
+                self.area[i] += self.level as i128 * (to - from) as i128;
+            } else {
+                self.spread(from, to);
             }
         }
         self.since = self.since.max(now);
+    }
+
+    /// Integrates the level over `[from, to)` bucket by bucket, remembering the last bucket.
+    fn spread(&mut self, from: Time, to: Time) {
+        let mut t = from;
+        while t < to {
+            let Some(i) = self.grid.index(t) else { break };
+            let bucket_start = self.grid.bucket_start(i);
+            let bucket_end = bucket_start.saturating_add(self.grid.width);
+            let until = bucket_end.min(to);
+            self.area[i] += self.level as i128 * (until - t) as i128;
+            self.last = (i, bucket_start, bucket_end);
+            t = until;
+        }
     }
 
     /// Changes the level by `delta` at `now` (times must not decrease).
@@ -584,6 +601,82 @@ mod tests {
             m,
             vec![(2.0 * 5.0 + 5.0) / 10.0, 1.0, (5.0 + 3.0 * 5.0) / 10.0]
         );
+    }
+
+    #[test]
+    fn levels_match_a_nanosecond_by_nanosecond_integral() {
+        // A partial last bucket ([40, 47]), changes inside a bucket, on its edges, twice at one
+        // instant, before the window and past its end: each bucket's mean must be the level
+        // summed one nanosecond at a time over the bucket, divided by its length.
+        let grid = BucketGrid {
+            start: 10,
+            end: 47,
+            width: 10,
+        };
+        let changes: [(Time, i64); 12] = [
+            (3, 1),
+            (12, 2),
+            (14, -1),
+            (14, 3),
+            (20, -2),
+            (21, 4),
+            (29, -1),
+            (30, 1),
+            (38, -5),
+            (44, 2),
+            (47, 1),
+            (60, -1),
+        ];
+        let mut l = LevelSeries::new(grid);
+        for &(t, d) in &changes {
+            l.add(t, d);
+        }
+        let level_at =
+            |ns: Time| -> i64 { changes.iter().filter(|c| c.0 <= ns).map(|c| c.1).sum() };
+        let expected: Vec<f64> = (0..grid.len())
+            .map(|i| {
+                let from = grid.bucket_start(i);
+                let to = (from + grid.width).min(grid.end);
+                let area: i64 = (from..to).map(level_at).sum();
+                area as f64 / (to - from) as f64
+            })
+            .collect();
+        assert_eq!(l.means(), expected);
+    }
+
+    #[test]
+    fn a_time_falls_in_the_bucket_that_holds_it() {
+        let grid = BucketGrid {
+            start: 10,
+            end: 47,
+            width: 10,
+        };
+        let got: Vec<Option<usize>> = [0, 9, 10, 19, 20, 39, 40, 46, 47, 1_000]
+            .iter()
+            .map(|&t| grid.index(t))
+            .collect();
+        let last = Some(3);
+        assert_eq!(
+            got,
+            vec![
+                None,
+                None,
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(2),
+                Some(3),
+                last,
+                last,
+                last
+            ]
+        );
+        let empty = BucketGrid {
+            start: 10,
+            end: 10,
+            width: 10,
+        };
+        assert_eq!(empty.index(10), None);
     }
 
     #[test]
