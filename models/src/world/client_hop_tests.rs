@@ -5,6 +5,8 @@ use super::super::call::Request;
 use super::super::gateway::tests::config;
 use super::*;
 use crate::config::{BackendId, TenantConfig};
+use crate::metrics::{JobEnd, Outcome};
+use crate::slo::CallFacts;
 
 const MS: Time = 1_000_000;
 const S: Time = 1_000_000_000;
@@ -163,4 +165,54 @@ fn a_first_call_finding_no_room_is_blocked_and_a_later_one_shed() {
         // is back to 0.
         assert_eq!(w.limits.in_flight[0], 0, "({step}, {turn})");
     }
+}
+
+/// A job of `tenant` that arrived at 0 and ended well after one attempt.
+fn ended(tenant: TenantId) -> Returning {
+    Returning {
+        tenant,
+        route: RouteId(0),
+        facts: CallFacts {
+            outcome: Outcome::Correct,
+            latency: 0,
+            ttft: None,
+            cost_usd: 0.0,
+        },
+        job: JobEnd {
+            arrived: 0,
+            attempts: 1,
+            outcome: Outcome::Correct,
+            cached: false,
+            overflowed: false,
+        },
+    }
+}
+
+#[test]
+fn a_jobs_end_reaches_its_client_one_way_back_later() {
+    let cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
+    let mut w = World::new(&cfg, 1, 0);
+    let (t, u) = (TenantId(0), TenantId(1));
+    // Without a hop the end is recorded at once (given back).
+    let plain = job(&mut w, u);
+    assert!(w.client_return(S, plain, ended(u)).is_some());
+    // With one, it is kept until the answer's way back has passed: an event at 1.02 s, and
+    // the job's way back is handed over.
+    let key = job(&mut w, t);
+    w.client_send(0, key, t, true);
+    let events = w.sched.len();
+    assert!(w.client_return(S, key, ended(t)).is_none());
+    assert_eq!(w.sched.len(), events + 1);
+    let hops = w.client_hops.as_ref().unwrap();
+    assert_eq!((hops.returning.len(), hops.back_of(key)), (1, 0));
+    // The end arrives: it is recorded and forgotten; a second arrival is a stale event.
+    let at = hops.returning.key_at(0).unwrap();
+    w.on_client_return(S + 20 * MS, at);
+    assert_eq!(w.client_hops.as_ref().unwrap().returning.len(), 0);
+    w.on_client_return(S + 20 * MS, at);
+    // A world without a hop gives every end back.
+    let cfg = hop_config(None);
+    let mut w = World::new(&cfg, 1, 0);
+    let key = job(&mut w, t);
+    assert!(w.client_return(S, key, ended(t)).is_some());
 }

@@ -449,32 +449,37 @@ fn a_kill_fails_every_attempt_holding_memory_on_that_backend_only() {
     let mut elsewhere = attempt(150, 50, 0);
     (elsewhere.backend, elsewhere.holds_memory, elsewhere.done_at) = (BackendId(1), true, 9 * S);
     let elsewhere = w.attempts.insert(elsewhere);
+    // A broken stream not yet ended, with no round trip, and one more with a round trip.
     let mut cut = attempt(150, 50, 0);
     (cut.holds_memory, cut.cut, cut.done_at) = (true, 4, 9 * S);
     let cut = w.attempts.insert(cut);
+    let mut far = attempt(150, 50, 0);
+    (far.holds_memory, far.net, far.done_at) = (true, 40 * MS, 9 * S);
+    let far = w.attempts.insert(far);
     let events = w.sched.len();
     w.oom_kill(3 * S, BackendId(0));
-    for k in [keys[0], cut] {
+    for k in [keys[0], cut, far] {
         let a = w.attempts.get(k).unwrap();
         assert_eq!(a.error, Some((ErrorClass::ConnectionReset, Maybe::NONE)));
         assert!(!a.holds_memory);
         assert_eq!(a.cut, 0, "a reset, not a broken stream");
     }
-    // The one with a round trip frees its server now and answers 40 ms later; the other, with
-    // none, answers now: three events.
+    // Those with a round trip free their server now and answer 40 ms later (two events
+    // each); the one with none answers now (one event).
     assert_eq!(w.attempts.get(keys[0]).unwrap().done_at, 3 * S + 40 * MS);
+    assert_eq!(w.attempts.get(far).unwrap().done_at, 3 * S + 40 * MS);
     assert_eq!(w.attempts.get(cut).unwrap().done_at, 3 * S);
-    assert_eq!(w.sched.len(), events + 3);
+    assert_eq!(w.sched.len(), events + 5);
     for k in [keys[1], keys[2], elsewhere] {
         let a = w.attempts.get(k).unwrap();
         assert_eq!((a.error, a.done_at), (None, 9 * S));
     }
     let t = transport_of(&w);
-    assert_eq!((t.counts.kills, t.counts.killed), (1, 2));
+    assert_eq!((t.counts.kills, t.counts.killed), (1, 3));
     // Before the warm-up's end a kill is not counted.
     w.oom_kill(S, BackendId(0));
     let t = transport_of(&w);
-    assert_eq!((t.counts.kills, t.counts.killed), (1, 2));
+    assert_eq!((t.counts.kills, t.counts.killed), (1, 3));
 }
 
 #[test]
