@@ -118,11 +118,48 @@ impl BucketGrid {
     }
 }
 
+/// The bucket a series placed a time in last, with the times `[from, until)` it holds (the
+/// last bucket holds every time from its start on). Times arrive in order and most fall in the
+/// same bucket as the one before, which is then found without a division.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    index: usize,
+    from: Time,
+    until: Time,
+}
+
+impl Cursor {
+    /// Holds no time, so the first lookup asks the grid.
+    const NONE: Cursor = Cursor {
+        index: 0,
+        from: 1,
+        until: 0,
+    };
+
+    /// The bucket of `now` in `grid` (as [`BucketGrid::index`]), remembering it.
+    #[inline]
+    fn locate(&mut self, grid: &BucketGrid, now: Time) -> Option<usize> {
+        if now >= self.from && now < self.until {
+            return Some(self.index);
+        }
+        let index = grid.index(now)?;
+        let from = grid.bucket_start(index);
+        let until = if index + 1 == grid.len() {
+            Time::MAX
+        } else {
+            from + grid.width
+        };
+        *self = Cursor { index, from, until };
+        Some(index)
+    }
+}
+
 /// Integer event counts per bucket (completions, successes, errors of one class).
 #[derive(Debug, Clone)]
 pub struct CountSeries {
     grid: BucketGrid,
     counts: Vec<u64>,
+    cursor: Cursor,
 }
 
 impl CountSeries {
@@ -131,13 +168,14 @@ impl CountSeries {
         CountSeries {
             grid,
             counts: vec![0; grid.len()],
+            cursor: Cursor::NONE,
         }
     }
 
     /// Adds `n` events at `now` to its bucket; events before the window (in the warm-up) are ignored.
     #[inline]
     pub fn add(&mut self, now: Time, n: u64) {
-        if let Some(i) = self.grid.index(now) {
+        if let Some(i) = self.cursor.locate(&self.grid, now) {
             self.counts[i] += n;
         }
     }
@@ -173,9 +211,7 @@ pub struct LevelSeries {
     level: i64,
     since: Time,
     area: Vec<i128>,
-    /// The bucket integrated last and its bounds `[start, end)`: most changes fall in the same
-    /// bucket as the one before, and then need no division to find it.
-    last: (usize, Time, Time),
+    cursor: Cursor,
 }
 
 impl LevelSeries {
@@ -186,18 +222,19 @@ impl LevelSeries {
             level: 0,
             since: 0,
             area: vec![0; grid.len()],
-            last: (0, 1, 0),
+            cursor: Cursor::NONE,
         }
     }
 
+    /// Integrates the level from the last change to `now`, bucket by bucket.
     #[inline]
     fn advance(&mut self, now: Time) {
         let from = self.since.max(self.grid.start);
         let to = now.min(self.grid.end);
         if self.level != 0 && to > from {
-            let (i, start, end) = self.last;
-            if from >= start && to <= end {
-                self.area[i] += self.level as i128 * (to - from) as i128;
+            let c = self.cursor;
+            if from >= c.from && to <= c.until {
+                self.area[c.index] += self.level as i128 * (to - from) as i128;
             } else {
                 self.spread(from, to);
             }
@@ -205,16 +242,16 @@ impl LevelSeries {
         self.since = self.since.max(now);
     }
 
-    /// Integrates the level over `[from, to)` bucket by bucket, remembering the last bucket.
+    /// Integrates the level over `[from, to)` across buckets.
+    #[inline(never)]
     fn spread(&mut self, from: Time, to: Time) {
         let mut t = from;
         while t < to {
-            let Some(i) = self.grid.index(t) else { break };
-            let bucket_start = self.grid.bucket_start(i);
-            let bucket_end = bucket_start.saturating_add(self.grid.width);
-            let until = bucket_end.min(to);
+            let Some(i) = self.cursor.locate(&self.grid, t) else {
+                break;
+            };
+            let until = self.cursor.until.min(to);
             self.area[i] += self.level as i128 * (until - t) as i128;
-            self.last = (i, bucket_start, bucket_end);
             t = until;
         }
     }
@@ -271,6 +308,7 @@ pub struct QuantileSeries {
     grid: BucketGrid,
     /// `TAIL_BINS` counts per bucket, bucket after bucket.
     counts: Vec<u32>,
+    cursor: Cursor,
 }
 
 impl QuantileSeries {
@@ -284,6 +322,7 @@ impl QuantileSeries {
         QuantileSeries {
             grid,
             counts: vec![0; grid.len() * TAIL_BINS],
+            cursor: Cursor::NONE,
         }
     }
 
@@ -314,7 +353,7 @@ impl QuantileSeries {
     /// Counts a duration of `value` nanoseconds in the bucket of `at`; ignored before the window.
     #[inline]
     pub fn record(&mut self, at: Time, value: Time) {
-        if let Some(b) = self.grid.index(at) {
+        if let Some(b) = self.cursor.locate(&self.grid, at) {
             let c = &mut self.counts[b * TAIL_BINS + Self::bin(value)];
             *c = c.saturating_add(1);
         }
@@ -583,6 +622,28 @@ mod tests {
         assert_eq!(c.counts(), &[3, 5]);
         // The last bucket is 5 s long.
         assert_eq!(c.rates_per_second(), vec![0.3, 1.0]);
+    }
+
+    #[test]
+    fn counts_land_in_their_bucket_in_any_order() {
+        let grid = BucketGrid {
+            start: 10 * S,
+            end: 35 * S,
+            width: 10 * S,
+        };
+        let mut c = CountSeries::new(grid);
+        for (t, n) in [
+            (40, 1),
+            (12, 2),
+            (29, 4),
+            (20, 8),
+            (5, 16),
+            (35, 32),
+            (19, 64),
+        ] {
+            c.add(t * S, n);
+        }
+        assert_eq!(c.counts(), &[2 + 64, 4 + 8, 1 + 32]);
     }
 
     #[test]
