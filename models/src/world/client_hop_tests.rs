@@ -79,7 +79,7 @@ fn a_random_delay_draws_out_then_back_from_the_tenants_own_stream() {
     let mut w = World::new(&cfg, 3, 1);
     let t = TenantId(0);
     let mut rng = Streams::new(3, 1).stream("tenants.t", "client_network");
-    let mut draw = || super::super::to_time(delay.sample(&mut rng));
+    let mut draw = || sim_core::time::to_time(delay.sample(&mut rng));
     let first = job(&mut w, t);
     let second = job(&mut w, t);
     let (out1, back1, out2, back2) = (draw(), draw(), draw(), draw());

@@ -232,7 +232,7 @@ fn the_transport_failure_classes_follow_the_configured_parts() {
             ErrorClass::StreamInterrupted,
             ErrorClass::Server500,
         ]
-        .map(|c| can_fail_with(b, c))
+        .map(|c| b.can_fail_with(c))
     };
     assert_eq!(classes(&with(None, None, None)), [false; 4]);
     let delay_only = with(Some(link(Some(1.0), 0.0, 0.0)), None, None);
@@ -484,21 +484,17 @@ fn a_kill_fails_every_attempt_holding_memory_on_that_backend_only() {
 
 #[test]
 fn a_killed_process_refuses_connections_until_it_has_restarted() {
-    let cfg = world_config(with(None, None, Some(MEMORY)), 0);
-    let mut w = World::new(&cfg, 1, 0);
-    let p = &mut w.backends[BackendId(0)].provider;
-    assert!(!p.connect_refused(S));
-    let m = p.transport.as_mut().unwrap().memory.as_mut().unwrap();
+    let mut t = transport(&with(None, None, Some(MEMORY)));
+    assert!(!t.connect_refused(S));
+    let m = t.memory.as_mut().unwrap();
     assert_eq!(m.admit(S, 1001), crate::memory::Admit::Killed);
     // Down for the 5 s restart.
-    assert!(p.connect_refused(S));
-    assert!(p.connect_refused(6 * S - 1));
-    assert!(!p.connect_refused(6 * S));
-    // A backend without a transport, and one whose link refuses every connection.
-    assert!(!w.backends[BackendId(1)].provider.connect_refused(S));
-    let cfg = world_config(with(Some(link(None, 1.0, 0.0)), None, None), 0);
-    let mut w = World::new(&cfg, 1, 0);
-    assert!(w.backends[BackendId(0)].provider.connect_refused(S));
+    assert!(t.connect_refused(S));
+    assert!(t.connect_refused(6 * S - 1));
+    assert!(!t.connect_refused(6 * S));
+    // A link that refuses every connection.
+    let mut t = transport(&with(Some(link(None, 1.0, 0.0)), None, None));
+    assert!(t.connect_refused(S));
 }
 
 #[test]
