@@ -23,13 +23,18 @@ fn hop_config(delay: Option<Sampler>) -> WorldConfig {
     cfg
 }
 
+/// Tenant `t` 20 ms from the gateway each way, tenant `u` beside it.
+fn hop_20ms() -> WorldConfig {
+    hop_config(Some(Sampler::deterministic(2e7).unwrap()))
+}
+
 fn job(w: &mut World<'_>, tenant: TenantId) -> Key {
     w.requests.insert(Request::new(0, tenant, 2, 0))
 }
 
 #[test]
 fn a_constant_delay_sends_each_call_one_way_back_after_the_last_answer() {
-    let cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
+    let cfg = hop_20ms();
     let mut w = World::new(&cfg, 1, 0);
     let (t, u) = (TenantId(0), TenantId(1));
     let key = job(&mut w, t);
@@ -124,7 +129,7 @@ fn a_world_without_a_hop_has_none() {
 
 #[test]
 fn a_call_reaching_the_gateway_passes_its_stages() {
-    let cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
+    let cfg = hop_20ms();
     let mut w = World::new(&cfg, 1, 0);
     let key = job(&mut w, TenantId(0));
     w.limits.in_flight[0] += 1;
@@ -141,7 +146,7 @@ fn a_call_reaching_the_gateway_passes_its_stages() {
 
 #[test]
 fn a_first_call_finding_no_room_is_blocked_and_a_later_one_shed() {
-    let mut cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
+    let mut cfg = hop_20ms();
     cfg.gateway.queue_capacity = Some(0);
     // (step, turn) of the call: only a job's very first call is blocked on arrival (the job
     // ends unseen, at once); a later one is shed, and the client hears of it one way back
@@ -190,9 +195,9 @@ fn ended(tenant: TenantId) -> Returning {
 
 #[test]
 fn a_jobs_end_reaches_its_client_one_way_back_later() {
-    let cfg = hop_config(Some(Sampler::deterministic(2e7).unwrap()));
-    let mut w = World::new(&cfg, 1, 0);
     let (t, u) = (TenantId(0), TenantId(1));
+    let cfg = hop_20ms();
+    let mut w = World::new(&cfg, 1, 0);
     // Without a hop the end is recorded at once (given back).
     let plain = job(&mut w, u);
     assert!(w.client_return(S, plain, ended(u)).is_some());
