@@ -373,4 +373,20 @@ fn overload_controls_are_byte_identical_across_threads() {
         "{SUSTAINED}[gateway.queue_discipline]\nkind = \"codel\"\n[gateway.concurrency_limit]\nalgorithm = \"vegas\"\n[gateway.retry]\nmax_attempts = 2\nquota = {{ adaptive = true }}\n"
     );
     same_for_any_thread_count("overload-threads", &scenario);
+    // The other discipline and limiters, and the standard (per-tenant) quota.
+    for (label, controls) in [
+        (
+            "overload-threads-lifo-aimd",
+            "[gateway.queue_discipline]\nkind = \"adaptive_lifo\"\n[gateway.concurrency_limit]\nalgorithm = \"aimd\"\n",
+        ),
+        (
+            "overload-threads-gradient2",
+            "[gateway.concurrency_limit]\nalgorithm = \"gradient2\"\nmin_limit = 1\n",
+        ),
+    ] {
+        let scenario = format!(
+            "{SUSTAINED}{controls}[gateway.retry]\nmax_attempts = 3\nquota = {{ capacity = 50 }}\n"
+        );
+        same_for_any_thread_count(label, &scenario);
+    }
 }
