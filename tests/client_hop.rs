@@ -5,54 +5,16 @@
 
 mod common;
 
-use common::{faultline, mean, per_rep, run_scenario, scratch_dir};
-use serde_json::Value;
+use common::*;
 
-/// A tenant at 0.5 calls a second, its table extended by `tenant`, on a backend that always
-/// takes exactly 1 s and never queues (`backend`: more of its table); `steps` names the backend
-/// or steps on route `r`; `gateway` is the gateway table.
-fn deterministic(tenant: &str, steps: &str, backend: &str, gateway: &str) -> String {
-    format!(
-        r#"
-seed = 7
-replications = 4
-horizon = "2000s"
-
-[[tenants]]
-name = "app"
-{steps}
-arrivals = {{ process = "poisson", rate = "0.5/s" }}
-{tenant}
-
-[[backends]]
-name = "api"
-concurrency = "unlimited"
-service = {{ dist = "deterministic", value = "1s" }}
-{backend}
-
-[[routes]]
-name = "r"
-backend = "api"
-
-[gateway]
-{gateway}
-"#
-    )
-}
-
-const ONE: &str = r#"backend = "api""#;
-const TWO: &str = r#"steps = [{ route = "r" }, { route = "r" }]"#;
-const HOP: &str = r#"network = { delay = { dist = "deterministic", value = "20ms" } }"#;
-
-fn run(label: &str, toml: &str) -> Value {
-    run_scenario(&scratch_dir(label), toml, &[])
-}
+/// The tenant's hop: 20 ms each way.
+const HOP: &str = NETWORK_20MS;
 
 #[test]
 fn a_constant_client_delay_adds_exactly_two_delays_per_call_and_leaves_the_server_alone() {
-    for (steps, calls) in [(ONE, 1.0), (TWO, 2.0)] {
-        let plain = run("hop-plain", &deterministic("", steps, "", ""));
-        let delayed = run("hop-delayed", &deterministic(HOP, steps, "", ""));
+    for (steps, calls) in [(ONE_CALL, 1.0), (TWO_CALLS, 2.0)] {
+        let plain = run_fresh("hop-plain", &one_second_backend("", steps, "", ""));
+        let delayed = run_fresh("hop-delayed", &one_second_backend(HOP, steps, "", ""));
         let (t0, t1) = (
             per_rep(&plain, "time_in_system_mean_s"),
             per_rep(&delayed, "time_in_system_mean_s"),
@@ -93,8 +55,11 @@ fn a_constant_client_delay_adds_exactly_two_delays_per_call_and_leaves_the_serve
 #[test]
 fn the_in_service_count_is_unchanged_for_single_calls() {
     // One call per job and a horizon no job straddles once shifted: exactly equal.
-    let plain = run("hop-busy-plain", &deterministic("", ONE, "", ""));
-    let delayed = run("hop-busy-delayed", &deterministic(HOP, ONE, "", ""));
+    let plain = run_fresh("hop-busy-plain", &one_second_backend("", ONE_CALL, "", ""));
+    let delayed = run_fresh(
+        "hop-busy-delayed",
+        &one_second_backend(HOP, ONE_CALL, "", ""),
+    );
     let (b0, b1) = (
         per_rep(&plain, "backend.api.busy_mean"),
         per_rep(&delayed, "backend.api.busy_mean"),
@@ -111,10 +76,13 @@ fn the_in_service_count_is_unchanged_for_single_calls() {
 fn the_client_delay_spends_the_calls_deadline() {
     // 1 s of service fits a 1010 ms deadline at the gateway; 20 ms out leaves it 990 ms.
     let gateway = "deadline = \"1010ms\"\nretry = { max_attempts = 1 }";
-    let plain = run("hop-deadline-plain", &deterministic("", ONE, "", gateway));
-    let delayed = run(
+    let plain = run_fresh(
+        "hop-deadline-plain",
+        &one_second_backend("", ONE_CALL, "", gateway),
+    );
+    let delayed = run_fresh(
         "hop-deadline-delayed",
-        &deterministic(HOP, ONE, "", gateway),
+        &one_second_backend(HOP, ONE_CALL, "", gateway),
     );
     assert_eq!(mean(&plain, "success_ratio"), 1.0);
     assert_eq!(mean(&delayed, "success_ratio"), 0.0);
@@ -128,9 +96,9 @@ fn the_client_delay_spends_the_calls_deadline() {
 fn first_tokens_reach_the_client_one_way_back_later() {
     // A token model: 300 ms to the first token, 10 ms per further token, 50 tokens.
     let scenario = |hop: &str| {
-        deterministic(
+        one_second_backend(
             &format!("output_tokens = {{ dist = \"fixed\", value = 50 }}\n{hop}"),
-            ONE,
+            ONE_CALL,
             "",
             "",
         )
@@ -140,8 +108,8 @@ fn first_tokens_reach_the_client_one_way_back_later() {
              per_output_token = { dist = \"deterministic\", value = \"10ms\" }",
         )
     };
-    let plain = run("hop-ttft-plain", &scenario(""));
-    let delayed = run("hop-ttft-delayed", &scenario(HOP));
+    let plain = run_fresh("hop-ttft-plain", &scenario(""));
+    let delayed = run_fresh("hop-ttft-delayed", &scenario(HOP));
     let (f0, f1) = (
         per_rep(&plain, "ttft_p50_s"),
         per_rep(&delayed, "ttft_p50_s"),
@@ -163,7 +131,6 @@ fn first_tokens_reach_the_client_one_way_back_later() {
 
 #[test]
 fn bad_client_networks_name_their_key() {
-    let dir = scratch_dir("hop-bad");
     for (tenant, key) in [
         ("network = {}", "tenants[0].network"),
         (
@@ -175,15 +142,8 @@ fn bad_client_networks_name_their_key() {
             "tenants[0].network",
         ),
     ] {
-        let file = dir.join("bad.toml");
-        std::fs::write(&file, deterministic(tenant, ONE, "", "")).unwrap();
-        let out = faultline(&["validate", file.to_str().unwrap()]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{tenant}: {stderr}");
-        assert!(
-            stderr.contains(key),
-            "{tenant}: expected `{key}` in {stderr}"
-        );
+        let scenario = one_second_backend(tenant, ONE_CALL, "", "");
+        assert_rejected("hop-bad", &scenario, key, tenant);
     }
 }
 
@@ -223,19 +183,7 @@ backend = "api"
 deadline = "6s"
 retry = { max_attempts = 3, backoff = "full_jitter", base = "100ms" }
 "#;
-    let dir = scratch_dir("hop-threads");
-    let digest = |threads: &str| {
-        let out = dir.join(format!("t{threads}"));
-        std::fs::create_dir_all(&out).unwrap();
-        let r = run_scenario(&out, toml, &["--threads", threads]);
-        (r["results_digest"].as_str().unwrap().to_string(), r)
-    };
-    let (one, report) = digest("1");
-    let (three, _) = digest("3");
-    assert_eq!(
-        one, three,
-        "results differ between --threads 1 and --threads 3"
-    );
+    let report = same_for_any_thread_count("hop-threads", toml);
     // The hop's tenant is slower than the other by at least its round trips (80 ms a call on
     // average), the same backend serving both.
     let agent = mean(&report, "tenant.agent.time_in_system_mean_s");

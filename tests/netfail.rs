@@ -4,55 +4,19 @@
 
 mod common;
 
-use common::{assert_in_ci99, faultline, mean, per_rep, run_report, run_scenario, scratch_dir};
+use common::*;
 use serde_json::Value;
 
-/// A tenant at 0.5 calls a second on a backend that always takes exactly 1 s and never
-/// queues, with `extra` appended to the backend's table and `gateway` as the gateway table;
-/// `steps` names the backend, or steps on route `r` (to the same backend).
+/// [`one_second_backend`] with `extra` appended to the backend's table.
 fn deterministic(extra: &str, steps: &str, gateway: &str) -> String {
-    let routes = if steps.contains("route") {
-        "[[routes]]\nname = \"r\"\nbackend = \"api\""
-    } else {
-        ""
-    };
-    format!(
-        r#"
-seed = 7
-replications = 4
-horizon = "2000s"
-
-[[tenants]]
-name = "app"
-{steps}
-arrivals = {{ process = "poisson", rate = "0.5/s" }}
-
-[[backends]]
-name = "api"
-concurrency = "unlimited"
-service = {{ dist = "deterministic", value = "1s" }}
-{extra}
-
-{routes}
-
-[gateway]
-{gateway}
-"#
-    )
-}
-
-fn run(label: &str, toml: &str) -> Value {
-    run_scenario(&scratch_dir(label), toml, &[])
+    one_second_backend("", steps, extra, gateway)
 }
 
 #[test]
 fn a_constant_delay_adds_exactly_two_delays_per_hop_and_leaves_the_server_alone() {
-    let one = r#"backend = "api""#;
-    let two = r#"steps = [{ route = "r" }, { route = "r" }]"#;
-    let delay = "network = { delay = { dist = \"deterministic\", value = \"20ms\" } }";
-    for (steps, hops) in [(one, 1.0), (two, 2.0)] {
-        let plain = run("net-plain", &deterministic("", steps, ""));
-        let delayed = run("net-delayed", &deterministic(delay, steps, ""));
+    for (steps, hops) in [(ONE_CALL, 1.0), (TWO_CALLS, 2.0)] {
+        let plain = run_fresh("net-plain", &deterministic("", steps, ""));
+        let delayed = run_fresh("net-delayed", &deterministic(NETWORK_20MS, steps, ""));
         let (t0, t1) = (
             per_rep(&plain, "time_in_system_mean_s"),
             per_rep(&delayed, "time_in_system_mean_s"),
@@ -93,12 +57,13 @@ fn a_constant_delay_adds_exactly_two_delays_per_hop_and_leaves_the_server_alone(
 
 #[test]
 fn the_round_trip_counts_toward_the_attempt_timeout() {
-    let one = r#"backend = "api""#;
-    let delay = "network = { delay = { dist = \"deterministic\", value = \"20ms\" } }";
     // 1 s of service fits 1.03 s; 1.04 s with the round trip does not.
     let gateway = "attempt_timeout = \"1030ms\"\nretry = { max_attempts = 1 }";
-    let plain = run("net-timeout-plain", &deterministic("", one, gateway));
-    let delayed = run("net-timeout-delayed", &deterministic(delay, one, gateway));
+    let plain = run_fresh("net-timeout-plain", &deterministic("", ONE_CALL, gateway));
+    let delayed = run_fresh(
+        "net-timeout-delayed",
+        &deterministic(NETWORK_20MS, ONE_CALL, gateway),
+    );
     assert_eq!(mean(&plain, "success_ratio"), 1.0);
     assert_eq!(mean(&plain, "timeouts"), 0.0);
     assert_eq!(mean(&delayed, "success_ratio"), 0.0);
@@ -107,11 +72,10 @@ fn the_round_trip_counts_toward_the_attempt_timeout() {
 
 #[test]
 fn refused_and_reset_connections_come_at_their_rates_and_are_retried() {
-    let one = r#"backend = "api""#;
     let link = "network = { connect_failure = 0.1, reset = 0.05 }";
-    let single = run(
+    let single = run_fresh(
         "net-rates",
-        &deterministic(link, one, "retry = { max_attempts = 1 }"),
+        &deterministic(link, ONE_CALL, "retry = { max_attempts = 1 }"),
     );
     let calls = mean(&single, "arrivals");
     let refused = mean(&single, "errors.connection_refused") / calls;
@@ -128,9 +92,9 @@ fn refused_and_reset_connections_come_at_their_rates_and_are_retried() {
         mean(&single, "backend.api.connections_reset"),
         mean(&single, "errors.connection_reset")
     );
-    let retried = run(
+    let retried = run_fresh(
         "net-retried",
-        &deterministic(link, one, "retry = { max_attempts = 5 }"),
+        &deterministic(link, ONE_CALL, "retry = { max_attempts = 5 }"),
     );
     assert!(mean(&retried, "retries.connection_refused") > 0.0);
     assert!(mean(&retried, "retries.connection_reset") > 0.0);
@@ -187,7 +151,7 @@ fn broken_streams_bill_what_streamed_and_cost_time_as_computed_by_hand() {
     let (n, p) = (101.0, 0.2);
     // Restart: breaks before the answer are geometric with mean p / (1 − p) = 0.25; each bills
     // a uniform k on 1..100 (mean n / 2 = 50.5) and takes C(k), mean 0.5 + 0.01 · 49.5 = 0.995.
-    let restart = run("stream-restart", &streaming("restart"));
+    let restart = run_fresh("stream-restart", &streaming("restart"));
     let breaks = p / (1.0 - p);
     let per_job = |r: &Value, name: &str| -> Vec<f64> {
         per_rep(r, name)
@@ -220,7 +184,7 @@ fn broken_streams_bill_what_streamed_and_cost_time_as_computed_by_hand() {
     assert!((tokens_per_break - 50.5).abs() < 1.5, "{tokens_per_break}");
 
     // Resume: every output token is billed once; the time follows the recursion.
-    let resume = run("stream-resume", &streaming("resume"));
+    let resume = run_fresh("stream-resume", &streaming("resume"));
     let billed = mean_of(&per_job(&resume, "output_tokens_billed"));
     // Exactly 101 a call, but for calls still streaming at the horizon (a few in 40 000).
     assert!((billed - n).abs() < 0.05, "resume: {billed}");
@@ -252,7 +216,6 @@ fn the_oom_retry_storm_example_kills_again_and_again_and_a_retry_budget_stops_it
 
 #[test]
 fn bad_transport_tables_name_their_key() {
-    let dir = scratch_dir("netfail-bad");
     for (extra, key) in [
         ("network = {}", "backends[0].network"),
         (
@@ -272,15 +235,8 @@ fn bad_transport_tables_name_their_key() {
             "backends[0].errors.stream_interrupted",
         ),
     ] {
-        let file = dir.join("bad.toml");
-        std::fs::write(&file, deterministic(extra, r#"backend = "api""#, "")).unwrap();
-        let out = faultline(&["validate", file.to_str().unwrap()]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{extra}: {stderr}");
-        assert!(
-            stderr.contains(key),
-            "{extra}: expected `{key}` in {stderr}"
-        );
+        let scenario = deterministic(extra, ONE_CALL, "");
+        assert_rejected("netfail-bad", &scenario, key, extra);
     }
 }
 
@@ -312,19 +268,7 @@ memory = { limit_mb = 3000, per_call_mb = 20, per_token_kb = 10, restart = "5s" 
 attempt_timeout = "4s"
 retry = { max_attempts = 4, backoff = "full_jitter", base = "200ms" }
 "#;
-    let dir = scratch_dir("netfail-threads");
-    let digest = |threads: &str| {
-        let out = dir.join(format!("t{threads}"));
-        std::fs::create_dir_all(&out).unwrap();
-        let r = run_scenario(&out, toml, &["--threads", threads]);
-        (r["results_digest"].as_str().unwrap().to_string(), r)
-    };
-    let (one, report) = digest("1");
-    let (three, _) = digest("3");
-    assert_eq!(
-        one, three,
-        "results differ between --threads 1 and --threads 3"
-    );
+    let report = same_for_any_thread_count("netfail-threads", toml);
     // Every mechanism took part.
     for name in [
         "backend.api.connections_refused",

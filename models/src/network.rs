@@ -138,4 +138,19 @@ mod tests {
         assert!(link(None, 0.01, 0.0).config.is_active());
         assert!(link(Some(1.0), 0.0, 0.0).config.is_active());
     }
+
+    #[test]
+    fn no_refusal_rate_leaves_the_reset_draws_alone() {
+        // Refusals and resets share a stream: without a refusal rate, asking whether a
+        // connection is refused must not draw, or every later reset would move.
+        let mut asked = link(None, 0.0, 0.5);
+        let mut not_asked = asked.clone();
+        for _ in 0..100 {
+            assert!(!asked.refused());
+            assert_eq!(
+                asked.reset_after(1_000_000),
+                not_asked.reset_after(1_000_000)
+            );
+        }
+    }
 }

@@ -210,8 +210,10 @@ mod tests {
         // The bucket kept filling while the limiter was off: it holds at most max(1, rate)
         // tokens, then every further attempt waits for a token of its own, in turn.
         let now = 2 * S;
+        // (At most 1,000 tries, so that a limiter that never makes an attempt wait fails here
+        // rather than looping.)
         let mut burst = 0;
-        while l.reserve(now) == 0 {
+        while burst < 1000 && l.reserve(now) == 0 {
             burst += 1;
         }
         assert!(burst as f64 <= rate.max(1.0), "{burst} vs {rate}");
@@ -268,5 +270,56 @@ mod tests {
         assert_eq!(l.rate(), MIN_FILL_RATE);
         assert_eq!(l.reserve(100 * MS), 2 * S);
         assert_eq!(l.reserve(100 * MS), 4 * S);
+    }
+
+    /// Asserts `a` is `b` to 1e-9.
+    fn near(a: f64, b: f64, what: &str) {
+        assert!((a - b).abs() < 1e-9, "{what}: {a} vs {b}");
+    }
+
+    #[test]
+    fn a_hand_worked_trace_of_the_measured_rate_the_bucket_and_cubic() {
+        let mut l = ClientRateLimiter::new();
+        // 0.1 s, a success, in the first half-second bucket: nothing measured yet; the cubic
+        // from w_max 0 gives 0.4·0.1³, capped at twice the measured rate (0): the floor 0.5.
+        l.on_response(100 * MS, false);
+        near(l.measured_rate(), 0.0, "measured at 0.1 s");
+        near(l.rate(), 0.5, "rate at 0.1 s");
+        near(l.tokens(), 0.0, "tokens at 0.1 s");
+        // 0.6 s: bucket 0.5 s; two responses over 0.5 s are 4/s, smoothed 0.8·4 + 0.2·0 = 3.2.
+        // The bucket filled 0.5 s at 0.5/s: 0.25 tokens. The cubic, 0.4·0.6³ = 0.0864, is below
+        // the floor.
+        l.on_response(600 * MS, false);
+        near(l.measured_rate(), 3.2, "measured at 0.6 s");
+        near(l.rate(), 0.5, "rate at 0.6 s");
+        near(l.tokens(), 0.25, "tokens at 0.6 s");
+        assert!(!l.enabled());
+        // 1.2 s, throttled: bucket 1.0 s; one response in 0.5 s is 2/s, smoothed
+        // 0.8·2 + 0.2·3.2 = 2.24, the rate in use (the limiter was off), so w_max = 2.24,
+        // K = ∛(2.24·0.3/0.4) = ∛1.68, and the rate 0.7·2.24 = 1.568. Tokens: 0.25 + 0.6·0.5.
+        l.on_response(1200 * MS, true);
+        assert!(l.enabled());
+        near(l.measured_rate(), 2.24, "measured at 1.2 s");
+        near(l.w_max, 2.24, "w_max");
+        near(l.k, 1.188_784_390_552_626, "K");
+        near(l.rate(), 1.568, "rate after the throttle");
+        near(l.tokens(), 0.55, "tokens at 1.2 s");
+        // An attempt at 1.2 s owes 0.45 tokens: it waits 0.45 / 1.568 s = 286,989,795.9 ns.
+        assert_eq!(l.reserve(1200 * MS), 286_989_796);
+        near(l.tokens(), -0.45, "tokens owed");
+        // 1.3 s, throttled again (same bucket: the measured rate stays 2.24): the rate in use
+        // is now the lower fill rate, 1.568, so w_max = 1.568 and the rate 1.0976; the bucket
+        // filled 0.1 s at 1.568/s.
+        l.on_response(1300 * MS, true);
+        near(l.w_max, 1.568, "w_max after a second throttle");
+        near(l.rate(), 1.0976, "rate after a second throttle");
+        near(l.tokens(), -0.2932, "tokens at 1.3 s");
+        // 2.0 s, a success: bucket 2.0 s; two responses over 1 s, 2/s, smoothed
+        // 0.8·2 + 0.2·2.24 = 2.048. The cubic at 0.7 s after the throttle, K = ∛1.176:
+        // 0.4·(0.7 − 1.055526)³ + 1.568 = 1.550025. Tokens: −0.2932 + 0.7·1.0976 = 0.47512.
+        l.on_response(2 * S, false);
+        near(l.measured_rate(), 2.048, "measured at 2 s");
+        near(l.rate(), 1.550_024_721_759_712, "rate on the cubic");
+        near(l.tokens(), 0.47512, "tokens at 2 s");
     }
 }

@@ -101,6 +101,101 @@ pub fn run_scenario(dir: &Path, scenario: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&result.stdout).expect("--format json prints the report")
 }
 
+/// Writes `scenario` (TOML) into a fresh directory named for `label`, runs it and returns the
+/// report (see [`run_scenario`]).
+pub fn run_fresh(label: &str, scenario: &str) -> Value {
+    run_scenario(&scratch_dir(label), scenario, &[])
+}
+
+/// Validates `scenario` (TOML, written into a fresh directory) and returns the exit code and
+/// standard error.
+pub fn validate(label: &str, scenario: &str) -> (Option<i32>, String) {
+    let file = scratch_dir(label).join("bad.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let out = faultline(&["validate", file.to_str().unwrap()]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts that `faultline validate` refuses `scenario` as bad input (exit 2) and names `key`
+/// (a key path such as `backends[0].network`) in its message; `what` says which case failed.
+pub fn assert_rejected(label: &str, scenario: &str, key: &str, what: &str) {
+    let (code, stderr) = validate(label, scenario);
+    assert_eq!(code, Some(2), "{what}: {stderr}");
+    assert!(stderr.contains(key), "{what}: expected `{key}` in {stderr}");
+}
+
+/// Runs `scenario` with `--threads 1` and with `--threads 3`, asserts that both wrote the same
+/// `report.json`, byte for byte, and returns that report.
+pub fn same_for_any_thread_count(label: &str, scenario: &str) -> Value {
+    let dir = scratch_dir(label);
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let report = |threads: &str| {
+        let out = dir.join(format!("threads-{threads}"));
+        let o = faultline(&[
+            "run",
+            file.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(out.join("report.json")).expect("report.json written")
+    };
+    let (one, three) = (report("1"), report("3"));
+    assert!(
+        one == three,
+        "{label}: report.json differs between --threads 1 and --threads 3"
+    );
+    serde_json::from_slice(&one).expect("report is JSON")
+}
+
+/// A network table (a backend's or a tenant's) with a constant one-way delay of 20 ms.
+pub const NETWORK_20MS: &str =
+    r#"network = { delay = { dist = "deterministic", value = "20ms" } }"#;
+
+/// [`one_second_backend`]'s tenant calling the backend once per job.
+pub const ONE_CALL: &str = r#"backend = "api""#;
+/// [`one_second_backend`]'s tenant making two calls per job, on route `r`.
+pub const TWO_CALLS: &str = r#"steps = [{ route = "r" }, { route = "r" }]"#;
+
+/// A tenant `app` at 0.5 calls a second on a backend `api` that always takes exactly 1 s and
+/// never queues, so that every delay a mechanism adds can be worked out by hand: `tenant`,
+/// `backend` and `gateway` extend their tables, `steps` names the backend
+/// (`backend = "api"`) or steps on route `r` (to the same backend).
+pub fn one_second_backend(tenant: &str, steps: &str, backend: &str, gateway: &str) -> String {
+    format!(
+        r#"
+seed = 7
+replications = 4
+horizon = "2000s"
+
+[[tenants]]
+name = "app"
+{steps}
+arrivals = {{ process = "poisson", rate = "0.5/s" }}
+{tenant}
+
+[[backends]]
+name = "api"
+concurrency = "unlimited"
+service = {{ dist = "deterministic", value = "1s" }}
+{backend}
+
+[[routes]]
+name = "r"
+backend = "api"
+
+[gateway]
+{gateway}
+"#
+    )
+}
+
 /// A metric's mean across replications; panics naming the metric when the report lacks it.
 pub fn mean(report: &Value, name: &str) -> f64 {
     report["metrics"][name]["mean"]

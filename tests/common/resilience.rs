@@ -1,6 +1,10 @@
 //! Helpers the resilience tests (`tests/resilience/`) share: scenarios on hand-made traces.
 
-use super::{faultline, run_scenario, scratch_dir, write_trace};
+/// Writes `scenario` into a fresh directory, runs it and returns the report (the resilience
+/// tests' short name for [`super::run_fresh`]).
+#[allow(unused_imports)] // only the resilience tests use it
+pub use super::run_fresh as run;
+use super::{run_scenario, scratch_dir, write_trace};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -12,22 +16,6 @@ pub fn run_with(label: &str, scenario: &str, trace: Option<&Path>) -> Value {
         None => scenario.to_string(),
     };
     run_scenario(&scratch_dir(label), &text, &[])
-}
-
-pub fn run(label: &str, scenario: &str) -> Value {
-    run_with(label, scenario, None)
-}
-
-/// Validates `scenario` and returns the exit code and standard error.
-pub fn validate(label: &str, scenario: &str) -> (Option<i32>, String) {
-    let dir = scratch_dir(label);
-    let file = dir.join("bad.toml");
-    std::fs::write(&file, scenario).unwrap();
-    let out = faultline(&["validate", file.to_str().unwrap()]);
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 pub fn has(report: &Value, name: &str) -> bool {

@@ -183,12 +183,7 @@ fn bad_per_tenant_quotas_name_their_key() {
             r#"{ process = "trace", path = "TRACE" }"#,
             r#"{ process = "poisson", rate = "1/s" }"#,
         );
-        let (code, stderr) = validate("quota-override-bad", &scenario);
-        assert_eq!(code, Some(2), "{tenants}: {stderr}");
-        assert!(
-            stderr.contains(key),
-            "{tenants}: expected `{key}` in {stderr}"
-        );
+        assert_rejected("quota-override-bad", &scenario, key, tenants);
     }
 }
 
@@ -377,24 +372,21 @@ fn overload_controls_are_byte_identical_across_threads() {
     let scenario = format!(
         "{SUSTAINED}[gateway.queue_discipline]\nkind = \"codel\"\n[gateway.concurrency_limit]\nalgorithm = \"vegas\"\n[gateway.retry]\nmax_attempts = 2\nquota = {{ adaptive = true }}\n"
     );
-    let dir = scratch_dir("overload-threads");
-    let path = dir.join("s.toml");
-    std::fs::write(&path, &scenario).unwrap();
-    let digest = |threads: &str| {
-        let out = dir.join(format!("out-{threads}"));
-        let o = faultline(&[
-            "run",
-            path.to_str().unwrap(),
-            "--threads",
-            threads,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
-                .unwrap();
-        report["results_digest"].clone()
-    };
-    assert_eq!(digest("1"), digest("3"));
+    same_for_any_thread_count("overload-threads", &scenario);
+    // The other discipline and limiters, and the standard (per-tenant) quota.
+    for (label, controls) in [
+        (
+            "overload-threads-lifo-aimd",
+            "[gateway.queue_discipline]\nkind = \"adaptive_lifo\"\n[gateway.concurrency_limit]\nalgorithm = \"aimd\"\n",
+        ),
+        (
+            "overload-threads-gradient2",
+            "[gateway.concurrency_limit]\nalgorithm = \"gradient2\"\nmin_limit = 1\n",
+        ),
+    ] {
+        let scenario = format!(
+            "{SUSTAINED}{controls}[gateway.retry]\nmax_attempts = 3\nquota = {{ capacity = 50 }}\n"
+        );
+        same_for_any_thread_count(label, &scenario);
+    }
 }

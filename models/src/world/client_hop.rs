@@ -201,3 +201,7 @@ impl World<'_> {
         self.job_seen_ended(now, end);
     }
 }
+
+#[cfg(test)]
+#[path = "client_hop_tests.rs"]
+mod tests;

@@ -241,3 +241,7 @@ pub(super) fn push_metrics(backends: &[Backend], config: &WorldConfig, m: &mut M
         }
     }
 }
+
+#[cfg(test)]
+#[path = "network_tests.rs"]
+mod tests;

@@ -637,4 +637,4 @@ impl World<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

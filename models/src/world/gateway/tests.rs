@@ -18,7 +18,7 @@ use sim_core::{NANOS_PER_SEC, Rate, Sampler};
 
 const S: Time = NANOS_PER_SEC;
 
-fn backend(name: &str) -> BackendConfig {
+pub(in crate::world) fn backend(name: &str) -> BackendConfig {
     BackendConfig {
         name: name.into(),
         concurrency: 1,
@@ -45,7 +45,7 @@ fn backend(name: &str) -> BackendConfig {
 }
 
 /// One tenant calling route `r`: backend `a`, falling back to `b` on any failure.
-fn config() -> WorldConfig {
+pub(in crate::world) fn config() -> WorldConfig {
     WorldConfig {
         horizon: 100 * S,
         warmup: 0,
