@@ -2,6 +2,7 @@
 //! errors and maps them to exit codes: 0 success, 1 run-time failure, 2 bad input or usage, 3 a
 //! verdict named by `--fail-on` failed (every output written).
 
+mod calibrate;
 mod compare;
 mod execute;
 mod failure;
@@ -10,6 +11,7 @@ mod interop_cmd;
 mod records;
 mod shell;
 mod sweep;
+mod vllm_bench;
 
 use clap::{Parser, Subcommand};
 use execute::OutputFormat;
@@ -251,6 +253,14 @@ enum Command {
         after_help = "Examples:\n  faultline fidelity builtin:sim-to-real/vllm_h100_measurements.json --no-fit"
     )]
     Fidelity(fidelity::FidelityArgs),
+    /// Fit the GPU efficiencies to your own server's measured runs (a measurement file, or the
+    /// JSON of `vllm bench serve --save-result`); print the fit and write a preset file that a
+    /// GPU pool names with `calibration = "FILE"`.
+    #[command(after_help = "Examples:\n  \
+        faultline calibrate bench.json --model llama-3.1-8b --gpu h100-sxm --out h100.toml\n  \
+        faultline calibrate my-measurements.json --max-evaluations 100 --out preset.toml\n\n\
+        Exit codes: 0 success; 1 the fit or the write failed; 2 bad input or usage.")]
+    Calibrate(calibrate::CalibrateArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors.
     #[command(after_help = "Example:\n  faultline schema > faultline.schema.json")]
     Schema,
@@ -346,6 +356,7 @@ fn main() -> ExitCode {
         Command::Import(cmd) => interop_cmd::import(cmd),
         Command::Export(cmd) => interop_cmd::export(cmd),
         Command::Fidelity(args) => fidelity::fidelity(args),
+        Command::Calibrate(args) => calibrate::calibrate(args),
         Command::Schema => {
             print!("{}", faultline::scenario_schema());
             Ok(ExitCode::SUCCESS)
