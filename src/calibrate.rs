@@ -104,7 +104,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<ExitCode, Failure> {
         train.len(),
         args.max_evaluations
     );
-    let (eff, loss) = fit::fit_within(&train, &FIT_START, lengths, args.seed, args.max_evaluations);
+    let (eff, loss) = fit_restarting(&train, lengths, args.seed, args.max_evaluations);
     let (errors, mape) = score(&inputs.runs, &eff, lengths, args.seed).map_err(Failure::Runtime)?;
     let preset = CalibrationPreset {
         format: FORMAT.to_string(),
@@ -153,6 +153,38 @@ pub fn calibrate(args: CalibrateArgs) -> Result<ExitCode, Failure> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Replays a round of Nelder–Mead may spend before it starts again from its best point.
+const ROUND: usize = 100;
+
+/// Nelder–Mead from [`FIT_START`] in rounds of at most [`ROUND`] replays, each starting afresh
+/// (a new simplex, half a unit wide in the transformed space) from the best point so far, until
+/// `max_evaluations` are spent or a round gains nothing. One long run collapses its simplex along
+/// the ridges where two coefficients trade off (the step floor against the weights' bandwidth,
+/// both a fixed cost per step of one model) and stalls short of the minimum; a fresh simplex
+/// walks on.
+fn fit_restarting(
+    train: &[&Experiment],
+    lengths: OutputLengths,
+    seed: u64,
+    max_evaluations: usize,
+) -> (Efficiency, f64) {
+    let mut best = (FIT_START, f64::INFINITY);
+    let mut left = max_evaluations;
+    while left >= 7 {
+        let budget = left.min(ROUND);
+        left -= budget;
+        let (eff, loss) = fit::fit_within(train, &best.0, lengths, seed, budget);
+        let gained = best.1 - loss;
+        if loss < best.1 {
+            best = (eff, loss);
+        }
+        if !(gained > 1e-12 * loss.max(1e-300)) {
+            break;
+        }
+    }
+    best
 }
 
 /// Reads every input: its bytes (for the sha256), then a measurement file or a bench result.
