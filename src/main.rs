@@ -256,9 +256,12 @@ enum Command {
     /// Fit the GPU efficiencies to your own server's measured runs (a measurement file, or the
     /// JSON of `vllm bench serve --save-result`); print the fit and write a preset file that a
     /// GPU pool names with `calibration = "FILE"`.
-    #[command(after_help = "Examples:\n  \
-        faultline calibrate bench.json --model llama-3.1-8b --gpu h100-sxm --out h100.toml\n  \
-        faultline calibrate my-measurements.json --max-evaluations 100 --out preset.toml\n\n\
+    #[command(after_help = "Example:\n  \
+        faultline calibrate builtin:sim-to-real/vllm_h100_measurements.json --max-evaluations 20 \\\n      \
+        --out h100.toml\n\n\
+        A `vllm bench serve --save-result` file does not say what served it: add --gpu (and --tp, \
+        --max-num-seqs, --max-num-batched-tokens, and --model unless its model_id is in the \
+        catalogue), e.g. --gpu h100-sxm --tp 2.\n\n\
         Exit codes: 0 success; 1 the fit or the write failed; 2 bad input or usage.")]
     Calibrate(calibrate::CalibrateArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors.
