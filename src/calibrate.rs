@@ -176,11 +176,13 @@ fn fit_restarting(
         let budget = left.min(ROUND);
         left -= budget;
         let (eff, loss) = fit::fit_within(train, &best.0, lengths, seed, budget);
-        let gained = best.1 - loss;
+        // A round that gains nothing (or no more than rounding) would not be followed by one
+        // that does: the next starts from the same point.
+        let improved = loss < best.1 && best.1 - loss > 1e-12 * loss;
         if loss < best.1 {
             best = (eff, loss);
         }
-        if !(gained > 1e-12 * loss.max(1e-300)) {
+        if !improved {
             break;
         }
     }
