@@ -41,7 +41,7 @@ pub struct FidelityArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Lengths {
+pub(crate) enum Lengths {
     Implied,
     Spec,
 }
@@ -139,7 +139,7 @@ pub fn parse(path: &str, text: &str) -> Result<MeasurementFile, Failure> {
     })
 }
 
-fn eff_line(e: &Efficiency) -> String {
+pub(crate) fn eff_line(e: &Efficiency) -> String {
     format!(
         "compute {:.3}  bandwidth {:.3}  kv_bandwidth {:.3}  step_floor {:.3} ms  allreduce {:.2} µs  request_overhead {:.2} ms",
         e.compute,

@@ -2,6 +2,7 @@
 //! errors and maps them to exit codes: 0 success, 1 run-time failure, 2 bad input or usage, 3 a
 //! verdict named by `--fail-on` failed (every output written).
 
+mod calibrate;
 mod compare;
 mod execute;
 mod failure;
@@ -11,6 +12,7 @@ mod records;
 mod replicate;
 mod shell;
 mod sweep;
+mod vllm_bench;
 
 use clap::{Parser, Subcommand};
 use execute::OutputFormat;
@@ -252,6 +254,17 @@ enum Command {
         after_help = "Examples:\n  faultline fidelity builtin:sim-to-real/vllm_h100_measurements.json --no-fit"
     )]
     Fidelity(fidelity::FidelityArgs),
+    /// Fit the GPU efficiencies to your own server's measured runs (a measurement file, or the
+    /// JSON of `vllm bench serve --save-result`); print the fit and write a preset file that a
+    /// GPU pool names with `calibration = "FILE"`.
+    #[command(after_help = "Example:\n  \
+        faultline calibrate builtin:sim-to-real/vllm_h100_measurements.json --max-evaluations 20 \\\n      \
+        --out h100.toml\n\n\
+        A `vllm bench serve --save-result` file does not say what served it: add --gpu (and --tp, \
+        --max-num-seqs, --max-num-batched-tokens, and --model unless its model_id is in the \
+        catalogue), e.g. --gpu h100-sxm --tp 2.\n\n\
+        Exit codes: 0 success; 1 the fit or the write failed; 2 bad input or usage.")]
+    Calibrate(calibrate::CalibrateArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors.
     #[command(after_help = "Example:\n  faultline schema > faultline.schema.json")]
     Schema,
@@ -347,6 +360,7 @@ fn main() -> ExitCode {
         Command::Import(cmd) => interop_cmd::import(cmd),
         Command::Export(cmd) => interop_cmd::export(cmd),
         Command::Fidelity(args) => fidelity::fidelity(args),
+        Command::Calibrate(args) => calibrate::calibrate(args),
         Command::Schema => {
             print!("{}", faultline::scenario_schema());
             Ok(ExitCode::SUCCESS)

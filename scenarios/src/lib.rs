@@ -4,6 +4,7 @@
 pub mod build;
 pub mod build_error;
 pub mod builtin_data;
+pub mod calibration;
 pub mod dists;
 pub mod error;
 pub mod examples;

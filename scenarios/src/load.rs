@@ -244,19 +244,19 @@ fn resolve_paths(scenario: &mut Scenario, base_dir: Option<&Path>, resolved: &[V
         }
     }
     for (i, backend) in scenario.backends.iter_mut().enumerate() {
-        if let Some(crate::sections::gpu_pool::GpuPool {
-            model: Some(crate::sections::gpu_pool::PoolModel::Config { config }),
-            ..
-        }) = &mut backend.gpu_pool
-        {
-            let here = vec![
-                key("backends"),
-                Segment::Index(i),
-                key("gpu_pool"),
-                key("model"),
-                key("config"),
-            ];
-            paths.push((here, config));
+        let Some(pool) = &mut backend.gpu_pool else {
+            continue;
+        };
+        let at = |keys: &[&str]| {
+            let mut here = vec![key("backends"), Segment::Index(i), key("gpu_pool")];
+            here.extend(keys.iter().map(|k| key(k)));
+            here
+        };
+        if let Some(crate::sections::gpu_pool::PoolModel::Config { config }) = &mut pool.model {
+            paths.push((at(&["model", "config"]), config));
+        }
+        if let Some(preset) = &mut pool.calibration {
+            paths.push((at(&["calibration"]), preset));
         }
     }
     for (here, path) in paths {

@@ -70,7 +70,9 @@ fn decode(x: &[f64; DIM]) -> Efficiency {
     }
 }
 
-/// The loss of `eff` on `train`; an experiment that fails to simulate costs infinity.
+/// The loss of `eff` on `train`; an experiment that fails to simulate costs infinity. A metric
+/// the measurement does not hold (NaN: a `vllm bench serve` result without that percentile) is
+/// left out rather than fitted.
 pub fn loss(train: &[&Experiment], eff: &Efficiency, lengths: OutputLengths, seed: u64) -> f64 {
     let mut total = 0.0;
     for e in train {
@@ -81,6 +83,9 @@ pub fn loss(train: &[&Experiment], eff: &Efficiency, lengths: OutputLengths, see
             return f64::INFINITY;
         };
         for (_, get) in TARGETS {
+            if get(real).is_nan() {
+                continue;
+            }
             let r = libm::log(get(&sim.whole_run) / get(real));
             total += if r.is_finite() { r * r } else { 1e6 };
         }
@@ -95,6 +100,19 @@ pub fn fit(
     lengths: OutputLengths,
     seed: u64,
 ) -> Efficiency {
+    fit_within(train, start, lengths, seed, MAX_EVALUATIONS).0
+}
+
+/// [`fit`] with a budget of `max_evaluations` replays of the training set instead of
+/// [`MAX_EVALUATIONS`] (never fewer than the starting simplex's seven), and the loss of the
+/// efficiencies it returns: `faultline calibrate` lets a user trade accuracy for time.
+pub fn fit_within(
+    train: &[&Experiment],
+    start: &Efficiency,
+    lengths: OutputLengths,
+    seed: u64,
+    max_evaluations: usize,
+) -> (Efficiency, f64) {
     let f = |x: &[f64; DIM]| loss(train, &decode(x), lengths, seed);
     let x0 = encode(start);
     let mut simplex: Vec<([f64; DIM], f64)> = Vec::with_capacity(DIM + 1);
@@ -105,7 +123,7 @@ pub fn fit(
         simplex.push((x, f(&x)));
     }
     let mut evals = DIM + 1;
-    while evals < MAX_EVALUATIONS {
+    while evals < max_evaluations {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
         let worst = simplex[DIM];
         let mut centroid = [0.0; DIM];
@@ -155,7 +173,7 @@ pub fn fit(
         }
     }
     simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-    decode(&simplex[0].0)
+    (decode(&simplex[0].0), simplex[0].1)
 }
 
 /// One leave-one-out fold: the efficiencies fitted without experiment `held_out`.

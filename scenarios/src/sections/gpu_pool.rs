@@ -5,6 +5,7 @@
 //! Kubernetes' horizontal autoscaler for scaling (10% tolerance, 5-minute scale-down window).
 
 use crate::build_error::{BuildError, err};
+use crate::calibration::{CalibrationPreset, family_name};
 use crate::dists::{DurationDist, duration_sampler};
 use crate::values::{Duration, Positive};
 use models::gpu::arch::{Architecture, CATALOGUE, HfConfig, catalogue_model};
@@ -38,9 +39,16 @@ pub struct GpuPool {
     /// `mi300x`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu: Option<String>,
-    /// Overrides of the fitted efficiencies (default: the GPU family's).
+    /// Overrides of the fitted efficiencies (default: the GPU family's, or the `calibration`
+    /// preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<EfficiencySpec>,
+    /// A calibration preset written by `faultline calibrate` (a TOML file, relative to the
+    /// scenario file): its efficiencies, fitted to one's own server, replace the GPU family's
+    /// built-in ones; `efficiency` still overrides single values. The preset must have been
+    /// fitted on the pool's GPU family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<String>,
     /// Step-time model: a preset name (`llama2-7b-a100`, `llama2-70b-tp2-h100`,
     /// `llama2-70b-tp4-h100`, `llama2-70b-tp8-h100`, `opt-13b-a100-vllm`), or coefficients.
     /// Default, with `model` and `gpu`: the roofline from the architecture.
@@ -348,6 +356,26 @@ impl GpuPool {
 
     fn efficiency(&self, gpu: &Gpu, path: &str) -> Result<Efficiency, BuildError> {
         let (mut eff, _) = hardware::efficiency(gpu.family);
+        if let Some(file) = &self.calibration {
+            let here = format!("{path}.calibration");
+            let preset =
+                CalibrationPreset::read(std::path::Path::new(file)).map_err(|m| err(&here, m))?;
+            if preset.family() != gpu.family {
+                return Err(err(
+                    &here,
+                    format!(
+                        "{file} was fitted on {} GPUs, and `gpu` {} is {}: expected a preset of the pool's GPU family",
+                        preset.fitted_on.gpu_family,
+                        gpu.name,
+                        family_name(gpu.family)
+                    ),
+                ));
+            }
+            eff = preset
+                .efficiency
+                .efficiency()
+                .map_err(|m| err(&here, format!("{file}: {m}")))?;
+        }
         if let Some(o) = &self.efficiency {
             let share = |name: &str, v: Option<f64>, dflt: f64| match v {
                 None => Ok(dflt),
@@ -380,6 +408,12 @@ impl GpuPool {
             return Err(err(
                 format!("{path}.efficiency"),
                 "efficiencies apply to the roofline of a pool with `model` and `gpu`",
+            ));
+        }
+        if self.calibration.is_some() && (hw.is_none() || self.step_time.is_some()) {
+            return Err(err(
+                format!("{path}.calibration"),
+                "a calibration preset applies to the roofline of a pool with `model` and `gpu` and no `step_time`",
             ));
         }
         let step = match (&self.step_time, &hw) {
