@@ -69,6 +69,7 @@ fn config() -> WorldConfig {
             max_tokens: None,
             workflow: None,
             client_delay: None,
+            shared_prefix: None,
         }],
         backends: vec![backend("a"), backend("b")],
         routes: vec![RouteConfig {
