@@ -307,6 +307,23 @@ pub struct BackendConfig {
     pub memory: Option<crate::memory::MemoryConfig>,
 }
 
+impl BackendConfig {
+    /// Whether this backend can fail an attempt with `class` through its transport or its
+    /// process (its link's connection failures and resets, an out-of-memory kill, a stream
+    /// that breaks): those classes have no rate of their own in `errors`.
+    pub(crate) fn can_fail_with(&self, class: ErrorClass) -> bool {
+        let link = |f: fn(&crate::network::LinkConfig) -> f64| {
+            self.link.as_ref().is_some_and(|l| f(l) > 0.0)
+        };
+        match class {
+            ErrorClass::ConnectionRefused => link(|l| l.connect_failure) || self.memory.is_some(),
+            ErrorClass::ConnectionReset => link(|l| l.reset) || self.memory.is_some(),
+            ErrorClass::StreamInterrupted => self.stream_failures.is_some(),
+            _ => false,
+        }
+    }
+}
+
 /// A provider's per-minute limits; each is its own continuously refilled bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ProviderLimits {

@@ -62,8 +62,8 @@ impl Link {
         match &self.config.delay {
             None => 0,
             Some(d) => {
-                let out = crate::world::to_time(d.sample(&mut self.delay_rng));
-                let back = crate::world::to_time(d.sample(&mut self.delay_rng));
+                let out = sim_core::time::to_time(d.sample(&mut self.delay_rng));
+                let back = sim_core::time::to_time(d.sample(&mut self.delay_rng));
                 out.saturating_add(back)
             }
         }
@@ -76,7 +76,7 @@ impl Link {
             return None;
         }
         let u = self.faults_rng.next_f64();
-        Some(crate::world::to_time(u * service as f64).min(service))
+        Some(sim_core::time::to_time(u * service as f64).min(service))
     }
 }
 

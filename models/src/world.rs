@@ -28,6 +28,7 @@ use crate::workload::{Arrival, ArrivalState, TokenSource};
 use policies::{CircuitBreaker, Cooldown, FaultWindow, HedgePolicy};
 use sim_core::series::{CdfSet, SeriesSet};
 use sim_core::summary::MetricSet;
+use sim_core::time::to_time;
 use sim_core::{RandomStream, Scheduler, Slab, Time};
 
 mod aborted;
@@ -40,9 +41,9 @@ mod gateway;
 mod gpu;
 mod idempotency;
 mod job;
+mod maybe;
 mod memory;
 mod network;
-pub(crate) use network::can_fail_with;
 mod provider;
 mod validator;
 mod workflow;
@@ -556,19 +557,6 @@ impl<'c> World<'c> {
             arrivals: self.arrival_log,
             recorded,
         })
-    }
-}
-
-/// A sampled duration in nanoseconds, rounded to the nearest integer; NaN and negatives become
-/// 0 and huge values saturate (samplers are validated, so neither happens in practice).
-#[inline]
-pub(crate) fn to_time(ns: f64) -> Time {
-    if ns.is_nan() || ns <= 0.0 {
-        0
-    } else if ns >= Time::MAX as f64 {
-        Time::MAX
-    } else {
-        (ns + 0.5) as Time
     }
 }
 

@@ -100,8 +100,9 @@ impl BucketGrid {
         if now < self.start || self.end <= self.start {
             return None;
         }
-        let i = ((now - self.start) / self.width) as usize;
-        Some(i.min(self.len() - 1))
+        // One division: clamping the time (not the index) to the window's last nanosecond
+        // lands in the last bucket, `len() − 1`, without computing `len()`.
+        Some(((now.min(self.end - 1) - self.start) / self.width) as usize)
     }
 
     /// Start of bucket `i`.
@@ -117,11 +118,48 @@ impl BucketGrid {
     }
 }
 
+/// The bucket a series placed a time in last, with the times `[from, until)` it holds (the
+/// last bucket holds every time from its start on). Times arrive in order and most fall in the
+/// same bucket as the one before, which is then found without a division.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    index: usize,
+    from: Time,
+    until: Time,
+}
+
+impl Cursor {
+    /// Holds no time, so the first lookup asks the grid.
+    const NONE: Cursor = Cursor {
+        index: 0,
+        from: 1,
+        until: 0,
+    };
+
+    /// The bucket of `now` in `grid` (as [`BucketGrid::index`]), remembering it.
+    #[inline]
+    fn locate(&mut self, grid: &BucketGrid, now: Time) -> Option<usize> {
+        if now >= self.from && now < self.until {
+            return Some(self.index);
+        }
+        let index = grid.index(now)?;
+        let from = grid.bucket_start(index);
+        let until = if index + 1 == grid.len() {
+            Time::MAX
+        } else {
+            from + grid.width
+        };
+        *self = Cursor { index, from, until };
+        Some(index)
+    }
+}
+
 /// Integer event counts per bucket (completions, successes, errors of one class).
 #[derive(Debug, Clone)]
 pub struct CountSeries {
     grid: BucketGrid,
     counts: Vec<u64>,
+    cursor: Cursor,
 }
 
 impl CountSeries {
@@ -130,13 +168,14 @@ impl CountSeries {
         CountSeries {
             grid,
             counts: vec![0; grid.len()],
+            cursor: Cursor::NONE,
         }
     }
 
     /// Adds `n` events at `now` to its bucket; events before the window (in the warm-up) are ignored.
     #[inline]
     pub fn add(&mut self, now: Time, n: u64) {
-        if let Some(i) = self.grid.index(now) {
+        if let Some(i) = self.cursor.locate(&self.grid, now) {
             self.counts[i] += n;
         }
     }
@@ -172,6 +211,7 @@ pub struct LevelSeries {
     level: i64,
     since: Time,
     area: Vec<i128>,
+    cursor: Cursor,
 }
 
 impl LevelSeries {
@@ -182,24 +222,38 @@ impl LevelSeries {
             level: 0,
             since: 0,
             area: vec![0; grid.len()],
+            cursor: Cursor::NONE,
         }
     }
 
+    /// Integrates the level from the last change to `now`, bucket by bucket.
     #[inline]
     fn advance(&mut self, now: Time) {
         let from = self.since.max(self.grid.start);
         let to = now.min(self.grid.end);
         if self.level != 0 && to > from {
-            let mut t = from;
-            while t < to {
-                let Some(i) = self.grid.index(t) else { break };
-                let bucket_end = self.grid.bucket_start(i).saturating_add(self.grid.width);
-                let until = bucket_end.min(to);
-                self.area[i] += self.level as i128 * (until - t) as i128;
-                t = until;
+            let c = self.cursor;
+            if from >= c.from && to <= c.until {
+                self.area[c.index] += self.level as i128 * (to - from) as i128;
+            } else {
+                self.spread(from, to);
             }
         }
         self.since = self.since.max(now);
+    }
+
+    /// Integrates the level over `[from, to)` across buckets.
+    #[inline(never)]
+    fn spread(&mut self, from: Time, to: Time) {
+        let mut t = from;
+        while t < to {
+            let Some(i) = self.cursor.locate(&self.grid, t) else {
+                break;
+            };
+            let until = self.cursor.until.min(to);
+            self.area[i] += self.level as i128 * (until - t) as i128;
+            t = until;
+        }
     }
 
     /// Changes the level by `delta` at `now` (times must not decrease).
@@ -254,6 +308,7 @@ pub struct QuantileSeries {
     grid: BucketGrid,
     /// `TAIL_BINS` counts per bucket, bucket after bucket.
     counts: Vec<u32>,
+    cursor: Cursor,
 }
 
 impl QuantileSeries {
@@ -267,6 +322,7 @@ impl QuantileSeries {
         QuantileSeries {
             grid,
             counts: vec![0; grid.len() * TAIL_BINS],
+            cursor: Cursor::NONE,
         }
     }
 
@@ -297,7 +353,7 @@ impl QuantileSeries {
     /// Counts a duration of `value` nanoseconds in the bucket of `at`; ignored before the window.
     #[inline]
     pub fn record(&mut self, at: Time, value: Time) {
-        if let Some(b) = self.grid.index(at) {
+        if let Some(b) = self.cursor.locate(&self.grid, at) {
             let c = &mut self.counts[b * TAIL_BINS + Self::bin(value)];
             *c = c.saturating_add(1);
         }
@@ -569,6 +625,28 @@ mod tests {
     }
 
     #[test]
+    fn counts_land_in_their_bucket_in_any_order() {
+        let grid = BucketGrid {
+            start: 10 * S,
+            end: 35 * S,
+            width: 10 * S,
+        };
+        let mut c = CountSeries::new(grid);
+        for (t, n) in [
+            (40, 1),
+            (12, 2),
+            (29, 4),
+            (20, 8),
+            (5, 16),
+            (35, 32),
+            (19, 64),
+        ] {
+            c.add(t * S, n);
+        }
+        assert_eq!(c.counts(), &[2 + 64, 4 + 8, 1 + 32]);
+    }
+
+    #[test]
     fn levels_are_time_weighted_within_each_bucket() {
         let grid = BucketGrid {
             start: 10,
@@ -584,6 +662,82 @@ mod tests {
             m,
             vec![(2.0 * 5.0 + 5.0) / 10.0, 1.0, (5.0 + 3.0 * 5.0) / 10.0]
         );
+    }
+
+    #[test]
+    fn levels_match_a_nanosecond_by_nanosecond_integral() {
+        // A partial last bucket ([40, 47]), changes inside a bucket, on its edges, twice at one
+        // instant, before the window and past its end: each bucket's mean must be the level
+        // summed one nanosecond at a time over the bucket, divided by its length.
+        let grid = BucketGrid {
+            start: 10,
+            end: 47,
+            width: 10,
+        };
+        let changes: [(Time, i64); 12] = [
+            (3, 1),
+            (12, 2),
+            (14, -1),
+            (14, 3),
+            (20, -2),
+            (21, 4),
+            (29, -1),
+            (30, 1),
+            (38, -5),
+            (44, 2),
+            (47, 1),
+            (60, -1),
+        ];
+        let mut l = LevelSeries::new(grid);
+        for &(t, d) in &changes {
+            l.add(t, d);
+        }
+        let level_at =
+            |ns: Time| -> i64 { changes.iter().filter(|c| c.0 <= ns).map(|c| c.1).sum() };
+        let expected: Vec<f64> = (0..grid.len())
+            .map(|i| {
+                let from = grid.bucket_start(i);
+                let to = (from + grid.width).min(grid.end);
+                let area: i64 = (from..to).map(level_at).sum();
+                area as f64 / (to - from) as f64
+            })
+            .collect();
+        assert_eq!(l.means(), expected);
+    }
+
+    #[test]
+    fn a_time_falls_in_the_bucket_that_holds_it() {
+        let grid = BucketGrid {
+            start: 10,
+            end: 47,
+            width: 10,
+        };
+        let got: Vec<Option<usize>> = [0, 9, 10, 19, 20, 39, 40, 46, 47, 1_000]
+            .iter()
+            .map(|&t| grid.index(t))
+            .collect();
+        let last = Some(3);
+        assert_eq!(
+            got,
+            vec![
+                None,
+                None,
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(2),
+                Some(3),
+                last,
+                last,
+                last
+            ]
+        );
+        let empty = BucketGrid {
+            start: 10,
+            end: 10,
+            width: 10,
+        };
+        assert_eq!(empty.index(10), None);
     }
 
     #[test]

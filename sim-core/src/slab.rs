@@ -47,6 +47,7 @@ impl<T> Slab<T> {
 
     /// Stores `value`, reusing the most recently freed slot if there is one (with its generation
     /// advanced, so old keys to that slot no longer match). Panics past 2^32 slots.
+    #[inline]
     pub fn insert(&mut self, value: T) -> Key {
         self.live += 1;
         if let Some(index) = self.free.pop() {
@@ -71,6 +72,7 @@ impl<T> Slab<T> {
     }
 
     /// The value if `key` still refers to it.
+    #[inline]
     pub fn get(&self, key: Key) -> Option<&T> {
         let slot = self.slots.get(key.index as usize)?;
         if slot.generation == key.generation {
@@ -81,6 +83,7 @@ impl<T> Slab<T> {
     }
 
     /// The value, mutably, if `key` still refers to it.
+    #[inline]
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation == key.generation {
@@ -91,6 +94,7 @@ impl<T> Slab<T> {
     }
 
     /// Removes and returns the value if `key` still refers to it.
+    #[inline]
     pub fn remove(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation != key.generation {

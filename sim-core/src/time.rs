@@ -169,6 +169,20 @@ pub fn format_duration(ns: Time) -> String {
     unreachable!("every duration is a whole number of nanoseconds")
 }
 
+/// A sampled duration in nanoseconds, rounded to the nearest whole nanosecond; NaN and negatives
+/// become 0 and huge values saturate (samplers are validated, so neither happens in practice).
+/// Every sampled gap, service time and delay becomes virtual time through this one conversion.
+#[inline]
+pub fn to_time(ns: f64) -> Time {
+    if ns.is_nan() || ns <= 0.0 {
+        0
+    } else if ns >= Time::MAX as f64 {
+        Time::MAX
+    } else {
+        (ns + 0.5) as Time
+    }
+}
+
 /// Seconds as `f64`, for reporting only (never for ordering).
 pub fn as_secs_f64(ns: Time) -> f64 {
     ns as f64 / NANOS_PER_SEC as f64

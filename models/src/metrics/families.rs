@@ -148,7 +148,7 @@ pub(super) fn possible_errors(config: &WorldConfig) -> Vec<ErrorClass> {
                     || (c == ErrorClass::Overloaded && b.overload_when_busy)
                     || (c == ErrorClass::Server500 && b.failure_probability > 0.0)
                     || (c == ErrorClass::RateLimited && b.limits.any())
-                    || crate::world::can_fail_with(b, c)
+                    || b.can_fail_with(c)
                     || b.episodes.iter().any(|e| {
                         matches!(
                             (e.effect, c),

@@ -361,9 +361,12 @@ impl Stats {
         let t = now - job.arrived;
         self.completions += 1;
         self.time_in_system.record(as_secs_f64(t));
+        let several = self.tenants.several;
         let ts = &mut self.tenants.each[tenant];
         ts.completions += 1;
-        ts.time_in_system.record(as_secs_f64(t));
+        if several {
+            ts.time_in_system.record(as_secs_f64(t));
+        }
         // Latency and attempts describe the jobs a backend (or the gateway) handled; a job a
         // cache answered whole is counted apart, with its own latency.
         if job.cached {
@@ -372,7 +375,9 @@ impl Stats {
         } else {
             self.attempts_per_request.record(job.attempts as f64);
             self.latency.record(t);
-            ts.latency.record(t);
+            if several {
+                ts.latency.record(t);
+            }
         }
         match job.outcome {
             Outcome::Correct | Outcome::WrongAccepted => {
@@ -424,7 +429,7 @@ impl Stats {
         if self.tenants.several() {
             cdf.push("all", &self.latency);
         }
-        self.tenants.push_cdfs(&mut cdf, config);
+        self.tenants.push_cdfs(&mut cdf, config, &self.latency);
         self.routes.push_cdfs(&mut cdf, config);
         (m, self.series.finish(config), cdf)
     }

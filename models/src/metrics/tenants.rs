@@ -46,6 +46,9 @@ pub(crate) struct Tenants {
     pub(super) each: Vec<TenantStats>,
     /// Spend per tenant since time 0 (budgets count the warm-up too).
     spend: Vec<f64>,
+    /// More than one tenant. With one, its distributions are the overall ones, which are
+    /// recorded already: its own are left empty and the overall ones stand in for them.
+    pub(super) several: bool,
 }
 
 impl Tenants {
@@ -53,6 +56,7 @@ impl Tenants {
         Tenants {
             each: config.tenants.iter().map(|_| TenantStats::new()).collect(),
             spend: vec![0.0; config.tenants.len()],
+            several: config.tenants.len() > 1,
         }
     }
 
@@ -74,12 +78,14 @@ impl Tenants {
 
     #[inline]
     pub(super) fn first_token(&mut self, tenant: usize, ttft: Time) {
-        self.each[tenant].ttft.record(ttft);
+        if self.several {
+            self.each[tenant].ttft.record(ttft);
+        }
     }
 
     /// Several tenants: a report compares them, and the overall distribution is worth its own.
     pub(super) fn several(&self) -> bool {
-        self.each.len() > 1
+        self.several
     }
 
     /// The `tenant.NAME.*` metrics, when there are several tenants to tell apart.
@@ -121,10 +127,16 @@ impl Tenants {
         }
     }
 
-    /// Each tenant's latency distribution, named `tenant.NAME`.
-    pub(super) fn push_cdfs(&self, cdf: &mut CdfSet, config: &WorldConfig) {
+    /// Each tenant's latency distribution, named `tenant.NAME`; a lone tenant's is `overall`.
+    pub(super) fn push_cdfs(
+        &self,
+        cdf: &mut CdfSet,
+        config: &WorldConfig,
+        overall: &LatencyHistogram,
+    ) {
         for (t, cfg) in self.each.iter().zip(&config.tenants) {
-            cdf.push(TENANT.entity_name(&cfg.name), &t.latency);
+            let latency = if self.several { &t.latency } else { overall };
+            cdf.push(TENANT.entity_name(&cfg.name), latency);
         }
     }
 }

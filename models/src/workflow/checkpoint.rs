@@ -11,6 +11,7 @@
 //! ([`expected_completion`]). The interval that minimises it is close to Young's
 //! `√(2·C·M)` when `C ≪ M` ([`young_daly`]).
 
+use sim_core::time::to_time;
 use sim_core::{RandomStream, Sampler, Time};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,16 +68,6 @@ impl CheckpointConfig {
             down = down.saturating_add(gap);
             crashes += 1;
         }
-    }
-}
-
-fn to_time(ns: f64) -> Time {
-    if ns.is_nan() || ns <= 0.0 {
-        0
-    } else if ns >= Time::MAX as f64 {
-        Time::MAX
-    } else {
-        (ns + 0.5) as Time
     }
 }
 

@@ -161,7 +161,7 @@ impl WorkQueue {
     pub fn start(&mut self, cfg: &WorkQueueConfig, sched: &mut Scheduler<Event>, horizon: Time) {
         self.stats.workers(0, i64::from(self.active));
         if let Some((s, _)) = &self.arrivals {
-            let at = crate::world::to_time(s.sample(&mut self.arrivals_rng));
+            let at = sim_core::time::to_time(s.sample(&mut self.arrivals_rng));
             self.schedule(sched, horizon, at, QueueEvent::Produce);
         }
         if let Some(b) = cfg.bulk {
@@ -228,7 +228,7 @@ impl WorkQueue {
             return;
         };
         let priority = *priority;
-        let at = now.saturating_add(crate::world::to_time(s.sample(&mut self.arrivals_rng)));
+        let at = now.saturating_add(sim_core::time::to_time(s.sample(&mut self.arrivals_rng)));
         self.schedule(sched, horizon, at, QueueEvent::Produce);
         if self.blocked {
             // Its users are told to come back later: the item is refused, not held.
@@ -316,7 +316,7 @@ impl WorkQueue {
             self.stats.backlog(now, -1);
             self.stats.taken(now - since, low);
             self.busy += 1;
-            let took = crate::world::to_time(cfg.service.sample(&mut self.service_rng));
+            let took = sim_core::time::to_time(cfg.service.sample(&mut self.service_rng));
             self.schedule(sched, horizon, now.saturating_add(took), QueueEvent::Done);
         }
         if self.blocked

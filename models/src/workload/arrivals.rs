@@ -25,8 +25,9 @@
 //!   drawing restarts there, which is exact because exponential gaps are memoryless.
 //! - **Trace replay**: see [`crate::workload::trace`].
 
+use super::WorkloadError;
 use super::trace::{ReplayOptions, ReplayState, Trace, TraceTokens};
-use super::{WorkloadError, to_time};
+use sim_core::time::to_time;
 use sim_core::{NANOS_PER_SEC, RandomStream, Rate, Sampler, Time};
 use std::sync::Arc;
 

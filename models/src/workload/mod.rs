@@ -53,17 +53,3 @@ impl WorkloadError {
         }
     }
 }
-
-/// Rounds a non-negative number of nanoseconds to the nearest whole nanosecond, saturating (the
-/// same conversion the world has always used for sampled gaps, so a Poisson tenant's arrival
-/// times do not move when it switches to these generators).
-#[inline]
-pub(crate) fn to_time(ns: f64) -> sim_core::Time {
-    if ns.is_nan() || ns <= 0.0 {
-        0
-    } else if ns >= sim_core::Time::MAX as f64 {
-        sim_core::Time::MAX
-    } else {
-        (ns + 0.5) as sim_core::Time
-    }
-}

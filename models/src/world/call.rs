@@ -3,6 +3,7 @@
 //! the code that moves jobs (`job`) and calls (`gateway`), which both read and write them.
 
 use super::idempotency::Orphan;
+use super::maybe::Maybe;
 use crate::config::{BackendId, RouteId, TenantId};
 use crate::workload::{TokenSource, token_count};
 use policies::{Deadline, ErrorClass, Permit};
@@ -13,43 +14,6 @@ pub(super) const CLEAN: u16 = u16::MAX;
 
 /// `Request::poisoned` when an undetected prompt injection got in.
 pub(super) const INPUT_HOP: u16 = u16::MAX - 1;
-
-/// A `u64` (a time, or a place in the event order) that may be absent, in 8 bytes: every job
-/// carries several and is moved whole, and an `Option<u64>` takes 16. `u64::MAX`, a time and
-/// an event count no run reaches, stands for "none".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Maybe(u64);
-
-impl Maybe {
-    pub(super) const NONE: Maybe = Maybe(u64::MAX);
-
-    pub(super) fn some(v: u64) -> Maybe {
-        debug_assert!(v != u64::MAX, "u64::MAX stands for none");
-        Maybe(v)
-    }
-
-    pub(super) fn get(self) -> Option<u64> {
-        (self != Maybe::NONE).then_some(self.0)
-    }
-
-    /// The value, set to `v` first if there was none.
-    pub(super) fn get_or_insert(&mut self, v: u64) -> u64 {
-        if *self == Maybe::NONE {
-            *self = Maybe::some(v);
-        }
-        self.0
-    }
-
-    pub(super) fn take(&mut self) -> Option<u64> {
-        std::mem::replace(self, Maybe::NONE).get()
-    }
-}
-
-impl From<Option<u64>> for Maybe {
-    fn from(v: Option<u64>) -> Maybe {
-        v.map_or(Maybe::NONE, Maybe::some)
-    }
-}
 
 /// A job, and the call it is making now.
 pub(super) struct Request {

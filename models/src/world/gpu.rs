@@ -2,7 +2,8 @@
 //! in, crashes and repairs, and autoscaling. The pools' own state and rules live in
 //! [`crate::gpu`].
 
-use super::call::{Maybe, NO_REPLICA};
+use super::call::NO_REPLICA;
+use super::maybe::Maybe;
 use super::{Server, World, to_time};
 use crate::config::BackendId;
 use crate::event::Event;

@@ -13,7 +13,7 @@
 //! fallback the key would reach another provider, which has never seen it. Hedges are deliberate
 //! duplicates and are sent as they are.
 
-use super::call::Maybe;
+use super::maybe::Maybe;
 use super::{Attempt, ROUND_TRIP, World};
 use crate::config::BackendId;
 use crate::event::Event;

@@ -1,9 +1,9 @@
 //! The world's side of a memory limit (`crate::memory`): when a call does not fit, the serving
 //! process is killed and every call it held fails at once with a reset connection; the process
-//! then refuses connections until it has restarted (`Provider::connect_refused`).
+//! then refuses connections until it has restarted (`Transport::connect_refused`).
 
 use super::World;
-use super::call::Maybe;
+use super::maybe::Maybe;
 use crate::config::BackendId;
 use crate::event::Event;
 use policies::ErrorClass;

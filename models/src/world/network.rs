@@ -3,15 +3,15 @@
 //! (`crate::streaming`) and the memory limit of the serving process (`crate::memory`; the kill
 //! itself is `super::memory`).
 //!
-//! `Provider::connect_refused` comes first when an attempt starts: a refused connection (or a
+//! `Transport::connect_refused` comes first when an attempt starts: a refused connection (or a
 //! process restarting after a kill) sends nothing. [`Transport::carry`] then settles, once the
 //! provider has drawn the attempt's latency, whether the stream breaks or the connection resets
 //! (the earlier wins), the memory the call holds, and its round trip. An attempt with a round
 //! trip has two ends: `ServerDone` when the server is done (its slot and memory free) and
 //! `ServiceDone` when the answer is back at the gateway, one round trip later.
 
-use super::call::{Attempt, Maybe};
-use super::provider::Provider;
+use super::call::Attempt;
+use super::maybe::Maybe;
 use super::{Backend, ROUND_TRIP, World};
 use crate::config::{BackendConfig, WorldConfig};
 use crate::memory::{Admit, Memory};
@@ -125,23 +125,18 @@ impl Transport {
         (service, net, killed)
     }
 
+    /// Whether an attempt starting at `now` finds no connection: the process is restarting
+    /// after a kill, or the link refuses it (one draw, only with a refusal rate).
+    pub(super) fn connect_refused(&mut self, now: Time) -> bool {
+        self.memory.as_ref().is_some_and(|m| m.is_down(now))
+            || self.link.as_mut().is_some_and(|l| l.refused())
+    }
+
     /// A call that held memory for its `(prompt, output)` tokens leaves the server.
     pub(super) fn release(&mut self, held: Option<(u32, u32)>) {
         if let (Some(m), Some((prompt, output))) = (&mut self.memory, held) {
             m.release(m.config.cost(prompt, output));
         }
-    }
-}
-
-impl Provider {
-    /// Whether an attempt starting at `now` finds no connection: the process is restarting
-    /// after a kill, or the link refuses it (one draw, only with a refusal rate).
-    pub(super) fn connect_refused(&mut self, now: Time) -> bool {
-        let Some(t) = &mut self.transport else {
-            return false;
-        };
-        t.memory.as_ref().is_some_and(|m| m.is_down(now))
-            || t.link.as_mut().is_some_and(|l| l.refused())
     }
 }
 
@@ -211,18 +206,6 @@ impl World<'_> {
     }
 }
 
-/// Whether a backend can fail an attempt with `class` through its transport or its process.
-pub(crate) fn can_fail_with(b: &BackendConfig, class: ErrorClass) -> bool {
-    let link =
-        |f: fn(&crate::network::LinkConfig) -> f64| b.link.as_ref().is_some_and(|l| f(l) > 0.0);
-    match class {
-        ErrorClass::ConnectionRefused => link(|l| l.connect_failure) || b.memory.is_some(),
-        ErrorClass::ConnectionReset => link(|l| l.reset) || b.memory.is_some(),
-        ErrorClass::StreamInterrupted => b.stream_failures.is_some(),
-        _ => false,
-    }
-}
-
 /// Each backend's transport metrics, for the parts it configures.
 pub(super) fn push_metrics(backends: &[Backend], config: &WorldConfig, m: &mut MetricSet) {
     for (b, cfg) in backends.iter().zip(&config.backends) {
@@ -244,7 +227,7 @@ pub(super) fn push_metrics(backends: &[Backend], config: &WorldConfig, m: &mut M
                 m.push(name("connections_reset"), c.resets as f64);
             }
         }
-        if can_fail_with(cfg, ErrorClass::ConnectionRefused) {
+        if cfg.can_fail_with(ErrorClass::ConnectionRefused) {
             m.push(name("connections_refused"), c.refused as f64);
         }
         if cfg.stream_failures.is_some() {

@@ -3,7 +3,7 @@
 //! latency and crowding, and billing. `start_service` settles how an attempt will end when it
 //! starts; `on_service_done` and `on_attempt_timeout` take the attempt's end.
 
-use super::call::Maybe;
+use super::maybe::Maybe;
 use super::{ROUND_TRIP, Server, World, take_limits, to_time};
 use crate::config::{
     BackendConfig, EpisodeEffect, EpisodeTiming, OutageMode, Price, ProviderLimits, ServiceModel,
@@ -241,7 +241,11 @@ impl World<'_> {
             None => crate::chaos::Injected::NONE,
         };
         // A refused connection (or a process restarting after a kill) sends nothing at all.
-        let refused = b.provider.connect_refused(now);
+        let refused = b
+            .provider
+            .transport
+            .as_mut()
+            .is_some_and(|t| t.connect_refused(now));
         let mut doomed = if refused {
             a.reserved_output = 0;
             Some((ErrorClass::ConnectionRefused, None, Some(0)))

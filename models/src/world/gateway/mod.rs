@@ -24,8 +24,9 @@ use limits::Limited;
 pub(in crate::world) use limits::{GatewayLimits, take_limits};
 pub(in crate::world) use recovery::Closed;
 
-use super::call::{Attempt, CLEAN, INPUT_HOP, Maybe, Request};
+use super::call::{Attempt, CLEAN, INPUT_HOP, Request};
 use super::idempotency::Resend;
+use super::maybe::Maybe;
 use super::{Backend, ROUND_TRIP, Route, Server, World, to_time};
 use crate::cache::{CacheState, Lookup, SemanticLookup};
 use crate::config::QueueDiscipline;

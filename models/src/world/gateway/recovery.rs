@@ -7,7 +7,8 @@ use crate::config::BackendId;
 use crate::event::Event;
 use crate::metrics::Outcome;
 use crate::record::Kind;
-use crate::world::call::{Attempt, Maybe};
+use crate::world::call::Attempt;
+use crate::world::maybe::Maybe;
 use crate::world::{Backend, World};
 use policies::RetryBudget;
 use policies::{
