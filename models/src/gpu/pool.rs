@@ -319,7 +319,10 @@ impl Pool {
         shared: Option<&SharedPrefix>,
     ) -> Option<(usize, u32)> {
         let key = match (shared, &mut self.prefix_rng) {
-            (Some(s), Some(rng)) => s.key(tenant, rng),
+            (Some(s), Some(rng)) => PromptKey::Shared {
+                group: s.draw_group(tenant, rng),
+                tokens: s.tokens,
+            },
             _ => PromptKey::Unique,
         };
         self.admit_keyed(now, id, prompt, output, priority, key)

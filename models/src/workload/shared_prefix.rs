@@ -10,8 +10,6 @@
 
 use sim_core::RandomStream;
 
-use crate::gpu::PromptKey;
-
 /// A tenant's shared-prefix groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SharedPrefix {
@@ -22,16 +20,14 @@ pub struct SharedPrefix {
 }
 
 impl SharedPrefix {
-    /// The prompt key of a call of tenant `tenant`, its group drawn from `rng`.
-    pub fn key(&self, tenant: usize, rng: &mut RandomStream) -> PromptKey<'static> {
+    /// The group of a call of tenant `tenant`, drawn from `rng` (no draw with one group):
+    /// the tenant in the high 32 bits, so groups of different tenants never coincide.
+    pub fn draw_group(&self, tenant: usize, rng: &mut RandomStream) -> u64 {
         let group = if self.groups <= 1 {
             0
         } else {
             rng.below(self.groups as u64)
         };
-        PromptKey::Shared {
-            group: ((tenant as u64) << 32) | group,
-            tokens: self.tokens,
-        }
+        ((tenant as u64) << 32) | group
     }
 }
