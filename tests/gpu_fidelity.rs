@@ -173,6 +173,37 @@ fn the_readme_prefix_caching_column_is_what_the_default_fit_prints() {
         three(after(line, "request_overhead")),
     );
     assert!(readme.contains(&stated), "README lacks `{stated}`");
+    // The per-experiment figures the README names where the targets are missed.
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let row = |id: &str, stage: &str, metric: &str| -> (f64, f64, f64) {
+        let line = text
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("{id} ")))
+            .find(|l| l.split_whitespace().take(2).eq([stage, metric]))
+            .unwrap_or_else(|| panic!("no {id} {stage} {metric} row"));
+        let v: Vec<f64> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|x| x.trim_end_matches('%').parse().unwrap())
+            .collect();
+        (v[0], v[1], v[2])
+    };
+    let (yi, yi_real, _) = row("65", "stage_1", "ttft_p90");
+    let (qwen, qwen_real, _) = row("64", "whole_run", "ttft_p90");
+    let (long, long_real, _) = row("67", "whole_run", "ttft_p90");
+    let (_, _, long_e2e) = row("67", "whole_run", "e2e_p99");
+    let (_, _, yi_e2e) = row("65", "whole_run", "e2e_p99");
+    for stated in [
+        format!("TP2 at 6 requests/s ({yi:.1} ms against {yi_real:.1}"),
+        format!("Qwen2.5-7B ({qwen:.1} against {qwen_real:.1}"),
+        format!("1,120-token outputs: {long:.1} against {long_real:.1}"),
+        format!(
+            "{:.0}% too high on `67` and {:.0}% on Yi-34B",
+            long_e2e, yi_e2e
+        ),
+    ] {
+        assert!(flat.contains(&stated), "README lacks `{stated}`");
+    }
 }
 
 #[test]
