@@ -1,8 +1,9 @@
 //! `faultline compare`: two or more architectures on common random numbers, with the paired
 //! difference of every metric.
 
-use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
+use crate::execute::load_spec;
 use crate::failure::Failure;
+use crate::replicate::{progress_bar, replicate, thread_pool};
 use reports::compare_html::{ArmLink, VariantSection, render_compare_html};
 use reports::paired::{PairedDifference, paired_differences, render_comparison};
 use reports::report::{FORMAT_VERSION, Tool};

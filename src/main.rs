@@ -8,6 +8,7 @@ mod failure;
 mod fidelity;
 mod interop_cmd;
 mod records;
+mod replicate;
 mod shell;
 mod sweep;
 

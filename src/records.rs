@@ -3,8 +3,8 @@
 //! same directory while the run goes, and renamed into place only when it succeeded, so a
 //! reader never sees half a file. Recording changes no result: the report is the same bytes.
 
-use crate::execute::{Simulated, progress_bar, replicate_with, simulate as simulate_plain};
 use crate::failure::Failure;
+use crate::replicate::{Simulated, progress_bar, replicate_with, simulate as simulate_plain};
 use models::record::{CallFormat, RecordOptions, TraceWindow};
 use scenarios::Loaded;
 use std::fs::File;
@@ -147,7 +147,7 @@ pub(crate) fn simulate(
         options.trace = Some((Box::new(out), window));
         trace = Some(pending);
     }
-    let pool = crate::execute::thread_pool(threads)?;
+    let pool = crate::replicate::thread_pool(threads)?;
     let bar = progress_bar(replications as u64, "replications");
     let seed = loaded.scenario.seed;
     let options = Mutex::new(Some(options));

@@ -1,8 +1,9 @@
 //! `faultline sweep` and `faultline merge`: many points of one scenario, each a full run with
 //! its own report, resumable and shardable across machines.
 
-use crate::execute::{load_spec, progress_bar, replicate, thread_pool};
+use crate::execute::load_spec;
 use crate::failure::Failure;
+use crate::replicate::{progress_bar, replicate, thread_pool};
 use rayon::prelude::*;
 use reports::number::format_number;
 use reports::objective::{Constraint, Objective, column_value, select};
