@@ -33,11 +33,11 @@ pub struct FidelityArgs {
     /// Hopper efficiencies, which were fitted on all seven, so nothing is held out.
     #[arg(long)]
     no_fit: bool,
-    /// Replay with automatic prefix caching (vLLM V1's default, on in the real runs), each
-    /// request keyed by its group's shared system prompt. Off by default: the built-in Hopper
-    /// efficiencies and the README's table were fitted without it.
+    /// Replay without automatic prefix caching. By default it is on, as in the real runs
+    /// (vLLM V1's default), each request keyed by its group's shared system prompt; the
+    /// built-in Hopper efficiencies and the README's table were fitted with it.
     #[arg(long)]
-    prefix_caching: bool,
+    no_prefix_caching: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,7 +62,7 @@ pub fn fidelity(args: FidelityArgs) -> Result<ExitCode, Failure> {
     };
     let mut file = parse(&path, &text)?;
     for e in &mut file.experiments {
-        e.prefix_caching = args.prefix_caching;
+        e.prefix_caching = !args.no_prefix_caching;
     }
     if file.experiments.is_empty() {
         return Err(Failure::Input(format!("{path}: `experiments` is empty")));

@@ -260,6 +260,9 @@ pub struct TenantConfig {
     /// The network between the tenant's clients and the gateway: a one-way delay in
     /// nanoseconds, drawn each way per call (`None`: the clients sit at the gateway).
     pub client_delay: Option<Sampler>,
+    /// Shared system prompts of its calls, for GPU pools' prefix caching (`None`: every
+    /// prompt is its own).
+    pub shared_prefix: Option<crate::workload::SharedPrefix>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -42,10 +42,10 @@ pub struct Experiment {
     pub workload: Workload,
     /// `whole_run` and `stage_<i>` → metric name → milliseconds.
     pub measured_ms: BTreeMap<String, Figures>,
-    /// Replay with automatic prefix caching, each request keyed by its group's system prompt
-    /// (as the real server ran; not in the file, set by the caller). The built-in Hopper
-    /// efficiencies were fitted without it.
-    #[serde(skip)]
+    /// Replay with automatic prefix caching, each request keyed by its group's system prompt,
+    /// as the real servers ran (not in the file; on unless the caller turns it off). The
+    /// built-in Hopper efficiencies were fitted with it.
+    #[serde(skip, default = "on")]
     pub prefix_caching: bool,
 }
 
@@ -73,6 +73,10 @@ pub struct SharedPrefix {
     pub system_prompt_len: u32,
     pub question_len: u32,
     pub output_len: u32,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// The figures compared, in milliseconds.

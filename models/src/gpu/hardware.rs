@@ -132,7 +132,9 @@ pub struct Efficiency {
 }
 
 /// Efficiencies of vLLM V1 on Hopper, fitted to all seven sim-to-real experiments
-/// (`data/sim-to-real/`, H100 SXM, vLLM V1) by `faultline fidelity` from
+/// (`data/sim-to-real/`, H100 SXM, vLLM V1) replayed without prefix caching by `faultline
+/// fidelity --no-prefix-caching` (the refit with caching, in the README, is not adopted here:
+/// it would move every example on an architecture pool) from
 /// [`super::fit::FIT_START`], rounded to three figures (`tests/gpu_fidelity.rs` checks they are
 /// what the command prints). Other families have no measurement in the repository and borrow
 /// these, which [`efficiency`] says. The request overhead applies in the fidelity harness only.

@@ -17,6 +17,7 @@ use super::kv::blocks_for;
 use super::prefix::PromptKey;
 use super::replica::{Completion, Drained, Replica, ReplicaConfig};
 use super::routing::{Router, RoutingPolicy};
+use crate::workload::SharedPrefix;
 
 /// What happens to the requests on a replica when it crashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +212,8 @@ pub(crate) struct Pool {
     on_crash: OnCrash,
     cap: Option<u64>,
     max_waiting: u32,
+    /// Draws the shared-prefix group of calls from tenants that declare one.
+    prefix_rng: Option<RandomStream>,
 }
 
 impl Pool {
@@ -266,6 +269,7 @@ impl Pool {
             on_crash: cfg.on_crash,
             cap: cfg.kv_admission_blocks,
             max_waiting: cfg.replica.max_waiting,
+            prefix_rng: None,
         }
     }
 
@@ -292,16 +296,46 @@ impl Pool {
                 .is_none_or(|cap| self.committed[i].saturating_add(need) <= cap)
     }
 
-    /// Sends call `id` (of scheduling `priority`, larger first under priority scheduling) to a
-    /// replica the router picks among those it fits; `None` when none does. Returns the replica
-    /// and its generation before the call arrived, for the world to reschedule it.
-    pub fn admit(
+    /// The stream shared-prefix groups are drawn from (`shared_prefix` of the pool's backend).
+    pub fn with_prefix_stream(mut self, rng: RandomStream) -> Pool {
+        self.prefix_rng = Some(rng);
+        self
+    }
+
+    /// Sends call `id` (of scheduling `priority`, larger first under priority scheduling) of
+    /// tenant `tenant` to a replica the router picks among those it fits; `None` when none does.
+    /// Its prompt starts with one of the tenant's shared prefixes if it declares them (the
+    /// group drawn now). Returns the replica and its generation before the call arrived, for
+    /// the world to reschedule it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn admit_shared(
         &mut self,
         now: Time,
         id: u32,
         prompt: u32,
         output: u32,
         priority: u8,
+        tenant: usize,
+        shared: Option<&SharedPrefix>,
+    ) -> Option<(usize, u32)> {
+        let key = match (shared, &mut self.prefix_rng) {
+            (Some(s), Some(rng)) => PromptKey::Shared {
+                group: s.draw_group(tenant, rng),
+                tokens: s.tokens,
+            },
+            _ => PromptKey::Unique,
+        };
+        self.admit_keyed(now, id, prompt, output, priority, key)
+    }
+
+    fn admit_keyed(
+        &mut self,
+        now: Time,
+        id: u32,
+        prompt: u32,
+        output: u32,
+        priority: u8,
+        key: PromptKey<'_>,
     ) -> Option<(usize, u32)> {
         let need = need_blocks(prompt, output);
         // The router is set aside while it reads the pool, so one eligibility rule serves both
@@ -313,7 +347,7 @@ impl Pool {
         let i = pick?;
         let before = self.replicas[i].generation();
         self.replicas[i]
-            .admit_with(now, id, prompt, output, priority, PromptKey::Unique)
+            .admit_with(now, id, prompt, output, priority, key)
             .ok()?;
         self.committed[i] += need;
         self.stats.in_pool.add(now, 1);

@@ -25,10 +25,12 @@
 
 pub mod arrivals;
 pub mod shapes;
+pub mod shared_prefix;
 pub mod trace;
 
 pub use arrivals::{Arrival, ArrivalSpec, ArrivalState, DAY, DiurnalProfile, HOUR};
 pub use shapes::{RequestShape, RequestTokens, TokenSource, token_count};
+pub use shared_prefix::SharedPrefix;
 pub use trace::TraceTokens;
 pub use trace::{
     ReplayOptions, ReplayState, TimeScale, Trace, TraceArrival, TraceError, TraceErrorKind,

@@ -87,11 +87,14 @@ impl<'c> World<'c> {
                         None => Server::Api {
                             concurrency: b.concurrency,
                         },
-                        Some(p) => Server::Pool(Box::new(Pool::new(
-                            p,
-                            BucketGrid::for_window(config.warmup, config.horizon),
-                            streams.stream(&entity, "replica_crashes"),
-                        ))),
+                        Some(p) => Server::Pool(Box::new(
+                            Pool::new(
+                                p,
+                                BucketGrid::for_window(config.warmup, config.horizon),
+                                streams.stream(&entity, "replica_crashes"),
+                            )
+                            .with_prefix_stream(streams.stream(&entity, "shared_prefix")),
+                        )),
                     },
                 }
             })

@@ -262,13 +262,15 @@ impl World<'_> {
         if doomed.is_none()
             && let Server::Pool(pool) = &mut b.server
         {
-            let priority = self.config.tenants[a.tenant].priority;
-            match pool.admit(
+            let tenant = &self.config.tenants[a.tenant];
+            match pool.admit_shared(
                 now,
                 attempt.index,
                 a.prompt_tokens,
                 a.output_tokens,
-                priority,
+                tenant.priority,
+                a.tenant.index(),
+                tenant.shared_prefix.as_ref(),
             ) {
                 Some((i, before)) => {
                     // The replica says when the answer comes; until then only the timeout is

@@ -108,6 +108,21 @@ pub struct Tenant {
     /// sit at the gateway).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<ClientNetwork>,
+    /// Shared system prompts: each call's prompt starts with one of `groups` system prompts of
+    /// `tokens` tokens, drawn per call, so a GPU pool with prefix caching prefills it once
+    /// (default: none, every prompt its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_prefix: Option<SharedPrefixSpec>,
+}
+
+/// `shared_prefix = { groups = 4, tokens = 512 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharedPrefixSpec {
+    /// Distinct system prompts, each call drawing one uniformly (at least 1).
+    pub groups: u32,
+    /// Tokens of each system prompt (at least 1); a prompt shorter than this is all prefix.
+    pub tokens: u32,
 }
 
 /// The hop between a tenant's clients and the gateway. Its delay counts toward the call's
@@ -284,6 +299,25 @@ fn build_tenant(
             Some(duration_sampler(&n.delay).map_err(|m| err(format!("{path}.network.delay"), m))?)
         }
     };
+    let shared_prefix = match t.shared_prefix {
+        None => None,
+        Some(s) if s.groups == 0 => {
+            return Err(err(
+                format!("{path}.shared_prefix.groups"),
+                "shared-prefix groups must be at least 1",
+            ));
+        }
+        Some(s) if s.tokens == 0 => {
+            return Err(err(
+                format!("{path}.shared_prefix.tokens"),
+                "a shared prefix must be at least 1 token",
+            ));
+        }
+        Some(s) => Some(models::workload::SharedPrefix {
+            groups: s.groups,
+            tokens: s.tokens,
+        }),
+    };
     Ok(TenantConfig {
         name: t.name.clone(),
         arrivals,
@@ -298,6 +332,7 @@ fn build_tenant(
         max_tokens: t.max_tokens,
         workflow,
         client_delay,
+        shared_prefix,
     })
 }
 

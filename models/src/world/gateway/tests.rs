@@ -69,6 +69,7 @@ pub(in crate::world) fn config() -> WorldConfig {
             max_tokens: None,
             workflow: None,
             client_delay: None,
+            shared_prefix: None,
         }],
         backends: vec![backend("a"), backend("b")],
         routes: vec![RouteConfig {
