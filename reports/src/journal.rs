@@ -186,7 +186,7 @@ impl Journal {
             self.aborted_at_s,
             self.abort_burn_rate,
             self.gate_limit,
-            crate::headline::duration_text,
+            crate::number::duration_text,
         )
         .or_else(|| Some(stored.clone()))
     }
@@ -238,12 +238,12 @@ impl Journal {
             match (self.fallback_s, self.fallback_within_sla) {
                 (Some(s), Some(k)) => format!(
                     "fallback {} ({k}/{} within SLA)",
-                    crate::headline::duration_text((s * 10.0).round() / 10.0),
+                    crate::number::duration_text((s * 10.0).round() / 10.0),
                     self.ran
                 ),
                 (Some(s), None) => format!(
                     "fallback {}",
-                    crate::headline::duration_text((s * 10.0).round() / 10.0)
+                    crate::number::duration_text((s * 10.0).round() / 10.0)
                 ),
                 (None, _) => "no fallback answer".to_string(),
             }
@@ -272,7 +272,7 @@ pub fn render_cost_guard(metrics: &[MetricSummary]) -> Option<String> {
         match first {
             Some(t) if n > 0.0 => format!(
                 "{counted} (first at {})",
-                crate::headline::duration_text(t.round())
+                crate::number::duration_text(t.round())
             ),
             _ => counted,
         }

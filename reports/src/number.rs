@@ -46,6 +46,60 @@ pub fn snap_zero(x: f64, scale: f64) -> f64 {
     }
 }
 
+/// A count or time people read: three significant digits, thousands separated.
+pub fn short(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".to_string();
+    }
+    let a = x.abs();
+    if a >= 1000.0 {
+        let r = x.round() as i64;
+        let digits = r.unsigned_abs().to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if r < 0 {
+            out.insert(0, '-');
+        }
+        out
+    } else if a >= 100.0 || x.fract() == 0.0 {
+        format!("{}", x.round())
+    } else if a >= 10.0 {
+        format_number((x * 10.0).round() / 10.0)
+    } else {
+        format_number((x * 100.0).round() / 100.0)
+    }
+}
+
+/// The unit a duration of `secs` seconds reads best in, and seconds per that unit: seconds up
+/// to 5 minutes, minutes up to 3 hours, hours up to 2 days, days beyond (the thresholds of the
+/// plots' time axes), so a 34-hour job reads `34.3 h`, not `123456.7 s`.
+pub fn duration_unit(secs: f64) -> (&'static str, f64) {
+    let a = secs.abs();
+    if !a.is_finite() || a <= 300.0 {
+        ("s", 1.0)
+    } else if a <= 3.0 * 3600.0 {
+        ("min", 60.0)
+    } else if a <= 48.0 * 3600.0 {
+        ("h", 3600.0)
+    } else {
+        ("d", 86_400.0)
+    }
+}
+
+/// A duration in seconds in words people read: `43.3 s`, `12.5 min`, `34.3 h`, `3.5 d`.
+pub fn duration_text(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "—".to_string();
+    }
+    let (unit, per) = duration_unit(secs);
+    format!("{} {unit}", short(secs / per))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,9 @@
 //! route, pool, SLO, experiment, rule, error class or soft-failure category). `*` matches any
 //! run of characters, dots included, because those names may hold dots themselves.
 
+mod operations;
+mod workflow;
+
 /// The group of rows a metric is shown in, in the order the summary prints them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Section {
@@ -658,9 +661,9 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 pub fn all() -> impl Iterator<Item = &'static Definition> {
     DEFINITIONS
         .iter()
-        .chain(crate::operations_definitions::DEFINITIONS)
-        .chain(crate::workflow_definitions::DEFINITIONS)
-        .chain(crate::workflow_definitions::QUEUE_DEFINITIONS)
+        .chain(operations::DEFINITIONS)
+        .chain(workflow::DEFINITIONS)
+        .chain(workflow::QUEUE_DEFINITIONS)
 }
 
 /// The definition of the metric `name`, if faultline reports such a metric.

@@ -6,7 +6,6 @@
 pub mod definitions;
 pub mod log_histogram;
 pub mod names;
-pub mod operations_definitions;
 pub mod random;
 pub mod replications;
 pub mod samplers;
@@ -16,7 +15,6 @@ pub mod slab;
 pub mod stats;
 pub mod summary;
 pub mod time;
-pub mod workflow_definitions;
 
 pub use random::{RandomStream, Streams};
 pub use samplers::Sampler;

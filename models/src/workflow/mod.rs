@@ -12,7 +12,6 @@
 
 pub mod checkpoint;
 pub mod queue;
-pub mod queue_stats;
 pub mod retry;
 pub mod stats;
 

@@ -20,9 +20,11 @@
 //! distribution; they do not pass the gateway. With Poisson arrivals and exponential service
 //! the queue is M/M/c (Erlang C), which the tests check.
 
-use super::queue_stats::QueueStats;
+pub mod stats;
+
 use crate::event::{Event, QueueEvent};
 use sim_core::{RandomStream, Sampler, Scheduler, Streams, Time};
+use stats::QueueStats;
 use std::collections::VecDeque;
 
 /// A work queue as the scenario defines it.

@@ -2,7 +2,7 @@
 //! (`chaos.*`) and the cost guard (`cost_guard.*`), kept beside [`crate::definitions`] and
 //! searched after it (see [`crate::definitions::all`]).
 
-use crate::definitions::{Definition, d};
+use super::{Definition, d};
 
 /// Every pool, SLO, chaos and cost-guard metric family; within a family the more specific
 /// patterns come first.

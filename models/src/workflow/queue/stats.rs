@@ -1,7 +1,7 @@
 //! What a work queue did, for the report: `work_queue.NAME.*` and its series (backlog, age of
 //! the oldest item, workers). Emitted only for the queues a scenario defines.
 
-use super::queue::{LowPriority, Priority, WorkQueueConfig};
+use super::{LowPriority, Priority, WorkQueueConfig};
 use sim_core::Time;
 use sim_core::series::{BucketGrid, LevelSeries};
 use sim_core::stats::{LatencyHistogram, Tally, TimeWeighted};

@@ -1,7 +1,7 @@
 //! The definitions of the workflow metrics (`workflow.TENANT.*`), kept beside
 //! [`crate::definitions`] and searched with it: a tenant that runs a workflow reports them.
 
-use crate::definitions::{Definition, d};
+use super::{Definition, d};
 
 /// Every workflow metric family; per-activity patterns come first, as they are more specific.
 pub const DEFINITIONS: &[Definition] = &[
