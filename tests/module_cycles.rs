@@ -152,7 +152,11 @@ fn no_two_modules_import_each_other() {
             all.push(format!("{krate}: `{a}` and `{b}`"));
         }
     }
-    assert!(all.is_empty(), "modules that import each other:\n{}", all.join("\n"));
+    assert!(
+        all.is_empty(),
+        "modules that import each other:\n{}",
+        all.join("\n")
+    );
 }
 
 #[test]
@@ -162,10 +166,16 @@ fn the_check_sees_a_cycle() {
     std::fs::create_dir_all(dir.join("world")).expect("temp dir");
     let write = |p: &str, s: &str| std::fs::write(dir.join(p), s).expect("write");
     write("lib.rs", "mod a;\nmod b;\nmod world;\n");
-    write("a.rs", "use crate::b::Thing;\n// use crate::world::X; (a comment)\n");
+    write(
+        "a.rs",
+        "use crate::b::Thing;\n// use crate::world::X; (a comment)\n",
+    );
     write("b.rs", "pub struct Thing;\nfn f() { crate::a::g(); }\n");
     write("world.rs", "mod gateway;\nuse gateway::G;\n");
-    write("world/gateway.rs", "use super::World;\nuse super::super::a::g;\n");
+    write(
+        "world/gateway.rs",
+        "use super::World;\nuse super::super::a::g;\n",
+    );
     let found = cycles(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(found, vec![("a".to_string(), "b".to_string())]);
