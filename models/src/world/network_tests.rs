@@ -326,7 +326,8 @@ fn only_the_calls_own_waited_for_attempt_resumes() {
     let key = job(&mut w, 100, 10, 4);
     let fresh = |w: &World<'_>| Attempt::of(key, w.requests.get(key).unwrap(), 0, None, false);
     let unchanged = |w: &World<'_>| asks(w, key) == (100, 10, 4);
-    let others: [(&str, fn(&mut Attempt)); 4] = [
+    type Change = fn(&mut Attempt);
+    let others: [(&str, Change); 4] = [
         ("the caller gave up on it", |a| a.abandoned = true),
         ("an earlier call's attempt", |a| a.call_seq = 7),
         ("asked for other tokens", |a| a.output_tokens = 9),
@@ -503,7 +504,7 @@ fn the_server_is_done_one_round_trip_before_the_answer_arrives() {
     let mut w = World::new(&cfg, 1, 0);
     let keys = holding(&mut w, 2);
     let used = |w: &World<'_>| {
-        let t = transport_of(&w);
+        let t = transport_of(w);
         t.memory.as_ref().unwrap().used()
     };
     assert_eq!(used(&w), 600);
