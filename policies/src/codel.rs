@@ -316,6 +316,39 @@ mod tests {
     }
 
     #[test]
+    fn reentering_resumes_only_within_sixteen_intervals() {
+        // RFC 8289: coming back into dropping less than 16 intervals after the last drop_next
+        // resumes at count − lastcount; at 16 intervals or later it starts again at 1.
+        for (gap, recent) in [(16 * 100 * MS - 1, true), (16 * 100 * MS, false)] {
+            let mut q = CodelQueue::new(5 * MS, 100 * MS);
+            for i in 0..1000u32 {
+                q.push(i, 0);
+            }
+            q.pop(10 * MS);
+            let mut t = 110 * MS;
+            while q.codel.count < 5 {
+                q.pop(t);
+                t += MS;
+            }
+            let delta = q.codel.count - q.codel.last_count;
+            assert!(delta > 1);
+            q.items.push_front((5000, t));
+            q.pop(t + MS);
+            assert!(!q.codel().dropping());
+            let enter = q.codel.drop_next + gap;
+            q.pop(enter - 100 * MS); // above target: dropping may start one interval later
+            assert!(!q.codel().dropping());
+            q.pop(enter);
+            assert!(q.codel().dropping());
+            let expected = if recent { delta } else { 1 };
+            assert_eq!(
+                q.codel.count, expected,
+                "re-entered {gap} ns after drop_next"
+            );
+        }
+    }
+
+    #[test]
     fn validation() {
         assert!(Codel::validate(5 * MS, 100 * MS).is_ok());
         assert!(Codel::validate(0, 100 * MS).is_err());
